@@ -1,0 +1,47 @@
+# Every target bootstraps .venv itself: a fresh machine needs only python3.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help sandbox run test lint bench catalogs flows-check migrate clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+catalogs: $(STAMP)  ## compile locales/*.po to .mo
+	@$(BIN)/pybabel compile --domain partnerbot --directory locales --statistics
+
+sandbox: $(STAMP) catalogs  ## the bot against a local Telegram emulator, chat in this terminal
+	$(BIN)/partnerbot sandbox
+
+run: $(STAMP) catalogs  ## the real bot (needs BOT_TOKEN)
+	@$(BIN)/partnerbot run
+
+test: $(STAMP) catalogs  ## the whole test suite (PostgreSQL too when TEST_DATABASE_URL is set)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)  ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench: $(STAMP) catalogs  ## benchmarks, each printing one JSON line
+	$(BIN)/python bench/flow_steps.py
+
+flows-check: $(STAMP) catalogs  ## validate flows/ against the locales
+	$(BIN)/partnerbot flows check
+
+migrate: $(STAMP)  ## apply database migrations
+	$(BIN)/partnerbot migrate
+
+clean:  ## remove the virtualenv, compiled catalogs and caches
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	find locales -name '*.mo' -delete

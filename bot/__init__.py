@@ -1,0 +1,1 @@
+"""partnerbot: a voice for every stakeholder of a partnership, by phone chat."""

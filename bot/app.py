@@ -1,0 +1,128 @@
+"""The running bot: wires settings, storage, flows, wording and the dispatcher together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from aiogram import Bot, Dispatcher
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.config import Settings
+from bot.domain.clock import Clock, SystemClock
+from bot.domain.flows import FlowRegistry, load_flows
+from bot.i18n import Catalogs
+from bot.services.conversations import Conversations
+from bot.storage import migrate, repo
+from bot.storage.db import SessionFactory, create_engine, create_session_factory
+from bot.telegram.factory import build_bot, build_dispatcher, publish_commands
+from bot.telegram.middlewares import UpdateTracker
+
+log = logging.getLogger(__name__)
+KEEP_UPDATE_IDS = timedelta(days=2)
+
+
+def load_content(settings: Settings) -> tuple[Catalogs, FlowRegistry]:
+    """Wording and flows, checked against each other; raises FlowError naming what is wrong."""
+    catalogs = Catalogs.load(settings.locales_dir, default=settings.default_locale)
+    flows = load_flows(settings.flows_dir, locale_keys=catalogs.keys())
+    return catalogs, flows
+
+
+@dataclass
+class BotApp:
+    """partnerbot, polling one Bot API server; `start` and `stop` for tests and the sandbox."""
+
+    settings: Settings
+    clock: Clock = field(default_factory=SystemClock)
+    tracker: UpdateTracker = field(default_factory=UpdateTracker)
+    engine: AsyncEngine | None = None
+    session_factory: SessionFactory | None = None
+    bot: Bot | None = None
+    dispatcher: Dispatcher | None = None
+    conversations: Conversations | None = None
+    catalogs: Catalogs | None = None
+    flows: FlowRegistry | None = None
+    _polling: asyncio.Task[None] | None = None
+
+    async def prepare(self) -> None:
+        """Migrate the database, load flows and wording, build the bot; no network yet."""
+        catalogs, flows = load_content(self.settings)
+        self.engine = create_engine(
+            self.settings.database_url, schema=self.settings.database_schema
+        )
+        await migrate.upgrade(self.engine)
+        self.session_factory = create_session_factory(self.engine)
+        async with self.session_factory() as session:
+            now = self.clock.now()
+            await repo.prune_processed_updates(session, before=now - KEEP_UPDATE_IDS)
+            await repo.ensure_admins(session, telegram_user_ids=self.settings.admin_ids, now=now)
+            await session.commit()
+        self.conversations = Conversations(
+            flows=flows,
+            locales=catalogs.locales,
+            default_locale=catalogs.default,
+            clock=self.clock,
+            label_for=lambda locale: catalogs.translator(locale),
+            admin_ids=self.settings.admin_ids,
+        )
+        self.bot = build_bot(self.settings)
+        self.dispatcher = build_dispatcher(
+            conversations=self.conversations,
+            catalogs=catalogs,
+            session_factory=self.session_factory,
+            clock=self.clock,
+            tracker=self.tracker,
+        )
+        self.catalogs, self.flows = catalogs, flows
+
+    async def start(self) -> None:
+        """Prepare, announce commands and start polling in the background."""
+        await self.prepare()
+        assert self.bot is not None and self.dispatcher is not None
+        assert self.catalogs is not None and self.flows is not None
+        me = await self.bot.get_me()
+        log.info("partnerbot is @%s (id %s)", me.username, me.id)
+        await publish_commands(self.bot, self.catalogs, self.flows)
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        self._polling = asyncio.create_task(
+            self.dispatcher.start_polling(
+                self.bot,
+                handle_signals=False,
+                close_bot_session=False,
+                allowed_updates=self.dispatcher.resolve_used_update_types(),
+            ),
+            name="partnerbot-polling",
+        )
+
+    async def stop(self) -> None:
+        """Stop polling, let updates in progress finish, close connections."""
+        if self._polling is not None and self.dispatcher is not None:
+            with contextlib.suppress(RuntimeError):
+                await self.dispatcher.stop_polling()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._polling
+            self._polling = None
+        with contextlib.suppress(TimeoutError):
+            await self.tracker.wait_idle(timeout=10)
+        if self.bot is not None:
+            await self.bot.session.close()
+        if self.engine is not None:
+            await self.engine.dispose()
+
+    async def run_until_stopped(self, stop: asyncio.Event) -> None:
+        """Run until `stop` is set (by a signal handler in the CLI)."""
+        await self.start()
+        try:
+            assert self._polling is not None
+            done, _ = await asyncio.wait(
+                [self._polling, asyncio.create_task(stop.wait())],
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            if self._polling in done:
+                self._polling.result()
+        finally:
+            await self.stop()

@@ -1,0 +1,159 @@
+"""The `partnerbot` command: run | sandbox | migrate | flows check | flows graph."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from bot.config import MissingTokenError, Settings
+from bot.domain.flows import FlowError, load_flows, mermaid
+from bot.i18n import Catalogs
+from bot.logs import configure_logging
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        raise SystemExit(f"partnerbot: bad settings: {problems}") from None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the bot against Telegram (or TELEGRAM_API_URL) with BOT_TOKEN."""
+    settings = _settings()
+    try:
+        token = settings.token()
+    except MissingTokenError as exc:
+        print(f"partnerbot: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, secrets=[token])
+    from bot.app import BotApp
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await BotApp(settings).run_until_stopped(stop)
+
+    try:
+        asyncio.run(main())
+    except FlowError as exc:
+        print(f"partnerbot: flows are broken:\n{exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    """The bot against the local Bot API emulator, with a terminal chat."""
+    from bot.sandbox.runner import run_sandbox
+
+    return int(run_sandbox(port=args.port, db=args.db, user_id=args.user, language=args.language))
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Apply database migrations up to the latest."""
+    settings = _settings()
+    configure_logging(settings.log_level)
+    from bot.storage.db import create_engine
+    from bot.storage.migrate import upgrade
+
+    async def main() -> None:
+        engine = create_engine(settings.database_url, schema=settings.database_schema)
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(main())
+    print("database is up to date")
+    return 0
+
+
+def cmd_flows_check(args: argparse.Namespace) -> int:
+    """Check every flow in DIR against the shipped locales; exit 1 naming each problem."""
+    settings = _settings()
+    directory = Path(args.dir) if args.dir else settings.flows_dir
+    try:
+        catalogs = Catalogs.load(
+            Path(args.locales) if args.locales else settings.locales_dir,
+            default=settings.default_locale,
+        )
+        flows = load_flows(directory, locale_keys=catalogs.keys())
+    except FlowError as exc:
+        print(f"{len(exc.problems)} problem(s) in {directory}:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"partnerbot: {exc}", file=sys.stderr)
+        return 1
+    names = ", ".join(f"{f.id} v{f.version}" for f in flows.flows.values())
+    print(f"{len(flows.flows)} flow(s) OK in {directory}: {names}")
+    return 0
+
+
+def cmd_flows_graph(args: argparse.Namespace) -> int:
+    """Print a Mermaid diagram of one flow."""
+    settings = _settings()
+    directory = Path(args.dir) if args.dir else settings.flows_dir
+    try:
+        catalogs = Catalogs.load(settings.locales_dir, default=settings.default_locale)
+        flows = load_flows(directory, locale_keys=catalogs.keys())
+    except FlowError as exc:
+        print(f"partnerbot: flows are broken:\n{exc}", file=sys.stderr)
+        return 1
+    flow = flows.get(args.flow)
+    if flow is None:
+        print(
+            f"partnerbot: no flow '{args.flow}'; known: {', '.join(flows.flows)}", file=sys.stderr
+        )
+        return 1
+    print(mermaid(flow))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="partnerbot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help=cmd_run.__doc__).set_defaults(func=cmd_run)
+
+    sandbox = sub.add_parser("sandbox", help=cmd_sandbox.__doc__)
+    sandbox.add_argument("--port", type=int, default=8080, help="emulator port (default 8080)")
+    sandbox.add_argument(
+        "--db", default="data/sandbox.db", help="SQLite file (default data/sandbox.db)"
+    )
+    sandbox.add_argument("--user", type=int, default=1001, help="your Telegram user id in the chat")
+    sandbox.add_argument("--language", default="en", help="your Telegram app language")
+    sandbox.add_argument(
+        "--terminal", action="store_true", help="chat in this terminal (the default)"
+    )
+    sandbox.set_defaults(func=cmd_sandbox)
+
+    sub.add_parser("migrate", help=cmd_migrate.__doc__).set_defaults(func=cmd_migrate)
+
+    flows = sub.add_parser("flows", help="check or draw flows").add_subparsers(
+        dest="flows_command", required=True
+    )
+    check = flows.add_parser("check", help=cmd_flows_check.__doc__)
+    check.add_argument("dir", nargs="?", help="flows directory (default: FLOWS_DIR or ./flows)")
+    check.add_argument("--locales", help="locales directory (default: LOCALES_DIR or ./locales)")
+    check.set_defaults(func=cmd_flows_check)
+    graph = flows.add_parser("graph", help=cmd_flows_graph.__doc__)
+    graph.add_argument("flow", help="flow id, e.g. onboarding")
+    graph.add_argument("--dir", help="flows directory")
+    graph.set_defaults(func=cmd_flows_graph)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))

@@ -1,0 +1,71 @@
+"""Settings, read once from the environment and `.env`, then passed down explicitly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_API_URL = "https://api.telegram.org"
+
+
+class Settings(BaseSettings):
+    """Everything partnerbot can be told from outside."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: SecretStr | None = None
+    database_url: str = "sqlite:///data/partnerbot.db"
+    database_schema: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    telegram_api_url: str = DEFAULT_API_URL
+    telegram_timeout: float = Field(default=30.0, gt=0)
+    default_locale: str = "en"
+    partnership_timezone: str = "UTC"
+    admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    flows_dir: Path = Path("flows")
+    locales_dir: Path = Path("locales")
+    log_level: str = "INFO"
+    request_retries: int = Field(default=4, ge=0, le=10)
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(
+                int(part) for part in value.replace(";", ",").split(",") if part.strip()
+            )
+        if isinstance(value, int):
+            return frozenset({value})
+        return value
+
+    @field_validator("partnership_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"unknown time zone '{value}' (use an IANA name such as Africa/Dakar)"
+            ) from exc
+        return value
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    def token(self) -> str:
+        """The bot token; raises when none is configured."""
+        if self.bot_token is None or not self.bot_token.get_secret_value().strip():
+            raise MissingTokenError
+        return self.bot_token.get_secret_value().strip()
+
+
+class MissingTokenError(RuntimeError):
+    """No BOT_TOKEN was given."""
+
+    def __str__(self) -> str:
+        return "BOT_TOKEN is not set. To try partnerbot without a token, run: make sandbox"

@@ -1,0 +1,531 @@
+"""Flow definitions: the versioned YAML schema, its validation and the loader.
+
+A flow is a small graph of nodes (`say`, `ask`, `end`). Flows carry locale keys, never
+wording; the loader checks everything a broken file could get wrong and names the file, the
+flow and the node in each problem it reports.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from bot.domain.payload import SKIP, SUBMIT, answer_payload_size
+
+SCHEMA_VERSION = 1
+TELEGRAM_CALLBACK_LIMIT = 64
+
+SLUG = r"^[a-z0-9][a-z0-9_-]*$"
+KEY = r"^[a-z0-9][a-z0-9_.-]*$"
+
+Slug = Annotated[str, Field(pattern=SLUG, max_length=40)]
+Key = Annotated[str, Field(pattern=KEY, max_length=120)]
+AskKind = Literal["choice", "multi_choice", "scale", "yes_no", "number", "text"]
+ProfileField = Literal["language", "stakeholder_group", "organisation", "role_title", "time_zone"]
+Scalar = str | int | float | bool
+
+YES_NO_OPTIONS = (("yes", "common.yes"), ("no", "common.no"))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Condition(_Strict):
+    """A test on one answer of the run; every field given must hold."""
+
+    answer: Slug | None = None
+    equals: Scalar | None = None
+    in_: tuple[Scalar, ...] | None = Field(default=None, alias="in")
+    contains: Slug | None = None
+    lt: float | None = None
+    lte: float | None = None
+    gt: float | None = None
+    gte: float | None = None
+    skipped: bool | None = None
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Condition:
+        tests = (self.equals, self.in_, self.contains, self.lt, self.lte, self.gt, self.gte)
+        if all(t is None for t in tests) and self.skipped is None:
+            raise ValueError("a condition needs at least one test (equals, in, lt, ...)")
+        return self
+
+
+class Branch(_Strict):
+    """`goto` a node, when the condition holds (or always, without `when`)."""
+
+    when: Condition | None = None
+    goto: Slug
+
+
+Next = Slug | tuple[Branch, ...]
+
+
+class Option(_Strict):
+    """One answer a member can pick: a stable value and the locale key of its label."""
+
+    value: Slug
+    label: Key
+
+
+class SayNode(_Strict):
+    """Send a message, then go on."""
+
+    id: Slug
+    say: Key
+    next: Next
+
+
+class EndNode(_Strict):
+    """Finish the flow, optionally with a closing message or by starting another flow."""
+
+    id: Slug
+    end: Key | Literal[True]
+    start_flow: Slug | None = None
+    discard: bool = False
+
+    @property
+    def text(self) -> str | None:
+        return None if self.end is True else self.end
+
+
+class AskNode(_Strict):
+    """Ask a question and wait for the member's answer."""
+
+    id: Slug
+    ask: AskKind
+    text: Key
+    options: tuple[Option, ...] = ()
+    min: float | None = None
+    max: float | None = None
+    low_label: Key | None = None
+    high_label: Key | None = None
+    integer: bool = True
+    max_length: int = Field(default=1000, ge=1, le=4000)
+    skippable: bool = False
+    anonymous: bool = False
+    save_as: Slug | None = None
+    sets: ProfileField | None = None
+    hint: Key | None = None
+    next: Next
+
+    @model_validator(mode="after")
+    def _kind_fits(self) -> AskNode:
+        if self.ask in ("choice", "multi_choice"):
+            if len(self.options) < 2:
+                raise ValueError(f"a {self.ask} question needs at least two options")
+            values = [o.value for o in self.options]
+            if len(set(values)) != len(values):
+                raise ValueError("option values must be unique")
+        elif self.options:
+            raise ValueError(f"a {self.ask} question takes no options")
+        if self.ask == "scale":
+            lo, hi = self.scale_bounds
+            if not (lo < hi <= lo + 9) or lo != int(lo) or hi != int(hi):
+                raise ValueError(
+                    "a scale runs over whole numbers, from min to max, at most 10 steps"
+                )
+            if self.low_label is None or self.high_label is None:
+                raise ValueError("a scale needs low_label and high_label")
+        if self.ask == "number" and None not in (self.min, self.max) and self.min > self.max:  # type: ignore[operator]
+            raise ValueError("min is above max")
+        if self.sets is not None and self.ask not in ("choice", "text"):
+            raise ValueError("`sets` takes the answer of a choice or text question")
+        return self
+
+    @property
+    def key(self) -> str:
+        """The name this node's answer is saved under."""
+        return self.save_as or self.id
+
+    @property
+    def scale_bounds(self) -> tuple[int, int]:
+        return int(self.min if self.min is not None else 1), int(
+            self.max if self.max is not None else 5
+        )
+
+    @property
+    def choices(self) -> tuple[Option, ...]:
+        """The options a member picks from, including the implicit ones of yes/no and scales."""
+        if self.ask == "yes_no":
+            return tuple(Option(value=v, label=k) for v, k in YES_NO_OPTIONS)
+        return self.options
+
+    def button_values(self) -> list[str]:
+        """Every value a button of this question can carry."""
+        values = [o.value for o in self.choices]
+        if self.ask == "scale":
+            lo, hi = self.scale_bounds
+            values = [str(n) for n in range(lo, hi + 1)]
+        if self.ask == "multi_choice":
+            values.append(SUBMIT)
+        if self.skippable:
+            values.append(SKIP)
+        return values
+
+
+Node = AskNode | SayNode | EndNode
+
+
+class FlowHeader(_Strict):
+    """The flow's own fields, validated before its nodes so problems name the flow."""
+
+    schema_: int = Field(alias="schema")
+    id: Slug
+    version: int = Field(ge=1)
+    title: Key
+    description: Key | None = None
+    command: Slug | None = None
+    anonymous: bool = False
+    start: Slug
+    nodes: tuple[dict[str, Any], ...] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A validated flow."""
+
+    id: str
+    version: int
+    title: str
+    description: str | None
+    command: str | None
+    anonymous: bool
+    start: str
+    nodes: Mapping[str, Node]
+    source: str
+
+    def node(self, node_id: str) -> Node:
+        return self.nodes[node_id]
+
+    def keys(self) -> set[str]:
+        """Every locale key the flow uses."""
+        found = {self.title} | ({self.description} if self.description else set())
+        for node in self.nodes.values():
+            found |= node_keys(node)
+        return found
+
+
+def node_keys(node: Node) -> set[str]:
+    """The locale keys one node uses."""
+    if isinstance(node, SayNode):
+        return {node.say}
+    if isinstance(node, EndNode):
+        return {node.text} if node.text else set()
+    keys = {node.text} | {o.label for o in node.choices}
+    keys |= {k for k in (node.low_label, node.high_label, node.hint) if k}
+    return keys
+
+
+def targets(node: Node) -> list[str]:
+    """The node ids this node can lead to."""
+    if isinstance(node, EndNode):
+        return []
+    if isinstance(node.next, str):
+        return [node.next]
+    return [b.goto for b in node.next]
+
+
+@dataclass(frozen=True)
+class FlowProblem:
+    """One thing wrong with a flow file, located as precisely as possible."""
+
+    file: str
+    message: str
+    flow: str | None = None
+    node: str | None = None
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.flow:
+            where.append(f"flow '{self.flow}'")
+        if self.node:
+            where.append(f"node '{self.node}'")
+        return f"{', '.join(where)}: {self.message}"
+
+
+class FlowError(Exception):
+    """Raised when flows fail to load; lists every problem found."""
+
+    def __init__(self, problems: Iterable[FlowProblem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+@dataclass(frozen=True)
+class FlowRegistry:
+    """All loaded flows, by id."""
+
+    flows: Mapping[str, Flow]
+
+    def __contains__(self, flow_id: object) -> bool:
+        return flow_id in self.flows
+
+    def __getitem__(self, flow_id: str) -> Flow:
+        return self.flows[flow_id]
+
+    def get(self, flow_id: str) -> Flow | None:
+        return self.flows.get(flow_id)
+
+    def by_command(self, command: str) -> Flow | None:
+        return next((f for f in self.flows.values() if f.command == command), None)
+
+    def keys(self) -> set[str]:
+        """Every locale key used by any flow."""
+        return set().union(*(f.keys() for f in self.flows.values())) if self.flows else set()
+
+
+def _pydantic_message(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        loc = ".".join(str(p) for p in item["loc"])
+        msg = item["msg"].removeprefix("Value error, ")
+        parts.append(f"{loc}: {msg}" if loc else msg)
+    return "; ".join(parts)
+
+
+def _parse_node(raw: dict[str, Any]) -> Node:
+    kinds = [k for k in ("ask", "say", "end") if k in raw]
+    if len(kinds) != 1:
+        raise ValueError("a node needs exactly one of `ask`, `say` or `end`")
+    model: type[Node] = {"ask": AskNode, "say": SayNode, "end": EndNode}[kinds[0]]  # type: ignore[assignment]
+    return model.model_validate(raw)
+
+
+def parse_flow(data: object, *, source: str) -> tuple[Flow | None, list[FlowProblem]]:
+    """Validate one flow document; return the flow (if valid) and the problems found."""
+    if not isinstance(data, dict):
+        return None, [FlowProblem(source, "a flow file holds one mapping (schema, id, nodes…)")]
+    flow_id = data.get("id") if isinstance(data.get("id"), str) else None
+    if data.get("schema") != SCHEMA_VERSION:
+        msg = (
+            f"unsupported schema {data.get('schema')!r}; this version reads schema {SCHEMA_VERSION}"
+        )
+        return None, [FlowProblem(source, msg, flow_id)]
+    try:
+        header = FlowHeader.model_validate(data)
+    except ValidationError as exc:
+        return None, [FlowProblem(source, _pydantic_message(exc), flow_id)]
+
+    problems: list[FlowProblem] = []
+    nodes: dict[str, Node] = {}
+    for index, raw in enumerate(header.nodes):
+        node_id = raw.get("id") if isinstance(raw.get("id"), str) else f"#{index + 1}"
+        try:
+            node = _parse_node(raw)
+        except (ValidationError, ValueError) as exc:
+            msg = _pydantic_message(exc) if isinstance(exc, ValidationError) else str(exc)
+            problems.append(FlowProblem(source, msg, header.id, node_id))
+            continue
+        if node.id in nodes:
+            problems.append(FlowProblem(source, "duplicate node id", header.id, node.id))
+            continue
+        nodes[node.id] = node
+    if problems:
+        return None, problems
+
+    flow = Flow(
+        id=header.id,
+        version=header.version,
+        title=header.title,
+        description=header.description,
+        command=header.command,
+        anonymous=header.anonymous,
+        start=header.start,
+        nodes=nodes,
+        source=source,
+    )
+    problems.extend(check_graph(flow))
+    return (None if problems else flow), problems
+
+
+def check_graph(flow: Flow) -> list[FlowProblem]:
+    """Structural checks: targets exist, every node is reachable and can reach an end."""
+    problems: list[FlowProblem] = []
+
+    def problem(message: str, node: str | None = None) -> None:
+        problems.append(FlowProblem(flow.source, message, flow.id, node))
+
+    if flow.start not in flow.nodes:
+        problem(f"start node '{flow.start}' does not exist")
+        return problems
+    saved: dict[str, str] = {}
+    for node in flow.nodes.values():
+        for target in targets(node):
+            if target not in flow.nodes:
+                problem(f"unknown target '{target}'", node.id)
+        if not isinstance(node, EndNode) and not isinstance(node.next, str):
+            if not node.next or node.next[-1].when is not None:
+                problem("a branch list must end with a `goto` that has no `when`", node.id)
+            if isinstance(node, SayNode) and any(b.when and not b.when.answer for b in node.next):
+                problem("a `say` node can only branch on a named `answer`", node.id)
+        if isinstance(node, AskNode):
+            if node.key in saved:
+                problem(
+                    f"answer name '{node.key}' is also used by node '{saved[node.key]}'", node.id
+                )
+            saved[node.key] = node.id
+            for value in node.button_values():
+                size = answer_payload_size(node.id, value)
+                if size > TELEGRAM_CALLBACK_LIMIT:
+                    problem(
+                        f"button payload for value '{value}' takes {size} bytes, over "
+                        f"Telegram's {TELEGRAM_CALLBACK_LIMIT}-byte limit: shorten the node id "
+                        "or the value",
+                        node.id,
+                    )
+    if problems:
+        return problems
+    for node in flow.nodes.values():
+        if isinstance(node, SayNode | AskNode) and not isinstance(node.next, str):
+            for branch in node.next:
+                name = branch.when.answer if branch.when else None
+                if name and name not in saved:
+                    problem(f"condition refers to unknown answer '{name}'", node.id)
+
+    reachable = _walk(flow.start, lambda n: targets(flow.nodes[n]))
+    for node_id in flow.nodes:
+        if node_id not in reachable:
+            problem("unreachable: no path leads here from the start", node_id)
+    incoming: dict[str, list[str]] = {n: [] for n in flow.nodes}
+    for node in flow.nodes.values():
+        for target in targets(node):
+            incoming[target].append(node.id)
+    ends = [n.id for n in flow.nodes.values() if isinstance(n, EndNode)]
+    finishing: set[str] = set()
+    for end in ends:
+        finishing |= _walk(end, lambda n: incoming[n])
+    for node_id in flow.nodes:
+        if node_id in reachable and node_id not in finishing:
+            problem("no path leads from here to an `end` node", node_id)
+    return problems
+
+
+def _walk(start: str, neighbours: Any) -> set[str]:
+    seen = {start}
+    queue = deque([start])
+    while queue:
+        for nxt in neighbours(queue.popleft()):
+            if nxt not in seen:
+                seen.add(nxt)
+                queue.append(nxt)
+    return seen
+
+
+def check_registry(
+    flows: Mapping[str, Flow],
+    *,
+    locale_keys: Mapping[str, set[str]],
+) -> list[FlowProblem]:
+    """Checks across flows and catalogs: flows started by others exist, keys are translated."""
+    problems: list[FlowProblem] = []
+    commands: dict[str, str] = {}
+    for flow in flows.values():
+        if flow.command:
+            if flow.command in commands:
+                msg = f"command /{flow.command} is also used by flow '{commands[flow.command]}'"
+                problems.append(FlowProblem(flow.source, msg, flow.id))
+            commands[flow.command] = flow.id
+        for node in flow.nodes.values():
+            if isinstance(node, EndNode) and node.start_flow and node.start_flow not in flows:
+                msg = f"start_flow names unknown flow '{node.start_flow}'"
+                problems.append(FlowProblem(flow.source, msg, flow.id, node.id))
+            if isinstance(node, AskNode) and node.sets == "language":
+                unknown = [o.value for o in node.options if o.value not in locale_keys]
+                if unknown:
+                    msg = f"language options {unknown} have no catalog in locales/"
+                    problems.append(FlowProblem(flow.source, msg, flow.id, node.id))
+        for locale, keys in sorted(locale_keys.items()):
+            header_missing = sorted(
+                k for k in {flow.title, flow.description} if k and k not in keys
+            )
+            if header_missing:
+                msg = f"keys missing in locale '{locale}': {', '.join(header_missing)}"
+                problems.append(FlowProblem(flow.source, msg, flow.id))
+            for node in flow.nodes.values():
+                missing = sorted(k for k in node_keys(node) if k not in keys)
+                if missing:
+                    msg = f"keys missing in locale '{locale}': {', '.join(missing)}"
+                    problems.append(FlowProblem(flow.source, msg, flow.id, node.id))
+    return problems
+
+
+def load_flows(directory: Path, *, locale_keys: Mapping[str, set[str]]) -> FlowRegistry:
+    """Load and check every `*.yaml` flow in `directory`; raise FlowError listing all problems."""
+    problems: list[FlowProblem] = []
+    flows: dict[str, Flow] = {}
+    files = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
+    if not directory.is_dir():
+        raise FlowError([FlowProblem(str(directory), "flows directory not found")])
+    for path in files:
+        source = str(path)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" (line {mark.line + 1})" if mark else ""
+            problems.append(FlowProblem(source, f"not valid YAML{where}: {exc}"))
+            continue
+        flow, found = parse_flow(data, source=source)
+        problems.extend(found)
+        if flow is None:
+            continue
+        if flow.id in flows:
+            msg = f"flow id also defined in {flows[flow.id].source}"
+            problems.append(FlowProblem(source, msg, flow.id))
+            continue
+        flows[flow.id] = flow
+    problems.extend(check_registry(flows, locale_keys=locale_keys))
+    if problems:
+        raise FlowError(problems)
+    return FlowRegistry(flows=flows)
+
+
+def mermaid(flow: Flow) -> str:
+    """A Mermaid flowchart of the flow, labelled with node ids and kinds."""
+    lines = ["flowchart TD"]
+    for node in flow.nodes.values():
+        if isinstance(node, AskNode):
+            label = f"{node.id}<br/>ask {node.ask}"
+            lines.append(f'    {node.id}[/"{label}"/]')
+        elif isinstance(node, SayNode):
+            lines.append(f'    {node.id}["{node.id}<br/>say"]')
+        else:
+            extra = f"<br/>then {node.start_flow}" if node.start_flow else ""
+            lines.append(f'    {node.id}(["{node.id}<br/>end{extra}"])')
+    for node in flow.nodes.values():
+        if isinstance(node, EndNode):
+            continue
+        if isinstance(node.next, str):
+            lines.append(f"    {node.id} --> {node.next}")
+            continue
+        for branch in node.next:
+            if branch.when is None:
+                lines.append(f"    {node.id} --> {branch.goto}")
+            else:
+                lines.append(f'    {node.id} -- "{describe(branch.when)}" --> {branch.goto}')
+    return "\n".join(lines)
+
+
+def describe(condition: Condition) -> str:
+    """A short human reading of a condition, for diagrams."""
+    subject = condition.answer or "answer"
+    parts = []
+    for name, op in (("equals", "="), ("lt", "<"), ("lte", "≤"), ("gt", ">"), ("gte", "≥")):
+        value = getattr(condition, name)
+        if value is not None:
+            parts.append(f"{subject} {op} {value}")
+    if condition.in_ is not None:
+        parts.append(f"{subject} in {list(condition.in_)}")
+    if condition.contains is not None:
+        parts.append(f"{subject} has {condition.contains}")
+    if condition.skipped is not None:
+        parts.append(f"{subject} {'skipped' if condition.skipped else 'given'}")
+    return " and ".join(parts)

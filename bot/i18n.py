@@ -1,0 +1,112 @@
+"""Wording: gettext catalogs in `locales/<lang>/LC_MESSAGES/partnerbot.po`, keyed by message ids.
+
+Catalogs are compiled to `.mo` by `make catalogs` (Babel); when a compiled file is missing or
+older than its source, the `.po` is read directly so a fresh checkout still speaks.
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+DOMAIN = "partnerbot"
+log = logging.getLogger(__name__)
+
+
+class _Missing(dict[str, object]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+@dataclass(frozen=True)
+class Translator:
+    """Wording for one locale, falling back to the default locale, then to the key."""
+
+    locale: str
+    _catalog: gettext.GNUTranslations
+    _fallback: gettext.GNUTranslations | None
+
+    def has(self, key: str) -> bool:
+        return key in self._catalog._catalog  # type: ignore[attr-defined]
+
+    def __call__(self, key: str, /, **params: object) -> str:
+        text = self._lookup(key)
+        return text.format_map(_Missing(params)) if params else text
+
+    def _lookup(self, key: str) -> str:
+        found = self._catalog._catalog.get(key)  # type: ignore[attr-defined]
+        if found:
+            return str(found)
+        if self._fallback is not None:
+            found = self._fallback._catalog.get(key)  # type: ignore[attr-defined]
+            if found:
+                return str(found)
+        log.warning("no wording for key %r in locale %r", key, self.locale)
+        return key
+
+
+class Catalogs:
+    """Every shipped locale's catalog."""
+
+    def __init__(self, catalogs: Mapping[str, gettext.GNUTranslations], default: str) -> None:
+        if default not in catalogs:
+            raise ValueError(f"default locale '{default}' has no catalog")
+        self._catalogs = dict(catalogs)
+        self.default = default
+
+    @classmethod
+    def load(cls, directory: Path, *, default: str) -> Catalogs:
+        """Load every `<lang>/LC_MESSAGES/partnerbot.(mo|po)` under `directory`."""
+        catalogs: dict[str, gettext.GNUTranslations] = {}
+        for po in sorted(directory.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
+            locale = po.parent.parent.name
+            catalogs[locale] = _read_catalog(po)
+        if not catalogs:
+            raise FileNotFoundError(f"no catalogs found under {directory}")
+        return cls(catalogs, default)
+
+    @property
+    def locales(self) -> tuple[str, ...]:
+        return tuple(sorted(self._catalogs))
+
+    def resolve(self, *candidates: str | None) -> str:
+        """The first candidate locale we ship (`fr-CA` counts as `fr`), else the default."""
+        for candidate in candidates:
+            if not candidate:
+                continue
+            base = candidate.replace("_", "-").split("-")[0].lower()
+            if base in self._catalogs:
+                return base
+        return self.default
+
+    def translator(self, locale: str | None) -> Translator:
+        code = self.resolve(locale)
+        fallback = None if code == self.default else self._catalogs[self.default]
+        return Translator(code, self._catalogs[code], fallback)
+
+    def keys(self) -> dict[str, set[str]]:
+        """The keys each locale translates (an empty translation does not count)."""
+        return {
+            locale: {k for k, v in cat._catalog.items() if k and v}  # type: ignore[attr-defined]
+            for locale, cat in self._catalogs.items()
+        }
+
+
+def _read_catalog(po: Path) -> gettext.GNUTranslations:
+    mo = po.with_suffix(".mo")
+    if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+        with mo.open("rb") as fh:
+            return gettext.GNUTranslations(fh)
+    log.info("compiling %s in memory (run `make catalogs` to compile it once)", po)
+    buffer = io.BytesIO()
+    with po.open("rb") as fh:
+        write_mo(buffer, read_po(fh, locale=po.parent.parent.name))
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)

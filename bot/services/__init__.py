@@ -1,0 +1,1 @@
+"""Application services: domain rules plus storage, without Telegram."""

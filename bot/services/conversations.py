@@ -1,0 +1,400 @@
+"""Conversations: runs the pure flow engine for a member and keeps its state in the database.
+
+This is the host side of the engine: it loads the run, calls the engine, stores answers and
+profile changes, and returns what to show. It knows neither aiogram nor wording.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain import engine
+from bot.domain.clock import Clock
+from bot.domain.engine import Input, PressInput, Reply, RunState, SavedAnswer, Step
+from bot.domain.flows import AskNode, Flow, FlowRegistry
+from bot.storage import repo
+from bot.storage.models import FlowRun, Member, MemberRole, MemberStatus, RunStatus
+
+ONBOARDING = "onboarding"
+PRE_CONSENT_RUN = 0
+
+
+@dataclass(frozen=True)
+class UserRef:
+    """Who wrote, as Telegram tells it (a person may not be a member yet)."""
+
+    telegram_user_id: int
+    chat_id: int
+    display_name: str
+    language_code: str | None = None
+
+
+@dataclass(frozen=True)
+class Message:
+    """One reply to show; questions carry the run their buttons answer."""
+
+    reply: Reply
+    run_id: int = PRE_CONSENT_RUN
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What to show the member after one input."""
+
+    locale: str
+    messages: tuple[Message, ...] = ()
+    refresh: bool = False
+    closed: bool = False
+    params: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def replies(self) -> tuple[Reply, ...]:
+        return tuple(m.reply for m in self.messages)
+
+
+def _say(key: str, **params: str | int | float) -> Message:
+    return Message(Reply(key=key, params=params))
+
+
+class Conversations:
+    """Start, resume and end flows for members."""
+
+    def __init__(
+        self,
+        *,
+        flows: FlowRegistry,
+        locales: tuple[str, ...],
+        default_locale: str,
+        clock: Clock,
+        label_for: Callable[[str], engine.Label],
+        admin_ids: frozenset[int] = frozenset(),
+    ) -> None:
+        if ONBOARDING not in flows:
+            raise ValueError(f"the flows directory must define the '{ONBOARDING}' flow")
+        self.flows = flows
+        self.locales = locales
+        self.default_locale = default_locale
+        self.clock = clock
+        self.label_for = label_for
+        self.admin_ids = admin_ids
+
+    def locale_of(self, user: UserRef, member: Member | None) -> str:
+        """The locale to speak to this person in."""
+        if member is not None and member.language in self.locales:
+            return member.language
+        code = (user.language_code or "").replace("_", "-").split("-")[0].lower()
+        return code if code in self.locales else self.default_locale
+
+    def _outcome(self, user: UserRef, member: Member | None, **kwargs: object) -> Outcome:
+        name = member.display_name if member else user.display_name
+        return Outcome(locale=self.locale_of(user, member), params={"name": name}, **kwargs)  # type: ignore[arg-type]
+
+    # -- commands ---------------------------------------------------------------------------
+
+    async def start_command(
+        self, session: AsyncSession, *, user: UserRef, member: Member | None
+    ) -> Outcome:
+        """/start: onboard a newcomer, resume an unfinished flow, or welcome back."""
+        if member is None:
+            step = engine.start(self.flows[ONBOARDING])
+            return self._outcome(user, None, messages=tuple(Message(r) for r in step.replies))
+        now = self.clock.now()
+        if member.status != MemberStatus.ACTIVE:
+            await repo.update_member(
+                session, member=member, changes={"status": MemberStatus.ACTIVE}, now=now
+            )
+        run = await repo.get_running_run(session, member_id=_id(member))
+        if run is not None:
+            resumed = await self._prompt(session, user, member, run)
+            return replace_messages(resumed, (_say("cmd.start.resume"), *resumed.messages))
+        if member.stakeholder_group is None:
+            return await self.begin(session, user=user, member=member, flow_id=ONBOARDING)
+        return self._outcome(user, member, messages=(_say("cmd.start.welcome_back"),))
+
+    async def begin(
+        self, session: AsyncSession, *, user: UserRef, member: Member, flow_id: str
+    ) -> Outcome:
+        """Start `flow_id` for a member, unless another flow is still open."""
+        running = await repo.get_running_run(session, member_id=_id(member))
+        if running is not None:
+            prompt = await self._prompt(session, user, member, running)
+            return replace_messages(prompt, (_say("chat.busy"), *prompt.messages))
+        messages = await self._start_run(session, member, self.flows[flow_id])
+        return self._outcome(user, member, messages=messages)
+
+    async def cancel(
+        self, session: AsyncSession, *, user: UserRef, member: Member | None
+    ) -> Outcome:
+        """/cancel: abandon the open flow, keeping the answers already given."""
+        run = None if member is None else await repo.get_running_run(session, member_id=_id(member))
+        if run is None:
+            return self._outcome(user, member, messages=(_say("cmd.cancel.none"),))
+        await repo.end_run(session, run=run, status=RunStatus.ABANDONED, now=self.clock.now())
+        return self._outcome(user, member, messages=(_say("cmd.cancel.done"),))
+
+    async def stop(self, session: AsyncSession, *, user: UserRef, member: Member | None) -> Outcome:
+        """/stop: no more messages until /start; an open flow is left as it is."""
+        if member is not None:
+            changes = {"status": MemberStatus.STOPPED}
+            await repo.update_member(session, member=member, changes=changes, now=self.clock.now())
+        return self._outcome(user, member, messages=(_say("cmd.stop.done"),))
+
+    async def set_language(
+        self, session: AsyncSession, *, user: UserRef, member: Member | None, locale: str
+    ) -> Outcome:
+        """Switch a member's language and ask the open question again in it."""
+        if locale not in self.locales:
+            raise ValueError(f"no catalog for locale '{locale}'")
+        if member is None:
+            return self._outcome(user, member)
+        await repo.update_member(
+            session, member=member, changes={"language": locale}, now=self.clock.now()
+        )
+        confirmation = (_say("cmd.language.set"),)
+        run = await repo.get_running_run(session, member_id=_id(member))
+        if run is None:
+            return self._outcome(user, member, messages=confirmation)
+        prompt = await self._prompt(session, user, member, run)
+        return replace_messages(prompt, (*confirmation, *prompt.messages))
+
+    async def reprompt(self, session: AsyncSession, *, user: UserRef, member: Member) -> Outcome:
+        """Ask the open question again, if there is one."""
+        run = await repo.get_running_run(session, member_id=_id(member))
+        if run is None:
+            return self._outcome(user, member)
+        return await self._prompt(session, user, member, run)
+
+    # -- answers ----------------------------------------------------------------------------
+
+    async def answer(
+        self,
+        session: AsyncSession,
+        *,
+        user: UserRef,
+        member: Member | None,
+        event: Input,
+        run_id: int | None = None,
+    ) -> Outcome:
+        """Apply typed text or a button press (of run `run_id`) to the open question."""
+        if member is None:
+            if run_id not in (None, PRE_CONSENT_RUN):
+                return self._outcome(user, None, closed=True)
+            return await self._answer_before_consent(session, user, event)
+        if member.status == MemberStatus.STOPPED:
+            return self._outcome(user, member, messages=(_say("chat.stopped"),))
+        if member.status == MemberStatus.BLOCKED:
+            # Writing to us means they unblocked the bot.
+            changes = {"status": MemberStatus.ACTIVE}
+            await repo.update_member(session, member=member, changes=changes, now=self.clock.now())
+        run = await repo.get_running_run(session, member_id=_id(member))
+        if run is None or (run_id is not None and run_id != run.id):
+            if isinstance(event, PressInput):
+                return self._outcome(user, member, closed=True)
+            return self._outcome(user, member, messages=(_say("chat.idle"),))
+        flow = self._current_flow(run)
+        if flow is None:
+            return await self._restart_changed(session, user, member, run)
+        state = _state_of(run)
+        label = self.label_for(self.locale_of(user, member))
+        step = engine.resume(flow, state, event, label=label)
+        if step.closed:
+            return self._outcome(user, member, closed=True)
+        if not step.accepted:
+            await repo.save_run_state(
+                session,
+                run=run,
+                node_id=step.state.node_id,
+                answers=step.state.answers,
+                selected=step.state.selected,
+                now=self.clock.now(),
+            )
+            messages = tuple(Message(r, _id(run)) for r in step.replies)
+            return self._outcome(user, member, messages=messages, refresh=step.refresh)
+        messages = await self._apply(session, member, run, flow, step)
+        return self._outcome(user, member, messages=messages)
+
+    async def _answer_before_consent(
+        self, session: AsyncSession, user: UserRef, event: Input
+    ) -> Outcome:
+        # Before consent nothing is stored: the open question is always onboarding's first one,
+        # so the state is rebuilt from the flow instead of being kept.
+        flow = self.flows[ONBOARDING]
+        first = engine.start(flow)
+        label = self.label_for(self.locale_of(user, None))
+        step = engine.resume(flow, first.state, event, label=label)
+        if step.closed or (not step.accepted and isinstance(event, PressInput)):
+            return self._outcome(
+                user, None, closed=step.closed, messages=tuple(Message(r) for r in step.replies)
+            )
+        if not step.accepted:
+            # Someone who never saw the welcome gets it, not just a hint.
+            return self._outcome(user, None, messages=tuple(Message(r) for r in first.replies))
+        if step.discard:
+            return self._outcome(user, None, messages=tuple(Message(r) for r in step.replies))
+        now = self.clock.now()
+        role = MemberRole.ADMIN if user.telegram_user_id in self.admin_ids else MemberRole.MEMBER
+        member = await repo.create_member(
+            session,
+            telegram_user_id=user.telegram_user_id,
+            chat_id=user.chat_id,
+            display_name=user.display_name,
+            language=self.locale_of(user, None),
+            now=now,
+            role=role,
+        )
+        run = await repo.create_run(
+            session,
+            member_id=_id(member),
+            flow_id=flow.id,
+            flow_version=flow.version,
+            node_id=first.state.node_id,
+            answers={},
+            selected=(),
+            now=now,
+        )
+        messages = await self._apply(session, member, run, flow, step)
+        return self._outcome(user, member, messages=messages)
+
+    # -- internals --------------------------------------------------------------------------
+
+    async def _apply(
+        self, session: AsyncSession, member: Member, run: FlowRun, flow: Flow, step: Step
+    ) -> tuple[Message, ...]:
+        """Store an accepted step: answers, profile changes, run state; chain the next flow."""
+        now = self.clock.now()
+        if step.profile:
+            await repo.update_member(
+                session, member=member, changes=self._profile(step.profile), now=now
+            )
+        if step.discard:
+            await repo.end_run(session, run=run, status=RunStatus.ABANDONED, now=now)
+            return tuple(Message(r, _id(run)) for r in step.replies)
+        for saved in step.answers:
+            await self._store_answer(session, member, run, flow, saved)
+        answers = dict(step.state.answers)
+        if step.finished:
+            # Anonymous answers must not stay beside the member's run once it is done.
+            anonymous = {a.key for a in step.answers if a.anonymous} | _anonymous_keys(flow)
+            answers = {k: v for k, v in answers.items() if k not in anonymous}
+        await repo.save_run_state(
+            session,
+            run=run,
+            node_id=step.state.node_id,
+            answers=answers,
+            selected=step.state.selected,
+            now=now,
+        )
+        messages = tuple(Message(r, _id(run)) for r in step.replies)
+        if step.finished and step.start_flow:
+            messages += await self._start_run(session, member, self.flows[step.start_flow])
+        return messages
+
+    async def _store_answer(
+        self, session: AsyncSession, member: Member, run: FlowRun, flow: Flow, saved: SavedAnswer
+    ) -> None:
+        values: list[str | int | float | None]
+        values = list(saved.value) if isinstance(saved.value, list) else [saved.value]
+        for value in values:
+            await repo.add_answer(
+                session,
+                run_id=run.id,
+                member_id=member.id,
+                flow_id=flow.id,
+                question_key=saved.key,
+                kind=saved.kind,
+                value=value,
+                anonymous=saved.anonymous,
+                stakeholder_group=member.stakeholder_group,
+                now=self.clock.now(),
+            )
+
+    def _profile(self, changes: Mapping[str, str]) -> dict[str, str]:
+        profile = dict(changes)
+        if "language" in profile and profile["language"] not in self.locales:
+            profile.pop("language")
+        return profile
+
+    async def _start_run(
+        self, session: AsyncSession, member: Member, flow: Flow
+    ) -> tuple[Message, ...]:
+        step = engine.start(flow)
+        run = await repo.create_run(
+            session,
+            member_id=_id(member),
+            flow_id=flow.id,
+            flow_version=flow.version,
+            node_id=step.state.node_id,
+            answers=step.state.answers,
+            selected=(),
+            now=self.clock.now(),
+        )
+        return tuple(Message(r, _id(run)) for r in step.replies)
+
+    async def _prompt(
+        self, session: AsyncSession, user: UserRef, member: Member, run: FlowRun
+    ) -> Outcome:
+        flow = self._current_flow(run)
+        if flow is None:
+            return await self._restart_changed(session, user, member, run)
+        step = engine.prompt(flow, _state_of(run))
+        return self._outcome(
+            user, member, messages=tuple(Message(r, _id(run)) for r in step.replies)
+        )
+
+    def _current_flow(self, run: FlowRun) -> Flow | None:
+        """The run's flow, or None when it was removed or its open node no longer fits."""
+        flow = self.flows.get(run.flow_id)
+        if flow is None or run.node_id is None:
+            return None
+        if run.flow_version != flow.version and not isinstance(
+            flow.nodes.get(run.node_id), AskNode
+        ):
+            return None
+        return flow
+
+    async def _restart_changed(
+        self, session: AsyncSession, user: UserRef, member: Member, run: FlowRun
+    ) -> Outcome:
+        await repo.end_run(session, run=run, status=RunStatus.ABANDONED, now=self.clock.now())
+        flow = self.flows.get(run.flow_id)
+        if flow is None:
+            return self._outcome(user, member, messages=(_say("chat.idle"),))
+        messages = await self._start_run(session, member, flow)
+        return self._outcome(user, member, messages=(_say("chat.flow_updated"), *messages))
+
+
+def replace_messages(outcome: Outcome, messages: tuple[Message, ...]) -> Outcome:
+    """The same outcome with other messages."""
+    return Outcome(
+        locale=outcome.locale,
+        messages=messages,
+        refresh=outcome.refresh,
+        closed=outcome.closed,
+        params=outcome.params,
+    )
+
+
+def _state_of(run: FlowRun) -> RunState:
+    return RunState(
+        flow_id=run.flow_id,
+        flow_version=run.flow_version,
+        node_id=run.node_id,
+        answers=dict(run.answers or {}),
+        selected=tuple(run.selected or ()),
+    )
+
+
+def _anonymous_keys(flow: Flow) -> set[str]:
+    return {
+        n.key
+        for n in flow.nodes.values()
+        if isinstance(n, AskNode) and (n.anonymous or flow.anonymous)
+    }
+
+
+def _id(row: Member | FlowRun) -> int:
+    assert row.id is not None, "row was not flushed"
+    return row.id

@@ -1,0 +1,67 @@
+"""The async database engine and session factory, for SQLite (WAL) and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+SessionFactory = async_sessionmaker[AsyncSession]
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+
+def normalise_url(url: str) -> str:
+    """Pick the async driver for a plain `sqlite://` or `postgresql://` URL."""
+    parsed = make_url(url)
+    if parsed.drivername in ("sqlite", "sqlite+pysqlite"):
+        parsed = parsed.set(drivername="sqlite+aiosqlite")
+    elif parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg2"):
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def create_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> AsyncEngine:
+    """An engine for `url`; SQLite gets WAL, a busy timeout and write-first transactions.
+
+    `schema` (PostgreSQL only) puts every table in that schema instead of `public`.
+    """
+    url = normalise_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        if schema:
+            kwargs.setdefault("connect_args", {})["server_settings"] = {"search_path": schema}
+        return create_async_engine(url, pool_pre_ping=True, **kwargs)
+
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(
+        url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
+    )
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, open transactions (see the "begin" hook below).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # A deferred transaction that reads, then writes, fails at once with SQLITE_BUSY when
+        # another writer got in between; taking the write lock up front makes it wait instead.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def create_session_factory(engine: AsyncEngine) -> SessionFactory:
+    """Sessions that keep loaded objects usable after commit."""
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)

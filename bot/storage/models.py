@@ -1,0 +1,124 @@
+"""SQLModel tables. Telegram ids are BIGINT; times are stored as UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, TypeDecorator
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+# SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; pass an aware UTC time")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class MemberStatus(StrEnum):
+    ACTIVE = "active"
+    STOPPED = "stopped"
+    BLOCKED = "blocked"
+
+
+class MemberRole(StrEnum):
+    MEMBER = "member"
+    COORDINATOR = "coordinator"
+    ADMIN = "admin"
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    DONE = "done"
+    ABANDONED = "abandoned"
+    EXPIRED = "expired"
+
+
+class Member(SQLModel, table=True):
+    """A person who consented to take part."""
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=Id)
+    telegram_user_id: int = Field(sa_type=BigInteger, unique=True, index=True)
+    chat_id: int = Field(sa_type=BigInteger)
+    display_name: str = Field(default="", max_length=200)
+    language: str = Field(default="en", max_length=16)
+    stakeholder_group: str | None = Field(default=None, max_length=40)
+    organisation: str | None = Field(default=None, max_length=200)
+    role_title: str | None = Field(default=None, max_length=200)
+    time_zone: str | None = Field(default=None, max_length=64)
+    role: str = Field(default=MemberRole.MEMBER, max_length=16)
+    status: str = Field(default=MemberStatus.ACTIVE, max_length=16, index=True)
+    consent_at: datetime = Field(sa_type=UTCDateTime)
+    joined_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class FlowRun(SQLModel, table=True):
+    """One member's pass through one flow; `answers` is the engine's working memory."""
+
+    __table_args__ = (Index("ix_flowrun_member_status", "member_id", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=Id)
+    member_id: int = Field(sa_type=BigInteger, foreign_key="member.id", ondelete="CASCADE")
+    flow_id: str = Field(max_length=40)
+    flow_version: int
+    node_id: str | None = Field(default=None, max_length=40)
+    answers: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    selected: list[str] = Field(default_factory=list, sa_type=JSON)
+    status: str = Field(default=RunStatus.RUNNING, max_length=16)
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Answer(SQLModel, table=True):
+    """One stored answer. Anonymous answers keep no link to a run or a member."""
+
+    __table_args__ = (Index("ix_answer_flow_question", "flow_id", "question_key"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=Id)
+    run_id: int | None = Field(
+        default=None, sa_type=BigInteger, foreign_key="flowrun.id", ondelete="CASCADE", index=True
+    )
+    member_id: int | None = Field(
+        default=None, sa_type=BigInteger, foreign_key="member.id", ondelete="CASCADE", index=True
+    )
+    flow_id: str = Field(max_length=40)
+    question_key: str = Field(max_length=40)
+    kind: str = Field(max_length=16)
+    value_choice: str | None = Field(default=None, max_length=40)
+    value_number: float | None = None
+    value_text: str | None = None
+    skipped: bool = False
+    anonymous: bool = False
+    stakeholder_group: str | None = Field(default=None, max_length=40)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ProcessedUpdate(SQLModel, table=True):
+    """An update already handled, so a second delivery of it is ignored."""
+
+    update_id: int = Field(
+        sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    processed_at: datetime = Field(sa_type=UTCDateTime, index=True)

@@ -1,0 +1,252 @@
+"""Repository functions: every query the bot runs, as plain async functions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.storage.models import (
+    Answer,
+    FlowRun,
+    Member,
+    MemberRole,
+    MemberStatus,
+    ProcessedUpdate,
+    RunStatus,
+)
+
+PROFILE_FIELDS = frozenset(
+    {"language", "stakeholder_group", "organisation", "role_title", "time_zone", "display_name"}
+)
+
+
+async def claim_update(session: AsyncSession, *, update_id: int, now: datetime) -> bool:
+    """Record `update_id` as handled in the session's transaction; False if it already was."""
+    if await session.get(ProcessedUpdate, update_id) is not None:
+        return False
+    try:
+        async with session.begin_nested():
+            session.add(ProcessedUpdate(update_id=update_id, processed_at=now))
+    except IntegrityError:
+        return False
+    return True
+
+
+async def prune_processed_updates(session: AsyncSession, *, before: datetime) -> int:
+    """Forget handled update ids older than `before` (Telegram redelivers for a day at most)."""
+    result = await session.exec(
+        delete(ProcessedUpdate).where(col(ProcessedUpdate.processed_at) < before)
+    )
+    return int(result.rowcount or 0)
+
+
+async def get_member_by_telegram_id(
+    session: AsyncSession, *, telegram_user_id: int
+) -> Member | None:
+    """The member with this Telegram user id, if they ever consented."""
+    query = select(Member).where(Member.telegram_user_id == telegram_user_id)
+    return (await session.exec(query)).first()
+
+
+async def create_member(
+    session: AsyncSession,
+    *,
+    telegram_user_id: int,
+    chat_id: int,
+    display_name: str,
+    language: str,
+    now: datetime,
+    role: str = MemberRole.MEMBER,
+) -> Member:
+    """Register a member at the moment they consent."""
+    member = Member(
+        telegram_user_id=telegram_user_id,
+        chat_id=chat_id,
+        display_name=display_name,
+        language=language,
+        role=role,
+        status=MemberStatus.ACTIVE,
+        consent_at=now,
+        joined_at=now,
+        updated_at=now,
+    )
+    session.add(member)
+    await session.flush()
+    return member
+
+
+async def update_member(
+    session: AsyncSession, *, member: Member, changes: Mapping[str, Any], now: datetime
+) -> Member:
+    """Apply profile or status changes to a member."""
+    allowed = PROFILE_FIELDS | {"status", "role", "chat_id"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValueError(f"not member fields: {sorted(unknown)}")
+    for name, value in changes.items():
+        setattr(member, name, value)
+    member.updated_at = now
+    session.add(member)
+    await session.flush()
+    return member
+
+
+async def ensure_admins(
+    session: AsyncSession, *, telegram_user_ids: Iterable[int], now: datetime
+) -> int:
+    """Give the admin role to the listed members who exist; return how many changed."""
+    ids = list(telegram_user_ids)
+    if not ids:
+        return 0
+    result = await session.exec(
+        update(Member)
+        .where(col(Member.telegram_user_id).in_(ids), col(Member.role) != MemberRole.ADMIN)
+        .values(role=MemberRole.ADMIN, updated_at=now)
+    )
+    return int(result.rowcount or 0)
+
+
+async def get_running_run(session: AsyncSession, *, member_id: int) -> FlowRun | None:
+    """The member's unfinished flow run, if any (the latest one)."""
+    query = (
+        select(FlowRun)
+        .where(FlowRun.member_id == member_id, FlowRun.status == RunStatus.RUNNING)
+        .order_by(col(FlowRun.id).desc())
+    )
+    return (await session.exec(query)).first()
+
+
+async def get_run(session: AsyncSession, *, run_id: int) -> FlowRun | None:
+    """A flow run by id."""
+    return await session.get(FlowRun, run_id)
+
+
+async def create_run(
+    session: AsyncSession,
+    *,
+    member_id: int,
+    flow_id: str,
+    flow_version: int,
+    node_id: str | None,
+    answers: Mapping[str, Any],
+    selected: Sequence[str],
+    now: datetime,
+) -> FlowRun:
+    """Start a flow run for a member."""
+    run = FlowRun(
+        member_id=member_id,
+        flow_id=flow_id,
+        flow_version=flow_version,
+        node_id=node_id,
+        answers=dict(answers),
+        selected=list(selected),
+        status=RunStatus.RUNNING if node_id is not None else RunStatus.DONE,
+        started_at=now,
+        updated_at=now,
+        finished_at=None if node_id is not None else now,
+    )
+    session.add(run)
+    await session.flush()
+    return run
+
+
+async def save_run_state(
+    session: AsyncSession,
+    *,
+    run: FlowRun,
+    node_id: str | None,
+    answers: Mapping[str, Any],
+    selected: Sequence[str],
+    now: datetime,
+) -> FlowRun:
+    """Store where a run stands; a run without an open node is done."""
+    run.node_id = node_id
+    run.answers = dict(answers)
+    run.selected = list(selected)
+    run.updated_at = now
+    if node_id is None:
+        run.status = RunStatus.DONE
+        run.finished_at = now
+    session.add(run)
+    await session.flush()
+    return run
+
+
+async def end_run(session: AsyncSession, *, run: FlowRun, status: RunStatus, now: datetime) -> None:
+    """Close a run that did not finish (abandoned, expired)."""
+    run.status = status
+    run.updated_at = now
+    run.finished_at = now
+    session.add(run)
+    await session.flush()
+
+
+async def add_answer(
+    session: AsyncSession,
+    *,
+    run_id: int | None,
+    member_id: int | None,
+    flow_id: str,
+    question_key: str,
+    kind: str,
+    value: str | int | float | None,
+    anonymous: bool,
+    stakeholder_group: str | None,
+    now: datetime,
+) -> Answer:
+    """Store one answer; anonymous ones are cut from the run and the member here."""
+    choice = number = text = None
+    if isinstance(value, bool):
+        raise TypeError("answers are choice keys, numbers or text")
+    if isinstance(value, int | float):
+        number = float(value)
+    elif value is not None and kind in ("choice", "multi_choice", "yes_no"):
+        choice = value
+    elif value is not None:
+        text = value
+    answer = Answer(
+        run_id=None if anonymous else run_id,
+        member_id=None if anonymous else member_id,
+        flow_id=flow_id,
+        question_key=question_key,
+        kind=kind,
+        value_choice=choice,
+        value_number=number,
+        value_text=text,
+        skipped=value is None,
+        anonymous=anonymous,
+        stakeholder_group=stakeholder_group,
+        # An exact time could be matched against a run's timestamps.
+        created_at=now.replace(hour=0, minute=0, second=0, microsecond=0) if anonymous else now,
+    )
+    session.add(answer)
+    return answer
+
+
+async def list_answers(
+    session: AsyncSession, *, member_id: int | None = None, flow_id: str | None = None
+) -> list[Answer]:
+    """Answers, optionally of one member or one flow, oldest first."""
+    query = select(Answer).order_by(col(Answer.id))
+    if member_id is not None:
+        query = query.where(Answer.member_id == member_id)
+    if flow_id is not None:
+        query = query.where(Answer.flow_id == flow_id)
+    return list((await session.exec(query)).all())
+
+
+async def list_runs(session: AsyncSession, *, member_id: int) -> list[FlowRun]:
+    """A member's flow runs, oldest first."""
+    query = select(FlowRun).where(FlowRun.member_id == member_id).order_by(col(FlowRun.id))
+    return list((await session.exec(query)).all())
+
+
+async def count_rows(session: AsyncSession, model: type[Any]) -> int:
+    """How many rows a table holds."""
+    return int((await session.exec(select(func.count()).select_from(model))).one())

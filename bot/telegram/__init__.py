@@ -1,0 +1,1 @@
+"""The only package that imports aiogram: bot and dispatcher factories, routers, rendering."""

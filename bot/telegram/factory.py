@@ -1,0 +1,74 @@
+"""Building the aiogram Bot and Dispatcher from settings and services."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
+
+from bot.config import Settings
+from bot.domain.clock import Clock
+from bot.domain.flows import FlowRegistry
+from bot.i18n import Catalogs
+from bot.services.conversations import Conversations
+from bot.storage.db import SessionFactory
+from bot.telegram.middlewares import ChatOrder, DatabaseSession, MemberContext, UpdateTracker
+from bot.telegram.retry import RetryRequests
+from bot.telegram.routers import get_routers
+
+log = logging.getLogger(__name__)
+MEMBER_COMMANDS = ("start", "help", "language", "cancel", "stop")
+
+
+def build_bot(settings: Settings) -> Bot:
+    """A Bot speaking HTML to the configured Bot API server, retrying transient failures."""
+    session = AiohttpSession(
+        api=TelegramAPIServer.from_base(settings.telegram_api_url),
+        timeout=settings.telegram_timeout,
+    )
+    session.middleware(RetryRequests(attempts=settings.request_retries))
+    return Bot(
+        token=settings.token(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
+    )
+
+
+def build_dispatcher(
+    *,
+    conversations: Conversations,
+    catalogs: Catalogs,
+    session_factory: SessionFactory,
+    clock: Clock,
+    tracker: UpdateTracker,
+) -> Dispatcher:
+    """A dispatcher with our middlewares and routers; services reach handlers by name."""
+    dispatcher = Dispatcher(conversations=conversations, catalogs=catalogs, clock=clock)
+    dispatcher.update.outer_middleware(tracker)
+    dispatcher.update.outer_middleware(ChatOrder())
+    dispatcher.update.outer_middleware(DatabaseSession(session_factory, clock))
+    dispatcher.update.outer_middleware(MemberContext(conversations, catalogs))
+    dispatcher.include_routers(*get_routers())
+    return dispatcher
+
+
+async def publish_commands(bot: Bot, catalogs: Catalogs, flows: FlowRegistry) -> None:
+    """Tell Telegram our commands in every language; a failure is logged, never fatal."""
+    flow_commands = [(f.command, f.title) for f in flows.flows.values() if f.command]
+    for locale in catalogs.locales:
+        t = catalogs.translator(locale)
+        commands = [BotCommand(command=c, description=t(f"cmd.desc.{c}")) for c in MEMBER_COMMANDS]
+        commands += [BotCommand(command=c, description=t(title)) for c, title in flow_commands]
+        language = None if locale == catalogs.default else locale
+        try:
+            await bot.set_my_commands(
+                commands, scope=BotCommandScopeAllPrivateChats(), language_code=language
+            )
+        except TelegramAPIError as exc:
+            log.warning("setMyCommands (%s) failed, carrying on: %s", locale, exc)

@@ -1,0 +1,137 @@
+"""Update middlewares: tracking, per-chat ordering, one DB session per update, the member."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware, Bot
+from aiogram.types import TelegramObject, Update, User
+
+from bot.domain.clock import Clock
+from bot.i18n import Catalogs
+from bot.services.conversations import Conversations, UserRef
+from bot.storage import repo
+from bot.storage.db import SessionFactory
+from bot.telegram.render import Responder
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+log = logging.getLogger(__name__)
+
+
+class UpdateTracker(BaseMiddleware):
+    """Counts updates in flight and handled, so shutdown and tests can wait for them."""
+
+    def __init__(self) -> None:
+        self.in_flight = 0
+        self.handled = 0
+        self._handled_ids: dict[int, int] = {}
+        self._changed = asyncio.Condition()
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(event, Update)
+        self.in_flight += 1
+        try:
+            return await handler(event, data)
+        finally:
+            self.in_flight -= 1
+            self.handled += 1
+            self._handled_ids[event.update_id] = self._handled_ids.get(event.update_id, 0) + 1
+            async with self._changed:
+                self._changed.notify_all()
+
+    def times_handled(self, update_id: int) -> int:
+        """How many deliveries of `update_id` went through the dispatcher."""
+        return self._handled_ids.get(update_id, 0)
+
+    async def wait_handled(self, update_id: int, *, times: int = 1, timeout: float = 10.0) -> None:
+        """Return once `update_id` went through the dispatcher `times` times."""
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(lambda: self.times_handled(update_id) >= times)
+
+    async def wait_idle(self, timeout: float = 30.0) -> None:
+        """Return once no update is being handled."""
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(lambda: self.in_flight == 0)
+
+
+class ChatOrder(BaseMiddleware):
+    """Handles one chat's updates one at a time, in arrival order; other chats run in parallel."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        chat = data.get("event_chat")
+        user: User | None = data.get("event_from_user")
+        key = chat.id if chat is not None else (user.id if user is not None else None)
+        if key is None:
+            return await handler(event, data)
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                return await handler(event, data)
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+class DatabaseSession(BaseMiddleware):
+    """One session per update; the update id is claimed in it, so a redelivery is ignored."""
+
+    def __init__(self, session_factory: SessionFactory, clock: Clock) -> None:
+        self.session_factory = session_factory
+        self.clock = clock
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(event, Update)
+        async with self.session_factory() as session:
+            if not await repo.claim_update(
+                session, update_id=event.update_id, now=self.clock.now()
+            ):
+                log.info("update %s was already handled; ignoring the repeat", event.update_id)
+                return None
+            data["session"] = session
+            result = await handler(event, data)
+            await session.commit()
+            return result
+
+
+class MemberContext(BaseMiddleware):
+    """Who wrote: `user` (as Telegram tells), `member` (if they consented) and a `responder`."""
+
+    def __init__(self, conversations: Conversations, catalogs: Catalogs) -> None:
+        self.conversations = conversations
+        self.catalogs = catalogs
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        tg_user: User | None = data.get("event_from_user")
+        chat = data.get("event_chat")
+        if tg_user is None or tg_user.is_bot:
+            return await handler(event, data)
+        session = data["session"]
+        member = await repo.get_member_by_telegram_id(session, telegram_user_id=tg_user.id)
+        user = UserRef(
+            telegram_user_id=tg_user.id,
+            chat_id=chat.id if chat is not None else tg_user.id,
+            display_name=tg_user.full_name,
+            language_code=tg_user.language_code,
+        )
+        bot: Bot = data["bot"]
+        data["user"] = user
+        data["member"] = member
+        data["responder"] = Responder(
+            bot=bot,
+            session=session,
+            chat_id=user.chat_id,
+            catalogs=self.catalogs,
+            member=member,
+            clock=self.conversations.clock,
+        )
+        return await handler(event, data)

@@ -1,0 +1,17 @@
+"""Routers, one per module; `get_routers` fixes their order in one place."""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+from bot.telegram.routers import commands, conversation, errors, language
+
+
+def get_routers() -> list[Router]:
+    """Fresh routers, in the order the dispatcher must try them."""
+    return [
+        errors.create_router(),
+        language.create_router(),
+        commands.create_router(),
+        conversation.create_router(),
+    ]

@@ -1,0 +1,97 @@
+"""Member commands: /start, /help, /cancel, /stop, flow commands such as /roles."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import F, Router
+from aiogram.enums import ChatAction
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import Command, CommandStart
+from aiogram.types import Message
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.services.conversations import Conversations, UserRef
+from bot.storage.models import Member
+from bot.telegram.render import Responder
+
+log = logging.getLogger(__name__)
+
+
+async def on_start(
+    message: Message,
+    session: AsyncSession,
+    user: UserRef,
+    member: Member | None,
+    conversations: Conversations,
+    responder: Responder,
+) -> None:
+    """Begin onboarding, resume an open flow, or welcome a member back."""
+    try:
+        await message.bot.send_chat_action(chat_id=user.chat_id, action=ChatAction.TYPING)  # type: ignore[union-attr]
+    except TelegramAPIError as exc:
+        log.warning("sendChatAction failed in chat %s: %s", user.chat_id, exc)
+    outcome = await conversations.start_command(session, user=user, member=member)
+    await responder.show(outcome)
+
+
+async def on_help(
+    user: UserRef, member: Member | None, conversations: Conversations, responder: Responder
+) -> None:
+    """What the bot can do."""
+    await responder.text("cmd.help", locale=conversations.locale_of(user, member))
+
+
+async def on_cancel(
+    session: AsyncSession,
+    user: UserRef,
+    member: Member | None,
+    conversations: Conversations,
+    responder: Responder,
+) -> None:
+    """Leave the open flow."""
+    await responder.show(await conversations.cancel(session, user=user, member=member))
+
+
+async def on_stop(
+    session: AsyncSession,
+    user: UserRef,
+    member: Member | None,
+    conversations: Conversations,
+    responder: Responder,
+) -> None:
+    """Opt out of all messages until /start."""
+    await responder.show(await conversations.stop(session, user=user, member=member))
+
+
+async def on_other_command(
+    message: Message,
+    session: AsyncSession,
+    user: UserRef,
+    member: Member | None,
+    conversations: Conversations,
+    responder: Responder,
+) -> None:
+    """A flow's own command (e.g. /roles), or an unknown command."""
+    name = (message.text or "").split()[0].lstrip("/").split("@")[0].lower()
+    flow = conversations.flows.by_command(name)
+    if flow is None:
+        await responder.text("chat.unknown_command", locale=conversations.locale_of(user, member))
+        return
+    if member is None:
+        await responder.show(await conversations.start_command(session, user=user, member=None))
+        return
+    outcome = await conversations.begin(session, user=user, member=member, flow_id=flow.id)
+    await responder.show(outcome)
+
+
+def create_router() -> Router:
+    """The commands router."""
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
+    router.message.register(on_start, CommandStart())
+    router.message.register(on_help, Command("help"))
+    router.message.register(on_cancel, Command("cancel"))
+    router.message.register(on_stop, Command("stop"))
+    router.message.register(on_other_command, F.text.startswith("/"))
+    return router

@@ -1,0 +1,37 @@
+"""The last resort: an update whose handling failed is logged and the member told."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot, Router
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import ErrorEvent
+
+from bot.i18n import Catalogs
+
+log = logging.getLogger(__name__)
+
+
+async def on_error(event: ErrorEvent, bot: Bot, catalogs: Catalogs) -> None:
+    """Log the failure with its update, and apologise in the chat it came from."""
+    update = event.update
+    log.error("update %s failed", update.update_id, exc_info=event.exception)
+    source = update.message or (update.callback_query.message if update.callback_query else None)
+    user = update.message.from_user if update.message else None
+    if update.callback_query:
+        user = update.callback_query.from_user
+    if source is None or user is None:
+        return
+    t = catalogs.translator(user.language_code)
+    try:
+        await bot.send_message(chat_id=source.chat.id, text=t("chat.error"))
+    except TelegramAPIError as exc:
+        log.error("could not apologise in chat %s: %s", source.chat.id, exc)
+
+
+def create_router() -> Router:
+    """The errors router."""
+    router = Router(name=__name__)
+    router.errors.register(on_error)
+    return router

@@ -1,0 +1,67 @@
+"""/language: pick the language the bot speaks, at any moment, without losing one's place."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.i18n import Catalogs
+from bot.services.conversations import Conversations, UserRef
+from bot.storage.models import Member
+from bot.telegram.render import Responder
+
+PREFIX = "lang:"
+
+
+async def on_language(
+    session: AsyncSession,
+    user: UserRef,
+    member: Member | None,
+    conversations: Conversations,
+    catalogs: Catalogs,
+    responder: Responder,
+) -> None:
+    """Offer every shipped language, each named in itself."""
+    if member is None:
+        await responder.show(await conversations.start_command(session, user=user, member=None))
+        return
+    buttons = [
+        [
+            InlineKeyboardButton(
+                text=catalogs.translator(code)(f"language.name.{code}"), callback_data=PREFIX + code
+            )
+        ]
+        for code in catalogs.locales
+    ]
+    markup = InlineKeyboardMarkup(inline_keyboard=buttons)
+    await responder.text(
+        "cmd.language.choose", locale=conversations.locale_of(user, member), markup=markup
+    )
+
+
+async def on_language_chosen(
+    callback: CallbackQuery,
+    session: AsyncSession,
+    user: UserRef,
+    member: Member | None,
+    conversations: Conversations,
+    responder: Responder,
+) -> None:
+    """Switch the language and ask the open question again in it."""
+    code = (callback.data or "").removeprefix(PREFIX)
+    if member is None or code not in conversations.locales:
+        await callback.answer()
+        return
+    outcome = await conversations.set_language(session, user=user, member=member, locale=code)
+    await callback.answer()
+    await responder.show(outcome)
+
+
+def create_router() -> Router:
+    """The language router."""
+    router = Router(name=__name__)
+    router.message.register(on_language, Command("language"))
+    router.callback_query.register(on_language_chosen, F.data.startswith(PREFIX))
+    return router

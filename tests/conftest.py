@@ -1,0 +1,158 @@
+"""End-to-end harness: the real bot, polling the project's Bot API emulator over loopback HTTP,
+on a real database (an SQLite file; PostgreSQL too when TEST_DATABASE_URL is set)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from bot.app import BotApp
+from bot.config import Settings
+from bot.domain.clock import ManualClock
+from bot.sandbox.emulator import BotAPIEmulator, SentMessage
+from bot.storage.db import create_engine
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "123456:TEST-secret-token-value"
+BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database for one test, on each backend available."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'partnerbot.db'}"
+        return
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        pytest.skip("TEST_DATABASE_URL is not set")
+    yield base
+
+
+@pytest.fixture
+async def database_schema(database_url: str) -> AsyncIterator[str | None]:
+    """On PostgreSQL, a schema of its own for the test, dropped afterwards."""
+    if not database_url.startswith("postgres"):
+        yield None
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(database_url)
+    async with engine.begin() as conn:
+        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield schema
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await engine.dispose()
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[BotAPIEmulator]:
+    emu = BotAPIEmulator()
+    await emu.start()
+    try:
+        yield emu
+    finally:
+        await emu.stop()
+
+
+@pytest.fixture
+def settings(emulator: BotAPIEmulator, database_url: str, database_schema: str | None) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        bot_token=TOKEN,
+        telegram_api_url=emulator.base_url,
+        database_url=database_url,
+        database_schema=database_schema,
+        flows_dir=ROOT / "flows",
+        locales_dir=ROOT / "locales",
+        admin_ids=frozenset({9001}),
+        request_retries=2,
+    )
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+async def app(settings: Settings, clock: ManualClock) -> AsyncIterator[BotApp]:
+    bot_app = BotApp(settings, clock=clock)
+    await bot_app.start()
+    try:
+        yield bot_app
+    finally:
+        await bot_app.stop()
+
+
+@dataclass
+class Phone:
+    """One person's Telegram app: sends as them and reads what the bot showed them."""
+
+    emulator: BotAPIEmulator
+    app: BotApp
+    user_id: int
+    first_name: str = "Amina"
+    language_code: str | None = "en"
+    seen: int = field(default=0)
+
+    @property
+    def messages(self) -> list[SentMessage]:
+        return self.emulator.messages(self.user_id)
+
+    @property
+    def last(self) -> SentMessage:
+        assert self.messages, "the bot has sent nothing to this chat"
+        return self.messages[-1]
+
+    def new(self) -> list[SentMessage]:
+        """Messages that arrived since the last call."""
+        fresh = self.messages[self.seen :]
+        self.seen = len(self.messages)
+        return fresh
+
+    def new_text(self) -> str:
+        return "\n---\n".join(m.text or "" for m in self.new())
+
+    async def send(self, text: str) -> int:
+        """Type and send `text`; return once the bot has handled it."""
+        update_id = self.emulator.send_text(
+            self.user_id, text, first_name=self.first_name, language_code=self.language_code
+        )
+        await self.app.tracker.wait_handled(update_id)
+        return update_id
+
+    async def press(self, label: str, *, message: SentMessage | None = None) -> int:
+        """Press the button whose text contains `label` on the newest message that has one."""
+        candidates = [message] if message else list(reversed(self.messages))
+        for candidate in candidates:
+            for shown, data in candidate.buttons:
+                if label.casefold() in shown.casefold() and data is not None:
+                    update_id = self.emulator.press_button(self.user_id, candidate.message_id, data)
+                    await self.app.tracker.wait_handled(update_id)
+                    return update_id
+        shown = [b for m in candidates for b, _ in m.buttons]
+        raise AssertionError(f"no button {label!r}; buttons shown: {shown}")
+
+    def toast(self) -> str | None:
+        """The text of the last callback answer (the small notice over the chat)."""
+        answers = self.emulator.callback_answers(self.user_id)
+        return answers[-1].text if answers else None
+
+
+@pytest.fixture
+def phone(emulator: BotAPIEmulator, app: BotApp) -> Phone:
+    return Phone(emulator, app, user_id=1001)
+
+
+@pytest.fixture
+def french_phone(emulator: BotAPIEmulator, app: BotApp) -> Phone:
+    return Phone(emulator, app, user_id=1002, first_name="Fatou", language_code="fr")
