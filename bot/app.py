@@ -115,8 +115,8 @@ class BotApp:
 
     async def run_until_stopped(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set (by a signal handler in the CLI)."""
-        await self.start()
         try:
+            await self.start()
             assert self._polling is not None
             done, _ = await asyncio.wait(
                 [self._polling, asyncio.create_task(stop.wait())],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import signal
 import sys
 from pathlib import Path
@@ -48,6 +49,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         asyncio.run(main())
     except FlowError as exc:
         print(f"partnerbot: flows are broken:\n{exc}", file=sys.stderr)
+        return 1
+    except Exception:
+        # Through the logger, so the token is scrubbed from the traceback too.
+        logging.getLogger("bot").exception("partnerbot stopped on an error")
         return 1
     return 0
 

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -16,7 +17,9 @@ from bot.app import BotApp
 from bot.config import Settings
 from bot.domain.clock import ManualClock
 from bot.sandbox.emulator import BotAPIEmulator, SentMessage
+from bot.storage import repo
 from bot.storage.db import create_engine
+from bot.storage.models import FlowRun, Member
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456:TEST-secret-token-value"
@@ -120,7 +123,7 @@ class Phone:
         return fresh
 
     def new_text(self) -> str:
-        return "\n---\n".join(m.text or "" for m in self.new())
+        return "\n---\n".join(m.plain_text for m in self.new())
 
     async def send(self, text: str) -> int:
         """Type and send `text`; return once the bot has handled it."""
@@ -146,6 +149,50 @@ class Phone:
         """The text of the last callback answer (the small notice over the chat)."""
         answers = self.emulator.callback_answers(self.user_id)
         return answers[-1].text if answers else None
+
+
+class Database:
+    """Reads what the bot stored, through the repository functions."""
+
+    def __init__(self, app: BotApp) -> None:
+        assert app.session_factory is not None
+        self.session_factory = app.session_factory
+
+    async def count(self, model: type[Any]) -> int:
+        async with self.session_factory() as session:
+            return await repo.count_rows(session, model)
+
+    async def member(self, telegram_user_id: int) -> Member | None:
+        async with self.session_factory() as session:
+            return await repo.get_member_by_telegram_id(session, telegram_user_id=telegram_user_id)
+
+    async def answers(self, telegram_user_id: int, flow_id: str | None = None) -> dict[str, Any]:
+        """The member's answers by question: a value, or a list when several were stored."""
+        member = await self.member(telegram_user_id)
+        assert member is not None, f"user {telegram_user_id} is not a member"
+        async with self.session_factory() as session:
+            rows = await repo.list_answers(session, member_id=member.id, flow_id=flow_id)
+        found: dict[str, Any] = {}
+        for row in rows:
+            value = row.value_choice if row.value_choice is not None else row.value_number
+            value = row.value_text if value is None else value
+            if row.question_key in found:
+                previous = found[row.question_key]
+                found[row.question_key] = [*(previous if isinstance(previous, list) else [previous]), value]
+            else:
+                found[row.question_key] = value
+        return found
+
+    async def runs(self, telegram_user_id: int) -> list[FlowRun]:
+        member = await self.member(telegram_user_id)
+        assert member is not None and member.id is not None
+        async with self.session_factory() as session:
+            return await repo.list_runs(session, member_id=member.id)
+
+
+@pytest.fixture
+def db(app: BotApp) -> Database:
+    return Database(app)
 
 
 @pytest.fixture

@@ -409,13 +409,14 @@ class _Pending:
 
 
 class _Window:
-    """Sliding-window limiter allowing `capacity` events per `span` seconds."""
+    """Sliding-window limiter allowing `rate` events per `period` seconds."""
 
     __slots__ = ("capacity", "span", "stamps")
 
-    def __init__(self, rate: float, per: float) -> None:
-        self.capacity = max(1, math.floor(rate * per))
-        self.span = self.capacity / rate
+    def __init__(self, rate: float, period: float) -> None:
+        # fractional rates (0.5/s) become one event per stretched window (2 s)
+        self.capacity = max(1, math.floor(rate))
+        self.span = period * self.capacity / rate
         self.stamps: collections.deque[float] = collections.deque()
 
     def wait(self, now: float) -> float:
@@ -513,6 +514,7 @@ class BotAPIEmulator:
         bot_username: str = "partnerbot_sandbox_bot",
         clock: Callable[[], float] = time.monotonic,
         strict_html: bool = True,
+        bot_id: int | None = None,
     ) -> None:
         self.bot_username = bot_username
         self.commands: list[dict[str, Any]] = []
@@ -537,7 +539,9 @@ class BotAPIEmulator:
         self._file_seq = 0
         self._faults: dict[str, collections.deque[_Fault]] = {}
         self._bot_users: dict[int, dict[str, Any]] = {}
-        self._bot_id = 1
+        # the bot's own id for updates built before it calls us; else learnt from its token
+        self._bot_id = bot_id or 1
+        self._bot_id_fixed = bot_id is not None
 
         self._pending: list[_Pending] = []
         self._pending_counts: collections.Counter[int] = collections.Counter()
@@ -1050,7 +1054,8 @@ class BotAPIEmulator:
         key = method.lower()
         entry = self._methods.get(key)
         bot_id = int(match.group(1))
-        self._bot_id = bot_id
+        if not self._bot_id_fixed:
+            self._bot_id = bot_id
         params: _Params | None = None
         bad_params: APIError | None = None
         try:

@@ -36,13 +36,18 @@ async def on_start(
 
 
 async def on_help(
-    user: UserRef, member: Member | None, conversations: Conversations, responder: Responder
+    message: Message,
+    user: UserRef,
+    member: Member | None,
+    conversations: Conversations,
+    responder: Responder,
 ) -> None:
     """What the bot can do."""
     await responder.text("cmd.help", locale=conversations.locale_of(user, member))
 
 
 async def on_cancel(
+    message: Message,
     session: AsyncSession,
     user: UserRef,
     member: Member | None,
@@ -54,6 +59,7 @@ async def on_cancel(
 
 
 async def on_stop(
+    message: Message,
     session: AsyncSession,
     user: UserRef,
     member: Member | None,

@@ -71,6 +71,7 @@ async def on_text(
 
 
 async def on_other_content(
+    message: Message,
     session: AsyncSession,
     user: UserRef,
     member: Member | None,

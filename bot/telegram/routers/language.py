@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.i18n import Catalogs
@@ -16,6 +16,7 @@ PREFIX = "lang:"
 
 
 async def on_language(
+    message: Message,
     session: AsyncSession,
     user: UserRef,
     member: Member | None,

@@ -1,0 +1,121 @@
+"""Telegram misbehaving: errors at start, rate limits, server errors, timeouts, blocked chats."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+
+from conftest import ROOT, TOKEN, Database, Phone
+
+from bot.app import BotApp
+from bot.config import Settings
+from bot.domain.clock import ManualClock
+from bot.sandbox.emulator import BotAPIEmulator
+from bot.storage.models import MemberStatus
+
+
+async def test_bot_starts_when_set_my_commands_and_chat_action_fail(
+    emulator: BotAPIEmulator, settings: Settings, clock: ManualClock
+) -> None:
+    emulator.inject_fault("setMyCommands", status=400, description="Bad Request: bad commands", count=2)
+    emulator.inject_fault("sendChatAction", status=500, description="Internal Server Error", count=10)
+    app = BotApp(settings, clock=clock)
+    await app.start()
+    try:
+        phone = Phone(emulator, app, user_id=1010)
+        await phone.send("/start")
+        assert "Do you agree?" in phone.new_text()
+        assert emulator.calls["setMyCommands"] == 2
+        assert emulator.calls["sendChatAction"] >= 1
+    finally:
+        await app.stop()
+
+
+async def test_commands_are_published_in_each_language(emulator: BotAPIEmulator, app: BotApp) -> None:
+    published = {lang: [c["command"] for c in cmds] for (_, lang), cmds in emulator.commands_by_scope.items()}
+    assert set(published) == {"", "fr"}
+    assert published[""] == ["start", "help", "language", "cancel", "stop", "roles"]
+    french = next(cmds for (_, lang), cmds in emulator.commands_by_scope.items() if lang == "fr")
+    assert french[-1]["description"] == "Rôles et responsabilités"
+
+
+async def test_a_rate_limited_reply_is_retried_after_the_pause(phone: Phone) -> None:
+    phone.emulator.inject_fault(
+        "sendMessage", status=429, description="Too Many Requests: retry after 1", retry_after=1
+    )
+    await phone.send("/help")
+    assert "/language" in phone.new_text()
+    assert phone.emulator.calls["sendMessage"] == 2
+
+
+async def test_server_errors_and_timeouts_are_retried(phone: Phone) -> None:
+    phone.emulator.inject_fault("sendMessage", status=502, description="Bad Gateway")
+    await phone.send("/help")
+    assert "/language" in phone.new_text()
+    phone.emulator.inject_fault("sendMessage", status=200, description="slow", delay=3.0)
+    await phone.send("/help")
+    assert "/language" in phone.new_text()
+
+
+async def test_a_reply_that_keeps_failing_is_logged(phone: Phone, caplog) -> None:  # type: ignore[no-untyped-def]
+    phone.emulator.inject_fault("sendMessage", status=500, description="Internal Server Error", count=3)
+    await phone.send("/help")
+    assert phone.new() == []
+    assert any("could not reply in chat 1001" in r.getMessage() for r in caplog.records)
+    await phone.send("/help")
+    assert "/language" in phone.new_text()
+
+
+async def test_a_member_who_blocked_the_bot_is_marked_blocked(phone: Phone, db: Database) -> None:
+    for text in ("/start", "yes", "English"):
+        await phone.send(text)
+    phone.emulator.block(phone.user_id)
+    await phone.send("Municipality")
+    member = await db.member(phone.user_id)
+    assert member is not None and member.status == MemberStatus.BLOCKED
+    phone.emulator.block(phone.user_id, blocked=False)
+    phone.new()
+    await phone.send("Town hall")
+    assert "What is your role" in phone.new_text()
+    member = await db.member(phone.user_id)
+    assert member is not None and member.status == MemberStatus.ACTIVE
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_run_without_token_points_to_the_sandbox(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    env = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip() == "partnerbot: BOT_TOKEN is not set. To try partnerbot without a token, run: make sandbox"
+
+
+def test_the_token_never_reaches_the_logs(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    env = {
+        **os.environ,
+        "BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": f"http://127.0.0.1:{_closed_port()}/{TOKEN}",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
+        "FLOWS_DIR": str(ROOT / "flows"),
+        "LOCALES_DIR": str(ROOT / "locales"),
+        "REQUEST_RETRIES": "0",
+        "LOG_LEVEL": "DEBUG",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 1
+    assert "partnerbot stopped on an error" in output
+    assert "Traceback" in output
+    assert "Unclosed" not in output
+    secret = TOKEN.split(":", 1)[1]
+    assert secret not in output
