@@ -69,7 +69,7 @@ async def emulator() -> AsyncIterator[BotAPIEmulator]:
 @pytest.fixture
 def settings(emulator: BotAPIEmulator, database_url: str, database_schema: str | None) -> Settings:
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         bot_token=TOKEN,
         telegram_api_url=emulator.base_url,
         database_url=database_url,
@@ -142,8 +142,8 @@ class Phone:
                     update_id = self.emulator.press_button(self.user_id, candidate.message_id, data)
                     await self.app.tracker.wait_handled(update_id)
                     return update_id
-        shown = [b for m in candidates for b, _ in m.buttons]
-        raise AssertionError(f"no button {label!r}; buttons shown: {shown}")
+        offered = [b for m in candidates for b, _ in m.buttons]
+        raise AssertionError(f"no button {label!r}; buttons shown: {offered}")
 
     def toast(self) -> str | None:
         """The text of the last callback answer (the small notice over the chat)."""
@@ -178,7 +178,10 @@ class Database:
             value = row.value_text if value is None else value
             if row.question_key in found:
                 previous = found[row.question_key]
-                found[row.question_key] = [*(previous if isinstance(previous, list) else [previous]), value]
+                found[row.question_key] = [
+                    *(previous if isinstance(previous, list) else [previous]),
+                    value,
+                ]
             else:
                 found[row.question_key] = value
         return found

@@ -34,3 +34,39 @@ class ManualClock:
             raise ValueError("time only moves forward")
         self._now += delta
         return self._now
+
+
+class OffsetClock:
+    """The wall clock moved forward on demand (the sandbox's `:advance`), never back."""
+
+    def __init__(self, base: Clock | None = None) -> None:
+        self._base = base or SystemClock()
+        self._offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return self._base.now() + self._offset
+
+    def advance(self, delta: timedelta) -> datetime:
+        """Move the clock forward by `delta` and return the new time."""
+        if delta < timedelta(0):
+            raise ValueError("time only moves forward")
+        self._offset += delta
+        return self.now()
+
+
+def parse_duration(text: str) -> timedelta:
+    """Read `90m`, `2h`, `3d`, `1w` (or combinations like `1d12h`) as a duration."""
+    units = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+    total = timedelta(0)
+    number = ""
+    for char in text.strip().lower():
+        if char.isdigit():
+            number += char
+        elif char in units and number:
+            total += timedelta(**{units[char]: int(number)})
+            number = ""
+        else:
+            raise ValueError(f"not a duration: {text!r} (try 90m, 2h, 3d or 1w)")
+    if number or total == timedelta(0):
+        raise ValueError(f"not a duration: {text!r} (try 90m, 2h, 3d or 1w)")
+    return total

@@ -232,7 +232,7 @@ def normalise(text: str) -> str:
     return " ".join(text.casefold().split()).strip(" .!?;:")
 
 
-_NUMBERED = re.compile(r"^(\d+)\s*[.)]?$")
+_NUMBERED = re.compile(r"^(\d{1,6})\s*[.)]?$")
 
 
 def _match_option(node: AskNode, text: str, label: Label) -> str | None:
@@ -296,7 +296,7 @@ def _read_number(node: AskNode, text: str) -> tuple[bool, AnswerValue]:
 
 
 def _as_int(text: str) -> int | None:
-    return int(text) if text.isdigit() and len(text) < 6 else None
+    return int(text) if text.isdecimal() and len(text) < 6 else None
 
 
 def _open_question(flow: Flow, state: RunState) -> AskNode | None:

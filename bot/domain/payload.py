@@ -32,7 +32,9 @@ def encode_answer(run_id: int, node_id: str, value: str) -> str:
 def decode_answer(data: str) -> AnswerPayload | None:
     """Decode callback data made by `encode_answer`; None when it is not one."""
     parts = data.split(":")
-    if len(parts) != 4 or parts[0] != PREFIX or not parts[1].isdigit():
+    if len(parts) != 4 or parts[0] != PREFIX or not parts[1].isascii():
+        return None
+    if not parts[1].isdigit() or len(parts[1]) > MAX_RUN_ID_DIGITS:
         return None
     return AnswerPayload(run_id=int(parts[1]), node_id=parts[2], value=parts[3])
 

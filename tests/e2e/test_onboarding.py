@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from conftest import Database, Phone
 
+from bot.app import BotApp
+from bot.config import Settings
+from bot.domain.clock import ManualClock
+from bot.sandbox.emulator import BotAPIEmulator
 from bot.storage.models import Answer, FlowRun, Member, MemberRole, MemberStatus
 
 
@@ -86,7 +90,13 @@ async def test_onboarding_and_roles_by_typing_in_french(french_phone: Phone, db:
     phone = french_phone
     await phone.send("/start")
     assert "Bonjour Fatou" in phone.new_text()
-    for text in ("oui", "Français", "membre de la communauté", "Association des femmes", "Habitante"):
+    for text in (
+        "oui",
+        "Français",
+        "membre de la communauté",
+        "Association des femmes",
+        "Habitante",
+    ):
         await phone.send(text)
     assert "rôles et les responsabilités" in phone.new_text()
     await phone.send("Oui")
@@ -139,7 +149,9 @@ async def test_consent_refused_stores_nothing(phone: Phone, db: Database) -> Non
     assert await db.count(Answer) == 0
 
 
-async def test_invalid_answers_get_a_hint_and_the_question_again(phone: Phone, db: Database) -> None:
+async def test_invalid_answers_get_a_hint_and_the_question_again(
+    phone: Phone, db: Database
+) -> None:
     await phone.send("maybe")
     first = phone.new_text()
     assert "Hello Amina" in first and "Do you agree?" in first
@@ -190,8 +202,9 @@ async def test_old_buttons_answer_that_the_question_is_closed(phone: Phone) -> N
     assert "What is your role" in phone.new_text()
 
 
-async def test_restart_mid_flow_loses_nothing(phone: Phone, db: Database, app, settings, clock) -> None:  # type: ignore[no-untyped-def]
-    from bot.app import BotApp
+async def test_restart_mid_flow_loses_nothing(
+    phone: Phone, db: Database, app: BotApp, settings: Settings, clock: ManualClock
+) -> None:
 
     for text in ("/start", "yes", "English"):
         await phone.send(text)
@@ -226,7 +239,12 @@ async def test_the_same_update_twice_is_handled_once(phone: Phone, db: Database)
             "message_id": 50,
             "date": 1767600000,
             "chat": {"id": phone.user_id, "type": "private", "first_name": "Amina"},
-            "from": {"id": phone.user_id, "is_bot": False, "first_name": "Amina", "language_code": "en"},
+            "from": {
+                "id": phone.user_id,
+                "is_bot": False,
+                "first_name": "Amina",
+                "language_code": "en",
+            },
             "text": "yes",
         },
     }
@@ -295,7 +313,7 @@ async def test_language_switch_mid_flow(phone: Phone, db: Database) -> None:
     assert (await db.member(phone.user_id)).language == "fr"  # type: ignore[union-attr]
 
 
-async def test_names_are_escaped(emulator, app) -> None:  # type: ignore[no-untyped-def]
+async def test_names_are_escaped(emulator: BotAPIEmulator, app: BotApp) -> None:
     phone = Phone(emulator, app, user_id=1003, first_name="Tom <b>&</b> Jerry")
     await phone.send("/start")
     assert "Hello Tom <b>&</b> Jerry!" in phone.new_text()
@@ -334,7 +352,7 @@ async def test_help_unknown_commands_and_stickers(phone: Phone) -> None:
     assert "Which language" in shown
 
 
-async def test_admin_ids_make_admins(emulator, app, db: Database) -> None:  # type: ignore[no-untyped-def]
+async def test_admin_ids_make_admins(emulator: BotAPIEmulator, app: BotApp, db: Database) -> None:
     admin = Phone(emulator, app, user_id=9001, first_name="Ada")
     for text in ("/start", "yes"):
         await admin.send(text)

@@ -6,7 +6,9 @@ import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
 from conftest import ROOT, TOKEN, Database, Phone
 
 from bot.app import BotApp
@@ -19,8 +21,12 @@ from bot.storage.models import MemberStatus
 async def test_bot_starts_when_set_my_commands_and_chat_action_fail(
     emulator: BotAPIEmulator, settings: Settings, clock: ManualClock
 ) -> None:
-    emulator.inject_fault("setMyCommands", status=400, description="Bad Request: bad commands", count=2)
-    emulator.inject_fault("sendChatAction", status=500, description="Internal Server Error", count=10)
+    emulator.inject_fault(
+        "setMyCommands", status=400, description="Bad Request: bad commands", count=2
+    )
+    emulator.inject_fault(
+        "sendChatAction", status=500, description="Internal Server Error", count=10
+    )
     app = BotApp(settings, clock=clock)
     await app.start()
     try:
@@ -33,8 +39,12 @@ async def test_bot_starts_when_set_my_commands_and_chat_action_fail(
         await app.stop()
 
 
-async def test_commands_are_published_in_each_language(emulator: BotAPIEmulator, app: BotApp) -> None:
-    published = {lang: [c["command"] for c in cmds] for (_, lang), cmds in emulator.commands_by_scope.items()}
+async def test_commands_are_published_in_each_language(
+    emulator: BotAPIEmulator, app: BotApp
+) -> None:
+    published = {
+        lang: [c["command"] for c in cmds] for (_, lang), cmds in emulator.commands_by_scope.items()
+    }
     assert set(published) == {"", "fr"}
     assert published[""] == ["start", "help", "language", "cancel", "stop", "roles"]
     french = next(cmds for (_, lang), cmds in emulator.commands_by_scope.items() if lang == "fr")
@@ -59,8 +69,12 @@ async def test_server_errors_and_timeouts_are_retried(phone: Phone) -> None:
     assert "/language" in phone.new_text()
 
 
-async def test_a_reply_that_keeps_failing_is_logged(phone: Phone, caplog) -> None:  # type: ignore[no-untyped-def]
-    phone.emulator.inject_fault("sendMessage", status=500, description="Internal Server Error", count=3)
+async def test_a_reply_that_keeps_failing_is_logged(
+    phone: Phone, caplog: pytest.LogCaptureFixture
+) -> None:
+    phone.emulator.inject_fault(
+        "sendMessage", status=500, description="Internal Server Error", count=3
+    )
     await phone.send("/help")
     assert phone.new() == []
     assert any("could not reply in chat 1001" in r.getMessage() for r in caplog.records)
@@ -89,16 +103,24 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_run_without_token_points_to_the_sandbox(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_run_without_token_points_to_the_sandbox(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}
     done = subprocess.run(
-        [sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 2
-    assert done.stderr.strip() == "partnerbot: BOT_TOKEN is not set. To try partnerbot without a token, run: make sandbox"
+    assert (
+        done.stderr.strip()
+        == "partnerbot: BOT_TOKEN is not set. To try partnerbot without a token, run: make sandbox"
+    )
 
 
-def test_the_token_never_reaches_the_logs(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_token_never_reaches_the_logs(tmp_path: Path) -> None:
     env = {
         **os.environ,
         "BOT_TOKEN": TOKEN,
@@ -110,7 +132,12 @@ def test_the_token_never_reaches_the_logs(tmp_path) -> None:  # type: ignore[no-
         "LOG_LEVEL": "DEBUG",
     }
     done = subprocess.run(
-        [sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     output = done.stdout + done.stderr
     assert done.returncode == 1

@@ -37,7 +37,7 @@ def test_token_in_message_arguments_and_traceback_is_redacted() -> None:
 
 
 def test_settings_never_show_the_token() -> None:
-    settings = Settings(_env_file=None, bot_token=TOKEN)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, bot_token=TOKEN)
     assert TOKEN not in repr(settings)
     assert TOKEN not in str(settings.model_dump())
     assert settings.token() == TOKEN

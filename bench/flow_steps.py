@@ -1,0 +1,590 @@
+"""flow_steps: N members complete onboarding at once against the real bot, over loopback.
+
+Three processes: the Bot API emulator (``python -m bot.sandbox.emulator``), the bot under test
+(``python -m bot run`` with its own database, or ``bench/echo_bot.py``) polling it, and this
+process, which acts as the members through the emulator's ``/_emulator/`` control API.
+
+Each member (user ids from 100000 up) types "/start", "1" (consent: yes), "1" (English),
+"1" (Municipality), "Org <n>", "Officer", "2" (roles: not now). After every answer the bench
+waits for the bot's reply and checks how many messages the chat holds and what they say; a
+member whose conversation goes wrong counts as one error. A step's latency runs from posting
+the update to the reply being visible to the member.
+
+By default the same load first runs against a bare aiogram echo bot (``--baseline``), then
+against partnerbot, each with a fresh emulator and database; the last stdout line is the JSON
+result, progress goes to stderr. Exit status: 0 if every member got through, 1 if not (or,
+with ``--strict``, if a target was missed), 2 if the benchmark itself could not run.
+
+    .venv/bin/python bench/flow_steps.py                  # 500 members, ~1 s to answer
+    .venv/bin/python bench/flow_steps.py --think 0        # saturation
+    .venv/bin/python bench/flow_steps.py --db postgres    # BENCH_DATABASE_URL or local test db
+    .venv/bin/python bench/flow_steps.py --members 20 --think 0   # a few seconds
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import html
+import os
+import pstats
+import random
+import re
+import secrets
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from _common import (
+    PYTHON,
+    REPO_ROOT,
+    Child,
+    child_env,
+    cpu_seconds,
+    emit,
+    info,
+    peak_rss_mb,
+    percentile,
+    read_line,
+    rounded,
+    spawn,
+    stop_child,
+)
+
+TOKEN = "123456:bench-token"
+FIRST_USER_ID = 100_000
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+TARGET_RATIO_MIN = 0.5
+TARGET_P99_MAX_MS = 100.0
+
+# What a member types, and what partnerbot answers to each (read off flows/onboarding.yaml):
+# "/start" shows the welcome (a `say` node) and then asks for consent, two messages; every
+# accepted answer brings the next question, one message; "no" to the roles offer ends the flow
+# with the closing text, one message. The wording itself comes from the locale catalogue.
+ANSWERS = ("/start", "1", "1", "1", "Org {n}", "Officer", "2")
+PARTNERBOT_REPLIES: tuple[tuple[str, ...], ...] = (
+    ("onboarding.welcome", "onboarding.consent"),
+    ("onboarding.language",),  # "1" = yes, I agree
+    ("onboarding.group",),  # "1" = English
+    ("onboarding.organisation",),  # "1" = Municipality
+    ("onboarding.role",),  # "Org <n>"
+    ("onboarding.offer_roles",),  # "Officer"
+    ("onboarding.later",),  # "2" = no, later: the closing text
+)
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+# ----------------------------------------------------------------------------- the script
+
+
+@dataclass(frozen=True)
+class Expect:
+    """One bot message a step must produce: its visible text starts with (or is) `text`."""
+
+    text: str
+    exact: bool = False
+
+    def matches(self, shown: str) -> bool:
+        shown = shown.strip()
+        return shown == self.text if self.exact else shown.startswith(self.text)
+
+
+@dataclass(frozen=True)
+class Step:
+    """What a member types, and the messages the bot must answer with."""
+
+    answer: str
+    replies: tuple[Expect, ...]
+
+    def text_for(self, n: int) -> str:
+        return self.answer.format(n=n)
+
+
+Script = tuple[Step, ...]
+
+
+def _visible(wording: str) -> str:
+    """What a member sees of an HTML wording: tags dropped, entities decoded."""
+    return html.unescape(_TAG.sub("", wording)).strip()
+
+
+def partnerbot_script(locales_dir: Path) -> Script:
+    """The onboarding answers, each with the wording partnerbot must reply with (English)."""
+    from bot.i18n import Catalogs
+
+    t = Catalogs.load(locales_dir, default="en").translator("en")
+    steps = []
+    for answer, keys in zip(ANSWERS, PARTNERBOT_REPLIES, strict=True):
+        replies = []
+        for key in keys:
+            wording = t(key)
+            if wording == key:
+                raise SystemExit(f"flow_steps: no English wording for {key!r} in {locales_dir}")
+            if "{" in wording:  # a placeholder: check the part before it
+                replies.append(Expect(_visible(wording.split("{", 1)[0])))
+            else:  # questions get answering instructions appended: check the beginning
+                replies.append(Expect(_visible(wording), exact=key == PARTNERBOT_REPLIES[-1][0]))
+        steps.append(Step(answer, tuple(replies)))
+    return tuple(steps)
+
+
+def echo_script() -> Script:
+    """The same answers; the echo bot repeats each, "/start" twice."""
+    steps = []
+    for answer in ANSWERS:
+        said = answer.format(n=0)
+        # "Org {n}" is echoed with the member's number: check the part before it
+        expect = Expect(said, exact=True) if said == answer else Expect(answer.split("{")[0])
+        steps.append(Step(answer, (expect,) * (2 if answer == "/start" else 1)))
+    return tuple(steps)
+
+
+# ----------------------------------------------------------------------------- the members
+
+
+class StepError(Exception):
+    """A member's conversation did not go as the script says."""
+
+
+@dataclass
+class Progress:
+    steps: int = 0
+    errors: int = 0
+    members_done: int = 0
+
+
+@dataclass
+class Load:
+    """What one run measured on the member side."""
+
+    latencies: list[float] = field(default_factory=list)
+    steps: int = 0
+    errors: int = 0
+    error_samples: list[str] = field(default_factory=list)
+    wall_s: float = 0.0
+
+
+def _snippet(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def _check_chat(messages: list[dict[str, Any]], seen: int, step: Step, n: int) -> None:
+    want = seen + len(step.replies)
+    if len(messages) != want:
+        listing = ", ".join(_snippet(str(m.get("plain_text", "")), 30) for m in messages[seen:])
+        raise StepError(
+            f"after {step.text_for(n)!r} the chat holds {len(messages)} bot message(s), "
+            f"expected {want}; new: [{listing}]"
+        )
+    for message, expect in zip(messages[seen:], step.replies, strict=True):
+        shown = str(message.get("plain_text", ""))
+        if not expect.matches(shown):
+            raise StepError(
+                f"after {step.text_for(n)!r} the bot said {_snippet(shown)}, "
+                f"expected {'' if expect.exact else 'a text starting with '}"
+                f"{_snippet(expect.text)}"
+            )
+
+
+async def _member(
+    http: aiohttp.ClientSession,
+    base: str,
+    script: Script,
+    index: int,
+    pauses: Sequence[float],
+    step_timeout: float,
+    progress: Progress,
+    latencies: list[float],
+) -> None:
+    """One member's whole onboarding; raises StepError (or an HTTP error) if it goes wrong."""
+    user_id = FIRST_USER_ID + index
+    n = index + 1
+    seen = 0
+    for number, step in enumerate(script):
+        if number:
+            await asyncio.sleep(pauses[number - 1])
+        text = step.text_for(n)
+        began = time.perf_counter()
+        async with http.post(
+            f"{base}/_emulator/users/{user_id}/text",
+            json={"text": text, "first_name": f"Member{n}", "language_code": "en"},
+        ) as resp:
+            if resp.status != 200:
+                raise StepError(f"posting {text!r} failed: HTTP {resp.status} {await resp.text()}")
+            await resp.read()
+        want = seen + len(step.replies)
+        async with http.get(
+            f"{base}/_emulator/chats/{user_id}/wait",
+            params={"count": str(want), "timeout": str(step_timeout)},
+        ) as resp:
+            status = resp.status
+            body = await resp.json()
+        elapsed = time.perf_counter() - began
+        if status != 200:
+            got = body.get("messages", []) if isinstance(body, dict) else []
+            raise StepError(
+                f"after {text!r} waited {step_timeout}s for {want} bot message(s), "
+                f"the chat holds {len(got)}"
+            )
+        _check_chat(body, seen, step, n)
+        latencies.append(elapsed)
+        progress.steps += 1
+        seen = want
+    # nothing arrived after the closing text
+    async with http.get(f"{base}/_emulator/chats/{user_id}/messages") as resp:
+        final = await resp.json()
+    _check_chat(final, seen - len(script[-1].replies), script[-1], n)
+
+
+async def drive(
+    http: aiohttp.ClientSession, base: str, script: Script, args: argparse.Namespace, label: str
+) -> Load:
+    """All members through the script, started over --ramp seconds; never raises."""
+    members: int = args.members
+    rng = random.Random(args.seed)
+    pauses = [
+        [args.think * rng.uniform(0.5, 1.5) for _ in range(len(script) - 1)] for _ in range(members)
+    ]
+    load = Load()
+    progress = Progress()
+    loop = asyncio.get_running_loop()
+
+    async def one(index: int, start_at: float) -> None:
+        await asyncio.sleep(max(0.0, start_at - loop.time()))
+        try:
+            await _member(
+                http, base, script, index, pauses[index], args.step_timeout, progress, latencies
+            )
+        except (StepError, aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            progress.errors += 1
+            if len(load.error_samples) < 5:
+                load.error_samples.append(f"member {FIRST_USER_ID + index}: {exc}")
+        finally:
+            progress.members_done += 1
+
+    async def report() -> None:
+        total = members * len(script)
+        while True:
+            await asyncio.sleep(2.0)
+            info(
+                f"[{label}] {progress.steps}/{total} steps, {progress.members_done}/{members} "
+                f"members done, {progress.errors} error(s)"
+            )
+
+    latencies = load.latencies
+    deadline = args.ramp + len(script) * (1.5 * args.think + 2 * args.step_timeout) + 30
+    began = time.perf_counter()
+    start = loop.time()
+    tasks = [asyncio.create_task(one(i, start + args.ramp * i / members)) for i in range(members)]
+    reporter = asyncio.create_task(report())
+    try:
+        _, pending = await asyncio.wait(tasks, timeout=deadline)
+    finally:
+        reporter.cancel()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(reporter, *tasks, return_exceptions=True)
+    load.wall_s = time.perf_counter() - began
+    if pending:
+        load.error_samples.append(f"{len(pending)} member(s) still running after {deadline:.0f}s")
+    load.steps = progress.steps
+    load.errors = progress.errors
+    return load
+
+
+# ----------------------------------------------------------------------------- the processes
+
+
+async def _wait_polling(http: aiohttp.ClientSession, base: str, bot: Child, timeout: float) -> None:
+    """Return once the bot has called getUpdates (it is ready for members)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if not bot.running:
+            raise RuntimeError(
+                f"{bot.name} exited with code {bot.process.returncode} before polling:\n"
+                f"{bot.log_tail()}"
+            )
+        async with http.get(f"{base}/_emulator/stats") as resp:
+            stats = await resp.json()
+        if stats.get("calls", {}).get("getUpdates", 0) >= 1:
+            return
+        await asyncio.sleep(0.05)
+    raise RuntimeError(f"{bot.name} did not poll within {timeout}s:\n{bot.log_tail()}")
+
+
+def _postgres_url() -> str:
+    return os.environ.get("BENCH_DATABASE_URL") or DEFAULT_POSTGRES_URL
+
+
+async def _schema(url: str, schema: str, *, create: bool) -> None:
+    from sqlalchemy import text
+
+    from bot.storage.db import create_engine
+
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            if create:
+                await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            else:
+                await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    finally:
+        await engine.dispose()
+
+
+def _print_profile(path: Path) -> None:
+    info(f"cProfile of the bot written to {path}; top functions by cumulative time:")
+    stats = pstats.Stats(str(path), stream=sys.stderr)
+    stats.sort_stats(pstats.SortKey.CUMULATIVE).print_stats(40)
+    stats.sort_stats(pstats.SortKey.TIME).print_stats(30)
+
+
+async def run_one(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    """A fresh emulator (and database) plus the bot of `kind`; the load; the numbers."""
+    run_dir = workdir / kind
+    run_dir.mkdir()
+    pythonpath = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p)
+    base_env = child_env({"PYTHONPATH": pythonpath})
+    emulator: Child | None = None
+    bot: Child | None = None
+    schema: str | None = None
+    db_url: str | None = None
+    profile: Path | None = None
+    try:
+        emulator = await spawn(
+            f"{kind}-emulator",
+            [PYTHON, "-m", "bot.sandbox.emulator", "--host", "127.0.0.1", "--port", "0"],
+            env=base_env,
+            log_dir=run_dir,
+            cwd=run_dir,
+            stdout_pipe=True,
+        )
+        base = await read_line(emulator, args.startup_timeout)
+        if not base.startswith("http://127.0.0.1:"):
+            raise RuntimeError(f"the emulator announced {base!r}, not a loopback URL")
+        info(f"[{kind}] emulator at {base}")
+
+        env = {"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": base, "LOG_LEVEL": "WARNING"}
+        if kind == "partnerbot":
+            script = partnerbot_script(args.locales_dir)
+            env["FLOWS_DIR"] = str(args.flows_dir)
+            env["LOCALES_DIR"] = str(args.locales_dir)
+            if args.db == "postgres":
+                db_url = _postgres_url()
+                schema = f"bench_{os.getpid()}_{secrets.token_hex(4)}"
+                await _schema(db_url, schema, create=True)
+                env["DATABASE_URL"] = db_url
+                env["DATABASE_SCHEMA"] = schema
+                info(f"[{kind}] PostgreSQL schema {schema}")
+            else:
+                env["DATABASE_URL"] = f"sqlite:///{run_dir / 'bench.db'}"
+            command = [PYTHON, "-m", "bot", "run"]
+            if args.profile is not None:
+                profile = args.profile
+                command = [PYTHON, "-m", "cProfile", "-o", str(profile), "-m", "bot", "run"]
+        else:
+            script = echo_script()
+            command = [PYTHON, str(REPO_ROOT / "bench" / "echo_bot.py")]
+        # cwd is the run's own directory, so no `.env` file of a checkout leaks in
+        bot = await spawn(kind, command, env={**base_env, **env}, log_dir=run_dir, cwd=run_dir)
+        connector = aiohttp.TCPConnector(limit=0)
+        timeout = aiohttp.ClientTimeout(total=args.step_timeout + 30)
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
+            await _wait_polling(http, base, bot, args.startup_timeout)
+            info(f"[{kind}] polling; {args.members} member(s) start over {args.ramp}s")
+            cpu_before = {
+                "bot": cpu_seconds(bot.pid),
+                "emulator": cpu_seconds(emulator.pid),
+                "client": cpu_seconds(),
+            }
+            load = await drive(http, base, script, args, kind)
+            cpu_after = {
+                "bot": cpu_seconds(bot.pid),
+                "emulator": cpu_seconds(emulator.pid),
+                "client": cpu_seconds(),
+            }
+            rss = peak_rss_mb(bot.pid)
+            async with http.get(f"{base}/_emulator/stats") as resp:
+                stats = await resp.json()
+        if not bot.running:
+            load.errors = max(load.errors, 1)
+            load.error_samples.append(f"{kind} exited with code {bot.process.returncode}")
+    finally:
+        if bot is not None:
+            code = await stop_child(bot)
+            if code not in (0, -signal.SIGTERM):
+                info(f"[{kind}] exited with code {code}; its log:\n{bot.log_tail()}")
+        if emulator is not None:
+            await stop_child(emulator)
+        if schema is not None and db_url is not None:
+            await _schema(db_url, schema, create=False)
+    if profile is not None and profile.exists():
+        _print_profile(profile)
+
+    for sample in load.error_samples:
+        info(f"[{kind}] error: {sample}")
+    cpu = {
+        f"{name}_cpu_s": rounded(after - before)
+        for name, after in cpu_after.items()
+        if after is not None and (before := cpu_before[name]) is not None
+    }
+    result: dict[str, Any] = {
+        "steps": load.steps,
+        "steps_per_s": rounded(load.steps / load.wall_s if load.wall_s > 0 else 0.0, 1),
+        "p50_ms": rounded(_ms(percentile(load.latencies, 50))),
+        "p90_ms": rounded(_ms(percentile(load.latencies, 90))),
+        "p99_ms": rounded(_ms(percentile(load.latencies, 99))),
+        "max_ms": rounded(_ms(max(load.latencies, default=None))),
+        "rss_mb": rss,
+        "errors": load.errors,
+        "wall_s": rounded(load.wall_s, 3),
+        **cpu,
+        "api_requests": stats.get("requests"),
+        "api_errors": sum(int(v) for v in stats.get("errors", {}).values()),
+    }
+    if load.error_samples:
+        result["error_samples"] = load.error_samples
+    info(f"[{kind}] {result}")
+    return result
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds * 1000
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        value = kind(text)
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"must not be negative: {text}")
+        return value
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="flow_steps", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--members", type=int, default=500, help="simulated members (500)")
+    parser.add_argument(
+        "--think", type=_positive(float), default=1.0,
+        help="mean pause between a member's steps in seconds, uniform 0.5x-1.5x (1.0);\n"
+        "0 = saturation",
+    )  # fmt: skip
+    parser.add_argument(
+        "--ramp", type=_positive(float), default=2.0, help="members start over this many s (2)"
+    )
+    parser.add_argument("--seed", type=int, default=20260101, help="think-time RNG seed")
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument(
+        "--baseline", choices=("both", "echo", "none"), default="both",
+        help="both: echo bot, then partnerbot (default); echo: the echo bot only;\n"
+        "none: partnerbot only",
+    )  # fmt: skip
+    parser.add_argument(
+        "--step-timeout", type=_positive(float), default=30.0, help="max wait for a reply (30)"
+    )
+    parser.add_argument(
+        "--startup-timeout", type=_positive(float), default=60.0, help="max wait for a bot (60)"
+    )
+    parser.add_argument(
+        "--profile", type=Path, default=None,
+        help="run partnerbot under cProfile, write the stats here and print the top",
+    )  # fmt: skip
+    parser.add_argument("--flows-dir", type=Path, default=REPO_ROOT / "flows")
+    parser.add_argument("--locales-dir", type=Path, default=REPO_ROOT / "locales")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed, too")
+    return parser
+
+
+def targets(think: float, results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Saturation (think 0): steps/s at least half the echo bot's; with think time: p99."""
+    ratio = _ratio(results)
+    partnerbot = results.get("partnerbot")
+    ratio_ok = None if think > 0 or ratio is None else ratio >= TARGET_RATIO_MIN
+    p99_ok = None
+    if think > 0 and partnerbot is not None and partnerbot["p99_ms"] is not None:
+        p99_ok = partnerbot["p99_ms"] < TARGET_P99_MAX_MS
+    errors = sum(r["errors"] for r in results.values())
+    met = errors == 0 and all(ok for ok in (ratio_ok, p99_ok) if ok is not None)
+    return {
+        "ratio_min": TARGET_RATIO_MIN,
+        "ratio_ok": ratio_ok,
+        "p99_max_ms": TARGET_P99_MAX_MS,
+        "p99_ok": p99_ok,
+        "met": met,
+    }
+
+
+def _ratio(results: dict[str, dict[str, Any]]) -> float | None:
+    partnerbot, echo = results.get("partnerbot"), results.get("echo")
+    if partnerbot is None or echo is None or not echo["steps_per_s"]:
+        return None
+    return round(float(partnerbot["steps_per_s"]) / float(echo["steps_per_s"]), 3)
+
+
+async def amain(args: argparse.Namespace) -> int:
+    kinds = {"both": ("echo", "partnerbot"), "echo": ("echo",), "none": ("partnerbot",)}
+    summary: dict[str, Any] = {
+        "bench": "flow_steps",
+        "members": args.members,
+        "steps": args.members * len(ANSWERS),
+        "db": args.db,
+        "think_s": args.think,
+        "ramp_s": args.ramp,
+        "seed": args.seed,
+        "cpus": os.cpu_count(),
+    }
+    results: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="flow_steps-") as tmp:
+        for kind in kinds[args.baseline]:
+            try:
+                results[kind] = await run_one(kind, args, Path(tmp))
+            except (RuntimeError, OSError, aiohttp.ClientError) as exc:
+                info(f"[{kind}] could not run: {exc}")
+                emit({**summary, kind: None, "error": f"{kind}: {exc}"})
+                return 2
+    summary.update(results)
+    summary["ratio_steps_per_s"] = _ratio(results)
+    summary["targets"] = targets(args.think, results)
+    emit(summary)
+    if any(r["errors"] for r in results.values()):
+        return 1
+    return 1 if args.strict and not summary["targets"]["met"] else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.members < 1:
+        raise SystemExit("flow_steps: --members must be at least 1")
+    args.flows_dir = args.flows_dir.resolve()
+    args.locales_dir = args.locales_dir.resolve()
+    if args.profile is not None:
+        args.profile = args.profile.resolve()
+
+    async def guarded() -> int:
+        task = asyncio.current_task()
+        assert task is not None
+        with contextlib.suppress(NotImplementedError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+        return await amain(args)
+
+    return asyncio.run(guarded())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
