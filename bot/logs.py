@@ -43,4 +43,5 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    logging.getLogger("aiosqlite").setLevel(logging.WARNING)
+    for noisy in ("aiosqlite", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
