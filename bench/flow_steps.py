@@ -81,6 +81,20 @@ PARTNERBOT_REPLIES: tuple[tuple[str, ...], ...] = (
 
 _TAG = re.compile(r"<[^>]*>")
 
+# `partnerbot run` under cProfile, timed in CPU seconds of the main thread (time.thread_time):
+# waiting on the network or on the aiosqlite worker thread costs nothing, so the numbers say
+# where the event loop's CPU goes. argv[1] is where the stats go.
+PROFILED_RUN = """
+import cProfile, sys, time
+from bot.cli import main
+profiler = cProfile.Profile(time.thread_time)
+try:
+    code = profiler.runcall(main, ["run"])
+finally:
+    profiler.dump_stats(sys.argv[1])
+sys.exit(code)
+"""
+
 
 # ----------------------------------------------------------------------------- the script
 
@@ -342,11 +356,33 @@ async def _schema(url: str, schema: str, *, create: bool) -> None:
         await engine.dispose()
 
 
+def _package(filename: str) -> str:
+    """Who a profiled function belongs to: a site-packages distribution, bot, or the stdlib."""
+    if filename.startswith("~") or filename.startswith("<"):
+        return "builtins" if filename.startswith("~") else filename
+    parts = Path(filename).parts
+    if "site-packages" in parts:
+        index = parts.index("site-packages")
+        return parts[index + 1].removesuffix(".py") if len(parts) > index + 1 else filename
+    if str(REPO_ROOT) in filename:
+        return "/".join(Path(filename).relative_to(REPO_ROOT).parts[:2])
+    return "stdlib/" + Path(filename).stem
+
+
 def _print_profile(path: Path) -> None:
-    info(f"cProfile of the bot written to {path}; top functions by cumulative time:")
+    """Where the bot's main thread spent its CPU: per package, then per function (self time)."""
     stats = pstats.Stats(str(path), stream=sys.stderr)
-    stats.sort_stats(pstats.SortKey.CUMULATIVE).print_stats(40)
+    raw: dict[tuple[str, int, str], tuple[Any, ...]] = stats.stats  # type: ignore[attr-defined]
+    total = sum(entry[2] for entry in raw.values())
+    by_package: dict[str, float] = {}
+    for (filename, _, _), entry in raw.items():
+        package = _package(filename)
+        by_package[package] = by_package.get(package, 0.0) + entry[2]
+    info(f"cProfile of the bot in {path}: {total:.1f} s of main-thread CPU; self time by package:")
+    for package, seconds in sorted(by_package.items(), key=lambda kv: -kv[1])[:20]:
+        print(f"  {seconds:8.2f} s {100 * seconds / total:5.1f}%  {package}", file=sys.stderr)
     stats.sort_stats(pstats.SortKey.TIME).print_stats(30)
+    stats.sort_stats(pstats.SortKey.CUMULATIVE).print_stats(r"/bot/", 30)
 
 
 async def run_one(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
@@ -374,7 +410,7 @@ async def run_one(kind: str, args: argparse.Namespace, workdir: Path) -> dict[st
             raise RuntimeError(f"the emulator announced {base!r}, not a loopback URL")
         info(f"[{kind}] emulator at {base}")
 
-        env = {"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": base, "LOG_LEVEL": "WARNING"}
+        env = {"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": base, "LOG_LEVEL": args.bot_log_level}
         if kind == "partnerbot":
             script = partnerbot_script(args.locales_dir)
             env["FLOWS_DIR"] = str(args.flows_dir)
@@ -391,7 +427,7 @@ async def run_one(kind: str, args: argparse.Namespace, workdir: Path) -> dict[st
             command = [PYTHON, "-m", "bot", "run"]
             if args.profile is not None:
                 profile = args.profile
-                command = [PYTHON, "-m", "cProfile", "-o", str(profile), "-m", "bot", "run"]
+                command = [PYTHON, "-c", PROFILED_RUN, str(profile)]
         else:
             script = echo_script()
             command = [PYTHON, str(REPO_ROOT / "bench" / "echo_bot.py")]
@@ -505,6 +541,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--profile", type=Path, default=None,
         help="run partnerbot under cProfile, write the stats here and print the top",
     )  # fmt: skip
+    parser.add_argument(
+        "--bot-log-level", default="WARNING", help="LOG_LEVEL of the bots (WARNING)"
+    )
+    parser.add_argument(
+        "--keep", type=Path, default=None,
+        help="a new directory to keep the logs and databases in (default: a temporary one)",
+    )  # fmt: skip
     parser.add_argument("--flows-dir", type=Path, default=REPO_ROOT / "flows")
     parser.add_argument("--locales-dir", type=Path, default=REPO_ROOT / "locales")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed, too")
@@ -550,10 +593,16 @@ async def amain(args: argparse.Namespace) -> int:
         "cpus": os.cpu_count(),
     }
     results: dict[str, dict[str, Any]] = {}
-    with tempfile.TemporaryDirectory(prefix="flow_steps-") as tmp:
+    with contextlib.ExitStack() as stack:
+        if args.keep is None:
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="flow_steps-")))
+        else:
+            workdir = args.keep
+            workdir.mkdir(parents=True, exist_ok=False)
+            info(f"logs and databases are kept in {workdir}")
         for kind in kinds[args.baseline]:
             try:
-                results[kind] = await run_one(kind, args, Path(tmp))
+                results[kind] = await run_one(kind, args, workdir)
             except (RuntimeError, OSError, aiohttp.ClientError) as exc:
                 info(f"[{kind}] could not run: {exc}")
                 emit({**summary, kind: None, "error": f"{kind}: {exc}"})
@@ -575,6 +624,8 @@ def main(argv: list[str] | None = None) -> int:
     args.locales_dir = args.locales_dir.resolve()
     if args.profile is not None:
         args.profile = args.profile.resolve()
+    if args.keep is not None:
+        args.keep = args.keep.resolve()
 
     async def guarded() -> int:
         task = asyncio.current_task()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -29,6 +30,20 @@ class Settings(BaseSettings):
     locales_dir: Path = Path("locales")
     log_level: str = "INFO"
     request_retries: int = Field(default=4, ge=0, le=10)
+
+    # Delivery (bot/delivery): Telegram's limits, all configurable.
+    send_rate_per_s: float = Field(default=30.0, gt=0)
+    send_per_chat_per_s: float = Field(default=1.0, gt=0)
+    send_group_per_min: float = Field(default=20.0, gt=0)
+    paid_broadcast: bool = False
+    paid_broadcast_rate_per_s: float = Field(default=1000.0, gt=0)
+    send_lease_s: float = Field(default=60.0, gt=0)
+    send_max_attempts: int = Field(default=5, ge=1, le=50)
+    send_concurrency: int = Field(default=8, ge=1, le=256)
+
+    # Members are not messaged in these local hours unless a message is urgent.
+    quiet_hours_start: time = time(21, 0)
+    quiet_hours_end: time = time(8, 0)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -122,3 +122,69 @@ class ProcessedUpdate(SQLModel, table=True):
         sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
     )
     processed_at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+class OutboxStatus(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class BroadcastStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class Broadcast(SQLModel, table=True):
+    """A coordinator's update to a segment of members; its messages go through the outbox."""
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=Id)
+    created_by: int | None = Field(
+        default=None, sa_type=BigInteger, foreign_key="member.id", ondelete="SET NULL"
+    )
+    status: str = Field(default=BroadcastStatus.SCHEDULED, max_length=16, index=True)
+    audience: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    texts: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
+    media_kind: str | None = Field(default=None, max_length=16)
+    media_file_id: str | None = Field(default=None, max_length=255)
+    urgent: bool = False
+    send_at: datetime = Field(sa_type=UTCDateTime)
+    total: int = 0
+    progress_chat_id: int | None = Field(default=None, sa_type=BigInteger)
+    progress_message_id: int | None = Field(default=None, sa_type=BigInteger)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One message to deliver, durable from the moment the change that causes it commits."""
+
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=Id)
+    chat_id: int = Field(sa_type=BigInteger, index=True)
+    member_id: int | None = Field(
+        default=None, sa_type=BigInteger, foreign_key="member.id", ondelete="SET NULL", index=True
+    )
+    broadcast_id: int | None = Field(
+        default=None, sa_type=BigInteger, foreign_key="broadcast.id", ondelete="CASCADE", index=True
+    )
+    source: str = Field(default="", max_length=64)
+    dedupe_key: str | None = Field(default=None, max_length=128, unique=True)
+    kind: str = Field(default="text", max_length=16)
+    language: str | None = Field(default=None, max_length=16)
+    text: str = ""
+    reply_markup: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    media_file_id: str | None = Field(default=None, max_length=255)
+    status: str = Field(default=OutboxStatus.QUEUED, max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    telegram_message_id: int | None = Field(default=None, sa_type=BigInteger)
+    last_error: str | None = None
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

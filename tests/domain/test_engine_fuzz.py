@@ -62,6 +62,14 @@ QUESTIONS = [
     for node_id, node in flow.nodes.items()
     if isinstance(node, AskNode)
 ]
+
+
+def question(flow_id: str, node_id: str) -> AskNode:
+    node = SHIPPED[flow_id].node(node_id)
+    assert isinstance(node, AskNode)
+    return node
+
+
 FAST = settings(
     max_examples=200,
     deadline=None,
@@ -71,13 +79,14 @@ FAST = settings(
 
 
 def test_every_question_is_reached() -> None:
+    """Exploring from the start reaches every question, so every one is fuzzed below."""
     assert sorted(QUESTIONS) == sorted((f, n) for f, states in STATES.items() for n in states)
     assert len(QUESTIONS) == 14
 
 
 def typed_forms(flow: Flow) -> list[str]:
     """Every label of the flow in every locale, as typed with odd case and spacing."""
-    words = [label(key) for label in LABELS for key in flow.keys()]
+    words = [label(key) for label in LABELS for key in sorted(flow.keys())]
     words += [label("common.skip") for label in LABELS]
     return [w for word in words for w in (word, f"  {word.upper()} ", word.lower() + "!")]
 
@@ -113,7 +122,7 @@ def presses(flow: Flow, node: AskNode) -> st.SearchStrategy[PressInput]:
 
 
 TEXTS = {flow_id: texts(flow) for flow_id, flow in SHIPPED.flows.items()}
-PRESSES = {(f, n): presses(SHIPPED[f], SHIPPED[f].nodes[n]) for f, n in QUESTIONS}  # type: ignore[arg-type]
+PRESSES = {(f, n): presses(SHIPPED[f], question(f, n)) for f, n in QUESTIONS}
 
 
 def check_outcome(flow: Flow, node: AskNode, state: RunState, event: Input, step: Step) -> None:
@@ -122,7 +131,7 @@ def check_outcome(flow: Flow, node: AskNode, state: RunState, event: Input, step
         assert (step.closed, step.accepted, step.replies, step.state) == (True, False, (), state)
         return
     assert not step.closed
-    question = prompt(flow, state).replies
+    asked_again = prompt(flow, state).replies
     if step.accepted:
         assert [a.node_id for a in step.answers] == [node.id]
         value = step.answers[0].value
@@ -140,7 +149,7 @@ def check_outcome(flow: Flow, node: AskNode, state: RunState, event: Input, step
         assert (step.answers, dict(step.profile)) == ((), {})
         assert [r.hint for r in step.replies] == [True, False]
         assert step.replies[0].key == (node.hint or expected_hint(node))
-        assert step.replies[1:] == question
+        assert step.replies[1:] == asked_again
 
 
 def expected_hint(node: AskNode) -> str:
@@ -183,9 +192,7 @@ def state_at(data: st.DataObject, flow: Flow, node: AskNode) -> RunState:
 @given(data=st.data())
 def test_any_text(flow_id: str, node_id: str, data: st.DataObject) -> None:
     """Typed text is an answer or a hint with the same question, never an exception."""
-    flow = SHIPPED[flow_id]
-    node = flow.node(node_id)
-    assert isinstance(node, AskNode)
+    flow, node = SHIPPED[flow_id], question(flow_id, node_id)
     state = state_at(data, flow, node)
     text = data.draw(TEXTS[flow_id], label="text")
     label: Label = data.draw(st.sampled_from(LABELS), label="locale")
@@ -198,9 +205,7 @@ def test_any_text(flow_id: str, node_id: str, data: st.DataObject) -> None:
 @given(data=st.data())
 def test_any_press(flow_id: str, node_id: str, data: st.DataObject) -> None:
     """Any button payload is an answer, a toggle, a hint or `closed`, never an exception."""
-    flow = SHIPPED[flow_id]
-    node = flow.node(node_id)
-    assert isinstance(node, AskNode)
+    flow, node = SHIPPED[flow_id], question(flow_id, node_id)
     state = state_at(data, flow, node)
     event = data.draw(PRESSES[flow_id, node_id], label="press")
     label: Label = data.draw(st.sampled_from(LABELS), label="locale")

@@ -229,10 +229,7 @@ def transcript(flow: Flow, turns: list[Turn], label: Label, *, at: str | None = 
 
     Between turns the state goes through JSON, as the bot stores it.
     """
-    if at is None:
-        step = start(flow)
-    else:
-        step = prompt(flow, RunState(flow.id, flow.version, at))
+    step = start(flow) if at is None else prompt(flow, RunState(flow.id, flow.version, at))
     lines = render(step)
     for turn in turns:
         state = RunState.from_json(json.loads(json.dumps(step.state.to_json())))
@@ -742,7 +739,12 @@ ANSWERS: list[tuple[str, Turn, Label, AnswerValue | Hint]] = [
     ("note", "   ", EN, hint("hint.text", max=10)),
     ("note", Press("hello"), EN, hint("hint.text", max=10)),
 ]
-NEXT = {"group": "brings", "brings": "clarity", "clarity": "agree", "agree": "age"}
+NEXT: dict[str, str | None] = {
+    "group": "brings",
+    "brings": "clarity",
+    "clarity": "agree",
+    "agree": "age",
+}
 NEXT |= {"age": "height", "height": "note", "note": None}
 
 

@@ -147,7 +147,9 @@ LONG_ID = "q" * 40  # the longest slug
 LONG_VALUE = "v" * 40
 ONE_OPTION = [{"value": "other", "label": "group.other"}]
 BREAKS = {
-    "unknown target": Break(_set("ask_more", next="nowhere"), "ask_more", "unknown target 'nowhere'"),
+    "unknown target": Break(
+        _set("ask_more", next="nowhere"), "ask_more", "unknown target 'nowhere'"
+    ),
     "unknown branch target": Break(
         _set("ask_colour", next=[{"goto": "elsewhere"}]),
         "ask_colour",
@@ -203,7 +205,10 @@ BREAKS = {
     "condition on an unknown answer": Break(
         _set(
             "ask_colour",
-            next=[{"when": {"answer": "ghost", "equals": "x"}, "goto": "ask_more"}, {"goto": "bye"}],
+            next=[
+                {"when": {"answer": "ghost", "equals": "x"}, "goto": "ask_more"},
+                {"goto": "bye"},
+            ],
         ),
         "ask_colour",
         "condition refers to unknown answer 'ghost'",
@@ -230,7 +235,9 @@ BREAKS = {
         _set("ask_more", ask="scale", min=1, max=5), "ask_more", "a scale needs low_label"
     ),
     "scale of eleven steps": Break(
-        _set("ask_more", ask="scale", min=0, max=10, low_label="common.no", high_label="common.yes"),
+        _set(
+            "ask_more", ask="scale", min=0, max=10, low_label="common.no", high_label="common.yes"
+        ),
         "ask_more",
         "at most 10 steps",
     ),
@@ -274,9 +281,7 @@ BREAKS = {
     "unknown flow field": Break(
         _header(author="me"), None, "author: Extra inputs are not permitted"
     ),
-    "missing title": Break(
-        lambda flow: flow.pop("title"), None, "title: Field required"
-    ),
+    "missing title": Break(lambda flow: flow.pop("title"), None, "title: Field required"),
 }
 
 
