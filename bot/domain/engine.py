@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import operator
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -222,6 +223,8 @@ def interpret(node: AskNode, event: Input, *, label: Label) -> tuple[bool, Answe
         return _read_scale(node, text, label)
     if node.ask == "number":
         return _read_number(node, text)
+    # Control characters (NUL above all, which PostgreSQL refuses) carry no meaning here.
+    text = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc").strip()
     if not text or len(text) > node.max_length:
         return False, None
     return True, text

@@ -470,8 +470,10 @@ def load_flows(directory: Path, *, locale_keys: Mapping[str, set[str]]) -> FlowR
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
-            where = f" (line {mark.line + 1})" if mark else ""
-            problems.append(FlowProblem(source, f"not valid YAML{where}: {exc}"))
+            where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+            parts = (getattr(exc, "context", None), getattr(exc, "problem", None))
+            reason = " ".join(" ".join(p for p in parts if p).split()) or " ".join(str(exc).split())
+            problems.append(FlowProblem(source, f"not valid YAML{where}: {reason}"))
             continue
         flow, found = parse_flow(data, source=source)
         problems.extend(found)

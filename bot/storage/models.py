@@ -188,3 +188,15 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = None
     created_at: datetime = Field(sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Draft(SQLModel, table=True):
+    """A coordinator's unfinished guided conversation (e.g. a broadcast being written)."""
+
+    member_id: int = Field(
+        sa_type=BigInteger, foreign_key="member.id", ondelete="CASCADE", primary_key=True,
+        sa_column_kwargs={"autoincrement": False},
+    )
+    kind: str = Field(max_length=32)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    updated_at: datetime = Field(sa_type=UTCDateTime)

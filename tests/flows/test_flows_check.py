@@ -321,8 +321,8 @@ def test_bad_yaml_names_the_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "broken.yaml"
     path.write_text("schema: 1\nid: demo\nnodes: [\n  - id: x\n", encoding="utf-8")
     result = check(tmp_path)
-    assert_reported(result, str(path), "not valid YAML (line 4): while parsing")
-    assert "line 4, column 3" in result.stderr
+    assert_reported(result, str(path), "not valid YAML (line 4, column 3): while parsing")
+    assert len(result.stderr.strip().splitlines()) == 2, "one header line, one problem line"
 
 
 def test_a_file_that_is_not_a_mapping(tmp_path: Path) -> None:
