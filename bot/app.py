@@ -15,11 +15,13 @@ from bot.config import Settings
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.flows import FlowRegistry, load_flows
 from bot.i18n import Catalogs
+from bot.services.broadcasts import Broadcasts
 from bot.services.conversations import Conversations
 from bot.storage import migrate, repo
 from bot.storage.db import SessionFactory, create_engine, create_session_factory
 from bot.telegram.factory import build_bot, build_dispatcher, publish_commands
 from bot.telegram.middlewares import UpdateTracker
+from bot.telegram.progress import BroadcastMonitor
 
 log = logging.getLogger(__name__)
 KEEP_UPDATE_IDS = timedelta(days=2)
@@ -46,7 +48,14 @@ class BotApp:
     conversations: Conversations | None = None
     catalogs: Catalogs | None = None
     flows: FlowRegistry | None = None
+    broadcasts: Broadcasts | None = None
+    monitor: BroadcastMonitor | None = None
     _polling: asyncio.Task[None] | None = None
+    _background: list[asyncio.Task[None]] = field(default_factory=list)
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def wake_sender(self) -> None:
+        """Tell the outbox sender that new messages are waiting."""
 
     async def prepare(self) -> None:
         """Migrate the database, load flows and wording, build the bot; no network yet."""
@@ -69,8 +78,18 @@ class BotApp:
             label_for=lambda locale: catalogs.translator(locale),
             admin_ids=self.settings.admin_ids,
         )
+        self.broadcasts = Broadcasts(
+            clock=self.clock,
+            locales=catalogs.locales,
+            groups=flows.options_for("stakeholder_group"),
+            partnership_timezone=self.settings.partnership_timezone,
+            quiet_start=self.settings.quiet_hours_start,
+            quiet_end=self.settings.quiet_hours_end,
+            wake_sender=self.wake_sender,
+        )
         self.bot = build_bot(self.settings)
         self.dispatcher = build_dispatcher(
+            broadcasts=self.broadcasts,
             conversations=self.conversations,
             catalogs=catalogs,
             session_factory=self.session_factory,
@@ -88,6 +107,17 @@ class BotApp:
         log.info("partnerbot is @%s (id %s)", me.username, me.id)
         await publish_commands(self.bot, self.catalogs, self.flows)
         await self.bot.delete_webhook(drop_pending_updates=False)
+        assert self.session_factory is not None and self.broadcasts is not None
+        self.monitor = monitor = BroadcastMonitor(
+            bot=self.bot,
+            session_factory=self.session_factory,
+            broadcasts=self.broadcasts,
+            catalogs=self.catalogs,
+            interval=self.settings.progress_interval_s,
+            wake_sender=self.wake_sender,
+        )
+        self._stopping.clear()
+        self._background.append(asyncio.create_task(monitor.run(self._stopping), name="broadcasts"))
         self._polling = asyncio.create_task(
             self.dispatcher.start_polling(
                 self.bot,
@@ -108,6 +138,9 @@ class BotApp:
             self._polling = None
         with contextlib.suppress(TimeoutError):
             await self.tracker.wait_idle(timeout=10)
+        self._stopping.set()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        self._background.clear()
         if self.bot is not None:
             await self.bot.session.close()
         if self.engine is not None:

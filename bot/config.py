@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     send_max_attempts: int = Field(default=5, ge=1, le=50)
     send_concurrency: int = Field(default=8, ge=1, le=256)
 
+    progress_interval_s: float = Field(default=3.0, gt=0)
+
     # Members are not messaged in these local hours unless a message is urgent.
     quiet_hours_start: time = time(21, 0)
     quiet_hours_end: time = time(8, 0)

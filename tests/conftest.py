@@ -3,6 +3,7 @@ on a real database (an SQLite file; PostgreSQL too when TEST_DATABASE_URL is set
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlmodel import col, select
 
 from bot.app import BotApp
 from bot.config import Settings
@@ -19,7 +21,7 @@ from bot.domain.clock import ManualClock
 from bot.sandbox.emulator import BotAPIEmulator, SentMessage
 from bot.storage import repo
 from bot.storage.db import create_engine
-from bot.storage.models import FlowRun, Member
+from bot.storage.models import Broadcast, FlowRun, Member, OutboxMessage
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456:TEST-secret-token-value"
@@ -78,6 +80,7 @@ def settings(emulator: BotAPIEmulator, database_url: str, database_schema: str |
         locales_dir=ROOT / "locales",
         admin_ids=frozenset({9001}),
         request_retries=2,
+        progress_interval_s=0.1,
     )
 
 
@@ -145,6 +148,24 @@ class Phone:
         offered = [b for m in candidates for b, _ in m.buttons]
         raise AssertionError(f"no button {label!r}; buttons shown: {offered}")
 
+    async def wait_for(self, fragment: str, timeout: float = 15.0) -> SentMessage:
+        """Wait until a message (new or edited) containing `fragment` is in the chat."""
+        events = self.emulator.subscribe()
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    for message in self.messages:
+                        if fragment in message.plain_text:
+                            return message
+                    await events.get()
+        except TimeoutError:
+            shown = [m.plain_text[:80] for m in self.messages[-5:]]
+            raise AssertionError(
+                f"no message with {fragment!r} within {timeout}s; last: {shown}"
+            ) from None
+        finally:
+            self.emulator.unsubscribe(events)
+
     def toast(self) -> str | None:
         """The text of the last callback answer (the small notice over the chat)."""
         answers = self.emulator.callback_answers(self.user_id)
@@ -185,6 +206,16 @@ class Database:
             else:
                 found[row.question_key] = value
         return found
+
+    async def outbox(self) -> list[OutboxMessage]:
+        async with self.session_factory() as session:
+            return list(
+                (await session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id)))).all()
+            )
+
+    async def broadcasts(self) -> list[Broadcast]:
+        async with self.session_factory() as session:
+            return await repo.list_broadcasts(session)
 
     async def runs(self, telegram_user_id: int) -> list[FlowRun]:
         member = await self.member(telegram_user_id)

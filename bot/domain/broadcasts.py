@@ -13,7 +13,9 @@ from typing import Any, Literal
 
 DEFAULT = ""  # the texts key of the text that goes to every language without its own
 
-Step = Literal["text", "audience", "variants", "variant_text", "urgent", "when", "when_at", "preview"]
+Step = Literal[
+    "text", "audience", "variants", "variant_text", "urgent", "when", "when_at", "preview"
+]
 
 
 @dataclass(frozen=True)
@@ -61,12 +63,18 @@ class Draft:
     def with_text(self, text: str, *, media_kind: str | None, media_file_id: str | None) -> Draft:
         """The update's text (and optional photo or document)."""
         return replace(
-            self, step="audience", texts={DEFAULT: text}, media_kind=media_kind,
+            self,
+            step="audience",
+            texts={DEFAULT: text},
+            media_kind=media_kind,
             media_file_id=media_file_id,
         )
 
     def toggle_group(self, group: str, order: Iterable[str]) -> Draft:
-        return replace(self, audience=replace(self.audience, groups=_toggle(self.audience.groups, group, order)))
+        return replace(
+            self,
+            audience=replace(self.audience, groups=_toggle(self.audience.groups, group, order)),
+        )
 
     def toggle_language(self, language: str, order: Iterable[str]) -> Draft:
         languages = _toggle(self.audience.languages, language, order)

@@ -277,6 +277,15 @@ class FlowRegistry:
     def by_command(self, command: str) -> Flow | None:
         return next((f for f in self.flows.values() if f.command == command), None)
 
+    def options_for(self, field: str) -> tuple[str, ...]:
+        """The values flows offer for a profile field (e.g. the stakeholder groups), in order."""
+        values: list[str] = []
+        for flow in self.flows.values():
+            for node in flow.nodes.values():
+                if isinstance(node, AskNode) and node.sets == field:
+                    values.extend(o.value for o in node.options if o.value not in values)
+        return tuple(values)
+
     def keys(self) -> set[str]:
         """Every locale key used by any flow."""
         return set().union(*(f.keys() for f in self.flows.values())) if self.flows else set()

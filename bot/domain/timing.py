@@ -38,7 +38,7 @@ def quiet_hours_end(now: datetime, tz: ZoneInfo, start: time, end: time) -> date
     return wake.astimezone(UTC)
 
 
-_DATE_TIME = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2})[:h.](\d{2})$")
+_DATE_TIME = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})[ t](\d{1,2})[:h.](\d{2})$")
 _DAY_MONTH_TIME = re.compile(r"^(\d{1,2})[/.](\d{1,2})(?:[/.](\d{4}))? (\d{1,2})[:h.](\d{2})$")
 _TIME = re.compile(r"^(\d{1,2})[:h.](\d{2})$")
 
@@ -69,9 +69,13 @@ def parse_local_datetime(text: str, tz: ZoneInfo, now: datetime) -> datetime:
             h, mi = int(match.group(1)), int(match.group(2))
             moment = datetime.combine(local_now.date(), time(h, mi), tzinfo=tz)
             if moment <= local_now:
-                moment = datetime.combine(local_now.date() + timedelta(days=1), time(h, mi), tzinfo=tz)
+                moment = datetime.combine(
+                    local_now.date() + timedelta(days=1), time(h, mi), tzinfo=tz
+                )
         else:
             raise BadDateTime("format")
+    except BadDateTime:
+        raise
     except ValueError as exc:  # Feb 30th, 25:00 …
         raise BadDateTime("invalid") from exc
     if moment <= local_now:

@@ -194,7 +194,10 @@ class Draft(SQLModel, table=True):
     """A coordinator's unfinished guided conversation (e.g. a broadcast being written)."""
 
     member_id: int = Field(
-        sa_type=BigInteger, foreign_key="member.id", ondelete="CASCADE", primary_key=True,
+        sa_type=BigInteger,
+        foreign_key="member.id",
+        ondelete="CASCADE",
+        primary_key=True,
         sa_column_kwargs={"autoincrement": False},
     )
     kind: str = Field(max_length=32)

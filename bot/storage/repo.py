@@ -13,6 +13,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.storage.models import (
     Answer,
+    Broadcast,
+    Draft,
     FlowRun,
     Member,
     MemberRole,
@@ -250,3 +252,108 @@ async def list_runs(session: AsyncSession, *, member_id: int) -> list[FlowRun]:
 async def count_rows(session: AsyncSession, model: type[Any]) -> int:
     """How many rows a table holds."""
     return int((await session.exec(select(func.count()).select_from(model))).one())
+
+
+async def get_member(session: AsyncSession, *, member_id: int) -> Member | None:
+    """A member by database id."""
+    return await session.get(Member, member_id)
+
+
+async def list_audience(
+    session: AsyncSession, *, groups: Sequence[str] = (), languages: Sequence[str] = ()
+) -> list[Member]:
+    """Active members in the given groups and languages (empty means all), by id."""
+    query = select(Member).where(Member.status == MemberStatus.ACTIVE).order_by(col(Member.id))
+    if groups:
+        query = query.where(col(Member.stakeholder_group).in_(list(groups)))
+    if languages:
+        query = query.where(col(Member.language).in_(list(languages)))
+    return list((await session.exec(query)).all())
+
+
+async def count_audience(
+    session: AsyncSession, *, groups: Sequence[str] = (), languages: Sequence[str] = ()
+) -> int:
+    """How many active members `list_audience` would return."""
+    query = select(func.count()).select_from(Member).where(Member.status == MemberStatus.ACTIVE)
+    if groups:
+        query = query.where(col(Member.stakeholder_group).in_(list(groups)))
+    if languages:
+        query = query.where(col(Member.language).in_(list(languages)))
+    return int((await session.exec(query)).one())
+
+
+async def get_draft(session: AsyncSession, *, member_id: int, kind: str) -> Draft | None:
+    """The member's unfinished guided conversation of this kind."""
+    draft = await session.get(Draft, member_id)
+    return draft if draft is not None and draft.kind == kind else None
+
+
+async def save_draft(
+    session: AsyncSession, *, member_id: int, kind: str, data: Mapping[str, Any], now: datetime
+) -> Draft:
+    """Create or replace the member's draft."""
+    draft = await session.get(Draft, member_id)
+    if draft is None:
+        draft = Draft(member_id=member_id, kind=kind, data=dict(data), updated_at=now)
+    else:
+        draft.kind, draft.data, draft.updated_at = kind, dict(data), now
+    session.add(draft)
+    await session.flush()
+    return draft
+
+
+async def delete_draft(session: AsyncSession, *, member_id: int) -> None:
+    """Forget the member's draft, if any."""
+    await session.exec(delete(Draft).where(col(Draft.member_id) == member_id))
+
+
+async def create_broadcast(
+    session: AsyncSession,
+    *,
+    created_by: int | None,
+    audience: Mapping[str, Any],
+    texts: Mapping[str, str],
+    media_kind: str | None,
+    media_file_id: str | None,
+    urgent: bool,
+    send_at: datetime,
+    status: str,
+    now: datetime,
+) -> Broadcast:
+    """Record a confirmed broadcast."""
+    broadcast = Broadcast(
+        created_by=created_by,
+        audience=dict(audience),
+        texts=dict(texts),
+        media_kind=media_kind,
+        media_file_id=media_file_id,
+        urgent=urgent,
+        send_at=send_at,
+        status=status,
+        created_at=now,
+    )
+    session.add(broadcast)
+    await session.flush()
+    return broadcast
+
+
+async def get_broadcast(session: AsyncSession, *, broadcast_id: int) -> Broadcast | None:
+    """A broadcast by id."""
+    return await session.get(Broadcast, broadcast_id)
+
+
+async def list_broadcasts(
+    session: AsyncSession,
+    *,
+    statuses: Sequence[str] = (),
+    due_before: datetime | None = None,
+    limit: int = 50,
+) -> list[Broadcast]:
+    """Broadcasts, newest first, optionally by status and due time."""
+    query = select(Broadcast).order_by(col(Broadcast.id).desc()).limit(limit)
+    if statuses:
+        query = query.where(col(Broadcast.status).in_(list(statuses)))
+    if due_before is not None:
+        query = query.where(col(Broadcast.send_at) <= due_before)
+    return list((await session.exec(query)).all())

@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.domain.clock import Clock
 from bot.domain.flows import FlowRegistry
 from bot.i18n import Catalogs
+from bot.services.broadcasts import Broadcasts
 from bot.services.conversations import Conversations
 from bot.storage.db import SessionFactory
 from bot.telegram.middlewares import ChatOrder, DatabaseSession, MemberContext, UpdateTracker
@@ -42,6 +43,7 @@ def build_bot(settings: Settings) -> Bot:
 
 def build_dispatcher(
     *,
+    broadcasts: Broadcasts,
     conversations: Conversations,
     catalogs: Catalogs,
     session_factory: SessionFactory,
@@ -49,7 +51,9 @@ def build_dispatcher(
     tracker: UpdateTracker,
 ) -> Dispatcher:
     """A dispatcher with our middlewares and routers; services reach handlers by name."""
-    dispatcher = Dispatcher(conversations=conversations, catalogs=catalogs, clock=clock)
+    dispatcher = Dispatcher(
+        conversations=conversations, broadcasts=broadcasts, catalogs=catalogs, clock=clock
+    )
     dispatcher.update.outer_middleware(tracker)
     dispatcher.update.outer_middleware(ChatOrder())
     dispatcher.update.outer_middleware(DatabaseSession(session_factory, clock))

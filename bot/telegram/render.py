@@ -144,16 +144,21 @@ class Responder:
             log.error("could not reply in chat %s: %s", self.chat_id, exc)
 
     async def text(
-        self, key: str, *, locale: str, markup: InlineKeyboardMarkup | None = None, **params: object
+        self,
+        key: str,
+        *,
+        locale: str,
+        markup: InlineKeyboardMarkup | None = None,
+        then: str | None = None,
+        **params: object,
     ) -> None:
-        """Send one message by key (for replies that are not engine output)."""
+        """Send one message by key (for replies that are not engine output); `then` appends."""
         await self.session.commit()
         t = self.catalogs.translator(locale)
         values = {k: html.escape(str(v)) for k, v in params.items()}
+        text = t(key, **values) + (t(then, **values) if then else "")
         try:
-            await self.bot.send_message(
-                chat_id=self.chat_id, text=t(key, **values), reply_markup=markup
-            )
+            await self.bot.send_message(chat_id=self.chat_id, text=text, reply_markup=markup)
         except TelegramForbiddenError as exc:
             await self.mark_blocked(exc)
         except TelegramAPIError as exc:

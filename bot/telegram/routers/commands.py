@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.services.conversations import Conversations, UserRef
 from bot.storage.models import Member
 from bot.telegram.render import Responder
+from bot.telegram.routers.roles import is_coordinator
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +43,10 @@ async def on_help(
     conversations: Conversations,
     responder: Responder,
 ) -> None:
-    """What the bot can do."""
-    await responder.text("cmd.help", locale=conversations.locale_of(user, member))
+    """What the bot can do (and, for coordinators, what they can do)."""
+    locale = conversations.locale_of(user, member)
+    more = "cmd.help_coordinator" if is_coordinator(member) else None
+    await responder.text("cmd.help", locale=locale, then=more)
 
 
 async def on_cancel(

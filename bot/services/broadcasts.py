@@ -1,0 +1,231 @@
+"""Coordinator broadcasts: the guided draft, confirmation, release at the chosen time, progress.
+
+Messages go to members through the durable outbox, enqueued in the same transaction that marks
+the broadcast as sending, so a crash can neither lose nor double a recipient.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, time
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain.broadcasts import Audience, Draft
+from bot.domain.clock import Clock
+from bot.domain.timing import quiet_hours_end, zone
+from bot.storage import outbox, repo
+from bot.storage.models import Broadcast, BroadcastStatus, Member, OutboxStatus
+
+DRAFT_KIND = "broadcast"
+FINAL = {OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.SKIPPED}
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a broadcast stands."""
+
+    broadcast: Broadcast
+    counts: dict[str, int]
+    reasons: dict[str, int]
+
+    @property
+    def delivered(self) -> int:
+        return self.counts.get(OutboxStatus.SENT, 0)
+
+    @property
+    def done(self) -> bool:
+        return sum(self.counts.get(s, 0) for s in FINAL) >= self.broadcast.total
+
+    @property
+    def blocked(self) -> int:
+        return sum(n for reason, n in self.reasons.items() if _is_blocked(reason))
+
+    @property
+    def failed(self) -> int:
+        return self.counts.get(OutboxStatus.FAILED, 0)
+
+    @property
+    def skipped(self) -> int:
+        return self.counts.get(OutboxStatus.SKIPPED, 0) - self.blocked
+
+
+def _is_blocked(reason: str) -> bool:
+    lowered = reason.lower()
+    return "blocked" in lowered or "deactivated" in lowered or "kicked" in lowered
+
+
+class Broadcasts:
+    """Drafts, sends, schedules and follows coordinator broadcasts."""
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        locales: tuple[str, ...],
+        groups: tuple[str, ...],
+        partnership_timezone: str,
+        quiet_start: time,
+        quiet_end: time,
+        wake_sender: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.clock = clock
+        self.locales = locales
+        self.groups = groups
+        self.partnership_timezone = partnership_timezone
+        self.quiet_start = quiet_start
+        self.quiet_end = quiet_end
+        self.wake_sender = wake_sender
+
+    # -- the draft --------------------------------------------------------------------------
+
+    async def begin(self, session: AsyncSession, *, coordinator: Member) -> Draft:
+        """Start a new draft, replacing any unfinished one."""
+        draft = Draft()
+        await self.save(session, coordinator=coordinator, draft=draft)
+        return draft
+
+    async def current(self, session: AsyncSession, *, coordinator: Member) -> Draft | None:
+        """The coordinator's unfinished draft."""
+        row = await repo.get_draft(session, member_id=_id(coordinator), kind=DRAFT_KIND)
+        return None if row is None else Draft.from_json(row.data)
+
+    async def save(self, session: AsyncSession, *, coordinator: Member, draft: Draft) -> None:
+        await repo.save_draft(
+            session,
+            member_id=_id(coordinator),
+            kind=DRAFT_KIND,
+            data=draft.to_json(),
+            now=self.clock.now(),
+        )
+
+    async def discard(self, session: AsyncSession, *, coordinator: Member) -> None:
+        await repo.delete_draft(session, member_id=_id(coordinator))
+
+    async def audience_size(self, session: AsyncSession, audience: Audience) -> int:
+        """How many members would receive a broadcast to `audience` now."""
+        return await repo.count_audience(
+            session, groups=audience.groups, languages=audience.languages
+        )
+
+    # -- sending ----------------------------------------------------------------------------
+
+    async def confirm(
+        self, session: AsyncSession, *, coordinator: Member, draft: Draft
+    ) -> Broadcast:
+        """Turn the draft into a broadcast: sent now, or kept until its time."""
+        now = self.clock.now()
+        due = draft.send_at is None or draft.send_at <= now
+        broadcast = await repo.create_broadcast(
+            session,
+            created_by=coordinator.id,
+            audience=draft.audience.to_json(),
+            texts=draft.variants(),
+            media_kind=draft.media_kind,
+            media_file_id=draft.media_file_id,
+            urgent=draft.urgent,
+            send_at=draft.send_at or now,
+            status=BroadcastStatus.SCHEDULED,
+            now=now,
+        )
+        broadcast.progress_chat_id = coordinator.chat_id
+        await repo.delete_draft(session, member_id=_id(coordinator))
+        if due:
+            await self._release(session, broadcast)
+        return broadcast
+
+    async def release_due(self, session: AsyncSession) -> list[Broadcast]:
+        """Start every scheduled broadcast whose time has come."""
+        now = self.clock.now()
+        due = await repo.list_broadcasts(
+            session, statuses=[BroadcastStatus.SCHEDULED], due_before=now, limit=100
+        )
+        for broadcast in due:
+            await self._release(session, broadcast)
+        return due
+
+    async def _release(self, session: AsyncSession, broadcast: Broadcast) -> None:
+        now = self.clock.now()
+        audience = Audience.from_json(broadcast.audience)
+        draft = Draft(texts=broadcast.texts)
+        members = await repo.list_audience(
+            session, groups=audience.groups, languages=audience.languages
+        )
+        for member in members:
+            not_before = None
+            if not broadcast.urgent:
+                tz = zone(member.time_zone, self.partnership_timezone)
+                not_before = quiet_hours_end(now, tz, self.quiet_start, self.quiet_end)
+            await outbox.enqueue(
+                session,
+                chat_id=member.chat_id,
+                member_id=member.id,
+                text=draft.text_for(member.language),
+                kind=broadcast.media_kind or "text",
+                media_file_id=broadcast.media_file_id,
+                language=member.language,
+                source=f"broadcast:{broadcast.id}",
+                broadcast_id=broadcast.id,
+                dedupe_key=f"broadcast:{broadcast.id}:member:{member.id}",
+                not_before=not_before,
+                now=now,
+            )
+        broadcast.total = len(members)
+        broadcast.status = BroadcastStatus.SENDING if members else BroadcastStatus.DONE
+        if not members:
+            broadcast.finished_at = now
+        session.add(broadcast)
+        await session.flush()
+
+    async def cancel(self, session: AsyncSession, *, broadcast_id: int) -> bool:
+        """Cancel a broadcast that has not started; False when it has (or does not exist)."""
+        broadcast = await repo.get_broadcast(session, broadcast_id=broadcast_id)
+        if broadcast is None or broadcast.status != BroadcastStatus.SCHEDULED:
+            return False
+        broadcast.status = BroadcastStatus.CANCELLED
+        broadcast.finished_at = self.clock.now()
+        session.add(broadcast)
+        await session.flush()
+        return True
+
+    async def progress(self, session: AsyncSession, broadcast: Broadcast) -> Progress:
+        """Counts by status, and the reasons of what was not delivered."""
+        counts = await outbox.broadcast_counts(session, broadcast_id=_id(broadcast))
+        reasons = await outbox.broadcast_failures(session, broadcast_id=_id(broadcast))
+        return Progress(broadcast=broadcast, counts=counts, reasons=reasons)
+
+    async def sending(self, session: AsyncSession) -> list[Progress]:
+        """Progress of every broadcast being sent."""
+        rows = await repo.list_broadcasts(session, statuses=[BroadcastStatus.SENDING], limit=100)
+        return [await self.progress(session, b) for b in rows]
+
+    async def finish(self, session: AsyncSession, broadcast: Broadcast) -> None:
+        """Mark a broadcast whose every message reached a final state as done."""
+        broadcast.status = BroadcastStatus.DONE
+        broadcast.finished_at = self.clock.now()
+        session.add(broadcast)
+        await session.flush()
+
+    async def recent(self, session: AsyncSession, *, limit: int = 10) -> list[Progress]:
+        """The latest broadcasts with their figures, newest first."""
+        rows = await repo.list_broadcasts(session, limit=limit)
+        return [await self.progress(session, b) for b in rows]
+
+    async def remember_progress_message(
+        self, session: AsyncSession, broadcast: Broadcast, *, chat_id: int, message_id: int
+    ) -> None:
+        """Where the coordinator's progress message is, to edit it as sending goes on."""
+        broadcast.progress_chat_id = chat_id
+        broadcast.progress_message_id = message_id
+        session.add(broadcast)
+        await session.flush()
+
+    def scheduled_for(self, moment: datetime) -> datetime:
+        """A UTC moment in the partnership's time zone, for display."""
+        return moment.astimezone(zone(None, self.partnership_timezone))
+
+
+def _id(row: Member | Broadcast) -> int:
+    assert row.id is not None, "row was not flushed"
+    return row.id

@@ -1,0 +1,437 @@
+"""/broadcast, a guided conversation for coordinators, and /broadcasts to follow them.
+
+The role is checked at every command, message and button press, so a button kept from before
+a demotion grants nothing.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import Command, Filter
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain.broadcasts import DEFAULT, Draft
+from bot.domain.timing import BadDateTime, parse_local_datetime, zone
+from bot.i18n import Translator
+from bot.services.broadcasts import Broadcasts, Progress
+from bot.storage.models import BroadcastStatus, Member
+from bot.telegram.render import Responder
+from bot.telegram.routers.roles import is_coordinator
+
+log = logging.getLogger(__name__)
+PREFIX = "bc"
+CHECKED, UNCHECKED = "☑", "☐"
+
+
+def _data(step: str, action: str, arg: str = "") -> str:
+    return f"{PREFIX}:{step}:{action}:{arg}"
+
+
+def _button(text: str, step: str, action: str, arg: str = "") -> list[InlineKeyboardButton]:
+    return [InlineKeyboardButton(text=text, callback_data=_data(step, action, arg))]
+
+
+def _audience_markup(draft: Draft, broadcasts: Broadcasts, t: Translator) -> InlineKeyboardMarkup:
+    step, audience = "audience", draft.audience
+    rows = [
+        _button(
+            f"{CHECKED if audience.everyone else UNCHECKED} {t('broadcast.everyone')}", step, "all"
+        )
+    ]
+    for group in broadcasts.groups:
+        mark = CHECKED if group in audience.groups else UNCHECKED
+        rows.append(_button(f"{mark} {t(f'group.{group}')}", step, "group", group))
+    for code in broadcasts.locales:
+        mark = CHECKED if code in audience.languages else UNCHECKED
+        rows.append(_button(f"{mark} {t(f'language.name.{code}')}", step, "lang", code))
+    rows.append(_button(f"➜ {t('broadcast.continue')}", step, "done"))
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+class HasBroadcastDraft(Filter):
+    """Matches a coordinator who is writing a broadcast, and hands the draft to the handler."""
+
+    async def __call__(
+        self,
+        event: Any,
+        member: Member | None = None,
+        session: AsyncSession | None = None,
+        broadcasts: Broadcasts | None = None,
+    ) -> bool | dict[str, Any]:
+        if not is_coordinator(member) or session is None or broadcasts is None:
+            return False
+        assert member is not None
+        draft = await broadcasts.current(session, coordinator=member)
+        return False if draft is None else {"draft": draft}
+
+
+async def show_step(
+    responder: Responder, t: Translator, draft: Draft, broadcasts: Broadcasts, session: AsyncSession
+) -> None:
+    """Ask the draft's current question."""
+    step = draft.step
+    if step == "text":
+        await responder.text("broadcast.ask_text", locale=t.locale)
+    elif step == "audience":
+        size = await broadcasts.audience_size(session, draft.audience)
+        await responder.text(
+            "broadcast.ask_audience",
+            locale=t.locale,
+            count=size,
+            markup=_audience_markup(draft, broadcasts, t),
+        )
+    elif step == "variants":
+        rows = [
+            _button(t("broadcast.one_text"), step, "one"),
+            _button(t("broadcast.per_language"), step, "per"),
+        ]
+        await responder.text(
+            "broadcast.ask_variants",
+            locale=t.locale,
+            markup=InlineKeyboardMarkup(inline_keyboard=rows),
+        )
+    elif step == "variant_text":
+        language = t(f"language.name.{draft.pending[0]}")
+        await responder.text("broadcast.ask_variant", locale=t.locale, language=language)
+    elif step == "urgent":
+        rows = [_button(t("common.no"), step, "no") + _button(t("common.yes"), step, "yes")]
+        await responder.text(
+            "broadcast.ask_urgent",
+            locale=t.locale,
+            markup=InlineKeyboardMarkup(inline_keyboard=rows),
+        )
+    elif step == "when":
+        rows = [
+            _button(t("broadcast.send_now"), step, "now"),
+            _button(t("broadcast.schedule"), step, "later"),
+        ]
+        await responder.text(
+            "broadcast.ask_when", locale=t.locale, markup=InlineKeyboardMarkup(inline_keyboard=rows)
+        )
+    elif step == "when_at":
+        await responder.text(
+            "broadcast.ask_when_at", locale=t.locale, tz=broadcasts.partnership_timezone
+        )
+    else:
+        await _preview(responder, t, draft, broadcasts, session)
+
+
+async def _preview(
+    responder: Responder, t: Translator, draft: Draft, broadcasts: Broadcasts, session: AsyncSession
+) -> None:
+    """Each variant exactly as recipients will see it, then a summary to confirm."""
+    for language, text in draft.variants().items():
+        label = (
+            t("broadcast.everyone_else") if language == DEFAULT else t(f"language.name.{language}")
+        )
+        if len(draft.variants()) == 1:
+            label = t("broadcast.everyone")
+        await responder.text("broadcast.preview_header", locale=t.locale, language=label)
+        await _send_exactly(responder, draft, text)
+    size = await broadcasts.audience_size(session, draft.audience)
+    when = (
+        t("broadcast.when_now")
+        if draft.send_at is None
+        else broadcasts.scheduled_for(draft.send_at).strftime("%Y-%m-%d %H:%M")
+    )
+    urgent = t("broadcast.urgent_yes") if draft.urgent else t("broadcast.urgent_no")
+    rows = [
+        _button(f"✔ {t('broadcast.confirm')}", "preview", "send"),
+        _button(t("broadcast.cancel"), "preview", "cancel"),
+    ]
+    await responder.text(
+        "broadcast.summary",
+        locale=t.locale,
+        count=size,
+        when=when,
+        urgent=urgent,
+        markup=InlineKeyboardMarkup(inline_keyboard=rows),
+    )
+
+
+async def _send_exactly(responder: Responder, draft: Draft, text: str) -> None:
+    bot, chat_id = responder.bot, responder.chat_id
+    try:
+        if draft.media_kind == "photo" and draft.media_file_id:
+            await bot.send_photo(chat_id, draft.media_file_id, caption=text or None)
+        elif draft.media_kind == "document" and draft.media_file_id:
+            await bot.send_document(chat_id, draft.media_file_id, caption=text or None)
+        else:
+            await bot.send_message(chat_id, text)
+    except TelegramAPIError as exc:
+        log.error("preview failed in chat %s: %s", chat_id, exc)
+
+
+async def on_broadcast(
+    message: Message,
+    session: AsyncSession,
+    member: Member | None,
+    broadcasts: Broadcasts,
+    responder: Responder,
+) -> None:
+    """Start writing a broadcast."""
+    if not is_coordinator(member):
+        await responder.text(
+            "broadcast.coordinators_only", locale=member.language if member else "en"
+        )
+        return
+    assert member is not None
+    draft = await broadcasts.begin(session, coordinator=member)
+    t = responder.catalogs.translator(member.language)
+    await show_step(responder, t, draft, broadcasts, session)
+
+
+async def on_draft_message(
+    message: Message,
+    session: AsyncSession,
+    member: Member,
+    draft: Draft,
+    broadcasts: Broadcasts,
+    responder: Responder,
+) -> None:
+    """Text (or media) typed while writing a broadcast."""
+    t = responder.catalogs.translator(member.language)
+    if draft.step == "text":
+        media_kind = media_id = None
+        if message.photo:
+            media_kind, media_id = "photo", message.photo[-1].file_id
+        elif message.document:
+            media_kind, media_id = "document", message.document.file_id
+        text = message.html_text if (message.text or message.caption) else ""
+        if not text and media_kind is None:
+            await responder.text("broadcast.need_text", locale=t.locale)
+            return
+        draft = draft.with_text(text, media_kind=media_kind, media_file_id=media_id)
+    elif draft.step == "variant_text" and message.text:
+        draft = draft.with_variant(message.html_text)
+    elif draft.step == "when_at" and message.text:
+        tz = zone(None, broadcasts.partnership_timezone)
+        try:
+            moment = parse_local_datetime(message.text, tz, broadcasts.clock.now())
+        except BadDateTime as exc:
+            await responder.text(
+                f"broadcast.bad_time.{exc.args[0]}",
+                locale=t.locale,
+                tz=broadcasts.partnership_timezone,
+            )
+            return
+        draft = draft.at(moment)
+    else:
+        await responder.text("broadcast.use_buttons", locale=t.locale)
+    await broadcasts.save(session, coordinator=member, draft=draft)
+    await show_step(responder, t, draft, broadcasts, session)
+
+
+async def on_draft_cancel(
+    message: Message,
+    session: AsyncSession,
+    member: Member,
+    broadcasts: Broadcasts,
+    responder: Responder,
+) -> None:
+    """/cancel while writing a broadcast drops the draft."""
+    await broadcasts.discard(session, coordinator=member)
+    await responder.text("broadcast.cancelled", locale=member.language)
+
+
+async def on_draft_press(
+    callback: CallbackQuery,
+    session: AsyncSession,
+    member: Member | None,
+    broadcasts: Broadcasts,
+    responder: Responder,
+) -> None:
+    """A button of the draft's current step."""
+    _, step, action, arg = (callback.data or "").split(":", 3)
+    locale = member.language if member else "en"
+    t = responder.catalogs.translator(locale)
+    if not is_coordinator(member):
+        await callback.answer(t("broadcast.not_allowed"), show_alert=True)
+        return
+    assert member is not None
+    draft = await broadcasts.current(session, coordinator=member)
+    if draft is None or draft.step != step:
+        await callback.answer(t("chat.closed"))
+        return
+    groups, locales = broadcasts.groups, broadcasts.locales
+    redraw = False
+    if step == "audience" and action in ("all", "group", "lang"):
+        if action == "all":
+            draft = draft.to_everyone()
+        elif action == "group" and arg in groups:
+            draft = draft.toggle_group(arg, groups)
+        elif action == "lang" and arg in locales:
+            draft = draft.toggle_language(arg, locales)
+        redraw = True
+    elif step == "audience" and action == "done":
+        if await broadcasts.audience_size(session, draft.audience) == 0:
+            await callback.answer(t("broadcast.nobody"), show_alert=True)
+            return
+        draft = draft.audience_chosen(locales=locales)
+    elif step == "variants":
+        draft = (
+            draft.one_text_for_all()
+            if action == "one"
+            else draft.text_per_language(locales=locales, own=member.language)
+        )
+    elif step == "urgent":
+        draft = draft.with_urgency(action == "yes")
+    elif step == "when":
+        draft = draft.now() if action == "now" else draft.later()
+    elif step == "preview" and action == "cancel":
+        await broadcasts.discard(session, coordinator=member)
+        await callback.answer()
+        await _drop_buttons(callback)
+        await responder.text("broadcast.cancelled", locale=locale)
+        return
+    elif step == "preview" and action == "send":
+        broadcast = await broadcasts.confirm(session, coordinator=member, draft=draft)
+        await callback.answer()
+        await _drop_buttons(callback)
+        await responder.session.commit()
+        broadcasts.wake_sender()
+        if broadcast.status == BroadcastStatus.SCHEDULED:
+            when = broadcasts.scheduled_for(broadcast.send_at).strftime("%Y-%m-%d %H:%M")
+            await responder.text("broadcast.scheduled", locale=locale, id=broadcast.id, when=when)
+        else:
+            await responder.text(
+                "broadcast.started", locale=locale, id=broadcast.id, total=broadcast.total
+            )
+        return
+    await broadcasts.save(session, coordinator=member, draft=draft)
+    await callback.answer()
+    if redraw and isinstance(callback.message, Message):
+        await _redraw_audience(callback, draft, broadcasts, session, t)
+        return
+    await _drop_buttons(callback)
+    await show_step(responder, t, draft, broadcasts, session)
+
+
+async def _redraw_audience(
+    callback: CallbackQuery,
+    draft: Draft,
+    broadcasts: Broadcasts,
+    session: AsyncSession,
+    t: Translator,
+) -> None:
+    # Toggling edits the same message: the chat keeps one audience picker, not one per press.
+    size = await broadcasts.audience_size(session, draft.audience)
+    message = callback.message
+    assert isinstance(message, Message)
+    await session.commit()
+    try:
+        await message.edit_text(
+            t("broadcast.ask_audience", count=size),
+            reply_markup=_audience_markup(draft, broadcasts, t),
+        )
+    except TelegramAPIError as exc:
+        log.warning("could not redraw the audience picker: %s", exc)
+
+
+async def _drop_buttons(callback: CallbackQuery) -> None:
+    if isinstance(callback.message, Message):
+        try:
+            await callback.message.edit_reply_markup(reply_markup=None)
+        except TelegramAPIError as exc:
+            log.warning("could not remove buttons: %s", exc)
+
+
+def describe(progress: Progress, t: Translator) -> str:
+    """One line of /broadcasts."""
+    b = progress.broadcast
+    preview = html.escape(
+        " ".join(html.unescape(_strip_tags(b.texts.get(DEFAULT, ""))).split())[:40]
+    )
+    return t(
+        f"broadcast.line.{b.status}",
+        id=b.id,
+        text=preview,
+        delivered=progress.delivered,
+        total=b.total,
+        when=b.send_at.strftime("%Y-%m-%d %H:%M"),
+    )
+
+
+def _strip_tags(text: str) -> str:
+    return re.sub(r"<[^>]+>", "", text)
+
+
+async def on_list(
+    message: Message,
+    session: AsyncSession,
+    member: Member | None,
+    broadcasts: Broadcasts,
+    responder: Responder,
+) -> None:
+    """Recent broadcasts with their figures; scheduled ones can be cancelled."""
+    locale = member.language if member else "en"
+    if not is_coordinator(member):
+        await responder.text("broadcast.coordinators_only", locale=locale)
+        return
+    t = responder.catalogs.translator(locale)
+    recent = await broadcasts.recent(session)
+    if not recent:
+        await responder.text("broadcast.none_yet", locale=locale)
+        return
+    lines = [describe(p, t) for p in recent]
+    rows = [
+        _button(
+            f"✖ {t('broadcast.cancel_scheduled', id=p.broadcast.id)}",
+            "list",
+            "cancel",
+            str(p.broadcast.id),
+        )
+        for p in recent
+        if p.broadcast.status == BroadcastStatus.SCHEDULED
+    ]
+    await responder.session.commit()
+    try:
+        await responder.bot.send_message(
+            responder.chat_id,
+            "\n".join(lines),
+            reply_markup=InlineKeyboardMarkup(inline_keyboard=rows) if rows else None,
+        )
+    except TelegramAPIError as exc:
+        log.error("could not list broadcasts in chat %s: %s", responder.chat_id, exc)
+
+
+async def on_cancel_scheduled(
+    callback: CallbackQuery,
+    session: AsyncSession,
+    member: Member | None,
+    broadcasts: Broadcasts,
+    responder: Responder,
+) -> None:
+    """Cancel a scheduled broadcast from /broadcasts."""
+    locale = member.language if member else "en"
+    t = responder.catalogs.translator(locale)
+    if not is_coordinator(member):
+        await callback.answer(t("broadcast.not_allowed"), show_alert=True)
+        return
+    broadcast_id = int((callback.data or "").rsplit(":", 1)[1] or 0)
+    cancelled = await broadcasts.cancel(session, broadcast_id=broadcast_id)
+    await callback.answer(
+        t("broadcast.cancelled_scheduled" if cancelled else "broadcast.too_late", id=broadcast_id)
+    )
+    if cancelled:
+        await responder.text("broadcast.cancelled_scheduled", locale=locale, id=broadcast_id)
+
+
+def create_router() -> Router:
+    """The broadcast router."""
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
+    router.message.register(on_broadcast, Command("broadcast"))
+    router.message.register(on_list, Command("broadcasts"))
+    router.message.register(on_draft_cancel, Command("cancel"), HasBroadcastDraft())
+    router.message.register(on_draft_message, ~F.text.startswith("/"), HasBroadcastDraft())
+    router.callback_query.register(on_cancel_scheduled, F.data.startswith(f"{PREFIX}:list:cancel:"))
+    router.callback_query.register(on_draft_press, F.data.startswith(f"{PREFIX}:"))
+    return router

@@ -1,0 +1,40 @@
+"""`my_chat_member`: a member who blocks the bot is marked blocked, and active when they return."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Router
+from aiogram.types import ChatMemberUpdated
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain.clock import Clock
+from bot.storage import repo
+from bot.storage.models import Member, MemberStatus
+
+log = logging.getLogger(__name__)
+GONE = {"kicked", "left"}
+
+
+async def on_my_chat_member(
+    event: ChatMemberUpdated, session: AsyncSession, member: Member | None, clock: Clock
+) -> None:
+    """Follow the member's block / unblock of the bot in their private chat."""
+    if member is None or event.chat.type != "private":
+        return
+    new = event.new_chat_member.status
+    if new in GONE and member.status != MemberStatus.BLOCKED:
+        status = MemberStatus.BLOCKED
+    elif new == "member" and member.status == MemberStatus.BLOCKED:
+        status = MemberStatus.ACTIVE
+    else:
+        return
+    log.info("member %s is now %s (Telegram says %s)", member.id, status, new)
+    await repo.update_member(session, member=member, changes={"status": status}, now=clock.now())
+
+
+def create_router() -> Router:
+    """The membership router."""
+    router = Router(name=__name__)
+    router.my_chat_member.register(on_my_chat_member)
+    return router

@@ -1,0 +1,95 @@
+"""/promote and /demote: admins give and take the coordinator and admin roles."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain.clock import Clock
+from bot.storage import repo
+from bot.storage.models import Member, MemberRole
+from bot.telegram.render import Responder
+
+GRANTABLE = {MemberRole.COORDINATOR.value, MemberRole.ADMIN.value}
+
+
+def is_admin(member: Member | None) -> bool:
+    return member is not None and member.role == MemberRole.ADMIN
+
+
+def is_coordinator(member: Member | None) -> bool:
+    """Coordinators and admins may broadcast; checked again at every use."""
+    return member is not None and member.role in (MemberRole.COORDINATOR, MemberRole.ADMIN)
+
+
+async def on_promote(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    member: Member | None,
+    clock: Clock,
+    responder: Responder,
+) -> None:
+    """`/promote <telegram id> [coordinator|admin]`."""
+    await _change_role(message, command, session, member, clock, responder, promote=True)
+
+
+async def on_demote(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    member: Member | None,
+    clock: Clock,
+    responder: Responder,
+) -> None:
+    """`/demote <telegram id>`: back to a plain member."""
+    await _change_role(message, command, session, member, clock, responder, promote=False)
+
+
+async def _change_role(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    member: Member | None,
+    clock: Clock,
+    responder: Responder,
+    *,
+    promote: bool,
+) -> None:
+    locale = member.language if member else "en"
+    if not is_admin(member):
+        await responder.text("roles.admins_only", locale=locale)
+        return
+    assert member is not None
+    args = (command.args or "").split()
+    usage = "roles.usage_promote" if promote else "roles.usage_demote"
+    if not args or not args[0].lstrip("-").isdigit():
+        await responder.text(usage, locale=locale)
+        return
+    role = args[1].lower() if promote and len(args) > 1 else MemberRole.COORDINATOR.value
+    if not promote:
+        role = MemberRole.MEMBER.value
+    elif role not in GRANTABLE:
+        await responder.text(usage, locale=locale)
+        return
+    target = await repo.get_member_by_telegram_id(session, telegram_user_id=int(args[0]))
+    if target is None:
+        await responder.text("roles.unknown_member", locale=locale, id=args[0])
+        return
+    if target.id == member.id and not promote:
+        await responder.text("roles.not_yourself", locale=locale)
+        return
+    await repo.update_member(session, member=target, changes={"role": role}, now=clock.now())
+    name = target.display_name or args[0]
+    label = responder.catalogs.translator(locale)(f"roles.name.{role}")
+    await responder.text("roles.changed", locale=locale, name=name, role=label)
+
+
+def create_router() -> Router:
+    """The roles router."""
+    router = Router(name=__name__)
+    router.message.register(on_promote, Command("promote"))
+    router.message.register(on_demote, Command("demote"))
+    return router

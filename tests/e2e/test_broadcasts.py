@@ -1,0 +1,224 @@
+"""Coordinator broadcasts end to end: roles, the guided conversation, delivery, scheduling."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from conftest import Database, Phone
+
+from bot.app import BotApp
+from bot.domain.clock import ManualClock
+from bot.sandbox.emulator import BotAPIEmulator
+from bot.storage.models import BroadcastStatus, MemberStatus, OutboxMessage
+
+ADMIN = 9001
+
+
+async def onboard(phone: Phone, group: str, *, language: str = "English") -> None:
+    for text in (
+        "/start",
+        "yes",
+        language,
+        group,
+        "Somewhere",
+        "Someone",
+        "no" if language == "English" else "non",
+    ):
+        await phone.send(text)
+    phone.new()
+
+
+@pytest.fixture
+async def admin(emulator: BotAPIEmulator, app: BotApp) -> Phone:
+    phone = Phone(emulator, app, user_id=ADMIN, first_name="Ada")
+    await onboard(phone, "Municipality")
+    return phone
+
+
+async def test_members_cannot_broadcast(phone: Phone) -> None:
+    await onboard(phone, "Community member")
+    await phone.send("/broadcast")
+    assert "Only coordinators can send updates" in phone.new_text()
+    await phone.send("/broadcasts")
+    assert "Only coordinators" in phone.new_text()
+
+
+async def test_broadcast_now_with_a_text_per_language(
+    admin: Phone, emulator: BotAPIEmulator, app: BotApp, db: Database
+) -> None:
+    english = Phone(emulator, app, user_id=1001, first_name="Amina")
+    french = Phone(emulator, app, user_id=1002, first_name="Fatou", language_code="fr")
+    stopped = Phone(emulator, app, user_id=1003, first_name="Sam")
+    await onboard(english, "Municipality")
+    await onboard(french, "Membre de la communauté", language="Français")
+    await onboard(stopped, "Other")
+    await stopped.send("/stop")
+    stopped.new()
+
+    await admin.send("/broadcast")
+    assert "What should the update say?" in admin.new_text()
+    await admin.send("Water cut on Monday & Tuesday, 8–12h.")
+    assert "Who should receive it? Now: 3 members." in admin.new_text()
+    await admin.press("Continue")
+    assert "One text for all, or" in admin.new_text()
+    await admin.press("A text per language")
+    assert "members who read Français" in admin.new_text()
+    await admin.send("Coupure d’eau lundi et mardi, 8–12 h.")
+    assert "Is it urgent?" in admin.new_text()
+    await admin.press("Yes")
+    await admin.press("Send now")
+    preview = admin.new_text()
+    assert "Preview – what English will see:\n---\nWater cut on Monday & Tuesday, 8–12h." in preview
+    assert (
+        "Preview – what Français will see:\n---\nCoupure d’eau lundi et mardi, 8–12 h." in preview
+    )
+    assert "Ready to send to 3 members, now, urgent." in preview
+    await admin.press("Send")
+    assert "is on its way to 3 members" in admin.new_text()
+
+    assert (
+        await english.wait_for("Water cut")
+    ).plain_text == "Water cut on Monday & Tuesday, 8–12h."
+    assert (await french.wait_for("Coupure")).plain_text == "Coupure d’eau lundi et mardi, 8–12 h."
+    report = await admin.wait_for("Delivery report")
+    assert "Delivered: 3 of 3" in report.plain_text
+    assert (await admin.wait_for("finished, 3 of 3 delivered")).edited
+    assert [m for m in stopped.new() if "Water" in m.plain_text] == []
+    assert await db.count(OutboxMessage) == 4  # three members and the report
+
+
+async def test_a_stale_button_grants_nothing_after_demotion(
+    admin: Phone, emulator: BotAPIEmulator, app: BotApp
+) -> None:
+    helper = Phone(emulator, app, user_id=1001, first_name="Amina")
+    await onboard(helper, "Civil-society organisation")
+    await admin.send("/promote 1001")
+    assert "Amina is now a coordinator." in admin.new_text()
+    await helper.send("/broadcast")
+    await helper.send("Meeting on Friday")
+    assert "Who should receive it?" in helper.new_text()
+
+    await admin.send("/demote 1001")
+    assert "Amina is now a member." in admin.new_text()
+    await helper.press("Continue")
+    assert helper.toast() == "You are no longer allowed to do this."
+    assert helper.new() == []
+    await helper.send("/broadcast")
+    assert "Only coordinators" in helper.new_text()
+
+
+async def test_only_admins_change_roles(admin: Phone, phone: Phone) -> None:
+    await onboard(phone, "Other")
+    await phone.send(f"/promote {phone.user_id}")
+    assert "Only admins can change roles." in phone.new_text()
+    await admin.send("/promote 424242")
+    assert "No member has the Telegram id 424242" in admin.new_text()
+    await admin.send("/promote abc")
+    assert "Usage: /promote" in admin.new_text()
+    await admin.send(f"/demote {ADMIN}")
+    assert "cannot demote yourself" in admin.new_text()
+
+
+async def schedule(admin: Phone, when: str) -> str:
+    await admin.send("/broadcast")
+    await admin.send("Assembly tomorrow")
+    await admin.press("Continue")
+    await admin.press("One text for all")
+    await admin.press("No")
+    await admin.press("Choose a date and time")
+    admin.new()
+    await admin.send(when)
+    return admin.new_text()
+
+
+async def test_scheduled_broadcast_is_sent_when_due(
+    admin: Phone, emulator: BotAPIEmulator, app: BotApp, clock: ManualClock, db: Database
+) -> None:
+    member = Phone(emulator, app, user_id=1001)
+    await onboard(member, "Municipality")
+    shown = await schedule(admin, "2026-01-05 11:00")
+    assert "Ready to send to 2 members, 2026-01-05 11:00, not urgent" in shown
+    await admin.press("Send")
+    assert "will be sent on 2026-01-05 11:00" in admin.new_text()
+    await admin.send("/broadcasts")
+    assert "#1 scheduled for 2026-01-05 11:00: “Assembly tomorrow”" in admin.new_text()
+    assert await db.count(OutboxMessage) == 0
+
+    clock.advance(timedelta(hours=2))
+    assert (await member.wait_for("Assembly")).plain_text == "Assembly tomorrow"
+    await admin.wait_for("Delivery report")
+
+
+async def test_a_scheduled_broadcast_can_be_cancelled(
+    admin: Phone, app: BotApp, clock: ManualClock, db: Database
+) -> None:
+    await schedule(admin, "12:00")
+    await admin.press("Send")
+    await admin.send("/broadcasts")
+    await admin.press("Cancel #1")
+    assert admin.toast() == "Update #1 is cancelled."
+    clock.advance(timedelta(days=1))
+    assert app.monitor is not None
+    await app.monitor.tick()
+    assert await db.count(OutboxMessage) == 0
+    assert [b.status for b in await db.broadcasts()] == [BroadcastStatus.CANCELLED]
+
+
+async def test_bad_dates_get_a_clear_answer(admin: Phone) -> None:
+    assert "does not exist" in await schedule(admin, "2026-02-30 09:00")
+    await admin.send("2020-01-01 09:00")
+    assert "already passed" in admin.new_text()
+    await admin.send("next week")
+    assert "could not read that" in admin.new_text()
+
+
+async def test_quiet_hours_hold_a_broadcast_until_morning(
+    admin: Phone, emulator: BotAPIEmulator, app: BotApp, clock: ManualClock, db: Database
+) -> None:
+    member = Phone(emulator, app, user_id=1001)
+    await onboard(member, "Municipality")
+    clock.advance(timedelta(hours=13))  # 22:00 UTC, the partnership's zone
+    await admin.send("/broadcast")
+    await admin.send("Good night news")
+    await admin.press("Continue")
+    await admin.press("One text for all")
+    await admin.press("No")
+    await admin.press("Send now")
+    await admin.press("Send")
+    rows = await db.outbox()
+    assert {r.next_attempt_at.hour for r in rows} == {8}
+    assert all(r.status == "queued" for r in rows)
+    assert [m for m in member.messages if "Good night" in m.plain_text] == []
+
+    clock.advance(timedelta(hours=10, minutes=1))
+    app.wake_sender()
+    assert (await member.wait_for("Good night news")).plain_text == "Good night news"
+
+
+async def test_blocking_and_unblocking_the_bot(phone: Phone, db: Database) -> None:
+    await onboard(phone, "Municipality")
+    await phone.app.tracker.wait_handled(phone.emulator.set_member_status(phone.user_id, "kicked"))
+    assert (await db.member(phone.user_id)).status == MemberStatus.BLOCKED  # type: ignore[union-attr]
+    await phone.app.tracker.wait_handled(phone.emulator.set_member_status(phone.user_id, "member"))
+    assert (await db.member(phone.user_id)).status == MemberStatus.ACTIVE  # type: ignore[union-attr]
+
+
+async def test_the_report_counts_members_who_blocked_the_bot(
+    admin: Phone, emulator: BotAPIEmulator, app: BotApp, db: Database
+) -> None:
+    gone = Phone(emulator, app, user_id=1001)
+    await onboard(gone, "Municipality")
+    emulator.block(gone.user_id)
+    await admin.send("/broadcast")
+    await admin.send("Hello all")
+    await admin.press("Continue")
+    await admin.press("One text for all")
+    await admin.press("Yes")
+    await admin.press("Send now")
+    await admin.press("Send")
+    report = (await admin.wait_for("Delivery report")).plain_text
+    assert "Delivered: 1 of 2" in report
+    assert "Blocked the bot: 1" in report
+    assert "bot was blocked by the user" in report
+    assert (await db.member(gone.user_id)).status == MemberStatus.BLOCKED  # type: ignore[union-attr]
