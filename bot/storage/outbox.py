@@ -1,14 +1,56 @@
-"""Outbox queries. PLACEHOLDER written by the lead so imports work: the delivery engine's author
-owns this module and replaces it entirely (keep these signatures)."""
+"""Outbox and broadcast queries: enqueueing in the caller's transaction, claiming, outcomes.
+
+Every function here works inside the caller's session and never commits: enqueueing is part of
+the change that causes the message, and the sender commits each claim and outcome on its own.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import ColumnElement, and_, exists, func, or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.storage.models import OutboxMessage
+from bot.domain.text import split_caption, split_html
+from bot.storage import repo
+from bot.storage.models import Member, MemberStatus, OutboxMessage, OutboxStatus
+
+MEDIA_KINDS = frozenset({"photo", "document"})
+DEDUPE_KEY_LENGTH = 128
+PENDING = (OutboxStatus.QUEUED, OutboxStatus.SENDING)
+SKIP_REASONS = {
+    MemberStatus.STOPPED: "member stopped",
+    MemberStatus.BLOCKED: "member blocked",
+}
+
+
+def _parts(kind: str, text: str, media_file_id: str | None) -> list[tuple[str, str]]:
+    """(kind, text) of each row one logical message becomes, in delivery order."""
+    if kind == "text":
+        parts = split_html(text)
+        if not parts:
+            raise ValueError("a text message needs visible text")
+        return [("text", part) for part in parts]
+    if kind not in MEDIA_KINDS:
+        raise ValueError(f"unknown message kind {kind!r}")
+    if not media_file_id:
+        raise ValueError(f"a {kind} message needs media_file_id")
+    caption, rest = split_caption(text)
+    return [(kind, caption), *(("text", part) for part in rest)]
+
+
+def _dedupe_keys(dedupe_key: str | None, count: int) -> list[str | None]:
+    if dedupe_key is None:
+        return [None] * count
+    keys = [dedupe_key] if count == 1 else [f"{dedupe_key}:part{n}" for n in range(1, count + 1)]
+    if any(len(key) > DEDUPE_KEY_LENGTH for key in keys):
+        raise ValueError(f"dedupe_key is too long: {dedupe_key!r}")
+    return list(keys)
 
 
 async def enqueue(
@@ -18,21 +60,330 @@ async def enqueue(
     member_id: int | None,
     text: str,
     kind: str = "text",
-    reply_markup: dict[str, Any] | None = None,
+    reply_markup: Mapping[str, Any] | None = None,
     media_file_id: str | None = None,
     language: str | None = None,
     source: str = "",
     broadcast_id: int | None = None,
     dedupe_key: str | None = None,
-    not_before: datetime | None,
+    not_before: datetime | None = None,
     now: datetime,
 ) -> list[OutboxMessage]:
-    raise NotImplementedError
+    """Queue one logical message in the caller's transaction; [] if `dedupe_key` was queued.
+
+    Text longer than a message (or a caption) becomes several rows delivered in order; buttons
+    go under the last one.
+    """
+    parts = _parts(kind, text, media_file_id)
+    keys = _dedupe_keys(dedupe_key, len(parts))
+    if dedupe_key is not None:
+        query = select(OutboxMessage.id).where(
+            col(OutboxMessage.dedupe_key).in_([dedupe_key, f"{dedupe_key}:part1"])
+        )
+        if (await session.exec(query)).first() is not None:
+            return []
+    rows = [
+        OutboxMessage(
+            chat_id=chat_id,
+            member_id=member_id,
+            broadcast_id=broadcast_id,
+            source=source,
+            dedupe_key=key,
+            kind=part_kind,
+            language=language,
+            text=part_text,
+            reply_markup=dict(reply_markup) if reply_markup and n == len(parts) - 1 else None,
+            media_file_id=media_file_id if part_kind in MEDIA_KINDS else None,
+            status=OutboxStatus.QUEUED,
+            next_attempt_at=not_before or now,
+            created_at=now,
+        )
+        for n, ((part_kind, part_text), key) in enumerate(zip(parts, keys, strict=True))
+    ]
+    if dedupe_key is None:
+        session.add_all(rows)
+        await session.flush()
+        return rows
+    try:
+        # Another transaction may queue the same key between our check and our insert.
+        async with session.begin_nested():
+            session.add_all(rows)
+    except IntegrityError:
+        return []
+    return rows
+
+
+async def _count_by(
+    session: AsyncSession, column: Any, *conditions: ColumnElement[bool]
+) -> dict[str, int]:
+    query = select(column, func.count()).where(*conditions).group_by(column)
+    return {str(key): int(n) for key, n in (await session.exec(query)).all()}
 
 
 async def broadcast_counts(session: AsyncSession, *, broadcast_id: int) -> dict[str, int]:
-    raise NotImplementedError
+    """How many of a broadcast's messages are in each status (every status is present)."""
+    found = await _count_by(
+        session, col(OutboxMessage.status), col(OutboxMessage.broadcast_id) == broadcast_id
+    )
+    return {status.value: found.get(status.value, 0) for status in OutboxStatus}
 
 
 async def broadcast_failures(session: AsyncSession, *, broadcast_id: int) -> dict[str, int]:
-    raise NotImplementedError
+    """Why a broadcast's failed or skipped messages did not go out: reason -> count."""
+    query = (
+        select(OutboxMessage.last_error, func.count())
+        .where(
+            col(OutboxMessage.broadcast_id) == broadcast_id,
+            col(OutboxMessage.status).in_([OutboxStatus.FAILED, OutboxStatus.SKIPPED]),
+        )
+        .group_by(col(OutboxMessage.last_error))
+    )
+    return {reason or "unknown": int(n) for reason, n in (await session.exec(query)).all()}
+
+
+async def outbox_depth(session: AsyncSession) -> dict[str, int]:
+    """How many messages wait to be sent (`queued`) and are being sent (`sending`)."""
+    found = await _count_by(
+        session, col(OutboxMessage.status), col(OutboxMessage.status).in_(PENDING)
+    )
+    return {status.value: found.get(status.value, 0) for status in PENDING}
+
+
+async def next_due_at(session: AsyncSession) -> datetime | None:
+    """When the earliest queued message comes due, if any is queued."""
+    query = select(func.min(OutboxMessage.next_attempt_at)).where(
+        col(OutboxMessage.status) == OutboxStatus.QUEUED
+    )
+    return (await session.exec(query)).one()
+
+
+def _heads(now: datetime) -> ColumnElement[bool]:
+    """Due queued rows with no earlier row of their chat still to go first (per-chat order)."""
+    earlier = aliased(OutboxMessage)
+    ahead = or_(
+        col(earlier.status) == OutboxStatus.SENDING,
+        and_(
+            col(earlier.status) == OutboxStatus.QUEUED,
+            # A row waiting for its retry holds later ones back; one scheduled later does not.
+            or_(col(earlier.next_attempt_at) <= now, col(earlier.attempts) > 0),
+        ),
+    )
+    blocked = exists().where(
+        col(earlier.chat_id) == col(OutboxMessage.chat_id),
+        col(earlier.id) < col(OutboxMessage.id),
+        ahead,
+    )
+    return and_(
+        col(OutboxMessage.status) == OutboxStatus.QUEUED,
+        col(OutboxMessage.next_attempt_at) <= now,
+        ~blocked,
+    )
+
+
+async def claim_due(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    lease_until: datetime,
+    limit: int,
+    exclude_chats: Collection[int] = (),
+) -> list[OutboxMessage]:
+    """Lease up to `limit` due messages, at most one per chat, one-to-one messages first.
+
+    Rows of stopped or blocked members are marked skipped instead. On PostgreSQL the rows are
+    locked with SKIP LOCKED, so concurrent senders never take the same row; SQLite's write lock
+    serialises claims.
+    """
+    found: list[OutboxMessage] = []
+    for personal in (True, False):
+        room = limit - len(found)
+        if room <= 0:
+            break
+        broadcast = col(OutboxMessage.broadcast_id)
+        query = select(OutboxMessage).where(
+            _heads(now), broadcast.is_(None) if personal else broadcast.is_not(None)
+        )
+        if exclude_chats:
+            query = query.where(col(OutboxMessage.chat_id).not_in(list(exclude_chats)))
+        query = (
+            query.order_by(col(OutboxMessage.id))
+            .limit(room)
+            .with_for_update(skip_locked=True, of=OutboxMessage)
+        )
+        found.extend((await session.exec(query)).all())
+    member_ids = {row.member_id for row in found if row.member_id is not None}
+    statuses: dict[int | None, str] = {}
+    if member_ids:
+        query_members = select(Member.id, Member.status).where(col(Member.id).in_(member_ids))
+        statuses = dict((await session.exec(query_members)).all())
+    claimed = []
+    for row in found:
+        reason = SKIP_REASONS.get(MemberStatus(statuses.get(row.member_id, MemberStatus.ACTIVE)))
+        if reason is not None:
+            row.status, row.last_error = OutboxStatus.SKIPPED, reason
+        else:
+            row.status, row.lease_until = OutboxStatus.SENDING, lease_until
+            claimed.append(row)
+        session.add(row)
+    await session.flush()
+    return claimed
+
+
+def _ours(message: OutboxMessage) -> ColumnElement[bool]:
+    """The row is still ours: leased by this claim, or put back by lease expiry and not retaken.
+
+    The lease's expiry time doubles as the claim's token, so a row re-claimed by another sender
+    is left alone.
+    """
+    assert message.id is not None
+    return and_(
+        col(OutboxMessage.id) == message.id,
+        or_(
+            col(OutboxMessage.status) == OutboxStatus.QUEUED,
+            and_(
+                col(OutboxMessage.status) == OutboxStatus.SENDING,
+                col(OutboxMessage.lease_until) == message.lease_until,
+            ),
+        ),
+    )
+
+
+async def _set(session: AsyncSession, where: ColumnElement[bool], **values: Any) -> int:
+    statement = update(OutboxMessage).where(where).values(**values)
+    result = await session.exec(statement.execution_options(synchronize_session=False))
+    return int(result.rowcount or 0)
+
+
+async def record_sent(
+    session: AsyncSession, *, message: OutboxMessage, telegram_message_id: int, now: datetime
+) -> bool:
+    """Telegram accepted the message; False if the row was no longer ours to mark."""
+    changed = await _set(
+        session,
+        _ours(message),
+        status=OutboxStatus.SENT,
+        telegram_message_id=telegram_message_id,
+        sent_at=now,
+        lease_until=None,
+        last_error=None,
+    )
+    return changed == 1
+
+
+async def release(
+    session: AsyncSession, *, message: OutboxMessage, next_attempt_at: datetime | None = None
+) -> bool:
+    """Put a leased message back in the queue untouched (not a failed attempt)."""
+    values: dict[str, Any] = {"status": OutboxStatus.QUEUED, "lease_until": None}
+    if next_attempt_at is not None:
+        values["next_attempt_at"] = next_attempt_at
+    changed = await _set(
+        session,
+        and_(
+            col(OutboxMessage.id) == message.id,
+            col(OutboxMessage.status) == OutboxStatus.SENDING,
+            col(OutboxMessage.lease_until) == message.lease_until,
+        ),
+        **values,
+    )
+    return changed == 1
+
+
+async def record_attempt_failed(
+    session: AsyncSession, *, message: OutboxMessage, error: str, retry_at: datetime | None
+) -> bool:
+    """Count a failed attempt: queue it again at `retry_at`, or mark it failed if None."""
+    values: dict[str, Any] = {
+        "attempts": col(OutboxMessage.attempts) + 1,
+        "last_error": error,
+        "lease_until": None,
+    }
+    if retry_at is None:
+        values["status"] = OutboxStatus.FAILED
+    else:
+        values.update(status=OutboxStatus.QUEUED, next_attempt_at=retry_at)
+    return await _set(session, _ours(message), **values) == 1
+
+
+async def record_undeliverable(
+    session: AsyncSession, *, message: OutboxMessage, status: OutboxStatus, reason: str
+) -> bool:
+    """Give a message up as `failed` or `skipped`, with the reason."""
+    if status not in (OutboxStatus.FAILED, OutboxStatus.SKIPPED):
+        raise ValueError(f"not a final status for an undelivered message: {status}")
+    return (
+        await _set(session, _ours(message), status=status, last_error=reason, lease_until=None) == 1
+    )
+
+
+async def block_chat(
+    session: AsyncSession, *, message: OutboxMessage, reason: str, now: datetime
+) -> int:
+    """The bot may not write to this chat: mark its member blocked, skip all its queued rows."""
+    if message.member_id is not None:
+        member = await session.get(Member, message.member_id)
+        if member is not None and member.status != MemberStatus.BLOCKED:
+            await repo.update_member(
+                session, member=member, changes={"status": MemberStatus.BLOCKED}, now=now
+            )
+    await record_undeliverable(session, message=message, status=OutboxStatus.SKIPPED, reason=reason)
+    others = await _set(
+        session,
+        and_(
+            col(OutboxMessage.chat_id) == message.chat_id,
+            col(OutboxMessage.status) == OutboxStatus.QUEUED,
+        ),
+        status=OutboxStatus.SKIPPED,
+        last_error=reason,
+    )
+    return others + 1
+
+
+async def move_chat(
+    session: AsyncSession, *, old_chat_id: int, new_chat_id: int, now: datetime
+) -> int:
+    """A group became a supergroup: point its members and unsent messages at the new id."""
+    members = await session.exec(select(Member).where(col(Member.chat_id) == old_chat_id))
+    for member in members.all():
+        await repo.update_member(session, member=member, changes={"chat_id": new_chat_id}, now=now)
+    return await _set(
+        session,
+        and_(col(OutboxMessage.chat_id) == old_chat_id, col(OutboxMessage.status).in_(PENDING)),
+        chat_id=new_chat_id,
+    )
+
+
+async def requeue_expired(
+    session: AsyncSession, *, now: datetime, keep: Collection[int] = ()
+) -> int:
+    """Put back rows left `sending` past their lease (a sender died); `keep` are still ours."""
+    where = and_(
+        col(OutboxMessage.status) == OutboxStatus.SENDING,
+        col(OutboxMessage.lease_until) < now,
+    )
+    if keep:
+        where = and_(where, col(OutboxMessage.id).not_in(list(keep)))
+    return await _set(session, where, status=OutboxStatus.QUEUED, lease_until=None)
+
+
+async def get_message(session: AsyncSession, *, message_id: int) -> OutboxMessage | None:
+    """One outbox row by id."""
+    return await session.get(OutboxMessage, message_id)
+
+
+async def list_messages(
+    session: AsyncSession,
+    *,
+    chat_id: int | None = None,
+    broadcast_id: int | None = None,
+    status: str | None = None,
+) -> list[OutboxMessage]:
+    """Outbox rows, optionally of one chat, one broadcast or in one status, oldest first."""
+    query = select(OutboxMessage).order_by(col(OutboxMessage.id))
+    if chat_id is not None:
+        query = query.where(col(OutboxMessage.chat_id) == chat_id)
+    if broadcast_id is not None:
+        query = query.where(col(OutboxMessage.broadcast_id) == broadcast_id)
+    if status is not None:
+        query = query.where(col(OutboxMessage.status) == status)
+    return list((await session.exec(query)).all())

@@ -4,92 +4,25 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Mapping
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardMarkup
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.clock import Clock
-from bot.domain.engine import QuestionView, Reply
-from bot.domain.payload import SKIP, SUBMIT, encode_answer
 from bot.i18n import Catalogs, Translator
-from bot.services.conversations import Message, Outcome
+from bot.services.conversations import Outcome
+from bot.services.rendering import Keyboard, render
 from bot.storage import repo
 from bot.storage.models import Member, MemberStatus
 
 log = logging.getLogger(__name__)
-CHECKED, UNCHECKED = "☑", "☐"
 
 
-def render_text(reply: Reply, t: Translator, params: Mapping[str, object]) -> str:
-    """The HTML text of a reply: its wording, then how to answer when it asks."""
-    values = {k: html.escape(str(v)) for k, v in {**params, **reply.params}.items()}
-    text = t(reply.key, **values)
-    if reply.question is not None:
-        text = f"{text}\n\n<i>{_instructions(reply.question, t)}</i>"
-    return text
-
-
-def _instructions(q: QuestionView, t: Translator) -> str:
-    if q.kind == "scale":
-        low, high = t(q.low_label or ""), t(q.high_label or "")
-        line = t(
-            "ask.scale",
-            min=_num(q.min),
-            max=_num(q.max),
-            low=html.escape(low),
-            high=html.escape(high),
-        )
-    elif q.kind == "yes_no":
-        line = t("ask.yes_no", yes=t("common.yes"), no=t("common.no"))
-    elif q.kind == "multi_choice":
-        line = t("ask.multi_choice", done=t("common.done"))
-    elif q.kind == "number":
-        if q.min is not None and q.max is not None:
-            line = t("ask.number_between", min=_num(q.min), max=_num(q.max))
-        else:
-            line = t("ask.number")
-    elif q.kind == "text":
-        line = t("ask.text", max=q.max_length or "")
-    else:
-        line = t("ask.choice")
-    if q.skippable:
-        line = f"{line}\n{t('ask.skip', skip=t('common.skip'))}"
-    return line
-
-
-def _num(value: float | None) -> str:
-    if value is None:
-        return ""
-    return str(int(value)) if value == int(value) else str(value)
-
-
-def render_keyboard(message: Message, t: Translator) -> InlineKeyboardMarkup | None:
-    """Inline buttons for a question; every button also has a number a member can type."""
-    q = message.reply.question
-    if q is None:
-        return None
-
-    def button(text: str, value: str) -> InlineKeyboardButton:
-        return InlineKeyboardButton(
-            text=text, callback_data=encode_answer(message.run_id, q.node_id, value)
-        )
-
-    rows: list[list[InlineKeyboardButton]] = []
-    if q.kind in ("scale", "yes_no"):
-        rows.append([button(o.text or t(o.label or ""), o.value) for o in q.options])
-    elif q.kind == "choice":
-        rows.extend([button(f"{o.number}. {t(o.label or '')}", o.value)] for o in q.options)
-    elif q.kind == "multi_choice":
-        for o in q.options:
-            mark = CHECKED if o.value in q.selected else UNCHECKED
-            rows.append([button(f"{mark} {o.number}. {t(o.label or '')}", o.value)])
-        rows.append([button(f"✔ {t('common.done')}", SUBMIT)])
-    if q.skippable:
-        rows.append([button(t("common.skip"), SKIP)])
-    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+def markup(keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:
+    """An aiogram keyboard from Bot API JSON."""
+    return None if keyboard is None else InlineKeyboardMarkup.model_validate(keyboard)
 
 
 class Responder:
@@ -127,14 +60,13 @@ class Responder:
                 await self.bot.edit_message_reply_markup(
                     chat_id=self.chat_id,
                     message_id=edit_message_id,
-                    reply_markup=render_keyboard(last, t),
+                    reply_markup=markup(render(last, t, outcome.params).keyboard),
                 )
                 return
             for message in outcome.messages:
+                rendered = render(message, t, outcome.params)
                 await self.bot.send_message(
-                    chat_id=self.chat_id,
-                    text=render_text(message.reply, t, outcome.params),
-                    reply_markup=render_keyboard(message, t),
+                    chat_id=self.chat_id, text=rendered.text, reply_markup=markup(rendered.keyboard)
                 )
         except TelegramForbiddenError as exc:
             await self.mark_blocked(exc)
