@@ -12,16 +12,18 @@ from aiogram import Bot, Dispatcher
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
+from bot.delivery.sender import Sender
 from bot.domain.clock import Clock, SystemClock
-from bot.domain.flows import FlowRegistry, load_flows
+from bot.domain.flows import FlowError, FlowProblem, FlowRegistry, load_flows
 from bot.i18n import Catalogs
 from bot.services.broadcasts import Broadcasts
-from bot.services.conversations import Conversations
+from bot.services.conversations import ONBOARDING, Conversations
 from bot.storage import migrate, repo
 from bot.storage.db import SessionFactory, create_engine, create_session_factory
 from bot.telegram.factory import build_bot, build_dispatcher, publish_commands
 from bot.telegram.middlewares import UpdateTracker
 from bot.telegram.progress import BroadcastMonitor
+from bot.telegram.sending import build_transport
 
 log = logging.getLogger(__name__)
 KEEP_UPDATE_IDS = timedelta(days=2)
@@ -50,12 +52,15 @@ class BotApp:
     flows: FlowRegistry | None = None
     broadcasts: Broadcasts | None = None
     monitor: BroadcastMonitor | None = None
+    sender: Sender | None = None
     _polling: asyncio.Task[None] | None = None
     _background: list[asyncio.Task[None]] = field(default_factory=list)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     def wake_sender(self) -> None:
         """Tell the outbox sender that new messages are waiting."""
+        if self.sender is not None:
+            self.sender.wake()
 
     async def prepare(self) -> None:
         """Migrate the database, load flows and wording, build the bot; no network yet."""
@@ -95,6 +100,7 @@ class BotApp:
             session_factory=self.session_factory,
             clock=self.clock,
             tracker=self.tracker,
+            serialise_writes=self.engine.dialect.name == "sqlite",
         )
         self.catalogs, self.flows = catalogs, flows
 
@@ -117,12 +123,23 @@ class BotApp:
             wake_sender=self.wake_sender,
         )
         self._stopping.clear()
+        # The outbox sender (bot/delivery), with a Bot of its own that does not retry.
+        self.sender = Sender(
+            settings=self.settings,
+            session_factory=self.session_factory,
+            transport=build_transport(self.settings),
+            clock=self.clock,
+        )
+        self.sender.start()
         self._background.append(asyncio.create_task(monitor.run(self._stopping), name="broadcasts"))
         self._polling = asyncio.create_task(
             self.dispatcher.start_polling(
                 self.bot,
                 handle_signals=False,
                 close_bot_session=False,
+                # Past this many updates in progress, the rest wait at Telegram (unconfirmed)
+                # instead of queueing for a database connection inside the bot.
+                tasks_concurrency_limit=self.settings.update_concurrency,
                 allowed_updates=self.dispatcher.resolve_used_update_types(),
             ),
             name="partnerbot-polling",
@@ -141,6 +158,9 @@ class BotApp:
         self._stopping.set()
         await asyncio.gather(*self._background, return_exceptions=True)
         self._background.clear()
+        if self.sender is not None:
+            await self.sender.stop()
+            self.sender = None
         if self.bot is not None:
             await self.bot.session.close()
         if self.engine is not None:
@@ -159,3 +179,38 @@ class BotApp:
                 self._polling.result()
         finally:
             await self.stop()
+
+    # -- hot reload (the sandbox's web simulator) -------------------------------------------
+
+    async def reload_content(self) -> FlowError | None:
+        """Reload flows and wording and swap them in; on a problem, keep the running version.
+
+        Returns the error (file, flow and node of each problem) instead of raising it.
+        """
+        if self.conversations is None or self.catalogs is None:
+            raise RuntimeError("reload_content() needs a prepared BotApp")
+        try:
+            catalogs, flows = await asyncio.to_thread(load_content, self.settings)
+        except FlowError as exc:
+            return exc
+        except (OSError, ValueError) as exc:  # no catalogs, or no default locale among them
+            return FlowError([FlowProblem(str(self.settings.locales_dir), str(exc))])
+        if ONBOARDING not in flows:
+            message = f"the flows directory must define the '{ONBOARDING}' flow"
+            return FlowError([FlowProblem(str(self.settings.flows_dir), message)])
+        # Handlers, middlewares and the broadcast monitor share this one Catalogs object:
+        # updating it in place hands all of them the new wording at once.
+        vars(self.catalogs).update(vars(catalogs))
+        self.flows = flows
+        self.conversations.flows = flows
+        self.conversations.locales = catalogs.locales
+        self.conversations.default_locale = catalogs.default
+        if self.broadcasts is not None:
+            self.broadcasts.locales = catalogs.locales
+            self.broadcasts.groups = flows.options_for("stakeholder_group")
+        if self.bot is not None and self._polling is not None:
+            await publish_commands(self.bot, self.catalogs, flows)
+        log.info("flows and wording reloaded: %s", ", ".join(flows.flows))
+        return None
+
+    # -- end of hot reload ------------------------------------------------------------------

@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     locales_dir: Path = Path("locales")
     log_level: str = "INFO"
     request_retries: int = Field(default=4, ge=0, le=10)
+    update_concurrency: int = Field(default=16, ge=1, le=1000)
 
     # Delivery (bot/delivery): Telegram's limits, all configurable.
     send_rate_per_s: float = Field(default=30.0, gt=0)

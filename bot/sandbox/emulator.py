@@ -16,6 +16,7 @@ import json
 import logging
 import math
 import mimetypes
+import random
 import re
 import signal
 import sys
@@ -104,6 +105,7 @@ _RATE_LIMITED = frozenset(
     }
 )
 _SUPERGROUP_ID_BELOW = -1_000_000_000_000
+_SEND_METHODS = frozenset({"sendmessage", "sendphoto", "senddocument"})
 
 MessageKind = Literal["text", "photo", "document"]
 EventKind = Literal["message", "edit", "delete", "callback_answer", "update"]
@@ -117,6 +119,16 @@ class RateLimits:
     per_chat_per_s: float | None = None
     global_per_s: float | None = None
     group_per_min: float | None = None
+
+
+@dataclass
+class RandomFaults:
+    """Seeded random server errors on send methods (benchmarks): `error_rate` of them fail."""
+
+    error_rate: float = 0.0
+    seed: int = 0
+    status: int = 502
+    description: str = "Bad Gateway"
 
 
 @dataclass
@@ -302,6 +314,10 @@ class EmulatorStats:
     updates_posted: int = 0
     updates_confirmed: int = 0
     faults_triggered: int = 0
+    random_errors: int = 0
+    throttled: int = 0  # 429s from the rate limits (injected ones are not counted here)
+    first_message_at: float | None = None  # emulator clock of the first and last message sent
+    last_message_at: float | None = None
 
     @property
     def too_many_requests(self) -> int:
@@ -515,6 +531,7 @@ class BotAPIEmulator:
         clock: Callable[[], float] = time.monotonic,
         strict_html: bool = True,
         bot_id: int | None = None,
+        random_faults: RandomFaults | None = None,
     ) -> None:
         self.bot_username = bot_username
         self.commands: list[dict[str, Any]] = []
@@ -538,6 +555,9 @@ class BotAPIEmulator:
         self._files_by_path: dict[str, StoredFile] = {}
         self._file_seq = 0
         self._faults: dict[str, collections.deque[_Fault]] = {}
+        self._random_faults = RandomFaults()
+        self._random = random.Random(0)
+        self.set_random_faults(random_faults or RandomFaults())
         self._bot_users: dict[int, dict[str, Any]] = {}
         # the bot's own id for updates built before it calls us; else learnt from its token
         self._bot_id = bot_id or 1
@@ -727,6 +747,26 @@ class BotAPIEmulator:
             params["retry_after"] = retry_after
         fault = _Fault(status, description, count, params or None, delay)
         self._faults.setdefault(method.lower(), collections.deque()).append(fault)
+
+    def set_random_faults(self, faults: RandomFaults) -> None:
+        """Fail a seeded random share of send calls with a server error (0 turns it off)."""
+        if not 0 <= faults.error_rate <= 1:
+            raise ValueError("error_rate must be within [0, 1]")
+        self._random_faults = faults
+        self._random = random.Random(faults.seed)
+
+    def open_chat(self, chat_id: int, *, first_name: str = "User") -> None:
+        """Make chat_id known, as if its user had written first, without posting an update."""
+        info = _default_chat_info(chat_id)
+        if chat_id > 0:
+            info["first_name"] = first_name
+        existing = self._chats.get(chat_id)
+        if existing is None or not existing.known:
+            self._register_chat(info)
+
+    def message_counts(self) -> dict[int, int]:
+        """How many bot messages each chat holds (chats without any are left out)."""
+        return {chat.id: chat.live_count for chat in self._chats.values() if chat.live_count}
 
     @property
     def limits(self) -> RateLimits:
@@ -1008,6 +1048,9 @@ class BotAPIEmulator:
             ("POST", "/updates", self._c_update),
             ("GET", "/updates/{update_id}/confirmed", self._c_confirmed),
             ("POST", "/chats/{chat_id}/block", self._c_block),
+            ("POST", "/chats/open", self._c_open_chats),
+            ("GET", "/chats/counts", self._c_counts),
+            ("PUT", "/random_faults", self._c_random_faults),
             ("GET", "/chats/{chat_id}/messages", self._c_messages),
             ("GET", "/chats/{chat_id}/callback_answers", self._c_answers),
             ("GET", "/chats/{chat_id}/wait", self._c_wait),
@@ -1073,6 +1116,10 @@ class BotAPIEmulator:
                 await self._pause(fault.delay)
             if fault.status >= 400:
                 return self._error(fault.status, fault.description, fault.parameters)
+        chance = self._random_faults
+        if key in _SEND_METHODS and chance.error_rate and self._random.random() < chance.error_rate:
+            self.stats.random_errors += 1
+            return self._error(chance.status, chance.description)
         if entry is None:
             return self._error(404, "Not Found: method not found")
         try:
@@ -1213,6 +1260,7 @@ class BotAPIEmulator:
         now = self._clock()
         wait = max(w.wait(now) for w in windows)
         if wait > 0:
+            self.stats.throttled += 1
             retry_after = max(1, math.ceil(round(wait, 6)))
             raise APIError(
                 429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
@@ -1259,6 +1307,10 @@ class BotAPIEmulator:
         chat.by_id[message.message_id] = message
         chat.live_count += 1
         self.stats.messages_sent += 1
+        now = self._clock()
+        if self.stats.first_message_at is None:
+            self.stats.first_message_at = now
+        self.stats.last_message_at = now
         chat.signal.fire()
         self._publish("message", chat.id, message=message)
         return message
@@ -1611,6 +1663,25 @@ class BotAPIEmulator:
         self.block(int(request.match_info["chat_id"]), blocked)
         return _json_response({"blocked": blocked})
 
+    async def _c_open_chats(self, request: web.Request) -> web.StreamResponse:
+        body = await _body(request)
+        chat_ids = [int(chat_id) for chat_id in body["chat_ids"]]
+        for chat_id in chat_ids:
+            self.open_chat(chat_id)
+        return _json_response({"opened": len(chat_ids)})
+
+    async def _c_counts(self, request: web.Request) -> web.StreamResponse:
+        return _json_response({str(k): n for k, n in self.message_counts().items()})
+
+    async def _c_random_faults(self, request: web.Request) -> web.StreamResponse:
+        body = await _body(request)
+        names = {f.name for f in dataclasses.fields(RandomFaults)}
+        unknown = set(body) - names
+        if unknown:
+            raise ValueError(f"unknown field(s): {sorted(unknown)}")
+        self.set_random_faults(RandomFaults(**body))
+        return _json_response(dataclasses.asdict(self._random_faults))
+
     async def _c_messages(self, request: web.Request) -> web.StreamResponse:
         chat_id = int(request.match_info["chat_id"])
         return _json_response([m.to_dict() for m in self.messages(chat_id)])
@@ -1720,7 +1791,8 @@ async def _serve(args: argparse.Namespace) -> None:
     limits = RateLimits(
         per_chat_per_s=args.per_chat, global_per_s=args.global_rate, group_per_min=args.group
     )
-    emulator = BotAPIEmulator(limits=limits, bot_username=args.username)
+    faults = RandomFaults(error_rate=args.error_rate, seed=args.seed)
+    emulator = BotAPIEmulator(limits=limits, bot_username=args.username, random_faults=faults)
     url = await emulator.start(args.host, args.port)
     sys.stdout.write(url + "\n")
     sys.stdout.flush()
@@ -1744,6 +1816,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--global", dest="global_rate", type=float, default=None, help="sends/s")
     parser.add_argument("--group", type=float, default=None, help="sends/min per group chat")
     parser.add_argument("--username", default="partnerbot_sandbox_bot")
+    parser.add_argument(
+        "--error-rate", type=float, default=0.0, help="share of sends failing with 502 (0..1)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random errors")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     asyncio.run(_serve(args))

@@ -34,6 +34,8 @@ def create_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> Asyn
     if parsed.get_backend_name() != "sqlite":
         if schema:
             kwargs.setdefault("connect_args", {})["server_settings"] = {"search_path": schema}
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 10)
         return create_async_engine(url, pool_pre_ping=True, **kwargs)
 
     if parsed.database and parsed.database != ":memory:":

@@ -23,7 +23,7 @@ from bot.storage.models import Member, MemberStatus, OutboxMessage, OutboxStatus
 MEDIA_KINDS = frozenset({"photo", "document"})
 DEDUPE_KEY_LENGTH = 128
 PENDING = (OutboxStatus.QUEUED, OutboxStatus.SENDING)
-SKIP_REASONS = {
+SKIP_REASONS: dict[str, str] = {
     MemberStatus.STOPPED: "member stopped",
     MemberStatus.BLOCKED: "member blocked",
 }
@@ -188,11 +188,11 @@ async def claim_due(
     limit: int,
     exclude_chats: Collection[int] = (),
 ) -> list[OutboxMessage]:
-    """Lease up to `limit` due messages, at most one per chat, one-to-one messages first.
+    """Take up to `limit` due messages, at most one per chat, one-to-one messages first.
 
-    Rows of stopped or blocked members are marked skipped instead. On PostgreSQL the rows are
-    locked with SKIP LOCKED, so concurrent senders never take the same row; SQLite's write lock
-    serialises claims.
+    Returns the rows taken: leased ones (`sending`, to deliver) and those of stopped or blocked
+    members, marked `skipped` instead. On PostgreSQL the rows are locked with SKIP LOCKED, so
+    concurrent senders never take the same row; SQLite's write lock serialises claims.
     """
     found: list[OutboxMessage] = []
     for personal in (True, False):
@@ -216,17 +216,15 @@ async def claim_due(
     if member_ids:
         query_members = select(Member.id, Member.status).where(col(Member.id).in_(member_ids))
         statuses = dict((await session.exec(query_members)).all())
-    claimed = []
     for row in found:
-        reason = SKIP_REASONS.get(MemberStatus(statuses.get(row.member_id, MemberStatus.ACTIVE)))
+        reason = SKIP_REASONS.get(statuses.get(row.member_id, MemberStatus.ACTIVE))
         if reason is not None:
             row.status, row.last_error = OutboxStatus.SKIPPED, reason
         else:
             row.status, row.lease_until = OutboxStatus.SENDING, lease_until
-            claimed.append(row)
         session.add(row)
     await session.flush()
-    return claimed
+    return found
 
 
 def _ours(message: OutboxMessage) -> ColumnElement[bool]:

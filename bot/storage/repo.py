@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -30,14 +31,17 @@ PROFILE_FIELDS = frozenset(
 
 async def claim_update(session: AsyncSession, *, update_id: int, now: datetime) -> bool:
     """Record `update_id` as handled in the session's transaction; False if it already was."""
-    if await session.get(ProcessedUpdate, update_id) is not None:
-        return False
-    try:
-        async with session.begin_nested():
-            session.add(ProcessedUpdate(update_id=update_id, processed_at=now))
-    except IntegrityError:
-        return False
-    return True
+    # One statement on the hot path: a concurrent claim of the same id waits on the unique
+    # key and then inserts nothing, instead of failing the transaction.
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(ProcessedUpdate)
+        .values(update_id=update_id, processed_at=now)
+        .on_conflict_do_nothing(index_elements=["update_id"])
+    )
+    result = await session.exec(statement)
+    return bool(result.rowcount)
 
 
 async def prune_processed_updates(session: AsyncSession, *, before: datetime) -> int:
@@ -97,6 +101,16 @@ async def update_member(
     session.add(member)
     await session.flush()
     return member
+
+
+async def mark_chat_blocked(session: AsyncSession, *, chat_id: int, now: datetime) -> int:
+    """The member of a private chat that refuses messages is blocked; return rows changed."""
+    result = await session.exec(
+        update(Member)
+        .where(col(Member.chat_id) == chat_id, col(Member.status) == MemberStatus.ACTIVE)
+        .values(status=MemberStatus.BLOCKED, updated_at=now)
+    )
+    return int(result.rowcount or 0)
 
 
 async def ensure_admins(

@@ -27,13 +27,17 @@ log = logging.getLogger(__name__)
 MEMBER_COMMANDS = ("start", "help", "language", "cancel", "stop")
 
 
-def build_bot(settings: Settings) -> Bot:
-    """A Bot speaking HTML to the configured Bot API server, retrying transient failures."""
+def build_bot(settings: Settings, *, retry: bool = True) -> Bot:
+    """A Bot speaking HTML to the configured Bot API server, retrying transient failures.
+
+    The outbox sender asks for `retry=False`: it schedules its own retries.
+    """
     session = AiohttpSession(
         api=TelegramAPIServer.from_base(settings.telegram_api_url),
         timeout=settings.telegram_timeout,
     )
-    session.middleware(RetryRequests(attempts=settings.request_retries))
+    if retry:
+        session.middleware(RetryRequests(attempts=settings.request_retries))
     return Bot(
         token=settings.token(),
         session=session,
@@ -49,6 +53,7 @@ def build_dispatcher(
     session_factory: SessionFactory,
     clock: Clock,
     tracker: UpdateTracker,
+    serialise_writes: bool = False,
 ) -> Dispatcher:
     """A dispatcher with our middlewares and routers; services reach handlers by name."""
     dispatcher = Dispatcher(
@@ -56,7 +61,9 @@ def build_dispatcher(
     )
     dispatcher.update.outer_middleware(tracker)
     dispatcher.update.outer_middleware(ChatOrder())
-    dispatcher.update.outer_middleware(DatabaseSession(session_factory, clock))
+    dispatcher.update.outer_middleware(
+        DatabaseSession(session_factory, clock, serialise=serialise_writes)
+    )
     dispatcher.update.outer_middleware(MemberContext(conversations, catalogs))
     dispatcher.include_routers(*get_routers())
     return dispatcher

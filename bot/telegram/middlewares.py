@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware, Bot
+from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update, User
 
 from bot.domain.clock import Clock
@@ -15,7 +16,7 @@ from bot.i18n import Catalogs
 from bot.services.conversations import Conversations, UserRef
 from bot.storage import repo
 from bot.storage.db import SessionFactory
-from bot.telegram.render import Responder
+from bot.telegram.render import Outgoing, Responder
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 log = logging.getLogger(__name__)
@@ -83,15 +84,21 @@ class ChatOrder(BaseMiddleware):
 
 
 class DatabaseSession(BaseMiddleware):
-    """One session per update; the update id is claimed in it, so a redelivery is ignored."""
+    """One transaction per update, claiming its id (a redelivery is ignored); the Bot API calls
+    the handler asked for are made after the commit."""
 
-    def __init__(self, session_factory: SessionFactory, clock: Clock) -> None:
+    def __init__(self, session_factory: SessionFactory, clock: Clock, *, serialise: bool) -> None:
         self.session_factory = session_factory
         self.clock = clock
+        # SQLite has one writer at a time; queueing writers here wakes them in order, where
+        # SQLite's own busy handler would poll with sleeps of up to 100 ms.
+        self._writer: asyncio.Lock | None = asyncio.Lock() if serialise else None
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
-        async with self.session_factory() as session:
+        outgoing = Outgoing(self._mark_blocked)
+        data["outgoing"] = outgoing
+        async with self._writer or contextlib.nullcontext(), self.session_factory() as session:
             if not await repo.claim_update(
                 session, update_id=event.update_id, now=self.clock.now()
             ):
@@ -100,7 +107,14 @@ class DatabaseSession(BaseMiddleware):
             data["session"] = session
             result = await handler(event, data)
             await session.commit()
-            return result
+        await outgoing.flush()
+        return result
+
+    async def _mark_blocked(self, chat_id: int) -> None:
+        async with self._writer or contextlib.nullcontext(), self.session_factory() as session:
+            if await repo.mark_chat_blocked(session, chat_id=chat_id, now=self.clock.now()):
+                log.info("the member of chat %s blocked the bot; marked blocked", chat_id)
+            await session.commit()
 
 
 class MemberContext(BaseMiddleware):
@@ -123,15 +137,9 @@ class MemberContext(BaseMiddleware):
             display_name=tg_user.full_name,
             language_code=tg_user.language_code,
         )
-        bot: Bot = data["bot"]
         data["user"] = user
         data["member"] = member
         data["responder"] = Responder(
-            bot=bot,
-            session=session,
-            chat_id=user.chat_id,
-            catalogs=self.catalogs,
-            member=member,
-            clock=self.conversations.clock,
+            bot=data["bot"], chat_id=user.chat_id, catalogs=self.catalogs, outgoing=data["outgoing"]
         )
         return await handler(event, data)

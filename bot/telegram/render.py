@@ -1,21 +1,18 @@
-"""Rendering engine replies as Telegram messages and keyboards, and sending them."""
+"""Showing replies in a chat: engine output as messages and keyboards, sent after commit."""
 
 from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
-from aiogram.types import InlineKeyboardMarkup
-from sqlmodel.ext.asyncio.session import AsyncSession
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup
 
-from bot.domain.clock import Clock
 from bot.i18n import Catalogs, Translator
 from bot.services.conversations import Outcome
 from bot.services.rendering import Keyboard, render
-from bot.storage import repo
-from bot.storage.models import Member, MemberStatus
 
 log = logging.getLogger(__name__)
 
@@ -25,57 +22,75 @@ def markup(keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:
     return None if keyboard is None else InlineKeyboardMarkup.model_validate(keyboard)
 
 
-class Responder:
-    """Shows an outcome in one chat: commits the update's work first, then sends."""
+Call = Callable[[], Awaitable[object]]
 
-    def __init__(
-        self,
-        *,
-        bot: Bot,
-        session: AsyncSession,
-        chat_id: int,
-        catalogs: Catalogs,
-        member: Member | None,
-        clock: Clock,
-    ) -> None:
+
+class Outgoing:
+    """The Bot API calls an update's handling asked for, made once its transaction committed.
+
+    Nothing waits on the network while the update's database work is in progress: the member's
+    answer is safe before anything is sent, and (on SQLite) the write lock is never held across
+    a round trip to Telegram.
+    """
+
+    def __init__(self, on_forbidden: Callable[[int], Awaitable[None]]) -> None:
+        self._calls: list[tuple[int, Call]] = []
+        self._on_forbidden = on_forbidden
+
+    def add(self, chat_id: int, call: Call) -> None:
+        self._calls.append((chat_id, call))
+
+    async def flush(self) -> None:
+        """Make the calls in order; a chat that refuses messages gets no further ones."""
+        refused: set[int] = set()
+        calls, self._calls = self._calls, []
+        for chat_id, call in calls:
+            if chat_id in refused:
+                continue
+            try:
+                await call()
+            except TelegramForbiddenError as exc:
+                refused.add(chat_id)
+                log.info("chat %s refuses messages (%s)", chat_id, exc.message)
+                await self._on_forbidden(chat_id)
+            except TelegramAPIError as exc:
+                # Retries already happened in the session middleware; the answer is stored,
+                # and /start asks the open question again.
+                log.error("could not reply in chat %s: %s", chat_id, exc)
+
+
+class Responder:
+    """What a handler shows in its chat; sent by `Outgoing` after the update commits."""
+
+    def __init__(self, *, bot: Bot, chat_id: int, catalogs: Catalogs, outgoing: Outgoing) -> None:
         self.bot = bot
-        self.session = session
         self.chat_id = chat_id
         self.catalogs = catalogs
-        self.member = member
-        self.clock = clock
+        self.outgoing = outgoing
 
     def translator(self, outcome: Outcome) -> Translator:
         return self.catalogs.translator(outcome.locale)
 
-    async def show(self, outcome: Outcome, *, edit_message_id: int | None = None) -> None:
-        """Send the outcome's messages; a refresh redraws the question message in place."""
-        # Commit before any network call: the member's answer is safe even if sending fails,
-        # and no database lock is held while waiting on Telegram.
-        await self.session.commit()
-        t = self.translator(outcome)
-        try:
-            if outcome.refresh and edit_message_id is not None and outcome.messages:
-                last = outcome.messages[-1]
-                await self.bot.edit_message_reply_markup(
-                    chat_id=self.chat_id,
-                    message_id=edit_message_id,
-                    reply_markup=markup(render(last, t, outcome.params).keyboard),
-                )
-                return
-            for message in outcome.messages:
-                rendered = render(message, t, outcome.params)
-                await self.bot.send_message(
-                    chat_id=self.chat_id, text=rendered.text, reply_markup=markup(rendered.keyboard)
-                )
-        except TelegramForbiddenError as exc:
-            await self.mark_blocked(exc)
-        except TelegramAPIError as exc:
-            # Retries already happened in the session middleware; the answer is stored, and
-            # /start asks the open question again.
-            log.error("could not reply in chat %s: %s", self.chat_id, exc)
+    def later(self, call: Call) -> None:
+        """Any other Bot API call for this chat, made after the commit."""
+        self.outgoing.add(self.chat_id, call)
 
-    async def text(
+    def show(self, outcome: Outcome, *, edit_message_id: int | None = None) -> None:
+        """Send the outcome's messages; a refresh redraws the question message in place."""
+        t = self.translator(outcome)
+        if outcome.refresh and edit_message_id is not None and outcome.messages:
+            keyboard = markup(render(outcome.messages[-1], t, outcome.params).keyboard)
+            self.later(
+                lambda: self.bot.edit_message_reply_markup(
+                    chat_id=self.chat_id, message_id=edit_message_id, reply_markup=keyboard
+                )
+            )
+            return
+        for message in outcome.messages:
+            rendered = render(message, t, outcome.params)
+            self.send(rendered.text, markup(rendered.keyboard))
+
+    def text(
         self,
         key: str,
         *,
@@ -85,26 +100,26 @@ class Responder:
         **params: object,
     ) -> None:
         """Send one message by key (for replies that are not engine output); `then` appends."""
-        await self.session.commit()
         t = self.catalogs.translator(locale)
         values = {k: html.escape(str(v)) for k, v in params.items()}
-        text = t(key, **values) + (t(then, **values) if then else "")
-        try:
-            await self.bot.send_message(chat_id=self.chat_id, text=text, reply_markup=markup)
-        except TelegramForbiddenError as exc:
-            await self.mark_blocked(exc)
-        except TelegramAPIError as exc:
-            log.error("could not reply in chat %s: %s", self.chat_id, exc)
+        self.send(t(key, **values) + (t(then, **values) if then else ""), markup)
 
-    async def mark_blocked(self, exc: TelegramForbiddenError) -> None:
-        """The member blocked the bot: record it, so nothing more is sent until they return."""
-        log.info(
-            "chat %s refuses messages (%s); marking the member blocked", self.chat_id, exc.message
+    def send(self, text: str, keyboard: InlineKeyboardMarkup | None = None) -> None:
+        """Send ready HTML text."""
+        self.later(
+            lambda: self.bot.send_message(chat_id=self.chat_id, text=text, reply_markup=keyboard)
         )
-        if self.member is None:
-            return
-        changes = {"status": MemberStatus.BLOCKED}
-        await repo.update_member(
-            self.session, member=self.member, changes=changes, now=self.clock.now()
+
+    def answer_callback(
+        self, callback: CallbackQuery, text: str | None = None, *, alert: bool = False
+    ) -> None:
+        """Answer a button press (the small notice over the chat)."""
+        self.later(lambda: callback.answer(text, show_alert=alert))
+
+    def remove_buttons(self, message_id: int) -> None:
+        """Take the buttons off an answered question."""
+        self.later(
+            lambda: self.bot.edit_message_reply_markup(
+                chat_id=self.chat_id, message_id=message_id, reply_markup=None
+            )
         )
-        await self.session.commit()

@@ -61,7 +61,7 @@ async def test_broadcast_now_with_a_text_per_language(
     await admin.send("Water cut on Monday & Tuesday, 8–12h.")
     assert "Who should receive it? Now: 3 members." in admin.new_text()
     await admin.press("Continue")
-    assert "One text for all, or" in admin.new_text()
+    assert "Send one text to all, or write a text for each language?" in admin.new_text()
     await admin.press("A text per language")
     assert "members who read Français" in admin.new_text()
     await admin.send("Coupure d’eau lundi et mardi, 8–12 h.")
@@ -83,7 +83,7 @@ async def test_broadcast_now_with_a_text_per_language(
     assert (await french.wait_for("Coupure")).plain_text == "Coupure d’eau lundi et mardi, 8–12 h."
     report = await admin.wait_for("Delivery report")
     assert "Delivered: 3 of 3" in report.plain_text
-    assert (await admin.wait_for("finished, 3 of 3 delivered")).edited
+    await admin.wait_for("Update #1: finished, 3 of 3 delivered.")
     assert [m for m in stopped.new() if "Water" in m.plain_text] == []
     assert await db.count(OutboxMessage) == 4  # three members and the report
 

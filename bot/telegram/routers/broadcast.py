@@ -9,10 +9,10 @@ from __future__ import annotations
 import html
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import F, Router
-from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, Filter
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -78,10 +78,10 @@ async def show_step(
     """Ask the draft's current question."""
     step = draft.step
     if step == "text":
-        await responder.text("broadcast.ask_text", locale=t.locale)
+        responder.text("broadcast.ask_text", locale=t.locale)
     elif step == "audience":
         size = await broadcasts.audience_size(session, draft.audience)
-        await responder.text(
+        responder.text(
             "broadcast.ask_audience",
             locale=t.locale,
             count=size,
@@ -92,17 +92,17 @@ async def show_step(
             _button(t("broadcast.one_text"), step, "one"),
             _button(t("broadcast.per_language"), step, "per"),
         ]
-        await responder.text(
+        responder.text(
             "broadcast.ask_variants",
             locale=t.locale,
             markup=InlineKeyboardMarkup(inline_keyboard=rows),
         )
     elif step == "variant_text":
         language = t(f"language.name.{draft.pending[0]}")
-        await responder.text("broadcast.ask_variant", locale=t.locale, language=language)
+        responder.text("broadcast.ask_variant", locale=t.locale, language=language)
     elif step == "urgent":
         rows = [_button(t("common.no"), step, "no") + _button(t("common.yes"), step, "yes")]
-        await responder.text(
+        responder.text(
             "broadcast.ask_urgent",
             locale=t.locale,
             markup=InlineKeyboardMarkup(inline_keyboard=rows),
@@ -112,13 +112,11 @@ async def show_step(
             _button(t("broadcast.send_now"), step, "now"),
             _button(t("broadcast.schedule"), step, "later"),
         ]
-        await responder.text(
+        responder.text(
             "broadcast.ask_when", locale=t.locale, markup=InlineKeyboardMarkup(inline_keyboard=rows)
         )
     elif step == "when_at":
-        await responder.text(
-            "broadcast.ask_when_at", locale=t.locale, tz=broadcasts.partnership_timezone
-        )
+        responder.text("broadcast.ask_when_at", locale=t.locale, tz=broadcasts.partnership_timezone)
     else:
         await _preview(responder, t, draft, broadcasts, session)
 
@@ -133,8 +131,8 @@ async def _preview(
         )
         if len(draft.variants()) == 1:
             label = t("broadcast.everyone")
-        await responder.text("broadcast.preview_header", locale=t.locale, language=label)
-        await _send_exactly(responder, draft, text)
+        responder.text("broadcast.preview_header", locale=t.locale, language=label)
+        _send_exactly(responder, draft, text)
     size = await broadcasts.audience_size(session, draft.audience)
     when = (
         t("broadcast.when_now")
@@ -146,7 +144,7 @@ async def _preview(
         _button(f"✔ {t('broadcast.confirm')}", "preview", "send"),
         _button(t("broadcast.cancel"), "preview", "cancel"),
     ]
-    await responder.text(
+    responder.text(
         "broadcast.summary",
         locale=t.locale,
         count=size,
@@ -156,17 +154,14 @@ async def _preview(
     )
 
 
-async def _send_exactly(responder: Responder, draft: Draft, text: str) -> None:
-    bot, chat_id = responder.bot, responder.chat_id
-    try:
-        if draft.media_kind == "photo" and draft.media_file_id:
-            await bot.send_photo(chat_id, draft.media_file_id, caption=text or None)
-        elif draft.media_kind == "document" and draft.media_file_id:
-            await bot.send_document(chat_id, draft.media_file_id, caption=text or None)
-        else:
-            await bot.send_message(chat_id, text)
-    except TelegramAPIError as exc:
-        log.error("preview failed in chat %s: %s", chat_id, exc)
+def _send_exactly(responder: Responder, draft: Draft, text: str) -> None:
+    bot, chat_id, media = responder.bot, responder.chat_id, draft.media_file_id
+    if draft.media_kind == "photo" and media:
+        responder.later(lambda: bot.send_photo(chat_id, media, caption=text or None))
+    elif draft.media_kind == "document" and media:
+        responder.later(lambda: bot.send_document(chat_id, media, caption=text or None))
+    else:
+        responder.send(text)
 
 
 async def on_broadcast(
@@ -178,9 +173,7 @@ async def on_broadcast(
 ) -> None:
     """Start writing a broadcast."""
     if not is_coordinator(member):
-        await responder.text(
-            "broadcast.coordinators_only", locale=member.language if member else "en"
-        )
+        responder.text("broadcast.coordinators_only", locale=member.language if member else "en")
         return
     assert member is not None
     draft = await broadcasts.begin(session, coordinator=member)
@@ -206,7 +199,7 @@ async def on_draft_message(
             media_kind, media_id = "document", message.document.file_id
         text = message.html_text if (message.text or message.caption) else ""
         if not text and media_kind is None:
-            await responder.text("broadcast.need_text", locale=t.locale)
+            responder.text("broadcast.need_text", locale=t.locale)
             return
         draft = draft.with_text(text, media_kind=media_kind, media_file_id=media_id)
     elif draft.step == "variant_text" and message.text:
@@ -216,7 +209,7 @@ async def on_draft_message(
         try:
             moment = parse_local_datetime(message.text, tz, broadcasts.clock.now())
         except BadDateTime as exc:
-            await responder.text(
+            responder.text(
                 f"broadcast.bad_time.{exc.args[0]}",
                 locale=t.locale,
                 tz=broadcasts.partnership_timezone,
@@ -224,7 +217,7 @@ async def on_draft_message(
             return
         draft = draft.at(moment)
     else:
-        await responder.text("broadcast.use_buttons", locale=t.locale)
+        responder.text("broadcast.use_buttons", locale=t.locale)
     await broadcasts.save(session, coordinator=member, draft=draft)
     await show_step(responder, t, draft, broadcasts, session)
 
@@ -238,7 +231,7 @@ async def on_draft_cancel(
 ) -> None:
     """/cancel while writing a broadcast drops the draft."""
     await broadcasts.discard(session, coordinator=member)
-    await responder.text("broadcast.cancelled", locale=member.language)
+    responder.text("broadcast.cancelled", locale=member.language)
 
 
 async def on_draft_press(
@@ -253,12 +246,12 @@ async def on_draft_press(
     locale = member.language if member else "en"
     t = responder.catalogs.translator(locale)
     if not is_coordinator(member):
-        await callback.answer(t("broadcast.not_allowed"), show_alert=True)
+        responder.answer_callback(callback, t("broadcast.not_allowed"), alert=True)
         return
     assert member is not None
     draft = await broadcasts.current(session, coordinator=member)
     if draft is None or draft.step != step:
-        await callback.answer(t("chat.closed"))
+        responder.answer_callback(callback, t("chat.closed"))
         return
     groups, locales = broadcasts.groups, broadcasts.locales
     redraw = False
@@ -272,7 +265,7 @@ async def on_draft_press(
         redraw = True
     elif step == "audience" and action == "done":
         if await broadcasts.audience_size(session, draft.audience) == 0:
-            await callback.answer(t("broadcast.nobody"), show_alert=True)
+            responder.answer_callback(callback, t("broadcast.nobody"), alert=True)
             return
         draft = draft.audience_chosen(locales=locales)
     elif step == "variants":
@@ -287,60 +280,52 @@ async def on_draft_press(
         draft = draft.now() if action == "now" else draft.later()
     elif step == "preview" and action == "cancel":
         await broadcasts.discard(session, coordinator=member)
-        await callback.answer()
-        await _drop_buttons(callback)
-        await responder.text("broadcast.cancelled", locale=locale)
+        responder.answer_callback(callback)
+        _drop_buttons(callback, responder)
+        responder.text("broadcast.cancelled", locale=locale)
         return
     elif step == "preview" and action == "send":
         broadcast = await broadcasts.confirm(session, coordinator=member, draft=draft)
-        await callback.answer()
-        await _drop_buttons(callback)
-        await responder.session.commit()
-        broadcasts.wake_sender()
+        responder.answer_callback(callback)
+        _drop_buttons(callback, responder)
+        # After the commit: the sender must find the new rows.
+        responder.later(_wake(broadcasts))
         if broadcast.status == BroadcastStatus.SCHEDULED:
             when = broadcasts.scheduled_for(broadcast.send_at).strftime("%Y-%m-%d %H:%M")
-            await responder.text("broadcast.scheduled", locale=locale, id=broadcast.id, when=when)
+            responder.text("broadcast.scheduled", locale=locale, id=broadcast.id, when=when)
         else:
-            await responder.text(
+            responder.text(
                 "broadcast.started", locale=locale, id=broadcast.id, total=broadcast.total
             )
         return
     await broadcasts.save(session, coordinator=member, draft=draft)
-    await callback.answer()
+    responder.answer_callback(callback)
     if redraw and isinstance(callback.message, Message):
-        await _redraw_audience(callback, draft, broadcasts, session, t)
+        # Toggling edits the same message: one audience picker, not one per press.
+        size = await broadcasts.audience_size(session, draft.audience)
+        text = t("broadcast.ask_audience", count=size)
+        keyboard = _audience_markup(draft, broadcasts, t)
+        message_id = callback.message.message_id
+        responder.later(
+            lambda: responder.bot.edit_message_text(
+                text, chat_id=responder.chat_id, message_id=message_id, reply_markup=keyboard
+            )
+        )
         return
-    await _drop_buttons(callback)
+    _drop_buttons(callback, responder)
     await show_step(responder, t, draft, broadcasts, session)
 
 
-async def _redraw_audience(
-    callback: CallbackQuery,
-    draft: Draft,
-    broadcasts: Broadcasts,
-    session: AsyncSession,
-    t: Translator,
-) -> None:
-    # Toggling edits the same message: the chat keeps one audience picker, not one per press.
-    size = await broadcasts.audience_size(session, draft.audience)
-    message = callback.message
-    assert isinstance(message, Message)
-    await session.commit()
-    try:
-        await message.edit_text(
-            t("broadcast.ask_audience", count=size),
-            reply_markup=_audience_markup(draft, broadcasts, t),
-        )
-    except TelegramAPIError as exc:
-        log.warning("could not redraw the audience picker: %s", exc)
-
-
-async def _drop_buttons(callback: CallbackQuery) -> None:
+def _drop_buttons(callback: CallbackQuery, responder: Responder) -> None:
     if isinstance(callback.message, Message):
-        try:
-            await callback.message.edit_reply_markup(reply_markup=None)
-        except TelegramAPIError as exc:
-            log.warning("could not remove buttons: %s", exc)
+        responder.remove_buttons(callback.message.message_id)
+
+
+def _wake(broadcasts: Broadcasts) -> Callable[[], Awaitable[None]]:
+    async def call() -> None:
+        broadcasts.wake_sender()
+
+    return call
 
 
 def describe(progress: Progress, t: Translator) -> str:
@@ -373,12 +358,12 @@ async def on_list(
     """Recent broadcasts with their figures; scheduled ones can be cancelled."""
     locale = member.language if member else "en"
     if not is_coordinator(member):
-        await responder.text("broadcast.coordinators_only", locale=locale)
+        responder.text("broadcast.coordinators_only", locale=locale)
         return
     t = responder.catalogs.translator(locale)
     recent = await broadcasts.recent(session)
     if not recent:
-        await responder.text("broadcast.none_yet", locale=locale)
+        responder.text("broadcast.none_yet", locale=locale)
         return
     lines = [describe(p, t) for p in recent]
     rows = [
@@ -391,15 +376,7 @@ async def on_list(
         for p in recent
         if p.broadcast.status == BroadcastStatus.SCHEDULED
     ]
-    await responder.session.commit()
-    try:
-        await responder.bot.send_message(
-            responder.chat_id,
-            "\n".join(lines),
-            reply_markup=InlineKeyboardMarkup(inline_keyboard=rows) if rows else None,
-        )
-    except TelegramAPIError as exc:
-        log.error("could not list broadcasts in chat %s: %s", responder.chat_id, exc)
+    responder.send("\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows) if rows else None)
 
 
 async def on_cancel_scheduled(
@@ -413,15 +390,14 @@ async def on_cancel_scheduled(
     locale = member.language if member else "en"
     t = responder.catalogs.translator(locale)
     if not is_coordinator(member):
-        await callback.answer(t("broadcast.not_allowed"), show_alert=True)
+        responder.answer_callback(callback, t("broadcast.not_allowed"), alert=True)
         return
     broadcast_id = int((callback.data or "").rsplit(":", 1)[1] or 0)
     cancelled = await broadcasts.cancel(session, broadcast_id=broadcast_id)
-    await callback.answer(
-        t("broadcast.cancelled_scheduled" if cancelled else "broadcast.too_late", id=broadcast_id)
-    )
+    key = "broadcast.cancelled_scheduled" if cancelled else "broadcast.too_late"
+    responder.answer_callback(callback, t(key, id=broadcast_id))
     if cancelled:
-        await responder.text("broadcast.cancelled_scheduled", locale=locale, id=broadcast_id)
+        responder.text("broadcast.cancelled_scheduled", locale=locale, id=broadcast_id)
 
 
 def create_router() -> Router:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiogram import F, Router
 from aiogram.enums import ChatAction
@@ -28,12 +29,21 @@ async def on_start(
     responder: Responder,
 ) -> None:
     """Begin onboarding, resume an open flow, or welcome a member back."""
-    try:
-        await message.bot.send_chat_action(chat_id=user.chat_id, action=ChatAction.TYPING)  # type: ignore[union-attr]
-    except TelegramAPIError as exc:
-        log.warning("sendChatAction failed in chat %s: %s", user.chat_id, exc)
+    responder.later(_typing(responder))
     outcome = await conversations.start_command(session, user=user, member=member)
-    await responder.show(outcome)
+    responder.show(outcome)
+
+
+def _typing(responder: Responder) -> Callable[[], Awaitable[None]]:
+    async def call() -> None:
+        try:
+            await responder.bot.send_chat_action(
+                chat_id=responder.chat_id, action=ChatAction.TYPING
+            )
+        except TelegramAPIError as exc:
+            log.warning("sendChatAction failed in chat %s: %s", responder.chat_id, exc)
+
+    return call
 
 
 async def on_help(
@@ -46,7 +56,7 @@ async def on_help(
     """What the bot can do (and, for coordinators, what they can do)."""
     locale = conversations.locale_of(user, member)
     more = "cmd.help_coordinator" if is_coordinator(member) else None
-    await responder.text("cmd.help", locale=locale, then=more)
+    responder.text("cmd.help", locale=locale, then=more)
 
 
 async def on_cancel(
@@ -58,7 +68,7 @@ async def on_cancel(
     responder: Responder,
 ) -> None:
     """Leave the open flow."""
-    await responder.show(await conversations.cancel(session, user=user, member=member))
+    responder.show(await conversations.cancel(session, user=user, member=member))
 
 
 async def on_stop(
@@ -70,7 +80,7 @@ async def on_stop(
     responder: Responder,
 ) -> None:
     """Opt out of all messages until /start."""
-    await responder.show(await conversations.stop(session, user=user, member=member))
+    responder.show(await conversations.stop(session, user=user, member=member))
 
 
 async def on_other_command(
@@ -85,13 +95,13 @@ async def on_other_command(
     name = (message.text or "").split()[0].lstrip("/").split("@")[0].lower()
     flow = conversations.flows.by_command(name)
     if flow is None:
-        await responder.text("chat.unknown_command", locale=conversations.locale_of(user, member))
+        responder.text("chat.unknown_command", locale=conversations.locale_of(user, member))
         return
     if member is None:
-        await responder.show(await conversations.start_command(session, user=user, member=None))
+        responder.show(await conversations.start_command(session, user=user, member=None))
         return
     outcome = await conversations.begin(session, user=user, member=member, flow_id=flow.id)
-    await responder.show(outcome)
+    responder.show(outcome)
 
 
 def create_router() -> Router:

@@ -26,7 +26,7 @@ async def on_language(
 ) -> None:
     """Offer every shipped language, each named in itself."""
     if member is None:
-        await responder.show(await conversations.start_command(session, user=user, member=None))
+        responder.show(await conversations.start_command(session, user=user, member=None))
         return
     buttons = [
         [
@@ -37,7 +37,7 @@ async def on_language(
         for code in catalogs.locales
     ]
     markup = InlineKeyboardMarkup(inline_keyboard=buttons)
-    await responder.text(
+    responder.text(
         "cmd.language.choose", locale=conversations.locale_of(user, member), markup=markup
     )
 
@@ -53,11 +53,11 @@ async def on_language_chosen(
     """Switch the language and ask the open question again in it."""
     code = (callback.data or "").removeprefix(PREFIX)
     if member is None or code not in conversations.locales:
-        await callback.answer()
+        responder.answer_callback(callback)
         return
     outcome = await conversations.set_language(session, user=user, member=member, locale=code)
-    await callback.answer()
-    await responder.show(outcome)
+    responder.answer_callback(callback)
+    responder.show(outcome)
 
 
 def create_router() -> Router:

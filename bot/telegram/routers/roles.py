@@ -60,31 +60,31 @@ async def _change_role(
 ) -> None:
     locale = member.language if member else "en"
     if not is_admin(member):
-        await responder.text("roles.admins_only", locale=locale)
+        responder.text("roles.admins_only", locale=locale)
         return
     assert member is not None
     args = (command.args or "").split()
     usage = "roles.usage_promote" if promote else "roles.usage_demote"
     if not args or not args[0].lstrip("-").isdigit():
-        await responder.text(usage, locale=locale)
+        responder.text(usage, locale=locale)
         return
     role = args[1].lower() if promote and len(args) > 1 else MemberRole.COORDINATOR.value
     if not promote:
         role = MemberRole.MEMBER.value
     elif role not in GRANTABLE:
-        await responder.text(usage, locale=locale)
+        responder.text(usage, locale=locale)
         return
     target = await repo.get_member_by_telegram_id(session, telegram_user_id=int(args[0]))
     if target is None:
-        await responder.text("roles.unknown_member", locale=locale, id=args[0])
+        responder.text("roles.unknown_member", locale=locale, id=args[0])
         return
     if target.id == member.id and not promote:
-        await responder.text("roles.not_yourself", locale=locale)
+        responder.text("roles.not_yourself", locale=locale)
         return
     await repo.update_member(session, member=target, changes={"role": role}, now=clock.now())
     name = target.display_name or args[0]
     label = responder.catalogs.translator(locale)(f"roles.name.{role}")
-    await responder.text("roles.changed", locale=locale, name=name, role=label)
+    responder.text("roles.changed", locale=locale, name=name, role=label)
 
 
 def create_router() -> Router:

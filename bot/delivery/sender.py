@@ -1,0 +1,409 @@
+"""The outbox sender: a long-running task that drains due messages within Telegram's limits.
+
+One loop claims due rows in small batches (one short transaction), keeps them in a heap by
+when their chat is free, and starts each send when the pacer allows it, at most
+`send_concurrency` at a time. Every outcome is committed on its own as soon as Telegram
+answers. Database times come from the injected Clock; pacing uses the event loop's clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import logging
+import math
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.config import Settings
+from bot.delivery.limits import Pacer, backoff_delay
+from bot.delivery.transport import (
+    Blocked,
+    ChatNotFound,
+    Delivered,
+    Migrated,
+    Outcome,
+    Outgoing,
+    RateLimited,
+    Rejected,
+    Transient,
+    Transport,
+)
+from bot.domain.clock import Clock
+from bot.storage import outbox
+from bot.storage.db import SessionFactory
+from bot.storage.models import OutboxMessage, OutboxStatus
+
+log = logging.getLogger(__name__)
+
+POLL_INTERVAL_S = 1.0
+# After a claim that found less than it asked for, claim again this soon at the earliest
+# (unless woken by an enqueue), so finishing sends do not each cost a claim transaction.
+CLAIM_GAP_S = 0.05
+# Chats not free within this are left in the database rather than held here under lease.
+BUSY_HORIZON_S = 0.25
+MAX_EXCLUDED_CHATS = 500
+# Rows claimed per transaction: about this many seconds of sending at the configured rate.
+BATCH_SECONDS = 0.2
+MAX_BATCH = 200
+
+
+@dataclass
+class SenderStats:
+    """What the sender did since it started."""
+
+    claims: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    skipped: int = 0
+    rate_limited: int = 0
+    released: int = 0
+    lease_expired: int = 0
+
+
+class Sender:
+    """Delivers outbox messages; `start`, `wake` after an enqueue commits, `stop`."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        session_factory: SessionFactory,
+        transport: Transport,
+        clock: Clock,
+        poll_interval: float = POLL_INTERVAL_S,
+        seed: int | None = None,
+    ) -> None:
+        self.session_factory = session_factory
+        self.transport = transport
+        self.clock = clock
+        self.poll_interval = poll_interval
+        self.paid = settings.paid_broadcast
+        rate = settings.paid_broadcast_rate_per_s if self.paid else settings.send_rate_per_s
+        self.pacer = Pacer(
+            global_per_s=rate,
+            chat_per_s=settings.send_per_chat_per_s,
+            group_per_min=settings.send_group_per_min,
+        )
+        self.lease = timedelta(seconds=settings.send_lease_s)
+        # A claimed row is sent only while this much of its lease is left, so that a row
+        # held back here is never sent after another sender may have re-claimed it.
+        self.lease_margin = timedelta(seconds=min(5.0, settings.send_lease_s / 4))
+        self.max_attempts = settings.send_max_attempts
+        self.batch = max(
+            2 * settings.send_concurrency, min(MAX_BATCH, math.ceil(rate * BATCH_SECONDS))
+        )
+        self.stats = SenderStats()
+        self._random = random.Random(seed)
+        self._slots = asyncio.Semaphore(settings.send_concurrency)
+        self._signal = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._ready: list[tuple[float, int, OutboxMessage]] = []
+        self._held: dict[int, OutboxMessage] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._paused_until = -math.inf
+        self._last_claim = -math.inf
+        self._next_look = math.inf  # loop time at which a queued row or a busy chat comes free
+        self._woken = True
+        self._more = False
+        self._finished = False
+
+    # -- control ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Run in the background until `stop`."""
+        if self._task is None:
+            self._stopping = False
+            self._task = asyncio.create_task(self.run(), name="outbox-sender")
+
+    def wake(self) -> None:
+        """New messages were committed: look for them now instead of at the next poll."""
+        self._woken = True
+        self._idle.clear()
+        self._signal.set()
+
+    async def stop(self) -> None:
+        """Finish the sends in flight, put claimed but unsent rows back, close the transport."""
+        self._stopping = True
+        self._signal.set()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.transport.close()
+
+    async def wait_idle(self, timeout: float = 10.0) -> None:
+        """Wait until nothing is due, claimed or in flight (after the last `wake`)."""
+        async with asyncio.timeout(timeout):
+            await self._idle.wait()
+
+    @property
+    def paused_for(self) -> float:
+        """Seconds left of a pause Telegram asked for (429), or 0."""
+        return max(0.0, self._paused_until - asyncio.get_running_loop().time())
+
+    # -- the loop --------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Drain the outbox until stopped."""
+        loop = asyncio.get_running_loop()
+        while not self._stopping:
+            try:
+                await self._turn(loop)
+            except Exception:
+                log.exception("outbox sender hit an error; carrying on")
+                await self._wait(self.poll_interval)
+        await self._drain()
+
+    async def _turn(self, loop: asyncio.AbstractEventLoop) -> None:
+        now = loop.time()
+        if self._paused_until > now:
+            await self._wait(self._paused_until - now)
+            return
+        if self._should_claim(now):
+            await self._claim(loop)
+        if not self._ready:
+            if not self._tasks and not (self._woken or self._finished or self._more):
+                self._idle.set()
+            await self._wait(self._idle_timeout(loop.time()))
+            return
+        message = self._ready[0][2]
+        start = self.pacer.ready_at(message.chat_id)
+        if start > loop.time():
+            await self._wait(start - loop.time())
+            return
+        await self._slots.acquire()
+        heapq.heappop(self._ready)
+        if self._paused_until > loop.time() or self._stopping:
+            heapq.heappush(self._ready, (start, _id(message), message))
+            self._slots.release()
+            return
+        if self._lease_left(message) < self.lease_margin:
+            self._slots.release()
+            await self._give_back([message])
+            return
+        self.pacer.take(message.chat_id, loop.time())
+        task = asyncio.create_task(self._deliver(message), name=f"outbox-{message.id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _should_claim(self, now: float) -> bool:
+        if self._stopping or len(self._ready) >= max(1, self.batch // 2):
+            return False
+        since = now - self._last_claim
+        if self._woken or self._more:
+            return True
+        if self._finished and since >= CLAIM_GAP_S:
+            return True
+        return since >= self.poll_interval or now >= self._next_look
+
+    def _idle_timeout(self, now: float) -> float:
+        moments = [self._last_claim + self.poll_interval, self._next_look]
+        if self._finished:
+            moments.append(self._last_claim + CLAIM_GAP_S)
+        return max(0.001, min(moments) - now)
+
+    async def _wait(self, seconds: float) -> None:
+        if seconds > 0 and not self._signal.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(seconds):
+                    await self._signal.wait()
+        self._signal.clear()
+
+    # -- claiming --------------------------------------------------------------------------
+
+    async def _claim(self, loop: asyncio.AbstractEventLoop) -> None:
+        now_loop = loop.time()
+        busy = self.pacer.busy_chats(now_loop, BUSY_HORIZON_S)
+        excluded = sorted(busy, key=busy.__getitem__, reverse=True)[:MAX_EXCLUDED_CHATS]
+        room = self.batch - len(self._ready)
+        self._woken = self._finished = False
+        now = self.clock.now()
+        async with self.session_factory() as session:
+            expired = await outbox.requeue_expired(session, now=now, keep=self._held.keys())
+            rows = await outbox.claim_due(
+                session,
+                now=now,
+                lease_until=now + self.lease,
+                limit=room,
+                exclude_chats=excluded,
+            )
+            next_due = None if len(rows) == room else await outbox.next_due_at(session)
+            await session.commit()
+        self._last_claim = now_loop
+        self.stats.claims += 1
+        if expired:
+            self.stats.lease_expired += expired
+            log.warning("%d outbox message(s) outlived their lease; queued again", expired)
+        self._more = len(rows) == room
+        self._next_look = math.inf
+        if next_due is not None and next_due > now:
+            self._next_look = now_loop + (next_due - now).total_seconds()
+        if busy:
+            self._next_look = min(self._next_look, min(busy.values()))
+        for row in rows:
+            if row.status != OutboxStatus.SENDING:
+                self.stats.skipped += 1
+                continue
+            self._held[_id(row)] = row
+            heapq.heappush(self._ready, (self.pacer.chat_ready_at(row.chat_id), _id(row), row))
+        if self._ready:
+            self._idle.clear()
+
+    def _lease_left(self, message: OutboxMessage) -> timedelta:
+        assert message.lease_until is not None
+        return message.lease_until - self.clock.now()
+
+    async def _give_back(self, messages: list[OutboxMessage]) -> None:
+        """Put claimed rows back in the queue untouched."""
+        if not messages:
+            return
+        async with self.session_factory() as session:
+            for message in messages:
+                await outbox.release(session, message=message)
+            await session.commit()
+        for message in messages:
+            self._held.pop(_id(message), None)
+        self.stats.released += len(messages)
+        self._finished = True
+
+    async def _drain(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        waiting = [message for _, _, message in self._ready]
+        self._ready.clear()
+        try:
+            await self._give_back(waiting)
+        except Exception:
+            log.exception("could not release %d claimed message(s); leases will", len(waiting))
+
+    # -- sending ---------------------------------------------------------------------------
+
+    async def _deliver(self, message: OutboxMessage) -> None:
+        try:
+            outcome = await self._send(message)
+            if isinstance(outcome, Migrated):
+                outcome = await self._follow_migration(message, outcome)
+            await self._record(message, outcome)
+        except Exception:
+            log.exception(
+                "outbox message %s: outcome not recorded; it is retried when its lease ends",
+                message.id,
+            )
+        finally:
+            self._held.pop(_id(message), None)
+            self._slots.release()
+            self._finished = True
+            self._signal.set()
+
+    async def _send(self, message: OutboxMessage) -> Outcome:
+        outgoing = Outgoing(
+            chat_id=message.chat_id,
+            kind=message.kind,
+            text=message.text,
+            reply_markup=message.reply_markup,
+            media_file_id=message.media_file_id,
+            paid=self.paid,
+        )
+        try:
+            return await self.transport.send(outgoing)
+        except Exception as exc:
+            log.exception("outbox message %s: the transport failed", message.id)
+            return Transient(f"{type(exc).__name__}: {exc}")
+
+    async def _follow_migration(self, message: OutboxMessage, migrated: Migrated) -> Outcome:
+        """Point the chat's member and messages at the supergroup, then send there once."""
+        old = message.chat_id
+        log.warning("chat %s became supergroup %s; moving its messages", old, migrated.chat_id)
+        async with self.session_factory() as session:
+            await outbox.move_chat(
+                session, old_chat_id=old, new_chat_id=migrated.chat_id, now=self.clock.now()
+            )
+            await session.commit()
+        message.chat_id = migrated.chat_id
+        loop = asyncio.get_running_loop()
+        while (start := max(self.pacer.ready_at(message.chat_id), self._paused_until)) > (
+            now := loop.time()
+        ):
+            await asyncio.sleep(start - now)
+        self.pacer.take(message.chat_id, loop.time())
+        outcome = await self._send(message)
+        if isinstance(outcome, Migrated):
+            return Rejected(f"chat {old} migrated twice (now to {outcome.chat_id})")
+        return outcome
+
+    async def _record(self, message: OutboxMessage, outcome: Outcome) -> None:
+        loop = asyncio.get_running_loop()
+        now = self.clock.now()
+        async with self.session_factory() as session:
+            if isinstance(outcome, Delivered):
+                if not await outbox.record_sent(
+                    session, message=message, telegram_message_id=outcome.message_id, now=now
+                ):
+                    log.warning("outbox message %s was sent after its lease ended", message.id)
+                self.stats.sent += 1
+            elif isinstance(outcome, RateLimited):
+                # Telegram limits the whole bot, so every send waits, not just this chat's.
+                self._paused_until = max(self._paused_until, loop.time() + outcome.retry_after)
+                log.warning(
+                    "Telegram asked to wait %ss (429); all sends paused", outcome.retry_after
+                )
+                await outbox.release(session, message=message)
+                self.stats.rate_limited += 1
+            elif isinstance(outcome, Transient):
+                await self._retry_later(session, message, outcome.reason, now)
+            elif isinstance(outcome, Blocked):
+                log.info("chat %s is closed to the bot: %s", message.chat_id, outcome.reason)
+                self.stats.skipped += await outbox.block_chat(
+                    session, message=message, reason=outcome.reason, now=now
+                )
+            elif isinstance(outcome, ChatNotFound):
+                log.warning("outbox message %s skipped: %s", message.id, outcome.reason)
+                await outbox.record_undeliverable(
+                    session, message=message, status=OutboxStatus.SKIPPED, reason=outcome.reason
+                )
+                self.stats.skipped += 1
+            else:
+                reason = outcome.reason if isinstance(outcome, Rejected) else repr(outcome)
+                log.error("outbox message %s failed: %s", message.id, reason)
+                await outbox.record_undeliverable(
+                    session, message=message, status=OutboxStatus.FAILED, reason=reason
+                )
+                self.stats.failed += 1
+            await session.commit()
+
+    async def _retry_later(
+        self, session: AsyncSession, message: OutboxMessage, reason: str, now: datetime
+    ) -> None:
+        attempt = message.attempts + 1
+        if attempt >= self.max_attempts:
+            log.error("outbox message %s failed after %d attempts: %s", message.id, attempt, reason)
+            await outbox.record_attempt_failed(
+                session, message=message, error=reason, retry_at=None
+            )
+            self.stats.failed += 1
+            return
+        delay = backoff_delay(attempt, jitter=self._random.random())
+        log.warning(
+            "outbox message %s: attempt %d failed (%s); retry in %.1fs",
+            message.id,
+            attempt,
+            reason,
+            delay,
+        )
+        await outbox.record_attempt_failed(
+            session, message=message, error=reason, retry_at=now + timedelta(seconds=delay)
+        )
+        self.stats.retried += 1
+
+
+def _id(message: OutboxMessage) -> int:
+    assert message.id is not None
+    return message.id

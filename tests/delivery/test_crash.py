@@ -1,0 +1,132 @@
+"""A real `partnerbot run` killed with SIGKILL half-way through the outbox, then restarted."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from conftest import ROOT, TOKEN
+
+from bot.config import Settings
+from bot.sandbox.emulator import BotAPIEmulator, RateLimits
+from bot.storage import migrate, outbox, repo
+from bot.storage.db import SessionFactory, create_engine, create_session_factory
+from bot.storage.models import OutboxStatus
+
+RECIPIENTS = 300
+CONCURRENCY = 8
+FIRST_USER = 700_000
+
+
+@contextlib.asynccontextmanager
+async def partnerbot_run(settings: Settings) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`python -m bot run` against the emulator and the test database; killed on the way out."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.upper().startswith(("SEND_", "DATABASE_", "TELEGRAM_", "BOT_"))
+    }
+    env.update(
+        BOT_TOKEN=TOKEN,
+        TELEGRAM_API_URL=settings.telegram_api_url,
+        DATABASE_URL=settings.database_url,
+        FLOWS_DIR=str(ROOT / "flows"),
+        LOCALES_DIR=str(ROOT / "locales"),
+        LOG_LEVEL="WARNING",
+        SEND_RATE_PER_S="100",
+        SEND_PER_CHAT_PER_S="10",
+        SEND_LEASE_S="2",
+        SEND_CONCURRENCY=str(CONCURRENCY),
+    )
+    if settings.database_schema:
+        env["DATABASE_SCHEMA"] = settings.database_schema
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", cwd=ROOT, env=env, stdin=asyncio.subprocess.DEVNULL
+    )
+    try:
+        yield process
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+async def _until_drained(session_factory: SessionFactory, timeout: float) -> None:
+    """Wait until no outbox row is queued or being sent (polling the database)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            async with session_factory() as session:
+                if await outbox.outbox_depth(session) == {"queued": 0, "sending": 0}:
+                    return
+            await asyncio.sleep(0.05)
+
+
+@pytest.mark.slow
+async def test_a_killed_sender_loses_nothing_and_repeats_at_most_what_was_in_flight(
+    emulator: BotAPIEmulator, settings: Settings
+) -> None:
+    emulator.set_limits(RateLimits(global_per_s=200, per_chat_per_s=10))
+    engine = create_engine(settings.database_url, schema=settings.database_schema)
+    await migrate.upgrade(engine)
+    session_factory = create_session_factory(engine)
+    chats = [FIRST_USER + n for n in range(RECIPIENTS)]
+    try:
+        async with session_factory() as session:
+            now = datetime.now(UTC)
+            for chat_id in chats:
+                member = await repo.create_member(
+                    session,
+                    telegram_user_id=chat_id,
+                    chat_id=chat_id,
+                    display_name="",
+                    language="en",
+                    now=now,
+                )
+                await outbox.enqueue(
+                    session,
+                    chat_id=chat_id,
+                    member_id=member.id,
+                    text=f"News for member {member.id}",
+                    dedupe_key=f"crash-test:{member.id}",
+                    now=now,
+                )
+            await session.commit()
+        for chat_id in chats:
+            emulator.open_chat(chat_id)
+
+        async with partnerbot_run(settings) as first:
+            await emulator.wait_for_messages(chats[RECIPIENTS // 2], 1, timeout=60)
+            first.send_signal(signal.SIGKILL)
+            await first.wait()
+        delivered_before = emulator.stats.messages_sent
+        async with session_factory() as session:
+            left_sending = len(await outbox.list_messages(session, status=OutboxStatus.SENDING))
+        assert 0 < delivered_before < RECIPIENTS
+
+        async with partnerbot_run(settings) as second:
+            for chat_id in chats:
+                await emulator.wait_for_messages(chat_id, 1, timeout=60)
+            # Rows left `sending` by the killed process come back when their lease ends.
+            await _until_drained(session_factory, timeout=30)
+            second.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(second.wait(), 30) == 0
+
+        async with session_factory() as session:
+            rows = await outbox.list_messages(session)
+    finally:
+        await engine.dispose()
+
+    counts = emulator.message_counts()
+    duplicates = sum(n - 1 for n in counts.values())
+    assert sorted(counts) == chats, "a recipient got nothing"
+    assert {r.status for r in rows} == {OutboxStatus.SENT}
+    assert duplicates <= min(CONCURRENCY, left_sending)
+    for row in rows:
+        (shown,) = {m.plain_text for m in emulator.messages(row.chat_id)}
+        assert shown == f"News for member {row.member_id}"
