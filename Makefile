@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 catalogs: $(STAMP)  ## compile locales/*.po to .mo
 	@$(BIN)/pybabel compile --domain partnerbot --directory locales --statistics
 
-sandbox: $(STAMP) catalogs  ## the bot against a local Telegram emulator, chat in this terminal
+sandbox: $(STAMP) catalogs  ## the bot against a local Telegram emulator, in a browser on :8080
 	$(BIN)/partnerbot sandbox
 
 run: $(STAMP) catalogs  ## the real bot (needs BOT_TOKEN)

@@ -16,7 +16,9 @@ from bot.delivery.sender import Sender
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.flows import FlowError, FlowProblem, FlowRegistry, load_flows
 from bot.i18n import Catalogs
+from bot.scheduling.scheduler import CheckinScheduler
 from bot.services.broadcasts import Broadcasts
+from bot.services.checkins import Checkins
 from bot.services.conversations import ONBOARDING, Conversations
 from bot.storage import migrate, repo
 from bot.storage.db import SessionFactory, create_engine, create_session_factory
@@ -53,6 +55,8 @@ class BotApp:
     broadcasts: Broadcasts | None = None
     monitor: BroadcastMonitor | None = None
     sender: Sender | None = None
+    checkins: Checkins | None = None
+    scheduler: CheckinScheduler | None = None
     _polling: asyncio.Task[None] | None = None
     _background: list[asyncio.Task[None]] = field(default_factory=list)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
@@ -92,9 +96,17 @@ class BotApp:
             quiet_end=self.settings.quiet_hours_end,
             wake_sender=self.wake_sender,
         )
+        self.checkins = Checkins(
+            flows=flows,
+            catalogs=catalogs,
+            partnership_timezone=self.settings.partnership_timezone,
+            quiet_start=self.settings.quiet_hours_start,
+            quiet_end=self.settings.quiet_hours_end,
+        )
         self.bot = build_bot(self.settings)
         self.dispatcher = build_dispatcher(
             broadcasts=self.broadcasts,
+            checkins=self.checkins,
             conversations=self.conversations,
             catalogs=catalogs,
             session_factory=self.session_factory,
@@ -131,6 +143,16 @@ class BotApp:
             clock=self.clock,
         )
         self.sender.start()
+        # Scheduled check-ins: defaults ensured, downtime caught up, jobs rebuilt from the DB.
+        assert self.checkins is not None
+        self.scheduler = CheckinScheduler(
+            session_factory=self.session_factory,
+            checkins=self.checkins,
+            clock=self.clock,
+            sweep_interval=self.settings.checkin_sweep_s,
+            wake_sender=self.wake_sender,
+        )
+        await self.scheduler.start()
         self._background.append(asyncio.create_task(monitor.run(self._stopping), name="broadcasts"))
         self._polling = asyncio.create_task(
             self.dispatcher.start_polling(
@@ -156,6 +178,9 @@ class BotApp:
         with contextlib.suppress(TimeoutError):
             await self.tracker.wait_idle(timeout=10)
         self._stopping.set()
+        if self.scheduler is not None:
+            await self.scheduler.stop()
+            self.scheduler = None
         await asyncio.gather(*self._background, return_exceptions=True)
         self._background.clear()
         if self.sender is not None:
@@ -200,7 +225,7 @@ class BotApp:
             return FlowError([FlowProblem(str(self.settings.flows_dir), message)])
         # Handlers, middlewares and the broadcast monitor share this one Catalogs object:
         # updating it in place hands all of them the new wording at once.
-        vars(self.catalogs).update(vars(catalogs))
+        self.catalogs.replace_with(catalogs)
         self.flows = flows
         self.conversations.flows = flows
         self.conversations.locales = catalogs.locales
@@ -208,6 +233,8 @@ class BotApp:
         if self.broadcasts is not None:
             self.broadcasts.locales = catalogs.locales
             self.broadcasts.groups = flows.options_for("stakeholder_group")
+        if self.checkins is not None:
+            self.checkins.use(flows, self.catalogs)
         if self.bot is not None and self._polling is not None:
             await publish_commands(self.bot, self.catalogs, flows)
         log.info("flows and wording reloaded: %s", ", ".join(flows.flows))

@@ -1,4 +1,4 @@
-"""The `partnerbot` command: run | sandbox | migrate | flows check | flows graph."""
+"""The `partnerbot` command: run | sandbox | migrate | flows check | flows graph | schedules."""
 
 from __future__ import annotations
 
@@ -58,10 +58,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    """The bot against the local Bot API emulator, with a terminal chat."""
+    """The bot against the local Bot API emulator, with the web simulator or a terminal chat."""
     from bot.sandbox.runner import run_sandbox
 
-    return int(run_sandbox(port=args.port, db=args.db, user_id=args.user, language=args.language))
+    return int(
+        run_sandbox(
+            port=args.port,
+            db=args.db,
+            user_id=args.user,
+            language=args.language,
+            terminal=args.terminal,
+        )
+    )
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -126,20 +134,75 @@ def cmd_flows_graph(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_schedules(args: argparse.Namespace) -> int:
+    """Add, list, pause, resume or delete scheduled check-ins; exit 1 on invalid input."""
+    settings = _settings()
+    configure_logging("WARNING")
+    from bot.domain.flows import FlowError as ContentError
+    from bot.domain.schedules import ScheduleError
+    from bot.scheduling import admin
+
+    try:
+        lines = asyncio.run(admin.run(settings, args))
+    except ScheduleError as exc:
+        print(f"partnerbot: {admin.error_text(settings, exc)}", file=sys.stderr)
+        return 1
+    except ContentError as exc:
+        print(f"partnerbot: flows are broken:\n{exc}", file=sys.stderr)
+        return 1
+    print("\n".join(lines))
+    return 0
+
+
+def _schedules_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    commands = sub.add_parser("schedules", help=cmd_schedules.__doc__).add_subparsers(
+        dest="schedules_command", required=True
+    )
+    add = commands.add_parser("add", help="create a schedule: FLOW and one of the when-options")
+    add.add_argument("flow", help="flow id, e.g. trust_pulse")
+    when = add.add_argument_group("when (exactly one)")
+    when.add_argument("--weekly", metavar="DAYS", help="days of the week, e.g. mon,thu")
+    when.add_argument("--monthly", metavar="NTH:DAY", help="e.g. first:tue or last:fri")
+    when.add_argument("--once", metavar="DATE", help="a date, YYYY-MM-DD")
+    when.add_argument("--after-joining", metavar="DAYS", help="N days after a member joined")
+    when.add_argument(
+        "--after-flow", metavar="FLOW:DAYS", help="N days after a member last finished FLOW"
+    )
+    add.add_argument("--at", default="10:00", help="time of day, HH:MM (default 10:00)")
+    add.add_argument("--every", default="1", help="every N weeks or months (default 1)")
+    add.add_argument(
+        "--basis",
+        choices=("member", "partnership"),
+        default="member",
+        help="whose clock: each member's (default) or the partnership's",
+    )
+    add.add_argument("--window", help="how long members may answer, e.g. 72h (default)")
+    add.add_argument("--reminders", help="e.g. 24h,48h (default), or none; at most two")
+    add.add_argument("--group", action="append", help="a stakeholder group (repeatable)")
+    add.add_argument("--language", action="append", help="a language code (repeatable)")
+    commands.add_parser("list", help="active and paused schedules")
+    for name in ("pause", "resume", "delete"):
+        change = commands.add_parser(name, help=f"{name} a schedule")
+        change.add_argument("id", type=int, help="schedule number, as `schedules list` shows")
+    sub.choices["schedules"].set_defaults(func=cmd_schedules)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="partnerbot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help=cmd_run.__doc__).set_defaults(func=cmd_run)
 
     sandbox = sub.add_parser("sandbox", help=cmd_sandbox.__doc__)
-    sandbox.add_argument("--port", type=int, default=8080, help="emulator port (default 8080)")
+    sandbox.add_argument(
+        "--port", type=int, default=8080, help="port of the page and the emulator (default 8080)"
+    )
     sandbox.add_argument(
         "--db", default="data/sandbox.db", help="SQLite file (default data/sandbox.db)"
     )
     sandbox.add_argument("--user", type=int, default=1001, help="your Telegram user id in the chat")
     sandbox.add_argument("--language", default="en", help="your Telegram app language")
     sandbox.add_argument(
-        "--terminal", action="store_true", help="chat in this terminal (the default)"
+        "--terminal", action="store_true", help="chat in this terminal instead of a browser"
     )
     sandbox.set_defaults(func=cmd_sandbox)
 
@@ -156,6 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("flow", help="flow id, e.g. onboarding")
     graph.add_argument("--dir", help="flows directory")
     graph.set_defaults(func=cmd_flows_graph)
+    _schedules_parser(sub)
     return parser
 
 

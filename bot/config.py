@@ -44,6 +44,10 @@ class Settings(BaseSettings):
 
     progress_interval_s: float = Field(default=3.0, gt=0)
 
+    # Scheduled check-ins (bot/scheduling): how often reminders, closing windows, members who
+    # finished a conversation and relative events are looked at, in seconds.
+    checkin_sweep_s: float = Field(default=60.0, gt=0)
+
     # Members are not messaged in these local hours unless a message is urgent.
     quiet_hours_start: time = time(21, 0)
     quiet_hours_end: time = time(8, 0)

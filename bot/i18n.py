@@ -72,6 +72,11 @@ class Catalogs:
             raise FileNotFoundError(f"no catalogs found under {directory}")
         return cls(catalogs, default)
 
+    def replace_with(self, other: Catalogs) -> None:
+        """Take another load's wording, so every holder of this object sees the new one."""
+        self._catalogs = dict(other._catalogs)
+        self.default = other.default
+
     @property
     def locales(self) -> tuple[str, ...]:
         return tuple(sorted(self._catalogs))

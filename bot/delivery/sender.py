@@ -9,6 +9,7 @@ answers. Database times come from the injected Clock; pacing uses the event loop
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import heapq
 import logging
@@ -48,8 +49,10 @@ CLAIM_GAP_S = 0.05
 BUSY_HORIZON_S = 0.25
 MAX_EXCLUDED_CHATS = 500
 # Rows claimed per transaction: about this many seconds of sending at the configured rate.
-BATCH_SECONDS = 0.2
-MAX_BATCH = 200
+BATCH_SECONDS = 0.5
+MAX_BATCH = 500
+COMMIT_ATTEMPTS = 3
+COMMIT_LINGER_S = 0.005
 
 
 @dataclass
@@ -106,7 +109,12 @@ class Sender:
         self._ready: list[tuple[float, int, OutboxMessage]] = []
         self._held: dict[int, OutboxMessage] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._outcomes: list[tuple[OutboxMessage, Outcome, asyncio.Future[None]]] = []
+        self._outcomes_waiting = asyncio.Event()
+        self._writer_stopping = False
+        self._group_target = max(1, settings.send_concurrency // 2)
         self._task: asyncio.Task[None] | None = None
+        self._claiming: asyncio.Task[None] | None = None
         self._stopping = False
         self._paused_until = -math.inf
         self._last_claim = -math.inf
@@ -144,33 +152,38 @@ class Sender:
         async with asyncio.timeout(timeout):
             await self._idle.wait()
 
-    @property
-    def paused_for(self) -> float:
-        """Seconds left of a pause Telegram asked for (429), or 0."""
-        return max(0.0, self._paused_until - asyncio.get_running_loop().time())
-
     # -- the loop --------------------------------------------------------------------------
 
     async def run(self) -> None:
         """Drain the outbox until stopped."""
         loop = asyncio.get_running_loop()
-        while not self._stopping:
-            try:
-                await self._turn(loop)
-            except Exception:
-                log.exception("outbox sender hit an error; carrying on")
-                await self._wait(self.poll_interval)
-        await self._drain()
+        self._writer_stopping = False
+        writer = asyncio.create_task(self._write_outcomes(), name="outbox-outcomes")
+        try:
+            while not self._stopping:
+                try:
+                    await self._turn(loop)
+                except Exception:
+                    log.exception("outbox sender hit an error; carrying on")
+                    await self._wait(self.poll_interval)
+            await self._drain()
+        finally:
+            self._writer_stopping = True
+            self._outcomes_waiting.set()
+            await writer
 
     async def _turn(self, loop: asyncio.AbstractEventLoop) -> None:
         now = loop.time()
         if self._paused_until > now:
             await self._wait(self._paused_until - now)
             return
-        if self._should_claim(now):
-            await self._claim(loop)
+        if self._claiming is None and self._should_claim(now):
+            # Claim in the background: sending goes on from what is already claimed.
+            self._claiming = asyncio.create_task(self._claim(loop), name="outbox-claim")
+            self._claiming.add_done_callback(self._claimed)
         if not self._ready:
-            if not self._tasks and not (self._woken or self._finished or self._more):
+            busy = self._claiming is not None or self._tasks
+            if not busy and not (self._woken or self._finished or self._more):
                 self._idle.set()
             await self._wait(self._idle_timeout(loop.time()))
             return
@@ -257,6 +270,16 @@ class Sender:
         if self._ready:
             self._idle.clear()
 
+    def _claimed(self, task: asyncio.Task[None]) -> None:
+        self._claiming = None
+        self._signal.set()
+        if task.cancelled() or task.exception() is None:
+            return
+        log.error("could not claim outbox messages", exc_info=task.exception())
+        # Try again at the next poll rather than at once.
+        self._woken = self._more = self._finished = False
+        self._last_claim = asyncio.get_running_loop().time()
+
     def _lease_left(self, message: OutboxMessage) -> timedelta:
         assert message.lease_until is not None
         return message.lease_until - self.clock.now()
@@ -275,6 +298,8 @@ class Sender:
         self._finished = True
 
     async def _drain(self) -> None:
+        if self._claiming is not None:
+            await asyncio.wait([self._claiming])
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         waiting = [message for _, _, message in self._ready]
@@ -291,6 +316,13 @@ class Sender:
             outcome = await self._send(message)
             if isinstance(outcome, Migrated):
                 outcome = await self._follow_migration(message, outcome)
+            if isinstance(outcome, RateLimited):
+                # Telegram limits the whole bot, so every send waits, not just this chat's.
+                loop = asyncio.get_running_loop()
+                self._paused_until = max(self._paused_until, loop.time() + outcome.retry_after)
+                log.warning(
+                    "Telegram asked to wait %ss (429); all sends paused", outcome.retry_after
+                )
             await self._record(message, outcome)
         except Exception:
             log.exception(
@@ -301,7 +333,10 @@ class Sender:
             self._held.pop(_id(message), None)
             self._slots.release()
             self._finished = True
-            self._signal.set()
+            if not self._ready:
+                # The chat's next message may be claimable now; with rows in hand, the
+                # dispatcher is busy anyway.
+                self._signal.set()
 
     async def _send(self, message: OutboxMessage) -> Outcome:
         outgoing = Outgoing(
@@ -339,69 +374,138 @@ class Sender:
             return Rejected(f"chat {old} migrated twice (now to {outcome.chat_id})")
         return outcome
 
-    async def _record(self, message: OutboxMessage, outcome: Outcome) -> None:
-        loop = asyncio.get_running_loop()
-        now = self.clock.now()
-        async with self.session_factory() as session:
-            if isinstance(outcome, Delivered):
-                if not await outbox.record_sent(
-                    session, message=message, telegram_message_id=outcome.message_id, now=now
-                ):
-                    log.warning("outbox message %s was sent after its lease ended", message.id)
-                self.stats.sent += 1
-            elif isinstance(outcome, RateLimited):
-                # Telegram limits the whole bot, so every send waits, not just this chat's.
-                self._paused_until = max(self._paused_until, loop.time() + outcome.retry_after)
-                log.warning(
-                    "Telegram asked to wait %ss (429); all sends paused", outcome.retry_after
-                )
-                await outbox.release(session, message=message)
-                self.stats.rate_limited += 1
-            elif isinstance(outcome, Transient):
-                await self._retry_later(session, message, outcome.reason, now)
-            elif isinstance(outcome, Blocked):
-                log.info("chat %s is closed to the bot: %s", message.chat_id, outcome.reason)
-                self.stats.skipped += await outbox.block_chat(
-                    session, message=message, reason=outcome.reason, now=now
-                )
-            elif isinstance(outcome, ChatNotFound):
-                log.warning("outbox message %s skipped: %s", message.id, outcome.reason)
-                await outbox.record_undeliverable(
-                    session, message=message, status=OutboxStatus.SKIPPED, reason=outcome.reason
-                )
-                self.stats.skipped += 1
-            else:
-                reason = outcome.reason if isinstance(outcome, Rejected) else repr(outcome)
-                log.error("outbox message %s failed: %s", message.id, reason)
-                await outbox.record_undeliverable(
-                    session, message=message, status=OutboxStatus.FAILED, reason=reason
-                )
-                self.stats.failed += 1
-            await session.commit()
+    # -- recording outcomes ----------------------------------------------------------------
 
-    async def _retry_later(
-        self, session: AsyncSession, message: OutboxMessage, reason: str, now: datetime
-    ) -> None:
-        attempt = message.attempts + 1
-        if attempt >= self.max_attempts:
-            log.error("outbox message %s failed after %d attempts: %s", message.id, attempt, reason)
-            await outbox.record_attempt_failed(
-                session, message=message, error=reason, retry_at=None
-            )
-            self.stats.failed += 1
+    async def _record(self, message: OutboxMessage, outcome: Outcome) -> None:
+        """Hand an outcome to the next group commit; return once it is committed."""
+        committed = asyncio.get_running_loop().create_future()
+        self._outcomes.append((message, outcome, committed))
+        self._outcomes_waiting.set()
+        await committed
+
+    async def _write_outcomes(self) -> None:
+        """Commit outcomes in groups: all that arrived while the previous commit ran.
+
+        One transaction per group instead of one per message keeps the database (and SQLite's
+        single writer) off the critical path; a send still counts as in flight until its
+        outcome is committed, so the crash bound stays `send_concurrency`.
+        """
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._outcomes_waiting.wait()
+            self._outcomes_waiting.clear()
+            # Linger a moment for a fuller group: a transaction costs far more than a row.
+            until = loop.time() + COMMIT_LINGER_S
+            while (
+                0 < len(self._outcomes) < self._group_target
+                and not self._writer_stopping
+                and (left := until - loop.time()) > 0
+            ):
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(left):
+                        await self._outcomes_waiting.wait()
+                self._outcomes_waiting.clear()
+            group, self._outcomes = self._outcomes, []
+            if not group:
+                if self._writer_stopping:
+                    return
+                continue
+            try:
+                await self._commit_outcomes([(m, o) for m, o, _ in group])
+            except Exception as exc:
+                for _, _, committed in group:
+                    committed.set_exception(exc)
+                continue
+            for _, _, committed in group:
+                committed.set_result(None)
+
+    async def _commit_outcomes(self, group: list[tuple[OutboxMessage, Outcome]]) -> None:
+        for attempt in range(1, COMMIT_ATTEMPTS + 1):
+            counts: collections.Counter[str] = collections.Counter()
+            try:
+                async with self.session_factory() as session:
+                    now = self.clock.now()
+                    sent = [(m, o.message_id) for m, o in group if isinstance(o, Delivered)]
+                    if sent:
+                        kept = await outbox.record_sent_many(session, sent=sent, now=now)
+                        if kept is not None and kept < len(sent):
+                            log.warning(
+                                "%d message(s) were sent after their lease ended",
+                                len(sent) - kept,
+                            )
+                        counts["sent"] += len(sent)
+                    for message, outcome in group:
+                        if not isinstance(outcome, Delivered):
+                            await self._apply(session, message, outcome, now, counts)
+                    await session.commit()
+            except Exception:
+                if attempt == COMMIT_ATTEMPTS:
+                    raise
+                log.warning("could not record %d outcome(s); trying again", len(group))
+                await asyncio.sleep(0.1 * attempt)
+                continue
+            for name, n in counts.items():
+                setattr(self.stats, name, getattr(self.stats, name) + n)
             return
-        delay = backoff_delay(attempt, jitter=self._random.random())
-        log.warning(
-            "outbox message %s: attempt %d failed (%s); retry in %.1fs",
-            message.id,
-            attempt,
-            reason,
-            delay,
-        )
-        await outbox.record_attempt_failed(
-            session, message=message, error=reason, retry_at=now + timedelta(seconds=delay)
-        )
-        self.stats.retried += 1
+
+    async def _apply(
+        self,
+        session: AsyncSession,
+        message: OutboxMessage,
+        outcome: Outcome,
+        now: datetime,
+        counts: collections.Counter[str],
+    ) -> None:
+        if isinstance(outcome, RateLimited):
+            await outbox.release(session, message=message)
+            counts["rate_limited"] += 1
+        elif isinstance(outcome, Transient):
+            attempt = message.attempts + 1
+            if attempt >= self.max_attempts:
+                log.error(
+                    "outbox message %s failed after %d attempts: %s",
+                    message.id,
+                    attempt,
+                    outcome.reason,
+                )
+                await outbox.record_attempt_failed(
+                    session, message=message, error=outcome.reason, retry_at=None
+                )
+                counts["failed"] += 1
+                return
+            delay = backoff_delay(attempt, jitter=self._random.random())
+            log.warning(
+                "outbox message %s: attempt %d failed (%s); retry in %.1fs",
+                message.id,
+                attempt,
+                outcome.reason,
+                delay,
+            )
+            await outbox.record_attempt_failed(
+                session,
+                message=message,
+                error=outcome.reason,
+                retry_at=now + timedelta(seconds=delay),
+            )
+            counts["retried"] += 1
+        elif isinstance(outcome, Blocked):
+            log.info("chat %s is closed to the bot: %s", message.chat_id, outcome.reason)
+            counts["skipped"] += await outbox.block_chat(
+                session, message=message, reason=outcome.reason, now=now
+            )
+        elif isinstance(outcome, ChatNotFound):
+            log.warning("outbox message %s skipped: %s", message.id, outcome.reason)
+            await outbox.record_undeliverable(
+                session, message=message, status=OutboxStatus.SKIPPED, reason=outcome.reason
+            )
+            counts["skipped"] += 1
+        else:
+            reason = outcome.reason if isinstance(outcome, Rejected) else repr(outcome)
+            log.error("outbox message %s failed: %s", message.id, reason)
+            await outbox.record_undeliverable(
+                session, message=message, status=OutboxStatus.FAILED, reason=reason
+            )
+            counts["failed"] += 1
 
 
 def _id(message: OutboxMessage) -> int:

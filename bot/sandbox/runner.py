@@ -1,25 +1,108 @@
-"""`partnerbot sandbox`: the emulator, the bot on SQLite and a terminal chat, in one process."""
+"""`partnerbot sandbox`: the emulator and the bot on SQLite in one process, with the web
+simulator in a browser (the default) or a chat in this terminal (`--terminal`)."""
 
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
+import re
+import signal
 import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from bot.app import BotApp
 from bot.config import Settings
-from bot.domain.clock import OffsetClock
+from bot.domain.clock import OffsetClock, parse_duration
+from bot.domain.flows import FlowError
 from bot.logs import configure_logging
 from bot.sandbox.emulator import BotAPIEmulator
 from bot.sandbox.terminal import TerminalChat
+from bot.sandbox.web import ContentProblem, SandboxWeb, default_personas
+from bot.storage.models import OutboxMessage
+from bot.storage.sandbox_queries import summarise_outbox
 
 SANDBOX_TOKEN = "1000001:sandbox-token-not-secret"
+OUTBOX_ROWS = 15
+EXCERPT_CHARS = 90
+_TAG = re.compile(r"<[^>]*>")
 log = logging.getLogger(__name__)
 
 
-async def _main(*, port: int, db: Path, user_id: int, language: str) -> int:
+@dataclass
+class _PageHost:
+    """What the web page needs from the running bot (see bot.sandbox.web.Host)."""
+
+    app: BotApp
+    clock: OffsetClock
+    watched: Sequence[Path]
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    async def advance(self, by: str) -> datetime:
+        # the terminal's `:advance`; then what came due is done at once, not at the next sweep
+        moved = self.clock.advance(parse_duration(by))
+        if self.app.scheduler is not None:
+            try:
+                await self.app.scheduler.tick()
+            except Exception:  # the clock has moved; the scheduler's next sweep tries again
+                log.exception("scheduled check-ins failed after moving the clock")
+        self.app.wake_sender()
+        return moved
+
+    async def outbox(self) -> Mapping[str, Any]:
+        assert self.app.session_factory is not None
+        async with self.app.session_factory() as session:
+            summary = await summarise_outbox(session, latest=OUTBOX_ROWS)
+        return {"counts": summary.counts, "latest": [_outbox_row(m) for m in summary.latest]}
+
+    async def reload_content(self) -> list[ContentProblem]:
+        error = await self.app.reload_content()
+        if error is None:
+            print("partnerbot sandbox: flows and wording reloaded", flush=True)
+            return []
+        print(f"partnerbot sandbox: flows are broken, still running the previous ones:\n{error}")
+        sys.stdout.flush()
+        return [ContentProblem(p.file, p.message, p.flow, p.node) for p in error.problems]
+
+
+def _outbox_row(message: OutboxMessage) -> dict[str, Any]:
+    text = " ".join(html.unescape(_TAG.sub("", message.text)).split())
+    if len(text) > EXCERPT_CHARS:
+        text = text[: EXCERPT_CHARS - 1] + "…"
+    return {
+        "id": message.id,
+        "chat_id": message.chat_id,
+        "source": message.source,
+        "kind": message.kind,
+        "status": message.status,
+        "attempts": message.attempts,
+        "excerpt": text or f"[{message.kind}]",
+        "last_error": message.last_error,
+    }
+
+
+async def _until_interrupted() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+
+
+async def _main(*, port: int, db: Path, user_id: int, language: str, terminal: bool) -> int:
     emulator = BotAPIEmulator()
+    # the page's routes join the emulator's app before it starts serving
+    page = None if terminal else SandboxWeb(emulator, default_personas())
     try:
         base_url = await emulator.start(port=port)
     except OSError as exc:
@@ -28,32 +111,58 @@ async def _main(*, port: int, db: Path, user_id: int, language: str) -> int:
     settings = Settings(
         bot_token=SANDBOX_TOKEN, telegram_api_url=base_url, database_url=f"sqlite:///{db}"
     )
+    if page is not None:
+        settings = settings.model_copy(update={"admin_ids": settings.admin_ids | page.admin_ids})
+    else:
+        # The terminal's one persona is an admin too, so /schedules and /broadcast can be tried.
+        settings = settings.model_copy(update={"admin_ids": settings.admin_ids | {user_id}})
     clock = OffsetClock()
     app = BotApp(settings, clock=clock)
     try:
-        await app.start()
-        print(f"partnerbot sandbox: Bot API emulator on {base_url}, database {db}")
-        chat = TerminalChat(
-            emulator,
-            user_id=user_id,
-            first_name="Sandbox",
-            language=language,
-            wait_handled=lambda update_id: app.tracker.wait_handled(update_id, timeout=30),
-            clock=clock,
-        )
-        await chat.run()
+        try:
+            await app.start()
+        except FlowError as exc:
+            print(f"partnerbot: flows are broken:\n{exc}")
+            return 1
+        if page is None:
+            print(f"partnerbot sandbox: Bot API emulator on {base_url}, database {db}")
+            chat = TerminalChat(
+                emulator,
+                user_id=user_id,
+                first_name="Sandbox",
+                language=language,
+                wait_handled=lambda update_id: app.tracker.wait_handled(update_id, timeout=30),
+                clock=clock,
+                advance=_PageHost(app, clock, ()).advance,
+            )
+            await chat.run()
+        else:
+            watched = (settings.flows_dir, settings.locales_dir)
+            page.start(_PageHost(app, clock, watched))
+            print(
+                f"partnerbot sandbox: open {base_url}/ in a browser; Ctrl-C stops (database {db})"
+            )
+            sys.stdout.flush()
+            await _until_interrupted()
     finally:
+        if page is not None:
+            await page.stop()
         await app.stop()
         await emulator.stop()
     return 0
 
 
-def run_sandbox(*, port: int, db: str, user_id: int, language: str) -> int:
-    """Run the sandbox until the terminal chat ends."""
+def run_sandbox(*, port: int, db: str, user_id: int, language: str, terminal: bool = False) -> int:
+    """Run the sandbox until Ctrl-C (the web page) or until the terminal chat ends."""
     path = Path(db)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # The chat owns the terminal; logs go to a file beside the database.
+    # The chat or the page's address owns the terminal; logs go to a file beside the database.
     log_file = path.with_suffix(".log")
     configure_logging("INFO", secrets=[SANDBOX_TOKEN], stream=log_file.open("a", encoding="utf-8"))
     print(f"(logs: {log_file})", file=sys.stderr)
-    return asyncio.run(_main(port=port, db=path, user_id=user_id, language=language))
+    try:
+        return asyncio.run(
+            _main(port=port, db=path, user_id=user_id, language=language, terminal=terminal)
+        )
+    except KeyboardInterrupt:  # before the page's own Ctrl-C handling is in place
+        return 130

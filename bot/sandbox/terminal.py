@@ -6,6 +6,7 @@ import asyncio
 import sys
 import textwrap
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import TextIO
 
 from bot.domain.clock import OffsetClock, parse_duration
@@ -34,6 +35,7 @@ class TerminalChat:
         clock: OffsetClock,
         stdin: TextIO = sys.stdin,
         stdout: TextIO = sys.stdout,
+        advance: Callable[[str], Awaitable[datetime]] | None = None,
     ) -> None:
         self.emulator = emulator
         self.user_id = user_id
@@ -43,6 +45,8 @@ class TerminalChat:
         self.clock = clock
         self.stdin = stdin
         self.stdout = stdout
+        # Moves the clock and lets the bot act on what came due (scheduled check-ins).
+        self.advance = advance
         self._shown: dict[int, tuple[str, list[str]]] = {}
 
     def say(self, text: str) -> None:
@@ -82,7 +86,11 @@ class TerminalChat:
             self.say(f"sandbox time: {self.clock.now():%Y-%m-%d %H:%M} UTC")
         elif line.startswith(":advance"):
             try:
-                moved = self.clock.advance(parse_duration(line.removeprefix(":advance")))
+                by = line.removeprefix(":advance")
+                if self.advance is not None:
+                    moved = await self.advance(by)
+                else:
+                    moved = self.clock.advance(parse_duration(by))
                 self.say(f"sandbox time is now {moved:%Y-%m-%d %H:%M} UTC")
             except ValueError as exc:
                 self.say(str(exc))

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, TypeDecorator
+from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, TypeDecorator, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
@@ -203,3 +203,86 @@ class Draft(SQLModel, table=True):
     kind: str = Field(max_length=32)
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ScheduleStatus(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    DELETED = "deleted"
+
+
+class OccurrenceStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+    MISSED = "missed"
+
+
+class CheckInStatus(StrEnum):
+    SENT = "sent"
+    DONE = "done"
+    ABANDONED = "abandoned"
+    EXPIRED = "expired"
+    MISSED = "missed"
+
+
+class Schedule(SQLModel, table=True):
+    """A recurring or relative check-in: which flow, to whom, when, and for how long."""
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=Id)
+    flow_id: str = Field(max_length=40)
+    recurrence: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    basis: str = Field(default="member", max_length=16)
+    audience: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    window_minutes: int
+    reminder_minutes: list[int] = Field(default_factory=list, sa_type=JSON)
+    status: str = Field(default=ScheduleStatus.ACTIVE, max_length=16, index=True)
+    default_key: str | None = Field(default=None, max_length=40, unique=True)
+    created_by: int | None = Field(
+        default=None, sa_type=BigInteger, foreign_key="member.id", ondelete="SET NULL"
+    )
+    # Nothing due before this moment (creation, or the last resumption) is the schedule's.
+    active_from: datetime = Field(sa_type=UTCDateTime)
+    # Relative schedules: every member event whose window closed before this is settled.
+    settled_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ScheduleOccurrence(SQLModel, table=True):
+    """One calendar occurrence of a schedule (its local date), as the scheduler handled it."""
+
+    __table_args__ = (
+        UniqueConstraint("schedule_id", "occurrence", name="uq_scheduleoccurrence_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=Id)
+    schedule_id: int = Field(sa_type=BigInteger, foreign_key="schedule.id", ondelete="CASCADE")
+    occurrence: str = Field(max_length=32)
+    status: str = Field(default=OccurrenceStatus.OPEN, max_length=16, index=True)
+    first_send_at: datetime = Field(sa_type=UTCDateTime)
+    last_close_at: datetime = Field(sa_type=UTCDateTime)
+    recorded_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class CheckIn(SQLModel, table=True):
+    """One member's check-in of one occurrence: sent once, whatever restarts happen."""
+
+    __table_args__ = (
+        UniqueConstraint("schedule_id", "occurrence", "member_id", name="uq_checkin_member"),
+        Index("ix_checkin_status_closes", "status", "closes_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=Id)
+    schedule_id: int = Field(sa_type=BigInteger, foreign_key="schedule.id", ondelete="CASCADE")
+    occurrence: str = Field(max_length=32)
+    member_id: int = Field(sa_type=BigInteger, foreign_key="member.id", ondelete="CASCADE")
+    run_id: int | None = Field(
+        default=None, sa_type=BigInteger, foreign_key="flowrun.id", ondelete="SET NULL"
+    )
+    status: str = Field(default=CheckInStatus.SENT, max_length=16)
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    closes_at: datetime = Field(sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reminders_sent: int = 0
+    next_reminder_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

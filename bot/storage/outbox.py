@@ -6,11 +6,11 @@ the change that causes the message, and the sender commits each claim and outcom
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, update
+from sqlalchemy import ColumnElement, and_, bindparam, exists, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
@@ -252,20 +252,45 @@ async def _set(session: AsyncSession, where: ColumnElement[bool], **values: Any)
     return int(result.rowcount or 0)
 
 
-async def record_sent(
-    session: AsyncSession, *, message: OutboxMessage, telegram_message_id: int, now: datetime
-) -> bool:
-    """Telegram accepted the message; False if the row was no longer ours to mark."""
-    changed = await _set(
-        session,
-        _ours(message),
-        status=OutboxStatus.SENT,
-        telegram_message_id=telegram_message_id,
-        sent_at=now,
-        lease_until=None,
-        last_error=None,
+async def record_sent_many(
+    session: AsyncSession, *, sent: Sequence[tuple[OutboxMessage, int]], now: datetime
+) -> int | None:
+    """Mark many messages sent in one statement: (row, Telegram's message id) pairs.
+
+    Returns how many rows were still ours to mark, when the driver can tell (else None).
+    """
+    if not sent:
+        return 0
+    ours = and_(
+        col(OutboxMessage.id) == bindparam("row_id"),
+        or_(
+            col(OutboxMessage.status) == OutboxStatus.QUEUED,
+            and_(
+                col(OutboxMessage.status) == OutboxStatus.SENDING,
+                col(OutboxMessage.lease_until) == bindparam("row_lease"),
+            ),
+        ),
     )
-    return changed == 1
+    statement = (
+        update(OutboxMessage)
+        .where(ours)
+        .values(
+            status=OutboxStatus.SENT,
+            telegram_message_id=bindparam("row_telegram_id"),
+            sent_at=now,
+            lease_until=None,
+            last_error=None,
+        )
+    )
+    rows = [
+        {"row_id": m.id, "row_lease": m.lease_until, "row_telegram_id": telegram_id}
+        for m, telegram_id in sent
+    ]
+    connection = await session.connection()
+    result = await connection.execute(statement, rows)
+    if len(rows) > 1 and not connection.dialect.supports_sane_multi_rowcount:
+        return None
+    return int(result.rowcount)
 
 
 async def release(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Union
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -10,13 +11,15 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
+from aiogram.methods.base import Response
+from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, Message, Update, User
 
 from bot.config import Settings
 from bot.domain.clock import Clock
 from bot.domain.flows import FlowRegistry
 from bot.i18n import Catalogs
 from bot.services.broadcasts import Broadcasts
+from bot.services.checkins import Checkins
 from bot.services.conversations import Conversations
 from bot.storage.db import SessionFactory
 from bot.telegram.middlewares import ChatOrder, DatabaseSession, MemberContext, UpdateTracker
@@ -25,6 +28,13 @@ from bot.telegram.routers import get_routers
 
 log = logging.getLogger(__name__)
 MEMBER_COMMANDS = ("start", "help", "language", "cancel", "stop")
+
+# aiogram builds `Response[T]` for every call and pydantic caches such parametrised models only
+# weakly: without a strong reference they are rebuilt (milliseconds each) after every GC.
+PINNED_RESPONSE_TYPES = tuple(
+    Response[t]  # type: ignore[valid-type]
+    for t in (Message, bool, list[Update], User, Union[Message, bool])  # noqa: UP007
+)
 
 
 def build_bot(settings: Settings, *, retry: bool = True) -> Bot:
@@ -48,6 +58,7 @@ def build_bot(settings: Settings, *, retry: bool = True) -> Bot:
 def build_dispatcher(
     *,
     broadcasts: Broadcasts,
+    checkins: Checkins,
     conversations: Conversations,
     catalogs: Catalogs,
     session_factory: SessionFactory,
@@ -57,7 +68,11 @@ def build_dispatcher(
 ) -> Dispatcher:
     """A dispatcher with our middlewares and routers; services reach handlers by name."""
     dispatcher = Dispatcher(
-        conversations=conversations, broadcasts=broadcasts, catalogs=catalogs, clock=clock
+        conversations=conversations,
+        broadcasts=broadcasts,
+        checkins=checkins,
+        catalogs=catalogs,
+        clock=clock,
     )
     dispatcher.update.outer_middleware(tracker)
     dispatcher.update.outer_middleware(ChatOrder())

@@ -9,9 +9,9 @@ import signal
 import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
-from conftest import ROOT, TOKEN
 
 from bot.config import Settings
 from bot.sandbox.emulator import BotAPIEmulator, RateLimits
@@ -19,6 +19,7 @@ from bot.storage import migrate, outbox, repo
 from bot.storage.db import SessionFactory, create_engine, create_session_factory
 from bot.storage.models import OutboxStatus
 
+ROOT = Path(__file__).resolve().parents[2]
 RECIPIENTS = 300
 CONCURRENCY = 8
 FIRST_USER = 700_000
@@ -33,7 +34,7 @@ async def partnerbot_run(settings: Settings) -> AsyncIterator[asyncio.subprocess
         if not key.upper().startswith(("SEND_", "DATABASE_", "TELEGRAM_", "BOT_"))
     }
     env.update(
-        BOT_TOKEN=TOKEN,
+        BOT_TOKEN=settings.token(),
         TELEGRAM_API_URL=settings.telegram_api_url,
         DATABASE_URL=settings.database_url,
         FLOWS_DIR=str(ROOT / "flows"),

@@ -447,3 +447,23 @@ async def test_the_app_runs_the_sender(emulator: BotAPIEmulator, app: BotApp) ->
     app.wake_sender()
     (shown,) = await emulator.wait_for_messages(424242, 1)
     assert shown.plain_text == "from the outbox"
+
+
+async def test_two_senders_share_the_outbox_without_sending_anything_twice(
+    emulator: BotAPIEmulator, settings: Settings, clock: ManualClock
+) -> None:
+    async with (
+        running_sender(emulator, settings, clock, emulator_limits=False) as one,
+        running_sender(emulator, settings, clock, emulator_limits=False) as two,
+    ):
+        members = [await one.member(9800 + n) for n in range(60)]
+        await _enqueue_all(one, [(m, "exactly once") for m in members])
+        two.sender.wake()
+        for member in members:
+            await emulator.wait_for_messages(member.chat_id, 1)
+        await one.settle()
+        await two.settle()
+        rows = await one.rows()
+    assert emulator.stats.messages_sent == 60
+    assert {r.status for r in rows} == {OutboxStatus.SENT}
+    assert one.sender.stats.sent + two.sender.stats.sent == 60

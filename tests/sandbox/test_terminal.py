@@ -14,7 +14,10 @@ def test_a_newcomer_completes_onboarding_in_the_terminal(tmp_path: Path) -> None
         ["/start", "yes", ":1", "4", "skip", "Resident", ":2", ":advance 1d", ":quit"]
     )
     done = subprocess.run(
-        [sys.executable, "-m", "bot", "sandbox", "--port", "0", "--db", str(tmp_path / "s.db")],
+        [
+            *(sys.executable, "-m", "bot", "sandbox", "--terminal"),
+            *("--port", "0", "--db", str(tmp_path / "s.db")),
+        ],
         cwd=ROOT,
         input=typed + "\n",
         capture_output=True,

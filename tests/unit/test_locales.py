@@ -13,7 +13,7 @@ from bot.i18n import Catalogs
 from bot.telegram.factory import MEMBER_COMMANDS
 
 ROOT = Path(__file__).resolve().parents[2]
-KEY = re.compile(r"^(common|hint|ask|chat|cmd|language)\.[a-z0-9_.]*[a-z0-9_]$")
+KEY = re.compile(r"^(common|hint|ask|chat|cmd|language|schedules|checkin)\.[a-z0-9_.]*[a-z0-9_]$")
 ASK_KINDS = ("choice", "multi_choice", "yes_no")
 
 

@@ -12,6 +12,7 @@ from bot.telegram.routers import (
     language,
     membership,
     roles,
+    schedules,
 )
 
 
@@ -23,6 +24,7 @@ def get_routers() -> list[Router]:
         language.create_router(),
         roles.create_router(),
         broadcast.create_router(),
+        schedules.create_router(),
         commands.create_router(),
         conversation.create_router(),
     ]

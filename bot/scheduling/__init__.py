@@ -1,0 +1,1 @@
+"""APScheduler wiring: the schedules live in the database; this only decides when to look."""

@@ -1,0 +1,154 @@
+"""`partnerbot schedules add|list|pause|resume|delete`: the work behind the command line.
+
+Returns the lines to print (in the default locale's wording, tags stripped) and raises
+`ScheduleError` for invalid input; `bot.cli` prints either and sets the exit status. A running
+bot picks changes up at its next sweep (CHECKIN_SWEEP_S).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from argparse import Namespace
+from datetime import UTC, datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.app import load_content
+from bot.config import Settings
+from bot.domain.broadcasts import Audience
+from bot.domain.schedules import (
+    DEFAULT_REMINDERS,
+    DEFAULT_WINDOW,
+    Recurrence,
+    ScheduleError,
+    ScheduleSpec,
+    parse_count,
+    parse_date,
+    parse_days,
+    parse_nth,
+    parse_reminders,
+    parse_span,
+    parse_time,
+)
+from bot.i18n import Translator
+from bot.services.checkins import Checkins, spec_of
+from bot.storage import migrate
+from bot.storage.db import create_engine, create_session_factory
+from bot.storage.models import ScheduleStatus
+
+_TAG = re.compile(r"<[^>]+>")
+STATUS_OF = {
+    "pause": ScheduleStatus.PAUSED,
+    "resume": ScheduleStatus.ACTIVE,
+    "delete": ScheduleStatus.DELETED,
+}
+
+
+def plain(text: str) -> str:
+    """Chat HTML as terminal text."""
+    return html.unescape(_TAG.sub("", text))
+
+
+def recurrence_from(args: Namespace) -> Recurrence:
+    """The recurrence the options describe; exactly one of the `when` options is needed."""
+    chosen = [
+        name
+        for name in ("weekly", "monthly", "once", "after_joining", "after_flow")
+        if getattr(args, name) is not None
+    ]
+    if len(chosen) != 1:
+        raise ScheduleError("choose_one")
+    at = parse_time(args.at)
+    every = parse_count(args.every, code="every", low=1, high=52)
+    if args.weekly is not None:
+        return Recurrence(kind="weekly", at=at, days=parse_days(args.weekly), every=every)
+    if args.monthly is not None:
+        nth, _, day = args.monthly.partition(":")
+        weekday = parse_days(day or "?")
+        if len(weekday) != 1:
+            raise ScheduleError("day", value=day)
+        return Recurrence(
+            kind="monthly", at=at, nth=parse_nth(nth), weekday=weekday[0], every=every
+        )
+    if args.once is not None:
+        return Recurrence(kind="once", at=at, on=parse_date(args.once))
+    if args.after_joining is not None:
+        days = parse_count(args.after_joining, code="after_days", low=0, high=3650)
+        return Recurrence(kind="relative", at=at, after_days=days)
+    flow, _, days_text = args.after_flow.partition(":")
+    days = parse_count(days_text, code="after_days", low=0, high=3650)
+    return Recurrence(kind="relative", at=at, after_days=days, event_flow=flow)
+
+
+def spec_from(args: Namespace) -> ScheduleSpec:
+    """The schedule `schedules add` describes."""
+    return ScheduleSpec(
+        flow_id=args.flow,
+        recurrence=recurrence_from(args),
+        basis="partnership" if args.basis == "partnership" else "member",
+        window=parse_span(args.window) if args.window else DEFAULT_WINDOW,
+        reminders=parse_reminders(args.reminders) if args.reminders else DEFAULT_REMINDERS,
+        audience=Audience(tuple(args.group or ()), tuple(args.language or ())),
+    )
+
+
+async def run(settings: Settings, args: Namespace) -> list[str]:
+    """Carry out one `schedules` subcommand against the configured database."""
+    catalogs, flows = load_content(settings)
+    checkins = Checkins(
+        flows=flows,
+        catalogs=catalogs,
+        partnership_timezone=settings.partnership_timezone,
+        quiet_start=settings.quiet_hours_start,
+        quiet_end=settings.quiet_hours_end,
+    )
+    t = catalogs.translator(catalogs.default)
+    now = datetime.now(UTC)
+    spec = spec_from(args) if args.schedules_command == "add" else None
+    engine = create_engine(settings.database_url, schema=settings.database_schema)
+    try:
+        await migrate.upgrade(engine)
+        async with create_session_factory(engine)() as session:
+            if spec is not None:
+                lines = await _add(checkins, session, spec, now, t)
+            elif args.schedules_command == "list":
+                schedules = await checkins.all(session)
+                lines = [plain(await checkins.summary(session, s, now=now, t=t)) for s in schedules]
+                lines = lines or [plain(t("schedules.none_yet"))]
+            else:
+                status = STATUS_OF[args.schedules_command]
+                changed = await checkins.set_status(
+                    session, schedule_id=args.id, status=status, now=now
+                )
+                if changed is None:
+                    raise ScheduleError("unknown", value=args.id)
+                label = t(f"schedules.status.{status}")
+                lines = [plain(t("schedules.cli.changed", id=args.id, status=label))]
+            await session.commit()
+    finally:
+        await engine.dispose()
+    return lines
+
+
+async def _add(
+    checkins: Checkins, session: AsyncSession, spec: ScheduleSpec, now: datetime, t: Translator
+) -> list[str]:
+    schedule = await checkins.create(session, spec, now=now)
+    assert schedule is not None
+    lines = [
+        plain(t("schedules.cli.created", id=schedule.id)),
+        plain(await checkins.summary(session, schedule, now=now, t=t)),
+    ]
+    upcoming = checkins.preview(spec_of(schedule), now=now)
+    if upcoming:
+        lines.append(plain(t("schedules.cli.next_times")))
+        lines += [f"  {checkins.format_moment(m, t)}" for m in upcoming]
+    return lines
+
+
+def error_text(settings: Settings, error: ScheduleError) -> str:
+    """A ScheduleError in the default locale's words."""
+    catalogs, _ = load_content(settings)
+    t = catalogs.translator(catalogs.default)
+    return plain(t(error.key, **error.params))

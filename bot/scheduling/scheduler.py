@@ -1,0 +1,132 @@
+"""Fires scheduled check-ins with APScheduler 3 (AsyncIOScheduler).
+
+The database is the source of truth. At start the default schedules are ensured, a first pass
+catches up on whatever came due while the bot was down, and one job per active schedule
+(`schedule:<id>`, `replace_existing=True`) is (re)built from the database; every pass rebuilds
+them, so schedules added or paused from the CLI are picked up too. A periodic sweep
+(`checkins:sweep`) handles reminders, window closing, members who finished a conversation and
+relative events. Each job runs `tick`, which asks `Checkins.run_due` what is due at the
+injected clock's `now` and commits it in one transaction before waking the sender.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+# APScheduler 3 ships no type information.
+from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
+from apscheduler.triggers.date import DateTrigger  # type: ignore[import-untyped]
+from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
+
+from bot.domain.clock import Clock
+from bot.services.checkins import Checkins, TickReport
+from bot.storage.db import SessionFactory
+
+log = logging.getLogger(__name__)
+SWEEP_JOB = "checkins:sweep"
+JOB_PREFIX = "schedule:"
+
+
+def job_id(schedule_id: int) -> str:
+    """The APScheduler job id of a schedule: the same id replaces the same job."""
+    return f"{JOB_PREFIX}{schedule_id}"
+
+
+class CheckinScheduler:
+    """Runs `Checkins.run_due` when a schedule fires and every `sweep_interval` seconds."""
+
+    def __init__(
+        self,
+        *,
+        session_factory: SessionFactory,
+        checkins: Checkins,
+        clock: Clock,
+        sweep_interval: float,
+        wake_sender: Callable[[], None],
+    ) -> None:
+        self.session_factory = session_factory
+        self.checkins = checkins
+        self.clock = clock
+        self.sweep_interval = sweep_interval
+        self.wake_sender = wake_sender
+        self._scheduler: AsyncIOScheduler | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def jobs(self) -> dict[str, datetime | None]:
+        """Job id -> next run time (wall clock), for tests and logs."""
+        if self._scheduler is None:
+            return {}
+        return {job.id: job.next_run_time for job in self._scheduler.get_jobs()}
+
+    async def start(self) -> None:
+        """Ensure the default schedules, catch up, then start firing."""
+        now = self.clock.now()
+        async with self.session_factory() as session:
+            await self.checkins.ensure_defaults(session, now=now)
+            await session.commit()
+        self._scheduler = AsyncIOScheduler(
+            timezone=ZoneInfo("UTC"),
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        )
+        self._scheduler.add_job(
+            self._fire,
+            IntervalTrigger(seconds=self.sweep_interval),
+            id=SWEEP_JOB,
+            replace_existing=True,
+        )
+        self._scheduler.start()
+        try:
+            await self.tick()
+        except Exception:
+            # Members must still be answered when scheduling breaks; the sweep tries again.
+            log.exception("catching up on scheduled check-ins failed")
+
+    async def stop(self) -> None:
+        """Stop firing; a pass in progress finishes first."""
+        async with self._lock:
+            if self._scheduler is not None:
+                self._scheduler.shutdown(wait=False)
+                self._scheduler = None
+
+    async def tick(self) -> TickReport:
+        """Do what is due now, commit it, wake the sender and rebuild the schedules' jobs."""
+        async with self._lock:
+            now = self.clock.now()
+            async with self.session_factory() as session:
+                report = await self.checkins.run_due(session, now)
+                fire = await self.checkins.next_fire_times(session, now)
+                await session.commit()
+            if report.enqueued:
+                self.wake_sender()
+            self._sync_jobs(fire, now)
+            return report
+
+    async def _fire(self) -> None:
+        try:
+            await self.tick()
+        except Exception:
+            log.exception("scheduled check-ins failed; the next sweep tries again")
+
+    def _sync_jobs(self, fire: Mapping[int, datetime], now: datetime) -> None:
+        """One date job per schedule, at its next send time on the wall clock."""
+        if self._scheduler is None:
+            return
+        wanted = {job_id(schedule_id) for schedule_id in fire}
+        for job in self._scheduler.get_jobs():
+            if job.id.startswith(JOB_PREFIX) and job.id not in wanted:
+                job.remove()
+        wall = datetime.now(UTC)
+        for schedule_id, moment in fire.items():
+            # The injected clock may run ahead of the wall clock (the sandbox's :advance).
+            run_at = wall + max(moment - now, timedelta(0))
+            self._scheduler.add_job(
+                self._fire,
+                DateTrigger(run_date=run_at),
+                id=job_id(schedule_id),
+                replace_existing=True,
+            )

@@ -1,0 +1,31 @@
+"""Read-only queries for the sandbox's web simulator (the outbox panel)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.storage.models import OutboxMessage, OutboxStatus
+
+
+@dataclass(frozen=True)
+class OutboxSummary:
+    """How many outbox rows are in each status, and the newest rows."""
+
+    counts: dict[str, int]
+    latest: list[OutboxMessage]
+
+
+async def summarise_outbox(session: AsyncSession, *, latest: int = 20) -> OutboxSummary:
+    """Count the outbox by status (every status listed, zeros too) and read the newest rows."""
+    counts = {status.value: 0 for status in OutboxStatus}
+    query = select(OutboxMessage.status, func.count()).group_by(col(OutboxMessage.status))
+    for status, count in (await session.exec(query)).all():
+        counts[status] = int(count)
+    rows = await session.exec(
+        select(OutboxMessage).order_by(col(OutboxMessage.id).desc()).limit(latest)
+    )
+    return OutboxSummary(counts=counts, latest=list(rows.all()))
