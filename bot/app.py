@@ -172,6 +172,10 @@ class BotApp:
         if self._polling is not None and self.dispatcher is not None:
             with contextlib.suppress(RuntimeError):
                 await self.dispatcher.stop_polling()
+            # stop_polling() does nothing before polling has begun: cancel the task then.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._polling), timeout=5)
+            self._polling.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._polling
             self._polling = None
