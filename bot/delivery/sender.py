@@ -1,9 +1,10 @@
 """The outbox sender: a long-running task that drains due messages within Telegram's limits.
 
-One loop claims due rows in small batches (one short transaction), keeps them in a heap by
-when their chat is free, and starts each send when the pacer allows it, at most
-`send_concurrency` at a time. Every outcome is committed on its own as soon as Telegram
-answers. Database times come from the injected Clock; pacing uses the event loop's clock.
+One loop claims due rows in small batches (one short transaction, in the background), keeps
+them in a heap by when their chat is free, and starts each send when the pacer allows it, at
+most `send_concurrency` at a time. Outcomes are committed in small groups as Telegram answers;
+a send counts as in flight until its outcome is committed. Database times come from the
+injected Clock; pacing uses the event loop's clock.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ CLAIM_GAP_S = 0.05
 BUSY_HORIZON_S = 0.25
 MAX_EXCLUDED_CHATS = 500
 # Rows claimed per transaction: about this many seconds of sending at the configured rate.
-BATCH_SECONDS = 0.5
+BATCH_SECONDS = 0.25
 MAX_BATCH = 500
 COMMIT_ATTEMPTS = 3
 COMMIT_LINGER_S = 0.005
@@ -192,16 +193,15 @@ class Sender:
         if start > loop.time():
             await self._wait(start - loop.time())
             return
-        await self._slots.acquire()
+        if self._slots.locked():
+            # Wait for a send to finish, then look again: the heap may change meanwhile.
+            async with self._slots:
+                return
         heapq.heappop(self._ready)
-        if self._paused_until > loop.time() or self._stopping:
-            heapq.heappush(self._ready, (start, _id(message), message))
-            self._slots.release()
-            return
         if self._lease_left(message) < self.lease_margin:
-            self._slots.release()
             await self._give_back([message])
             return
+        await self._slots.acquire()  # free, and nothing ran since: returns at once
         self.pacer.take(message.chat_id, loop.time())
         task = asyncio.create_task(self._deliver(message), name=f"outbox-{message.id}")
         self._tasks.add(task)

@@ -188,7 +188,7 @@ async def claim_due(
     limit: int,
     exclude_chats: Collection[int] = (),
 ) -> list[OutboxMessage]:
-    """Take up to `limit` due messages, at most one per chat, one-to-one messages first.
+    """Take up to `limit` due rows, one per chat, one-to-one ones first, then the longest due.
 
     Returns the rows taken: leased ones (`sending`, to deliver) and those of stopped or blocked
     members, marked `skipped` instead. On PostgreSQL the rows are locked with SKIP LOCKED, so
@@ -206,7 +206,8 @@ async def claim_due(
         if exclude_chats:
             query = query.where(col(OutboxMessage.chat_id).not_in(list(exclude_chats)))
         query = (
-            query.order_by(col(OutboxMessage.id))
+            # Follows ix_outbox_due, so the scan stops after `room` rows instead of sorting.
+            query.order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
             .limit(room)
             .with_for_update(skip_locked=True, of=OutboxMessage)
         )
