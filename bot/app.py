@@ -20,6 +20,7 @@ from bot.scheduling.scheduler import CheckinScheduler
 from bot.services.broadcasts import Broadcasts
 from bot.services.checkins import Checkins
 from bot.services.conversations import ONBOARDING, Conversations
+from bot.services.sealing import Sealer, load_sealer
 from bot.storage import migrate, repo
 from bot.storage.db import SessionFactory, create_engine, create_session_factory
 from bot.telegram.factory import build_bot, build_dispatcher, publish_commands
@@ -57,6 +58,7 @@ class BotApp:
     sender: Sender | None = None
     checkins: Checkins | None = None
     scheduler: CheckinScheduler | None = None
+    sealer: Sealer | None = None
     _polling: asyncio.Task[None] | None = None
     _background: list[asyncio.Task[None]] = field(default_factory=list)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
@@ -103,8 +105,10 @@ class BotApp:
             quiet_start=self.settings.quiet_hours_start,
             quiet_end=self.settings.quiet_hours_end,
         )
+        self.sealer = load_sealer(self.settings)
         self.bot = build_bot(self.settings)
         self.dispatcher = build_dispatcher(
+            sealer=self.sealer,
             broadcasts=self.broadcasts,
             checkins=self.checkins,
             conversations=self.conversations,

@@ -42,6 +42,13 @@ class Settings(BaseSettings):
     send_max_attempts: int = Field(default=5, ge=1, le=50)
     send_concurrency: int = Field(default=8, ge=1, le=256)
 
+    # Seals the way back to anonymous raisers and derives pseudonyms in exports. Every instance
+    # of one deployment needs the same key; without one, a key file is created beside the data.
+    anonymity_key: SecretStr | None = None
+    anonymity_key_file: Path = Path("data/anonymity.key")
+    # Figures over fewer respondents than this are suppressed in reports (k-anonymity).
+    report_min_group: int = Field(default=5, ge=2)
+
     progress_interval_s: float = Field(default=3.0, gt=0)
 
     # Scheduled check-ins (bot/scheduling): how often reminders, closing windows, members who

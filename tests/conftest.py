@@ -79,6 +79,7 @@ def settings(emulator: BotAPIEmulator, database_url: str, database_schema: str |
         flows_dir=ROOT / "flows",
         locales_dir=ROOT / "locales",
         admin_ids=frozenset({9001}),
+        anonymity_key="test-anonymity-key-0123456789abcdef",
         request_retries=2,
         progress_interval_s=0.1,
     )

@@ -86,6 +86,8 @@ class FlowRun(SQLModel, table=True):
     answers: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     selected: list[str] = Field(default_factory=list, sa_type=JSON)
     status: str = Field(default=RunStatus.RUNNING, max_length=16)
+    # A facilitator's run on behalf of someone without a phone: {"group": ..., "language": ...}.
+    proxy: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     started_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -112,6 +114,13 @@ class Answer(SQLModel, table=True):
     skipped: bool = False
     anonymous: bool = False
     stakeholder_group: str | None = Field(default=None, max_length=40)
+    # The author allowed this free-text answer to be quoted (without a name) in digests.
+    quotable: bool = False
+    # Recorded by a facilitator for someone without a phone; `recorded_by` is the facilitator.
+    proxy: bool = False
+    recorded_by: int | None = Field(
+        default=None, sa_type=BigInteger, foreign_key="member.id", ondelete="SET NULL"
+    )
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
@@ -225,10 +234,21 @@ class CheckInStatus(StrEnum):
     MISSED = "missed"
 
 
+class ScheduleKind(StrEnum):
+    CHECKIN = "checkin"
+    VOICE_DIGEST = "voice_digest"
+    YOU_SAID_WE_DID = "you_said_we_did"
+
+
 class Schedule(SQLModel, table=True):
     """A recurring or relative check-in: which flow, to whom, when, and for how long."""
 
     id: int | None = Field(default=None, primary_key=True, sa_type=Id)
+    kind: str = Field(default=ScheduleKind.CHECKIN, max_length=24)
+    # Digests of a committee (its meetings); check-ins name committees in `audience` instead.
+    committee_id: int | None = Field(
+        default=None, sa_type=BigInteger, foreign_key="committee.id", ondelete="CASCADE"
+    )
     flow_id: str = Field(max_length=40)
     recurrence: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     basis: str = Field(default="member", max_length=16)
@@ -262,6 +282,8 @@ class ScheduleOccurrence(SQLModel, table=True):
     first_send_at: datetime = Field(sa_type=UTCDateTime)
     last_close_at: datetime = Field(sa_type=UTCDateTime)
     recorded_at: datetime = Field(sa_type=UTCDateTime)
+    # When the aggregate results went to the participants, once the window closed.
+    results_sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class CheckIn(SQLModel, table=True):
@@ -286,3 +308,108 @@ class CheckIn(SQLModel, table=True):
     reminders_sent: int = 0
     next_reminder_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Committee(SQLModel, table=True):
+    """A body of the partnership (steering group, working or evaluation committee)."""
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=Id)
+    name: str = Field(max_length=80, unique=True)
+    purpose: str | None = Field(default=None, max_length=500)
+    created_by: int | None = Field(
+        default=None, sa_type=BigInteger, foreign_key="member.id", ondelete="SET NULL"
+    )
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    archived_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The voice digest covers what was said after this moment.
+    last_digest_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class CommitteeMember(SQLModel, table=True):
+    """A member sitting on a committee; coordinators of it receive its concerns."""
+
+    committee_id: int = Field(
+        sa_type=BigInteger, foreign_key="committee.id", ondelete="CASCADE", primary_key=True
+    )
+    member_id: int = Field(
+        sa_type=BigInteger, foreign_key="member.id", ondelete="CASCADE", primary_key=True
+    )
+    is_chair: bool = False
+    added_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class TicketStatus(StrEnum):
+    RECEIVED = "received"
+    DISCUSSED = "discussed"
+    AGREED = "agreed"
+    DONE = "done"
+    DECLINED = "declined"
+
+
+class Ticket(SQLModel, table=True):
+    """A concern a member raised. An anonymous one has no member: see TicketRoute."""
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=Id)
+    handle: str = Field(max_length=16, unique=True)
+    category: str = Field(max_length=32)
+    about: str = Field(max_length=32)
+    urgency: str = Field(max_length=16)
+    text: str
+    anonymous: bool = False
+    member_id: int | None = Field(
+        default=None, sa_type=BigInteger, foreign_key="member.id", ondelete="SET NULL", index=True
+    )
+    committee_id: int | None = Field(
+        default=None, sa_type=BigInteger, foreign_key="committee.id", ondelete="SET NULL"
+    )
+    status: str = Field(default=TicketStatus.RECEIVED, max_length=16, index=True)
+    status_reason: str | None = None
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Set once the ticket appeared in a "you said, we did" digest.
+    reported_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class TicketRoute(SQLModel, table=True):
+    """How to reach an anonymous raiser: sealed with the anonymity key, never joined in reports.
+
+    `sealed` decrypts to the member id only inside the relay; `raiser_tag` is a keyed hash that
+    lets the raiser (and nobody reading the database without the key) find their own tickets.
+    """
+
+    ticket_id: int = Field(
+        sa_type=BigInteger, foreign_key="ticket.id", ondelete="CASCADE", primary_key=True
+    )
+    sealed: str = Field(max_length=512)
+    raiser_tag: str = Field(max_length=64, index=True)
+
+
+class TicketEvent(SQLModel, table=True):
+    """A step of a ticket: a status change, a coordinator's answer or the raiser's reply."""
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=Id)
+    ticket_id: int = Field(sa_type=BigInteger, foreign_key="ticket.id", ondelete="CASCADE")
+    kind: str = Field(max_length=16)
+    status: str | None = Field(default=None, max_length=16)
+    text: str | None = None
+    # The coordinator who acted; never set for the raiser's own replies.
+    actor_member_id: int | None = Field(
+        default=None, sa_type=BigInteger, foreign_key="member.id", ondelete="SET NULL"
+    )
+    from_raiser: bool = False
+    created_at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who did what, when: broadcasts, exports, role and schedule changes."""
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=Id)
+    at: datetime = Field(sa_type=UTCDateTime, index=True)
+    actor_member_id: int | None = Field(
+        default=None, sa_type=BigInteger, foreign_key="member.id", ondelete="SET NULL"
+    )
+    # Kept when the actor's row is gone, e.g. "admin 1234" or "cli".
+    actor_label: str = Field(max_length=120)
+    action: str = Field(max_length=40, index=True)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)

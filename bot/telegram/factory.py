@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Union
 
 from aiogram import Bot, Dispatcher
@@ -21,6 +22,7 @@ from bot.i18n import Catalogs
 from bot.services.broadcasts import Broadcasts
 from bot.services.checkins import Checkins
 from bot.services.conversations import Conversations
+from bot.services.sealing import Sealer
 from bot.storage.db import SessionFactory
 from bot.telegram.middlewares import ChatOrder, DatabaseSession, MemberContext, UpdateTracker
 from bot.telegram.retry import RetryRequests
@@ -64,7 +66,9 @@ def build_dispatcher(
     session_factory: SessionFactory,
     clock: Clock,
     tracker: UpdateTracker,
+    sealer: Sealer,
     serialise_writes: bool = False,
+    services: Mapping[str, object] | None = None,
 ) -> Dispatcher:
     """A dispatcher with our middlewares and routers; services reach handlers by name."""
     dispatcher = Dispatcher(
@@ -73,7 +77,10 @@ def build_dispatcher(
         checkins=checkins,
         catalogs=catalogs,
         clock=clock,
+        sealer=sealer,
     )
+    for name, service in (services or {}).items():
+        dispatcher[name] = service
     dispatcher.update.outer_middleware(tracker)
     dispatcher.update.outer_middleware(ChatOrder())
     dispatcher.update.outer_middleware(
