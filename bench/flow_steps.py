@@ -21,6 +21,8 @@ missed), 2 if the benchmark itself could not run.
     .venv/bin/python bench/flow_steps.py                  # 500 members, ~1 s to answer
     .venv/bin/python bench/flow_steps.py --think 0        # saturation
     .venv/bin/python bench/flow_steps.py --db postgres    # BENCH_DATABASE_URL or local test db
+    .venv/bin/python bench/flow_steps.py --db postgres --instances 2   # webhook, 2 processes
+    .venv/bin/python bench/flow_steps.py --scale-out      # SQLite/PostgreSQL, 1 and 2 instances
     .venv/bin/python bench/flow_steps.py --members 20 --think 0   # smoke: seconds of load
     .venv/bin/python bench/flow_steps.py --baseline none --think 0 --profile /tmp/bot.prof
 """
@@ -37,6 +39,7 @@ import random
 import re
 import secrets
 import signal
+import socket
 import sys
 import tempfile
 import time
@@ -63,6 +66,7 @@ from _common import (
 )
 
 TOKEN = "123456:bench-token"
+WEBHOOK_SECRET = "bench-webhook-secret"
 FIRST_USER_ID = 100_000
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 TARGET_RATIO_MIN = 0.5
@@ -375,17 +379,31 @@ def _print_profile(path: Path) -> None:
 
 @dataclass
 class Rig:
-    """One bot under test with its own emulator (and database): started, measured, stopped."""
+    """One bot under test with its own emulator (and database): started, measured, stopped.
+
+    `kind` is echo or partnerbot; `label` names the result. With `instances` > 1 (PostgreSQL
+    only) partnerbot runs in webhook mode, N processes behind a round-robin balancer that
+    runs in this process; with `webhook` a single instance does too.
+    """
 
     kind: str
     run_dir: Path
+    label: str = ""
+    db: str = "sqlite"
+    instances: int = 1
+    webhook: bool = False
     script: Script = ()
     base: str = ""
     emulator: Child | None = None
-    bot: Child | None = None
+    bots: list[Child] = field(default_factory=list)
+    balancer: Any = None
     schema: str | None = None
     db_url: str | None = None
     profile: Path | None = None
+
+    def __post_init__(self) -> None:
+        self.label = self.label or self.kind
+        self.webhook = self.webhook or self.instances > 1
 
     async def start(self, args: argparse.Namespace) -> None:
         """Emulator first (its URL is the bot's API server), then the database, then the bot."""
@@ -393,7 +411,7 @@ class Rig:
         pythonpath = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p)
         base_env = child_env({"PYTHONPATH": pythonpath})
         self.emulator = await spawn(
-            f"{self.kind}-emulator",
+            f"{self.label}-emulator",
             [PYTHON, "-m", "bot.sandbox.emulator", "--host", "127.0.0.1", "--port", "0"],
             env=base_env,
             log_dir=self.run_dir,
@@ -403,66 +421,97 @@ class Rig:
         self.base = await read_line(self.emulator, args.startup_timeout)
         if not self.base.startswith("http://127.0.0.1:"):
             raise RuntimeError(f"the emulator announced {self.base!r}, not a loopback URL")
-        info(f"[{self.kind}] emulator at {self.base}")
+        info(f"[{self.label}] emulator at {self.base}")
 
         env = {"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": self.base, "LOG_LEVEL": args.bot_log_level}
         if self.kind == "partnerbot":
             self.script = partnerbot_script(args.locales_dir)
             env["FLOWS_DIR"] = str(args.flows_dir)
             env["LOCALES_DIR"] = str(args.locales_dir)
-            if args.db == "postgres":
+            if self.db == "postgres":
                 self.db_url = _postgres_url()
                 schema = f"bench_{os.getpid()}_{secrets.token_hex(4)}"
                 await _schema(self.db_url, schema, create=True)
                 self.schema = schema
                 env["DATABASE_URL"] = self.db_url
                 env["DATABASE_SCHEMA"] = schema
-                info(f"[{self.kind}] PostgreSQL schema {schema}")
+                info(f"[{self.label}] PostgreSQL schema {schema}")
             else:
                 env["DATABASE_URL"] = f"sqlite:///{self.run_dir / 'bench.db'}"
             command = [PYTHON, "-m", "bot", "run"]
-            if args.profile is not None:
+            if args.profile is not None and not self.webhook:
                 self.profile = args.profile
                 command = [PYTHON, "-c", PROFILED_RUN, str(args.profile)]
         else:
             self.script = echo_script()
             command = [PYTHON, str(REPO_ROOT / "bench" / "echo_bot.py")]
-        # cwd is the run's own directory, so no `.env` file of a checkout leaks in
-        self.bot = await spawn(
-            self.kind, command, env={**base_env, **env}, log_dir=self.run_dir, cwd=self.run_dir
-        )
+        if not self.webhook:
+            # cwd is the run's own directory, so no `.env` file of a checkout leaks in
+            self.bots = [
+                await spawn(
+                    self.label, command, env={**base_env, **env}, log_dir=self.run_dir,
+                    cwd=self.run_dir,
+                )
+            ]  # fmt: skip
+            return
+        from bot.sandbox.balancer import Balancer
+
+        ports = [_free_port() for _ in range(self.instances)]
+        self.balancer = Balancer([f"http://127.0.0.1:{port}" for port in ports])
+        public = await self.balancer.start() + "/telegram/webhook"
+        for n, port in enumerate(ports):
+            hook = {
+                "WEBHOOK_URL": public,
+                "WEBHOOK_SECRET": WEBHOOK_SECRET,
+                "WEBHOOK_HOST": "127.0.0.1",
+                "WEBHOOK_PORT": str(port),
+            }
+            self.bots.append(
+                await spawn(
+                    f"{self.label}-{n + 1}",
+                    [*command, "--webhook"],
+                    env={**base_env, **env, **hook},
+                    log_dir=self.run_dir,
+                    cwd=self.run_dir,
+                )
+            )
 
     async def wait_ready(self, http: aiohttp.ClientSession, timeout: float) -> None:
-        """Return once the bot has called getUpdates (it is ready for members)."""
-        assert self.bot is not None
+        """Return once the bot polls (or every instance has registered its webhook)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        method, wanted = ("setWebhook", self.instances) if self.webhook else ("getUpdates", 1)
         while loop.time() < deadline:
-            if not self.bot.running:
-                raise RuntimeError(
-                    f"{self.kind} exited with code {self.bot.process.returncode} before "
-                    f"polling:\n{self.bot.log_tail()}"
-                )
+            for bot in self.bots:
+                if not bot.running:
+                    raise RuntimeError(
+                        f"{bot.name} exited with code {bot.process.returncode} before "
+                        f"it was ready:\n{bot.log_tail()}"
+                    )
             async with http.get(f"{self.base}/_emulator/stats") as resp:
                 stats = await resp.json()
-            if stats.get("calls", {}).get("getUpdates", 0) >= 1:
-                info(f"[{self.kind}] polling")
+            if stats.get("calls", {}).get(method, 0) >= wanted:
+                info(f"[{self.label}] ready ({method})")
                 return
             await asyncio.sleep(0.05)
-        raise RuntimeError(f"{self.kind} did not poll within {timeout}s:\n{self.bot.log_tail()}")
+        tails = "\n".join(bot.log_tail() for bot in self.bots)
+        raise RuntimeError(f"{self.label} was not ready within {timeout}s:\n{tails}")
 
     async def stop(self) -> None:
-        """Stop the bot, then the emulator, then drop the database schema; idempotent."""
-        bot, self.bot = self.bot, None
+        """Stop the bots, then the emulator, then drop the database schema; idempotent."""
+        bots, self.bots = self.bots, []
         emulator, self.emulator = self.emulator, None
         schema, self.schema = self.schema, None
+        balancer, self.balancer = self.balancer, None
         try:
-            if bot is not None:
-                code = await stop_child(bot)
+            codes = await asyncio.gather(*(stop_child(bot) for bot in bots))
+            for bot, code in zip(bots, codes, strict=True):
                 if code not in (0, -signal.SIGTERM):
-                    info(f"[{self.kind}] exited with code {code}; its log:\n{bot.log_tail()}")
+                    info(f"[{bot.name}] exited with code {code}; its log:\n{bot.log_tail()}")
         finally:
             try:
+                if balancer is not None:
+                    await balancer.stop()
                 if emulator is not None:
                     await stop_child(emulator)
             finally:
@@ -470,36 +519,48 @@ class Rig:
                     await _schema(self.db_url, schema, create=False)
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _sum(values: Sequence[float | None]) -> float | None:
+    return None if any(v is None for v in values) else sum(v for v in values if v is not None)
+
+
 async def measure(
     rig: Rig, http: aiohttp.ClientSession, args: argparse.Namespace
 ) -> dict[str, Any]:
     """Run the members against a ready rig, stop it, and sum up."""
-    bot, emulator = rig.bot, rig.emulator
-    assert bot is not None and emulator is not None
-    info(f"[{rig.kind}] {args.members} member(s) start over {args.ramp}s, think {args.think}s")
+    bots, emulator = rig.bots, rig.emulator
+    assert bots and emulator is not None
+    info(f"[{rig.label}] {args.members} member(s) start over {args.ramp}s, think {args.think}s")
     cpu_before = {
-        "bot": cpu_seconds(bot.pid),
+        "bot": _sum([cpu_seconds(bot.pid) for bot in bots]),
         "emulator": cpu_seconds(emulator.pid),
         "client": cpu_seconds(),
     }
-    load = await drive(http, rig.base, rig.script, args, rig.kind)
+    load = await drive(http, rig.base, rig.script, args, rig.label)
     cpu_after = {
-        "bot": cpu_seconds(bot.pid),
+        "bot": _sum([cpu_seconds(bot.pid) for bot in bots]),
         "emulator": cpu_seconds(emulator.pid),
         "client": cpu_seconds(),
     }
-    rss = peak_rss_mb(bot.pid)
+    rss = _sum([peak_rss_mb(bot.pid) for bot in bots])
     async with http.get(f"{rig.base}/_emulator/stats") as resp:
         stats = await resp.json()
-    if not bot.running:
-        load.errors = max(load.errors, 1)
-        load.error_samples.append(f"{rig.kind} exited with code {bot.process.returncode}")
+    for bot in bots:
+        if not bot.running:
+            load.errors = max(load.errors, 1)
+            load.error_samples.append(f"{bot.name} exited with code {bot.process.returncode}")
+    forwarded = dict(rig.balancer.forwarded) if rig.balancer is not None else None
     await rig.stop()
     if rig.profile is not None and rig.profile.exists():
         _print_profile(rig.profile)
 
     for sample in load.error_samples:
-        info(f"[{rig.kind}] error: {sample}")
+        info(f"[{rig.label}] error: {sample}")
     cpu = {
         f"{name}_cpu_s": rounded(after - before)
         for name, after in cpu_after.items()
@@ -512,16 +573,22 @@ async def measure(
         "p90_ms": rounded(_ms(percentile(load.latencies, 90))),
         "p99_ms": rounded(_ms(percentile(load.latencies, 99))),
         "max_ms": rounded(_ms(max(load.latencies, default=None))),
-        "rss_mb": rss,
+        "rss_mb": rounded(rss, 1),
         "errors": load.errors,
         "wall_s": rounded(load.wall_s, 3),
         **cpu,
         "api_requests": stats.get("requests"),
         "api_errors": sum(int(v) for v in stats.get("errors", {}).values()),
     }
+    if rig.kind == "partnerbot":
+        result.update(db=rig.db, instances=rig.instances, webhook=rig.webhook)
+    if forwarded is not None:
+        result["webhook_posts"] = stats.get("webhook_posts")
+        result["webhook_failures"] = stats.get("webhook_failures")
+        result["per_instance"] = list(forwarded.values())
     if load.error_samples:
         result["error_samples"] = load.error_samples
-    info(f"[{rig.kind}] {result}")
+    info(f"[{rig.label}] {result}")
     return result
 
 
@@ -557,6 +624,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=int, default=20260101, help="think-time RNG seed")
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument(
+        "--instances", type=int, default=1,
+        help="partnerbot processes (PostgreSQL only past 1): webhook mode behind a\n"
+        "round-robin balancer (1)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--webhook", action="store_true", help="one instance in webhook mode instead of polling"
+    )
+    parser.add_argument(
+        "--scale-out", action="store_true",
+        help="in one run: SQLite and PostgreSQL with one polling instance, PostgreSQL with\n"
+        "one webhook instance and with --instances (at least 2) behind the balancer",
+    )  # fmt: skip
     parser.add_argument(
         "--baseline", choices=("both", "echo", "none"), default="both",
         help="both: echo bot, then partnerbot (default); echo: the echo bot only;\n"
@@ -614,11 +694,41 @@ def _ratio(results: dict[str, dict[str, Any]]) -> float | None:
 _RUN_FAILURES = (RuntimeError, OSError, aiohttp.ClientError)
 
 
+def plan(args: argparse.Namespace) -> list[Rig]:
+    """The rigs to measure: the baseline and partnerbot as asked, or the scale-out set."""
+    kinds = {"both": ("echo", "partnerbot"), "echo": ("echo",), "none": ("partnerbot",)}
+    rigs: list[Rig] = []
+    for kind in kinds[args.baseline]:
+        if kind == "echo":
+            rigs.append(Rig("echo", Path("echo")))
+        elif args.scale_out:
+            # Side by side in one run: SQLite and PostgreSQL with one polling instance, then
+            # PostgreSQL with one and with N webhook instances behind the balancer.
+            n = max(2, args.instances)
+            rigs.append(Rig("partnerbot", Path("partnerbot")))
+            rigs.append(Rig("partnerbot", Path("pg1"), label="partnerbot_pg", db="postgres"))
+            rigs.append(
+                Rig("partnerbot", Path("pgw1"), label="partnerbot_pg_webhook", db="postgres",
+                    webhook=True)
+            )  # fmt: skip
+            rigs.append(
+                Rig("partnerbot", Path(f"pg{n}"), label=f"partnerbot_pg_x{n}", db="postgres",
+                    instances=n)
+            )  # fmt: skip
+        else:
+            rigs.append(
+                Rig("partnerbot", Path("partnerbot"), db=args.db, instances=args.instances,
+                    webhook=args.webhook)
+            )  # fmt: skip
+    return rigs
+
+
 async def run_all(
-    kinds: Sequence[str], args: argparse.Namespace, workdir: Path
+    rigs: Sequence[Rig], args: argparse.Namespace, workdir: Path
 ) -> dict[str, dict[str, Any]]:
     """Start every rig at once (start-up is slow: imports), then measure one after another."""
-    rigs = [Rig(kind, workdir / kind) for kind in kinds]
+    for rig in rigs:
+        rig.run_dir = workdir / rig.run_dir
     results: dict[str, dict[str, Any]] = {}
     async with contextlib.AsyncExitStack() as stack:
         for rig in rigs:
@@ -635,17 +745,17 @@ async def run_all(
             for rig in rigs:
                 group.create_task(rig.wait_ready(http, args.startup_timeout))
         for rig in rigs:
-            results[rig.kind] = await measure(rig, http, args)
+            results[rig.label] = await measure(rig, http, args)
     return results
 
 
 async def amain(args: argparse.Namespace) -> int:
-    kinds = {"both": ("echo", "partnerbot"), "echo": ("echo",), "none": ("partnerbot",)}
     summary: dict[str, Any] = {
         "bench": "flow_steps",
         "members": args.members,
         "steps": args.members * len(ANSWERS),
-        "db": args.db,
+        "db": "sqlite+postgres" if args.scale_out else args.db,
+        "instances": args.instances,
         "think_s": args.think,
         "ramp_s": args.ramp,
         "seed": args.seed,
@@ -661,7 +771,7 @@ async def amain(args: argparse.Namespace) -> int:
             info(f"logs and databases are kept in {workdir}")
         failure: str | None = None
         try:
-            results = await run_all(kinds[args.baseline], args, workdir)
+            results = await run_all(plan(args), args, workdir)
         except ExceptionGroup as group:  # from starting the rigs side by side
             expected, unexpected = group.split(_RUN_FAILURES)
             if unexpected is not None or expected is None:
@@ -686,6 +796,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.members < 1:
         raise SystemExit("flow_steps: --members must be at least 1")
+    if args.instances < 1:
+        raise SystemExit("flow_steps: --instances must be at least 1")
+    if args.instances > 1 and args.db != "postgres" and not args.scale_out:
+        raise SystemExit("flow_steps: several instances share a database: use --db postgres")
     args.flows_dir = args.flows_dir.resolve()
     args.locales_dir = args.locales_dir.resolve()
     if args.profile is not None:

@@ -5,31 +5,45 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.cluster.leader import Leadership
+from bot.cluster.locks import ping, startup_lock
 from bot.config import Settings
 from bot.delivery.sender import Sender
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.flows import FlowError, FlowProblem, FlowRegistry, load_flows
 from bot.i18n import Catalogs
+from bot.ops.metrics import Metrics, Snapshot
+from bot.ops.server import OpsServer, Probes, build_ops_app
 from bot.scheduling.scheduler import CheckinScheduler
 from bot.services.broadcasts import Broadcasts
 from bot.services.checkins import Checkins
+from bot.services.committees import Committees
+from bot.services.concerns import FLOW_ID as CONCERNS_FLOW
+from bot.services.concerns import Concerns
 from bot.services.conversations import ONBOARDING, Conversations
+from bot.services.digests import Digests
+from bot.services.reports import Reports
 from bot.services.sealing import Sealer, load_sealer
-from bot.storage import migrate, repo
+from bot.storage import migrate, outbox, repo
 from bot.storage.db import SessionFactory, create_engine, create_session_factory
 from bot.telegram.factory import build_bot, build_dispatcher, publish_commands
 from bot.telegram.middlewares import UpdateTracker
 from bot.telegram.progress import BroadcastMonitor
 from bot.telegram.sending import build_transport
+from bot.telegram.webhook import WebhookReceiver
 
 log = logging.getLogger(__name__)
 KEEP_UPDATE_IDS = timedelta(days=2)
+HEALTH_TIMEOUT_S = 3.0
 
 
 def load_content(settings: Settings) -> tuple[Catalogs, FlowRegistry]:
@@ -41,9 +55,15 @@ def load_content(settings: Settings) -> tuple[Catalogs, FlowRegistry]:
 
 @dataclass
 class BotApp:
-    """partnerbot, polling one Bot API server; `start` and `stop` for tests and the sandbox."""
+    """partnerbot, polling one Bot API server (or receiving by webhook when `webhook` is set);
+    `start` and `stop` for tests and the sandbox.
+
+    Every instance handles updates; only the leader (bot/cluster) runs the outbox sender, the
+    check-in scheduler and the broadcast monitor. On SQLite the one instance always leads.
+    """
 
     settings: Settings
+    webhook: bool = False
     clock: Clock = field(default_factory=SystemClock)
     tracker: UpdateTracker = field(default_factory=UpdateTracker)
     engine: AsyncEngine | None = None
@@ -57,9 +77,16 @@ class BotApp:
     monitor: BroadcastMonitor | None = None
     sender: Sender | None = None
     checkins: Checkins | None = None
+    digests: Digests | None = None
     scheduler: CheckinScheduler | None = None
     sealer: Sealer | None = None
+    committees: Committees | None = None
+    concerns: Concerns | None = None
+    leadership: Leadership | None = None
+    ops: OpsServer | None = None
+    metrics: Metrics = field(default_factory=Metrics)
     _polling: asyncio.Task[None] | None = None
+    _draining: bool = False
     _background: list[asyncio.Task[None]] = field(default_factory=list)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -74,13 +101,16 @@ class BotApp:
         self.engine = create_engine(
             self.settings.database_url, schema=self.settings.database_schema
         )
-        await migrate.upgrade(self.engine)
         self.session_factory = create_session_factory(self.engine)
-        async with self.session_factory() as session:
-            now = self.clock.now()
-            await repo.prune_processed_updates(session, before=now - KEEP_UPDATE_IDS)
-            await repo.ensure_admins(session, telegram_user_ids=self.settings.admin_ids, now=now)
-            await session.commit()
+        async with startup_lock(self.engine, namespace=self._namespace):
+            await migrate.upgrade(self.engine)
+            async with self.session_factory() as session:
+                now = self.clock.now()
+                await repo.prune_processed_updates(session, before=now - KEEP_UPDATE_IDS)
+                await repo.ensure_admins(
+                    session, telegram_user_ids=self.settings.admin_ids, now=now
+                )
+                await session.commit()
         self.conversations = Conversations(
             flows=flows,
             locales=catalogs.locales,
@@ -105,7 +135,20 @@ class BotApp:
             quiet_start=self.settings.quiet_hours_start,
             quiet_end=self.settings.quiet_hours_end,
         )
+        self.digests = Digests(
+            flows=flows,
+            catalogs=catalogs,
+            partnership_timezone=self.settings.partnership_timezone,
+            quiet_start=self.settings.quiet_hours_start,
+            quiet_end=self.settings.quiet_hours_end,
+            min_group=self.settings.report_min_group,
+        )
         self.sealer = load_sealer(self.settings)
+        self.committees = Committees(clock=self.clock)
+        self.concerns = Concerns(
+            clock=self.clock, catalogs=catalogs, sealer=self.sealer, wake_sender=self.wake_sender
+        )
+        self.conversations.finishers[CONCERNS_FLOW] = self.concerns.finish_flow
         self.bot = build_bot(self.settings)
         self.dispatcher = build_dispatcher(
             sealer=self.sealer,
@@ -117,20 +160,37 @@ class BotApp:
             clock=self.clock,
             tracker=self.tracker,
             serialise_writes=self.engine.dialect.name == "sqlite",
+            chat_lock_namespace=self._namespace if self._shared else None,
+            services={
+                "concerns": self.concerns,
+                "committees": self.committees,
+                "reports": Reports(flows=flows, min_group=self.settings.report_min_group),
+            },
         )
+        if self.metrics.observe_update not in self.tracker.observers:
+            self.tracker.observers.append(self.metrics.observe_update)
         self.catalogs, self.flows = catalogs, flows
 
+    @property
+    def _shared(self) -> bool:
+        """Whether other instances may use the same database (PostgreSQL)."""
+        return self.engine is not None and self.engine.dialect.name == "postgresql"
+
+    @property
+    def _namespace(self) -> str:
+        return self.settings.database_schema or "public"
+
     async def start(self) -> None:
-        """Prepare, announce commands and start polling in the background."""
+        """Prepare, announce commands, campaign for leadership, then receive updates."""
         await self.prepare()
         assert self.bot is not None and self.dispatcher is not None
         assert self.catalogs is not None and self.flows is not None
         me = await self.bot.get_me()
         log.info("partnerbot is @%s (id %s)", me.username, me.id)
         await publish_commands(self.bot, self.catalogs, self.flows)
-        await self.bot.delete_webhook(drop_pending_updates=False)
         assert self.session_factory is not None and self.broadcasts is not None
-        self.monitor = monitor = BroadcastMonitor(
+        assert self.engine is not None
+        self.monitor = BroadcastMonitor(
             bot=self.bot,
             session_factory=self.session_factory,
             broadcasts=self.broadcasts,
@@ -138,26 +198,22 @@ class BotApp:
             interval=self.settings.progress_interval_s,
             wake_sender=self.wake_sender,
         )
-        self._stopping.clear()
-        # The outbox sender (bot/delivery), with a Bot of its own that does not retry.
-        self.sender = Sender(
-            settings=self.settings,
-            session_factory=self.session_factory,
-            transport=build_transport(self.settings),
-            clock=self.clock,
+        self._draining = False
+        self.leadership = Leadership(
+            self.engine,
+            namespace=self._namespace,
+            poll_interval=self.settings.leader_poll_s,
+            on_elected=self._lead,
+            on_deposed=self._follow,
         )
-        self.sender.start()
-        # Scheduled check-ins: defaults ensured, downtime caught up, jobs rebuilt from the DB.
-        assert self.checkins is not None
-        self.scheduler = CheckinScheduler(
-            session_factory=self.session_factory,
-            checkins=self.checkins,
-            clock=self.clock,
-            sweep_interval=self.settings.checkin_sweep_s,
-            wake_sender=self.wake_sender,
-        )
-        await self.scheduler.start()
-        self._background.append(asyncio.create_task(monitor.run(self._stopping), name="broadcasts"))
+        await self.leadership.start()
+        if self.webhook:
+            await self._receive_by_webhook()
+            return
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        if self.settings.ops_port is not None:
+            self.ops = OpsServer(build_ops_app(probes=self._probes(), metrics=self.metrics))
+            await self.ops.start(self.settings.ops_host, self.settings.ops_port)
         self._polling = asyncio.create_task(
             self.dispatcher.start_polling(
                 self.bot,
@@ -171,8 +227,121 @@ class BotApp:
             name="partnerbot-polling",
         )
 
+    async def _receive_by_webhook(self) -> None:
+        """Serve the webhook (with /healthz and /metrics), then tell Telegram where it is."""
+        assert self.bot is not None and self.dispatcher is not None
+        url, secret = self.settings.webhook()
+        receiver = WebhookReceiver(
+            dispatcher=self.dispatcher,
+            bot=self.bot,
+            secret=secret,
+            observe=self.metrics.observe_webhook,
+        )
+        path = urlsplit(url).path or "/"
+        app = build_ops_app(
+            probes=self._probes(), metrics=self.metrics, webhook=(path, receiver.handle)
+        )
+        self.ops = OpsServer(app)
+        await self.ops.start(self.settings.webhook_host, self.settings.webhook_port)
+        # Every instance registers the same public URL (a load balancer's); doing it again
+        # is harmless, and the updates Telegram holds stay queued for us.
+        await self.bot.set_webhook(
+            url,
+            secret_token=secret,
+            allowed_updates=self.dispatcher.resolve_used_update_types(),
+            drop_pending_updates=False,
+        )
+        log.info("receiving updates by webhook at %s", url)
+
+    # -- leadership: what only one instance runs ----------------------------------------------
+
+    async def _lead(self) -> None:
+        """This instance leads: run the outbox sender, the scheduler and the broadcast monitor."""
+        assert self.session_factory is not None and self.checkins is not None
+        assert self.monitor is not None
+        self._stopping = asyncio.Event()
+        # The outbox sender (bot/delivery), with a Bot of its own that does not retry.
+        self.sender = Sender(
+            settings=self.settings,
+            session_factory=self.session_factory,
+            transport=build_transport(self.settings),
+            clock=self.clock,
+        )
+        self.sender.start()
+        # Scheduled check-ins: defaults ensured, downtime caught up, jobs rebuilt from the DB.
+        self.scheduler = CheckinScheduler(
+            session_factory=self.session_factory,
+            checkins=self.checkins,
+            clock=self.clock,
+            sweep_interval=self.settings.checkin_sweep_s,
+            wake_sender=self.wake_sender,
+            digests=self.digests,
+        )
+        await self.scheduler.start()
+        self._background.append(
+            asyncio.create_task(self.monitor.run(self._stopping), name="broadcasts")
+        )
+
+    async def _follow(self) -> None:
+        """Stop what only the leader runs; sends in flight finish and claimed rows go back."""
+        self._stopping.set()
+        if self.scheduler is not None:
+            await self.scheduler.stop()
+            self.scheduler = None
+        await asyncio.gather(*self._background, return_exceptions=True)
+        self._background.clear()
+        if self.sender is not None:
+            await self.sender.stop()
+            self.sender = None
+
+    # -- operations: /healthz and /metrics ----------------------------------------------------
+
+    def _probes(self) -> Probes:
+        return Probes(health=self.health, snapshot=self.snapshot)
+
+    async def health(self) -> tuple[bool, Mapping[str, Any]]:
+        """Healthy: the database answers and the instance is not shutting down."""
+        database = True
+        try:
+            assert self.engine is not None
+            async with asyncio.timeout(HEALTH_TIMEOUT_S):
+                await ping(self.engine)
+        except Exception:
+            log.warning("health check: the database does not answer", exc_info=True)
+            database = False
+        details = {
+            "database": database,
+            "leader": self.leadership is not None and self.leadership.is_leader,
+            "mode": "webhook" if self.webhook else "polling",
+            "draining": self._draining,
+            "updates_in_flight": self.tracker.in_flight,
+        }
+        return database and not self._draining, details
+
+    async def snapshot(self) -> Snapshot:
+        """Figures for /metrics; the outbox depth is read from the database."""
+        depth: Mapping[str, int] | None = None
+        if self.session_factory is not None:
+            try:
+                async with asyncio.timeout(HEALTH_TIMEOUT_S), self.session_factory() as session:
+                    depth = await outbox.outbox_depth(session)
+            except Exception:
+                log.warning("metrics: could not read the outbox depth", exc_info=True)
+        leadership = self.leadership
+        stats = vars(self.sender.stats) if self.sender is not None else {}
+        return Snapshot(
+            leader=leadership is not None and leadership.is_leader,
+            leader_terms=leadership.terms if leadership is not None else 0,
+            updates_in_flight=self.tracker.in_flight,
+            deliveries=dict(stats),
+            outbox_depth=depth,
+            scheduler_lag_s=self.scheduler.lag_s if self.scheduler is not None else None,
+        )
+
     async def stop(self) -> None:
-        """Stop polling, let updates in progress finish, close connections."""
+        """Stop receiving, let updates in progress finish, stop leading (releasing the lock),
+        close connections."""
+        self._draining = True
         if self._polling is not None and self.dispatcher is not None:
             with contextlib.suppress(RuntimeError):
                 await self.dispatcher.stop_polling()
@@ -183,17 +352,17 @@ class BotApp:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._polling
             self._polling = None
+        if self.ops is not None:
+            # Stops accepting webhook requests; those in progress finish first.
+            await self.ops.stop()
+            self.ops = None
         with contextlib.suppress(TimeoutError):
             await self.tracker.wait_idle(timeout=10)
-        self._stopping.set()
-        if self.scheduler is not None:
-            await self.scheduler.stop()
-            self.scheduler = None
-        await asyncio.gather(*self._background, return_exceptions=True)
-        self._background.clear()
-        if self.sender is not None:
-            await self.sender.stop()
-            self.sender = None
+        if self.leadership is not None:
+            await self.leadership.stop()
+            self.leadership = None
+        else:
+            await self._follow()
         if self.bot is not None:
             await self.bot.session.close()
         if self.engine is not None:
@@ -203,12 +372,13 @@ class BotApp:
         """Run until `stop` is set (by a signal handler in the CLI)."""
         try:
             await self.start()
-            assert self._polling is not None
-            done, _ = await asyncio.wait(
-                [self._polling, asyncio.create_task(stop.wait())],
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-            if self._polling in done:
+            waiting = asyncio.create_task(stop.wait())
+            tasks: list[asyncio.Task[Any]] = [waiting]
+            if self._polling is not None:
+                tasks.append(self._polling)
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            waiting.cancel()
+            if self._polling is not None and self._polling in done:
                 self._polling.result()
         finally:
             await self.stop()
@@ -243,6 +413,8 @@ class BotApp:
             self.broadcasts.groups = flows.options_for("stakeholder_group")
         if self.checkins is not None:
             self.checkins.use(flows, self.catalogs)
+        if self.digests is not None:
+            self.digests.use(flows, self.catalogs)
         if self.bot is not None and self._polling is not None:
             await publish_commands(self.bot, self.catalogs, flows)
         log.info("flows and wording reloaded: %s", ", ".join(flows.flows))

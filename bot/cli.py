@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from bot.config import MissingTokenError, Settings
+from bot.config import MissingTokenError, MissingWebhookError, Settings
 from bot.domain.flows import FlowError, load_flows, mermaid
 from bot.i18n import Catalogs
 from bot.logs import configure_logging
@@ -30,12 +30,15 @@ def _settings() -> Settings:
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the bot against Telegram (or TELEGRAM_API_URL) with BOT_TOKEN."""
     settings = _settings()
+    webhook = bool(getattr(args, "webhook", False))
     try:
-        token = settings.token()
-    except MissingTokenError as exc:
+        secrets = [settings.token()]
+        if webhook:
+            secrets.append(settings.webhook()[1])
+    except (MissingTokenError, MissingWebhookError) as exc:
         print(f"partnerbot: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level, secrets=[token])
+    configure_logging(settings.log_level, secrets=secrets, json_lines=settings.log_format == "json")
     from bot.app import BotApp
 
     async def main() -> None:
@@ -43,7 +46,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await BotApp(settings).run_until_stopped(stop)
+        await BotApp(settings, webhook=webhook).run_until_stopped(stop)
 
     try:
         asyncio.run(main())
@@ -76,13 +79,16 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     """Apply database migrations up to the latest."""
     settings = _settings()
     configure_logging(settings.log_level)
+    from bot.cluster.locks import startup_lock
     from bot.storage.db import create_engine
     from bot.storage.migrate import upgrade
 
     async def main() -> None:
         engine = create_engine(settings.database_url, schema=settings.database_schema)
         try:
-            await upgrade(engine)
+            # Running instances (or another `migrate`) on the same PostgreSQL take turns.
+            async with startup_lock(engine, namespace=settings.database_schema or "public"):
+                await upgrade(engine)
         finally:
             await engine.dispose()
 
@@ -159,7 +165,16 @@ def _schedules_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         dest="schedules_command", required=True
     )
     add = commands.add_parser("add", help="create a schedule: FLOW and one of the when-options")
-    add.add_argument("flow", help="flow id, e.g. trust_pulse")
+    add.add_argument(
+        "flow", nargs="?", help="flow id, e.g. trust_pulse (a voice digest: its pulse flow)"
+    )
+    add.add_argument(
+        "--kind",
+        choices=("checkin", "voice_digest", "you_said_we_did"),
+        default="checkin",
+        help="check-ins (default), a committee's voice digest, or 'you said, we did' for all",
+    )
+    add.add_argument("--committee", metavar="NAME", help="the committee a voice digest goes to")
     when = add.add_argument_group("when (exactly one)")
     when.add_argument("--weekly", metavar="DAYS", help="days of the week, e.g. mon,thu")
     when.add_argument("--monthly", metavar="NTH:DAY", help="e.g. first:tue or last:fri")
@@ -180,6 +195,13 @@ def _schedules_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     add.add_argument("--reminders", help="e.g. 24h,48h (default), or none; at most two")
     add.add_argument("--group", action="append", help="a stakeholder group (repeatable)")
     add.add_argument("--language", action="append", help="a language code (repeatable)")
+    add.add_argument(
+        "--to-committee",
+        action="append",
+        type=int,
+        metavar="NUMBER",
+        help="check-ins: the members of a committee (repeatable)",
+    )
     commands.add_parser("list", help="active and paused schedules")
     for name in ("pause", "resume", "delete"):
         change = commands.add_parser(name, help=f"{name} a schedule")
@@ -190,7 +212,13 @@ def _schedules_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="partnerbot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help=cmd_run.__doc__).set_defaults(func=cmd_run)
+    run = sub.add_parser("run", help=cmd_run.__doc__)
+    run.add_argument(
+        "--webhook",
+        action="store_true",
+        help="receive updates by webhook (WEBHOOK_URL, WEBHOOK_SECRET) instead of long polling",
+    )
+    run.set_defaults(func=cmd_run)
 
     sandbox = sub.add_parser("sandbox", help=cmd_sandbox.__doc__)
     sandbox.add_argument(
@@ -220,6 +248,15 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("--dir", help="flows directory")
     graph.set_defaults(func=cmd_flows_graph)
     _schedules_parser(sub)
+    from bot import cli_records  # export, audit
+
+    cli_records.add_parsers(sub)
+    from bot import cli_report
+
+    cli_report.add_parser(sub)
+    from bot import committees_cli
+
+    committees_cli.add_parser(sub)
     return parser
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from datetime import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
@@ -59,6 +60,20 @@ class Settings(BaseSettings):
     quiet_hours_start: time = time(21, 0)
     quiet_hours_end: time = time(8, 0)
 
+    # Production and scale-out (bot/cluster, bot/ops): `partnerbot run --webhook` receives
+    # updates on WEBHOOK_HOST:WEBHOOK_PORT at WEBHOOK_URL's path; Telegram must send the secret.
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_host: str = "0.0.0.0"
+    webhook_port: int = Field(default=8080, ge=1, le=65535)
+    # Polling mode serves /healthz and /metrics on this port when set (off by default).
+    ops_port: int | None = Field(default=None, ge=0, le=65535)
+    ops_host: str = "0.0.0.0"
+    log_format: Literal["text", "json"] = "text"
+    # On PostgreSQL one instance leads (scheduler, sender, broadcast progress): followers try
+    # to take over, and the leader checks its lock connection, every LEADER_POLL_S seconds.
+    leader_poll_s: float = Field(default=5.0, gt=0, le=30)
+
     @field_validator("admin_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
@@ -81,10 +96,26 @@ class Settings(BaseSettings):
             ) from exc
         return value
 
+    @field_validator("webhook_secret")
+    @classmethod
+    def _telegram_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram accepts 1-256 characters A-Z, a-z, 0-9, _ and - as the secret token.
+        if value is not None and not re.fullmatch(
+            r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()
+        ):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
     @field_validator("telegram_api_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    def webhook(self) -> tuple[str, str]:
+        """WEBHOOK_URL and WEBHOOK_SECRET; raises when either is missing."""
+        if not self.webhook_url or self.webhook_secret is None:
+            raise MissingWebhookError
+        return self.webhook_url, self.webhook_secret.get_secret_value()
 
     def token(self) -> str:
         """The bot token; raises when none is configured."""
@@ -98,3 +129,10 @@ class MissingTokenError(RuntimeError):
 
     def __str__(self) -> str:
         return "BOT_TOKEN is not set. To try partnerbot without a token, run: make sandbox"
+
+
+class MissingWebhookError(RuntimeError):
+    """`run --webhook` without WEBHOOK_URL or WEBHOOK_SECRET."""
+
+    def __str__(self) -> str:
+        return "webhook mode needs WEBHOOK_URL (https://…) and WEBHOOK_SECRET"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import TextIO
 
 REDACTED = "[REDACTED]"
@@ -26,20 +28,44 @@ class RedactingFormatter(logging.Formatter):
         self._secrets = sorted(found, key=len, reverse=True)
 
     def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
+        return self.scrub(super().format(record))
+
+    def scrub(self, text: str) -> str:
+        """`text` with every secret replaced."""
         for secret in self._secrets:
             text = text.replace(secret, REDACTED)
         return text
 
 
+class JsonFormatter(RedactingFormatter):
+    """One JSON object per line (LOG_FORMAT=json): time, level, logger, message, traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
+        # Scrubbed field by field, before JSON escaping could hide a secret's characters.
+        return json.dumps({key: self.scrub(value) for key, value in entry.items()})
+
+
 def configure_logging(
-    level: str = "INFO", *, secrets: Iterable[str] = (), stream: TextIO | None = None
+    level: str = "INFO",
+    *,
+    secrets: Iterable[str] = (),
+    stream: TextIO | None = None,
+    json_lines: bool = False,
 ) -> None:
     """Send logs to `stream` (stderr by default) through the redacting formatter."""
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(
-        RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets)
-    )
+    formatter = JsonFormatter if json_lines else RedactingFormatter
+    handler.setFormatter(formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -25,6 +25,7 @@ from bot.storage.models import Broadcast, FlowRun, Member, OutboxMessage
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456:TEST-secret-token-value"
+ADMIN = 9001  # in ADMIN_IDS of the test settings
 BACKENDS = ["sqlite", "postgres"]
 
 
@@ -78,7 +79,7 @@ def settings(emulator: BotAPIEmulator, database_url: str, database_schema: str |
         database_schema=database_schema,
         flows_dir=ROOT / "flows",
         locales_dir=ROOT / "locales",
-        admin_ids=frozenset({9001}),
+        admin_ids=frozenset({ADMIN}),
         anonymity_key="test-anonymity-key-0123456789abcdef",
         request_retries=2,
         progress_interval_s=0.1,
@@ -238,3 +239,19 @@ def phone(emulator: BotAPIEmulator, app: BotApp) -> Phone:
 @pytest.fixture
 def french_phone(emulator: BotAPIEmulator, app: BotApp) -> Phone:
     return Phone(emulator, app, user_id=1002, first_name="Fatou", language_code="fr")
+
+
+async def onboard(phone: Phone, group: str = "Community member", language: str = "English") -> None:
+    """Take `phone` through onboarding by typing, declining the roles conversation after it."""
+    for typed in ("/start", "yes", language, group, "Somewhere", "Someone"):
+        await phone.send(typed)
+    await phone.send("no" if language == "English" else "non")
+    phone.new()
+
+
+@pytest.fixture
+async def admin(emulator: BotAPIEmulator, app: BotApp) -> Phone:
+    """Ada, an admin (ADMIN_IDS), onboarded as a municipal officer."""
+    phone = Phone(emulator, app, user_id=ADMIN, first_name="Ada")
+    await onboard(phone, "Municipality")
+    return phone

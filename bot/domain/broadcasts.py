@@ -20,10 +20,14 @@ Step = Literal[
 
 @dataclass(frozen=True)
 class Audience:
-    """Members a broadcast goes to: empty tuples mean 'all'."""
+    """Members a broadcast goes to: empty tuples mean 'all'.
+
+    `committees` are committee ids; who sits on them is looked up when the message is sent.
+    """
 
     groups: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
+    committees: tuple[int, ...] = ()
 
     def includes(self, *, group: str | None, language: str) -> bool:
         if self.groups and group not in self.groups:
@@ -32,14 +36,21 @@ class Audience:
 
     @property
     def everyone(self) -> bool:
-        return not self.groups and not self.languages
+        return not self.groups and not self.languages and not self.committees
 
     def to_json(self) -> dict[str, Any]:
-        return {"groups": list(self.groups), "languages": list(self.languages)}
+        found: dict[str, Any] = {"groups": list(self.groups), "languages": list(self.languages)}
+        if self.committees:
+            found["committees"] = list(self.committees)
+        return found
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Audience:
-        return cls(tuple(data.get("groups") or ()), tuple(data.get("languages") or ()))
+        return cls(
+            tuple(data.get("groups") or ()),
+            tuple(data.get("languages") or ()),
+            tuple(int(c) for c in data.get("committees") or ()),
+        )
 
 
 def _toggle(values: tuple[str, ...], value: str, order: Iterable[str]) -> tuple[str, ...]:
@@ -79,6 +90,10 @@ class Draft:
     def toggle_language(self, language: str, order: Iterable[str]) -> Draft:
         languages = _toggle(self.audience.languages, language, order)
         return replace(self, audience=replace(self.audience, languages=languages))
+
+    def toggle_committee(self, committee_id: int) -> Draft:
+        chosen = set(self.audience.committees) ^ {committee_id}
+        return replace(self, audience=replace(self.audience, committees=tuple(sorted(chosen))))
 
     def to_everyone(self) -> Draft:
         return replace(self, audience=Audience())

@@ -114,6 +114,9 @@ class AskNode(_Strict):
     save_as: Slug | None = None
     sets: ProfileField | None = None
     hint: Key | None = None
+    # A yes/no question asking whether the text answer it names may be quoted (without a
+    # name) in digests: the host stores that answer once this one is given, marked quotable.
+    quote_consent: Slug | None = None
     next: Next
 
     @model_validator(mode="after")
@@ -138,6 +141,8 @@ class AskNode(_Strict):
             raise ValueError("min is above max")
         if self.sets is not None and self.ask not in ("choice", "text"):
             raise ValueError("`sets` takes the answer of a choice or text question")
+        if self.quote_consent is not None and self.ask != "yes_no":
+            raise ValueError("`quote_consent` belongs on a yes_no question")
         return self
 
     @property
@@ -204,6 +209,14 @@ class Flow:
 
     def node(self, node_id: str) -> Node:
         return self.nodes[node_id]
+
+    def quote_consents(self) -> dict[str, str]:
+        """Consent question's answer name -> the text answer whose quoting it decides."""
+        return {
+            n.key: n.quote_consent
+            for n in self.nodes.values()
+            if isinstance(n, AskNode) and n.quote_consent is not None
+        }
 
     def keys(self) -> set[str]:
         """Every locale key the flow uses."""
@@ -392,7 +405,15 @@ def check_graph(flow: Flow) -> list[FlowProblem]:
                     )
     if problems:
         return problems
+    consented: set[str] = set()
     for node in flow.nodes.values():
+        if isinstance(node, AskNode) and node.quote_consent is not None:
+            quoted = flow.nodes.get(saved.get(node.quote_consent, ""))
+            if not isinstance(quoted, AskNode) or quoted.ask != "text":
+                problem(f"quote_consent names no text answer '{node.quote_consent}'", node.id)
+            elif node.quote_consent in consented:
+                problem(f"answer '{node.quote_consent}' already has a quote_consent", node.id)
+            consented.add(node.quote_consent)
         if isinstance(node, SayNode | AskNode) and not isinstance(node.next, str):
             for branch in node.next:
                 name = branch.when.answer if branch.when else None

@@ -481,6 +481,10 @@ class ScheduleDraft:
         languages = _toggle(self.audience.languages, language, order)
         return replace(self, audience=replace(self.audience, languages=languages))
 
+    def toggle_committee(self, committee_id: int) -> ScheduleDraft:
+        chosen = tuple(sorted(set(self.audience.committees) ^ {committee_id}))
+        return replace(self, audience=replace(self.audience, committees=chosen))
+
     def to_everyone(self) -> ScheduleDraft:
         return replace(self, audience=Audience())
 
@@ -568,6 +572,7 @@ class ScheduleDraft:
         flows: Collection[str],
         groups: Collection[str],
         locales: Collection[str],
+        committees: Collection[int] = (),
     ) -> ScheduleDraft:
         """Apply a button of the current step; unknown buttons raise ScheduleError."""
         step = self.step
@@ -580,6 +585,8 @@ class ScheduleDraft:
                 return self.toggle_group(arg, groups)
             if action == "lang" and arg in locales:
                 return self.toggle_language(arg, locales)
+            if action == "committee" and arg.isdigit() and int(arg) in committees:
+                return self.toggle_committee(int(arg))
             if action == "done":
                 return self.audience_chosen()
         if step == "kind" and arg in KINDS:

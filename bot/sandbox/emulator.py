@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+import aiohttp
 from aiohttp import BodyPartReader, hdrs, web
 
 from bot.sandbox.htmlcheck import HTMLParseError, parse_telegram_html, utf16_len
@@ -315,6 +316,8 @@ class EmulatorStats:
     updates_confirmed: int = 0
     faults_triggered: int = 0
     random_errors: int = 0
+    webhook_posts: int = 0  # updates POSTed to the webhook, and those not answered 2xx
+    webhook_failures: int = 0
     throttled: int = 0  # 429s from the rate limits (injected ones are not counted here)
     first_message_at: float | None = None  # emulator clock of the first and last message sent
     last_message_at: float | None = None
@@ -422,6 +425,8 @@ class _Pending:
     update_id: int
     update: dict[str, Any]
     delivered: bool = False
+    chat_id: int | None = None
+    retry_at: float = 0.0  # webhook mode: not before this (loop time) after a failed POST
 
 
 class _Window:
@@ -573,6 +578,10 @@ class BotAPIEmulator:
         self._poll_generation: dict[str, int] = {}
         self._subscribers: list[asyncio.Queue[EmulatorEvent]] = []
         self._closing = asyncio.Event()
+        # Webhook mode: pending updates are POSTed to the webhook by this task.
+        self.webhook_retry_s = 0.2
+        self._webhook_wake = asyncio.Event()
+        self._pusher: asyncio.Task[None] | None = None
 
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
@@ -630,6 +639,11 @@ class BotAPIEmulator:
     async def stop(self) -> None:
         """Stop serving, releasing long polls and delayed answers first."""
         self._begin_close()
+        if self._pusher is not None:
+            self._pusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pusher
+            self._pusher = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -956,7 +970,7 @@ class BotAPIEmulator:
             update = {"update_id": update_id, **update}
         self._next_update_id = max(self._next_update_id, update_id + 1)
         self._max_update_id = max(self._max_update_id, update_id)
-        item = _Pending(update_id, update)
+        item = _Pending(update_id, update, chat_id=chat_id)
         if not self._pending or self._pending[-1].update_id <= update_id:
             self._pending.append(item)
         else:
@@ -964,6 +978,7 @@ class BotAPIEmulator:
         self._pending_counts[update_id] += 1
         self.stats.updates_posted += 1
         self._updates_signal.fire()
+        self._webhook_wake.set()
         self._publish("update", chat_id, update=update)
         return update_id
 
@@ -1592,7 +1607,80 @@ class BotAPIEmulator:
         if isinstance(allowed, list):
             webhook["allowed_updates"] = allowed
         self.webhook = webhook
+        if self._pusher is None or self._pusher.done():
+            self._pusher = asyncio.create_task(self._push_updates(), name="emulator-webhook")
+        self._webhook_wake.set()
         return True
+
+    async def _push_updates(self) -> None:
+        """POST pending updates to the webhook as Telegram does, until the webhook is removed.
+
+        Up to `max_connections` (40) at a time, one chat's updates one at a time and in order;
+        an update is forgotten once the webhook answers 2xx, else POSTed again after
+        `webhook_retry_s`. The secret token goes in X-Telegram-Bot-Api-Secret-Token.
+        """
+        loop = asyncio.get_running_loop()
+        posting: set[asyncio.Task[None]] = set()
+        busy: set[int] = set()
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
+            try:
+                while (hook := self.webhook) is not None and not self._closing.is_set():
+                    self._webhook_wake.clear()
+                    now = loop.time()
+                    held: set[int] = set()  # chats whose earlier update is not done yet
+                    next_retry = math.inf
+                    for item in list(self._pending):
+                        if len(posting) >= int(hook.get("max_connections") or 40):
+                            break
+                        chat = item.chat_id
+                        if chat is not None and (chat in busy or chat in held):
+                            continue
+                        if item.delivered or item.retry_at > now:
+                            if not item.delivered:
+                                next_retry = min(next_retry, item.retry_at)
+                            if chat is not None:
+                                held.add(chat)
+                            continue
+                        item.delivered = True
+                        if chat is not None:
+                            busy.add(chat)
+                        task = asyncio.create_task(self._post_update(http, hook, item, busy))
+                        posting.add(task)
+                        task.add_done_callback(posting.discard)
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(min(1.0, max(0.0, next_retry - now))):
+                            await self._webhook_wake.wait()
+            finally:
+                for task in posting:
+                    task.cancel()
+                await asyncio.gather(*posting, return_exceptions=True)
+
+    async def _post_update(
+        self, http: aiohttp.ClientSession, hook: dict[str, Any], item: _Pending, busy: set[int]
+    ) -> None:
+        headers = {"Content-Type": "application/json"}
+        if hook.get("secret_token"):
+            headers["X-Telegram-Bot-Api-Secret-Token"] = str(hook["secret_token"])
+        ok = False
+        try:
+            self.stats.webhook_posts += 1
+            async with http.post(hook["url"], data=_dumps(item.update), headers=headers) as resp:
+                await resp.read()
+                ok = 200 <= resp.status < 300
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            logger.info("webhook POST of update %s failed: %s", item.update_id, exc)
+        finally:
+            if item.chat_id is not None:
+                busy.discard(item.chat_id)
+            if ok:
+                with contextlib.suppress(ValueError):
+                    self._pending.remove(item)
+                    self._forget([item])
+            else:
+                self.stats.webhook_failures += 1
+                item.delivered = False
+                item.retry_at = asyncio.get_running_loop().time() + self.webhook_retry_s
+            self._webhook_wake.set()
 
     async def _delete_webhook(self, p: _Params) -> Any:
         if p.get_bool("drop_pending_updates"):

@@ -33,11 +33,18 @@ from bot.domain.schedules import (
 )
 from bot.i18n import Translator
 from bot.services.checkins import Checkins, spec_of
-from bot.storage import migrate
+from bot.services.digests import DEFAULT_DIGEST_WINDOW, Digests
+from bot.storage import audit, migrate
 from bot.storage.db import create_engine, create_session_factory
-from bot.storage.models import ScheduleStatus
+from bot.storage.models import Schedule, ScheduleKind, ScheduleStatus
 
 _TAG = re.compile(r"<[^>]+>")
+AUDITED = {
+    "add": "schedule.created",
+    "pause": "schedule.paused",
+    "resume": "schedule.resumed",
+    "delete": "schedule.deleted",
+}
 STATUS_OF = {
     "pause": ScheduleStatus.PAUSED,
     "resume": ScheduleStatus.ACTIVE,
@@ -81,15 +88,35 @@ def recurrence_from(args: Namespace) -> Recurrence:
     return Recurrence(kind="relative", at=at, after_days=days, event_flow=flow)
 
 
+def kind_of(args: Namespace) -> ScheduleKind:
+    """`--kind`: check-ins unless a digest is asked for."""
+    return ScheduleKind(getattr(args, "kind", None) or ScheduleKind.CHECKIN)
+
+
 def spec_from(args: Namespace) -> ScheduleSpec:
     """The schedule `schedules add` describes."""
+    if kind_of(args) != ScheduleKind.CHECKIN:
+        # A digest goes out once at its time; the window is how late it may still go.
+        return ScheduleSpec(
+            flow_id=args.flow or "",
+            recurrence=recurrence_from(args),
+            basis="partnership",
+            window=parse_span(args.window) if args.window else DEFAULT_DIGEST_WINDOW,
+            reminders=parse_reminders(args.reminders) if args.reminders else (),
+        )
+    if not args.flow:
+        raise ScheduleError("flow", value="")
     return ScheduleSpec(
         flow_id=args.flow,
         recurrence=recurrence_from(args),
         basis="partnership" if args.basis == "partnership" else "member",
         window=parse_span(args.window) if args.window else DEFAULT_WINDOW,
         reminders=parse_reminders(args.reminders) if args.reminders else DEFAULT_REMINDERS,
-        audience=Audience(tuple(args.group or ()), tuple(args.language or ())),
+        audience=Audience(
+            tuple(args.group or ()),
+            tuple(args.language or ()),
+            tuple(getattr(args, "to_committee", None) or ()),
+        ),
     )
 
 
@@ -106,11 +133,24 @@ async def run(settings: Settings, args: Namespace) -> list[str]:
     t = catalogs.translator(catalogs.default)
     now = datetime.now(UTC)
     spec = spec_from(args) if args.schedules_command == "add" else None
+    digests = Digests(
+        flows=flows,
+        catalogs=catalogs,
+        partnership_timezone=settings.partnership_timezone,
+        quiet_start=settings.quiet_hours_start,
+        quiet_end=settings.quiet_hours_end,
+        min_group=settings.report_min_group,
+    )
     engine = create_engine(settings.database_url, schema=settings.database_schema)
     try:
         await migrate.upgrade(engine)
         async with create_session_factory(engine)() as session:
-            if spec is not None:
+            if spec is not None and kind_of(args) != ScheduleKind.CHECKIN:
+                schedule = await digests.create(
+                    session, spec, kind=kind_of(args), committee=args.committee, now=now
+                )
+                lines = await _describe(checkins, session, schedule, now, t)
+            elif spec is not None:
                 lines = await _add(checkins, session, spec, now, t)
             elif args.schedules_command == "list":
                 schedules = await checkins.all(session)
@@ -125,6 +165,18 @@ async def run(settings: Settings, args: Namespace) -> list[str]:
                     raise ScheduleError("unknown", value=args.id)
                 label = t(f"schedules.status.{status}")
                 lines = [plain(t("schedules.cli.changed", id=args.id, status=label))]
+            if args.schedules_command in AUDITED:
+                await audit.record(
+                    session,
+                    actor=None,
+                    actor_label=audit.CLI_LABEL,
+                    action=AUDITED[args.schedules_command],
+                    detail={
+                        "schedule": getattr(args, "id", None),
+                        "flow": getattr(args, "flow", None),
+                    },
+                    now=now,
+                )
             await session.commit()
     finally:
         await engine.dispose()
@@ -136,6 +188,12 @@ async def _add(
 ) -> list[str]:
     schedule = await checkins.create(session, spec, now=now)
     assert schedule is not None
+    return await _describe(checkins, session, schedule, now, t)
+
+
+async def _describe(
+    checkins: Checkins, session: AsyncSession, schedule: Schedule, now: datetime, t: Translator
+) -> list[str]:
     lines = [
         plain(t("schedules.cli.created", id=schedule.id)),
         plain(await checkins.summary(session, schedule, now=now, t=t)),

@@ -6,7 +6,9 @@ catches up on whatever came due while the bot was down, and one job per active s
 them, so schedules added or paused from the CLI are picked up too. A periodic sweep
 (`checkins:sweep`) handles reminders, window closing, members who finished a conversation and
 relative events. Each job runs `tick`, which asks `Checkins.run_due` what is due at the
-injected clock's `now` and commits it in one transaction before waking the sender.
+injected clock's `now` and commits it in one transaction before waking the sender. Schedules
+of another kind (`voice_digest`, `you_said_we_did`) fire `Digests.run_due` in the same pass,
+which also sends the results of pulses whose window closed.
 """
 
 from __future__ import annotations
@@ -15,15 +17,19 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 # APScheduler 3 ships no type information.
+from apscheduler.events import EVENT_JOB_SUBMITTED  # type: ignore[import-untyped]
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 from apscheduler.triggers.date import DateTrigger  # type: ignore[import-untyped]
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.clock import Clock
 from bot.services.checkins import Checkins, TickReport
+from bot.services.digests import Digests
 from bot.storage.db import SessionFactory
 
 log = logging.getLogger(__name__)
@@ -47,14 +53,18 @@ class CheckinScheduler:
         clock: Clock,
         sweep_interval: float,
         wake_sender: Callable[[], None],
+        digests: Digests | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.checkins = checkins
+        self.digests = digests
         self.clock = clock
         self.sweep_interval = sweep_interval
         self.wake_sender = wake_sender
         self._scheduler: AsyncIOScheduler | None = None
         self._lock = asyncio.Lock()
+        # How late (s) the last job started after its due time: a busy event loop shows here.
+        self.lag_s: float | None = None
 
     @property
     def jobs(self) -> dict[str, datetime | None]:
@@ -79,6 +89,7 @@ class CheckinScheduler:
             id=SWEEP_JOB,
             replace_existing=True,
         )
+        self._scheduler.add_listener(self._on_submitted, EVENT_JOB_SUBMITTED)
         self._scheduler.start()
         try:
             await self.tick()
@@ -99,12 +110,28 @@ class CheckinScheduler:
             now = self.clock.now()
             async with self.session_factory() as session:
                 report = await self.checkins.run_due(session, now)
+                if self.digests is not None:
+                    await self._run_digests(session, now, report)
                 fire = await self.checkins.next_fire_times(session, now)
                 await session.commit()
             if report.enqueued:
                 self.wake_sender()
             self._sync_jobs(fire, now)
             return report
+
+    def _on_submitted(self, event: Any) -> None:
+        if event.scheduled_run_times:
+            due: datetime = event.scheduled_run_times[-1]
+            self.lag_s = max(0.0, (datetime.now(UTC) - due).total_seconds())
+
+    async def _run_digests(self, session: AsyncSession, now: datetime, report: TickReport) -> None:
+        """Digest schedules and pulse results: a failure there must not hold check-ins back."""
+        assert self.digests is not None
+        try:
+            async with session.begin_nested():
+                await self.digests.run_due(session, now, report)
+        except Exception:
+            log.exception("digests failed; the next pass tries again")
 
     async def _fire(self) -> None:
         try:

@@ -15,7 +15,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.domain.broadcasts import Audience, Draft
 from bot.domain.clock import Clock
 from bot.domain.timing import quiet_hours_end, zone
-from bot.storage import outbox, repo
+from bot.storage import audit, outbox, repo
+from bot.storage import committees as committee_store
 from bot.storage.models import Broadcast, BroadcastStatus, Member, OutboxStatus
 
 DRAFT_KIND = "broadcast"
@@ -106,8 +107,15 @@ class Broadcasts:
     async def audience_size(self, session: AsyncSession, audience: Audience) -> int:
         """How many members would receive a broadcast to `audience` now."""
         return await repo.count_audience(
-            session, groups=audience.groups, languages=audience.languages
+            session,
+            groups=audience.groups,
+            languages=audience.languages,
+            committees=audience.committees,
         )
+
+    async def committees(self, session: AsyncSession) -> list[tuple[int, str]]:
+        """Active committees a broadcast can go to: (id, name), oldest first."""
+        return [(c.id or 0, c.name) for c in await committee_store.list_committees(session)]
 
     # -- sending ----------------------------------------------------------------------------
 
@@ -133,6 +141,18 @@ class Broadcasts:
         await repo.delete_draft(session, member_id=_id(coordinator))
         if due:
             await self._release(session, broadcast)
+        await audit.record(
+            session,
+            actor=coordinator,
+            action="broadcast.confirmed",
+            detail={
+                "broadcast": broadcast.id,
+                "audience": broadcast.audience,
+                "send_at": broadcast.send_at.isoformat(timespec="minutes"),
+                "urgent": broadcast.urgent,
+            },
+            now=now,
+        )
         return broadcast
 
     async def release_due(self, session: AsyncSession) -> list[Broadcast]:
@@ -150,7 +170,10 @@ class Broadcasts:
         audience = Audience.from_json(broadcast.audience)
         draft = Draft(texts=broadcast.texts)
         members = await repo.list_audience(
-            session, groups=audience.groups, languages=audience.languages
+            session,
+            groups=audience.groups,
+            languages=audience.languages,
+            committees=audience.committees,
         )
         for member in members:
             not_before = None
@@ -178,7 +201,9 @@ class Broadcasts:
         session.add(broadcast)
         await session.flush()
 
-    async def cancel(self, session: AsyncSession, *, broadcast_id: int) -> bool:
+    async def cancel(
+        self, session: AsyncSession, *, broadcast_id: int, actor: Member | None = None
+    ) -> bool:
         """Cancel a broadcast that has not started; False when it has (or does not exist)."""
         broadcast = await repo.get_broadcast(session, broadcast_id=broadcast_id)
         if broadcast is None or broadcast.status != BroadcastStatus.SCHEDULED:
@@ -187,6 +212,13 @@ class Broadcasts:
         broadcast.finished_at = self.clock.now()
         session.add(broadcast)
         await session.flush()
+        await audit.record(
+            session,
+            actor=actor,
+            action="broadcast.cancelled",
+            detail={"broadcast": broadcast.id},
+            now=self.clock.now(),
+        )
         return True
 
     async def progress(self, session: AsyncSession, broadcast: Broadcast) -> Progress:

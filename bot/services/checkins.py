@@ -44,6 +44,8 @@ from bot.domain.timing import in_quiet_hours, zone
 from bot.i18n import Catalogs, Translator
 from bot.services.conversations import ONBOARDING, Message
 from bot.services.rendering import Keyboard, render, render_keyboard, render_text
+from bot.storage import committees as committee_store
+from bot.storage import digests as digest_store
 from bot.storage import outbox, repo
 from bot.storage import schedules as store
 from bot.storage.models import (
@@ -51,6 +53,7 @@ from bot.storage.models import (
     Member,
     OccurrenceStatus,
     Schedule,
+    ScheduleKind,
     ScheduleOccurrence,
     ScheduleStatus,
 )
@@ -116,10 +119,13 @@ class TickReport:
     missed: int = 0
     settled: int = 0
     occurrences: int = 0
+    # Digest and pulse-result messages queued by `Digests.run_due` in the same pass.
+    digests: int = 0
+    results: int = 0
 
     @property
     def enqueued(self) -> bool:
-        return bool(self.sent or self.reminded)
+        return bool(self.sent or self.reminded or self.digests or self.results)
 
 
 def spec_of(schedule: Schedule) -> ScheduleSpec:
@@ -309,8 +315,15 @@ class Checkins:
     async def audience_size(self, session: AsyncSession, audience: Audience) -> int:
         """How many members the audience holds now."""
         return await repo.count_audience(
-            session, groups=audience.groups, languages=audience.languages
+            session,
+            groups=audience.groups,
+            languages=audience.languages,
+            committees=audience.committees,
         )
+
+    async def committees(self, session: AsyncSession) -> list[tuple[int, str]]:
+        """Active committees a check-in can go to: (id, name), oldest first."""
+        return [(c.id or 0, c.name) for c in await committee_store.list_committees(session)]
 
     # -- wording ----------------------------------------------------------------------------
 
@@ -362,10 +375,14 @@ class Checkins:
         return t(
             "schedules.line",
             id=schedule.id,
-            flow=html.escape(self.flow_title(schedule.flow_id, t)),
+            flow=await self.schedule_title(session, schedule, t),
             status=t(f"schedules.status.{schedule.status}"),
             when=html.escape(self.describe(spec, t)),
-            audience=html.escape(self.describe_audience(spec.audience, t)),
+            audience=html.escape(
+                t("digest.audience.committee")
+                if schedule.kind == ScheduleKind.VOICE_DIGEST
+                else self.describe_audience(spec.audience, t)
+            ),
             window=span(spec.window, t),
             reminders=self.describe_reminders(spec, t),
             next=following,
@@ -376,12 +393,27 @@ class Checkins:
             return t("schedules.everyone")
         names = [t(f"group.{g}") for g in audience.groups]
         names += [t(f"language.name.{code}") for code in audience.languages]
+        names += [t("committee.number", id=c) for c in audience.committees]
         return ", ".join(names)
 
     def describe_reminders(self, spec: ScheduleSpec, t: Translator) -> str:
         if not spec.reminders:
             return t("schedules.no_reminders")
         return ", ".join(span(r, t) for r in spec.reminders)
+
+    async def schedule_title(self, session: AsyncSession, schedule: Schedule, t: Translator) -> str:
+        """A check-in's flow, or what a digest schedule sends (and to which committee), as HTML."""
+        if schedule.kind == ScheduleKind.YOU_SAID_WE_DID:
+            return t("digest.kind.you_said_we_did")
+        if schedule.kind == ScheduleKind.VOICE_DIGEST:
+            committee = None
+            if schedule.committee_id is not None:
+                committee = await digest_store.get_committee(
+                    session, committee_id=schedule.committee_id
+                )
+            name = committee.name if committee else "?"
+            return t("digest.kind.voice_digest", committee=html.escape(name))
+        return html.escape(self.flow_title(schedule.flow_id, t))
 
     def flow_title(self, flow_id: str, t: Translator) -> str:
         flow = self.flows.get(flow_id)
@@ -404,6 +436,8 @@ class Checkins:
         report.settled = await store.settle_checkins(session)
         report.expired = await self._expire(session, now)
         active = await store.list_schedules(session, statuses=[ScheduleStatus.ACTIVE])
+        # Digest schedules fire digests (bot/services/digests.py), never check-ins.
+        active = [s for s in active if s.kind == ScheduleKind.CHECKIN]
         specs = {_id(s): spec_of(s) for s in active}
         zones = await store.zones_in_use(session)
         for schedule in active:
@@ -783,7 +817,11 @@ class Checkins:
 
 
 def _audience(spec: ScheduleSpec) -> store.Selection:
-    return store.Selection(groups=spec.audience.groups, languages=spec.audience.languages)
+    return store.Selection(
+        groups=spec.audience.groups,
+        languages=spec.audience.languages,
+        committees=spec.audience.committees,
+    )
 
 
 def _listed(by_moments: Mapping[tuple[datetime, datetime], list[int]]) -> list[store.Group]:

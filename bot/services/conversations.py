@@ -6,8 +6,9 @@ profile changes, and returns what to show. It knows neither aiogram nor wording.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -19,6 +20,7 @@ from bot.storage import repo
 from bot.storage.models import FlowRun, Member, MemberRole, MemberStatus, RunStatus
 
 ONBOARDING = "onboarding"
+Finisher = Callable[[AsyncSession, Member, Mapping[str, Any]], Awaitable[tuple[Reply, ...]]]
 PRE_CONSENT_RUN = 0
 
 
@@ -72,6 +74,9 @@ class Conversations:
         label_for: Callable[[str], engine.Label],
         admin_ids: frozenset[int] = frozenset(),
     ) -> None:
+        # Flows a service takes over when they finish (flow id -> finisher), e.g. a concern
+        # that becomes a ticket: their answers are never stored as answers, nor kept on a run.
+        self.finishers: dict[str, Finisher] = {}
         if ONBOARDING not in flows:
             raise ValueError(f"the flows directory must define the '{ONBOARDING}' flow")
         self.flows = flows
@@ -115,14 +120,24 @@ class Conversations:
         return self._outcome(user, member, messages=(_say("cmd.start.welcome_back"),))
 
     async def begin(
-        self, session: AsyncSession, *, user: UserRef, member: Member, flow_id: str
+        self,
+        session: AsyncSession,
+        *,
+        user: UserRef,
+        member: Member,
+        flow_id: str,
+        proxy: Mapping[str, str | None] | None = None,
     ) -> Outcome:
-        """Start `flow_id` for a member, unless another flow is still open."""
+        """Start `flow_id` for a member, unless another flow is still open.
+
+        With `proxy` ({"group", "language"}) a facilitator answers for someone without a phone:
+        the answers are stored as that person's (see `_store_answer`), never as the member's.
+        """
         running = await repo.get_running_run(session, member_id=_id(member))
         if running is not None:
             prompt = await self._prompt(session, user, member, running)
             return replace_messages(prompt, (_say("chat.busy"), *prompt.messages))
-        messages = await self._start_run(session, member, self.flows[flow_id])
+        messages = await self._start_run(session, member, self.flows[flow_id], proxy=proxy)
         return self._outcome(user, member, messages=messages)
 
     async def cancel(
@@ -132,7 +147,10 @@ class Conversations:
         run = None if member is None else await repo.get_running_run(session, member_id=_id(member))
         if run is None:
             return self._outcome(user, member, messages=(_say("cmd.cancel.none"),))
-        await repo.end_run(session, run=run, status=RunStatus.ABANDONED, now=self.clock.now())
+        if run.flow_id in self.finishers:
+            await repo.delete_run(session, run=run)
+        else:
+            await repo.end_run(session, run=run, status=RunStatus.ABANDONED, now=self.clock.now())
         return self._outcome(user, member, messages=(_say("cmd.cancel.done"),))
 
     async def stop(self, session: AsyncSession, *, user: UserRef, member: Member | None) -> Outcome:
@@ -194,6 +212,10 @@ class Conversations:
             if isinstance(event, PressInput):
                 return self._outcome(user, member, closed=True)
             return self._outcome(user, member, messages=(_say("chat.idle"),))
+        if run.proxy is not None and member.role == MemberRole.MEMBER:
+            # Answering for someone else is a coordinator's task, checked at every answer.
+            await repo.end_run(session, run=run, status=RunStatus.ABANDONED, now=self.clock.now())
+            return self._outcome(user, member, messages=(_say("proxy.not_allowed"),))
         flow = self._current_flow(run)
         if flow is None:
             return await self._restart_changed(session, user, member, run)
@@ -265,20 +287,25 @@ class Conversations:
     ) -> tuple[Message, ...]:
         """Store an accepted step: answers, profile changes, run state; chain the next flow."""
         now = self.clock.now()
-        if step.profile:
+        if step.profile and run.proxy is None:
             await repo.update_member(
                 session, member=member, changes=self._profile(step.profile), now=now
             )
         if step.discard:
             await repo.end_run(session, run=run, status=RunStatus.ABANDONED, now=now)
             return tuple(Message(r, _id(run)) for r in step.replies)
-        for saved in step.answers:
-            await self._store_answer(session, member, run, flow, saved)
+        finisher = self.finishers.get(flow.id)
+        if finisher is not None:
+            return await self._hand_over(session, member, run, step, finisher)
+        await self._store_answers(session, member, run, flow, step)
         answers = dict(step.state.answers)
         if step.finished:
             # Anonymous answers must not stay beside the member's run once it is done.
             anonymous = {a.key for a in step.answers if a.anonymous} | _anonymous_keys(flow)
             answers = {k: v for k, v in answers.items() if k not in anonymous}
+            if run.proxy is not None:
+                # Someone else's answers: stored as theirs, not kept on the facilitator's run.
+                answers = {}
         await repo.save_run_state(
             session,
             run=run,
@@ -288,28 +315,104 @@ class Conversations:
             now=now,
         )
         messages = tuple(Message(r, _id(run)) for r in step.replies)
-        if step.finished and step.start_flow:
+        if step.finished and step.start_flow and run.proxy is None:
             messages += await self._start_run(session, member, self.flows[step.start_flow])
         return messages
 
+    async def _hand_over(
+        self, session: AsyncSession, member: Member, run: FlowRun, step: Step, finisher: Finisher
+    ) -> tuple[Message, ...]:
+        """Keep a taken-over flow's answers on its run until it ends, then hand them over and
+        remove the run: nothing links the member to what they said but the service's record."""
+        if not step.finished:
+            await repo.save_run_state(
+                session,
+                run=run,
+                node_id=step.state.node_id,
+                answers=step.state.answers,
+                selected=step.state.selected,
+                now=self.clock.now(),
+            )
+            return tuple(Message(r, _id(run)) for r in step.replies)
+        extra = await finisher(session, member, dict(step.state.answers))
+        messages = tuple(Message(r, _id(run)) for r in (*step.replies, *extra))
+        await repo.delete_run(session, run=run)
+        return messages
+
+    async def _store_answers(
+        self, session: AsyncSession, member: Member, run: FlowRun, flow: Flow, step: Step
+    ) -> None:
+        """Store the step's answers. A text answer with a `quote_consent` question waits for
+        it (in the run's state) and is stored with its author's choice as `quotable`; if the
+        flow ends without asking, it is stored as not quotable."""
+        consents = flow.quote_consents()
+        held = set(consents.values())
+        for saved in step.answers:
+            if saved.key in held:
+                continue
+            await self._store_answer(session, member, run, flow, saved)
+            if saved.key in consents:
+                quotable = saved.value == "yes"
+                await self._store_held(
+                    session, member, run, flow, step, consents[saved.key], quotable
+                )
+        if step.finished:
+            for consent, text_key in consents.items():
+                if consent not in step.state.answers:
+                    await self._store_held(session, member, run, flow, step, text_key, False)
+
+    async def _store_held(
+        self,
+        session: AsyncSession,
+        member: Member,
+        run: FlowRun,
+        flow: Flow,
+        step: Step,
+        key: str,
+        quotable: bool,
+    ) -> None:
+        if key not in step.state.answers:
+            return
+        node = next(n for n in flow.nodes.values() if isinstance(n, AskNode) and n.key == key)
+        saved = SavedAnswer(
+            node_id=node.id,
+            key=key,
+            kind=node.ask,
+            value=step.state.answers[key],
+            anonymous=node.anonymous or flow.anonymous,
+        )
+        await self._store_answer(session, member, run, flow, saved, quotable=quotable)
+
     async def _store_answer(
-        self, session: AsyncSession, member: Member, run: FlowRun, flow: Flow, saved: SavedAnswer
+        self,
+        session: AsyncSession,
+        member: Member,
+        run: FlowRun,
+        flow: Flow,
+        saved: SavedAnswer,
+        *,
+        quotable: bool = False,
     ) -> None:
         values: list[str | int | float | None]
         values = list(saved.value) if isinstance(saved.value, list) else [saved.value]
+        proxy = run.proxy
+        group = member.stakeholder_group if proxy is None else proxy.get("group")
         for value in values:
-            await repo.add_answer(
+            answer = await repo.add_answer(
                 session,
                 run_id=run.id,
-                member_id=member.id,
+                member_id=None if proxy is not None else member.id,
                 flow_id=flow.id,
                 question_key=saved.key,
                 kind=saved.kind,
                 value=value,
                 anonymous=saved.anonymous,
-                stakeholder_group=member.stakeholder_group,
+                stakeholder_group=group,
                 now=self.clock.now(),
             )
+            if proxy is not None:
+                answer.proxy, answer.recorded_by = True, member.id
+            answer.quotable = quotable and value is not None
 
     def _profile(self, changes: Mapping[str, str]) -> dict[str, str]:
         profile = dict(changes)
@@ -318,7 +421,12 @@ class Conversations:
         return profile
 
     async def _start_run(
-        self, session: AsyncSession, member: Member, flow: Flow
+        self,
+        session: AsyncSession,
+        member: Member,
+        flow: Flow,
+        *,
+        proxy: Mapping[str, str | None] | None = None,
     ) -> tuple[Message, ...]:
         step = engine.start(flow)
         run = await repo.create_run(
@@ -331,6 +439,10 @@ class Conversations:
             selected=(),
             now=self.clock.now(),
         )
+        if proxy is not None:
+            run.proxy = dict(proxy)
+            session.add(run)
+            await session.flush()
         return tuple(Message(r, _id(run)) for r in step.replies)
 
     async def _prompt(

@@ -30,6 +30,16 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
         await conn.run_sync(run)
 
 
+async def downgrade(engine: AsyncEngine, revision: str) -> None:
+    """Take the database schema back to `revision` ("base" removes every table)."""
+
+    def run(connection: Any) -> None:
+        command.downgrade(alembic_config(connection), revision)
+
+    async with engine.begin() as conn:
+        await conn.run_sync(run)
+
+
 async def revision(engine: AsyncEngine, message: str) -> None:
     """Autogenerate a new migration from the difference between models and database."""
 

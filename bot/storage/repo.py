@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.storage.committees import in_committees
 from bot.storage.models import (
     Answer,
     Broadcast,
@@ -203,6 +204,12 @@ async def end_run(session: AsyncSession, *, run: FlowRun, status: RunStatus, now
     await session.flush()
 
 
+async def delete_run(session: AsyncSession, *, run: FlowRun) -> None:
+    """Remove a run that must leave no trace (a flow a service took over, e.g. a concern)."""
+    await session.delete(run)
+    await session.flush()
+
+
 async def add_answer(
     session: AsyncSession,
     *,
@@ -274,10 +281,16 @@ async def get_member(session: AsyncSession, *, member_id: int) -> Member | None:
 
 
 async def list_audience(
-    session: AsyncSession, *, groups: Sequence[str] = (), languages: Sequence[str] = ()
+    session: AsyncSession,
+    *,
+    groups: Sequence[str] = (),
+    languages: Sequence[str] = (),
+    committees: Sequence[int] = (),
 ) -> list[Member]:
-    """Active members in the given groups and languages (empty means all), by id."""
+    """Active members in the given groups, languages and committees (empty means all), by id."""
     query = select(Member).where(Member.status == MemberStatus.ACTIVE).order_by(col(Member.id))
+    if committees:
+        query = query.where(in_committees(committees))
     if groups:
         query = query.where(col(Member.stakeholder_group).in_(list(groups)))
     if languages:
@@ -286,10 +299,16 @@ async def list_audience(
 
 
 async def count_audience(
-    session: AsyncSession, *, groups: Sequence[str] = (), languages: Sequence[str] = ()
+    session: AsyncSession,
+    *,
+    groups: Sequence[str] = (),
+    languages: Sequence[str] = (),
+    committees: Sequence[int] = (),
 ) -> int:
     """How many active members `list_audience` would return."""
     query = select(func.count()).select_from(Member).where(Member.status == MemberStatus.ACTIVE)
+    if committees:
+        query = query.where(in_committees(committees))
     if groups:
         query = query.where(col(Member.stakeholder_group).in_(list(groups)))
     if languages:

@@ -37,6 +37,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.storage.committees import in_committees
 from bot.storage.models import (
     CheckIn,
     CheckInStatus,
@@ -48,6 +49,7 @@ from bot.storage.models import (
     OutboxStatus,
     RunStatus,
     Schedule,
+    ScheduleKind,
     ScheduleOccurrence,
     ScheduleStatus,
     UTCDateTime,
@@ -73,9 +75,13 @@ async def create_schedule(
     created_by: int | None,
     now: datetime,
     default_key: str | None = None,
+    kind: str = ScheduleKind.CHECKIN,
+    committee_id: int | None = None,
 ) -> Schedule | None:
     """Record a new, active schedule; None if one with `default_key` already exists."""
     schedule = Schedule(
+        kind=kind,
+        committee_id=committee_id,
         flow_id=flow_id,
         recurrence=dict(recurrence),
         basis=basis,
@@ -226,9 +232,12 @@ class Selection:
 
     groups: Sequence[str] = ()
     languages: Sequence[str] = ()
+    committees: Sequence[int] = ()
 
     def conditions(self) -> list[ColumnElement[bool]]:
         found = [col(Member.status) == MemberStatus.ACTIVE]
+        if self.committees:
+            found.append(in_committees(self.committees))
         if self.groups:
             found.append(col(Member.stakeholder_group).in_(list(self.groups)))
         if self.languages:

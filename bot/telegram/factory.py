@@ -29,7 +29,10 @@ from bot.telegram.retry import RetryRequests
 from bot.telegram.routers import get_routers
 
 log = logging.getLogger(__name__)
-MEMBER_COMMANDS = ("start", "help", "language", "cancel", "stop")
+# The menu: these first, then each flow's own command, then the rest.
+MENU_FIRST = ("start", "help")
+MENU_LAST = ("concerns", "language", "mydata", "forget", "cancel", "stop")
+MEMBER_COMMANDS = MENU_FIRST + MENU_LAST
 
 # aiogram builds `Response[T]` for every call and pydantic caches such parametrised models only
 # weakly: without a strong reference they are rebuilt (milliseconds each) after every GC.
@@ -68,6 +71,7 @@ def build_dispatcher(
     tracker: UpdateTracker,
     sealer: Sealer,
     serialise_writes: bool = False,
+    chat_lock_namespace: str | None = None,
     services: Mapping[str, object] | None = None,
 ) -> Dispatcher:
     """A dispatcher with our middlewares and routers; services reach handlers by name."""
@@ -84,7 +88,12 @@ def build_dispatcher(
     dispatcher.update.outer_middleware(tracker)
     dispatcher.update.outer_middleware(ChatOrder())
     dispatcher.update.outer_middleware(
-        DatabaseSession(session_factory, clock, serialise=serialise_writes)
+        DatabaseSession(
+            session_factory,
+            clock,
+            serialise=serialise_writes,
+            chat_lock_namespace=chat_lock_namespace,
+        )
     )
     dispatcher.update.outer_middleware(MemberContext(conversations, catalogs))
     dispatcher.include_routers(*get_routers())
@@ -96,8 +105,9 @@ async def publish_commands(bot: Bot, catalogs: Catalogs, flows: FlowRegistry) ->
     flow_commands = [(f.command, f.title) for f in flows.flows.values() if f.command]
     for locale in catalogs.locales:
         t = catalogs.translator(locale)
-        commands = [BotCommand(command=c, description=t(f"cmd.desc.{c}")) for c in MEMBER_COMMANDS]
+        commands = [BotCommand(command=c, description=t(f"cmd.desc.{c}")) for c in MENU_FIRST]
         commands += [BotCommand(command=c, description=t(title)) for c, title in flow_commands]
+        commands += [BotCommand(command=c, description=t(f"cmd.desc.{c}")) for c in MENU_LAST]
         language = None if locale == catalogs.default else locale
         try:
             await bot.set_my_commands(

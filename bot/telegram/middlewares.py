@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update, User
 
+from bot.cluster.locks import lock_chat
 from bot.domain.clock import Clock
 from bot.i18n import Catalogs
 from bot.services.conversations import Conversations, UserRef
@@ -20,6 +22,9 @@ from bot.telegram.render import Outgoing, Responder
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 log = logging.getLogger(__name__)
+# feed_update(..., handling_failures=[]) collects what failed while handling the update.
+FAILURES = "handling_failures"
+KEEP_HANDLED_IDS = 100_000
 
 
 class UpdateTracker(BaseMiddleware):
@@ -28,18 +33,33 @@ class UpdateTracker(BaseMiddleware):
     def __init__(self) -> None:
         self.in_flight = 0
         self.handled = 0
+        # Called with each update's handling time in seconds (the /metrics histogram).
+        self.observers: list[Callable[[float], None]] = []
         self._handled_ids: dict[int, int] = {}
         self._changed = asyncio.Condition()
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
         self.in_flight += 1
+        started = time.perf_counter()
         try:
             return await handler(event, data)
+        except Exception as exc:
+            # aiogram's errors router swallows the exception after us; a caller that must
+            # know (the webhook answers 500 so Telegram tries again) passes a list to learn it.
+            failures = data.get(FAILURES)
+            if isinstance(failures, list):
+                failures.append(exc)
+            raise
         finally:
             self.in_flight -= 1
             self.handled += 1
+            for observe in self.observers:
+                observe(time.perf_counter() - started)
             self._handled_ids[event.update_id] = self._handled_ids.get(event.update_id, 0) + 1
+            if len(self._handled_ids) > KEEP_HANDLED_IDS:
+                # A long-running instance must not remember every update it ever saw.
+                del self._handled_ids[next(iter(self._handled_ids))]
             async with self._changed:
                 self._changed.notify_all()
 
@@ -58,6 +78,13 @@ class UpdateTracker(BaseMiddleware):
             await self._changed.wait_for(lambda: self.in_flight == 0)
 
 
+def _chat_key(data: dict[str, Any]) -> int | None:
+    """The chat an update belongs to (its sender's id when it has no chat)."""
+    chat = data.get("event_chat")
+    user: User | None = data.get("event_from_user")
+    return chat.id if chat is not None else (user.id if user is not None else None)
+
+
 class ChatOrder(BaseMiddleware):
     """Handles one chat's updates one at a time, in arrival order; other chats run in parallel."""
 
@@ -65,9 +92,7 @@ class ChatOrder(BaseMiddleware):
         self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        chat = data.get("event_chat")
-        user: User | None = data.get("event_from_user")
-        key = chat.id if chat is not None else (user.id if user is not None else None)
+        key = _chat_key(data)
         if key is None:
             return await handler(event, data)
         lock, users = self._locks.get(key, (asyncio.Lock(), 0))
@@ -87,9 +112,19 @@ class DatabaseSession(BaseMiddleware):
     """One transaction per update, claiming its id (a redelivery is ignored); the Bot API calls
     the handler asked for are made after the commit."""
 
-    def __init__(self, session_factory: SessionFactory, clock: Clock, *, serialise: bool) -> None:
+    def __init__(
+        self,
+        session_factory: SessionFactory,
+        clock: Clock,
+        *,
+        serialise: bool,
+        chat_lock_namespace: str | None = None,
+    ) -> None:
         self.session_factory = session_factory
         self.clock = clock
+        # On PostgreSQL several instances may receive one chat's updates: a transaction-level
+        # advisory lock per chat (ChatOrder only orders this process) keeps them one at a time.
+        self.chat_lock_namespace = chat_lock_namespace
         # SQLite has one writer at a time; queueing writers here wakes them in order, where
         # SQLite's own busy handler would poll with sleeps of up to 100 ms.
         self._writer: asyncio.Lock | None = asyncio.Lock() if serialise else None
@@ -99,6 +134,9 @@ class DatabaseSession(BaseMiddleware):
         outgoing = Outgoing(self._mark_blocked)
         data["outgoing"] = outgoing
         async with self._writer or contextlib.nullcontext(), self.session_factory() as session:
+            chat_id = _chat_key(data)
+            if self.chat_lock_namespace is not None and chat_id is not None:
+                await lock_chat(session, namespace=self.chat_lock_namespace, chat_id=chat_id)
             if not await repo.claim_update(
                 session, update_id=event.update_id, now=self.clock.now()
             ):

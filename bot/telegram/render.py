@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup
 
 from bot.i18n import Catalogs, Translator
 from bot.services.conversations import Outcome
@@ -109,6 +109,18 @@ class Responder:
         self.later(
             lambda: self.bot.send_message(chat_id=self.chat_id, text=text, reply_markup=keyboard)
         )
+
+    def document(self, data: bytes, filename: str, caption: str | None = None) -> None:
+        """Send a file made in memory (an export, a member's data)."""
+        upload = BufferedInputFile(data, filename=filename)
+        self.later(
+            lambda: self.bot.send_document(self.chat_id, upload, caption=caption or None)
+        )
+
+    def photo(self, data: bytes, filename: str, caption: str | None = None) -> None:
+        """Send a picture made in memory (a report chart); the caption is HTML."""
+        upload = BufferedInputFile(data, filename=filename)
+        self.later(lambda: self.bot.send_photo(self.chat_id, upload, caption=caption or None))
 
     def answer_callback(
         self, callback: CallbackQuery, text: str | None = None, *, alert: bool = False

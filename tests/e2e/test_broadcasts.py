@@ -4,36 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-from conftest import Database, Phone
+from conftest import ADMIN, Database, Phone, onboard
 
 from bot.app import BotApp
 from bot.domain.clock import ManualClock
 from bot.sandbox.emulator import BotAPIEmulator
 from bot.storage.models import BroadcastStatus, MemberStatus, OutboxMessage
-
-ADMIN = 9001
-
-
-async def onboard(phone: Phone, group: str, *, language: str = "English") -> None:
-    for text in (
-        "/start",
-        "yes",
-        language,
-        group,
-        "Somewhere",
-        "Someone",
-        "no" if language == "English" else "non",
-    ):
-        await phone.send(text)
-    phone.new()
-
-
-@pytest.fixture
-async def admin(emulator: BotAPIEmulator, app: BotApp) -> Phone:
-    phone = Phone(emulator, app, user_id=ADMIN, first_name="Ada")
-    await onboard(phone, "Municipality")
-    return phone
 
 
 async def test_members_cannot_broadcast(phone: Phone) -> None:

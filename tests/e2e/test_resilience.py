@@ -46,9 +46,13 @@ async def test_commands_are_published_in_each_language(
         lang: [c["command"] for c in cmds] for (_, lang), cmds in emulator.commands_by_scope.items()
     }
     assert set(published) == {"", "fr"}
-    assert published[""] == ["start", "help", "language", "cancel", "stop", "roles"]
+    assert published[""] == [
+        "start", "help", "concern", "roles",
+        "concerns", "language", "mydata", "forget", "cancel", "stop",
+    ]  # fmt: skip
     french = next(cmds for (_, lang), cmds in emulator.commands_by_scope.items() if lang == "fr")
-    assert french[-1]["description"] == "Rôles et responsabilités"
+    roles = next(c for c in french if c["command"] == "roles")
+    assert roles["description"] == "Rôles et responsabilités"
 
 
 async def test_a_rate_limited_reply_is_retried_after_the_pause(phone: Phone) -> None:

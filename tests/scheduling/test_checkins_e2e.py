@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import Database, Phone
+from conftest import Database, Phone, onboard
 
 from bot.app import BotApp
 from bot.config import Settings
@@ -25,7 +25,6 @@ from bot.storage import outbox, repo
 from bot.storage import schedules as store
 from bot.storage.models import CheckIn, CheckInStatus, OccurrenceStatus, RunStatus, ScheduleStatus
 
-ADMIN = 9001
 PULSE = "Weekly trust pulse"
 REMINDER = "⏰ Reminder: “Trust pulse”"
 TRUST_PULSE, REVIEW = 1, 2
@@ -35,13 +34,6 @@ TRUST_PULSE, REVIEW = 1, 2
 def settings(settings: Settings) -> Settings:
     """No background sweep: each test ticks when it means to."""
     return settings.model_copy(update={"checkin_sweep_s": 3600.0})
-
-
-async def onboard(phone: Phone, group: str = "Community member", language: str = "English") -> None:
-    for text in ("/start", "yes", language, group, "Somewhere", "Someone"):
-        await phone.send(text)
-    await phone.send("no" if language == "English" else "non")
-    phone.new()
 
 
 async def tick(app: BotApp) -> TickReport:
@@ -358,13 +350,6 @@ async def test_reminders_go_only_to_non_respondents_and_the_window_closes(
 
 
 # -- /schedules -------------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def admin(emulator: BotAPIEmulator, app: BotApp) -> Phone:
-    phone = Phone(emulator, app, user_id=ADMIN, first_name="Ada")
-    await onboard(phone, "Municipality")
-    return phone
 
 
 async def test_a_coordinator_sets_up_a_schedule_with_a_preview(admin: Phone, db: Database) -> None:

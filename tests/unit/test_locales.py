@@ -13,7 +13,7 @@ from bot.i18n import Catalogs
 from bot.telegram.factory import MEMBER_COMMANDS
 
 ROOT = Path(__file__).resolve().parents[2]
-KEY = re.compile(r"^(common|hint|ask|chat|cmd|language|schedules|checkin)\.[a-z0-9_.]*[a-z0-9_]$")
+KEY = re.compile(r"^([a-z_]+)\.[a-z0-9_.]*[a-z0-9_]$")
 ASK_KINDS = ("choice", "multi_choice", "yes_no")
 
 
@@ -22,14 +22,33 @@ def _catalogs() -> Catalogs:
 
 
 def code_keys(catalogs: Catalogs) -> set[str]:
-    """Literal keys in bot/, plus the ones the code builds from parts."""
+    """Literal keys in bot/ (strings shaped like a key whose first part names a family of
+    wording), plus the ones the code builds from parts."""
+    families = {key.split(".", 1)[0] for key in catalogs.keys()[catalogs.default]}
+    families -= {"bot"}  # module paths such as "bot.storage" are not wording
     keys: set[str] = set()
     for path in (ROOT / "bot").rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if "storage" in path.parts:  # foreign keys such as "member.id", never wording
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        # Audit action names ("broadcast.confirmed") and prefixes the code extends are not keys.
+        not_keys = {
+            id(k.value) for k in ast.walk(tree) if isinstance(k, ast.keyword) and k.arg == "action"
+        }
+        not_keys |= {
+            id(key)
+            for d in ast.walk(tree)
+            if isinstance(d, ast.Dict)
+            for key in d.keys
+            if key is not None
+        }
+        for node in ast.walk(tree):
             if (
                 isinstance(node, ast.Constant)
                 and isinstance(node.value, str)
-                and KEY.match(node.value)
+                and id(node) not in not_keys
+                and (match := KEY.match(node.value))
+                and match.group(1) in families
             ):
                 keys.add(node.value)
     keys |= {f"hint.{kind}" for kind in ASK_KINDS}

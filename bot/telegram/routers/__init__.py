@@ -5,12 +5,19 @@ from __future__ import annotations
 from aiogram import Router
 
 from bot.telegram.routers import (
+    audit,
     broadcast,
     commands,
+    committees,
+    concerns,
     conversation,
+    data_rights,
     errors,
+    export,
     language,
     membership,
+    proxy,
+    report,
     roles,
     schedules,
 )
@@ -25,6 +32,13 @@ def get_routers() -> list[Router]:
         roles.create_router(),
         broadcast.create_router(),
         schedules.create_router(),
+        data_rights.create_router(),
+        export.create_router(),
+        audit.create_router(),
+        proxy.create_router(),
+        committees.create_router(),
+        concerns.create_router(),
+        report.create_router(),
         commands.create_router(),
         conversation.create_router(),
     ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from aiogram import F, Router
@@ -38,7 +38,12 @@ def _button(text: str, step: str, action: str, arg: str = "") -> list[InlineKeyb
     return [InlineKeyboardButton(text=text, callback_data=_data(step, action, arg))]
 
 
-def _audience_markup(draft: Draft, broadcasts: Broadcasts, t: Translator) -> InlineKeyboardMarkup:
+def _audience_markup(
+    draft: Draft,
+    broadcasts: Broadcasts,
+    t: Translator,
+    committees: Sequence[tuple[int, str]] = (),
+) -> InlineKeyboardMarkup:
     step, audience = "audience", draft.audience
     rows = [
         _button(
@@ -51,6 +56,10 @@ def _audience_markup(draft: Draft, broadcasts: Broadcasts, t: Translator) -> Inl
     for code in broadcasts.locales:
         mark = CHECKED if code in audience.languages else UNCHECKED
         rows.append(_button(f"{mark} {t(f'language.name.{code}')}", step, "lang", code))
+    for committee_id, name in committees:
+        mark = CHECKED if committee_id in audience.committees else UNCHECKED
+        label = t("broadcast.committee", name=html.escape(name))
+        rows.append(_button(f"{mark} {label}", step, "committee", str(committee_id)))
     rows.append(_button(f"➜ {t('broadcast.continue')}", step, "done"))
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
@@ -85,7 +94,7 @@ async def show_step(
             "broadcast.ask_audience",
             locale=t.locale,
             count=size,
-            markup=_audience_markup(draft, broadcasts, t),
+            markup=_audience_markup(draft, broadcasts, t, await broadcasts.committees(session)),
         )
     elif step == "variants":
         rows = [
@@ -255,13 +264,17 @@ async def on_draft_press(
         return
     groups, locales = broadcasts.groups, broadcasts.locales
     redraw = False
-    if step == "audience" and action in ("all", "group", "lang"):
+    if step == "audience" and action in ("all", "group", "lang", "committee"):
         if action == "all":
             draft = draft.to_everyone()
         elif action == "group" and arg in groups:
             draft = draft.toggle_group(arg, groups)
         elif action == "lang" and arg in locales:
             draft = draft.toggle_language(arg, locales)
+        elif action == "committee" and arg.isdigit():
+            known = {c for c, _ in await broadcasts.committees(session)}
+            if int(arg) in known or int(arg) in draft.audience.committees:
+                draft = draft.toggle_committee(int(arg))
         redraw = True
     elif step == "audience" and action == "done":
         if await broadcasts.audience_size(session, draft.audience) == 0:
@@ -304,7 +317,7 @@ async def on_draft_press(
         # Toggling edits the same message: one audience picker, not one per press.
         size = await broadcasts.audience_size(session, draft.audience)
         text = t("broadcast.ask_audience", count=size)
-        keyboard = _audience_markup(draft, broadcasts, t)
+        keyboard = _audience_markup(draft, broadcasts, t, await broadcasts.committees(session))
         message_id = callback.message.message_id
         responder.later(
             lambda: responder.bot.edit_message_text(
@@ -393,7 +406,7 @@ async def on_cancel_scheduled(
         responder.answer_callback(callback, t("broadcast.not_allowed"), alert=True)
         return
     broadcast_id = int((callback.data or "").rsplit(":", 1)[1] or 0)
-    cancelled = await broadcasts.cancel(session, broadcast_id=broadcast_id)
+    cancelled = await broadcasts.cancel(session, broadcast_id=broadcast_id, actor=member)
     key = "broadcast.cancelled_scheduled" if cancelled else "broadcast.too_late"
     responder.answer_callback(callback, t(key, id=broadcast_id))
     if cancelled:

@@ -55,8 +55,12 @@ async def on_help(
 ) -> None:
     """What the bot can do (and, for coordinators, what they can do)."""
     locale = conversations.locale_of(user, member)
-    more = "cmd.help_coordinator" if is_coordinator(member) else None
-    responder.text("cmd.help", locale=locale, then=more)
+    t = responder.catalogs.translator(locale)
+    text = t("cmd.help") + t("concern.help") + t("mydata.help")
+    if is_coordinator(member):
+        text += t("cmd.help_coordinator") + t("ticket.help_coordinator") + t("export.help")
+        text += t("report.help")
+    responder.send(text)
 
 
 async def on_cancel(

@@ -8,7 +8,7 @@ from aiogram.types import Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.clock import Clock
-from bot.storage import repo
+from bot.storage import audit, repo
 from bot.storage.models import Member, MemberRole
 from bot.telegram.render import Responder
 
@@ -81,7 +81,20 @@ async def _change_role(
     if target.id == member.id and not promote:
         responder.text("roles.not_yourself", locale=locale)
         return
+    previous, target_label = target.role, audit.member_label(target)
     await repo.update_member(session, member=target, changes={"role": role}, now=clock.now())
+    await audit.record(
+        session,
+        actor=member,
+        action="role.promoted" if promote else "role.demoted",
+        detail={
+            "target_member_id": target.id,
+            "target": target_label,
+            "role": role,
+            "previous": previous,
+        },
+        now=clock.now(),
+    )
     name = target.display_name or args[0]
     label = responder.catalogs.translator(locale)(f"roles.name.{role}")
     responder.text("roles.changed", locale=locale, name=name, role=label)

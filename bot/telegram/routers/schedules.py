@@ -8,6 +8,7 @@ a demotion grants nothing. The draft's rules live in `bot.domain.schedules.Sched
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,6 +29,7 @@ from bot.domain.schedules import (
 )
 from bot.i18n import Translator
 from bot.services.checkins import Checkins, span, spec_of
+from bot.storage import audit
 from bot.storage.models import Member, ScheduleStatus
 from bot.telegram.render import Responder
 from bot.telegram.routers.roles import is_coordinator
@@ -138,7 +140,7 @@ async def on_list_press(
             _button(t("schedules.delete_yes"), "list", "delyes", arg)
             + _button(t("schedules.keep"), "list", "keep", arg)
         ]
-        flow = checkins.flow_title(schedule.flow_id, t)
+        flow = await checkins.schedule_title(session, schedule, t)
         responder.text(
             "schedules.confirm_delete", locale=locale, id=arg, flow=flow, markup=_markup(rows)
         )
@@ -156,6 +158,18 @@ async def on_list_press(
         return
     changed = await checkins.set_status(session, schedule_id=schedule_id, status=status, now=now)
     assert changed is not None
+    action = {
+        ScheduleStatus.PAUSED: "schedule.paused",
+        ScheduleStatus.ACTIVE: "schedule.resumed",
+        ScheduleStatus.DELETED: "schedule.deleted",
+    }[status]
+    await audit.record(
+        session,
+        actor=member,
+        action=action,
+        detail={"schedule": schedule_id, "flow": changed.flow_id},
+        now=now,
+    )
     if status == ScheduleStatus.ACTIVE:
         upcoming = checkins.next_send(changed, now=now)
         when = checkins.format_moment(upcoming, t) if upcoming else "–"
@@ -187,7 +201,7 @@ async def _show_step(
             "schedules.ask_audience",
             locale=locale,
             count=size,
-            markup=_audience(draft, checkins, t),
+            markup=_audience(draft, checkins, t, await checkins.committees(session)),
         )
     elif step == "kind":
         rows = [
@@ -265,7 +279,12 @@ def _reminder_button(choice: tuple[int, ...], t: Translator) -> list[InlineKeybo
     )
 
 
-def _audience(draft: ScheduleDraft, checkins: Checkins, t: Translator) -> InlineKeyboardMarkup:
+def _audience(
+    draft: ScheduleDraft,
+    checkins: Checkins,
+    t: Translator,
+    committees: Sequence[tuple[int, str]] = (),
+) -> InlineKeyboardMarkup:
     audience = draft.audience
     rows = [
         _button(
@@ -280,6 +299,10 @@ def _audience(draft: ScheduleDraft, checkins: Checkins, t: Translator) -> Inline
     for code in checkins.locales:
         mark = CHECKED if code in audience.languages else UNCHECKED
         rows.append(_button(f"{mark} {t(f'language.name.{code}')}", "audience", "lang", code))
+    for committee_id, name in committees:
+        mark = CHECKED if committee_id in audience.committees else UNCHECKED
+        label = t("broadcast.committee", name=html.escape(name))
+        rows.append(_button(f"{mark} {label}", "audience", "committee", str(committee_id)))
     rows.append(_button(f"➜ {t('schedules.continue')}", "audience", "done"))
     return _markup(rows)
 
@@ -402,6 +425,7 @@ async def on_draft_press(
             flows={f.id for f in checkins.schedulable},
             groups=checkins.groups,
             locales=checkins.locales,
+            committees={c for c, _ in await checkins.committees(session)},
         )
     except ScheduleError as exc:
         responder.answer_callback(callback, _error_text(t, exc), alert=True)
@@ -416,7 +440,9 @@ async def on_draft_press(
         # Toggling redraws the same message: one picker, not one per press.
         if step == "audience":
             size = await checkins.audience_size(session, draft.audience)
-            text, keyboard = t("schedules.ask_audience", count=size), _audience(draft, checkins, t)
+            committees = await checkins.committees(session)
+            text = t("schedules.ask_audience", count=size)
+            keyboard = _audience(draft, checkins, t, committees)
         else:
             text, keyboard = t("schedules.ask_days"), _days(draft, t)
         message_id = callback.message.message_id
@@ -452,6 +478,13 @@ async def _confirm(
     except ScheduleError as exc:
         _say_error(responder, t, exc)
         return
+    await audit.record(
+        session,
+        actor=member,
+        action="schedule.created",
+        detail={"schedule": schedule.id, "flow": schedule.flow_id},
+        now=now,
+    )
     _drop_buttons(callback, responder)
     upcoming = checkins.next_send(schedule, now=now)
     when = (

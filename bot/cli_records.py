@@ -1,0 +1,107 @@
+"""`partnerbot export` and `partnerbot audit`: the answers as a file, and the audit log."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.config import Settings
+
+
+def _since(text: str | None) -> datetime | None:
+    from bot.services.export import parse_since
+
+    if text is None:
+        return None
+    try:
+        return parse_since(text)
+    except ValueError:
+        raise SystemExit(f"partnerbot: --since takes a day, YYYY-MM-DD (not {text!r})") from None
+
+
+async def _export(settings: Settings, args: argparse.Namespace) -> tuple[bytes, str, int]:
+    from bot.app import load_content
+    from bot.services.export import export_answers
+    from bot.services.sealing import load_sealer
+    from bot.storage import audit, migrate
+    from bot.storage.db import create_engine, create_session_factory
+
+    _, flows = load_content(settings)
+    if args.flow is not None and args.flow not in flows:
+        raise SystemExit(f"partnerbot: no flow '{args.flow}'; known: {', '.join(flows.flows)}")
+    since = _since(args.since)
+    sealer = load_sealer(settings)
+    engine = create_engine(settings.database_url, schema=settings.database_schema)
+    try:
+        await migrate.upgrade(engine)
+        async with create_session_factory(engine)() as session:
+            export = await export_answers(
+                session,
+                sealer=sealer,
+                file_format=args.format,
+                flow_id=args.flow,
+                since=since,
+                actor=None,
+                actor_label=audit.CLI_LABEL,
+                now=datetime.now(UTC),
+            )
+            await session.commit()
+    finally:
+        await engine.dispose()
+    return export.data, export.filename, export.rows
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export the answers (pseudonymous) as CSV or XLSX; the export is audited."""
+    from bot.cli import _settings
+
+    settings = _settings()
+    data, filename, rows = asyncio.run(_export(settings, args))
+    if args.out is None and args.format == "csv":
+        sys.stdout.write(data.decode("utf-8-sig"))
+        return 0
+    out = Path(args.out or filename)
+    out.write_bytes(data)
+    sys.stderr.write(f"{rows} answer(s) written to {out}\n")
+    return 0
+
+
+async def _audit_lines(settings: Settings, since: datetime | None) -> list[str]:
+    from bot.storage import audit, migrate
+    from bot.storage.db import create_engine, create_session_factory
+
+    engine = create_engine(settings.database_url, schema=settings.database_schema)
+    try:
+        await migrate.upgrade(engine)
+        async with create_session_factory(engine)() as session:
+            entries = await audit.list_entries(session, since=since)
+    finally:
+        await engine.dispose()
+    return [audit.describe(e) for e in reversed(entries)]
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """Print the audit log, oldest first: who broadcast, exported, changed roles or schedules."""
+    from bot.cli import _settings
+
+    lines = asyncio.run(_audit_lines(_settings(), _since(args.since)))
+    sys.stdout.write("\n".join(lines) + "\n" if lines else "the audit log is empty\n")
+    return 0
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `export` and `audit` on the `partnerbot` parser."""
+    export = sub.add_parser("export", help=cmd_export.__doc__)
+    export.add_argument("--format", choices=("csv", "xlsx"), default="csv", help="default csv")
+    export.add_argument("--flow", help="only this flow's answers, e.g. trust_pulse")
+    export.add_argument("--since", help="only answers given on or after this day, YYYY-MM-DD")
+    export.add_argument(
+        "--out", help="file to write (default: CSV to standard output, XLSX to a dated file)"
+    )
+    export.set_defaults(func=cmd_export)
+    audit = sub.add_parser("audit", help=cmd_audit.__doc__)
+    audit.add_argument("--since", help="only entries on or after this day, YYYY-MM-DD")
+    audit.set_defaults(func=cmd_audit)

@@ -1,0 +1,1 @@
+"""Several instances on one PostgreSQL: leader election and cross-instance locks."""

@@ -1,0 +1,120 @@
+"""`partnerbot committees add|list|staff|unstaff|archive`: committees from the shell.
+
+Prints in the default locale's wording (tags stripped); invalid input exits 1 with the reason.
+A committee is named by its number (as `committees list` shows) or its name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import html
+import re
+import sys
+
+from bot.config import Settings
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def _plain(text: str) -> str:
+    return html.unescape(_TAG.sub("", text))
+
+
+async def run(settings: Settings, args: argparse.Namespace) -> list[str]:
+    """Do what the arguments ask; the lines to print. Raises CommitteeError on bad input."""
+    from bot.domain.clock import SystemClock
+    from bot.i18n import Catalogs
+    from bot.services.committees import Committees
+    from bot.storage import migrate
+    from bot.storage.db import create_engine, create_session_factory
+
+    t = Catalogs.load(settings.locales_dir, default=settings.default_locale).translator(
+        settings.default_locale
+    )
+    committees = Committees(clock=SystemClock())
+    engine = create_engine(settings.database_url, schema=settings.database_schema)
+    try:
+        await migrate.upgrade(engine)
+        async with create_session_factory(engine)() as session:
+            command = args.committees_command
+            if command == "add":
+                created = await committees.create(session, name=args.name, purpose=args.purpose)
+                lines = [t("committee.created", id=created.id, name=created.name)]
+            elif command == "staff":
+                committee, member = await committees.staff(
+                    session, ref=args.committee, telegram_user_id=args.telegram_id, chair=args.chair
+                )
+                key = "committee.staffed_chair" if args.chair else "committee.staffed"
+                lines = [t(key, name=member.display_name, committee=committee.name)]
+            elif command == "unstaff":
+                committee, member = await committees.unstaff(
+                    session, ref=args.committee, telegram_user_id=args.telegram_id
+                )
+                lines = [
+                    t("committee.unstaffed", name=member.display_name, committee=committee.name)
+                ]
+            elif command == "archive":
+                archived = await committees.archive(session, ref=args.committee)
+                lines = [t("committee.archived", name=archived.name)]
+            else:
+                found = await committees.overview(session)
+                lines = [t("committee.list_header") if found else t("committee.none_yet")]
+                for overview in found:
+                    names = [
+                        f"{s.member.display_name} ({s.member.telegram_user_id})"
+                        + (t("committee.chair_mark") if s.chair else "")
+                        for s in overview.seats
+                    ]
+                    lines.append(
+                        t(
+                            "committee.line",
+                            id=overview.committee.id,
+                            name=overview.committee.name,
+                            members=", ".join(names) or t("committee.nobody"),
+                        )
+                    )
+            await session.commit()
+    finally:
+        await engine.dispose()
+    return [_plain(line) for line in lines]
+
+
+def cmd_committees(args: argparse.Namespace) -> int:
+    """Add, list, staff, unstaff or archive committees; exit 1 on invalid input."""
+    from bot.cli import _settings
+    from bot.i18n import Catalogs
+    from bot.logs import configure_logging
+    from bot.services.committees import CommitteeError
+
+    settings = _settings()
+    configure_logging("WARNING")
+    try:
+        lines = asyncio.run(run(settings, args))
+    except CommitteeError as exc:
+        catalogs = Catalogs.load(settings.locales_dir, default=settings.default_locale)
+        t = catalogs.translator(settings.default_locale)
+        reason = _plain(t(f"committee.error.{exc.code}", **exc.params))
+        sys.stderr.write(f"partnerbot: {reason}\n")
+        return 1
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `partnerbot committees …`."""
+    parser = sub.add_parser("committees", help=cmd_committees.__doc__)
+    commands = parser.add_subparsers(dest="committees_command", required=True)
+    add = commands.add_parser("add", help="create a committee")
+    add.add_argument("name", help='its name, e.g. "Steering group"')
+    add.add_argument("--purpose", help="what it is for")
+    commands.add_parser("list", help="committees and their members")
+    for name, text in (("staff", "put a member on"), ("unstaff", "take a member off")):
+        change = commands.add_parser(name, help=f"{text} a committee")
+        change.add_argument("committee", help="committee number or name")
+        change.add_argument("telegram_id", type=int, help="the member's Telegram user id")
+        if name == "staff":
+            change.add_argument("--chair", action="store_true", help="the member chairs it")
+    archive = commands.add_parser("archive", help="archive a committee")
+    archive.add_argument("committee", help="committee number or name")
+    parser.set_defaults(func=cmd_committees)

@@ -1,0 +1,480 @@
+"""Reports for coordinators: answers aggregated into k-anonymous tables, and the charts' data.
+
+Everything here works on plain `AnswerRow`s, so digests and pulse results can reuse it. The
+respondents behind a figure decide whether it may be shown (`bot.domain.anonymity`). Named
+answers carry an opaque respondent key; anonymous answers carry none and cannot be told apart
+by person, so their respondents are counted as the largest number of responses in any one week
+(a pulse is answered at most once a week): a lower bound, which only ever hides more.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Literal
+
+from bot.domain.anonymity import ALL, Cell, Key, SuppressedTable, suppress
+
+TRUST_FLOW = "trust_pulse"
+ROLES_FLOW = "roles"
+ROLES_QUESTION = "brings"
+PROGRESS_FLOW = "objectives_progress"
+# Not questionnaires that response rates count: the profile, and concerns (never tied to groups).
+NOT_RESPONSES = frozenset({"onboarding", "concerns"})
+NO_GROUP = "unknown"  # answers of members who have not said their stakeholder group
+# A group is under-represented when its share of responses is below this part of its share of
+# the members.
+UNDER_REPRESENTED = 0.8
+
+Words = Callable[..., str]  # a translator: key and parameters to wording
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    """One stored answer as reports see it: no member, only opaque keys for named answers."""
+
+    flow_id: str
+    question_key: str
+    group: str | None
+    created_at: datetime
+    number: float | None = None
+    choice: str | None = None
+    skipped: bool = False
+    proxy: bool = False
+    respondent: str | None = None  # the same for every answer of one person; None if anonymous
+    response: str | None = None  # the same for every answer of one run; None if anonymous
+
+
+def group_of(row: AnswerRow) -> str:
+    """The stakeholder group a row counts for."""
+    return row.group or NO_GROUP
+
+
+def week_of(when: datetime) -> date:
+    """The Monday of the week a moment falls in (reports go week by week)."""
+    day = when.date()
+    return day - timedelta(days=day.weekday())
+
+
+def count_responses(rows: Iterable[AnswerRow]) -> int:
+    """Questionnaires answered: named runs, plus for anonymous answers the most answers any one
+    question got on each day."""
+    named: set[str] = set()
+    per_day: dict[tuple[str, date], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for row in rows:
+        if row.response is not None or row.respondent is not None:
+            named.add(row.response or f"person:{row.respondent}")
+        else:
+            per_day[(row.flow_id, row.created_at.date())][row.question_key] += 1
+    return len(named) + sum(max(counts.values()) for counts in per_day.values())
+
+
+def count_respondents(rows: Iterable[AnswerRow]) -> int:
+    """Distinct people behind the rows, never more than there really are."""
+    rows = list(rows)
+    named = {row.respondent or row.response for row in rows if row.response or row.respondent}
+    by_week: dict[date, list[AnswerRow]] = defaultdict(list)
+    for row in rows:
+        if row.respondent is None and row.response is None:
+            by_week[week_of(row.created_at)].append(row)
+    anonymous = max((count_responses(week) for week in by_week.values()), default=0)
+    # The same person may answer named and anonymous questions: only the larger part is sure.
+    return max(len(named), anonymous)
+
+
+def rated(rows: Iterable[AnswerRow]) -> list[AnswerRow]:
+    """Rows holding a number (not skipped)."""
+    return [row for row in rows if not row.skipped and row.number is not None]
+
+
+def latest_answers(rows: Iterable[AnswerRow]) -> list[AnswerRow]:
+    """Each named respondent's latest answer to each question; anonymous rows all stay."""
+    latest: dict[tuple[str, str, str], AnswerRow] = {}
+    kept: list[AnswerRow] = []
+    for row in rows:
+        who = row.respondent or row.response
+        if who is None:
+            kept.append(row)
+            continue
+        key = (row.flow_id, row.question_key, who)
+        if key not in latest or row.created_at >= latest[key].created_at:
+            latest[key] = row
+    return kept + list(latest.values())
+
+
+def mean_table(
+    rows: Iterable[AnswerRow],
+    *,
+    row_of: Callable[[AnswerRow], str],
+    column_of: Callable[[AnswerRow], str],
+    k: int,
+    rows_order: Sequence[str] = (),
+    columns_order: Sequence[str] = (),
+) -> SuppressedTable:
+    """Means of the rated rows by (row, column), suppressed; respondents counted per figure."""
+    cells_rows: dict[Key, list[AnswerRow]] = defaultdict(list)
+    for row in rated(rows):
+        cells_rows[(row_of(row), column_of(row))].append(row)
+    cells = {
+        key: Cell(
+            count_respondents(found),
+            sum(r.number or 0.0 for r in found) / len(found),
+            len(found),
+        )
+        for key, found in _ordered(cells_rows, rows_order, columns_order)
+    }
+    margins: dict[Key, int] = {
+        (ALL, ALL): count_respondents(r for v in cells_rows.values() for r in v)
+    }
+    for row_key in {key[0] for key in cells}:
+        margins[(row_key, ALL)] = count_respondents(
+            r for key, v in cells_rows.items() if key[0] == row_key for r in v
+        )
+    for column_key in {key[1] for key in cells}:
+        margins[(ALL, column_key)] = count_respondents(
+            r for key, v in cells_rows.items() if key[1] == column_key for r in v
+        )
+    return suppress(
+        cells,
+        k=k,
+        kind="mean",
+        margin_respondents=margins,
+        order=(rows_order, columns_order),
+    )
+
+
+def _ordered(
+    cells: Mapping[Key, list[AnswerRow]], rows_order: Sequence[str], columns_order: Sequence[str]
+) -> list[tuple[Key, list[AnswerRow]]]:
+    """Cells in the given row and column order, unknown ones after, alphabetically."""
+
+    def rank(value: str, order: Sequence[str]) -> tuple[int, str]:
+        return (order.index(value) if value in order else len(order), value)
+
+    return sorted(
+        cells.items(),
+        key=lambda item: (rank(item[0][0], rows_order), rank(item[0][1], columns_order)),
+    )
+
+
+def trust_rows(rows: Iterable[AnswerRow], groups: Sequence[str]) -> list[AnswerRow]:
+    """The trust pulse's ratings of stakeholder groups."""
+    return [r for r in rows if r.flow_id == TRUST_FLOW and r.question_key in groups]
+
+
+def trust_over_time(rows: Iterable[AnswerRow], *, groups: Sequence[str], k: int) -> SuppressedTable:
+    """Trust index (mean rating of the groups) by rating group and week."""
+    return mean_table(
+        trust_rows(rows, groups),
+        row_of=group_of,
+        column_of=lambda row: week_of(row.created_at).isoformat(),
+        k=k,
+        rows_order=groups,
+    )
+
+
+def trust_matrix(rows: Iterable[AnswerRow], *, groups: Sequence[str], k: int) -> SuppressedTable:
+    """How each group (rows) rates each other group (columns)."""
+    return mean_table(
+        trust_rows(rows, groups),
+        row_of=group_of,
+        column_of=lambda row: row.question_key,
+        k=k,
+        rows_order=groups,
+        columns_order=groups,
+    )
+
+
+def objective_progress(
+    rows: Iterable[AnswerRow], *, objectives: Sequence[str], groups: Sequence[str], k: int
+) -> SuppressedTable:
+    """Progress on each objective (rows) by partner group (columns), latest rating per person."""
+    progress = [r for r in rows if r.flow_id == PROGRESS_FLOW and r.question_key in objectives]
+    return mean_table(
+        latest_answers(progress),
+        row_of=lambda row: row.question_key,
+        column_of=group_of,
+        k=k,
+        rows_order=objectives,
+        columns_order=groups,
+    )
+
+
+@dataclass(frozen=True)
+class GroupResponse:
+    """One group's responses next to its members; figures hidden by suppression are None."""
+
+    group: str
+    members: int
+    responses: int | None
+    response_share: float | None
+    member_share: float
+    under_represented: bool
+
+
+@dataclass(frozen=True)
+class ResponseRates:
+    """Responses per group against members per group."""
+
+    groups: tuple[GroupResponse, ...]
+    total_responses: int | None
+    table: SuppressedTable
+
+
+def response_rates(
+    rows: Iterable[AnswerRow], *, members: Mapping[str, int], k: int
+) -> ResponseRates:
+    """Each group's share of responses against its share of members, under-represented flagged."""
+    by_group: dict[str, list[AnswerRow]] = defaultdict(list)
+    for row in rows:
+        by_group[group_of(row)].append(row)
+    names = list(members) + sorted(g for g in by_group if g not in members)
+    cells = {
+        (group, "responses"): Cell(
+            count_respondents(by_group[group]),
+            sum(
+                count_responses(r for r in by_group[group] if r.flow_id == flow)
+                for flow in {r.flow_id for r in by_group[group]}
+            ),
+        )
+        for group in names
+    }
+    all_rows = [r for found in by_group.values() for r in found]
+    table = suppress(cells, k=k, margin_respondents={(ALL, ALL): count_respondents(all_rows)})
+    total_responses = sum(cell.value for cell in cells.values())
+    total_members = sum(members.values())
+    result = []
+    for group in names:
+        responses = cells[(group, "responses")].value
+        member_share = members.get(group, 0) / total_members if total_members else 0.0
+        response_share = responses / total_responses if total_responses else 0.0
+        shown = table.visible(group, "responses")
+        result.append(
+            GroupResponse(
+                group=group,
+                members=members.get(group, 0),
+                responses=None if shown is None else int(shown.value),
+                response_share=None if shown is None else response_share,
+                member_share=member_share,
+                under_represented=member_share > 0
+                and response_share < UNDER_REPRESENTED * member_share,
+            )
+        )
+    total = table.total()
+    return ResponseRates(tuple(result), None if total is None else int(total.value), table)
+
+
+@dataclass(frozen=True)
+class RoleMap:
+    """Who claims which responsibility area, with the gaps and overlaps."""
+
+    table: SuppressedTable  # areas x groups, claimants counted
+    gaps: tuple[str, ...]  # areas fewer than k people claim (possibly none)
+    overlaps: Mapping[str, tuple[str, ...]]  # area -> the groups, each with k or more claimants
+
+
+def role_map(
+    rows: Iterable[AnswerRow], *, areas: Sequence[str], groups: Sequence[str], k: int
+) -> RoleMap:
+    """Responsibility areas by partner group from each respondent's latest roles answers."""
+    claims = [
+        r
+        for r in rows
+        if r.flow_id == ROLES_FLOW and r.question_key == ROLES_QUESTION and not r.skipped
+    ]
+    latest_run: dict[str, datetime] = {}
+    for row in claims:
+        who = row.respondent or row.response or ""
+        latest_run[who] = max(latest_run.get(who, row.created_at), row.created_at)
+    current = [r for r in claims if r.created_at == latest_run[r.respondent or r.response or ""]]
+    claimants: dict[Key, set[str]] = defaultdict(set)
+    for row in current:
+        if row.choice is not None:
+            claimants[(row.choice, group_of(row))].add(row.respondent or row.response or "")
+    by_area: dict[str, set[str]] = defaultdict(set)
+    by_group: dict[str, set[str]] = defaultdict(set)
+    for (area, group), people in claimants.items():
+        by_area[area] |= people
+        by_group[group] |= people
+    ordered = _ordered({key: [] for key in claimants}, areas, groups)
+    cells = {key: Cell(len(claimants[key]), len(claimants[key])) for key, _ in ordered}
+    table = suppress(
+        cells,
+        k=k,
+        order=(areas, groups),
+        margin_respondents={
+            **{(area, ALL): len(people) for area, people in by_area.items()},
+            **{(ALL, group): len(people) for group, people in by_group.items()},
+            (ALL, ALL): len(set().union(*by_area.values())) if by_area else 0,
+        },
+    )
+    gaps = tuple(area for area in areas if len(by_area.get(area, ())) < k)
+    overlaps = {
+        area: found
+        for area in areas
+        if len(
+            found := tuple(
+                g for g in table.columns if (area, g) in cells and not table.is_hidden(area, g)
+            )
+        )
+        > 1
+    }
+    return RoleMap(table, gaps, overlaps)
+
+
+def proxy_responses(rows: Iterable[AnswerRow]) -> int:
+    """Responses a facilitator recorded for someone without a phone."""
+    return count_responses(r for r in rows if r.proxy)
+
+
+# ------------------------------------------------------------------------------ chart data
+
+ChartKind = Literal["line", "heatmap", "bars"]
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line, one row of a heatmap or one set of bars; None where a figure is hidden."""
+
+    label: str
+    values: tuple[float | None, ...]
+
+
+@dataclass(frozen=True)
+class ChartData:
+    """Everything a chart shows, already in words: rendering adds nothing but drawing."""
+
+    kind: ChartKind
+    title: str
+    x_labels: tuple[str, ...]
+    series: tuple[Series, ...]
+    y_label: str = ""
+    note: str = ""
+    y_range: tuple[float, float] | None = None
+    marked: tuple[str, ...] = ()  # x labels to flag (under-represented groups)
+
+
+def _series(
+    table: SuppressedTable,
+    label: Callable[[str], str],
+    columns: Sequence[str],
+    *,
+    absent: float | None = None,
+) -> tuple[Series, ...]:
+    """Each row of the table as a series; `absent` stands for a cell nobody is counted in."""
+
+    def value(row: str, column: str) -> float | None:
+        if (row, column) not in table.figures:
+            return absent
+        cell = table.visible(row, column)
+        return None if cell is None else round(cell.value, 2)
+
+    return tuple(
+        Series(label(row), tuple(value(row, column) for column in columns)) for row in table.rows
+    )
+
+
+def group_label(words: Words, group: str) -> str:
+    """A stakeholder group's name."""
+    return words("report.group.unknown") if group == NO_GROUP else words(f"group.{group}")
+
+
+def _note(words: Words, *, k: int, proxies: int, hidden: bool) -> str:
+    parts = [words("report.note.hidden", k=k)] if hidden else []
+    parts.append(proxy_text(words, proxies, k=k))
+    return " ".join(parts)
+
+
+def proxy_text(words: Words, proxies: int, *, k: int) -> str:
+    """The count of proxy responses, itself given as 'fewer than k' when small."""
+    if proxies == 0:
+        return words("report.proxy.none")
+    if proxies < k:
+        return words("report.proxy.few", k=k)
+    return words("report.proxy.count", count=proxies)
+
+
+def trust_over_time_chart(
+    table: SuppressedTable, words: Words, *, k: int, proxies: int
+) -> ChartData:
+    """Lines of trust by rating group across weeks."""
+    columns = sorted(table.columns)
+    return ChartData(
+        kind="line",
+        title=words("report.trust_time.title"),
+        x_labels=tuple(columns),
+        series=_series(table, lambda g: group_label(words, g), columns),
+        y_label=words("report.trust.axis"),
+        note=_note(words, k=k, proxies=proxies, hidden=bool(table.hidden)),
+        y_range=(1.0, 5.0),
+    )
+
+
+def trust_matrix_chart(table: SuppressedTable, words: Words, *, k: int, proxies: int) -> ChartData:
+    """A heatmap of how each group (rows) rates each other (columns)."""
+    return ChartData(
+        kind="heatmap",
+        title=words("report.trust_matrix.title"),
+        x_labels=tuple(group_label(words, g) for g in table.columns),
+        series=_series(table, lambda g: group_label(words, g), table.columns),
+        y_label=words("report.trust_matrix.axis"),
+        note=_note(words, k=k, proxies=proxies, hidden=bool(table.hidden)),
+        y_range=(1.0, 5.0),
+    )
+
+
+def response_chart(rates: ResponseRates, words: Words, *, k: int, proxies: int) -> ChartData:
+    """Bars of each group's share of responses next to its share of members, in percent."""
+    labels = tuple(group_label(words, g.group) for g in rates.groups)
+    return ChartData(
+        kind="bars",
+        title=words("report.response.title"),
+        x_labels=labels,
+        series=(
+            Series(
+                words("report.response.share_responses"),
+                tuple(
+                    None if g.response_share is None else round(100 * g.response_share, 1)
+                    for g in rates.groups
+                ),
+            ),
+            Series(
+                words("report.response.share_members"),
+                tuple(round(100 * g.member_share, 1) for g in rates.groups),
+            ),
+        ),
+        y_label=words("report.response.axis"),
+        note=_note(words, k=k, proxies=proxies, hidden=bool(rates.table.hidden)),
+        marked=tuple(
+            label for label, g in zip(labels, rates.groups, strict=True) if g.under_represented
+        ),
+    )
+
+
+def role_chart(roles: RoleMap, words: Words, *, k: int, proxies: int) -> ChartData:
+    """A heatmap of claimants by responsibility area (rows) and partner group (columns)."""
+    return ChartData(
+        kind="heatmap",
+        title=words("report.roles.title"),
+        x_labels=tuple(group_label(words, g) for g in roles.table.columns),
+        series=_series(
+            roles.table, lambda a: words(f"roles.brings.{a}"), roles.table.columns, absent=0.0
+        ),
+        y_label=words("report.roles.axis"),
+        note=_note(words, k=k, proxies=proxies, hidden=bool(roles.table.hidden)),
+    )
+
+
+def progress_chart(table: SuppressedTable, words: Words, *, k: int, proxies: int) -> ChartData:
+    """A heatmap of progress (1-5) by objective (rows) and partner group (columns)."""
+    return ChartData(
+        kind="heatmap",
+        title=words("report.progress.title"),
+        x_labels=tuple(group_label(words, g) for g in table.columns),
+        series=_series(table, lambda o: words(f"report.objective.{o}"), table.columns),
+        y_label=words("report.progress.axis"),
+        note=_note(words, k=k, proxies=proxies, hidden=bool(table.hidden)),
+        y_range=(1.0, 5.0),
+    )

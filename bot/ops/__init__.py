@@ -1,0 +1,1 @@
+"""Operations: the HTTP server for webhooks, /healthz and /metrics (Prometheus)."""

@@ -1,0 +1,123 @@
+"""Prometheus metrics of one instance, in a registry of its own (several apps may share a process).
+
+Counters and the histogram are fed as things happen; the rest is read when /metrics is scraped,
+from a `Snapshot` the app provides (outbox depth comes from the database, so every instance
+reports the same figure: aggregate it with `max`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# Step latency: from an update entering the dispatcher to its transaction committed and the
+# replies sent; people notice past a second.
+STEP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the app reports at scrape time."""
+
+    leader: bool
+    updates_in_flight: int
+    # Sender outcomes since this instance last became leader: sent, retried, failed, ...
+    deliveries: Mapping[str, int] = field(default_factory=dict)
+    # Outbox rows waiting (`queued`) and being sent (`sending`); None if the database failed.
+    outbox_depth: Mapping[str, int] | None = None
+    scheduler_lag_s: float | None = None
+    leader_terms: int = 0
+
+
+class _SnapshotCollector(Collector):
+    def __init__(self, read: Callable[[], Snapshot | None]) -> None:
+        self._read = read
+
+    def collect(self) -> Iterator[Metric]:
+        snapshot = self._read()
+        if snapshot is None:
+            return
+        yield GaugeMetricFamily(
+            "partnerbot_leader",
+            "1 while this instance leads (runs the scheduler and the outbox sender)",
+            value=int(snapshot.leader),
+        )
+        yield CounterMetricFamily(
+            "partnerbot_leader_terms",
+            "how many times this instance became leader",
+            value=snapshot.leader_terms,
+        )
+        yield GaugeMetricFamily(
+            "partnerbot_updates_in_flight",
+            "updates being handled right now",
+            value=snapshot.updates_in_flight,
+        )
+        deliveries = CounterMetricFamily(
+            "partnerbot_outbox_deliveries",
+            "outbox sends by outcome, since this instance became leader",
+            labels=["status"],
+        )
+        for status, count in sorted(snapshot.deliveries.items()):
+            deliveries.add_metric([status], count)
+        yield deliveries
+        if snapshot.outbox_depth is not None:
+            depth = GaugeMetricFamily(
+                "partnerbot_outbox_depth", "outbox messages not yet sent", labels=["status"]
+            )
+            for status, count in sorted(snapshot.outbox_depth.items()):
+                depth.add_metric([status], count)
+            yield depth
+        if snapshot.scheduler_lag_s is not None:
+            yield GaugeMetricFamily(
+                "partnerbot_scheduler_lag_seconds",
+                "how late the scheduler's last job started after it was due",
+                value=snapshot.scheduler_lag_s,
+            )
+
+
+class Metrics:
+    """The instance's metrics; `render(snapshot)` gives the Prometheus text format."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.updates = Counter(
+            "partnerbot_updates_handled",
+            "updates that went through the dispatcher",
+            registry=self.registry,
+        )
+        self.step_seconds = Histogram(
+            "partnerbot_update_seconds",
+            "time to handle one update (a conversation step), commit included",
+            buckets=STEP_BUCKETS,
+            registry=self.registry,
+        )
+        self.webhook_requests = Counter(
+            "partnerbot_webhook_requests",
+            "webhook POSTs by result (ok, unauthorized, bad_request, error)",
+            ["result"],
+            registry=self.registry,
+        )
+        self._snapshot: Snapshot | None = None
+        self.registry.register(_SnapshotCollector(lambda: self._snapshot))
+
+    def observe_update(self, seconds: float) -> None:
+        """Count one handled update and its handling time."""
+        self.updates.inc()
+        self.step_seconds.observe(seconds)
+
+    def observe_webhook(self, result: str) -> None:
+        """Count one webhook request by its result."""
+        self.webhook_requests.labels(result=result).inc()
+
+    def render(self, snapshot: Snapshot) -> bytes:
+        """Every metric in Prometheus' text exposition format."""
+        self._snapshot = snapshot
+        try:
+            return generate_latest(self.registry)
+        finally:
+            self._snapshot = None

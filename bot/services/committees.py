@@ -1,0 +1,143 @@
+"""Committees: created, staffed and archived by coordinators in chat and from the shell.
+
+A committee is an audience for broadcasts and schedules (`Audience.committees`, resolved when
+sending) and the place concerns are routed to (see `bot.services.concerns`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain.clock import Clock
+from bot.storage import committees as store
+from bot.storage import repo
+from bot.storage.models import Committee, Member
+
+NAME_LENGTH = 80
+
+
+class CommitteeError(ValueError):
+    """Invalid input; `code` is the last part of the locale key `committee.error.<code>`."""
+
+    def __init__(self, code: str, **params: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+@dataclass(frozen=True)
+class Seat:
+    """A member on a committee."""
+
+    member: Member
+    chair: bool
+
+
+@dataclass(frozen=True)
+class CommitteeOverview:
+    """A committee and who sits on it."""
+
+    committee: Committee
+    seats: tuple[Seat, ...]
+
+
+class Committees:
+    """The partnership's committees."""
+
+    def __init__(self, *, clock: Clock) -> None:
+        self.clock = clock
+
+    async def create(
+        self,
+        session: AsyncSession,
+        *,
+        name: str,
+        purpose: str | None = None,
+        created_by: Member | None = None,
+    ) -> Committee:
+        """A new committee; its name must be new (ignoring case) and not a number."""
+        name = " ".join(name.split())
+        if not name or len(name) > NAME_LENGTH or name.isdigit():
+            raise CommitteeError("name", max=NAME_LENGTH)
+        if await store.find_committee(session, name=name) is not None:
+            raise CommitteeError("exists", name=name)
+        try:
+            async with session.begin_nested():
+                return await store.create_committee(
+                    session,
+                    name=name,
+                    purpose=(purpose or "").strip() or None,
+                    created_by=created_by.id if created_by else None,
+                    now=self.clock.now(),
+                )
+        except IntegrityError:  # created by someone else in the meantime
+            raise CommitteeError("exists", name=name) from None
+
+    async def find(self, session: AsyncSession, ref: str) -> Committee:
+        """A committee by number or name; archived ones are not found."""
+        ref = ref.strip()
+        committee = (
+            await store.get_committee(session, committee_id=int(ref))
+            if ref.isdigit()
+            else await store.find_committee(session, name=ref)
+        )
+        if committee is None or committee.archived_at is not None:
+            raise CommitteeError("unknown", ref=ref)
+        return committee
+
+    async def staff(
+        self, session: AsyncSession, *, ref: str, telegram_user_id: int, chair: bool = False
+    ) -> tuple[Committee, Member]:
+        """Put the member with this Telegram id on a committee."""
+        committee = await self.find(session, ref)
+        member = await self._member(session, telegram_user_id)
+        await store.seat(
+            session,
+            committee_id=_id(committee),
+            member_id=_id(member),
+            is_chair=chair,
+            now=self.clock.now(),
+        )
+        return committee, member
+
+    async def unstaff(
+        self, session: AsyncSession, *, ref: str, telegram_user_id: int
+    ) -> tuple[Committee, Member]:
+        """Take the member with this Telegram id off a committee."""
+        committee = await self.find(session, ref)
+        member = await self._member(session, telegram_user_id)
+        if not await store.unseat(session, committee_id=_id(committee), member_id=_id(member)):
+            raise CommitteeError("not_seated", name=member.display_name, committee=committee.name)
+        return committee, member
+
+    async def archive(self, session: AsyncSession, *, ref: str) -> Committee:
+        """Archive a committee: it keeps its tickets, but is no longer routed to or listed."""
+        committee = await self.find(session, ref)
+        await store.archive_committee(session, committee=committee, now=self.clock.now())
+        return committee
+
+    async def overview(self, session: AsyncSession) -> list[CommitteeOverview]:
+        """Every active committee with its members."""
+        found = []
+        for committee in await store.list_committees(session):
+            seats = await store.list_seats(session, committee_id=_id(committee))
+            found.append(CommitteeOverview(committee, tuple(Seat(m, c) for m, c in seats)))
+        return found
+
+    async def active(self, session: AsyncSession) -> list[Committee]:
+        """Active committees, oldest first (for audience pickers)."""
+        return await store.list_committees(session)
+
+    async def _member(self, session: AsyncSession, telegram_user_id: int) -> Member:
+        member = await repo.get_member_by_telegram_id(session, telegram_user_id=telegram_user_id)
+        if member is None:
+            raise CommitteeError("unknown_member", id=telegram_user_id)
+        return member
+
+
+def _id(row: Committee | Member) -> int:
+    assert row.id is not None, "row was not flushed"
+    return row.id

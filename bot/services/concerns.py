@@ -1,0 +1,359 @@
+"""Concerns as tickets: raised through the `concerns` flow, answered and moved by coordinators.
+
+An anonymous concern keeps no link to its raiser that a coordinator, a report or an export can
+follow: the ticket has no member, and the way back is a route sealed with the anonymity key,
+opened only here to relay an answer or a step. The raiser finds their own tickets through a
+keyed tag. Messages to someone other than the person acting go through the outbox, in the
+same transaction as the change.
+"""
+
+from __future__ import annotations
+
+import hmac
+import html
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain import concerns as rules
+from bot.domain.clock import Clock
+from bot.domain.engine import Reply
+from bot.i18n import Catalogs, Translator
+from bot.services.sealing import Sealer
+from bot.storage import committees as committee_store
+from bot.storage import outbox, repo
+from bot.storage import tickets as store
+from bot.storage.models import Member, MemberStatus, Ticket
+
+FLOW_ID = "concerns"
+COORDINATOR_PREFIX = "tk"  # tk:<action>:<ticket id>, coordinators' buttons
+RAISER_PREFIX = "tr"  # tr:reply:<ticket id>, the raiser's button
+COORDINATOR_DRAFT = "ticket"
+RAISER_DRAFT = "ticket_reply"
+ACTIONS = {
+    rules.DISCUSSED: "discussed",
+    rules.AGREED: "agreed",
+    rules.DONE: "done",
+    rules.DECLINED: "decline",
+}
+Keyboard = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Pending:
+    """What a coordinator's next message is for: an answer, or the reason of a decline."""
+
+    ticket_id: int
+    mode: str  # "answer" or "decline"
+
+
+def coordinator_button(text: str, action: str, ticket_id: int) -> dict[str, str]:
+    return {"text": text, "callback_data": f"{COORDINATOR_PREFIX}:{action}:{ticket_id}"}
+
+
+def reply_keyboard(ticket: Ticket, t: Translator) -> Keyboard:
+    """The raiser's Reply button under a relayed message."""
+    data = f"{RAISER_PREFIX}:reply:{ticket.id}"
+    return {"inline_keyboard": [[{"text": t("ticket.button.reply"), "callback_data": data}]]}
+
+
+def actions_keyboard(ticket: Ticket, t: Translator) -> Keyboard:
+    """Answer, and the steps still open to the ticket."""
+    assert ticket.id is not None
+    rows = [[coordinator_button(t("ticket.button.answer"), "answer", ticket.id)]]
+    steps = [
+        s for s in (rules.DISCUSSED, rules.AGREED, rules.DONE) if rules.can_move(ticket.status, s)
+    ]
+    if steps:
+        rows.append(
+            [coordinator_button(t(f"ticket.button.{s}"), ACTIONS[s], ticket.id) for s in steps]
+        )
+    if rules.can_move(ticket.status, rules.DECLINED):
+        rows.append([coordinator_button(t("ticket.button.decline"), "decline", ticket.id)])
+    return {"inline_keyboard": rows}
+
+
+def describe(ticket: Ticket, t: Translator) -> dict[str, str]:
+    """A ticket's fields as wording, ready for a message (HTML-escaped)."""
+    return {
+        "handle": ticket.handle,
+        "category": t(f"concern.category.{ticket.category}"),
+        "about": t(f"concern.about.{ticket.about}"),
+        "urgency": t(f"concern.urgency.{ticket.urgency}"),
+        "status": t(f"ticket.status.{ticket.status}"),
+        "text": html.escape(ticket.text),
+    }
+
+
+class Concerns:
+    """Tickets: raising, routing, answering, moving, and relaying both ways."""
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        catalogs: Catalogs,
+        sealer: Sealer,
+        wake_sender: Callable[[], None] = lambda: None,
+        draw: Callable[[], int] = lambda: secrets.randbits(rules.HANDLE_BITS),
+    ) -> None:
+        self.clock = clock
+        self.catalogs = catalogs
+        self.sealer = sealer
+        self.wake_sender = wake_sender
+        self.draw = draw
+
+    # -- raising ----------------------------------------------------------------------------
+
+    async def finish_flow(
+        self, session: AsyncSession, member: Member, answers: Mapping[str, Any]
+    ) -> tuple[Reply, ...]:
+        """The end of the concerns flow: the answers become a ticket; what to tell the raiser."""
+        ticket = await self.raise_concern(
+            session, member=member, concern=rules.Concern.from_answers(answers)
+        )
+        key = "concern.received_anonymous" if ticket.anonymous else "concern.received"
+        return (Reply(key=key, params={"handle": ticket.handle}),)
+
+    async def raise_concern(
+        self, session: AsyncSession, *, member: Member, concern: rules.Concern
+    ) -> Ticket:
+        """Record a concern and send it to the responsible committee's coordinators."""
+        assert member.id is not None
+        now = self.clock.now()
+        committees = await committee_store.list_committees(session)
+        committee_id = rules.route([rules.CommitteeView(id=c.id or 0) for c in committees])
+        ticket = await store.create_ticket(
+            session,
+            handle=await self._new_handle(session),
+            category=concern.category,
+            about=concern.about,
+            urgency=concern.urgency,
+            text=concern.text,
+            member_id=None if concern.anonymous else member.id,
+            committee_id=committee_id,
+            now=now,
+        )
+        assert ticket.id is not None
+        if concern.anonymous:
+            await store.create_route(
+                session,
+                ticket_id=ticket.id,
+                sealed=self.sealer.seal(member.id),
+                raiser_tag=self.sealer.tag("raiser", member.id),
+            )
+        await store.add_event(
+            session, ticket_id=ticket.id, kind="status", status=rules.RECEIVED, now=now
+        )
+        await self._to_coordinators(session, ticket, "ticket.new", raiser=member)
+        return ticket
+
+    async def _new_handle(self, session: AsyncSession) -> str:
+        while True:
+            handle = rules.handle_from(self.draw())
+            if not await store.handle_taken(session, handle=handle):
+                return handle
+
+    # -- coordinators -----------------------------------------------------------------------
+
+    async def get(self, session: AsyncSession, ticket_id: int) -> Ticket | None:
+        return await store.get_ticket(session, ticket_id=ticket_id)
+
+    async def open_tickets(self, session: AsyncSession) -> list[Ticket]:
+        """Tickets not yet done or declined, oldest first."""
+        return await store.list_tickets(session, statuses=sorted(rules.OPEN))
+
+    async def card(self, session: AsyncSession, ticket: Ticket, t: Translator) -> str:
+        """The ticket as coordinators see it: never who raised an anonymous one."""
+        return t(
+            "ticket.card",
+            raiser=await self._raiser_label(session, ticket, t),
+            **describe(ticket, t),
+        )
+
+    async def answer(
+        self, session: AsyncSession, *, coordinator: Member, ticket: Ticket, text: str
+    ) -> None:
+        """A coordinator's answer, relayed to the raiser (with a Reply button)."""
+        assert ticket.id is not None
+        now = self.clock.now()
+        await store.add_event(
+            session,
+            ticket_id=ticket.id,
+            kind="answer",
+            text=text,
+            actor_member_id=coordinator.id,
+            now=now,
+        )
+        await store.touch(session, ticket=ticket, now=now)
+        await self._to_raiser(session, ticket, "ticket.to_raiser.answer", answer=html.escape(text))
+
+    async def move(
+        self,
+        session: AsyncSession,
+        *,
+        coordinator: Member,
+        ticket: Ticket,
+        status: str,
+        reason: str | None = None,
+    ) -> None:
+        """Move a ticket one step on; the raiser is told. Raises ConcernError if it cannot be."""
+        assert ticket.id is not None
+        rules.check_move(ticket.status, status, reason)
+        now = self.clock.now()
+        reason = (reason or "").strip() or None
+        await store.set_status(session, ticket=ticket, status=status, reason=reason, now=now)
+        await store.add_event(
+            session,
+            ticket_id=ticket.id,
+            kind="status",
+            status=status,
+            text=reason,
+            actor_member_id=coordinator.id,
+            now=now,
+        )
+        await self._to_raiser(
+            session, ticket, f"ticket.to_raiser.{status}", reason=html.escape(reason or "")
+        )
+
+    async def expect(self, session: AsyncSession, *, coordinator: Member, pending: Pending) -> None:
+        """Take the coordinator's next message as the answer (or decline reason) of a ticket."""
+        await repo.save_draft(
+            session,
+            member_id=_id(coordinator),
+            kind=COORDINATOR_DRAFT,
+            data={"ticket_id": pending.ticket_id, "mode": pending.mode},
+            now=self.clock.now(),
+        )
+
+    async def pending(self, session: AsyncSession, *, coordinator: Member) -> Pending | None:
+        row = await repo.get_draft(session, member_id=_id(coordinator), kind=COORDINATOR_DRAFT)
+        if row is None:
+            return None
+        return Pending(ticket_id=int(row.data["ticket_id"]), mode=str(row.data["mode"]))
+
+    async def drop_pending(self, session: AsyncSession, *, member: Member) -> None:
+        await repo.delete_draft(session, member_id=_id(member))
+
+    # -- raisers ----------------------------------------------------------------------------
+
+    async def raised_by(self, session: AsyncSession, *, member: Member) -> list[Ticket]:
+        """A member's own tickets, anonymous ones included, newest first."""
+        return await store.list_raised(
+            session, member_id=_id(member), raiser_tag=self.sealer.tag("raiser", _id(member))
+        )
+
+    async def is_raiser(self, session: AsyncSession, *, member: Member, ticket: Ticket) -> bool:
+        """Whether `member` raised `ticket` (for an anonymous one, by the keyed tag)."""
+        if not ticket.anonymous:
+            return ticket.member_id is not None and ticket.member_id == member.id
+        route = await store.get_route(session, ticket_id=_id(ticket))
+        tag = self.sealer.tag("raiser", _id(member))
+        return route is not None and hmac.compare_digest(route.raiser_tag, tag)
+
+    async def expect_reply(self, session: AsyncSession, *, member: Member, ticket: Ticket) -> None:
+        """Take the raiser's next message as a reply; the ticket is kept sealed meanwhile."""
+        await repo.save_draft(
+            session,
+            member_id=_id(member),
+            kind=RAISER_DRAFT,
+            data={"ticket": self.sealer.seal(_id(ticket))},
+            now=self.clock.now(),
+        )
+
+    async def pending_reply(self, session: AsyncSession, *, member: Member) -> Ticket | None:
+        row = await repo.get_draft(session, member_id=_id(member), kind=RAISER_DRAFT)
+        ticket_id = None if row is None else self.sealer.unseal(str(row.data.get("ticket", "")))
+        return None if ticket_id is None else await store.get_ticket(session, ticket_id=ticket_id)
+
+    async def reply(
+        self, session: AsyncSession, *, member: Member, ticket: Ticket, text: str
+    ) -> None:
+        """The raiser's reply, relayed to the coordinators without who wrote it."""
+        assert ticket.id is not None
+        now = self.clock.now()
+        await store.add_event(
+            session, ticket_id=ticket.id, kind="reply", text=text, from_raiser=True, now=now
+        )
+        await store.touch(session, ticket=ticket, now=now)
+        await self._to_coordinators(session, ticket, "ticket.raiser_reply", reply=html.escape(text))
+
+    # -- delivery ---------------------------------------------------------------------------
+
+    async def _raiser_label(self, session: AsyncSession, ticket: Ticket, t: Translator) -> str:
+        if ticket.anonymous or ticket.member_id is None:
+            return t("ticket.anonymous")
+        member = await repo.get_member(session, member_id=ticket.member_id)
+        return html.escape(member.display_name if member and member.display_name else "?")
+
+    async def _to_coordinators(
+        self,
+        session: AsyncSession,
+        ticket: Ticket,
+        key: str,
+        *,
+        raiser: Member | None = None,
+        **params: str,
+    ) -> None:
+        now = self.clock.now()
+        recipients = await committee_store.list_coordinators(
+            session, committee_id=ticket.committee_id
+        )
+        if not recipients:
+            recipients = await committee_store.list_coordinators(session)
+        for coordinator in recipients:
+            t = self.catalogs.translator(coordinator.language)
+            if ticket.anonymous or raiser is None:
+                label = await self._raiser_label(session, ticket, t)
+            else:
+                label = html.escape(raiser.display_name or "?")
+            text = t(key, raiser=label, **describe(ticket, t), **params)
+            await outbox.enqueue(
+                session,
+                chat_id=coordinator.chat_id,
+                member_id=coordinator.id,
+                text=text,
+                reply_markup=actions_keyboard(ticket, t),
+                language=coordinator.language,
+                source="ticket",
+                now=now,
+            )
+        self._wake_after_commit(session)
+
+    async def _to_raiser(
+        self, session: AsyncSession, ticket: Ticket, key: str, **params: str
+    ) -> None:
+        raiser_id = ticket.member_id
+        if ticket.anonymous:
+            route = await store.get_route(session, ticket_id=_id(ticket))
+            raiser_id = None if route is None else self.sealer.unseal(route.sealed)
+        raiser = None if raiser_id is None else await repo.get_member(session, member_id=raiser_id)
+        if raiser is None or raiser.status != MemberStatus.ACTIVE:
+            # Gone, stopped or blocked: /concerns shows them where their tickets stand.
+            return
+        t = self.catalogs.translator(raiser.language)
+        await outbox.enqueue(
+            session,
+            chat_id=raiser.chat_id,
+            # An anonymous raiser's messages are not filed under them.
+            member_id=None if ticket.anonymous else raiser.id,
+            text=t(key, **describe(ticket, t), **params),
+            reply_markup=reply_keyboard(ticket, t),
+            language=raiser.language,
+            source="ticket",
+            now=self.clock.now(),
+        )
+        self._wake_after_commit(session)
+
+    def _wake_after_commit(self, session: AsyncSession) -> None:
+        """Wake the sender once the messages just queued are committed (not before)."""
+        event.listen(session.sync_session, "after_commit", lambda _s: self.wake_sender(), once=True)
+
+
+def _id(row: Member | Ticket) -> int:
+    assert row.id is not None, "row was not flushed"
+    return row.id

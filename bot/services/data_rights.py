@@ -1,0 +1,115 @@
+"""A member's rights over their data: a copy of all of it (/mydata), and erasure (/forget).
+
+Erasure asks for a confirmation first, kept as a draft that lapses after `CONFIRM_WITHIN`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.services.sealing import Sealer
+from bot.storage import audit, repo
+from bot.storage.data_rights import MemberRecords, collect_member_records, erase_member
+from bot.storage.models import Member, Ticket
+
+FORGET_DRAFT = "forget"
+CONFIRM_WITHIN = timedelta(minutes=15)
+RAISER = "raiser"
+
+
+def _dump(row: SQLModel, *, exclude: Iterable[str] = ()) -> dict[str, Any]:
+    data: dict[str, Any] = row.model_dump(mode="json", exclude=set(exclude))
+    return data
+
+
+def _ticket(ticket: Ticket, records: MemberRecords, *, anonymous: bool) -> dict[str, Any]:
+    data = _dump(ticket, exclude={"member_id"})
+    data["events"] = [
+        _dump(e, exclude={"ticket_id", "actor_member_id"})
+        for e in records.ticket_events
+        if e.ticket_id == ticket.id
+    ]
+    if anonymous:
+        data["anonymous"] = True
+    return data
+
+
+def member_document(records: MemberRecords, *, now: datetime) -> dict[str, Any]:
+    """Everything stored about a member, as one JSON-ready document."""
+    return {
+        "generated_at": now.isoformat(),
+        "profile": _dump(records.member),
+        "runs": [_dump(r, exclude={"member_id"}) for r in records.runs],
+        "answers": [
+            _dump(a, exclude={"member_id", "recorded_by", "proxy"}) for a in records.answers
+        ],
+        "checkins": [_dump(c, exclude={"member_id"}) for c in records.checkins],
+        "drafts": [_dump(d, exclude={"member_id"}) for d in records.drafts],
+        "committees": [
+            {"committee": c.name, "is_chair": seat.is_chair, "added_at": seat.added_at.isoformat()}
+            for seat, c in records.committees
+        ],
+        "concerns": [_ticket(t, records, anonymous=False) for t in records.tickets],
+        "anonymous_concerns": [
+            _ticket(t, records, anonymous=True) for t in records.anonymous_tickets
+        ],
+        "messages_to_you": [
+            _dump(
+                m,
+                exclude={"member_id", "reply_markup", "dedupe_key", "lease_until", "last_error"},
+            )
+            for m in records.outbox
+        ],
+        "your_recorded_actions": [_dump(e, exclude={"actor_member_id"}) for e in records.audit],
+    }
+
+
+async def export_member_data(
+    session: AsyncSession, *, member: Member, sealer: Sealer, now: datetime
+) -> bytes:
+    """The member's data as an indented UTF-8 JSON file."""
+    assert member.id is not None
+    records = await collect_member_records(
+        session, member=member, raiser_tag=sealer.tag(RAISER, member.id)
+    )
+    document = member_document(records, now=now)
+    return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
+
+
+async def ask_to_forget(session: AsyncSession, *, member: Member, now: datetime) -> None:
+    """Remember that the member asked to be forgotten, until they confirm or refuse."""
+    assert member.id is not None
+    await repo.save_draft(session, member_id=member.id, kind=FORGET_DRAFT, data={}, now=now)
+
+
+async def is_confirming(session: AsyncSession, *, member: Member | None, now: datetime) -> bool:
+    """Whether the member's /forget awaits their yes or no."""
+    if member is None or member.id is None:
+        return False
+    draft = await repo.get_draft(session, member_id=member.id, kind=FORGET_DRAFT)
+    return draft is not None and now - draft.updated_at <= CONFIRM_WITHIN
+
+
+async def keep(session: AsyncSession, *, member: Member) -> None:
+    """The member changed their mind."""
+    assert member.id is not None
+    await repo.delete_draft(session, member_id=member.id)
+
+
+async def forget(session: AsyncSession, *, member: Member, sealer: Sealer, now: datetime) -> None:
+    """Erase the member; the audit log notes that a member was forgotten, not who."""
+    assert member.id is not None
+    await erase_member(session, member=member, raiser_tag=sealer.tag(RAISER, member.id))
+    await audit.record(
+        session,
+        actor=None,
+        actor_label=audit.FORMER_MEMBER_LABEL,
+        action="member.forgotten",
+        now=now,
+    )

@@ -1,0 +1,596 @@
+"""Digests: pulse results when a window closes, the voice digest before a committee meets, and
+"you said, we did" for everyone.
+
+Every message goes through the durable outbox, in the same transaction as the mark that keeps
+it from going twice (`ScheduleOccurrence.results_sent_at`, the digest's occurrence row,
+`Committee.last_digest_at`, `Ticket.reported_at`), and waits for the end of each reader's quiet
+hours. Figures are k-anonymous (`Settings.report_min_group`); no digest names anyone.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
+
+from babel.numbers import format_decimal
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain.anonymity import SuppressedCounts
+from bot.domain.concerns import ABOUT, CATEGORIES
+from bot.domain.digests import (
+    MAX_QUOTES,
+    ActedOn,
+    PulseResults,
+    VoiceDigest,
+    acted_on,
+    pulse_results,
+    voice_digest,
+)
+from bot.domain.flows import AskNode, FlowRegistry
+from bot.domain.schedules import (
+    ScheduleError,
+    ScheduleSpec,
+    occurrence_bounds,
+    plan_occurrences,
+    validate,
+)
+from bot.domain.timing import quiet_hours_end, zone
+from bot.i18n import Catalogs, Translator
+from bot.services.checkins import TickReport, spec_of
+from bot.services.conversations import ONBOARDING
+from bot.storage import digests as queries
+from bot.storage import outbox
+from bot.storage import schedules as store
+from bot.storage.models import (
+    Committee,
+    OccurrenceStatus,
+    Schedule,
+    ScheduleKind,
+    ScheduleOccurrence,
+    ScheduleStatus,
+)
+
+log = logging.getLogger(__name__)
+DIGEST_KINDS = (ScheduleKind.VOICE_DIGEST, ScheduleKind.YOU_SAID_WE_DID)
+DEFAULT_PULSE = "trust_pulse"
+# A digest may still go out this long after its time (the bot was down); later it is missed.
+DEFAULT_DIGEST_WINDOW = timedelta(hours=24)
+# What a first voice digest looks back on, when the committee never had one.
+FIRST_DIGEST_SPAN = timedelta(days=28)
+# Results of occurrences that closed longer ago than this are old news: never sent.
+RESULTS_STALE = timedelta(days=7)
+SEPARATOR = " · "
+
+
+class DigestError(ScheduleError):
+    """A digest schedule that cannot work; worded under `digest.error.<code>`."""
+
+    @property
+    def key(self) -> str:
+        return f"digest.error.{self.code}"
+
+
+@dataclass
+class DigestReport:
+    """What one pass sent."""
+
+    digests: int = 0
+    results: int = 0
+    missed: int = 0
+
+
+def day_start(moment: datetime) -> datetime:
+    """Midnight UTC of the moment's day: anonymous answers carry their day only."""
+    return datetime.combine(moment.astimezone(UTC).date(), time(0, 0), tzinfo=UTC)
+
+
+class Digests:
+    """Builds digests from aggregate rows and queues them through the outbox."""
+
+    def __init__(
+        self,
+        *,
+        flows: FlowRegistry,
+        catalogs: Catalogs,
+        partnership_timezone: str,
+        quiet_start: time,
+        quiet_end: time,
+        min_group: int,
+    ) -> None:
+        self.use(flows, catalogs)
+        self.partnership_timezone = partnership_timezone
+        self.tz = zone(None, partnership_timezone)
+        self.quiet_start = quiet_start
+        self.quiet_end = quiet_end
+        self.k = min_group
+
+    def use(self, flows: FlowRegistry, catalogs: Catalogs) -> None:
+        """Work with these flows and this wording from now on (the sandbox reloads them)."""
+        self.flows = flows
+        self.catalogs = catalogs
+        self.groups = flows.options_for("stakeholder_group")
+
+    # -- schedules --------------------------------------------------------------------------
+
+    async def create(
+        self,
+        session: AsyncSession,
+        spec: ScheduleSpec,
+        *,
+        kind: ScheduleKind,
+        committee: str | None,
+        now: datetime,
+        created_by: int | None = None,
+    ) -> Schedule:
+        """Store a digest schedule: a voice digest names its committee, and its pulse flow."""
+        if kind not in DIGEST_KINDS:
+            raise DigestError("kind", value=str(kind))
+        if spec.recurrence.relative:
+            raise DigestError("relative")
+        if spec.reminders:
+            raise DigestError("reminders")
+        committee_id = None
+        flow_id: str = kind.value
+        if kind == ScheduleKind.VOICE_DIGEST:
+            if not committee:
+                raise DigestError("committee_missing")
+            found = await queries.find_committee(session, name=committee)
+            if found is None:
+                raise DigestError("committee", value=committee)
+            committee_id = found.id
+            flow_id = spec.flow_id or DEFAULT_PULSE
+            if flow_id not in self.flows:
+                raise ScheduleError("flow", value=flow_id)
+        elif committee:
+            raise DigestError("committee_unused")
+        checked = ScheduleSpec(
+            flow_id=flow_id,
+            recurrence=spec.recurrence,
+            basis="partnership",
+            window=spec.window,
+            reminders=(),
+        )
+        validate(checked, flows={flow_id}, now=now, partnership=self.tz)
+        rec = spec.recurrence
+        if rec.anchor is None:
+            anchor = now.astimezone(self.tz).date().isoformat()
+            rec = type(rec).from_json({**rec.to_json(), "anchor": anchor})
+        schedule = await store.create_schedule(
+            session,
+            flow_id=flow_id,
+            recurrence=rec.to_json(),
+            basis="partnership",
+            audience={},
+            window_minutes=int(spec.window.total_seconds() // 60),
+            reminder_minutes=[],
+            created_by=created_by,
+            now=now,
+            kind=kind.value,
+            committee_id=committee_id,
+        )
+        assert schedule is not None
+        return schedule
+
+    # -- running ----------------------------------------------------------------------------
+
+    async def run_due(
+        self, session: AsyncSession, now: datetime, report: TickReport | None = None
+    ) -> DigestReport:
+        """Send the results of closed pulses and every digest whose time has come.
+
+        Works in the caller's transaction; commit it, then wake the sender.
+        """
+        done = DigestReport()
+        done.results = await self.send_results(session, now)
+        schedules = await store.list_schedules(session, statuses=[ScheduleStatus.ACTIVE])
+        for schedule in schedules:
+            if schedule.kind in DIGEST_KINDS:
+                sent, missed = await self._run_schedule(session, schedule, now)
+                done.digests += sent
+                done.missed += missed
+        if report is not None:
+            report.digests += done.digests
+            report.results += done.results
+            report.missed += done.missed
+        if done.digests or done.results:
+            log.info(
+                "digests at %s: %s digest messages, %s result messages",
+                now.isoformat(timespec="minutes"),
+                done.digests,
+                done.results,
+            )
+        return done
+
+    async def _run_schedule(
+        self, session: AsyncSession, schedule: Schedule, now: datetime
+    ) -> tuple[int, int]:
+        spec = spec_of(schedule)
+        schedule_id = _id(schedule)
+        last = await store.last_occurrence(session, schedule_id=schedule_id)
+        plan = plan_occurrences(
+            spec.recurrence,
+            after=date.fromisoformat(last.occurrence) if last else None,
+            active_from=schedule.active_from,
+            now=now,
+            basis="partnership",
+            partnership=self.tz,
+            window=spec.window,
+        )
+        for day in plan.missed:
+            await self._record(session, schedule_id, spec, day, OccurrenceStatus.MISSED, now)
+            log.warning(
+                "digest schedule #%s: the digest of %s was missed (the bot was not running)",
+                schedule_id,
+                day.isoformat(),
+            )
+        if plan.opened is None:
+            return 0, len(plan.missed)
+        occurrence = await self._record(
+            session, schedule_id, spec, plan.opened, OccurrenceStatus.CLOSED, now
+        )
+        if schedule.kind == ScheduleKind.VOICE_DIGEST:
+            sent = await self.send_voice_digest(session, schedule, occurrence, now)
+        else:
+            sent = await self.send_you_said_we_did(session, schedule, occurrence, now)
+        occurrence.results_sent_at = now
+        session.add(occurrence)
+        await session.flush()
+        return sent, len(plan.missed)
+
+    async def _record(
+        self,
+        session: AsyncSession,
+        schedule_id: int,
+        spec: ScheduleSpec,
+        day: date,
+        status: OccurrenceStatus,
+        now: datetime,
+    ) -> ScheduleOccurrence:
+        bounds = occurrence_bounds(
+            spec.recurrence, day, basis="partnership", partnership=self.tz, window=spec.window
+        )
+        return await store.add_occurrence(
+            session,
+            schedule_id=schedule_id,
+            occurrence=day.isoformat(),
+            status=status,
+            first_send_at=bounds.first_send,
+            last_close_at=bounds.last_close,
+            now=now,
+        )
+
+    # -- pulse results ----------------------------------------------------------------------
+
+    def number_questions(self, flow_id: str) -> list[str]:
+        """The keys of a flow's scale questions, in the flow's order."""
+        flow = self.flows.get(flow_id)
+        if flow is None:
+            return []
+        return [n.key for n in flow.nodes.values() if isinstance(n, AskNode) and n.ask == "scale"]
+
+    async def pulse(
+        self, session: AsyncSession, flow_id: str, *, since: datetime, until: datetime
+    ) -> PulseResults:
+        """A flow's answers in [since, until) by group, suppressed."""
+        questions = self.number_questions(flow_id)
+        rows = await queries.number_answers(
+            session, flow_id=flow_id, question_keys=questions, since=since, until=until
+        )
+        return pulse_results(rows, questions=questions, groups=self.groups, k=self.k)
+
+    async def send_results(self, session: AsyncSession, now: datetime) -> int:
+        """Every participant of each newly closed occurrence gets its aggregate results, once."""
+        sent = 0
+        due = await queries.occurrences_awaiting_results(
+            session, now=now, closed_since=now - RESULTS_STALE
+        )
+        for occurrence, schedule in due:
+            readers = await queries.participants(
+                session, schedule_id=_id(schedule), occurrence=occurrence.occurrence
+            )
+            if readers and self.number_questions(schedule.flow_id):
+                results = await self.pulse(
+                    session,
+                    schedule.flow_id,
+                    since=day_start(occurrence.first_send_at),
+                    until=occurrence.last_close_at,
+                )
+                day = date.fromisoformat(occurrence.occurrence)
+                sent += await self._queue(
+                    session,
+                    readers,
+                    partial(self.render_results, results, schedule.flow_id, day),
+                    source=f"results:{schedule.id}",
+                    dedupe=f"results:{occurrence.id}",
+                    now=now,
+                )
+            await queries.mark_results_sent(session, occurrence=occurrence, now=now)
+        return sent
+
+    # -- the voice digest -------------------------------------------------------------------
+
+    async def build_voice_digest(
+        self, session: AsyncSession, *, pulse_flow: str, since: datetime, until: datetime
+    ) -> VoiceDigest:
+        """What members said in [since, until), as figures a committee may see."""
+        first_day = day_start(since)
+        questions = self.number_questions(pulse_flow)
+        return voice_digest(
+            responses=await queries.finished_by_group(
+                session, since=since, until=until, exclude_flows=[ONBOARDING]
+            ),
+            open_concerns=await queries.open_concerns_by_category(session),
+            pulse_rows=await queries.number_answers(
+                session, flow_id=pulse_flow, question_keys=questions, since=first_day, until=until
+            ),
+            pulse_questions=questions,
+            quotes=await queries.quotable_comments(
+                session, since=first_day, until=until, limit=MAX_QUOTES * 3
+            ),
+            groups=self.groups,
+            categories=CATEGORIES,
+            k=self.k,
+        )
+
+    async def send_voice_digest(
+        self,
+        session: AsyncSession,
+        schedule: Schedule,
+        occurrence: ScheduleOccurrence,
+        now: datetime,
+    ) -> int:
+        """The committee's members get what was said since its last digest."""
+        committee = (
+            None
+            if schedule.committee_id is None
+            else await queries.get_committee(session, committee_id=schedule.committee_id)
+        )
+        if committee is None or committee.archived_at is not None:
+            log.warning("digest schedule #%s: its committee is gone; nothing sent", schedule.id)
+            return 0
+        readers = await queries.committee_recipients(session, committee_id=_id(committee))
+        if not readers:
+            return 0
+        since = committee.last_digest_at or now - FIRST_DIGEST_SPAN
+        digest = await self.build_voice_digest(
+            session, pulse_flow=schedule.flow_id, since=since, until=now
+        )
+
+        def text_for(t: Translator) -> str:
+            return self.render_voice_digest(digest, committee, schedule.flow_id, since, t)
+
+        sent = await self._queue(
+            session,
+            readers,
+            text_for,
+            source=f"digest:{schedule.id}",
+            dedupe=f"digest:{schedule.id}:{occurrence.occurrence}",
+            now=now,
+        )
+        await queries.mark_committee_digest(session, committee=committee, now=now)
+        return sent
+
+    # -- you said, we did -------------------------------------------------------------------
+
+    async def send_you_said_we_did(
+        self,
+        session: AsyncSession,
+        schedule: Schedule,
+        occurrence: ScheduleOccurrence,
+        now: datetime,
+    ) -> int:
+        """Everyone hears what became of the concerns acted on since the last one."""
+        tickets = await queries.tickets_to_report(session)
+        if not tickets:
+            return 0
+        lines = acted_on(tickets, await queries.status_summaries(session, tickets=tickets))
+        readers = await queries.active_members(session)
+
+        def text_for(t: Translator) -> str:
+            return self.render_you_said_we_did(lines, t)
+
+        sent = await self._queue(
+            session,
+            readers,
+            text_for,
+            source=f"digest:{schedule.id}",
+            dedupe=f"digest:{schedule.id}:{occurrence.occurrence}",
+            now=now,
+        )
+        await queries.mark_reported(session, ticket_ids=[t.ticket_id for t in tickets], now=now)
+        return sent
+
+    # -- wording ----------------------------------------------------------------------------
+
+    def _number(self, value: float, t: Translator) -> str:
+        return format_decimal(value, format="0.0", locale=t.locale)
+
+    def _group(self, group: str, t: Translator) -> str:
+        key = f"group.{group}"
+        return t(key) if t.has(key) else group
+
+    def _counts(self, counts: SuppressedCounts, label: Callable[[str], str], t: Translator) -> str:
+        parts = [
+            f"{html.escape(label(key))} {t('results.hidden') if n is None else n}"
+            for key, n in counts.counts.items()
+        ]
+        return SEPARATOR.join(parts)
+
+    def _figures(self, results: PulseResults, flow_id: str, t: Translator) -> list[str]:
+        lines = []
+        for figure in results.figures:
+            if not figure.shown:
+                continue
+            label = self.question_label(flow_id, figure.question_key, t)
+            overall = (
+                t("results.hidden") if figure.overall is None else self._number(figure.overall, t)
+            )
+            groups = [
+                f"{html.escape(self._group(g, t))} "
+                f"{t('results.hidden') if v is None else self._number(v, t)}"
+                for g, v in figure.by_group.items()
+            ]
+            lines.append(
+                t("results.figure", question=label, overall=overall, groups=SEPARATOR.join(groups))
+            )
+        return lines
+
+    def question_label(self, flow_id: str, question_key: str, t: Translator) -> str:
+        """A short name for a question: `results.<flow>.<key>`, else the question itself."""
+        short = f"results.{flow_id}.{question_key}"
+        if t.has(short):
+            return t(short)
+        flow = self.flows.get(flow_id)
+        node = None if flow is None else flow.nodes.get(question_key)
+        if isinstance(node, AskNode):
+            return t(node.text)
+        return html.escape(question_key)
+
+    def _respondents(self, results: PulseResults, t: Translator) -> str:
+        counts = results.respondents
+        if counts.total is None:
+            return t("results.respondents_few", k=self.k)
+        by_group = self._counts(counts, lambda g: self._group(g, t), t)
+        return t("results.respondents", n=counts.total, groups=by_group)
+
+    def render_results(self, results: PulseResults, flow_id: str, day: date, t: Translator) -> str:
+        """A pulse's results for its participants."""
+        flow = self.flows.get(flow_id)
+        title = t(flow.title) if flow else flow_id
+        parts = [t("results.title", flow=html.escape(title), date=day.isoformat())]
+        if results.empty:
+            parts.append(t("results.too_few", k=self.k))
+            return "\n\n".join(parts)
+        parts.append(self._respondents(results, t))
+        figures = self._figures(results, flow_id, t)
+        if figures:
+            parts.append(t("results.scale") + "\n" + "\n".join(figures))
+        if results.suppressed:
+            parts.append(t("results.note", k=self.k))
+        return "\n\n".join(parts)
+
+    def render_voice_digest(
+        self,
+        digest: VoiceDigest,
+        committee: Committee,
+        pulse_flow: str,
+        since: datetime,
+        t: Translator,
+    ) -> str:
+        """The committee's digest, in one reader's language."""
+        local = since.astimezone(self.tz)
+        parts = [
+            t(
+                "digest.voice.title",
+                committee=html.escape(committee.name),
+                since=f"{local:%Y-%m-%d}",
+            )
+        ]
+        responses = digest.responses
+        if not responses.counts:
+            parts.append(t("digest.voice.no_responses"))
+        else:
+            total = t("results.hidden") if responses.total is None else responses.total
+            groups = self._counts(responses, lambda g: self._group(g, t), t)
+            parts.append(t("digest.voice.responses", n=total, groups=groups))
+        concerns = digest.concerns
+        if not concerns.counts:
+            parts.append(t("digest.voice.no_concerns"))
+        else:
+            total = t("results.hidden") if concerns.total is None else concerns.total
+            categories = self._counts(concerns, lambda c: self._category(c, t), t)
+            parts.append(t("digest.voice.concerns", n=total, categories=categories))
+        flow = self.flows.get(pulse_flow)
+        title = html.escape(t(flow.title) if flow else pulse_flow)
+        if digest.pulse.empty:
+            parts.append(t("digest.voice.pulse_few", flow=title, k=self.k))
+        else:
+            lines = [
+                self._respondents(digest.pulse, t),
+                *self._figures(digest.pulse, pulse_flow, t),
+            ]
+            parts.append(t("digest.voice.pulse", flow=title) + "\n" + "\n".join(lines))
+        if digest.quotes:
+            quoted = "\n".join(t("digest.voice.quote", text=html.escape(q)) for q in digest.quotes)
+            parts.append(t("digest.voice.quotes") + "\n" + quoted)
+        if digest.suppressed:
+            parts.append(t("results.note", k=self.k))
+        return "\n\n".join(parts)
+
+    def _category(self, category: str, t: Translator) -> str:
+        key = f"digest.category.{category}"
+        return t(key) if category in CATEGORIES else category
+
+    def _about(self, about: str, t: Translator) -> str:
+        key = f"digest.about.{about}"
+        return t(key) if about in ABOUT else about
+
+    def render_you_said_we_did(self, lines: Sequence[ActedOn], t: Translator) -> str:
+        """What became of the concerns acted on, without anyone's name or words."""
+        parts = [t("digest.yswd.title")]
+        for line in lines:
+            text = t(
+                "digest.yswd.line",
+                category=html.escape(self._category(line.category, t)),
+                about=html.escape(self._about(line.about, t)),
+                outcome=t(f"digest.yswd.status.{line.status}"),
+            )
+            if line.summary:
+                text += "\n" + t("digest.yswd.summary", text=html.escape(line.summary))
+            if line.reason:
+                text += "\n" + t("digest.yswd.reason", reason=html.escape(line.reason))
+            parts.append(text)
+        parts.append(t("digest.yswd.outro"))
+        return "\n\n".join(parts)
+
+    # -- queueing ---------------------------------------------------------------------------
+
+    async def _queue(
+        self,
+        session: AsyncSession,
+        readers: Sequence[queries.Recipient],
+        text_for: Callable[[Translator], str],
+        *,
+        source: str,
+        dedupe: str,
+        now: datetime,
+    ) -> int:
+        """One message per reader, worded once per language, held until their quiet hours end."""
+        texts: dict[str, str] = {}
+        queued = 0
+        for reader in readers:
+            t = self.catalogs.translator(reader.language)
+            if t.locale not in texts:
+                texts[t.locale] = text_for(t)
+            tz = zone(reader.time_zone, self.partnership_timezone)
+            rows = await outbox.enqueue(
+                session,
+                chat_id=reader.chat_id,
+                member_id=reader.member_id,
+                text=texts[t.locale],
+                language=t.locale,
+                source=source,
+                dedupe_key=f"{dedupe}:{reader.member_id}",
+                not_before=quiet_hours_end(now, tz, self.quiet_start, self.quiet_end),
+                now=now,
+            )
+            queued += bool(rows)
+        return queued
+
+
+def _id(row: Schedule | Committee) -> int:
+    assert row.id is not None, "row was not flushed"
+    return row.id
+
+
+def digest_labels() -> Mapping[str, tuple[str, ...]]:
+    """The locale keys built from parts here, for the wording checks."""
+    return {
+        "digest.category": CATEGORIES,
+        "digest.about": ABOUT,
+        "digest.yswd.status": ("agreed", "done", "declined"),
+    }

@@ -1,0 +1,36 @@
+"""Facilitator entry: a coordinator records a questionnaire for someone without a phone.
+
+The run is the coordinator's own (so the usual conversation machinery asks the questions), but
+it carries `proxy = {"group", "language"}`; its answers are stored without a member, flagged
+`proxy`, `recorded_by` the coordinator and in the chosen stakeholder group
+(see `Conversations._store_answer`).
+"""
+
+from __future__ import annotations
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain.flows import AskNode, Flow, FlowRegistry
+from bot.storage import repo
+from bot.storage.models import FlowRun, Member
+
+# Flows about the member's own profile or their own concerns: never answered for someone else.
+NOT_BY_PROXY = frozenset({"onboarding", "concerns"})
+
+
+def eligible_flows(flows: FlowRegistry) -> list[Flow]:
+    """The flows a facilitator may answer for someone: none that sets a profile field."""
+    return [
+        flow
+        for flow in flows.flows.values()
+        if flow.id not in NOT_BY_PROXY
+        and not any(isinstance(n, AskNode) and n.sets for n in flow.nodes.values())
+    ]
+
+
+async def running_proxy_run(session: AsyncSession, *, member: Member | None) -> FlowRun | None:
+    """The member's open run if it is one recorded for someone else."""
+    if member is None or member.id is None:
+        return None
+    run = await repo.get_running_run(session, member_id=member.id)
+    return run if run is not None and run.proxy is not None else None

@@ -1,0 +1,260 @@
+"""Coordinators' reports: k-anonymous figures from the answers, as PNG charts with a short text
+(in chat) or tables (on the command line)."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.config import Settings
+from bot.domain.anonymity import ALL, SuppressedTable
+from bot.domain.flows import AskNode, FlowRegistry, load_flows
+from bot.domain.reports import (
+    NOT_RESPONSES,
+    PROGRESS_FLOW,
+    ROLES_FLOW,
+    ROLES_QUESTION,
+    TRUST_FLOW,
+    AnswerRow,
+    ChartData,
+    Words,
+    group_label,
+    objective_progress,
+    progress_chart,
+    proxy_responses,
+    proxy_text,
+    response_chart,
+    response_rates,
+    role_chart,
+    role_map,
+    trust_matrix,
+    trust_matrix_chart,
+    trust_over_time,
+    trust_over_time_chart,
+)
+from bot.i18n import Catalogs
+from bot.services.charts import HIDDEN_MARK, render_png
+from bot.storage import migrate
+from bot.storage.db import create_engine, create_session_factory
+from bot.storage.reports import count_members_by_group, list_answer_rows
+
+KINDS = ("trust", "matrix", "response", "roles", "progress")
+
+
+@dataclass(frozen=True)
+class ReportPart:
+    """One report: its chart (data and PNG), a short HTML text and the table as plain lines."""
+
+    kind: str
+    chart: ChartData
+    png: bytes
+    text: str
+    lines: tuple[str, ...]
+
+
+def parse_since(value: str) -> datetime:
+    """A `YYYY-MM-DD` day as the UTC moment it starts; ValueError otherwise."""
+    return datetime.combine(date.fromisoformat(value), time(0, 0), tzinfo=UTC)
+
+
+class Reports:
+    """Builds the reports; what counts as a trust rating, a role or an objective comes from the
+    flows."""
+
+    def __init__(self, *, flows: FlowRegistry, min_group: int) -> None:
+        self.k = min_group
+        self.groups = flows.options_for("stakeholder_group")
+        self.areas = _options(flows, ROLES_FLOW, ROLES_QUESTION)
+        self.objectives = _scale_questions(flows, PROGRESS_FLOW)
+        self.response_flows = [f for f in flows.flows if f not in NOT_RESPONSES]
+
+    async def build(
+        self,
+        session: AsyncSession,
+        *,
+        kinds: Sequence[str] = KINDS,
+        since: datetime | None,
+        words: Words,
+    ) -> list[ReportPart]:
+        """The asked-for reports over the answers given since `since` (all when None)."""
+        flows = {
+            "trust": [TRUST_FLOW],
+            "matrix": [TRUST_FLOW],
+            "response": self.response_flows,
+            "roles": [ROLES_FLOW],
+            "progress": [PROGRESS_FLOW],
+        }
+        flow_ids = sorted({flow for kind in kinds for flow in flows[kind]})
+        rows = await list_answer_rows(session, flow_ids=flow_ids, since=since)
+        members = await count_members_by_group(session) if "response" in kinds else {}
+        # Drawing takes a moment per chart: off the event loop, one figure per call.
+        return [
+            await asyncio.to_thread(
+                self.part, kind, rows, members=members, since=since, words=words
+            )
+            for kind in kinds
+        ]
+
+    def part(
+        self,
+        kind: str,
+        rows: Sequence[AnswerRow],
+        *,
+        members: dict[str, int],
+        since: datetime | None,
+        words: Words,
+    ) -> ReportPart:
+        """One report from plain rows (pure apart from drawing)."""
+        k = self.k
+        flow = {
+            "trust": TRUST_FLOW,
+            "matrix": TRUST_FLOW,
+            "roles": ROLES_FLOW,
+            "progress": PROGRESS_FLOW,
+        }.get(kind)
+        if flow is None:
+            used = [r for r in rows if r.flow_id in self.response_flows]
+        else:
+            used = [r for r in rows if r.flow_id == flow]
+        proxies = proxy_responses(used)
+        period = (
+            words("report.since", day=since.date().isoformat()) if since else words("report.ever")
+        )
+        extra: list[str] = []
+        group = self._group_words(words)
+        if kind == "trust":
+            table = trust_over_time(used, groups=self.groups, k=k)
+            chart = trust_over_time_chart(table, words, k=k, proxies=proxies)
+            lines = table_lines(table, group, lambda c: c, digits=2)
+        elif kind == "matrix":
+            table = trust_matrix(used, groups=self.groups, k=k)
+            chart = trust_matrix_chart(table, words, k=k, proxies=proxies)
+            lines = table_lines(table, group, group, digits=2)
+        elif kind == "response":
+            rates = response_rates(used, members=members, k=k)
+            chart = response_chart(rates, words, k=k, proxies=proxies)
+            table = rates.table
+            lines = table_lines(table, group, lambda _: words("report.response.count"), digits=0)
+            under = [group(g.group) for g in rates.groups if g.under_represented]
+            if under:
+                extra.append(words("report.response.under", groups=", ".join(under)))
+        elif kind == "roles":
+            roles = role_map(used, areas=self.areas, groups=self.groups, k=k)
+            chart = role_chart(roles, words, k=k, proxies=proxies)
+            table = roles.table
+            area = self._area_words(words)
+            lines = table_lines(table, area, group, digits=0)
+            if roles.gaps:
+                gaps = ", ".join(area(a) for a in roles.gaps)
+                extra.append(words("report.roles.gaps", k=k, areas=gaps))
+            for name, found in roles.overlaps.items():
+                names = ", ".join(group(g) for g in found)
+                extra.append(words("report.roles.overlap", area=area(name), groups=names))
+            extra.append(words("report.roles.no_lead"))
+        elif kind == "progress":
+            table = objective_progress(used, objectives=self.objectives, groups=self.groups, k=k)
+            chart = progress_chart(table, words, k=k, proxies=proxies)
+            lines = table_lines(table, lambda o: words(f"report.objective.{o}"), group, digits=2)
+        else:
+            raise ValueError(f"unknown report {kind!r}")
+        if not table.figures:
+            extra.insert(0, words("report.empty"))
+        text = "\n".join(
+            [
+                f"<b>{html.escape(chart.title)}</b>",
+                period,
+                *extra,
+                *([words("report.note.hidden", k=k)] if table.hidden else []),
+                proxy_text(words, proxies, k=k),
+            ]
+        )
+        return ReportPart(kind, chart, render_png(chart), text, (chart.title, *lines))
+
+    def _group_words(self, words: Words) -> Callable[[str], str]:
+        return lambda g: words("report.total") if g == ALL else group_label(words, g)
+
+    def _area_words(self, words: Words) -> Callable[[str], str]:
+        return lambda a: words("report.total") if a == ALL else words(f"roles.brings.{a}")
+
+
+def table_lines(
+    table: SuppressedTable,
+    row_label: Callable[[str], str],
+    column_label: Callable[[str], str],
+    *,
+    digits: int,
+) -> list[str]:
+    """A suppressed table with its margins as aligned text; hidden figures show a dash."""
+
+    def shown(key: tuple[str, str]) -> str:
+        if key not in table.figures:
+            return ""
+        cell = table.visible(*key)
+        return HIDDEN_MARK if cell is None else f"{cell.value:.{digits}f}"
+
+    if not table.figures:
+        return []
+    columns = list(table.columns)
+    two_d = len(table.rows) > 1 and len(columns) > 1
+    margin = [ALL] if two_d else []
+    lines = [["", *(column_label(c) for c in columns), *(row_label(ALL) for _ in margin)]]
+    for row in table.rows:
+        lines.append([row_label(row), *(shown((row, c)) for c in [*columns, *margin])])
+    if two_d:
+        lines.append([row_label(ALL), *(shown((ALL, c)) for c in [*columns, ALL])])
+    else:
+        lines.append([row_label(ALL), shown((ALL, ALL)), *("" for _ in columns[1:])])
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+    return [
+        "  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip() for line in lines
+    ]
+
+
+def _options(flows: FlowRegistry, flow_id: str, question: str) -> tuple[str, ...]:
+    flow = flows.flows.get(flow_id)
+    node = flow.nodes.get(question) if flow else None
+    return tuple(o.value for o in node.options) if isinstance(node, AskNode) else ()
+
+
+def _scale_questions(flows: FlowRegistry, flow_id: str) -> tuple[str, ...]:
+    flow = flows.flows.get(flow_id)
+    if flow is None:
+        return ()
+    return tuple(n.id for n in flow.nodes.values() if isinstance(n, AskNode) and n.ask == "scale")
+
+
+async def run_command(settings: Settings, *, since: datetime | None, out: Path | None) -> list[str]:
+    """`partnerbot report`: every report as a table, charts written to `out` as PNG files."""
+    catalogs = Catalogs.load(settings.locales_dir, default=settings.default_locale)
+    flows = load_flows(settings.flows_dir, locale_keys=catalogs.keys())
+    reports = Reports(flows=flows, min_group=settings.report_min_group)
+    engine = create_engine(settings.database_url, schema=settings.database_schema)
+    try:
+        await migrate.upgrade(engine)
+        async with create_session_factory(engine)() as session:
+            parts = await reports.build(
+                session, since=since, words=catalogs.translator(catalogs.default)
+            )
+    finally:
+        await engine.dispose()
+    lines: list[str] = []
+    for part in parts:
+        lines += [*part.lines, *(_plain(line) for line in part.text.splitlines()[1:])]
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            path = out / f"report-{part.kind}.png"
+            path.write_bytes(part.png)
+            lines.append(f"-> {path}")
+        lines.append("")
+    return lines
+
+
+def _plain(text: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", text))

@@ -1,0 +1,229 @@
+"""What is stored about one member (for /mydata), and erasing it all (for /forget)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, or_, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.storage.audit import FORMER_MEMBER_LABEL
+from bot.storage.models import (
+    Answer,
+    AuditEntry,
+    Broadcast,
+    CheckIn,
+    Committee,
+    CommitteeMember,
+    Draft,
+    FlowRun,
+    Member,
+    OutboxMessage,
+    Schedule,
+    Ticket,
+    TicketEvent,
+    TicketRoute,
+)
+
+
+@dataclass(frozen=True)
+class MemberRecords:
+    """Every row that concerns one member, as stored."""
+
+    member: Member
+    runs: Sequence[FlowRun]
+    answers: Sequence[Answer]
+    checkins: Sequence[CheckIn]
+    drafts: Sequence[Draft]
+    committees: Sequence[tuple[CommitteeMember, Committee]]
+    tickets: Sequence[Ticket]
+    anonymous_tickets: Sequence[Ticket]
+    ticket_events: Sequence[TicketEvent]
+    outbox: Sequence[OutboxMessage]
+    audit: Sequence[AuditEntry]
+
+
+async def _all(session: AsyncSession, query: Any) -> Sequence[Any]:
+    return list((await session.exec(query)).all())
+
+
+async def collect_member_records(
+    session: AsyncSession, *, member: Member, raiser_tag: str
+) -> MemberRecords:
+    """Everything stored about `member`; their anonymous tickets are found by `raiser_tag`."""
+    member_id = member.id
+    named = await _all(
+        session, select(Ticket).where(Ticket.member_id == member_id).order_by(col(Ticket.id))
+    )
+    anonymous = await _all(
+        session,
+        select(Ticket)
+        .join(TicketRoute, col(TicketRoute.ticket_id) == col(Ticket.id))
+        .where(TicketRoute.raiser_tag == raiser_tag)
+        .order_by(col(Ticket.id)),
+    )
+    ticket_ids = [t.id for t in (*named, *anonymous)]
+    events = await _all(
+        session,
+        select(TicketEvent)
+        .where(col(TicketEvent.ticket_id).in_(ticket_ids))
+        .order_by(col(TicketEvent.id)),
+    )
+    return MemberRecords(
+        member=member,
+        runs=await _all(
+            session, select(FlowRun).where(FlowRun.member_id == member_id).order_by(col(FlowRun.id))
+        ),
+        answers=await _all(
+            session, select(Answer).where(Answer.member_id == member_id).order_by(col(Answer.id))
+        ),
+        checkins=await _all(
+            session, select(CheckIn).where(CheckIn.member_id == member_id).order_by(col(CheckIn.id))
+        ),
+        drafts=await _all(session, select(Draft).where(Draft.member_id == member_id)),
+        committees=await _all(
+            session,
+            select(CommitteeMember, Committee)
+            .join(Committee, col(Committee.id) == col(CommitteeMember.committee_id))
+            .where(CommitteeMember.member_id == member_id)
+            .order_by(col(Committee.name)),
+        ),
+        tickets=named,
+        anonymous_tickets=anonymous,
+        ticket_events=events,
+        outbox=await _all(
+            session,
+            select(OutboxMessage)
+            .where(
+                or_(
+                    col(OutboxMessage.member_id) == member_id,
+                    col(OutboxMessage.chat_id) == member.chat_id,
+                )
+            )
+            .order_by(col(OutboxMessage.id)),
+        ),
+        audit=await _all(
+            session,
+            select(AuditEntry)
+            .where(AuditEntry.actor_member_id == member_id)
+            .order_by(col(AuditEntry.id)),
+        ),
+    )
+
+
+async def erase_member(session: AsyncSession, *, member: Member, raiser_tag: str) -> None:
+    """Erase the member and every trace of them; what others need stays, without them.
+
+    Named answers, runs, check-ins, drafts, committee seats and messages to their chat are
+    deleted. Their named tickets stay for the partnership's record without their text or their
+    name; the routes to their anonymous tickets go, so nothing leads back. Rows where they acted
+    for others (broadcasts, schedules, audit entries, answers recorded for someone else) lose
+    the link to them.
+    """
+    member_id = member.id
+    assert member_id is not None
+    run_ids = select(FlowRun.id).where(FlowRun.member_id == member_id)
+    # Answers recorded for people without a phone are theirs, not the facilitator's: kept,
+    # cut from the facilitator's run and name.
+    await session.exec(
+        update(Answer)
+        .where(col(Answer.run_id).in_(run_ids), col(Answer.member_id).is_(None))
+        .values(run_id=None)
+    )
+    await session.exec(
+        update(Answer).where(col(Answer.recorded_by) == member_id).values(recorded_by=None)
+    )
+    await session.exec(delete(Answer).where(col(Answer.member_id) == member_id))
+    await session.exec(delete(CheckIn).where(col(CheckIn.member_id) == member_id))
+    await session.exec(delete(FlowRun).where(col(FlowRun.member_id) == member_id))
+    await session.exec(delete(Draft).where(col(Draft.member_id) == member_id))
+    await session.exec(delete(CommitteeMember).where(col(CommitteeMember.member_id) == member_id))
+    await session.exec(
+        delete(OutboxMessage).where(
+            or_(
+                col(OutboxMessage.member_id) == member_id,
+                col(OutboxMessage.chat_id) == member.chat_id,
+            )
+        )
+    )
+    await _scrub_outbox_mentions(session, member)
+
+    named = select(Ticket.id).where(Ticket.member_id == member_id)
+    await session.exec(
+        update(TicketEvent)
+        .where(col(TicketEvent.ticket_id).in_(named), col(TicketEvent.from_raiser))
+        .values(text=None)
+    )
+    await session.exec(
+        update(Ticket).where(col(Ticket.member_id) == member_id).values(member_id=None, text="")
+    )
+    await session.exec(delete(TicketRoute).where(col(TicketRoute.raiser_tag) == raiser_tag))
+    await session.exec(
+        update(TicketEvent)
+        .where(col(TicketEvent.actor_member_id) == member_id)
+        .values(actor_member_id=None)
+    )
+
+    await session.exec(
+        update(Broadcast).where(col(Broadcast.created_by) == member_id).values(created_by=None)
+    )
+    await session.exec(
+        update(Broadcast)
+        .where(col(Broadcast.progress_chat_id) == member.chat_id)
+        .values(progress_chat_id=None, progress_message_id=None)
+    )
+    await session.exec(
+        update(Schedule).where(col(Schedule.created_by) == member_id).values(created_by=None)
+    )
+    await session.exec(
+        update(Committee).where(col(Committee.created_by) == member_id).values(created_by=None)
+    )
+    await _scrub_audit(session, member)
+    await session.delete(member)
+    await session.flush()
+
+
+async def _scrub_outbox_mentions(session: AsyncSession, member: Member) -> None:
+    """Messages to others that name the member (e.g. a coordinator's notice) lose the name."""
+    name = member.display_name.strip()
+    if len(name) < 3:
+        return
+    rows = await _all(session, select(OutboxMessage).where(col(OutboxMessage.text).contains(name)))
+    for row in rows:
+        row.text = row.text.replace(name, FORMER_MEMBER_LABEL)
+        session.add(row)
+
+
+def _mentions(value: Any, needles: set[str]) -> bool:
+    if isinstance(value, dict):
+        return any(_mentions(v, needles) for v in value.values())
+    if isinstance(value, list):
+        return any(_mentions(v, needles) for v in value)
+    text = str(value)
+    return any(needle in text for needle in needles)
+
+
+async def _scrub_audit(session: AsyncSession, member: Member) -> None:
+    """Entries by or about the member keep only a neutral label."""
+    needles = {str(member.telegram_user_id), str(member.chat_id)}
+    if len(member.display_name.strip()) >= 3:
+        needles.add(member.display_name.strip())
+    entries = await _all(session, select(AuditEntry))
+    for entry in entries:
+        changed = False
+        if entry.actor_member_id == member.id or _mentions(entry.actor_label, needles):
+            entry.actor_member_id = None
+            entry.actor_label = FORMER_MEMBER_LABEL
+            changed = True
+        detail = dict(entry.detail or {})
+        for key, value in list(detail.items()):
+            about_member = key.endswith("member_id") and value == member.id
+            if about_member or _mentions(value, needles):
+                detail[key] = FORMER_MEMBER_LABEL
+                changed = True
+        if changed:
+            entry.detail = detail
+            session.add(entry)

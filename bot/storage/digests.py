@@ -1,0 +1,297 @@
+"""Queries behind the digests: aggregate rows only, never a raiser or an author.
+
+Like the other repository modules, every function works in the caller's session and never
+commits: a digest's messages and the marks that keep it from going twice commit together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, exists, func, or_, update
+from sqlalchemy import select as select_columns
+from sqlalchemy.orm import aliased
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain.digests import REPORTED, AnswerRow, TicketRow
+from bot.storage.models import (
+    Answer,
+    CheckIn,
+    CheckInStatus,
+    Committee,
+    CommitteeMember,
+    FlowRun,
+    Member,
+    MemberStatus,
+    OccurrenceStatus,
+    RunStatus,
+    Schedule,
+    ScheduleKind,
+    ScheduleOccurrence,
+    Ticket,
+    TicketEvent,
+    TicketStatus,
+)
+
+OPEN_TICKETS = (TicketStatus.RECEIVED, TicketStatus.DISCUSSED, TicketStatus.AGREED)
+STATUS_EVENT = "status"
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """Where a digest goes and how to word it."""
+
+    member_id: int
+    chat_id: int
+    language: str
+    time_zone: str | None
+
+
+def _recipients(rows: Sequence[tuple[int | None, int, str, str | None]]) -> list[Recipient]:
+    return [Recipient(int(m or 0), chat, language, zone) for m, chat, language, zone in rows]
+
+
+# -- pulse results ----------------------------------------------------------------------------
+
+
+async def occurrences_awaiting_results(
+    session: AsyncSession, *, now: datetime, closed_since: datetime
+) -> list[tuple[ScheduleOccurrence, Schedule]]:
+    """Closed check-in occurrences whose results were never sent (older ones are let go)."""
+    query = (
+        select(ScheduleOccurrence, Schedule)
+        .join(Schedule, col(Schedule.id) == col(ScheduleOccurrence.schedule_id))
+        .where(
+            col(Schedule.kind) == ScheduleKind.CHECKIN,
+            col(ScheduleOccurrence.status) == OccurrenceStatus.CLOSED,
+            col(ScheduleOccurrence.results_sent_at).is_(None),
+            col(ScheduleOccurrence.last_close_at) <= now,
+            col(ScheduleOccurrence.last_close_at) >= closed_since,
+        )
+        .order_by(col(ScheduleOccurrence.id))
+    )
+    return [(o, s) for o, s in (await session.exec(query)).all()]
+
+
+async def participants(
+    session: AsyncSession, *, schedule_id: int, occurrence: str
+) -> list[Recipient]:
+    """Active members who finished their check-in of this occurrence."""
+    query = (
+        select(Member.id, Member.chat_id, Member.language, Member.time_zone)
+        .join(CheckIn, col(CheckIn.member_id) == col(Member.id))
+        .where(
+            col(CheckIn.schedule_id) == schedule_id,
+            col(CheckIn.occurrence) == occurrence,
+            col(CheckIn.status) == CheckInStatus.DONE,
+            col(Member.status) == MemberStatus.ACTIVE,
+        )
+        .order_by(col(Member.id))
+    )
+    return _recipients(list((await session.exec(query)).all()))
+
+
+async def mark_results_sent(
+    session: AsyncSession, *, occurrence: ScheduleOccurrence, now: datetime
+) -> None:
+    """The occurrence's results are queued: never again, whatever restarts happen."""
+    occurrence.results_sent_at = now
+    session.add(occurrence)
+    await session.flush()
+
+
+async def number_answers(
+    session: AsyncSession,
+    *,
+    flow_id: str,
+    question_keys: Sequence[str],
+    since: datetime,
+    until: datetime,
+) -> list[AnswerRow]:
+    """Answers to these questions of a flow stored in [since, until): question, group, number.
+
+    Anonymous answers are stamped with their day only, so `since` should be a day's start.
+    """
+    if not question_keys:
+        return []
+    query = select(
+        Answer.question_key, Answer.stakeholder_group, Answer.value_number, Answer.skipped
+    ).where(
+        col(Answer.flow_id) == flow_id,
+        col(Answer.question_key).in_(list(question_keys)),
+        col(Answer.created_at) >= since,
+        col(Answer.created_at) < until,
+    )
+    return [AnswerRow(q, g, n, bool(s)) for q, g, n, s in (await session.exec(query)).all()]
+
+
+# -- the voice digest -------------------------------------------------------------------------
+
+
+async def get_committee(session: AsyncSession, *, committee_id: int) -> Committee | None:
+    return await session.get(Committee, committee_id)
+
+
+async def find_committee(session: AsyncSession, *, name: str) -> Committee | None:
+    """A committee that is not archived, by its name (case does not matter)."""
+    query = select(Committee).where(
+        func.lower(col(Committee.name)) == name.strip().lower(),
+        col(Committee.archived_at).is_(None),
+    )
+    return (await session.exec(query)).first()
+
+
+async def committee_recipients(session: AsyncSession, *, committee_id: int) -> list[Recipient]:
+    """Active members sitting on the committee."""
+    query = (
+        select(Member.id, Member.chat_id, Member.language, Member.time_zone)
+        .join(CommitteeMember, col(CommitteeMember.member_id) == col(Member.id))
+        .where(
+            col(CommitteeMember.committee_id) == committee_id,
+            col(Member.status) == MemberStatus.ACTIVE,
+        )
+        .order_by(col(Member.id))
+    )
+    return _recipients(list((await session.exec(query)).all()))
+
+
+async def mark_committee_digest(
+    session: AsyncSession, *, committee: Committee, now: datetime
+) -> None:
+    """The next voice digest covers what is said from now on."""
+    committee.last_digest_at = now
+    session.add(committee)
+    await session.flush()
+
+
+async def finished_by_group(
+    session: AsyncSession, *, since: datetime, until: datetime, exclude_flows: Sequence[str]
+) -> dict[str, int]:
+    """Conversations finished in [since, until), counted by the member's stakeholder group."""
+    group = func.coalesce(col(Member.stakeholder_group), "")
+    query = (
+        select(group, func.count())
+        .select_from(FlowRun)
+        .join(Member, col(Member.id) == col(FlowRun.member_id))
+        .where(
+            col(FlowRun.status) == RunStatus.DONE,
+            col(FlowRun.finished_at) >= since,
+            col(FlowRun.finished_at) < until,
+            col(FlowRun.flow_id).not_in(list(exclude_flows)),
+        )
+        .group_by(group)
+    )
+    return {str(g): int(n) for g, n in (await session.exec(query)).all()}
+
+
+async def open_concerns_by_category(session: AsyncSession) -> dict[str, int]:
+    """Concerns not yet done or declined, by category."""
+    query = (
+        select(Ticket.category, func.count())
+        .where(col(Ticket.status).in_([s.value for s in OPEN_TICKETS]))
+        .group_by(col(Ticket.category))
+    )
+    return {str(c): int(n) for c, n in (await session.exec(query)).all()}
+
+
+async def quotable_comments(
+    session: AsyncSession, *, since: datetime, until: datetime, limit: int
+) -> list[str]:
+    """Free-text answers their authors allowed us to quote, newest first, text only."""
+    query = (
+        select(Answer.value_text)
+        .where(
+            col(Answer.quotable).is_(True),
+            col(Answer.kind) == "text",
+            col(Answer.value_text).is_not(None),
+            col(Answer.created_at) >= since,
+            col(Answer.created_at) < until,
+        )
+        .order_by(col(Answer.created_at).desc(), col(Answer.id).desc())
+        .limit(limit)
+    )
+    return [text for text in (await session.exec(query)).all() if text]
+
+
+# -- you said, we did -------------------------------------------------------------------------
+
+
+def _newly_reportable() -> ColumnElement[bool]:
+    """Tickets agreed, done or declined since they were last reported (or never reported)."""
+    event = aliased(TicketEvent)
+    later_step = exists().where(
+        col(event.ticket_id) == col(Ticket.id),
+        col(event.kind) == STATUS_EVENT,
+        col(event.status) == col(Ticket.status),
+        col(event.created_at) > col(Ticket.reported_at),
+    )
+    return and_(
+        col(Ticket.status).in_(list(REPORTED)),
+        or_(col(Ticket.reported_at).is_(None), later_step),
+    )
+
+
+async def tickets_to_report(session: AsyncSession) -> list[TicketRow]:
+    """What "you said, we did" has not told yet: category, about, outcome, decline reason."""
+    query = (
+        select_columns(
+            col(Ticket.id),
+            col(Ticket.category),
+            col(Ticket.about),
+            col(Ticket.status),
+            col(Ticket.status_reason),
+        )
+        .where(_newly_reportable())
+        .order_by(col(Ticket.id))
+    )
+    rows = (await (await session.connection()).execute(query)).all()
+    return [TicketRow(int(i or 0), c, a, s, r) for i, c, a, s, r in rows]
+
+
+async def status_summaries(
+    session: AsyncSession, *, tickets: Sequence[TicketRow]
+) -> dict[int, str]:
+    """The coordinator's public word on each ticket's current step (its latest status event)."""
+    wanted = {t.ticket_id: t.status for t in tickets}
+    if not wanted:
+        return {}
+    query = (
+        select(TicketEvent.ticket_id, TicketEvent.status, TicketEvent.text)
+        .where(
+            col(TicketEvent.ticket_id).in_(list(wanted)),
+            col(TicketEvent.kind) == STATUS_EVENT,
+            col(TicketEvent.from_raiser).is_(False),
+            col(TicketEvent.text).is_not(None),
+        )
+        .order_by(col(TicketEvent.created_at), col(TicketEvent.id))
+    )
+    found: dict[int, str] = {}
+    for ticket_id, status, text in (await session.exec(query)).all():
+        if status == wanted[ticket_id] and text:
+            found[int(ticket_id)] = text
+    return found
+
+
+async def mark_reported(session: AsyncSession, *, ticket_ids: Sequence[int], now: datetime) -> None:
+    """These tickets appeared in a digest."""
+    if not ticket_ids:
+        return
+    await session.exec(
+        update(Ticket)
+        .where(col(Ticket.id).in_(list(ticket_ids)))
+        .values(reported_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def active_members(session: AsyncSession) -> list[Recipient]:
+    """Everyone who has not stopped or blocked the bot."""
+    query = (
+        select(Member.id, Member.chat_id, Member.language, Member.time_zone)
+        .where(col(Member.status) == MemberStatus.ACTIVE)
+        .order_by(col(Member.id))
+    )
+    return _recipients(list((await session.exec(query)).all()))

@@ -1,0 +1,62 @@
+"""Queries behind the coordinators' reports: answers as plain rows, members by group."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain.reports import NO_GROUP, AnswerRow
+from bot.storage.models import Answer, Member, MemberStatus
+
+
+async def list_answer_rows(
+    session: AsyncSession, *, flow_ids: Sequence[str], since: datetime | None = None
+) -> list[AnswerRow]:
+    """Answers of the given flows as report rows; anonymous ones keep no respondent key."""
+    query = select(Answer).where(col(Answer.flow_id).in_(flow_ids)).order_by(col(Answer.id))
+    if since is not None:
+        query = query.where(col(Answer.created_at) >= since)
+    rows = []
+    for answer in (await session.exec(query)).all():
+        anonymous = answer.anonymous or (answer.member_id is None and answer.run_id is None)
+        respondent = response = None
+        if not anonymous:
+            if answer.member_id is not None:
+                respondent = f"m{answer.member_id}"
+            if answer.run_id is not None:
+                response = f"r{answer.run_id}"
+                # A proxy run stands for someone without a member of their own.
+                respondent = response if answer.proxy else respondent or response
+        rows.append(
+            AnswerRow(
+                flow_id=answer.flow_id,
+                question_key=answer.question_key,
+                group=answer.stakeholder_group,
+                created_at=answer.created_at,
+                number=answer.value_number,
+                choice=answer.value_choice,
+                skipped=answer.skipped,
+                proxy=answer.proxy,
+                respondent=respondent,
+                response=response,
+            )
+        )
+    return rows
+
+
+async def count_members_by_group(session: AsyncSession) -> dict[str, int]:
+    """Active members per stakeholder group (those without one under NO_GROUP)."""
+    query = (
+        select(Member.stakeholder_group, func.count())
+        .where(col(Member.status) == MemberStatus.ACTIVE)
+        .group_by(col(Member.stakeholder_group))
+    )
+    counts: dict[str, int] = {}
+    for group, count in (await session.exec(query)).all():
+        key = group or NO_GROUP
+        counts[key] = counts.get(key, 0) + int(count)
+    return counts

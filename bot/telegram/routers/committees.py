@@ -1,0 +1,116 @@
+"""/committees and /committee: coordinators and admins create, staff and archive committees.
+
+`/committee new <name>`, `/committee staff <committee> <telegram id> [chair]`,
+`/committee unstaff <committee> <telegram id>`, `/committee archive <committee>`; a committee
+is named by its number (as /committees shows) or its name. The role is checked every time.
+"""
+
+from __future__ import annotations
+
+import html
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.i18n import Translator
+from bot.services.committees import CommitteeError, CommitteeOverview, Committees
+from bot.storage.models import Member
+from bot.telegram.render import Responder
+from bot.telegram.routers.roles import is_coordinator
+
+
+def describe(overview: CommitteeOverview, t: Translator) -> str:
+    """A committee and its members, for /committees."""
+    committee = overview.committee
+    names = [
+        html.escape(seat.member.display_name or str(seat.member.telegram_user_id))
+        + (t("committee.chair_mark") if seat.chair else "")
+        for seat in overview.seats
+    ]
+    return t(
+        "committee.line",
+        id=committee.id,
+        name=html.escape(committee.name),
+        members=", ".join(names) if names else t("committee.nobody"),
+    )
+
+
+async def on_committees(
+    message: Message,
+    session: AsyncSession,
+    member: Member | None,
+    committees: Committees,
+    responder: Responder,
+) -> None:
+    """/committees: every committee with its members."""
+    locale = member.language if member else "en"
+    if not is_coordinator(member):
+        responder.text("committee.coordinators_only", locale=locale)
+        return
+    t = responder.catalogs.translator(locale)
+    found = await committees.overview(session)
+    if not found:
+        responder.text("committee.none_yet", locale=locale)
+        return
+    lines = [t("committee.list_header")] + [describe(o, t) for o in found]
+    responder.send("\n".join(lines))
+
+
+async def on_committee(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    member: Member | None,
+    committees: Committees,
+    responder: Responder,
+) -> None:
+    """/committee new|staff|unstaff|archive …"""
+    locale = member.language if member else "en"
+    if not is_coordinator(member):
+        responder.text("committee.coordinators_only", locale=locale)
+        return
+    verb, _, rest = (command.args or "").strip().partition(" ")
+    rest = rest.strip()
+    try:
+        if verb == "new" and rest:
+            created = await committees.create(session, name=rest, created_by=member)
+            responder.text("committee.created", locale=locale, id=created.id, name=created.name)
+        elif verb in ("staff", "unstaff") and rest:
+            words = rest.split()
+            chair = verb == "staff" and words[-1].lower() in ("chair", "président", "presidente")
+            if chair:
+                words = words[:-1]
+            if len(words) < 2 or not words[-1].lstrip("-").isdigit():
+                raise CommitteeError("usage")
+            ref, telegram_id = " ".join(words[:-1]), int(words[-1])
+            if verb == "staff":
+                committee, seated = await committees.staff(
+                    session, ref=ref, telegram_user_id=telegram_id, chair=chair
+                )
+                key = "committee.staffed_chair" if chair else "committee.staffed"
+            else:
+                committee, seated = await committees.unstaff(
+                    session, ref=ref, telegram_user_id=telegram_id
+                )
+                key = "committee.unstaffed"
+            responder.text(key, locale=locale, name=seated.display_name, committee=committee.name)
+        elif verb == "archive" and rest:
+            archived = await committees.archive(session, ref=rest)
+            responder.text("committee.archived", locale=locale, name=archived.name)
+        else:
+            raise CommitteeError("usage")
+    except CommitteeError as exc:
+        t = responder.catalogs.translator(locale)
+        params = {k: html.escape(str(v)) for k, v in exc.params.items()}
+        responder.send(t(f"committee.error.{exc.code}", **params))
+
+
+def create_router() -> Router:
+    """The committees router."""
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
+    router.message.register(on_committees, Command("committees"))
+    router.message.register(on_committee, Command("committee"))
+    return router

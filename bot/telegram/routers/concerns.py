@@ -1,0 +1,314 @@
+"""Tickets in chat: coordinators list, answer and move them; raisers follow and reply.
+
+The concern itself is raised through the `concerns` flow (/concern). Roles are checked again at
+every command, message and button press. Nothing a coordinator is shown names the raiser of an
+anonymous concern.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.filters import Command, Filter
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain import concerns as rules
+from bot.i18n import Translator
+from bot.services.concerns import (
+    COORDINATOR_PREFIX,
+    RAISER_PREFIX,
+    Concerns,
+    Pending,
+    actions_keyboard,
+    coordinator_button,
+    describe,
+)
+from bot.storage.models import Member, Ticket
+from bot.telegram.render import Responder, markup
+from bot.telegram.routers.roles import is_coordinator
+
+STATUS_OF_ACTION = {"discussed": rules.DISCUSSED, "agreed": rules.AGREED, "done": rules.DONE}
+LIST_LIMIT = 20
+PREVIEW = 60
+
+
+def _locale(member: Member | None) -> str:
+    return member.language if member else "en"
+
+
+def _preview(text: str) -> str:
+    flat = " ".join(text.split())
+    return html.escape(flat if len(flat) <= PREVIEW else flat[: PREVIEW - 1] + "…")
+
+
+class HasPendingTicket(Filter):
+    """A coordinator whose next message answers a ticket or gives a decline's reason."""
+
+    async def __call__(
+        self,
+        event: Any,
+        member: Member | None = None,
+        session: AsyncSession | None = None,
+        concerns: Concerns | None = None,
+    ) -> bool | dict[str, Any]:
+        if member is None or session is None or concerns is None:
+            return False
+        pending = await concerns.pending(session, coordinator=member)
+        return False if pending is None else {"pending": pending}
+
+
+class HasPendingReply(Filter):
+    """A raiser whose next message is a reply about one of their tickets."""
+
+    async def __call__(
+        self,
+        event: Any,
+        member: Member | None = None,
+        session: AsyncSession | None = None,
+        concerns: Concerns | None = None,
+    ) -> bool | dict[str, Any]:
+        if member is None or session is None or concerns is None:
+            return False
+        ticket = await concerns.pending_reply(session, member=member)
+        return False if ticket is None else {"ticket": ticket}
+
+
+async def _show_card(
+    responder: Responder, session: AsyncSession, concerns: Concerns, ticket: Ticket, t: Translator
+) -> None:
+    text = await concerns.card(session, ticket, t)
+    responder.send(text, markup(actions_keyboard(ticket, t)))
+
+
+# -- coordinators ---------------------------------------------------------------------------
+
+
+async def on_tickets(
+    message: Message,
+    session: AsyncSession,
+    member: Member | None,
+    concerns: Concerns,
+    responder: Responder,
+) -> None:
+    """/tickets: the open tickets, each with a button to open it."""
+    locale = _locale(member)
+    if not is_coordinator(member):
+        responder.text("ticket.coordinators_only", locale=locale)
+        return
+    t = responder.catalogs.translator(locale)
+    tickets = await concerns.open_tickets(session)
+    if not tickets:
+        responder.text("ticket.none_open", locale=locale)
+        return
+    shown = tickets[:LIST_LIMIT]
+    lines = [t("ticket.list_header", count=len(tickets))]
+    lines += [
+        t("ticket.line", **describe(ticket, t), preview=_preview(ticket.text)) for ticket in shown
+    ]
+    rows = [
+        [
+            InlineKeyboardButton.model_validate(
+                coordinator_button(ticket.handle, "show", ticket.id or 0)
+            )
+        ]
+        for ticket in shown
+    ]
+    responder.send("\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows))
+
+
+async def on_ticket_press(
+    callback: CallbackQuery,
+    session: AsyncSession,
+    member: Member | None,
+    concerns: Concerns,
+    responder: Responder,
+) -> None:
+    """A coordinator's button on a ticket: show, answer, a step, or decline."""
+    locale = _locale(member)
+    t = responder.catalogs.translator(locale)
+    if not is_coordinator(member):
+        responder.answer_callback(callback, t("ticket.not_allowed"), alert=True)
+        return
+    assert member is not None
+    _, action, ticket_ref = (callback.data or "").split(":", 2)
+    ticket = await concerns.get(session, int(ticket_ref)) if ticket_ref.isdigit() else None
+    if ticket is None:
+        responder.answer_callback(callback, t("chat.closed"))
+        return
+    responder.answer_callback(callback)
+    if action == "show":
+        await _show_card(responder, session, concerns, ticket, t)
+    elif action in ("answer", "decline"):
+        if action == "decline" and not rules.can_move(ticket.status, rules.DECLINED):
+            responder.text("ticket.error.closed", locale=locale, handle=ticket.handle)
+            return
+        await concerns.expect(session, coordinator=member, pending=Pending(ticket.id or 0, action))
+        key = "ticket.ask_answer" if action == "answer" else "ticket.ask_reason"
+        responder.text(key, locale=locale, handle=ticket.handle)
+    elif action in STATUS_OF_ACTION:
+        await _move(responder, session, concerns, member, ticket, STATUS_OF_ACTION[action], None)
+        if isinstance(callback.message, Message):
+            responder.remove_buttons(callback.message.message_id)
+
+
+async def _move(
+    responder: Responder,
+    session: AsyncSession,
+    concerns: Concerns,
+    member: Member,
+    ticket: Ticket,
+    status: str,
+    reason: str | None,
+) -> None:
+    locale = member.language
+    try:
+        await concerns.move(
+            session, coordinator=member, ticket=ticket, status=status, reason=reason
+        )
+    except rules.ConcernError as exc:
+        responder.text(f"ticket.error.{exc.code}", locale=locale, handle=ticket.handle)
+        return
+    t = responder.catalogs.translator(locale)
+    responder.text(
+        "ticket.moved", locale=locale, handle=ticket.handle, status=t(f"ticket.status.{status}")
+    )
+    if status not in rules.CLOSED:
+        await _show_card(responder, session, concerns, ticket, t)
+
+
+async def on_pending_text(
+    message: Message,
+    session: AsyncSession,
+    member: Member,
+    pending: Pending,
+    concerns: Concerns,
+    responder: Responder,
+) -> None:
+    """The answer to a ticket, or the reason it is declined."""
+    locale = member.language
+    await concerns.drop_pending(session, member=member)
+    if not is_coordinator(member):
+        responder.text("ticket.coordinators_only", locale=locale)
+        return
+    ticket = await concerns.get(session, pending.ticket_id)
+    text = (message.text or "").strip()
+    if ticket is None or not text:
+        responder.text("ticket.cancelled", locale=locale)
+        return
+    if pending.mode == "decline":
+        await _move(responder, session, concerns, member, ticket, rules.DECLINED, text)
+        return
+    await concerns.answer(session, coordinator=member, ticket=ticket, text=text)
+    responder.text("ticket.answer_sent", locale=locale, handle=ticket.handle)
+
+
+async def on_pending_cancel(
+    message: Message,
+    session: AsyncSession,
+    member: Member,
+    concerns: Concerns,
+    responder: Responder,
+) -> None:
+    """/cancel instead of an answer, a reason or a reply."""
+    await concerns.drop_pending(session, member=member)
+    responder.text("ticket.cancelled", locale=member.language)
+
+
+# -- raisers --------------------------------------------------------------------------------
+
+
+async def on_my_concerns(
+    message: Message,
+    session: AsyncSession,
+    member: Member | None,
+    concerns: Concerns,
+    responder: Responder,
+) -> None:
+    """/concerns: the member's own tickets by handle, with where each stands."""
+    locale = _locale(member)
+    if member is None:
+        responder.text("concern.none_yet", locale=locale)
+        return
+    t = responder.catalogs.translator(locale)
+    tickets = await concerns.raised_by(session, member=member)
+    if not tickets:
+        responder.text("concern.none_yet", locale=locale)
+        return
+    lines = [t("concern.mine_header")]
+    for ticket in tickets:
+        key = "concern.mine_line_anonymous" if ticket.anonymous else "concern.mine_line"
+        lines.append(t(key, **describe(ticket, t), preview=_preview(ticket.text)))
+        if ticket.status_reason:
+            lines.append(t("concern.mine_reason", reason=html.escape(ticket.status_reason)))
+    rows = [
+        [
+            InlineKeyboardButton(
+                text=t("concern.reply_to", handle=ticket.handle),
+                callback_data=f"{RAISER_PREFIX}:reply:{ticket.id}",
+            )
+        ]
+        for ticket in tickets
+        if ticket.status in rules.OPEN
+    ]
+    responder.send("\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows) if rows else None)
+
+
+async def on_reply_press(
+    callback: CallbackQuery,
+    session: AsyncSession,
+    member: Member | None,
+    concerns: Concerns,
+    responder: Responder,
+) -> None:
+    """The raiser's Reply button: their next message goes to the coordinators."""
+    locale = _locale(member)
+    t = responder.catalogs.translator(locale)
+    ref = (callback.data or "").rsplit(":", 1)[-1]
+    ticket = await concerns.get(session, int(ref)) if ref.isdigit() else None
+    if (
+        member is None
+        or ticket is None
+        or not await concerns.is_raiser(session, member=member, ticket=ticket)
+    ):
+        responder.answer_callback(callback, t("chat.closed"))
+        return
+    responder.answer_callback(callback)
+    await concerns.expect_reply(session, member=member, ticket=ticket)
+    key = "concern.ask_reply_anonymous" if ticket.anonymous else "concern.ask_reply"
+    responder.text(key, locale=locale, handle=ticket.handle)
+
+
+async def on_reply_text(
+    message: Message,
+    session: AsyncSession,
+    member: Member,
+    ticket: Ticket,
+    concerns: Concerns,
+    responder: Responder,
+) -> None:
+    """The raiser's reply, relayed to the coordinators (still anonymous if it was)."""
+    await concerns.drop_pending(session, member=member)
+    text = (message.text or "").strip()
+    if not text or not await concerns.is_raiser(session, member=member, ticket=ticket):
+        responder.text("ticket.cancelled", locale=member.language)
+        return
+    await concerns.reply(session, member=member, ticket=ticket, text=text)
+    responder.text("concern.reply_sent", locale=member.language, handle=ticket.handle)
+
+
+def create_router() -> Router:
+    """The concerns router."""
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
+    router.message.register(on_tickets, Command("tickets"))
+    router.message.register(on_my_concerns, Command("concerns"))
+    router.message.register(on_pending_cancel, Command("cancel"), HasPendingTicket())
+    router.message.register(on_pending_cancel, Command("cancel"), HasPendingReply())
+    router.message.register(on_pending_text, F.text, ~F.text.startswith("/"), HasPendingTicket())
+    router.message.register(on_reply_text, F.text, ~F.text.startswith("/"), HasPendingReply())
+    router.callback_query.register(on_ticket_press, F.data.startswith(f"{COORDINATOR_PREFIX}:"))
+    router.callback_query.register(on_reply_press, F.data.startswith(f"{RAISER_PREFIX}:reply:"))
+    return router

@@ -1,0 +1,162 @@
+"""/mydata sends a member everything stored about them; /forget erases them, once confirmed.
+
+The confirmation takes a button or a typed yes/no (in the member's language or English).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.filters import Command, Filter
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain.clock import Clock
+from bot.domain.engine import normalise
+from bot.services import data_rights
+from bot.services.conversations import Conversations, UserRef
+from bot.services.sealing import Sealer
+from bot.storage.models import Member
+from bot.telegram.render import Responder
+
+PREFIX = "fg"
+
+
+class ConfirmingForget(Filter):
+    """Matches a member whose /forget awaits their yes or no."""
+
+    async def __call__(
+        self,
+        event: Any,
+        member: Member | None = None,
+        session: AsyncSession | None = None,
+        clock: Clock | None = None,
+    ) -> bool:
+        if member is None or session is None or clock is None:
+            return False
+        return await data_rights.is_confirming(session, member=member, now=clock.now())
+
+
+async def on_mydata(
+    message: Message,
+    session: AsyncSession,
+    user: UserRef,
+    member: Member | None,
+    conversations: Conversations,
+    sealer: Sealer,
+    clock: Clock,
+    responder: Responder,
+) -> None:
+    """Send the member a JSON file of all that is stored about them."""
+    locale = conversations.locale_of(user, member)
+    if member is None:
+        responder.text("mydata.nothing", locale=locale)
+        return
+    data = await data_rights.export_member_data(
+        session, member=member, sealer=sealer, now=clock.now()
+    )
+    t = responder.catalogs.translator(locale)
+    responder.document(data, "partnerbot-my-data.json", caption=t("mydata.caption"))
+
+
+async def on_forget(
+    message: Message,
+    session: AsyncSession,
+    user: UserRef,
+    member: Member | None,
+    conversations: Conversations,
+    clock: Clock,
+    responder: Responder,
+) -> None:
+    """Ask the member to confirm that everything about them should be erased."""
+    locale = conversations.locale_of(user, member)
+    if member is None:
+        responder.text("forget.nothing", locale=locale)
+        return
+    await data_rights.ask_to_forget(session, member=member, now=clock.now())
+    t = responder.catalogs.translator(locale)
+    rows = [
+        [
+            InlineKeyboardButton(text=t("forget.button_yes"), callback_data=f"{PREFIX}:yes"),
+            InlineKeyboardButton(text=t("forget.button_no"), callback_data=f"{PREFIX}:no"),
+        ]
+    ]
+    responder.text(
+        "forget.confirm", locale=locale, markup=InlineKeyboardMarkup(inline_keyboard=rows)
+    )
+
+
+async def on_typed_answer(
+    message: Message,
+    session: AsyncSession,
+    member: Member,
+    sealer: Sealer,
+    clock: Clock,
+    responder: Responder,
+) -> None:
+    """A typed yes or no to /forget's question."""
+    t = responder.catalogs.translator(member.language)
+    said = normalise(message.text or "")
+    if said in {normalise(t("common.yes")), "yes", "y"}:
+        await _forget(session, member, sealer, clock, responder)
+    elif said in {normalise(t("common.no")), "no", "n"}:
+        await _keep(session, member, responder)
+    else:
+        responder.text("forget.yes_or_no", locale=member.language)
+
+
+async def on_cancel(
+    message: Message, session: AsyncSession, member: Member, responder: Responder
+) -> None:
+    """/cancel while /forget awaits an answer keeps everything."""
+    await _keep(session, member, responder)
+
+
+async def on_press(
+    callback: CallbackQuery,
+    session: AsyncSession,
+    member: Member | None,
+    sealer: Sealer,
+    clock: Clock,
+    responder: Responder,
+) -> None:
+    """The yes or no button of /forget; a stale one does nothing."""
+    if member is None or not await data_rights.is_confirming(
+        session, member=member, now=clock.now()
+    ):
+        locale = member.language if member else "en"
+        responder.answer_callback(callback, responder.catalogs.translator(locale)("chat.closed"))
+        return
+    responder.answer_callback(callback)
+    if isinstance(callback.message, Message):
+        responder.remove_buttons(callback.message.message_id)
+    if (callback.data or "").endswith(":yes"):
+        await _forget(session, member, sealer, clock, responder)
+    else:
+        await _keep(session, member, responder)
+
+
+async def _forget(
+    session: AsyncSession, member: Member, sealer: Sealer, clock: Clock, responder: Responder
+) -> None:
+    locale = member.language
+    await data_rights.forget(session, member=member, sealer=sealer, now=clock.now())
+    responder.text("forget.done", locale=locale)
+
+
+async def _keep(session: AsyncSession, member: Member, responder: Responder) -> None:
+    await data_rights.keep(session, member=member)
+    responder.text("forget.kept", locale=member.language)
+
+
+def create_router() -> Router:
+    """The data rights router."""
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
+    router.message.register(on_mydata, Command("mydata"))
+    router.message.register(on_forget, Command("forget"))
+    router.message.register(on_cancel, Command("cancel"), ConfirmingForget())
+    router.message.register(on_typed_answer, F.text, ~F.text.startswith("/"), ConfirmingForget())
+    router.callback_query.register(on_press, F.data.startswith(f"{PREFIX}:"))
+    return router

@@ -1,0 +1,127 @@
+"""/export: coordinators get the answers as a CSV or XLSX file, pseudonymous.
+
+`/export` offers the formats as buttons; `/export xlsx trust_pulse 2026-01-01` asks directly
+(format, flow and first day in any order, each optional). The role is checked again at every
+button press.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain.clock import Clock
+from bot.services.conversations import Conversations
+from bot.services.export import FORMATS, export_answers, parse_since
+from bot.services.sealing import Sealer
+from bot.storage.models import Member
+from bot.telegram.render import Responder
+from bot.telegram.routers.roles import is_coordinator
+
+PREFIX = "ex"
+
+
+def _locale(member: Member | None) -> str:
+    return member.language if member else "en"
+
+
+async def on_export(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    member: Member | None,
+    conversations: Conversations,
+    sealer: Sealer,
+    clock: Clock,
+    responder: Responder,
+) -> None:
+    """Offer the formats, or export at once when the command names what to export."""
+    locale = _locale(member)
+    if not is_coordinator(member):
+        responder.text("export.coordinators_only", locale=locale)
+        return
+    args = (command.args or "").split()
+    if not args:
+        t = responder.catalogs.translator(locale)
+        rows = [
+            [
+                InlineKeyboardButton(text=t(f"export.format.{f}"), callback_data=f"{PREFIX}:{f}")
+                for f in FORMATS
+            ]
+        ]
+        responder.text(
+            "export.choose", locale=locale, markup=InlineKeyboardMarkup(inline_keyboard=rows)
+        )
+        return
+    file_format, flow_id, since = "csv", None, None
+    for arg in args:
+        if arg.lower() in FORMATS:
+            file_format = arg.lower()
+        elif arg in conversations.flows:
+            flow_id = arg
+        else:
+            try:
+                since = parse_since(arg)
+            except ValueError:
+                responder.text("export.usage", locale=locale, value=arg)
+                return
+    await _send_export(session, member, sealer, clock, responder, file_format, flow_id, since)
+
+
+async def on_export_press(
+    callback: CallbackQuery,
+    session: AsyncSession,
+    member: Member | None,
+    sealer: Sealer,
+    clock: Clock,
+    responder: Responder,
+) -> None:
+    """A format button of /export."""
+    locale = _locale(member)
+    if not is_coordinator(member):
+        t = responder.catalogs.translator(locale)
+        responder.answer_callback(callback, t("export.not_allowed"), alert=True)
+        return
+    file_format = (callback.data or "").split(":", 1)[1]
+    responder.answer_callback(callback)
+    if file_format not in FORMATS:
+        return
+    if isinstance(callback.message, Message):
+        responder.remove_buttons(callback.message.message_id)
+    await _send_export(session, member, sealer, clock, responder, file_format, None, None)
+
+
+async def _send_export(
+    session: AsyncSession,
+    member: Member | None,
+    sealer: Sealer,
+    clock: Clock,
+    responder: Responder,
+    file_format: str,
+    flow_id: str | None,
+    since: datetime | None,
+) -> None:
+    export = await export_answers(
+        session,
+        sealer=sealer,
+        file_format=file_format,
+        flow_id=flow_id,
+        since=since,
+        actor=member,
+        now=clock.now(),
+    )
+    t = responder.catalogs.translator(_locale(member))
+    responder.document(export.data, export.filename, caption=t("export.caption", rows=export.rows))
+
+
+def create_router() -> Router:
+    """The export router."""
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
+    router.message.register(on_export, Command("export"))
+    router.callback_query.register(on_export_press, F.data.startswith(f"{PREFIX}:"))
+    return router

@@ -1,0 +1,119 @@
+"""/report: coordinators get k-anonymous charts of trust, response rates, roles and progress.
+
+`/report` offers the reports as buttons; `/report trust 2026-01-01` asks directly (a report or
+`all`, and a first day, each optional). The role is checked again at every button press.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.services.reports import KINDS, Reports, parse_since
+from bot.storage.models import Member
+from bot.telegram.render import Responder
+from bot.telegram.routers.roles import is_coordinator
+
+PREFIX = "rp"
+EVERY = "all"
+CAPTION_LIMIT = 1024  # Telegram's, for a photo's caption
+
+
+def _locale(member: Member | None) -> str:
+    return member.language if member else "en"
+
+
+def _choices(responder: Responder, locale: str) -> InlineKeyboardMarkup:
+    t = responder.catalogs.translator(locale)
+    buttons = [
+        InlineKeyboardButton(text=t(f"report.button.{kind}"), callback_data=f"{PREFIX}:{kind}")
+        for kind in (*KINDS, EVERY)
+    ]
+    return InlineKeyboardMarkup(inline_keyboard=[buttons[i : i + 2] for i in range(0, 6, 2)])
+
+
+async def on_report(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    member: Member | None,
+    reports: Reports,
+    responder: Responder,
+) -> None:
+    """Offer the reports, or send the one (or all) the command names."""
+    locale = _locale(member)
+    if not is_coordinator(member):
+        responder.text("report.coordinators_only", locale=locale)
+        return
+    args = (command.args or "").split()
+    if not args:
+        responder.text("report.choose", locale=locale, markup=_choices(responder, locale))
+        return
+    kinds: tuple[str, ...] = KINDS
+    since = None
+    for arg in args:
+        if arg.lower() in KINDS:
+            kinds = (arg.lower(),)
+        elif arg.lower() == EVERY:
+            kinds = KINDS
+        else:
+            try:
+                since = parse_since(arg)
+            except ValueError:
+                responder.text("report.usage", locale=locale, value=arg)
+                return
+    await _send(session, member, reports, responder, kinds, since)
+
+
+async def on_report_press(
+    callback: CallbackQuery,
+    session: AsyncSession,
+    member: Member | None,
+    reports: Reports,
+    responder: Responder,
+) -> None:
+    """A report button of /report."""
+    locale = _locale(member)
+    if not is_coordinator(member):
+        t = responder.catalogs.translator(locale)
+        responder.answer_callback(callback, t("report.not_allowed"), alert=True)
+        return
+    choice = (callback.data or "").split(":", 1)[1]
+    responder.answer_callback(callback)
+    if choice not in (*KINDS, EVERY):
+        return
+    if isinstance(callback.message, Message):
+        responder.remove_buttons(callback.message.message_id)
+    await _send(session, member, reports, responder, KINDS if choice == EVERY else (choice,), None)
+
+
+async def _send(
+    session: AsyncSession,
+    member: Member | None,
+    reports: Reports,
+    responder: Responder,
+    kinds: tuple[str, ...],
+    since: datetime | None,
+) -> None:
+    t = responder.catalogs.translator(_locale(member))
+    for part in await reports.build(session, kinds=kinds, since=since, words=t):
+        name = f"report-{part.kind}.png"
+        if len(part.text) <= CAPTION_LIMIT:
+            responder.photo(part.png, name, caption=part.text)
+        else:  # a long list of gaps and overlaps goes in a message of its own
+            responder.photo(part.png, name, caption=f"<b>{html.escape(part.chart.title)}</b>")
+            responder.send(part.text)
+
+
+def create_router() -> Router:
+    """The report router."""
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
+    router.message.register(on_report, Command("report"))
+    router.callback_query.register(on_report_press, F.data.startswith(f"{PREFIX}:"))
+    return router

@@ -1,0 +1,299 @@
+"""/mydata sends a member all that is stored about them; /forget leaves nothing of them."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from conftest import ADMIN, Database, Phone, onboard
+from sqlmodel import SQLModel, col, select
+from test_export import ANONYMOUS_TEXT, NAMED_TEXT, answer_roles, answer_trust_pulse
+
+from bot.app import BotApp
+from bot.sandbox.emulator import BotAPIEmulator
+from bot.storage import audit, repo
+from bot.storage.models import (
+    Answer,
+    CheckIn,
+    Committee,
+    CommitteeMember,
+    Schedule,
+    Ticket,
+    TicketEvent,
+    TicketRoute,
+)
+
+MEMBER = 7_700_002
+NAME = "Zephyrine"
+NAMED_CONCERN = "The Zarqa market stalls flood every spring"
+RAISER_REPLY = "Still flooding in Zarqa, see photo"
+ANONYMOUS_CONCERN = "Someone on the Zarqa board takes bribes"
+PROXY_TEXT = "Grandmother Halima wants a bench by the Zarqa clinic"
+
+
+async def add_records(app: BotApp, telegram_user_id: int) -> None:
+    """What other modules store about a member: tickets, a committee seat, a check-in."""
+    assert app.session_factory is not None and app.sealer is not None
+    now = datetime.now(UTC)
+    async with app.session_factory() as session:
+        member = await repo.get_member_by_telegram_id(session, telegram_user_id=telegram_user_id)
+        admin = await repo.get_member_by_telegram_id(session, telegram_user_id=ADMIN)
+        assert member is not None and member.id is not None and admin is not None
+        named = Ticket(
+            handle="C-NAMED",
+            category="infrastructure",
+            about="municipality",
+            urgency="normal",
+            text=NAMED_CONCERN,
+            member_id=member.id,
+            created_at=now,
+            updated_at=now,
+        )
+        hidden = Ticket(
+            handle="C-ANON",
+            category="money",
+            about="partnership",
+            urgency="urgent",
+            text=ANONYMOUS_CONCERN,
+            anonymous=True,
+            created_at=now,
+            updated_at=now,
+        )
+        committee = Committee(name="Steering group", created_at=now)
+        schedule = Schedule(
+            flow_id="trust_pulse",
+            window_minutes=60,
+            active_from=now,
+            created_at=now,
+            updated_at=now,
+            created_by=member.id,
+        )
+        session.add_all([named, hidden, committee, schedule])
+        await session.flush()
+        assert named.id and hidden.id and committee.id and schedule.id
+        session.add_all(
+            [
+                TicketEvent(
+                    ticket_id=named.id,
+                    kind="reply",
+                    text=RAISER_REPLY,
+                    from_raiser=True,
+                    created_at=now,
+                ),
+                TicketEvent(
+                    ticket_id=named.id,
+                    kind="answer",
+                    text="We will look at it",
+                    actor_member_id=admin.id,
+                    created_at=now,
+                ),
+                TicketEvent(
+                    ticket_id=hidden.id,
+                    kind="answer",
+                    text="Thank you, we act",
+                    actor_member_id=member.id,
+                    created_at=now,
+                ),
+                TicketRoute(
+                    ticket_id=hidden.id,
+                    sealed=app.sealer.seal(member.id),
+                    raiser_tag=app.sealer.tag("raiser", member.id),
+                ),
+                CommitteeMember(committee_id=committee.id, member_id=member.id, added_at=now),
+                CheckIn(
+                    schedule_id=schedule.id,
+                    occurrence="2026-W02",
+                    member_id=member.id,
+                    due_at=now,
+                    closes_at=now + timedelta(hours=1),
+                ),
+            ]
+        )
+        await session.commit()
+
+
+async def answer_for_someone(phone: Phone) -> None:
+    """As a coordinator, record the roles questionnaire for someone without a phone."""
+    await phone.send("/proxy roles community")
+    for text in ("1", PROXY_TEXT):
+        await phone.send(text)
+    for _ in range(3):
+        await phone.press("Skip")
+    await phone.send("5")
+    phone.new()
+
+
+async def everything(app: BotApp) -> dict[str, list[dict[str, Any]]]:
+    """Every row of every table, by table name."""
+    assert app.session_factory is not None
+    rows: dict[str, list[dict[str, Any]]] = {}
+    async with app.session_factory() as session:
+        connection = await session.connection()
+        for table in SQLModel.metadata.sorted_tables:
+            result = await connection.execute(table.select())
+            rows[table.name] = [dict(r._mapping) for r in result.all()]
+    return rows
+
+
+def traces(app: BotApp, rows: dict[str, list[dict[str, Any]]], member_id: int) -> list[str]:
+    """Where the member can still be found: ids, names, their own words, foreign keys."""
+    needles = [str(MEMBER), NAME, NAMED_TEXT, NAMED_CONCERN, RAISER_REPLY]
+    member_columns = {
+        (table.name, column.name)
+        for table in SQLModel.metadata.sorted_tables
+        for column in table.columns
+        if any(fk.column.table.name == "member" for fk in column.foreign_keys)
+        or (table.name == "member" and column.name == "id")
+    }
+    found = []
+    for table, table_rows in rows.items():
+        for row in table_rows:
+            for column, value in row.items():
+                shown = json.dumps(value, default=str) if not isinstance(value, str) else value
+                if (table, column) in member_columns and value == member_id:
+                    found.append(f"{table}.{column} = member id")
+                if value == MEMBER:
+                    found.append(f"{table}.{column} = telegram id")
+                found += [f"{table}.{column} has {n!r}" for n in needles if n in shown]
+                if column == "sealed" and app.sealer and app.sealer.unseal(value) == member_id:
+                    found.append(f"{table}.{column} leads to the member")
+    return found
+
+
+async def test_mydata_then_forget_leaves_nothing(
+    admin: Phone, emulator: BotAPIEmulator, app: BotApp, db: Database
+) -> None:
+    phone = Phone(emulator, app, user_id=MEMBER, first_name=NAME)
+    await onboard(phone, "Community member")
+    await answer_roles(phone)
+    await answer_trust_pulse(phone, app)
+    await admin.send(f"/promote {MEMBER}")
+    await phone.send("/export")
+    await phone.press("CSV")
+    await answer_for_someone(phone)
+    await add_records(app, MEMBER)
+    await admin.send("/broadcast")
+    await admin.send("Assembly on Friday")
+    await admin.press("Continue")
+    await admin.press("One text for all")
+    await admin.press("No")
+    await admin.press("Send now")
+    await admin.press("Send")
+    await phone.wait_for("Assembly on Friday")
+    member = await db.member(MEMBER)
+    assert member is not None and member.id is not None
+    phone.new()
+
+    await phone.send("/mydata")
+    sent = phone.new()[-1]
+    assert sent.kind == "document" and sent.file_name == "partnerbot-my-data.json"
+    assert "Anonymous answers are not in it" in sent.plain_text
+    document = json.loads(sent.file_bytes or b"")
+    assert document["profile"]["display_name"] == NAME
+    assert document["profile"]["telegram_user_id"] == MEMBER
+    assert document["profile"]["role"] == "coordinator"
+    assert NAMED_TEXT in [a["value_text"] for a in document["answers"]]
+    assert ANONYMOUS_TEXT not in json.dumps(document)
+    assert PROXY_TEXT not in [a["value_text"] for a in document["answers"]]
+    assert {r["flow_id"] for r in document["runs"]} >= {"onboarding", "roles", "trust_pulse"}
+    assert [c["occurrence"] for c in document["checkins"]] == ["2026-W02"]
+    assert document["committees"] == [
+        {
+            "committee": "Steering group",
+            "is_chair": False,
+            "added_at": document["committees"][0]["added_at"],
+        }
+    ]
+    [concern] = document["concerns"]
+    assert concern["text"] == NAMED_CONCERN
+    assert [e["text"] for e in concern["events"]] == [RAISER_REPLY, "We will look at it"]
+    [anonymous] = document["anonymous_concerns"]
+    assert anonymous["text"] == ANONYMOUS_CONCERN and anonymous["anonymous"] is True
+    assert "Assembly on Friday" in [m["text"] for m in document["messages_to_you"]]
+    assert [e["action"] for e in document["your_recorded_actions"]] == ["export"]
+
+    assert len(traces(app, await everything(app), member.id)) > 10  # the scan sees them
+
+    await phone.send("/forget")
+    assert "Erase everything about you?" in phone.new_text()
+    await phone.send("maybe")
+    assert "Please answer yes" in phone.new_text()
+    await phone.press("No, keep it")
+    assert "Nothing was erased." in phone.new_text()
+    assert await db.member(MEMBER) is not None
+
+    await phone.send("/forget")
+    phone.new()
+    await phone.send("Yes")
+    assert "everything about you is erased" in phone.new_text()
+
+    rows = await everything(app)
+    assert traces(app, rows, member.id) == []
+    # What others need stays, without the member.
+    [named] = [t for t in rows["ticket"] if t["handle"] == "C-NAMED"]
+    assert (named["text"], named["member_id"]) == ("", None)
+    assert [t["text"] for t in rows["ticket"] if t["handle"] == "C-ANON"] == [ANONYMOUS_CONCERN]
+    assert rows["ticketroute"] == []
+    proxy = [a for a in rows["answer"] if a["proxy"]]
+    assert PROXY_TEXT in [a["value_text"] for a in proxy]
+    assert {(a["recorded_by"], a["run_id"], a["member_id"]) for a in proxy} == {(None, None, None)}
+    # Anonymous answers never led to anyone; they stay, as anonymous as they were.
+    assert ANONYMOUS_TEXT in [a["value_text"] for a in rows["answer"]]
+    async with app.session_factory() as session:  # type: ignore[misc]
+        entries = await audit.list_entries(session)
+    promoted = next(e for e in entries if e.action == "role.promoted")
+    assert promoted.detail["target"] == "former member"
+    assert promoted.actor_label == f"admin {ADMIN}"
+    exported = next(e for e in entries if e.action == "export")
+    assert (exported.actor_label, exported.actor_member_id) == ("former member", None)
+    assert entries[0].action == "member.forgotten"
+
+    # A stale confirmation button does nothing; /start begins again, as for a stranger.
+    await phone.press("Yes, erase everything")
+    assert phone.toast() == "This question is already answered."
+    await phone.send("/start")
+    assert "yes" in phone.new_text().lower()
+    assert await db.member(MEMBER) is None
+
+
+async def test_forget_in_french_by_typing_and_cancel(french_phone: Phone, db: Database) -> None:
+    await onboard_fr(french_phone)
+    await french_phone.send("/forget")
+    assert "Tout effacer à votre sujet ?" in french_phone.new_text()
+    await french_phone.send("/cancel")
+    assert "Rien n’a été effacé." in french_phone.new_text()
+    await french_phone.send("/forget")
+    await french_phone.send("oui")
+    assert "tout ce qui vous concernait est effacé" in french_phone.new_text()
+    assert await db.member(french_phone.user_id) is None
+    assert await db.count(Answer) == 0
+
+
+async def onboard_fr(phone: Phone) -> None:
+    for text in ("/start", "oui", "Français", "Membre de la communauté", "Ici", "Moi", "non"):
+        await phone.send(text)
+    phone.new()
+
+
+async def test_strangers_have_nothing_to_export_or_forget(phone: Phone, db: Database) -> None:
+    await phone.send("/mydata")
+    assert "Nothing is stored about you" in phone.new_text()
+    await phone.send("/forget")
+    assert "there is nothing to erase" in phone.new_text()
+    assert await db.count(CheckIn) == 0
+
+
+async def test_the_answers_of_others_are_untouched(
+    admin: Phone, phone: Phone, db: Database, app: BotApp
+) -> None:
+    await onboard(phone, "Other")
+    await answer_roles(phone)
+    before = await db.answers(ADMIN)
+    await phone.send("/forget")
+    await phone.send("yes")
+    assert await db.answers(ADMIN) == before
+    assert app.session_factory is not None
+    async with app.session_factory() as session:
+        left = (await session.exec(select(Answer).where(col(Answer.flow_id) == "roles"))).all()
+    assert left == []

@@ -1,0 +1,230 @@
+"""Exports: pseudonymous members, anonymous answers that link to nobody, proxy answers flagged."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from conftest import ADMIN, ROOT, Database, Phone, onboard
+from openpyxl import load_workbook  # type: ignore[import-untyped]
+
+from bot.app import BotApp
+from bot.cli import main
+from bot.config import Settings
+from bot.sandbox.emulator import BotAPIEmulator, SentMessage
+from bot.services.conversations import UserRef
+from bot.storage import audit
+from bot.storage.models import Ticket, TicketRoute
+
+MEMBER = 7_700_001
+NAMED_TEXT = "Please repair the Zarqa well pump"
+ANONYMOUS_TEXT = "Nobody listens to the Zarqa elders"
+CONCERN_TEXT = "The Zarqa treasurer keeps the receipts"
+
+
+async def answer_roles(phone: Phone) -> None:
+    """A named flow: a multi-choice, a free text, skips and a scale."""
+    await phone.send("/roles")
+    await phone.send("1, 4")
+    await phone.send(NAMED_TEXT)
+    for _ in range(3):
+        await phone.press("Skip")
+    await phone.send("4")
+    phone.new()
+
+
+async def answer_trust_pulse(phone: Phone, app: BotApp) -> None:
+    """An anonymous flow, as a check-in would open it, answered over the chat."""
+    assert app.session_factory is not None and app.conversations is not None
+    async with app.session_factory() as session:
+        from bot.storage import repo
+
+        member = await repo.get_member_by_telegram_id(session, telegram_user_id=phone.user_id)
+        assert member is not None
+        user = UserRef(telegram_user_id=phone.user_id, chat_id=phone.user_id, display_name="x")
+        await app.conversations.begin(session, user=user, member=member, flow_id="trust_pulse")
+        await session.commit()
+    for value in ("4", "3", "2", "5", "4", "3"):
+        await phone.send(value)
+    await phone.send(ANONYMOUS_TEXT)
+    await phone.send("no")  # may committees quote it? (asked when the flow has that question)
+    phone.new()
+
+
+@pytest.fixture
+async def member(emulator: BotAPIEmulator, app: BotApp) -> Phone:
+    phone = Phone(emulator, app, user_id=MEMBER, first_name="Zephyrine")
+    await onboard(phone, "Community member")
+    await answer_roles(phone)
+    await answer_trust_pulse(phone, app)
+    return phone
+
+
+async def add_anonymous_concern(app: BotApp, telegram_user_id: int) -> None:
+    """An anonymous concern as the concerns service stores it: a sealed route, no member."""
+    assert app.session_factory is not None and app.sealer is not None
+    async with app.session_factory() as session:
+        from bot.storage import repo
+
+        raiser = await repo.get_member_by_telegram_id(session, telegram_user_id=telegram_user_id)
+        assert raiser is not None and raiser.id is not None
+        now = datetime.now(UTC)
+        ticket = Ticket(
+            handle="C-TEST1",
+            category="money",
+            about="partnership",
+            urgency="normal",
+            text=CONCERN_TEXT,
+            anonymous=True,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(ticket)
+        await session.flush()
+        assert ticket.id is not None
+        session.add(
+            TicketRoute(
+                ticket_id=ticket.id,
+                sealed=app.sealer.seal(raiser.id),
+                raiser_tag=app.sealer.tag("raiser", raiser.id),
+            )
+        )
+        await session.commit()
+
+
+def csv_rows(data: bytes) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+
+
+def xlsx_rows(data: bytes) -> list[dict[str, str]]:
+    sheet = load_workbook(io.BytesIO(data), read_only=True)["answers"]
+    values = [
+        [c if c is not None else "" for c in row] for row in sheet.iter_rows(values_only=True)
+    ]
+    header = values[0]
+    return [dict(zip(header, row, strict=True)) for row in values[1:]]
+
+
+async def pseudonym_of(db: Database, app: BotApp, telegram_user_id: int) -> str:
+    found = await db.member(telegram_user_id)
+    assert found is not None and found.id is not None and app.sealer is not None
+    return app.sealer.pseudonym(found.id)
+
+
+def assert_unlinkable(rows: list[dict[str, str]], raw: bytes, pseudonym: str) -> None:
+    """Anonymous rows name nobody and come after every named one; nothing names the member."""
+    kinds = [r["anonymous"] for r in rows]
+    assert "yes" in kinds and "no" in kinds
+    assert kinds == sorted(kinds), "anonymous answers must come after the named ones"
+    named = [r for r in rows if r["anonymous"] == "no"]
+    anonymous = [r for r in rows if r["anonymous"] == "yes"]
+    assert {r["respondent"] for r in named if r["flow"] == "roles"} == {pseudonym}
+    assert all(r["respondent"].startswith("m-") for r in named)
+    assert all(r["response"].startswith("r-") for r in named)
+    assert {(r["respondent"], r["response"]) for r in anonymous} == {("", "")}
+    assert all(len(r["date"]) == len("2026-01-05") for r in anonymous)
+    assert {r["stakeholder_group"] for r in rows if r["flow"] != "onboarding"} == {"community"}
+    comment = next(r for r in anonymous if r["question"] == "comment")
+    assert comment["value"] == ANONYMOUS_TEXT
+    named_text = next(r for r in named if r["question"] == "expect_municipality")
+    assert named_text["value"] == NAMED_TEXT
+    for needle in (str(MEMBER), "Zephyrine", CONCERN_TEXT, "C-TEST1"):
+        assert needle.encode() not in raw
+
+
+async def test_a_coordinator_exports_csv_and_xlsx(
+    admin: Phone, member: Phone, app: BotApp, db: Database
+) -> None:
+    await add_anonymous_concern(app, MEMBER)
+    pseudonym = await pseudonym_of(db, app, MEMBER)
+
+    await admin.send("/export")
+    assert "Export all answers as which kind of file?" in admin.new_text()
+    await admin.press("CSV")
+    document = await admin.wait_for("answers. Keep this file safe")
+    assert document.kind == "document" and document.file_name is not None
+    assert document.file_name.endswith(".csv")
+    assert document.file_bytes is not None
+    rows = csv_rows(document.file_bytes)
+    assert_unlinkable(rows, document.file_bytes, pseudonym)
+    assert f"{len(rows)} answers." in document.plain_text
+    admin.new()
+
+    await admin.send("/export xlsx")
+    workbook = admin.new()[-1]
+    assert workbook.file_name is not None and workbook.file_name.endswith(".xlsx")
+    assert workbook.file_bytes is not None
+    sheet_rows = xlsx_rows(workbook.file_bytes)
+    assert sheet_rows == rows
+    # The sheet's XML, uncompressed, names nobody either.
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(workbook.file_bytes)) as archive:
+        xml = b"".join(archive.read(name) for name in archive.namelist())
+    assert_unlinkable(sheet_rows, xml, pseudonym)
+
+    await admin.send("/export csv trust_pulse 2020-01-01")
+    only_pulse = csv_rows(admin.new()[-1].file_bytes or b"")
+    assert only_pulse and {r["flow"] for r in only_pulse} == {"trust_pulse"}
+    await admin.send("/export csv nowhere")
+    assert "I did not understand “nowhere”" in admin.new_text()
+
+    async with app.session_factory() as session:  # type: ignore[misc]
+        entries = await audit.list_entries(session)
+    exports = [e for e in entries if e.action == "export"]
+    assert [e.detail["format"] for e in reversed(exports)] == ["csv", "xlsx", "csv"]
+    assert {e.actor_label for e in exports} == {f"admin {ADMIN}"}
+    assert exports[0].detail["flow"] == "trust_pulse"
+
+
+async def test_only_coordinators_export_and_a_stale_button_grants_nothing(
+    admin: Phone, emulator: BotAPIEmulator, app: BotApp
+) -> None:
+    helper = Phone(emulator, app, user_id=1001, first_name="Amina")
+    await onboard(helper, "Civil-society organisation")
+    await helper.send("/export")
+    assert "Only coordinators can export answers." in helper.new_text()
+
+    await admin.send("/promote 1001")
+    await helper.send("/export")
+    offer: SentMessage = helper.new()[-1]
+    await admin.send("/demote 1001")
+    await helper.press("CSV", message=offer)
+    assert helper.toast() == "You are no longer allowed to do this."
+    assert [m for m in helper.new() if m.kind == "document"] == []
+
+
+async def test_the_command_line_export_is_audited(
+    member: Phone,
+    app: BotApp,
+    db: Database,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    if settings.database_schema:
+        monkeypatch.setenv("DATABASE_SCHEMA", settings.database_schema)
+    monkeypatch.setenv("FLOWS_DIR", str(ROOT / "flows"))
+    monkeypatch.setenv("LOCALES_DIR", str(ROOT / "locales"))
+    assert settings.anonymity_key is not None
+    monkeypatch.setenv("ANONYMITY_KEY", settings.anonymity_key.get_secret_value())
+    out = tmp_path / "answers.xlsx"
+
+    code = await asyncio.to_thread(main, ["export", "--format", "xlsx", "--out", str(out)])
+    assert code == 0
+    rows = xlsx_rows(out.read_bytes())
+    pseudonym = await pseudonym_of(db, app, MEMBER)
+    assert {r["respondent"] for r in rows if r["flow"] == "roles"} == {pseudonym}
+
+    code = await asyncio.to_thread(main, ["audit", "--since", "2000-01-01"])
+    assert code == 0
+    async with app.session_factory() as session:  # type: ignore[misc]
+        entries = await audit.list_entries(session)
+    assert [(e.actor_label, e.action, e.detail["rows"]) for e in entries] == [
+        ("cli", "export", len(rows))
+    ]

@@ -1,0 +1,132 @@
+"""Facilitator entry: a coordinator records answers for people without a phone."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from conftest import ADMIN, Database, Phone, onboard
+from sqlmodel import col, select
+
+from bot.app import BotApp
+from bot.sandbox.emulator import BotAPIEmulator
+from bot.storage.models import Answer, FlowRun, RunStatus
+
+SAID = "A bench by the clinic, please"
+
+
+async def all_answers(app: BotApp) -> list[Answer]:
+    assert app.session_factory is not None
+    async with app.session_factory() as session:
+        return list((await session.exec(select(Answer).order_by(col(Answer.id)))).all())
+
+
+async def answer_roles_for_someone(admin: Phone) -> None:
+    await admin.send("2")  # brings: technical skills
+    await admin.send(SAID)
+    for _ in range(3):
+        await admin.press("Skip")
+    await admin.send("4")
+
+
+async def test_a_coordinator_records_answers_for_people_without_a_phone(
+    admin: Phone, app: BotApp, db: Database
+) -> None:
+    coordinator = await db.member(ADMIN)
+    assert coordinator is not None
+    await admin.send("/proxy")
+    assert "Record answers for someone without a phone. Which questionnaire?" in admin.new_text()
+    offered = [b for b, _ in admin.last.buttons]
+    assert "Roles and responsibilities" in offered and "Trust pulse" in offered
+    assert not any("Welcome" in b or "Concern" in b for b in offered)
+    await admin.press("Roles and responsibilities")
+    assert "Which stakeholder group is the person in?" in admin.new_text()
+    await admin.press("Community member")
+    assert "Which language does the person speak?" in admin.new_text()
+    await admin.press("Français")
+    shown = admin.new_text()
+    assert (
+        "Recording Roles and responsibilities for a person of the group Community member "
+        "(language: Français)" in shown
+    )
+    await answer_roles_for_someone(admin)
+    assert "Recorded: the answers are stored for that person, not for you." in admin.new_text()
+
+    # The next person, same questionnaire and group, in one press.
+    await admin.press("Next person, same questionnaire and group")
+    assert "Recording Roles and responsibilities" in admin.new_text()
+    await answer_roles_for_someone(admin)
+    admin.new()
+
+    proxied = [a for a in await all_answers(app) if a.flow_id == "roles"]
+    assert proxied and all(
+        (a.proxy, a.recorded_by, a.member_id, a.stakeholder_group, a.anonymous)
+        == (True, coordinator.id, None, "community", False)
+        for a in proxied
+    )
+    assert [a.value_text for a in proxied if a.question_key == "expect_municipality"] == [
+        SAID,
+        SAID,
+    ]
+    runs = [r for r in await db.runs(ADMIN) if r.flow_id == "roles"]
+    assert [(r.proxy, r.status, r.answers) for r in runs] == [
+        ({"group": "community", "language": "fr"}, RunStatus.DONE, {}),
+    ] * 2
+    assert {a.run_id for a in proxied} == {r.id for r in runs}
+    # Nothing was recorded as the coordinator's own.
+    assert await db.answers(ADMIN, "roles") == {}
+    after = await db.member(ADMIN)
+    assert after is not None and after.stakeholder_group == "municipality"
+
+    # An anonymous questionnaire, started in one command: no run, no member, still flagged.
+    await admin.send("/proxy trust_pulse private_sector")
+    assert "(language: –)" in admin.new_text()
+    for value in ("1", "2", "3", "4", "5", "3"):
+        await admin.send(value)
+    await admin.press("Skip")
+    assert "Recorded:" in admin.new_text()
+    pulse = [a for a in await all_answers(app) if a.flow_id == "trust_pulse"]
+    assert pulse and all(
+        (a.proxy, a.run_id, a.member_id, a.anonymous, a.stakeholder_group)
+        == (True, None, None, True, "private_sector")
+        for a in pulse
+    )
+
+    await admin.send("/export")
+    await admin.press("CSV")
+    rows = list(csv.DictReader(io.StringIO((admin.last.file_bytes or b"").decode("utf-8-sig"))))
+    flagged = [r for r in rows if r["proxy"] == "yes"]
+    assert len(flagged) == len(proxied) + len(pulse)
+    assert {r["respondent"] for r in flagged} == {""}
+    assert {r["stakeholder_group"] for r in flagged} == {"community", "private_sector"}
+    assert {r["response"] == "" for r in flagged if r["flow"] == "trust_pulse"} == {True}
+
+    await admin.send("/proxy roles nobody")
+    assert "Usage: /proxy" in admin.new_text()
+
+
+async def test_only_coordinators_and_the_role_is_checked_at_every_answer(
+    admin: Phone, emulator: BotAPIEmulator, app: BotApp, db: Database
+) -> None:
+    helper = Phone(emulator, app, user_id=1001, first_name="Amina")
+    await onboard(helper, "Civil-society organisation")
+    await helper.send("/proxy")
+    assert "Only coordinators can record answers for someone else." in helper.new_text()
+
+    await admin.send("/promote 1001")
+    await helper.send("/proxy")
+    menu = helper.new()[-1]
+    await helper.send("/proxy roles community")
+    assert "Recording Roles" in helper.new_text()
+    await admin.send("/demote 1001")
+
+    await helper.press("Trust pulse", message=menu)
+    assert helper.toast() == "You are no longer allowed to do this."
+    await helper.send("2")
+    assert "You are no longer allowed to record answers for someone else" in helper.new_text()
+    assert [a for a in await all_answers(app) if a.proxy] == []
+    runs = await db.runs(1001)
+    assert [(r.flow_id, r.status) for r in runs if r.proxy] == [("roles", RunStatus.ABANDONED)]
+    assert app.session_factory is not None
+    async with app.session_factory() as session:
+        assert (await session.exec(select(FlowRun).where(FlowRun.status == "running"))).all() == []

@@ -1,0 +1,280 @@
+"""/report and `partnerbot report`: k-anonymous charts as PNG, for coordinators only; nothing
+in them names who gave an anonymous answer or raised an anonymous concern."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import struct
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, Phone, onboard
+from matplotlib.image import imread
+
+from bot.app import BotApp
+from bot.cli import main
+from bot.config import Settings
+from bot.domain.clock import ManualClock
+from bot.sandbox.emulator import BotAPIEmulator, SentMessage
+from bot.services.reports import KINDS, Reports
+from bot.storage import repo
+from bot.storage.models import Answer, FlowRun, Member, RunStatus, Ticket, TicketRoute
+
+RAISER = 7_700_001
+RAISER_NAME = "Zephyrine"
+CONCERN_TEXT = "The Zarqa treasurer keeps the receipts"
+ANONYMOUS_COMMENT = "Nobody listens to the Zarqa elders"
+GROUP_LABELS = {"municipality": "Municipality", "community": "Community member"}
+
+
+def anonymous_pulse(
+    group: str, ratings: dict[str, float], clock: ManualClock, *, proxy: bool = False
+) -> list[Answer]:
+    now = clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    return [
+        Answer(
+            flow_id="trust_pulse",
+            question_key=question,
+            kind="scale",
+            value_number=value,
+            anonymous=True,
+            proxy=proxy,
+            stakeholder_group=group,
+            created_at=now,
+        )
+        for question, value in ratings.items()
+    ]
+
+
+async def seed(app: BotApp, clock: ManualClock) -> None:
+    """Members in three groups; trust pulses (some by proxy); roles claimed by name; and one
+    member who answers anonymously and raises an anonymous concern."""
+    assert app.session_factory is not None and app.sealer is not None
+    now = clock.now()
+    async with app.session_factory() as session:
+        members: dict[str, list[Member]] = {}
+        sizes = {"municipality": 6, "community": 19, "private_sector": 3}
+        for group, size in sizes.items():
+            for index in range(size):
+                member = await repo.create_member(
+                    session,
+                    telegram_user_id=500_000 + 1000 * len(members) + index,
+                    chat_id=500_000 + 1000 * len(members) + index,
+                    display_name=f"{group} {index}",
+                    language="en",
+                    now=now,
+                )
+                member.stakeholder_group = group
+                members.setdefault(group, []).append(member)
+        raiser = await repo.create_member(
+            session,
+            telegram_user_id=RAISER,
+            chat_id=RAISER,
+            display_name=RAISER_NAME,
+            language="en",
+            now=now,
+        )
+        raiser.stakeholder_group, raiser.organisation = "other", "Zarqa Widgets"
+        await session.flush()
+        answers: list[Answer] = []
+        for _ in range(6):
+            answers += anonymous_pulse(
+                "municipality", {"community": 4.0, "private_sector": 3.0}, clock
+            )
+        for _ in range(5):
+            answers += anonymous_pulse("community", {"municipality": 2.0}, clock)
+            answers += anonymous_pulse("community", {"municipality": 3.0}, clock, proxy=True)
+        for _ in range(4):  # four raters only: hidden
+            answers += anonymous_pulse("private_sector", {"municipality": 5.0}, clock)
+        # the raiser alone in their group, with a distinctive rating and comment
+        answers += anonymous_pulse("other", {"municipality": 1.0}, clock)
+        answers.append(
+            Answer(
+                flow_id="trust_pulse",
+                question_key="comment",
+                kind="text",
+                value_text=ANONYMOUS_COMMENT,
+                anonymous=True,
+                stakeholder_group="other",
+                created_at=answers[-1].created_at,
+            )
+        )
+        for member in members["municipality"][:5]:
+            assert member.id is not None
+            run = FlowRun(
+                member_id=member.id,
+                flow_id="roles",
+                flow_version=1,
+                status=RunStatus.DONE,
+                started_at=now,
+                updated_at=now,
+            )
+            session.add(run)
+            await session.flush()
+            for area in ("decisions", "funding"):
+                answers.append(
+                    Answer(
+                        run_id=run.id,
+                        member_id=member.id,
+                        flow_id="roles",
+                        question_key="brings",
+                        kind="multi_choice",
+                        value_choice=area,
+                        stakeholder_group="municipality",
+                        created_at=now,
+                    )
+                )
+        session.add_all(answers)
+        ticket = Ticket(
+            handle="C-TEST1",
+            category="money",
+            about="partnership",
+            urgency="normal",
+            text=CONCERN_TEXT,
+            anonymous=True,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(ticket)
+        await session.flush()
+        assert ticket.id is not None and raiser.id is not None
+        session.add(
+            TicketRoute(
+                ticket_id=ticket.id,
+                sealed=app.sealer.seal(raiser.id),
+                raiser_tag=app.sealer.tag("raiser", raiser.id),
+            )
+        )
+        await session.commit()
+
+
+def assert_png(data: bytes | None) -> None:
+    assert data is not None
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">I4s", data[8:16]) == (13, b"IHDR")
+    width, height = struct.unpack(">II", data[16:24])
+    assert imread(io.BytesIO(data), format="png").shape[:2] == (height, width)
+
+
+def assert_names_nobody(raw: bytes) -> None:
+    for needle in (str(RAISER), RAISER_NAME, "Zarqa", "C-TEST1"):
+        assert needle.encode() not in raw, needle
+
+
+async def test_a_coordinator_gets_every_report_as_a_chart(
+    admin: Phone, app: BotApp, clock: ManualClock
+) -> None:
+    await seed(app, clock)
+    await admin.send("/report")
+    offer = admin.new()[-1]
+    assert offer.plain_text == "Which report would you like?"
+    assert [label for label, _ in offer.buttons] == [
+        "Trust over time",
+        "Trust between groups",
+        "Response rates",
+        "Role map",
+        "Progress on objectives",
+        "All reports",
+    ]
+    await admin.press("All reports", message=offer)
+    await admin.wait_for("Progress on objectives by partner group")
+    photos = [m for m in admin.new() if m.kind == "photo"]
+    assert len(photos) == len(KINDS)
+    for photo in photos:
+        assert_png(photo.file_bytes)
+        assert_names_nobody(photo.file_bytes or b"")
+        assert_names_nobody(photo.text.encode())
+    trust, matrix, response, roles, progress = (p.plain_text for p in photos)
+    assert trust.startswith("Trust index by stakeholder group, week by week\nAll answers so far.")
+    assert "Figures over fewer than 5 people are hidden (–)" in matrix
+    assert "5 responses were recorded by a facilitator" in matrix
+    assert (
+        "Under-represented (fewer responses than their share of members): Community member."
+        in response
+    )
+    assert "Gaps – fewer than 5 people say they bring: Local knowledge" in roles
+    assert "No answers to show yet." in progress
+    assert "No answers were recorded by a facilitator." in roles
+
+
+async def test_figures_behind_the_charts_hide_small_groups(
+    admin: Phone, app: BotApp, clock: ManualClock
+) -> None:
+    await seed(app, clock)
+    assert app.dispatcher is not None and app.session_factory is not None
+    reports = app.dispatcher["reports"]
+    assert isinstance(reports, Reports)
+    assert app.catalogs is not None
+    async with app.session_factory() as session:
+        parts = await reports.build(
+            session, kinds=("matrix", "response"), since=None, words=app.catalogs.translator("en")
+        )
+    matrix, response = (part.chart for part in parts)
+    rows = {series.label: series.values for series in matrix.series}
+    assert matrix.x_labels[:3] == ("Municipality", "Private company", "Community member")
+    assert rows["Municipality"][1:3] == (3.0, 4.0)  # six raters
+    assert rows["Private company"] == (None, None, None)  # four raters
+    assert rows["Other"] == (None, None, None)  # the raiser alone
+    assert rows["Community member"][0] == 2.5  # five raters and five by proxy
+    assert "Community member" in response.marked
+    bars = dict(zip(response.x_labels, response.series[0].values, strict=True))
+    assert bars["Other"] is None and bars["Private company"] is None
+
+
+async def test_only_coordinators_see_reports_and_a_stale_button_grants_nothing(
+    admin: Phone, emulator: BotAPIEmulator, app: BotApp
+) -> None:
+    helper = Phone(emulator, app, user_id=1001, first_name="Amina")
+    await onboard(helper, "Civil-society organisation")
+    await helper.send("/report trust")
+    assert helper.new_text() == "Reports are for coordinators."
+
+    await admin.send("/promote 1001")
+    await helper.send("/report")
+    offer: SentMessage = helper.new()[-1]
+    await admin.send("/demote 1001")
+    await helper.press("Trust over time", message=offer)
+    assert helper.toast() == "Only coordinators can see reports."
+    assert [m for m in helper.new() if m.kind == "photo"] == []
+
+    await admin.send("/help")
+    assert "/report [trust|matrix|response|roles|progress|all]" in admin.new_text()
+    await admin.send("/report trust 2020-01-01")
+    photo = admin.new()[-1]
+    assert photo.kind == "photo" and "Answers since 2020-01-01." in photo.plain_text
+    await admin.send("/report soon")
+    assert "I did not understand “soon”" in admin.new_text()
+
+
+async def test_the_command_line_prints_tables_and_writes_charts(
+    admin: Phone,
+    app: BotApp,
+    clock: ManualClock,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    await seed(app, clock)
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    if settings.database_schema:
+        monkeypatch.setenv("DATABASE_SCHEMA", settings.database_schema)
+    monkeypatch.setenv("FLOWS_DIR", str(ROOT / "flows"))
+    monkeypatch.setenv("LOCALES_DIR", str(ROOT / "locales"))
+    since = (clock.now() - timedelta(days=1)).date().isoformat()
+    code = await asyncio.to_thread(main, ["report", "--since", since, "--out", str(tmp_path)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert_names_nobody(printed.encode())
+    assert "How each group (rows) trusts each group (columns), 1–5" in printed
+    assert f"Answers since {since}." in printed
+    assert "5 responses were recorded by a facilitator" in printed
+    for kind in KINDS:
+        path = tmp_path / f"report-{kind}.png"
+        assert f"-> {path}" in printed
+        assert_png(path.read_bytes())
+    matrix = printed.split("How each group (rows) trusts each group (columns), 1–5")[1]
+    other = next(line for line in matrix.splitlines() if line.startswith("Other"))
+    assert "1.00" not in other and "–" in other

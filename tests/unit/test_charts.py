@@ -1,0 +1,106 @@
+"""Report charts are real PNGs with the expected series, and every report's wording exists."""
+
+from __future__ import annotations
+
+import io
+import struct
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from matplotlib.image import imread
+
+from bot.domain.flows import load_flows
+from bot.domain.reports import TRUST_FLOW, AnswerRow, ChartData, Series
+from bot.i18n import Catalogs
+from bot.services.charts import render_png
+from bot.services.reports import KINDS, Reports
+
+ROOT = Path(__file__).resolve().parents[2]
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def assert_png(data: bytes) -> tuple[int, int]:
+    """A PNG: its signature, an IHDR chunk first, and pixels matplotlib can decode."""
+    assert data[:8] == PNG_SIGNATURE
+    length, chunk = struct.unpack(">I4s", data[8:16])
+    assert chunk == b"IHDR" and length == 13
+    width, height = struct.unpack(">II", data[16:24])
+    pixels = imread(io.BytesIO(data), format="png")
+    assert pixels.shape[:2] == (height, width)
+    return width, height
+
+
+@pytest.mark.parametrize("kind", ["line", "bars", "heatmap"])
+def test_every_chart_kind_draws_a_png(kind: str) -> None:
+    chart = ChartData(
+        kind=kind,  # type: ignore[arg-type]
+        title="Trust",
+        x_labels=("a", "b", "c"),
+        series=(Series("one", (1.0, None, 3.0)), Series("two", (None, None, None))),
+        note="Figures over fewer than 5 people are hidden.",
+        y_range=(1.0, 5.0),
+        marked=("b",),
+    )
+    width, height = assert_png(render_png(chart))
+    assert width > 400 and height > 300
+
+
+def test_an_empty_chart_still_draws() -> None:
+    assert_png(render_png(ChartData(kind="heatmap", title="Nothing", x_labels=(), series=())))
+
+
+def _rows() -> list[AnswerRow]:
+    day = datetime(2026, 11, 2, tzinfo=UTC)
+    return [
+        AnswerRow(TRUST_FLOW, question, "community", day, number=value)
+        for _ in range(5)
+        for question, value in (("municipality", 4.0), ("private_sector", 2.0))
+    ]
+
+
+@pytest.mark.parametrize("locale", ["en", "fr"])
+def test_every_report_has_its_wording(locale: str) -> None:
+    catalogs = Catalogs.load(ROOT / "locales", default="en")
+    flows = load_flows(ROOT / "flows", locale_keys=catalogs.keys())
+    translator = catalogs.translator(locale)
+    used: set[str] = set()
+
+    def words(key: str, /, **params: object) -> str:
+        used.add(key)
+        return translator(key, **params)
+
+    reports = Reports(flows=flows, min_group=5)
+    for kind in KINDS:
+        part = reports.part(kind, _rows(), members={"community": 5}, since=None, words=words)
+        assert_png(part.png)
+        assert part.text.startswith(f"<b>{part.chart.title}</b>")
+    for key in ("report.total", "report.group.unknown"):
+        used.add(key)
+    missing = sorted(key for key in used if key not in catalogs.keys()[locale])
+    assert missing == []
+
+
+def test_tables_print_hidden_figures_as_a_dash() -> None:
+    catalogs = Catalogs.load(ROOT / "locales", default="en")
+    flows = load_flows(ROOT / "flows", locale_keys=catalogs.keys())
+    rows = _rows() + [
+        AnswerRow(
+            TRUST_FLOW,
+            "municipality",
+            "private_sector",
+            datetime(2026, 11, 3, tzinfo=UTC),
+            number=1.0,
+        )
+    ]
+    part = Reports(flows=flows, min_group=5).part(
+        "matrix", rows, members={}, since=None, words=catalogs.translator("en")
+    )
+    assert part.lines[0] == "How each group (rows) trusts each group (columns), 1–5"
+    header, private, community, total = part.lines[1:]
+    assert header.split()[0] == "Municipality" and header.split()[-1] == "Total"
+    assert community.startswith("Community member")
+    # community's rating of the municipality goes too: with the column total it would give
+    # the lone private-sector rating away
+    assert "2.00" in community and "4.00" not in community
+    assert private.startswith("Private company") and "1.00" not in private and "–" in private

@@ -1,0 +1,104 @@
+"""Operations: Prometheus metrics, /healthz and /metrics in polling mode, JSON logs."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
+
+from bot.app import BotApp
+from bot.config import Settings
+from bot.domain.clock import ManualClock
+from bot.logs import REDACTED, JsonFormatter
+from bot.ops.metrics import Metrics, Snapshot
+
+TOKEN = "987654:AAH-very-secret-part"
+WEBHOOK_SECRET = "hook-secret-abcdefgh"
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    found = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return found
+
+
+def test_metrics_cover_updates_latency_outbox_scheduler_and_leadership() -> None:
+    metrics = Metrics()
+    metrics.observe_update(0.02)
+    metrics.observe_update(0.3)
+    metrics.observe_webhook("ok")
+    metrics.observe_webhook("unauthorized")
+    snapshot = Snapshot(
+        leader=True,
+        leader_terms=2,
+        updates_in_flight=3,
+        deliveries={"sent": 40, "failed": 1},
+        outbox_depth={"queued": 5, "sending": 2},
+        scheduler_lag_s=0.25,
+    )
+    found = samples(metrics.render(snapshot).decode())
+    assert found[("partnerbot_updates_handled_total", ())] == 2
+    assert found[("partnerbot_update_seconds_count", ())] == 2
+    assert found[("partnerbot_update_seconds_bucket", (("le", "0.025"),))] == 1
+    assert found[("partnerbot_update_seconds_bucket", (("le", "0.5"),))] == 2
+    assert found[("partnerbot_webhook_requests_total", (("result", "unauthorized"),))] == 1
+    assert found[("partnerbot_leader", ())] == 1
+    assert found[("partnerbot_leader_terms_total", ())] == 2
+    assert found[("partnerbot_updates_in_flight", ())] == 3
+    assert found[("partnerbot_outbox_deliveries_total", (("status", "sent"),))] == 40
+    assert found[("partnerbot_outbox_depth", (("status", "queued"),))] == 5
+    assert found[("partnerbot_outbox_depth", (("status", "sending"),))] == 2
+    assert found[("partnerbot_scheduler_lag_seconds", ())] == 0.25
+
+
+def test_a_follower_without_database_figures_still_renders() -> None:
+    found = samples(Metrics().render(Snapshot(leader=False, updates_in_flight=0)).decode())
+    assert found[("partnerbot_leader", ())] == 0
+    assert not any(name == "partnerbot_outbox_depth" for name, _ in found)
+
+
+def test_json_logs_are_one_object_per_line_with_secrets_scrubbed() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter("%(message)s", [TOKEN, WEBHOOK_SECRET]))
+    logger = logging.getLogger("test.json")
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    logger.warning("calling /bot%s/getMe with %s", TOKEN, WEBHOOK_SECRET)
+    try:
+        raise RuntimeError(f"webhook secret {WEBHOOK_SECRET} refused for bot{TOKEN}")
+    except RuntimeError:
+        logger.exception("failed")
+    lines = stream.getvalue().splitlines()
+    entries = [json.loads(line) for line in lines]
+    assert [e["level"] for e in entries] == ["WARNING", "ERROR"]
+    assert entries[0]["logger"] == "test.json" and entries[0]["time"].endswith("+00:00")
+    assert REDACTED in entries[0]["message"] and REDACTED in entries[1]["exception"]
+    text = stream.getvalue()
+    assert "very-secret-part" not in text and WEBHOOK_SECRET not in text
+
+
+async def test_polling_mode_serves_health_and_metrics_on_the_ops_port(
+    settings: Settings, clock: ManualClock
+) -> None:
+    app = BotApp(settings.model_copy(update={"ops_port": 0, "ops_host": "127.0.0.1"}), clock=clock)
+    await app.start()
+    try:
+        assert app.ops is not None and app.ops.port
+        base = f"http://127.0.0.1:{app.ops.port}"
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{base}/healthz") as resp:
+                assert resp.status == 200
+                health = await resp.json()
+            async with http.get(f"{base}/metrics") as resp:
+                found = samples(await resp.text())
+    finally:
+        await app.stop()
+    assert health["mode"] == "polling" and health["leader"] and health["database"]
+    assert found[("partnerbot_leader", ())] == 1
+    assert found[("partnerbot_outbox_depth", (("status", "queued"),))] == 0
