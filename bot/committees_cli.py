@@ -26,36 +26,43 @@ async def run(settings: Settings, args: argparse.Namespace) -> list[str]:
     from bot.domain.clock import SystemClock
     from bot.i18n import Catalogs
     from bot.services.committees import Committees
-    from bot.storage import migrate
+    from bot.storage import audit, migrate
     from bot.storage.db import create_engine, create_session_factory
 
     t = Catalogs.load(settings.locales_dir, default=settings.default_locale).translator(
         settings.default_locale
     )
     committees = Committees(clock=SystemClock())
+    cli = audit.CLI_LABEL  # the actor of every change made here
     engine = create_engine(settings.database_url, schema=settings.database_schema)
     try:
         await migrate.upgrade(engine)
         async with create_session_factory(engine)() as session:
             command = args.committees_command
             if command == "add":
-                created = await committees.create(session, name=args.name, purpose=args.purpose)
+                created = await committees.create(
+                    session, name=args.name, purpose=args.purpose, actor_label=cli
+                )
                 lines = [t("committee.created", id=created.id, name=created.name)]
             elif command == "staff":
                 committee, member = await committees.staff(
-                    session, ref=args.committee, telegram_user_id=args.telegram_id, chair=args.chair
+                    session,
+                    ref=args.committee,
+                    telegram_user_id=args.telegram_id,
+                    chair=args.chair,
+                    actor_label=cli,
                 )
                 key = "committee.staffed_chair" if args.chair else "committee.staffed"
                 lines = [t(key, name=member.display_name, committee=committee.name)]
             elif command == "unstaff":
                 committee, member = await committees.unstaff(
-                    session, ref=args.committee, telegram_user_id=args.telegram_id
+                    session, ref=args.committee, telegram_user_id=args.telegram_id, actor_label=cli
                 )
                 lines = [
                     t("committee.unstaffed", name=member.display_name, committee=committee.name)
                 ]
             elif command == "archive":
-                archived = await committees.archive(session, ref=args.committee)
+                archived = await committees.archive(session, ref=args.committee, actor_label=cli)
                 lines = [t("committee.archived", name=archived.name)]
             else:
                 found = await committees.overview(session)

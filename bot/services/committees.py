@@ -1,19 +1,21 @@
 """Committees: created, staffed and archived by coordinators in chat and from the shell.
 
 A committee is an audience for broadcasts and schedules (`Audience.committees`, resolved when
-sending) and the place concerns are routed to (see `bot.services.concerns`).
+sending) and the place concerns are routed to (see `bot.services.concerns`). Every change is
+in the audit log, in the same transaction, by the member who made it or by `cli`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.clock import Clock
+from bot.storage import audit, repo
 from bot.storage import committees as store
-from bot.storage import repo
 from bot.storage.models import Committee, Member
 
 NAME_LENGTH = 80
@@ -56,7 +58,8 @@ class Committees:
         *,
         name: str,
         purpose: str | None = None,
-        created_by: Member | None = None,
+        actor: Member | None = None,
+        actor_label: str | None = None,
     ) -> Committee:
         """A new committee; its name must be new (ignoring case) and not a number."""
         name = " ".join(name.split())
@@ -66,15 +69,17 @@ class Committees:
             raise CommitteeError("exists", name=name)
         try:
             async with session.begin_nested():
-                return await store.create_committee(
+                committee = await store.create_committee(
                     session,
                     name=name,
                     purpose=(purpose or "").strip() or None,
-                    created_by=created_by.id if created_by else None,
+                    created_by=actor.id if actor else None,
                     now=self.clock.now(),
                 )
         except IntegrityError:  # created by someone else in the meantime
             raise CommitteeError("exists", name=name) from None
+        await self._audit(session, "committee.created", committee, actor, actor_label)
+        return committee
 
     async def find(self, session: AsyncSession, ref: str) -> Committee:
         """A committee by number or name; archived ones are not found."""
@@ -89,7 +94,14 @@ class Committees:
         return committee
 
     async def staff(
-        self, session: AsyncSession, *, ref: str, telegram_user_id: int, chair: bool = False
+        self,
+        session: AsyncSession,
+        *,
+        ref: str,
+        telegram_user_id: int,
+        chair: bool = False,
+        actor: Member | None = None,
+        actor_label: str | None = None,
     ) -> tuple[Committee, Member]:
         """Put the member with this Telegram id on a committee."""
         committee = await self.find(session, ref)
@@ -101,22 +113,42 @@ class Committees:
             is_chair=chair,
             now=self.clock.now(),
         )
+        await self._audit(
+            session, "committee.staffed", committee, actor, actor_label, _about(member), chair=chair
+        )
         return committee, member
 
     async def unstaff(
-        self, session: AsyncSession, *, ref: str, telegram_user_id: int
+        self,
+        session: AsyncSession,
+        *,
+        ref: str,
+        telegram_user_id: int,
+        actor: Member | None = None,
+        actor_label: str | None = None,
     ) -> tuple[Committee, Member]:
         """Take the member with this Telegram id off a committee."""
         committee = await self.find(session, ref)
         member = await self._member(session, telegram_user_id)
         if not await store.unseat(session, committee_id=_id(committee), member_id=_id(member)):
             raise CommitteeError("not_seated", name=member.display_name, committee=committee.name)
+        await self._audit(
+            session, "committee.unstaffed", committee, actor, actor_label, _about(member)
+        )
         return committee, member
 
-    async def archive(self, session: AsyncSession, *, ref: str) -> Committee:
+    async def archive(
+        self,
+        session: AsyncSession,
+        *,
+        ref: str,
+        actor: Member | None = None,
+        actor_label: str | None = None,
+    ) -> Committee:
         """Archive a committee: it keeps its tickets, but is no longer routed to or listed."""
         committee = await self.find(session, ref)
         await store.archive_committee(session, committee=committee, now=self.clock.now())
+        await self._audit(session, "committee.archived", committee, actor, actor_label)
         return committee
 
     async def overview(self, session: AsyncSession) -> list[CommitteeOverview]:
@@ -131,11 +163,35 @@ class Committees:
         """Active committees, oldest first (for audience pickers)."""
         return await store.list_committees(session)
 
+    async def _audit(
+        self,
+        session: AsyncSession,
+        action: str,
+        committee: Committee,
+        actor: Member | None,
+        actor_label: str | None,
+        about: dict[str, Any] | None = None,
+        **detail: Any,
+    ) -> None:
+        await audit.record(
+            session,
+            actor=actor,
+            actor_label=actor_label,
+            action=action,
+            detail={"committee": committee.id, "name": committee.name, **(about or {}), **detail},
+            now=self.clock.now(),
+        )
+
     async def _member(self, session: AsyncSession, telegram_user_id: int) -> Member:
         member = await repo.get_member_by_telegram_id(session, telegram_user_id=telegram_user_id)
         if member is None:
             raise CommitteeError("unknown_member", id=telegram_user_id)
         return member
+
+
+def _about(member: Member) -> dict[str, Any]:
+    """Who a change is about, as the audit log keeps it: never the name."""
+    return {"target_member_id": member.id, "target": audit.member_label(member)}
 
 
 def _id(row: Committee | Member) -> int:

@@ -339,12 +339,13 @@ class Concerns:
         await outbox.enqueue(
             session,
             chat_id=raiser.chat_id,
-            # An anonymous raiser's messages are not filed under them.
+            # An anonymous raiser's messages are not filed under them, and their rows are
+            # deleted once delivered (or given up): see outbox.ANONYMOUS_RELAY.
             member_id=None if ticket.anonymous else raiser.id,
             text=t(key, **describe(ticket, t), **params),
             reply_markup=reply_keyboard(ticket, t),
             language=raiser.language,
-            source="ticket",
+            source=outbox.ANONYMOUS_RELAY if ticket.anonymous else "ticket",
             now=self.clock.now(),
         )
         self._wake_after_commit(session)

@@ -10,7 +10,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, exists, func, or_, update
+from sqlalchemy import ColumnElement, and_, bindparam, delete, exists, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
@@ -23,6 +23,10 @@ from bot.storage.models import Member, MemberStatus, OutboxMessage, OutboxStatus
 MEDIA_KINDS = frozenset({"photo", "document"})
 DEDUPE_KEY_LENGTH = 128
 PENDING = (OutboxStatus.QUEUED, OutboxStatus.SENDING)
+FINAL = (OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.SKIPPED)
+# Messages to the raiser of an anonymous concern: a row holds their chat id beside the
+# ticket's words, so it is deleted as soon as it reaches a final status.
+ANONYMOUS_RELAY = "ticket:anonymous"
 SKIP_REASONS: dict[str, str] = {
     MemberStatus.STOPPED: "member stopped",
     MemberStatus.BLOCKED: "member blocked",
@@ -225,6 +229,9 @@ async def claim_due(
             row.status, row.lease_until = OutboxStatus.SENDING, lease_until
         session.add(row)
     await session.flush()
+    skipped = [row.id for row in found if row.status == OutboxStatus.SKIPPED]
+    if skipped:
+        await _forget_anonymous_relays(session, col(OutboxMessage.id).in_(skipped))
     return found
 
 
@@ -251,6 +258,20 @@ async def _set(session: AsyncSession, where: ColumnElement[bool], **values: Any)
     statement = update(OutboxMessage).where(where).values(**values)
     result = await session.exec(statement.execution_options(synchronize_session=False))
     return int(result.rowcount or 0)
+
+
+async def _forget_anonymous_relays(session: AsyncSession, where: ColumnElement[bool]) -> None:
+    """Delete the rows matching `where` that are anonymous relays in a final status.
+
+    Once such a message is sent or given up, nothing needs its row, and keeping it would tie
+    the raiser's chat to their anonymous ticket for anyone reading the database.
+    """
+    statement = delete(OutboxMessage).where(
+        where,
+        col(OutboxMessage.source) == ANONYMOUS_RELAY,
+        col(OutboxMessage.status).in_(FINAL),
+    )
+    await session.exec(statement.execution_options(synchronize_session=False))
 
 
 async def record_sent_many(
@@ -289,6 +310,7 @@ async def record_sent_many(
     ]
     connection = await session.connection()
     result = await connection.execute(statement, rows)
+    await _forget_anonymous_relays(session, col(OutboxMessage.id).in_([m.id for m, _ in sent]))
     if len(rows) > 1 and not connection.dialect.supports_sane_multi_rowcount:
         return None
     return int(result.rowcount)
@@ -326,7 +348,10 @@ async def record_attempt_failed(
         values["status"] = OutboxStatus.FAILED
     else:
         values.update(status=OutboxStatus.QUEUED, next_attempt_at=retry_at)
-    return await _set(session, _ours(message), **values) == 1
+    changed = await _set(session, _ours(message), **values) == 1
+    if retry_at is None:
+        await _forget_anonymous_relays(session, col(OutboxMessage.id) == message.id)
+    return changed
 
 
 async def record_undeliverable(
@@ -335,9 +360,11 @@ async def record_undeliverable(
     """Give a message up as `failed` or `skipped`, with the reason."""
     if status not in (OutboxStatus.FAILED, OutboxStatus.SKIPPED):
         raise ValueError(f"not a final status for an undelivered message: {status}")
-    return (
-        await _set(session, _ours(message), status=status, last_error=reason, lease_until=None) == 1
+    changed = await _set(
+        session, _ours(message), status=status, last_error=reason, lease_until=None
     )
+    await _forget_anonymous_relays(session, col(OutboxMessage.id) == message.id)
+    return changed == 1
 
 
 async def block_chat(
@@ -360,6 +387,7 @@ async def block_chat(
         status=OutboxStatus.SKIPPED,
         last_error=reason,
     )
+    await _forget_anonymous_relays(session, col(OutboxMessage.chat_id) == message.chat_id)
     return others + 1
 
 

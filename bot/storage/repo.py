@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import and_, delete, func, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
@@ -24,6 +24,12 @@ from bot.storage.models import (
     ProcessedUpdate,
     RunStatus,
 )
+
+# What `load_member` learnt about a member, kept for the rest of the session (one update):
+# their open run (or None) and whether they have no draft, so the handlers' many lookups of
+# both cost no further queries.
+_OPEN_RUNS = "partnerbot.open_runs"
+_NO_DRAFT = "partnerbot.no_draft"
 
 PROFILE_FIELDS = frozenset(
     {"language", "stakeholder_group", "organisation", "role_title", "time_zone", "display_name"}
@@ -59,6 +65,31 @@ async def get_member_by_telegram_id(
     """The member with this Telegram user id, if they ever consented."""
     query = select(Member).where(Member.telegram_user_id == telegram_user_id)
     return (await session.exec(query)).first()
+
+
+async def load_member(session: AsyncSession, *, telegram_user_id: int) -> Member | None:
+    """Like `get_member_by_telegram_id`, also loading their open run and draft in the same
+    query, which later `get_running_run` and `get_draft` calls of this session then reuse."""
+    query = (
+        select(Member, FlowRun, Draft)
+        .outerjoin(
+            FlowRun,
+            and_(col(FlowRun.member_id) == Member.id, col(FlowRun.status) == RunStatus.RUNNING),
+        )
+        .outerjoin(Draft, col(Draft.member_id) == Member.id)
+        .where(Member.telegram_user_id == telegram_user_id)
+        .order_by(col(FlowRun.id).desc())
+        .limit(1)
+    )
+    row = (await session.exec(query)).first()
+    if row is None:
+        return None
+    member, run, draft = row
+    assert member.id is not None
+    session.info.setdefault(_OPEN_RUNS, {})[member.id] = run
+    if draft is None:
+        session.info.setdefault(_NO_DRAFT, set()).add(member.id)
+    return member
 
 
 async def create_member(
@@ -131,6 +162,11 @@ async def ensure_admins(
 
 async def get_running_run(session: AsyncSession, *, member_id: int) -> FlowRun | None:
     """The member's unfinished flow run, if any (the latest one)."""
+    known: dict[int, FlowRun | None] = session.info.get(_OPEN_RUNS, {})
+    if member_id in known:
+        run = known[member_id]
+        if run is None or run.status == RunStatus.RUNNING:
+            return run
     query = (
         select(FlowRun)
         .where(FlowRun.member_id == member_id, FlowRun.status == RunStatus.RUNNING)
@@ -156,6 +192,7 @@ async def create_run(
     now: datetime,
 ) -> FlowRun:
     """Start a flow run for a member."""
+    session.info.get(_OPEN_RUNS, {}).pop(member_id, None)
     run = FlowRun(
         member_id=member_id,
         flow_id=flow_id,
@@ -206,6 +243,7 @@ async def end_run(session: AsyncSession, *, run: FlowRun, status: RunStatus, now
 
 async def delete_run(session: AsyncSession, *, run: FlowRun) -> None:
     """Remove a run that must leave no trace (a flow a service took over, e.g. a concern)."""
+    session.info.get(_OPEN_RUNS, {}).pop(run.member_id, None)
     await session.delete(run)
     await session.flush()
 
@@ -318,6 +356,8 @@ async def count_audience(
 
 async def get_draft(session: AsyncSession, *, member_id: int, kind: str) -> Draft | None:
     """The member's unfinished guided conversation of this kind."""
+    if member_id in session.info.get(_NO_DRAFT, ()):
+        return None
     draft = await session.get(Draft, member_id)
     return draft if draft is not None and draft.kind == kind else None
 
@@ -326,6 +366,7 @@ async def save_draft(
     session: AsyncSession, *, member_id: int, kind: str, data: Mapping[str, Any], now: datetime
 ) -> Draft:
     """Create or replace the member's draft."""
+    session.info.get(_NO_DRAFT, set()).discard(member_id)
     draft = await session.get(Draft, member_id)
     if draft is None:
         draft = Draft(member_id=member_id, kind=kind, data=dict(data), updated_at=now)

@@ -8,7 +8,6 @@ from typing import Union
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
@@ -27,6 +26,7 @@ from bot.storage.db import SessionFactory
 from bot.telegram.middlewares import ChatOrder, DatabaseSession, MemberContext, UpdateTracker
 from bot.telegram.retry import RetryRequests
 from bot.telegram.routers import get_routers
+from bot.telegram.session import JsonSession
 
 log = logging.getLogger(__name__)
 # The menu: these first, then each flow's own command, then the rest.
@@ -47,7 +47,7 @@ def build_bot(settings: Settings, *, retry: bool = True) -> Bot:
 
     The outbox sender asks for `retry=False`: it schedules its own retries.
     """
-    session = AiohttpSession(
+    session = JsonSession(
         api=TelegramAPIServer.from_base(settings.telegram_api_url),
         timeout=settings.telegram_timeout,
     )

@@ -168,7 +168,7 @@ class MemberContext(BaseMiddleware):
         if tg_user is None or tg_user.is_bot:
             return await handler(event, data)
         session = data["session"]
-        member = await repo.get_member_by_telegram_id(session, telegram_user_id=tg_user.id)
+        member = await repo.load_member(session, telegram_user_id=tg_user.id)
         user = UserRef(
             telegram_user_id=tg_user.id,
             chat_id=chat.id if chat is not None else tg_user.id,

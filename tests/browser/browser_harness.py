@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Locator, Page, async_playwright, expect
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
@@ -29,6 +29,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 STARTUP_TIMEOUT_S = 60
+WAIT_MS = 20_000
 _URL = re.compile(r"open (http://\S+/) in a browser")
 
 needs_chromium = pytest.mark.skipif(
@@ -130,3 +131,47 @@ async def save_screenshot(page: Page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     await page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def phone_of(page: Page, name: str) -> Locator:
+    """A persona's phone on the page."""
+    return page.get_by_role("article", name=name)
+
+
+async def tap(phone: Locator, label: str, *, latest: bool = False) -> None:
+    """Press a button of the bot's messages in that phone's chat, by its label.
+
+    The label may carry a number ("2. Français") or a symbol ("➜ Continue") in front. With
+    `latest`, the newest of several buttons with that label (earlier cards may offer it too).
+    """
+    name = re.compile(rf"^(?:\d+\. |[^\w\s]+ )?{re.escape(label)}$")
+    buttons = phone.get_by_role("log").get_by_role("button", name=name)
+    await (buttons.last if latest else buttons).click()
+
+
+async def type_in(phone: Locator, name: str, text: str) -> None:
+    """Type `text` in the phone's message box and send it."""
+    box = phone.get_by_label(f"Message from {name}")
+    await box.fill(text)
+    await box.press("Enter")
+
+
+async def sees(phone: Locator, text: str) -> None:
+    """Wait until the phone's chat shows `text`."""
+    await expect(phone.get_by_role("log")).to_contain_text(text, timeout=WAIT_MS)
+
+
+async def onboard_in_english(phone: Locator, name: str, group: str, organisation: str) -> None:
+    """Start the bot on that phone and join in English, declining the roles questions."""
+    await phone.get_by_role("button", name="Start").click()
+    await sees(phone, "Do you agree?")
+    await tap(phone, "Yes")
+    await tap(phone, "English")
+    await tap(phone, group)
+    await sees(phone, "What is the name of your organisation?")
+    await type_in(phone, name, organisation)
+    await sees(phone, "What is your role?")
+    await type_in(phone, name, "Officer")
+    await sees(phone, "Would you like to answer a few questions about roles")
+    await tap(phone, "No")
+    await sees(phone, "Send /roles whenever you are ready")

@@ -10,53 +10,20 @@ from pathlib import Path
 import pytest
 from browser_harness import (
     ROOT,
+    WAIT_MS,
     browser_page,
     needs_chromium,
+    onboard_in_english,
+    phone_of,
     running_sandbox,
     save_screenshot,
+    sees,
+    tap,
+    type_in,
 )
-from playwright.async_api import Locator, Page, expect
+from playwright.async_api import expect
 
 pytestmark = [needs_chromium, pytest.mark.slow]
-WAIT_MS = 20_000
-
-
-def phone_of(page: Page, name: str) -> Locator:
-    return page.get_by_role("article", name=name)
-
-
-async def tap(phone: Locator, label: str) -> None:
-    """Press a button of the bot's messages in that phone's chat, by its label.
-
-    The label may carry a number ("2. Français") or a symbol ("➜ Continue") in front.
-    """
-    name = re.compile(rf"^(?:\d+\. |[^\w\s]+ )?{re.escape(label)}$")
-    await phone.get_by_role("log").get_by_role("button", name=name).click()
-
-
-async def type_in(phone: Locator, name: str, text: str) -> None:
-    box = phone.get_by_label(f"Message from {name}")
-    await box.fill(text)
-    await box.press("Enter")
-
-
-async def sees(phone: Locator, text: str) -> None:
-    await expect(phone.get_by_role("log")).to_contain_text(text, timeout=WAIT_MS)
-
-
-async def onboard_in_english(phone: Locator, name: str, group: str, organisation: str) -> None:
-    await phone.get_by_role("button", name="Start").click()
-    await sees(phone, "Do you agree?")
-    await tap(phone, "Yes")
-    await tap(phone, "English")
-    await tap(phone, group)
-    await sees(phone, "What is the name of your organisation?")
-    await type_in(phone, name, organisation)
-    await sees(phone, "What is your role?")
-    await type_in(phone, name, "Officer")
-    await sees(phone, "Would you like to answer a few questions about roles")
-    await tap(phone, "No")
-    await sees(phone, "Send /roles whenever you are ready")
 
 
 async def test_a_community_member_onboards_in_french_by_clicking(tmp_path: Path) -> None:

@@ -467,3 +467,51 @@ async def test_two_senders_share_the_outbox_without_sending_anything_twice(
     assert emulator.stats.messages_sent == 60
     assert {r.status for r in rows} == {OutboxStatus.SENT}
     assert one.sender.stats.sent + two.sender.stats.sent == 60
+
+
+async def test_relays_to_anonymous_raisers_are_deleted_once_final(
+    emulator: BotAPIEmulator, settings: Settings, clock: ManualClock
+) -> None:
+    async with running_sender(emulator, settings, clock) as delivery:
+        reads = await delivery.member(9101)
+        refused = await delivery.member(9102)
+        nowhere = await delivery.member(9103, open_chat=False)
+        blocked = await delivery.member(9104)
+        named = await delivery.member(9105)
+        emulator.block(blocked.chat_id)
+        async with delivery.session_factory() as session:
+            for member, text in (
+                (reads, "Answer to C-AAAAAA"),
+                (refused, "<b>never closed C-BBBBBB"),
+                (nowhere, "Answer to C-CCCCCC"),
+                (blocked, "Answer to C-DDDDDD"),
+            ):
+                await outbox.enqueue(
+                    session,
+                    chat_id=member.chat_id,
+                    member_id=None,
+                    text=text,
+                    source=outbox.ANONYMOUS_RELAY,
+                    now=clock.now(),
+                )
+            await outbox.enqueue(
+                session,
+                chat_id=named.chat_id,
+                member_id=named.id,
+                text="Answer to C-EEEEEE",
+                source="ticket",
+                now=clock.now(),
+            )
+            await session.commit()
+        delivery.sender.wake()
+        await emulator.wait_for_messages(reads.chat_id, 1)
+        await emulator.wait_for_messages(named.chat_id, 1)
+        await delivery.settle()
+        rows = await delivery.rows()
+        stats = delivery.sender.stats
+    # Sent, refused, chat gone or bot blocked: the rows to anonymous raisers are gone.
+    assert [(r.chat_id, r.source, r.status) for r in rows] == [
+        (named.chat_id, "ticket", OutboxStatus.SENT)
+    ]
+    assert (stats.sent, stats.failed, stats.skipped) == (2, 1, 2)
+    assert [m.plain_text for m in emulator.messages(reads.chat_id)] == ["Answer to C-AAAAAA"]

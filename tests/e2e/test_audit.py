@@ -1,11 +1,12 @@
-"""The audit log: broadcasts, exports, role and schedule changes, read by admins only."""
+"""The audit log: broadcasts, exports, role, schedule and committee changes, read by admins
+only."""
 
 from __future__ import annotations
 
 import asyncio
 
 import pytest
-from conftest import ROOT, Phone, onboard
+from conftest import ADMIN, ROOT, Database, Phone, onboard
 from test_broadcasts import schedule
 
 from bot.app import BotApp
@@ -74,6 +75,61 @@ async def test_who_did_what_is_recorded(
     assert "admin 9001 · role.promoted (target_member_id=" in shown
     assert "cli · schedule.resumed (schedule=1" in shown
     assert shown.index("schedule.resumed") < shown.index("export") < shown.index("role.promoted")
+
+
+async def test_committee_changes_are_recorded_in_chat_and_from_the_shell(
+    admin: Phone,
+    emulator: BotAPIEmulator,
+    app: BotApp,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    amina = Phone(emulator, app, user_id=1001, first_name="Amina")
+    await onboard(amina, "Civil-society organisation")
+    await admin.send("/committee new Steering group")
+    await admin.send("/committee staff 1 1001 chair")
+    await admin.send("/committee unstaff Steering group 1001")
+    await admin.send("/committee staff 1 424242")  # nobody has that id: nothing changed
+    await admin.send("/committee new steering GROUP")  # taken: nothing changed
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    if settings.database_schema:
+        monkeypatch.setenv("DATABASE_SCHEMA", settings.database_schema)
+    monkeypatch.setenv("FLOWS_DIR", str(ROOT / "flows"))
+    monkeypatch.setenv("LOCALES_DIR", str(ROOT / "locales"))
+    assert await asyncio.to_thread(main, ["committees", "add", "Evaluation committee"]) == 0
+    assert await asyncio.to_thread(main, ["committees", "staff", "1", "1001"]) == 0
+    assert await asyncio.to_thread(main, ["committees", "unstaff", "1", "1001"]) == 0
+    assert await asyncio.to_thread(main, ["committees", "archive", "Steering group"]) == 0
+    amina_member = await Database(app).member(1001)
+    assert amina_member is not None
+
+    steering = {"committee": 1, "name": "Steering group"}
+    about_amina = {"target_member_id": amina_member.id, "target": "member 1001"}
+    recorded = [(e.actor_label, e.action, e.detail) for e in await entries(app)]
+    assert recorded == [
+        ("admin 9001", "committee.created", steering),
+        ("admin 9001", "committee.staffed", {**steering, **about_amina, "chair": True}),
+        ("admin 9001", "committee.unstaffed", {**steering, **about_amina}),
+        ("cli", "committee.created", {"committee": 2, "name": "Evaluation committee"}),
+        ("cli", "committee.staffed", {**steering, **about_amina, "chair": False}),
+        ("cli", "committee.unstaffed", {**steering, **about_amina}),
+        ("cli", "committee.archived", steering),
+    ]
+    assert "Amina" not in str(recorded)  # who a change is about, never by name
+    [created, *_] = await entries(app)
+    assert created.actor_member_id == (await Database(app).member(ADMIN)).id  # type: ignore[union-attr]
+
+    await admin.send("/audit")
+    shown = admin.new_text()
+    assert "cli · committee.archived (committee=1, name=Steering group)" in shown
+    assert "admin 9001 · committee.staffed (committee=1, name=Steering group, " in shown
+
+    # Once Amina is forgotten, the entries about her keep the change, not her.
+    await amina.send("/forget")
+    await amina.send("yes")
+    about = [e.detail for e in await entries(app) if "target" in e.detail]
+    assert len(about) == 4
+    assert all(d["target"] == d["target_member_id"] == "former member" for d in about)
 
 
 async def test_audit_pages_and_admins_only(

@@ -13,6 +13,7 @@ from sqlmodel import col, select
 from bot.app import BotApp
 from bot.sandbox.emulator import BotAPIEmulator, SentMessage
 from bot.services.sealing import Sealer
+from bot.storage import outbox
 from bot.storage import tickets as ticket_store
 from bot.storage.models import (
     Answer,
@@ -147,10 +148,68 @@ async def test_anonymous_concern_answered_replied_and_done(
     assert [e.actor_member_id for e in raiser_events] == [None]
     assert [r for r in await rows(db, FlowRun) if r.flow_id == "concerns"] == []
     assert [a for a in await rows(db, Answer) if a.flow_id == "concerns"] == []
-    to_fatou = [m for m in await db.outbox() if m.chat_id == fatou_member.chat_id]
-    assert to_fatou and all(m.member_id is None for m in to_fatou)
+    # Messages to an anonymous raiser are not filed under them, and go once delivered.
+    assert app.sender is not None
+    await app.sender.wait_idle()
+    assert [m for m in await db.outbox() if m.chat_id == fatou_member.chat_id] == []
     to_admin = [m for m in await db.outbox() if m.chat_id != fatou_member.chat_id]
     assert all("Fatou" not in m.text for m in to_admin)
+
+
+async def test_relays_to_an_anonymous_raiser_leave_no_row_behind(
+    admin: Phone, fatou: Phone, emulator: BotAPIEmulator, db: Database, app: BotApp
+) -> None:
+    said = await raise_concern(
+        fatou,
+        category="Ressources",
+        about="Le secteur privé",
+        urgency="Bientôt",
+        text="Les salles promises ne sont jamais libres.",
+        identity="Rester anonyme",
+    )
+    handle = said.split("ticket ")[1].split(" ")[0].rstrip(";")
+    new = await admin.wait_for("New concern")
+    await admin.press("Answer", message=new)
+    await admin.send("The school hall is free on Thursdays.")
+    received = await fatou.wait_for("The school hall is free on Thursdays.")
+    assert handle in received.plain_text
+    assert app.sender is not None
+    await app.sender.wait_idle()
+
+    fatou_member = await db.member(fatou.user_id)
+    assert fatou_member is not None
+    fatou_chat = fatou_member.chat_id
+
+    def traces(rows: list[OutboxMessage]) -> list[OutboxMessage]:
+        """Rows that tie Fatou's chat to the ticket (or are relays to an anonymous raiser)."""
+        return [
+            m
+            for m in rows
+            if m.source == outbox.ANONYMOUS_RELAY
+            or (
+                m.chat_id == fatou_chat
+                and (handle in m.text or "school hall" in m.text or "salles" in m.text)
+            )
+        ]
+
+    # Delivered: Fatou read it, and no row links her chat to the ticket.
+    assert traces(await db.outbox()) == []
+    # The coordinators' side of the same ticket is kept as usual.
+    assert any(handle in m.text for m in await db.outbox() if m.chat_id != fatou_chat)
+
+    # Given up (she has blocked the bot): the row goes too, and nobody is marked blocked.
+    emulator.block(fatou.user_id)
+    seen, calls = len(fatou.messages), emulator.calls["sendMessage"]
+    await admin.press("Discussed", message=new)
+    # Ada's two replies, then the relay, held back a moment by the per-chat pace (wait_idle
+    # does not count a row whose chat is still paced): wait for the attempt, then its outcome.
+    await emulator.wait_for_calls("sendMessage", count=calls + 3)
+    await app.sender.wait_idle()
+    assert emulator.stats.forbidden == 1
+    assert len(fatou.messages) == seen
+    assert traces(await db.outbox()) == []
+    fatou_member = await db.member(fatou.user_id)
+    assert fatou_member is not None and fatou_member.status == "active"
 
 
 async def test_named_concern_declined_with_a_reason(

@@ -75,7 +75,7 @@ async def on_committee(
     rest = rest.strip()
     try:
         if verb == "new" and rest:
-            created = await committees.create(session, name=rest, created_by=member)
+            created = await committees.create(session, name=rest, actor=member)
             responder.text("committee.created", locale=locale, id=created.id, name=created.name)
         elif verb in ("staff", "unstaff") and rest:
             words = rest.split()
@@ -87,17 +87,17 @@ async def on_committee(
             ref, telegram_id = " ".join(words[:-1]), int(words[-1])
             if verb == "staff":
                 committee, seated = await committees.staff(
-                    session, ref=ref, telegram_user_id=telegram_id, chair=chair
+                    session, ref=ref, telegram_user_id=telegram_id, chair=chair, actor=member
                 )
                 key = "committee.staffed_chair" if chair else "committee.staffed"
             else:
                 committee, seated = await committees.unstaff(
-                    session, ref=ref, telegram_user_id=telegram_id
+                    session, ref=ref, telegram_user_id=telegram_id, actor=member
                 )
                 key = "committee.unstaffed"
             responder.text(key, locale=locale, name=seated.display_name, committee=committee.name)
         elif verb == "archive" and rest:
-            archived = await committees.archive(session, ref=rest)
+            archived = await committees.archive(session, ref=rest, actor=member)
             responder.text("committee.archived", locale=locale, name=archived.name)
         else:
             raise CommitteeError("usage")
