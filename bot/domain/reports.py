@@ -20,6 +20,7 @@ from bot.domain.anonymity import ALL, Cell, Key, SuppressedTable, suppress
 TRUST_FLOW = "trust_pulse"
 ROLES_FLOW = "roles"
 ROLES_QUESTION = "brings"
+ROLES_LEAD_QUESTION = "leads"
 PROGRESS_FLOW = "objectives_progress"
 # Not questionnaires that response rates count: the profile, and concerns (never tied to groups).
 NOT_RESPONSES = frozenset({"onboarding", "concerns"})
@@ -266,62 +267,92 @@ def response_rates(
     return ResponseRates(tuple(result), None if total is None else int(total.value), table)
 
 
+ROLE_KINDS = ("lead", "support")
+_ROLE_ROW_KEYS = {"lead": "report.roles.lead_row", "support": "report.roles.support_row"}
+
+
+def role_row(area: str, role: str) -> str:
+    """The role map's row for those who lead (or support) an area."""
+    return f"{area}:{role}"
+
+
+def split_role_row(row: str) -> tuple[str, str]:
+    """A role map row as (area, role)."""
+    area, _, role = row.rpartition(":")
+    return area, role
+
+
 @dataclass(frozen=True)
 class RoleMap:
-    """Who claims which responsibility area, with the gaps and overlaps."""
+    """Who claims to lead or support which responsibility area, with gaps and overlaps."""
 
-    table: SuppressedTable  # areas x groups, claimants counted
-    gaps: tuple[str, ...]  # areas fewer than k people claim (possibly none)
-    overlaps: Mapping[str, tuple[str, ...]]  # area -> the groups, each with k or more claimants
+    # (area, lead|support) rows x groups; people counted, row totals are an area's leaders or
+    # supporters, column totals a group's people
+    table: SuppressedTable
+    gaps: tuple[str, ...]  # areas nobody says they lead (none when nobody answered)
+    support_only: tuple[str, ...]  # those of the gaps that some say they support
+    overlaps: Mapping[str, tuple[str, ...]]  # area -> the groups leading it, when two or more
+
+
+def role_claims(rows: Iterable[AnswerRow]) -> dict[str, tuple[str, dict[str, str]]]:
+    """Each respondent's group and areas (area -> lead or support) from their latest roles run.
+
+    Support is bringing an area without leading it; a lead claim counts as bringing too. Runs
+    without a `leads` answer (the first version of the flow asked only `brings`) lead nothing.
+    """
+    runs: dict[str, dict[str, list[AnswerRow]]] = defaultdict(lambda: defaultdict(list))
+    for row in rows:
+        if row.flow_id == ROLES_FLOW and row.question_key in (ROLES_QUESTION, ROLES_LEAD_QUESTION):
+            who = row.respondent or row.response or ""
+            runs[who][row.response or who].append(row)
+    claims: dict[str, tuple[str, dict[str, str]]] = {}
+    for who, by_run in runs.items():
+        _, latest = max((max(r.created_at for r in found), run) for run, found in by_run.items())
+        answers = [r for r in by_run[latest] if not r.skipped and r.choice is not None]
+        led = {r.choice for r in answers if r.question_key == ROLES_LEAD_QUESTION}
+        areas = dict.fromkeys(r.choice for r in answers if r.choice is not None)
+        roles = {area: "lead" if area in led else "support" for area in areas}
+        claims[who] = (group_of(by_run[latest][0]), roles)
+    return claims
 
 
 def role_map(
     rows: Iterable[AnswerRow], *, areas: Sequence[str], groups: Sequence[str], k: int
 ) -> RoleMap:
-    """Responsibility areas by partner group from each respondent's latest roles answers."""
-    claims = [
-        r
-        for r in rows
-        if r.flow_id == ROLES_FLOW and r.question_key == ROLES_QUESTION and not r.skipped
-    ]
-    latest_run: dict[str, datetime] = {}
-    for row in claims:
-        who = row.respondent or row.response or ""
-        latest_run[who] = max(latest_run.get(who, row.created_at), row.created_at)
-    current = [r for r in claims if r.created_at == latest_run[r.respondent or r.response or ""]]
+    """Leaders and supporters of each responsibility area by partner group, each respondent's
+    latest roles answers; gaps, support without a lead and overlaps called out."""
     claimants: dict[Key, set[str]] = defaultdict(set)
-    for row in current:
-        if row.choice is not None:
-            claimants[(row.choice, group_of(row))].add(row.respondent or row.response or "")
-    by_area: dict[str, set[str]] = defaultdict(set)
+    for who, (group, roles) in role_claims(rows).items():
+        for area, role in roles.items():
+            claimants[(role_row(area, role), group)].add(who)
+    by_row: dict[str, set[str]] = defaultdict(set)
     by_group: dict[str, set[str]] = defaultdict(set)
-    for (area, group), people in claimants.items():
-        by_area[area] |= people
+    for (row, group), people in claimants.items():
+        by_row[row] |= people
         by_group[group] |= people
-    ordered = _ordered({key: [] for key in claimants}, areas, groups)
+    rows_order = [role_row(area, role) for area in areas for role in ROLE_KINDS]
+    ordered = _ordered({key: [] for key in claimants}, rows_order, groups)
     cells = {key: Cell(len(claimants[key]), len(claimants[key])) for key, _ in ordered}
     table = suppress(
         cells,
         k=k,
-        order=(areas, groups),
+        order=(rows_order, groups),
         margin_respondents={
-            **{(area, ALL): len(people) for area, people in by_area.items()},
+            **{(row, ALL): len(people) for row, people in by_row.items()},
             **{(ALL, group): len(people) for group, people in by_group.items()},
-            (ALL, ALL): len(set().union(*by_area.values())) if by_area else 0,
+            (ALL, ALL): len(set().union(*by_row.values())) if by_row else 0,
         },
     )
-    gaps = tuple(area for area in areas if len(by_area.get(area, ())) < k)
-    overlaps = {
-        area: found
+    # Whether a group has anyone leading an area is no secret: the chart tells a hidden figure
+    # ("–") from nobody (0). How many stays hidden below k.
+    leading = {
+        area: tuple(g for g in table.columns if (role_row(area, "lead"), g) in cells)
         for area in areas
-        if len(
-            found := tuple(
-                g for g in table.columns if (area, g) in cells and not table.is_hidden(area, g)
-            )
-        )
-        > 1
     }
-    return RoleMap(table, gaps, overlaps)
+    gaps = tuple(area for area in areas if cells and not leading[area])
+    support_only = tuple(area for area in gaps if role_row(area, "support") in by_row)
+    overlaps = {area: found for area, found in leading.items() if len(found) > 1}
+    return RoleMap(table, gaps, support_only, overlaps)
 
 
 def proxy_responses(rows: Iterable[AnswerRow]) -> int:
@@ -453,14 +484,20 @@ def response_chart(rates: ResponseRates, words: Words, *, k: int, proxies: int) 
     )
 
 
+def role_row_label(words: Words, row: str) -> str:
+    """A role map row in words: the area, and whether its leaders or its supporters."""
+    area, role = split_role_row(row)
+    return words(_ROLE_ROW_KEYS[role], area=words(f"roles.brings.{area}"))
+
+
 def role_chart(roles: RoleMap, words: Words, *, k: int, proxies: int) -> ChartData:
-    """A heatmap of claimants by responsibility area (rows) and partner group (columns)."""
+    """A grid of leaders and supporters (rows: each area's two) by partner group (columns)."""
     return ChartData(
         kind="heatmap",
         title=words("report.roles.title"),
         x_labels=tuple(group_label(words, g) for g in roles.table.columns),
         series=_series(
-            roles.table, lambda a: words(f"roles.brings.{a}"), roles.table.columns, absent=0.0
+            roles.table, lambda row: role_row_label(words, row), roles.table.columns, absent=0.0
         ),
         y_label=words("report.roles.axis"),
         note=_note(words, k=k, proxies=proxies, hidden=bool(roles.table.hidden)),

@@ -34,6 +34,7 @@ from bot.domain.reports import (
     response_rates,
     role_chart,
     role_map,
+    role_row_label,
     trust_matrix,
     trust_matrix_chart,
     trust_over_time,
@@ -149,15 +150,18 @@ class Reports:
             roles = role_map(used, areas=self.areas, groups=self.groups, k=k)
             chart = role_chart(roles, words, k=k, proxies=proxies)
             table = roles.table
+            row = self._role_row_words(words)
+            lines = table_lines(table, row, group, digits=0)
             area = self._area_words(words)
-            lines = table_lines(table, area, group, digits=0)
             if roles.gaps:
                 gaps = ", ".join(area(a) for a in roles.gaps)
-                extra.append(words("report.roles.gaps", k=k, areas=gaps))
+                extra.append(words("report.roles.gaps", areas=gaps))
+            if roles.support_only:
+                supported = ", ".join(area(a) for a in roles.support_only)
+                extra.append(words("report.roles.support_only", areas=supported))
             for name, found in roles.overlaps.items():
                 names = ", ".join(group(g) for g in found)
                 extra.append(words("report.roles.overlap", area=area(name), groups=names))
-            extra.append(words("report.roles.no_lead"))
         elif kind == "progress":
             table = objective_progress(used, objectives=self.objectives, groups=self.groups, k=k)
             chart = progress_chart(table, words, k=k, proxies=proxies)
@@ -181,7 +185,10 @@ class Reports:
         return lambda g: words("report.total") if g == ALL else group_label(words, g)
 
     def _area_words(self, words: Words) -> Callable[[str], str]:
-        return lambda a: words("report.total") if a == ALL else words(f"roles.brings.{a}")
+        return lambda a: words(f"roles.brings.{a}")
+
+    def _role_row_words(self, words: Words) -> Callable[[str], str]:
+        return lambda r: words("report.total") if r == ALL else role_row_label(words, r)
 
 
 def table_lines(

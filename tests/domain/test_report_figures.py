@@ -181,58 +181,138 @@ def test_response_rates_flag_under_represented_groups() -> None:
 
 
 def claims(
-    person: int, group: str, areas: tuple[str, ...], *, day: datetime = MONDAY
+    person: int,
+    group: str,
+    brings: tuple[str, ...],
+    leads: tuple[str, ...] | None = None,
+    *,
+    day: datetime = MONDAY,
 ) -> list[AnswerRow]:
-    return [
-        AnswerRow(
-            ROLES_FLOW,
-            "brings",
-            group,
-            day,
-            choice=a,
-            respondent=f"m{person}",
-            response=f"r{person}{day:%d}",
-        )
-        for a in areas
+    """One roles run: the areas brought, then those led (skipped when empty; None for a run of
+    the first version of the flow, which did not ask)."""
+    who, run = f"m{person}", f"r{person}{day:%d}"
+    rows = [
+        AnswerRow(ROLES_FLOW, "brings", group, day, choice=a, respondent=who, response=run)
+        for a in brings
     ]
+    if leads is not None:
+        later = day + timedelta(minutes=1)
+        rows += [
+            AnswerRow(ROLES_FLOW, "leads", group, later, choice=a, respondent=who, response=run)
+            for a in leads
+        ] or [
+            AnswerRow(ROLES_FLOW, "leads", group, later, skipped=True, respondent=who, response=run)
+        ]
+    return rows
 
 
-def test_role_map_calls_out_gaps_and_overlaps() -> None:
+def role_rows(*, changed_mind: bool) -> list[AnswerRow]:
+    """Five municipality members lead decisions and support funding, six community members lead
+    local knowledge and support decisions, six in civil society only support, and two private
+    companies lead decisions without saying they bring it."""
     rows = [
         row
         for person in range(5)
-        for row in claims(person, "municipality", ("decisions", "funding"))
+        for row in claims(person, "municipality", ("decisions", "funding"), ("decisions",))
     ]
     rows += [
         row
         for person in range(10, 16)
-        for row in claims(person, "community", ("local_knowledge", "decisions"))
+        for row in claims(
+            person, "community", ("local_knowledge", "decisions"), ("local_knowledge",)
+        )
     ]
     rows += [
         row
         for person in range(20, 26)
-        for row in claims(person, "civil_society", ("local_knowledge", "technical_skills"))
+        for row in claims(person, "civil_society", ("local_knowledge", "technical_skills"), ())
     ]
-    # one municipality member changed their mind later: no longer funding
-    rows += claims(0, "municipality", ("decisions",), day=MONDAY + timedelta(days=3))
-    roles = role_map(rows, areas=AREAS, groups=GROUPS, k=K)
+    rows += [
+        row
+        for person in range(30, 32)
+        for row in claims(person, "private_sector", ("technical_skills",), ("decisions",))
+    ]
+    if changed_mind:  # one municipality member later no longer brings funding
+        later = MONDAY + timedelta(days=3)
+        rows += claims(0, "municipality", ("decisions",), ("decisions",), day=later)
+    return rows
+
+
+def test_role_map_counts_leaders_and_supporters_and_hides_fewer_than_k() -> None:
+    roles = role_map(role_rows(changed_mind=False), areas=AREAS, groups=GROUPS, k=K)
     table = roles.table
-    assert table.columns == ("municipality", "civil_society", "community")
-    assert table.primary == {("funding", "municipality"), ("funding", ALL)}
-    # funding is the municipality's only other area: decisions there covers it
-    assert table.is_hidden("decisions", "municipality")
-    assert table.visible("decisions", "community") is not None
-    assert roles.overlaps == {"local_knowledge": ("civil_society", "community")}
-    assert roles.gaps == ("funding", "community_links")
+    assert table.columns == ("municipality", "private_sector", "civil_society", "community")
+    assert table.rows == (
+        "local_knowledge:lead",
+        "local_knowledge:support",
+        "technical_skills:support",
+        "funding:support",
+        "decisions:lead",
+        "decisions:support",
+    )
+
+    def shown(row: str, group: str) -> float | None:
+        cell = table.visible(row, group)
+        return None if cell is None else cell.value
+
+    assert shown("local_knowledge:lead", "community") == 6
+    assert shown("decisions:support", "community") == 6  # brings it, leads something else
+    assert shown("local_knowledge:support", "civil_society") == 6  # skipped `leads`
+    assert shown("funding:support", "municipality") == 5  # five: shown
+    assert shown("decisions:lead", ALL) == 7  # a lead claim counts without `brings`
+    assert table.primary == {
+        ("decisions:lead", "private_sector"),
+        ("technical_skills:support", "private_sector"),
+        (ALL, "private_sector"),
+    }
+    # the decisions leaders' total (7) would give the two private companies away
+    assert table.is_hidden("decisions:lead", "municipality")
     assert derivable_figures(table) == frozenset()
+
+    # one of the five changes their mind: four support funding, hidden with its row total
+    changed = role_map(role_rows(changed_mind=True), areas=AREAS, groups=GROUPS, k=K).table
+    assert changed.figures[("funding:support", "municipality")].value == 4
+    assert ("funding:support", "municipality") in changed.primary
+    assert ("funding:support", ALL) in changed.primary
+    assert changed.visible("decisions:lead", ALL) is not None
+    assert derivable_figures(changed) == frozenset()
+
+
+def test_role_map_calls_out_gaps_support_without_lead_and_overlaps() -> None:
+    rows = role_rows(changed_mind=True)
+    rows += claims(40, "community", ("community_links",))  # a run of the first flow version
+    roles = role_map(rows, areas=AREAS, groups=GROUPS, k=K)
+    assert roles.table.figures[("community_links:support", "community")].value == 1
+    assert roles.gaps == ("technical_skills", "funding", "community_links")
+    assert roles.support_only == ("technical_skills", "funding", "community_links")
+    # the private companies' two leaders are hidden, yet they lead: that is no secret
+    assert roles.overlaps == {"decisions": ("municipality", "private_sector")}
+    assert roles.table.is_hidden("decisions:lead", "private_sector")
+
+    nobody = role_map(
+        claims(1, "community", ("funding",), ("funding",)), areas=AREAS, groups=GROUPS, k=K
+    )
+    assert nobody.gaps == ("local_knowledge", "technical_skills", "community_links", "decisions")
+    assert nobody.support_only == () and nobody.overlaps == {}
+    assert role_map([], areas=AREAS, groups=GROUPS, k=K).gaps == ()
+
+
+def test_role_chart_shows_leaders_and_supporters_as_rows() -> None:
+    roles = role_map(role_rows(changed_mind=True), areas=AREAS, groups=GROUPS, k=K)
     chart = role_chart(roles, words, k=K, proxies=0)
     assert [s.label for s in chart.series] == [
-        "roles.brings.local_knowledge",
-        "roles.brings.technical_skills",
-        "roles.brings.funding",
-        "roles.brings.decisions",
+        "report.roles.lead_row area=roles.brings.local_knowledge",
+        "report.roles.support_row area=roles.brings.local_knowledge",
+        "report.roles.support_row area=roles.brings.technical_skills",
+        "report.roles.support_row area=roles.brings.funding",
+        "report.roles.lead_row area=roles.brings.decisions",
+        "report.roles.support_row area=roles.brings.decisions",
     ]
-    assert chart.series[0].values == (0.0, 6.0, 6.0)  # nobody in the municipality claims it
+    assert chart.x_labels[:2] == ("group.municipality", "group.private_sector")
+    assert chart.series[0].values == (0.0, 0.0, 0.0, 6.0)  # only the community leads it
+    assert chart.series[3].values == (None, 0.0, 0.0, 0.0)  # four: hidden, not zero
+    assert chart.series[4].values == (None, None, 0.0, 0.0)
+    assert "report.note.hidden" in chart.note
 
 
 def test_objective_progress_takes_each_persons_latest_rating() -> None:

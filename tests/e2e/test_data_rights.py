@@ -116,7 +116,7 @@ async def add_records(app: BotApp, telegram_user_id: int) -> None:
 async def answer_for_someone(phone: Phone) -> None:
     """As a coordinator, record the roles questionnaire for someone without a phone."""
     await phone.send("/proxy roles community")
-    for text in ("1", PROXY_TEXT):
+    for text in ("1", "1", PROXY_TEXT):  # brings and leads local knowledge
         await phone.send(text)
     for _ in range(3):
         await phone.press("Skip")

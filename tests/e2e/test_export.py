@@ -27,9 +27,10 @@ CONCERN_TEXT = "The Zarqa treasurer keeps the receipts"
 
 
 async def answer_roles(phone: Phone) -> None:
-    """A named flow: a multi-choice, a free text, skips and a scale."""
+    """A named flow: multi-choices, a free text, skips and a scale."""
     await phone.send("/roles")
     await phone.send("1, 4")
+    await phone.send("4")  # leads: community links
     await phone.send(NAMED_TEXT)
     for _ in range(3):
         await phone.press("Skip")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from conftest import Database, Phone
+from sqlmodel import select
 
 from bot.app import BotApp
 from bot.config import Settings
@@ -60,6 +61,8 @@ async def test_onboarding_and_roles_by_typing_in_english(phone: Phone, db: Datab
     assert "What do you (or your organisation) bring" in shown
 
     await phone.send("1, 3")
+    assert "In which of these does your organisation take the lead?" in phone.new_text()
+    await phone.send("funding or resources")
     assert "expect from the municipality" in phone.new_text()
     for text in ("Clean water", "skip", "skip", "Turn up to meetings"):
         await phone.send(text)
@@ -76,6 +79,7 @@ async def test_onboarding_and_roles_by_typing_in_english(phone: Phone, db: Datab
     assert member.role_title == "Resident"
     roles = await db.answers(phone.user_id, "roles")
     assert roles["brings"] == ["local_knowledge", "funding"]
+    assert roles["leads"] == "funding"
     assert roles["expect_municipality"] == "Clean water"
     assert roles["expect_private_sector"] is None
     assert roles["clarity"] == 2.0
@@ -102,6 +106,8 @@ async def test_onboarding_and_roles_by_typing_in_french(french_phone: Phone, db:
     await phone.send("Oui")
     assert "Qu’apportez-vous" in phone.new_text()
     await phone.send("Connaissance du terrain; liens avec la communauté")
+    assert "votre organisation joue-t-elle un rôle de pilote" in phone.new_text()
+    await phone.send("Liens avec la communauté")
     for text in ("passer", "passer", "passer", "passer"):
         await phone.send(text)
     assert "sont-ils clairs pour vous" in phone.new_text()
@@ -113,6 +119,7 @@ async def test_onboarding_and_roles_by_typing_in_french(french_phone: Phone, db:
     assert (member.language, member.organisation) == ("fr", "Association des femmes")
     roles = await db.answers(phone.user_id, "roles")
     assert roles["brings"] == ["local_knowledge", "community_links"]
+    assert roles["leads"] == "community_links"
     assert roles["clarity"] == 5.0
 
 
@@ -132,9 +139,36 @@ async def test_roles_by_buttons_with_several_choices(phone: Phone, db: Database)
     assert marks["Technical skills"] == "☐"
     assert phone.last.message_id == question.message_id, "toggling must edit, not send"
     await phone.press("Done")
+    assert "take the lead" in phone.last.plain_text
+    await phone.press("Decision")
+    await phone.press("Done")
     assert "expect from the municipality" in phone.last.plain_text
     roles = await db.answers(phone.user_id, "roles")
     assert roles["brings"] == ["funding", "decisions"]
+    assert roles["leads"] == "decisions"
+
+
+async def test_a_roles_run_begun_before_the_lead_question_goes_on_to_it(
+    phone: Phone, app: BotApp, db: Database
+) -> None:
+    for text in ("/start", "yes", "English", "Municipality", "Town hall", "Clerk", "yes"):
+        await phone.send(text)
+    assert app.session_factory is not None
+    async with app.session_factory() as session:
+        [run] = [r for r in (await session.exec(select(FlowRun))).all() if r.flow_id == "roles"]
+        assert (run.flow_version, run.node_id) == (2, "brings")
+        run.flow_version = 1  # begun before the flow asked who leads
+        session.add(run)
+        await session.commit()
+    phone.new()
+    await phone.send("5")
+    shown = phone.new_text()
+    assert "updated since you began" not in shown
+    assert "In which of these does your organisation take the lead?" in shown
+    await phone.send("5")
+    assert "expect from the municipality" in phone.new_text()
+    roles = await db.answers(phone.user_id, "roles")
+    assert (roles["brings"], roles["leads"]) == ("decisions", "decisions")
 
 
 async def test_consent_refused_stores_nothing(phone: Phone, db: Database) -> None:
@@ -175,7 +209,7 @@ async def test_invalid_answers_get_a_hint_and_the_question_again(
 async def test_scale_rejects_out_of_range(phone: Phone) -> None:
     for text in ("/start", "yes", "1", "1", "Town hall", "Clerk", "yes", "2"):
         await phone.send(text)
-    for text in ("skip", "skip", "skip", "skip"):
+    for text in ("skip", "skip", "skip", "skip", "skip"):  # leads and the expectations
         await phone.send(text)
     phone.new()
     await phone.send("9")

@@ -23,6 +23,7 @@ async def all_answers(app: BotApp) -> list[Answer]:
 
 async def answer_roles_for_someone(admin: Phone) -> None:
     await admin.send("2")  # brings: technical skills
+    await admin.press("Skip")  # leads nothing
     await admin.send(SAID)
     for _ in range(3):
         await admin.press("Skip")

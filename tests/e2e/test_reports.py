@@ -49,8 +49,9 @@ def anonymous_pulse(
 
 
 async def seed(app: BotApp, clock: ManualClock) -> None:
-    """Members in three groups; trust pulses (some by proxy); roles claimed by name; and one
-    member who answers anonymously and raises an anonymous concern."""
+    """Members in three groups; trust pulses (some by proxy); roles claimed by name (five in the
+    municipality lead decisions and support funding); and one member who answers anonymously
+    and raises an anonymous concern."""
     assert app.session_factory is not None and app.sealer is not None
     now = clock.now()
     async with app.session_factory() as session:
@@ -106,20 +107,24 @@ async def seed(app: BotApp, clock: ManualClock) -> None:
             run = FlowRun(
                 member_id=member.id,
                 flow_id="roles",
-                flow_version=1,
+                flow_version=2,
                 status=RunStatus.DONE,
                 started_at=now,
                 updated_at=now,
             )
             session.add(run)
             await session.flush()
-            for area in ("decisions", "funding"):
+            for question, area in (
+                ("brings", "decisions"),
+                ("brings", "funding"),
+                ("leads", "decisions"),
+            ):
                 answers.append(
                     Answer(
                         run_id=run.id,
                         member_id=member.id,
                         flow_id="roles",
-                        question_key="brings",
+                        question_key=question,
                         kind="multi_choice",
                         value_choice=area,
                         stakeholder_group="municipality",
@@ -194,7 +199,9 @@ async def test_a_coordinator_gets_every_report_as_a_chart(
         "Under-represented (fewer responses than their share of members): Community member."
         in response
     )
-    assert "Gaps – fewer than 5 people say they bring: Local knowledge" in roles
+    assert "Gaps – nobody says they lead: Local knowledge, Technical skills, Funding" in roles
+    assert "Support but no lead: Funding or resources." in roles
+    assert "Overlap" not in roles
     assert "No answers to show yet." in progress
     assert "No answers were recorded by a facilitator." in roles
 
@@ -209,9 +216,16 @@ async def test_figures_behind_the_charts_hide_small_groups(
     assert app.catalogs is not None
     async with app.session_factory() as session:
         parts = await reports.build(
-            session, kinds=("matrix", "response"), since=None, words=app.catalogs.translator("en")
+            session,
+            kinds=("matrix", "response", "roles"),
+            since=None,
+            words=app.catalogs.translator("en"),
         )
-    matrix, response = (part.chart for part in parts)
+    matrix, response, roles = (part.chart for part in parts)
+    assert {series.label: series.values for series in roles.series} == {
+        "Funding or resources – support": (5.0,),
+        "Decision-making power – lead": (5.0,),
+    }
     rows = {series.label: series.values for series in matrix.series}
     assert matrix.x_labels[:3] == ("Municipality", "Private company", "Community member")
     assert rows["Municipality"][1:3] == (3.0, 4.0)  # six raters

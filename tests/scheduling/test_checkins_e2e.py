@@ -293,6 +293,8 @@ async def test_a_member_mid_conversation_is_not_interrupted(
     assert (await tick(app)).sent == 0
     await amina.press("Funding")
     await amina.press("Done")
+    assert "take the lead" in amina.new_text()
+    await amina.press("Done")
     assert "What do you expect from the" in amina.new_text()
     assert (await tick(app)).sent == 0
     assert await queued_texts(app, amina.user_id) == []
@@ -445,6 +447,8 @@ async def test_a_schedule_made_in_chat_reaches_members(
     await amina.wait_for("Partnerships work best when everyone knows who does what")
     await amina.press("Funding")
     await amina.press("Done")
+    assert "take the lead" in amina.new_text()
+    await amina.press("Skip")
     assert "What do you expect from the" in amina.new_text()
 
 

@@ -11,7 +11,7 @@ import pytest
 from matplotlib.image import imread
 
 from bot.domain.flows import load_flows
-from bot.domain.reports import TRUST_FLOW, AnswerRow, ChartData, Series
+from bot.domain.reports import ROLES_FLOW, TRUST_FLOW, AnswerRow, ChartData, Series
 from bot.i18n import Catalogs
 from bot.services.charts import render_png
 from bot.services.reports import KINDS, Reports
@@ -104,3 +104,53 @@ def test_tables_print_hidden_figures_as_a_dash() -> None:
     # the lone private-sector rating away
     assert "2.00" in community and "4.00" not in community
     assert private.startswith("Private company") and "1.00" not in private and "–" in private
+
+
+def _role_rows() -> list[AnswerRow]:
+    """Six municipality members lead decisions and bring funding; two private companies lead
+    decisions too and bring technical skills."""
+    day = datetime(2026, 11, 2, tzinfo=UTC)
+    rows = []
+    for person, group, brings in [(n, "municipality", ("funding",)) for n in range(6)] + [
+        (n, "private_sector", ("technical_skills",)) for n in range(10, 12)
+    ]:
+        for question, areas in (("brings", brings), ("leads", ("decisions",))):
+            rows += [
+                AnswerRow(
+                    ROLES_FLOW,
+                    question,
+                    group,
+                    day,
+                    choice=a,
+                    respondent=f"m{person}",
+                    response=f"r{person}",
+                )
+                for a in areas
+            ]
+    return rows
+
+
+def test_the_role_map_tells_leaders_from_supporters() -> None:
+    catalogs = Catalogs.load(ROOT / "locales", default="en")
+    flows = load_flows(ROOT / "flows", locale_keys=catalogs.keys())
+    part = Reports(flows=flows, min_group=5).part(
+        "roles", _role_rows(), members={}, since=None, words=catalogs.translator("en")
+    )
+    assert_png(part.png)
+    assert part.lines[0] == "Role map: who says they lead or support what"
+    header, *body, total = part.lines[1:]
+    assert header.split() == ["Municipality", "Private", "company", "Total"]
+    assert [line.split("  ")[0] for line in body] == [
+        "Technical skills – support",
+        "Funding or resources – support",
+        "Decision-making power – lead",
+    ]
+    assert body[0].split("  ")[-1].strip() == "–"  # two companies only
+    assert body[1].split() == ["Funding", "or", "resources", "–", "support", "6", "6"]
+    # six municipality leaders shown; the companies' two hidden, and the total that tells them
+    assert body[2].split()[-3:] == ["6", "–", "–"]
+    assert total.split()[1:] == ["12", "–", "–"]
+    assert "Gaps – nobody says they lead: Local knowledge, Technical skills" in part.text
+    assert "Support but no lead: Technical skills, Funding or resources." in part.text
+    assert "Overlap – Decision-making power is led by: Municipality, Private company." in part.text
+    assert "whether they lead" not in part.text
