@@ -45,7 +45,6 @@ from bot.i18n import Catalogs, Translator
 from bot.services.conversations import ONBOARDING, Message
 from bot.services.rendering import Keyboard, render, render_keyboard, render_text
 from bot.storage import committees as committee_store
-from bot.storage import digests as digest_store
 from bot.storage import outbox, repo
 from bot.storage import schedules as store
 from bot.storage.models import (
@@ -408,7 +407,7 @@ class Checkins:
         if schedule.kind == ScheduleKind.VOICE_DIGEST:
             committee = None
             if schedule.committee_id is not None:
-                committee = await digest_store.get_committee(
+                committee = await committee_store.get_committee(
                     session, committee_id=schedule.committee_id
                 )
             name = committee.name if committee else "?"

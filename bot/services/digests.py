@@ -42,6 +42,7 @@ from bot.domain.timing import quiet_hours_end, zone
 from bot.i18n import Catalogs, Translator
 from bot.services.checkins import TickReport, spec_of
 from bot.services.conversations import ONBOARDING
+from bot.storage import committees as committee_store
 from bot.storage import digests as queries
 from bot.storage import outbox
 from bot.storage import schedules as store
@@ -138,7 +139,7 @@ class Digests:
         if kind == ScheduleKind.VOICE_DIGEST:
             if not committee:
                 raise DigestError("committee_missing")
-            found = await queries.find_committee(session, name=committee)
+            found = await committee_store.find_committee(session, name=committee, active_only=True)
             if found is None:
                 raise DigestError("committee", value=committee)
             committee_id = found.id
@@ -347,7 +348,7 @@ class Digests:
         committee = (
             None
             if schedule.committee_id is None
-            else await queries.get_committee(session, committee_id=schedule.committee_id)
+            else await committee_store.get_committee(session, committee_id=schedule.committee_id)
         )
         if committee is None or committee.archived_at is not None:
             log.warning("digest schedule #%s: its committee is gone; nothing sent", schedule.id)

@@ -34,9 +34,13 @@ async def get_committee(session: AsyncSession, *, committee_id: int) -> Committe
     return await session.get(Committee, committee_id)
 
 
-async def find_committee(session: AsyncSession, *, name: str) -> Committee | None:
-    """A committee by name, ignoring case."""
+async def find_committee(
+    session: AsyncSession, *, name: str, active_only: bool = False
+) -> Committee | None:
+    """A committee by name, ignoring case; with `active_only`, not an archived one."""
     query = select(Committee).where(func.lower(col(Committee.name)) == name.strip().lower())
+    if active_only:
+        query = query.where(col(Committee.archived_at).is_(None))
     return (await session.exec(query)).first()
 
 

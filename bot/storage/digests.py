@@ -131,19 +131,6 @@ async def number_answers(
 # -- the voice digest -------------------------------------------------------------------------
 
 
-async def get_committee(session: AsyncSession, *, committee_id: int) -> Committee | None:
-    return await session.get(Committee, committee_id)
-
-
-async def find_committee(session: AsyncSession, *, name: str) -> Committee | None:
-    """A committee that is not archived, by its name (case does not matter)."""
-    query = select(Committee).where(
-        func.lower(col(Committee.name)) == name.strip().lower(),
-        col(Committee.archived_at).is_(None),
-    )
-    return (await session.exec(query)).first()
-
-
 async def committee_recipients(session: AsyncSession, *, committee_id: int) -> list[Recipient]:
     """Active members sitting on the committee."""
     query = (
