@@ -10,6 +10,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.storage.inline_sqlite import connector
+
 SessionFactory = async_sessionmaker[AsyncSession]
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
@@ -25,7 +27,8 @@ def normalise_url(url: str) -> str:
 
 
 def create_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> AsyncEngine:
-    """An engine for `url`; SQLite gets WAL, a busy timeout and write-first transactions.
+    """An engine for `url`; SQLite gets WAL, write-first transactions and runs on the event
+    loop's thread (`inline_sqlite`).
 
     `schema` (PostgreSQL only) puts every table in that schema instead of `public`.
     """
@@ -41,7 +44,11 @@ def create_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> Asyn
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(
-        url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
+        url,
+        async_creator=connector(
+            parsed.database or ":memory:", busy_timeout_s=SQLITE_BUSY_TIMEOUT_MS / 1000
+        ),
+        **kwargs,
     )
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -50,7 +57,8 @@ def create_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> Asyn
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # Waiting for a lock happens in `inline_sqlite`, off the connection (it would block).
+        cursor.execute("PRAGMA busy_timeout=0")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()

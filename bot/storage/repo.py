@@ -362,6 +362,13 @@ async def get_draft(session: AsyncSession, *, member_id: int, kind: str) -> Draf
     return draft if draft is not None and draft.kind == kind else None
 
 
+async def has_draft(session: AsyncSession, *, member_id: int) -> bool:
+    """Whether the member has an unfinished guided conversation of any kind."""
+    if member_id in session.info.get(_NO_DRAFT, ()):
+        return False
+    return await session.get(Draft, member_id) is not None
+
+
 async def save_draft(
     session: AsyncSession, *, member_id: int, kind: str, data: Mapping[str, Any], now: datetime
 ) -> Draft:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
+from bot.telegram.filters import CommandOrTypedInput
 from bot.telegram.routers import (
     audit,
     broadcast,
@@ -24,10 +25,15 @@ from bot.telegram.routers import (
 
 
 def get_routers() -> list[Router]:
-    """Fresh routers, in the order the dispatcher must try them."""
-    return [
-        errors.create_router(),
-        membership.create_router(),
+    """Fresh routers, in the order the dispatcher must try them.
+
+    Commands and guided conversations sit behind one gate: a message that is neither a command
+    nor awaited by a draft (most messages: members answering their questionnaire) passes one
+    filter on its way to the conversation instead of every router's.
+    """
+    gate = Router(name=f"{__name__}.commands_and_drafts")
+    gate.message.filter(CommandOrTypedInput())
+    gate.include_routers(
         language.create_router(),
         roles.create_router(),
         broadcast.create_router(),
@@ -40,5 +46,10 @@ def get_routers() -> list[Router]:
         concerns.create_router(),
         report.create_router(),
         commands.create_router(),
+    )
+    return [
+        errors.create_router(),
+        membership.create_router(),
+        gate,
         conversation.create_router(),
     ]

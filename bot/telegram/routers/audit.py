@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import html
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.i18n import Translator
 from bot.storage import audit
 from bot.storage.models import Member
+from bot.telegram.filters import DataPrefix, PrivateChat
 from bot.telegram.render import Responder
 from bot.telegram.routers.roles import is_admin
 
@@ -89,7 +90,7 @@ async def on_page(
 def create_router() -> Router:
     """The audit router."""
     router = Router(name=__name__)
-    router.message.filter(F.chat.type == "private")
+    router.message.filter(PrivateChat())
     router.message.register(on_audit, Command("audit"))
-    router.callback_query.register(on_page, F.data.startswith(f"{PREFIX}:"))
+    router.callback_query.register(on_page, DataPrefix(f"{PREFIX}:"))
     return router

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.enums import ChatAction
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandStart
@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.services.conversations import Conversations, UserRef
 from bot.storage.models import Member
+from bot.telegram.filters import IsCommand, PrivateChat
 from bot.telegram.render import Responder
 from bot.telegram.routers.roles import is_coordinator
 
@@ -111,10 +112,10 @@ async def on_other_command(
 def create_router() -> Router:
     """The commands router."""
     router = Router(name=__name__)
-    router.message.filter(F.chat.type == "private")
+    router.message.filter(PrivateChat())
     router.message.register(on_start, CommandStart())
     router.message.register(on_help, Command("help"))
     router.message.register(on_cancel, Command("cancel"))
     router.message.register(on_stop, Command("stop"))
-    router.message.register(on_other_command, F.text.startswith("/"))
+    router.message.register(on_other_command, IsCommand())
     return router

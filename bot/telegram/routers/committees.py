@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.i18n import Translator
 from bot.services.committees import CommitteeError, CommitteeOverview, Committees
 from bot.storage.models import Member
+from bot.telegram.filters import PrivateChat
 from bot.telegram.render import Responder
 from bot.telegram.routers.roles import is_coordinator
 
@@ -110,7 +111,7 @@ async def on_committee(
 def create_router() -> Router:
     """The committees router."""
     router = Router(name=__name__)
-    router.message.filter(F.chat.type == "private")
+    router.message.filter(PrivateChat())
     router.message.register(on_committees, Command("committees"))
     router.message.register(on_committee, Command("committee"))
     return router

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import Command, Filter
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -27,6 +27,7 @@ from bot.services.concerns import (
     describe,
 )
 from bot.storage.models import Member, Ticket
+from bot.telegram.filters import DataPrefix, PlainText, PrivateChat
 from bot.telegram.render import Responder, markup
 from bot.telegram.routers.roles import is_coordinator
 
@@ -302,13 +303,13 @@ async def on_reply_text(
 def create_router() -> Router:
     """The concerns router."""
     router = Router(name=__name__)
-    router.message.filter(F.chat.type == "private")
+    router.message.filter(PrivateChat())
     router.message.register(on_tickets, Command("tickets"))
     router.message.register(on_my_concerns, Command("concerns"))
     router.message.register(on_pending_cancel, Command("cancel"), HasPendingTicket())
     router.message.register(on_pending_cancel, Command("cancel"), HasPendingReply())
-    router.message.register(on_pending_text, F.text, ~F.text.startswith("/"), HasPendingTicket())
-    router.message.register(on_reply_text, F.text, ~F.text.startswith("/"), HasPendingReply())
-    router.callback_query.register(on_ticket_press, F.data.startswith(f"{COORDINATOR_PREFIX}:"))
-    router.callback_query.register(on_reply_press, F.data.startswith(f"{RAISER_PREFIX}:reply:"))
+    router.message.register(on_pending_text, PlainText(), HasPendingTicket())
+    router.message.register(on_reply_text, PlainText(), HasPendingReply())
+    router.callback_query.register(on_ticket_press, DataPrefix(f"{COORDINATOR_PREFIX}:"))
+    router.callback_query.register(on_reply_press, DataPrefix(f"{RAISER_PREFIX}:reply:"))
     return router

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -10,6 +10,7 @@ from bot.domain.engine import PressInput, TextInput
 from bot.domain.payload import PREFIX, decode_answer
 from bot.services.conversations import Conversations, UserRef
 from bot.storage.models import Member
+from bot.telegram.filters import DataPrefix, HasText, PrivateChat
 from bot.telegram.render import Responder
 
 
@@ -72,8 +73,8 @@ async def on_other_content(
 def create_router() -> Router:
     """The conversation router."""
     router = Router(name=__name__)
-    router.message.filter(F.chat.type == "private")
-    router.callback_query.register(on_press, F.data.startswith(f"{PREFIX}:"))
-    router.message.register(on_text, F.text)
+    router.message.filter(PrivateChat())
+    router.callback_query.register(on_press, DataPrefix(f"{PREFIX}:"))
+    router.message.register(on_text, HasText())
     router.message.register(on_other_content)
     return router

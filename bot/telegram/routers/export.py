@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -19,6 +19,7 @@ from bot.services.conversations import Conversations
 from bot.services.export import FORMATS, export_answers, parse_since
 from bot.services.sealing import Sealer
 from bot.storage.models import Member
+from bot.telegram.filters import DataPrefix, PrivateChat
 from bot.telegram.render import Responder
 from bot.telegram.routers.roles import is_coordinator
 
@@ -121,7 +122,7 @@ async def _send_export(
 def create_router() -> Router:
     """The export router."""
     router = Router(name=__name__)
-    router.message.filter(F.chat.type == "private")
+    router.message.filter(PrivateChat())
     router.message.register(on_export, Command("export"))
-    router.callback_query.register(on_export_press, F.data.startswith(f"{PREFIX}:"))
+    router.callback_query.register(on_export_press, DataPrefix(f"{PREFIX}:"))
     return router

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.i18n import Catalogs
 from bot.services.conversations import Conversations, UserRef
 from bot.storage.models import Member
+from bot.telegram.filters import DataPrefix
 from bot.telegram.render import Responder
 
 PREFIX = "lang:"
@@ -64,5 +65,5 @@ def create_router() -> Router:
     """The language router."""
     router = Router(name=__name__)
     router.message.register(on_language, Command("language"))
-    router.callback_query.register(on_language_chosen, F.data.startswith(PREFIX))
+    router.callback_query.register(on_language_chosen, DataPrefix(PREFIX))
     return router

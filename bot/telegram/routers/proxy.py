@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import Command, CommandObject, Filter
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -20,6 +20,7 @@ from bot.i18n import Translator
 from bot.services import proxy
 from bot.services.conversations import Conversations, UserRef
 from bot.storage.models import FlowRun, Member, RunStatus
+from bot.telegram.filters import DataPrefix, PlainText, PrivateChat
 from bot.telegram.render import Responder
 from bot.telegram.routers import conversation
 from bot.telegram.routers.roles import is_coordinator
@@ -201,11 +202,11 @@ def _offer_next(responder: Responder, member: Member, run: FlowRun) -> None:
 def create_router() -> Router:
     """The proxy router."""
     router = Router(name=__name__)
-    router.message.filter(F.chat.type == "private")
+    router.message.filter(PrivateChat())
     router.message.register(on_proxy, Command("proxy"))
-    router.message.register(on_answer_text, F.text, ~F.text.startswith("/"), HasProxyRun())
-    router.callback_query.register(on_press, F.data.startswith(f"{PREFIX}:"))
+    router.message.register(on_answer_text, PlainText(), HasProxyRun())
+    router.callback_query.register(on_press, DataPrefix(f"{PREFIX}:"))
     router.callback_query.register(
-        on_answer_press, F.data.startswith(f"{ANSWER_PREFIX}:"), HasProxyRun()
+        on_answer_press, DataPrefix(f"{ANSWER_PREFIX}:"), HasProxyRun()
     )
     return router

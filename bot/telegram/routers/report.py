@@ -9,13 +9,14 @@ from __future__ import annotations
 import html
 from datetime import datetime
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.services.reports import KINDS, Reports, parse_since
 from bot.storage.models import Member
+from bot.telegram.filters import DataPrefix, PrivateChat
 from bot.telegram.render import Responder
 from bot.telegram.routers.roles import is_coordinator
 
@@ -113,7 +114,7 @@ async def _send(
 def create_router() -> Router:
     """The report router."""
     router = Router(name=__name__)
-    router.message.filter(F.chat.type == "private")
+    router.message.filter(PrivateChat())
     router.message.register(on_report, Command("report"))
-    router.callback_query.register(on_report_press, F.data.startswith(f"{PREFIX}:"))
+    router.callback_query.register(on_report_press, DataPrefix(f"{PREFIX}:"))
     return router

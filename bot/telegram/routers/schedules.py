@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import Command, Filter
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -31,6 +31,7 @@ from bot.i18n import Translator
 from bot.services.checkins import Checkins, span, spec_of
 from bot.storage import audit
 from bot.storage.models import Member, ScheduleStatus
+from bot.telegram.filters import DataPrefix, NotCommand, PrivateChat
 from bot.telegram.render import Responder
 from bot.telegram.routers.roles import is_coordinator
 
@@ -510,10 +511,10 @@ def _drop_buttons(callback: CallbackQuery, responder: Responder) -> None:
 def create_router() -> Router:
     """The schedules router."""
     router = Router(name=__name__)
-    router.message.filter(F.chat.type == "private")
+    router.message.filter(PrivateChat())
     router.message.register(on_schedules, Command("schedules"))
     router.message.register(on_draft_cancel, Command("cancel"), HasScheduleDraft())
-    router.message.register(on_draft_message, ~F.text.startswith("/"), HasScheduleDraft())
-    router.callback_query.register(on_list_press, F.data.startswith(f"{PREFIX}:list:"))
-    router.callback_query.register(on_draft_press, F.data.startswith(f"{PREFIX}:"))
+    router.message.register(on_draft_message, NotCommand(), HasScheduleDraft())
+    router.callback_query.register(on_list_press, DataPrefix(f"{PREFIX}:list:"))
+    router.callback_query.register(on_draft_press, DataPrefix(f"{PREFIX}:"))
     return router

@@ -1,0 +1,79 @@
+"""Filters checked on the event loop.
+
+aiogram calls a filter that is not a coroutine function (a magic `F` filter, a lambda) through
+`asyncio.to_thread`: a thread hand-off for every check, and each message is checked by a dozen
+routers. These are the checks the routers need, as coroutines; `tests/unit/test_router_filters.py`
+keeps sync filters and handlers out.
+"""
+
+from __future__ import annotations
+
+from aiogram.filters import Filter
+from aiogram.types import CallbackQuery, Message
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.services.proxy import running_proxy_run
+from bot.storage import repo
+from bot.storage.models import Member
+
+
+class PrivateChat(Filter):
+    """The message was written in a private chat with the bot."""
+
+    async def __call__(self, message: Message) -> bool:
+        return message.chat.type == "private"
+
+
+class HasText(Filter):
+    """The message has text (commands included)."""
+
+    async def __call__(self, message: Message) -> bool:
+        return bool(message.text)
+
+
+class IsCommand(Filter):
+    """The message's text is a command, known or not."""
+
+    async def __call__(self, message: Message) -> bool:
+        return message.text is not None and message.text.startswith("/")
+
+
+class NotCommand(Filter):
+    """Anything but a command: text, or a photo, a document, a sticker."""
+
+    async def __call__(self, message: Message) -> bool:
+        return message.text is None or not message.text.startswith("/")
+
+
+class PlainText(Filter):
+    """Text that is not a command."""
+
+    async def __call__(self, message: Message) -> bool:
+        return bool(message.text) and not message.text.startswith("/")  # type: ignore[union-attr]
+
+
+class DataPrefix(Filter):
+    """A button press whose callback data starts with `prefix`."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    async def __call__(self, callback: CallbackQuery) -> bool:
+        return callback.data is not None and callback.data.startswith(self.prefix)
+
+
+class CommandOrTypedInput(Filter):
+    """A command, or a message from someone a guided conversation waits on (a draft open:
+    a broadcast being written, a ticket being answered, /forget to confirm; or a questionnaire
+    a coordinator fills in for someone). Anything else is an answer to the member's own flow."""
+
+    async def __call__(
+        self, message: Message, member: Member | None = None, session: AsyncSession | None = None
+    ) -> bool:
+        if message.text is not None and message.text.startswith("/"):
+            return True
+        if member is None or member.id is None or session is None:
+            return False
+        if await repo.has_draft(session, member_id=member.id):
+            return True
+        return await running_proxy_run(session, member=member) is not None
