@@ -183,18 +183,6 @@ class InlineConnection:
     def isolation_level(self) -> str | None:
         return self._conn.isolation_level
 
-    @isolation_level.setter
-    def isolation_level(self, value: str | None) -> None:
-        self._conn.isolation_level = value
-
-    @property
-    def row_factory(self) -> Any:
-        return self._conn.row_factory
-
-    @row_factory.setter
-    def row_factory(self, factory: Any) -> None:
-        self._conn.row_factory = factory
-
 
 def connector(path: str, *, busy_timeout_s: float) -> Callable[[], Awaitable[InlineConnection]]:
     """An `async_creator` for `create_async_engine` that opens `path` inline."""
