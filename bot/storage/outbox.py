@@ -6,19 +6,21 @@ the change that causes the message, and the sender commits each claim and outcom
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, delete, exists, func, or_, update
+from sqlalchemy import ColumnElement, Update, and_, bindparam, delete, exists, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.domain.text import split_caption, split_html
 from bot.storage import repo
-from bot.storage.models import Member, MemberStatus, OutboxMessage, OutboxStatus
+from bot.storage.models import Member, MemberStatus, OutboxMessage, OutboxStatus, UTCDateTime
 
 MEDIA_KINDS = frozenset({"photo", "document"})
 DEDUPE_KEY_LENGTH = 128
@@ -161,8 +163,12 @@ async def next_due_at(session: AsyncSession) -> datetime | None:
     return (await session.exec(query)).one()
 
 
-def _heads(now: datetime) -> ColumnElement[bool]:
-    """Due queued rows with no earlier row of their chat still to go first (per-chat order)."""
+@functools.cache
+def _due_query(*, personal: bool, excluding: bool) -> SelectOfScalar[OutboxMessage]:
+    """The claim's query, built once (building it costs more than running it): due queued
+    rows with no earlier row of their chat still to go first, which keeps each chat's order.
+    `now` and `room` (and `excluded` chats) are bound when it runs."""
+    now = bindparam("now", type_=UTCDateTime)
     earlier = aliased(OutboxMessage)
     ahead = or_(
         col(earlier.status) == OutboxStatus.SENDING,
@@ -177,10 +183,22 @@ def _heads(now: datetime) -> ColumnElement[bool]:
         col(earlier.id) < col(OutboxMessage.id),
         ahead,
     )
-    return and_(
+    broadcast = col(OutboxMessage.broadcast_id)
+    query = select(OutboxMessage).where(
         col(OutboxMessage.status) == OutboxStatus.QUEUED,
         col(OutboxMessage.next_attempt_at) <= now,
         ~blocked,
+        broadcast.is_(None) if personal else broadcast.is_not(None),
+    )
+    if excluding:
+        query = query.where(
+            col(OutboxMessage.chat_id).not_in(bindparam("excluded", expanding=True))
+        )
+    return (
+        # Follows ix_outbox_due, so the scan stops after `room` rows instead of sorting.
+        query.order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
+        .limit(bindparam("room"))
+        .with_for_update(skip_locked=True, of=OutboxMessage)
     )
 
 
@@ -203,19 +221,11 @@ async def claim_due(
         room = limit - len(found)
         if room <= 0:
             break
-        broadcast = col(OutboxMessage.broadcast_id)
-        query = select(OutboxMessage).where(
-            _heads(now), broadcast.is_(None) if personal else broadcast.is_not(None)
-        )
+        query = _due_query(personal=personal, excluding=bool(exclude_chats))
+        params: dict[str, Any] = {"now": now, "room": room}
         if exclude_chats:
-            query = query.where(col(OutboxMessage.chat_id).not_in(list(exclude_chats)))
-        query = (
-            # Follows ix_outbox_due, so the scan stops after `room` rows instead of sorting.
-            query.order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
-            .limit(room)
-            .with_for_update(skip_locked=True, of=OutboxMessage)
-        )
-        found.extend((await session.exec(query)).all())
+            params["excluded"] = list(exclude_chats)
+        found.extend((await session.exec(query, params=params)).all())
     member_ids = {row.member_id for row in found if row.member_id is not None}
     statuses: dict[int | None, str] = {}
     if member_ids:
@@ -229,7 +239,7 @@ async def claim_due(
             row.status, row.lease_until = OutboxStatus.SENDING, lease_until
         session.add(row)
     await session.flush()
-    skipped = [row.id for row in found if row.status == OutboxStatus.SKIPPED]
+    skipped = [row.id for row in found if row.status == OutboxStatus.SKIPPED and _relay(row)]
     if skipped:
         await _forget_anonymous_relays(session, col(OutboxMessage.id).in_(skipped))
     return found
@@ -260,6 +270,10 @@ async def _set(session: AsyncSession, where: ColumnElement[bool], **values: Any)
     return int(result.rowcount or 0)
 
 
+def _relay(message: OutboxMessage) -> bool:
+    return message.source == ANONYMOUS_RELAY
+
+
 async def _forget_anonymous_relays(session: AsyncSession, where: ColumnElement[bool]) -> None:
     """Delete the rows matching `where` that are anonymous relays in a final status.
 
@@ -274,6 +288,32 @@ async def _forget_anonymous_relays(session: AsyncSession, where: ColumnElement[b
     await session.exec(statement.execution_options(synchronize_session=False))
 
 
+@functools.cache
+def _mark_sent() -> Update:
+    """`record_sent_many`'s statement, built once; every value is bound per row."""
+    ours = and_(
+        col(OutboxMessage.id) == bindparam("row_id"),
+        or_(
+            col(OutboxMessage.status) == OutboxStatus.QUEUED,
+            and_(
+                col(OutboxMessage.status) == OutboxStatus.SENDING,
+                col(OutboxMessage.lease_until) == bindparam("row_lease", type_=UTCDateTime),
+            ),
+        ),
+    )
+    return (
+        update(OutboxMessage)
+        .where(ours)
+        .values(
+            status=OutboxStatus.SENT,
+            telegram_message_id=bindparam("row_telegram_id"),
+            sent_at=bindparam("now", type_=UTCDateTime),
+            lease_until=None,
+            last_error=None,
+        )
+    )
+
+
 async def record_sent_many(
     session: AsyncSession, *, sent: Sequence[tuple[OutboxMessage, int]], now: datetime
 ) -> int | None:
@@ -283,34 +323,15 @@ async def record_sent_many(
     """
     if not sent:
         return 0
-    ours = and_(
-        col(OutboxMessage.id) == bindparam("row_id"),
-        or_(
-            col(OutboxMessage.status) == OutboxStatus.QUEUED,
-            and_(
-                col(OutboxMessage.status) == OutboxStatus.SENDING,
-                col(OutboxMessage.lease_until) == bindparam("row_lease"),
-            ),
-        ),
-    )
-    statement = (
-        update(OutboxMessage)
-        .where(ours)
-        .values(
-            status=OutboxStatus.SENT,
-            telegram_message_id=bindparam("row_telegram_id"),
-            sent_at=now,
-            lease_until=None,
-            last_error=None,
-        )
-    )
     rows = [
-        {"row_id": m.id, "row_lease": m.lease_until, "row_telegram_id": telegram_id}
+        {"row_id": m.id, "row_lease": m.lease_until, "row_telegram_id": telegram_id, "now": now}
         for m, telegram_id in sent
     ]
     connection = await session.connection()
-    result = await connection.execute(statement, rows)
-    await _forget_anonymous_relays(session, col(OutboxMessage.id).in_([m.id for m, _ in sent]))
+    result = await connection.execute(_mark_sent(), rows)
+    relays = [m.id for m, _ in sent if _relay(m)]
+    if relays:
+        await _forget_anonymous_relays(session, col(OutboxMessage.id).in_(relays))
     if len(rows) > 1 and not connection.dialect.supports_sane_multi_rowcount:
         return None
     return int(result.rowcount)
