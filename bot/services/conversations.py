@@ -398,7 +398,7 @@ class Conversations:
         proxy = run.proxy
         group = member.stakeholder_group if proxy is None else proxy.get("group")
         for value in values:
-            answer = await repo.add_answer(
+            await repo.add_answer(
                 session,
                 run_id=run.id,
                 member_id=None if proxy is not None else member.id,
@@ -409,10 +409,9 @@ class Conversations:
                 anonymous=saved.anonymous,
                 stakeholder_group=group,
                 now=self.clock.now(),
+                quotable=quotable,
+                recorded_by=None if proxy is None else member.id,
             )
-            if proxy is not None:
-                answer.proxy, answer.recorded_by = True, member.id
-            answer.quotable = quotable and value is not None
 
     def _profile(self, changes: Mapping[str, str]) -> dict[str, str]:
         profile = dict(changes)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, update
+from sqlalchemy import Insert, and_, bindparam, delete, func, insert, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.storage.committees import in_committees
 from bot.storage.models import (
@@ -36,18 +38,20 @@ PROFILE_FIELDS = frozenset(
 )
 
 
+@functools.cache
+def _claim_statement(dialect: str) -> Insert:
+    # One statement on the hot path, built once: a concurrent claim of the same id waits on
+    # the unique key and then inserts nothing, instead of failing the transaction.
+    dialect_insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    table = ProcessedUpdate.__table__  # type: ignore[attr-defined]
+    return dialect_insert(table).on_conflict_do_nothing(index_elements=["update_id"])
+
+
 async def claim_update(session: AsyncSession, *, update_id: int, now: datetime) -> bool:
     """Record `update_id` as handled in the session's transaction; False if it already was."""
-    # One statement on the hot path: a concurrent claim of the same id waits on the unique
-    # key and then inserts nothing, instead of failing the transaction.
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        insert(ProcessedUpdate)
-        .values(update_id=update_id, processed_at=now)
-        .on_conflict_do_nothing(index_elements=["update_id"])
-    )
-    result = await session.exec(statement)
+    statement = _claim_statement(session.get_bind().dialect.name)
+    connection = await session.connection()
+    result = await connection.execute(statement, {"update_id": update_id, "processed_at": now})
     return bool(result.rowcount)
 
 
@@ -67,21 +71,26 @@ async def get_member_by_telegram_id(
     return (await session.exec(query)).first()
 
 
-async def load_member(session: AsyncSession, *, telegram_user_id: int) -> Member | None:
-    """Like `get_member_by_telegram_id`, also loading their open run and draft in the same
-    query, which later `get_running_run` and `get_draft` calls of this session then reuse."""
-    query = (
-        select(Member, FlowRun, Draft)
+@functools.cache
+def _member_query() -> SelectOfScalar[tuple[Member, FlowRun | None, Draft | None]]:
+    """`load_member`'s query, built once (building it costs more than running it)."""
+    return (
+        select(Member, FlowRun, Draft)  # type: ignore[return-value]
         .outerjoin(
             FlowRun,
             and_(col(FlowRun.member_id) == Member.id, col(FlowRun.status) == RunStatus.RUNNING),
         )
         .outerjoin(Draft, col(Draft.member_id) == Member.id)
-        .where(Member.telegram_user_id == telegram_user_id)
+        .where(Member.telegram_user_id == bindparam("user_id"))
         .order_by(col(FlowRun.id).desc())
         .limit(1)
     )
-    row = (await session.exec(query)).first()
+
+
+async def load_member(session: AsyncSession, *, telegram_user_id: int) -> Member | None:
+    """Like `get_member_by_telegram_id`, also loading their open run and draft in the same
+    query, which later `get_running_run` and `get_draft` calls of this session then reuse."""
+    row = (await session.exec(_member_query(), params={"user_id": telegram_user_id})).first()
     if row is None:
         return None
     member, run, draft = row
@@ -260,8 +269,11 @@ async def add_answer(
     anonymous: bool,
     stakeholder_group: str | None,
     now: datetime,
-) -> Answer:
-    """Store one answer; anonymous ones are cut from the run and the member here."""
+    quotable: bool = False,
+    recorded_by: int | None = None,
+) -> None:
+    """Store one answer; anonymous ones are cut from the run and the member here. An answer
+    `recorded_by` a facilitator is a proxy answer."""
     choice = number = text = None
     if isinstance(value, bool):
         raise TypeError("answers are choice keys, numbers or text")
@@ -271,23 +283,33 @@ async def add_answer(
         choice = value
     elif value is not None:
         text = value
-    answer = Answer(
-        run_id=None if anonymous else run_id,
-        member_id=None if anonymous else member_id,
-        flow_id=flow_id,
-        question_key=question_key,
-        kind=kind,
-        value_choice=choice,
-        value_number=number,
-        value_text=text,
-        skipped=value is None,
-        anonymous=anonymous,
-        stakeholder_group=stakeholder_group,
+    row = {
+        "run_id": None if anonymous else run_id,
+        "member_id": None if anonymous else member_id,
+        "flow_id": flow_id,
+        "question_key": question_key,
+        "kind": kind,
+        "value_choice": choice,
+        "value_number": number,
+        "value_text": text,
+        "skipped": value is None,
+        "anonymous": anonymous,
+        "stakeholder_group": stakeholder_group,
+        "quotable": quotable and value is not None,
+        "proxy": recorded_by is not None,
+        "recorded_by": recorded_by,
         # An exact time could be matched against a run's timestamps.
-        created_at=now.replace(hour=0, minute=0, second=0, microsecond=0) if anonymous else now,
-    )
-    session.add(answer)
-    return answer
+        "created_at": now.replace(hour=0, minute=0, second=0, microsecond=0) if anonymous else now,
+    }
+    # A plain insert: nothing reads the row back in this transaction, and the ORM's unit of
+    # work costs more than the statement on this hot path.
+    connection = await session.connection()
+    await connection.execute(_answer_insert(), row)
+
+
+@functools.cache
+def _answer_insert() -> Insert:
+    return insert(Answer.__table__)  # type: ignore[attr-defined]
 
 
 async def list_answers(

@@ -76,6 +76,8 @@ def build_dispatcher(
 ) -> Dispatcher:
     """A dispatcher with our middlewares and routers; services reach handlers by name."""
     dispatcher = Dispatcher(
+        # No handler keeps aiogram FSM state (conversation state lives in the database).
+        disable_fsm=True,
         conversations=conversations,
         broadcasts=broadcasts,
         checkins=checkins,
