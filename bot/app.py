@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -368,10 +368,14 @@ class BotApp:
         if self.engine is not None:
             await self.engine.dispose()
 
-    async def run_until_stopped(self, stop: asyncio.Event) -> None:
+    async def run_until_stopped(
+        self, stop: asyncio.Event, *, on_started: Callable[[], None] | None = None
+    ) -> None:
         """Run until `stop` is set (by a signal handler in the CLI)."""
         try:
             await self.start()
+            if on_started is not None:
+                on_started()
             waiting = asyncio.create_task(stop.wait())
             tasks: list[asyncio.Task[Any]] = [waiting]
             if self._polling is not None:

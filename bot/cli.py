@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -27,6 +28,9 @@ def _settings() -> Settings:
         raise SystemExit(f"partnerbot: bad settings: {problems}") from None
 
 
+GC_YOUNG_THRESHOLD = 20_000
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the bot against Telegram (or TELEGRAM_API_URL) with BOT_TOKEN."""
     settings = _settings()
@@ -46,7 +50,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await BotApp(settings, webhook=webhook).run_until_stopped(stop)
+        app = BotApp(settings, webhook=webhook)
+        await app.run_until_stopped(stop, on_started=_tune_collector)
 
     try:
         asyncio.run(main())
@@ -58,6 +63,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         logging.getLogger("bot").exception("partnerbot stopped on an error")
         return 1
     return 0
+
+
+def _tune_collector() -> None:
+    """What start-up loaded (flows, catalogs, models, SQLAlchemy's mappers) lives as long as
+    the process: it leaves the collector's scans, and young objects are collected less often.
+    Under load the default settings cost about a tenth of the bot's steps per second
+    (bench/flow_steps.py, docs/benchmarks.md)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:

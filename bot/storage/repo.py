@@ -7,10 +7,22 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, and_, bindparam, delete, func, insert, update
+from sqlalchemy import (
+    Insert,
+    Table,
+    Update,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    inspect,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import col, select
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -136,12 +148,37 @@ async def update_member(
     unknown = set(changes) - allowed
     if unknown:
         raise ValueError(f"not member fields: {sorted(unknown)}")
-    for name, value in changes.items():
-        setattr(member, name, value)
-    member.updated_at = now
-    session.add(member)
-    await session.flush()
+    await _write(session, member, {**changes, "updated_at": now})
     return member
+
+
+@functools.cache
+def _update_by_id(table: Table, columns: tuple[str, ...]) -> Update:
+    return (
+        update(table)
+        .where(table.c.id == bindparam("row_id"))
+        .values({name: bindparam(f"new_{name}") for name in columns})
+    )
+
+
+async def _write(session: AsyncSession, row: SQLModel, values: Mapping[str, Any]) -> None:
+    """Update a loaded row's columns with one prebuilt statement and set them on the object
+    as already stored: on the hot path the ORM's unit of work costs more than the update."""
+    state = inspect(row)
+    if not state.persistent or state.modified:
+        # A new object, or changes made to it directly, are the ORM's to write, with these.
+        for name, value in values.items():
+            setattr(row, name, value)
+        session.add(row)
+        await session.flush()
+        return
+    table: Table = row.__table__  # type: ignore[attr-defined]
+    statement = _update_by_id(table, tuple(sorted(values)))
+    params = {f"new_{name}": value for name, value in values.items()}
+    connection = await session.connection()
+    await connection.execute(statement, {"row_id": row.id, **params})  # type: ignore[attr-defined]
+    for name, value in values.items():
+        set_committed_value(row, name, value)
 
 
 async def mark_chat_blocked(session: AsyncSession, *, chat_id: int, now: datetime) -> int:
@@ -229,15 +266,12 @@ async def save_run_state(
     now: datetime,
 ) -> FlowRun:
     """Store where a run stands; a run without an open node is done."""
-    run.node_id = node_id
-    run.answers = dict(answers)
-    run.selected = list(selected)
-    run.updated_at = now
+    values: dict[str, Any] = {
+        "node_id": node_id, "answers": dict(answers), "selected": list(selected), "updated_at": now
+    }
     if node_id is None:
-        run.status = RunStatus.DONE
-        run.finished_at = now
-    session.add(run)
-    await session.flush()
+        values |= {"status": RunStatus.DONE, "finished_at": now}
+    await _write(session, run, values)
     return run
 
 

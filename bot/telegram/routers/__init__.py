@@ -47,9 +47,11 @@ def get_routers() -> list[Router]:
         report.create_router(),
         commands.create_router(),
     )
+    # Errors and my_chat_member updates have routers of their own; they go last so that
+    # messages, by far the most frequent, do not pass through them.
     return [
-        errors.create_router(),
-        membership.create_router(),
         gate,
         conversation.create_router(),
+        membership.create_router(),
+        errors.create_router(),
     ]
