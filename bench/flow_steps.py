@@ -14,12 +14,15 @@ By default the same load first runs against a bare aiogram echo bot (``--baselin
 against partnerbot, each with a fresh emulator and database (both start side by side, since
 importing aiogram takes seconds, and are measured one after the other). The last stdout line
 is the JSON result; progress goes to stderr. Targets: at saturation (``--think 0``) partnerbot
-does at least half the echo bot's steps/s; with think time its p99 stays under 100 ms.
+does at least half the echo bot's steps/s; with think time its p99 stays under 100 ms. Without
+``--think`` both are measured, one after the other: saturation, then members who take 2.5-7.5 s
+(mean 5 s) to read a question and answer it on a phone (``paced``).
 Exit status: 0 if every member got through, 1 if not (or, with ``--strict``, if a target was
 missed), 2 if the benchmark itself could not run.
 
-    .venv/bin/python bench/flow_steps.py                  # 500 members, ~1 s to answer
-    .venv/bin/python bench/flow_steps.py --think 0        # saturation
+    .venv/bin/python bench/flow_steps.py                  # 500 members: saturation, then paced
+    .venv/bin/python bench/flow_steps.py --think 0        # saturation only
+    .venv/bin/python bench/flow_steps.py --think 1        # one think time only
     .venv/bin/python bench/flow_steps.py --db postgres    # BENCH_DATABASE_URL or local test db
     .venv/bin/python bench/flow_steps.py --db postgres --instances 2   # webhook, 2 processes
     .venv/bin/python bench/flow_steps.py --scale-out      # SQLite/PostgreSQL, 1 and 2 instances
@@ -71,6 +74,8 @@ FIRST_USER_ID = 100_000
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 TARGET_RATIO_MIN = 0.5
 TARGET_P99_MAX_MS = 100.0
+# The paced regime's mean think time: reading a short question on a phone and answering it.
+PACED_THINK_S = 5.0
 
 # What a member types, and what partnerbot answers to each (read off flows/onboarding.yaml):
 # "/start" shows the welcome (a `say` node) and then asks for consent, two messages; every
@@ -615,9 +620,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--members", type=int, default=500, help="simulated members (500)")
     parser.add_argument(
-        "--think", type=_positive(float), default=1.0,
-        help="mean pause between a member's steps in seconds, uniform 0.5x-1.5x (1.0);\n"
-        "0 = saturation",
+        "--think", type=_positive(float), default=None,
+        help="mean pause between a member's steps in seconds, uniform 0.5x-1.5x;\n"
+        f"0 = saturation (default: saturation, then {PACED_THINK_S:g} s)",
     )  # fmt: skip
     parser.add_argument(
         "--ramp", type=_positive(float), default=2.0, help="members start over this many s (2)"
@@ -665,15 +670,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def targets(think: float, results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def targets(phases: dict[float, dict[str, dict[str, Any]]]) -> dict[str, Any]:
     """Saturation (think 0): steps/s at least half the echo bot's; with think time: p99."""
-    ratio = _ratio(results)
-    partnerbot = results.get("partnerbot")
-    ratio_ok = None if think > 0 or ratio is None else ratio >= TARGET_RATIO_MIN
-    p99_ok = None
-    if think > 0 and partnerbot is not None and partnerbot["p99_ms"] is not None:
-        p99_ok = partnerbot["p99_ms"] < TARGET_P99_MAX_MS
-    errors = sum(r["errors"] for r in results.values())
+    ratio_ok = p99_ok = None
+    for think, results in phases.items():
+        partnerbot = results.get("partnerbot")
+        ratio = _ratio(results)
+        if think == 0 and ratio is not None:
+            ratio_ok = ratio >= TARGET_RATIO_MIN
+        if think > 0 and partnerbot is not None and partnerbot["p99_ms"] is not None:
+            p99_ok = partnerbot["p99_ms"] < TARGET_P99_MAX_MS
+    errors = sum(r["errors"] for results in phases.values() for r in results.values())
     met = errors == 0 and all(ok for ok in (ratio_ok, p99_ok) if ok is not None)
     return {
         "ratio_min": TARGET_RATIO_MIN,
@@ -756,12 +763,13 @@ async def amain(args: argparse.Namespace) -> int:
         "steps": args.members * len(ANSWERS),
         "db": "sqlite+postgres" if args.scale_out else args.db,
         "instances": args.instances,
-        "think_s": args.think,
+        "think_s": args.think if args.think is not None else [0.0, PACED_THINK_S],
         "ramp_s": args.ramp,
         "seed": args.seed,
         "cpus": os.cpu_count(),
     }
-    results: dict[str, dict[str, Any]] = {}
+    thinks = [args.think] if args.think is not None else [0.0, PACED_THINK_S]
+    phases: dict[float, dict[str, dict[str, Any]]] = {}
     with contextlib.ExitStack() as stack:
         if args.keep is None:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="flow_steps-")))
@@ -769,25 +777,36 @@ async def amain(args: argparse.Namespace) -> int:
             workdir = args.keep
             workdir.mkdir(parents=True, exist_ok=False)
             info(f"logs and databases are kept in {workdir}")
-        failure: str | None = None
-        try:
-            results = await run_all(plan(args), args, workdir)
-        except ExceptionGroup as group:  # from starting the rigs side by side
-            expected, unexpected = group.split(_RUN_FAILURES)
-            if unexpected is not None or expected is None:
-                raise
-            failure = "; ".join(str(exc) for exc in expected.exceptions)
-        except _RUN_FAILURES as exc:
-            failure = str(exc)
-        if failure is not None:
-            info(f"could not run: {failure}")
-            emit({**summary, "error": failure})
-            return 2
-    summary.update(results)
-    summary["ratio_steps_per_s"] = _ratio(results)
-    summary["targets"] = targets(args.think, results)
+        for think in thinks:
+            phase = argparse.Namespace(**{**vars(args), "think": think})
+            phase_dir = workdir if len(thinks) == 1 else workdir / f"think-{think:g}"
+            phase_dir.mkdir(exist_ok=True)
+            failure: str | None = None
+            try:
+                phases[think] = await run_all(plan(phase), phase, phase_dir)
+            except ExceptionGroup as group:  # from starting the rigs side by side
+                expected, unexpected = group.split(_RUN_FAILURES)
+                if unexpected is not None or expected is None:
+                    raise
+                failure = "; ".join(str(exc) for exc in expected.exceptions)
+            except _RUN_FAILURES as exc:
+                failure = str(exc)
+            if failure is not None:
+                info(f"could not run: {failure}")
+                emit({**summary, "error": failure})
+                return 2
+    if len(thinks) == 1:
+        results = phases[thinks[0]]
+        summary.update(results)
+        summary["ratio_steps_per_s"] = _ratio(results)
+    else:
+        for name, think in (("saturation", 0.0), ("paced", PACED_THINK_S)):
+            results = phases[think]
+            summary[name] = {"think_s": think, **results, "ratio_steps_per_s": _ratio(results)}
+        summary["ratio_steps_per_s"] = _ratio(phases[0.0])
+    summary["targets"] = targets(phases)
     emit(summary)
-    if any(r["errors"] for r in results.values()):
+    if any(r["errors"] for results in phases.values() for r in results.values()):
         return 1
     return 1 if args.strict and not summary["targets"]["met"] else 0
 
