@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -62,8 +63,8 @@ def _claim_statement(dialect: str) -> Insert:
 async def claim_update(session: AsyncSession, *, update_id: int, now: datetime) -> bool:
     """Record `update_id` as handled in the session's transaction; False if it already was."""
     statement = _claim_statement(session.get_bind().dialect.name)
-    connection = await session.connection()
-    result = await connection.execute(statement, {"update_id": update_id, "processed_at": now})
+    params = {"update_id": update_id, "processed_at": now}
+    result = await session.exec(statement, params=params)
     return bool(result.rowcount)
 
 
@@ -135,8 +136,7 @@ async def create_member(
         joined_at=now,
         updated_at=now,
     )
-    session.add(member)
-    await session.flush()
+    await _insert(session, member)
     return member
 
 
@@ -150,6 +150,22 @@ async def update_member(
         raise ValueError(f"not member fields: {sorted(unknown)}")
     await _write(session, member, {**changes, "updated_at": now})
     return member
+
+
+@functools.cache
+def _insert_returning_id(table: Table) -> Insert:
+    return insert(table).returning(table.c.id)
+
+
+async def _insert(session: AsyncSession, row: SQLModel) -> None:
+    """Insert a new row with one prebuilt statement and attach it to the session as stored,
+    id included: on the hot path the ORM's unit of work costs more than the insert."""
+    table: Table = row.__table__  # type: ignore[attr-defined]
+    values = {c.name: getattr(row, c.name) for c in table.columns if c.name != "id"}
+    result = await session.exec(_insert_returning_id(table), params=values)
+    row.id = result.scalar_one()
+    make_transient_to_detached(row)
+    session.add(row)
 
 
 @functools.cache
@@ -175,8 +191,7 @@ async def _write(session: AsyncSession, row: SQLModel, values: Mapping[str, Any]
     table: Table = row.__table__  # type: ignore[attr-defined]
     statement = _update_by_id(table, tuple(sorted(values)))
     params = {f"new_{name}": value for name, value in values.items()}
-    connection = await session.connection()
-    await connection.execute(statement, {"row_id": row.id, **params})  # type: ignore[attr-defined]
+    await session.exec(statement, params={"row_id": row.id, **params})  # type: ignore[attr-defined]
     for name, value in values.items():
         set_committed_value(row, name, value)
 
@@ -251,8 +266,7 @@ async def create_run(
         updated_at=now,
         finished_at=None if node_id is not None else now,
     )
-    session.add(run)
-    await session.flush()
+    await _insert(session, run)
     return run
 
 
@@ -337,8 +351,7 @@ async def add_answer(
     }
     # A plain insert: nothing reads the row back in this transaction, and the ORM's unit of
     # work costs more than the statement on this hot path.
-    connection = await session.connection()
-    await connection.execute(_answer_insert(), row)
+    await session.exec(_answer_insert(), params=row)
 
 
 @functools.cache
