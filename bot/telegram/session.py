@@ -28,7 +28,7 @@ class JsonSession(AiohttpSession):
         files: dict[str, InputFile] = {}
         payload: dict[str, Any] = {}
         for key, value in method.model_dump(warnings=False).items():
-            prepared = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
+            prepared = self._prepare(value, bot, files)
             if prepared:  # the form leaves out empty values too
                 payload[key] = prepared
         if files:
@@ -51,3 +51,20 @@ class JsonSession(AiohttpSession):
             bot=bot, method=method, status_code=resp.status, content=raw_result
         )
         return cast(TelegramType, response.result)
+
+    def _prepare(self, value: Any, bot: Bot, files: dict[str, InputFile]) -> Any:
+        """`prepare_value` for a JSON body, with plain values passed through at once: a
+        keyboard is mostly strings, and aiogram's version tries nine types on each."""
+        kind = type(value)
+        if kind is str or kind is int or kind is bool or kind is float:
+            return value
+        if kind is dict:
+            return {
+                key: prepared
+                for key, item in value.items()
+                if (prepared := self._prepare(item, bot, files)) is not None
+            }
+        if kind is list:
+            prepared_items = (self._prepare(item, bot, files) for item in value)
+            return [prepared for prepared in prepared_items if prepared is not None]
+        return self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
