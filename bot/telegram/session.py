@@ -55,6 +55,8 @@ class JsonSession(AiohttpSession):
     def _prepare(self, value: Any, bot: Bot, files: dict[str, InputFile]) -> Any:
         """`prepare_value` for a JSON body, with plain values passed through at once: a
         keyboard is mostly strings, and aiogram's version tries nine types on each."""
+        if value is None:
+            return None
         kind = type(value)
         if kind is str or kind is int or kind is bool or kind is float:
             return value
