@@ -35,6 +35,8 @@ lint: $(STAMP)  ## ruff and mypy
 
 bench: $(STAMP) catalogs  ## benchmarks, each printing one JSON line
 	$(BIN)/python bench/flow_steps.py
+	$(BIN)/python bench/broadcast.py
+	$(BIN)/python bench/schedule.py
 
 flows-check: $(STAMP) catalogs  ## validate flows/ against the locales
 	$(BIN)/partnerbot flows check

@@ -10,7 +10,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.storage.inline_sqlite import connector
+from bot.storage import inline_sqlite
 
 SessionFactory = async_sessionmaker[AsyncSession]
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -19,8 +19,8 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 def normalise_url(url: str) -> str:
     """Pick the async driver for a plain `sqlite://` or `postgresql://` URL."""
     parsed = make_url(url)
-    if parsed.drivername in ("sqlite", "sqlite+pysqlite"):
-        parsed = parsed.set(drivername="sqlite+aiosqlite")
+    if parsed.drivername in ("sqlite", "sqlite+pysqlite", "sqlite+aiosqlite"):
+        parsed = parsed.set(drivername=f"sqlite+{inline_sqlite.DRIVER}")
     elif parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg2"):
         parsed = parsed.set(drivername="postgresql+asyncpg")
     return parsed.render_as_string(hide_password=False)
@@ -43,9 +43,10 @@ def create_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> Asyn
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    inline_sqlite.register()
     engine = create_async_engine(
         url,
-        async_creator=connector(
+        async_creator=inline_sqlite.connector(
             parsed.database or ":memory:", busy_timeout_s=SQLITE_BUSY_TIMEOUT_MS / 1000
         ),
         **kwargs,
@@ -53,7 +54,7 @@ def create_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> Asyn
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy, not the driver, open transactions (see the "begin" hook below).
+        # Let SQLAlchemy, not the driver, open transactions (InlineSQLiteDialect.do_begin).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -62,18 +63,6 @@ def create_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> Asyn
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        # A deferred transaction that reads, then writes, fails at once with SQLITE_BUSY when
-        # another writer got in between; taking the write lock up front makes it wait instead.
-        # Straight on the driver's cursor: SQLAlchemy's execution machinery would double the
-        # cost of the statement, paid by every transaction.
-        cursor = connection.connection.cursor()
-        try:
-            cursor.execute("BEGIN IMMEDIATE")
-        finally:
-            cursor.close()
 
     return engine
 

@@ -22,6 +22,11 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+from sqlalchemy.dialects import registry
+from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
+
+DRIVER = "inline"
+
 FIRST_RETRY_S = 0.001
 LONGEST_RETRY_S = 0.05
 
@@ -197,3 +202,28 @@ def connector(path: str, *, busy_timeout_s: float) -> Callable[[], Awaitable[Inl
 
     return connect
 
+
+
+class InlineSQLiteDialect(SQLiteDialect_aiosqlite):
+    """aiosqlite's dialect, over `InlineConnection`s, opening transactions as writers.
+
+    A deferred transaction that reads, then writes, fails at once with SQLITE_BUSY when another
+    writer got in between; `BEGIN IMMEDIATE` takes the write lock up front, so it waits
+    instead. It is issued here rather than from a "begin" event: any connection event makes
+    SQLAlchemy dispatch events around every statement, which costs more than the statement.
+    """
+
+    driver = DRIVER
+    supports_statement_cache = True
+
+    def do_begin(self, dbapi_connection: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+        finally:
+            cursor.close()
+
+
+def register() -> None:
+    """Make `sqlite+inline://` URLs use `InlineSQLiteDialect` (registering again is harmless)."""
+    registry.register(f"sqlite.{DRIVER}", __name__, InlineSQLiteDialect.__name__)
