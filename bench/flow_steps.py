@@ -95,7 +95,7 @@ PARTNERBOT_REPLIES: tuple[tuple[str, ...], ...] = (
 _TAG = re.compile(r"<[^>]*>")
 
 # `partnerbot run` under cProfile, timed in CPU seconds of the main thread (time.thread_time):
-# waiting on the network or on the aiosqlite worker thread costs nothing, so the numbers say
+# waiting on the network costs nothing, so the numbers say
 # where the event loop's CPU goes. argv[1] is where the stats go.
 # Imports happen before profiling starts, so that one-off start-up work stays out of the numbers.
 PROFILED_RUN = """

@@ -19,9 +19,10 @@ from bot.app import BotApp
 from bot.config import Settings
 from bot.domain.clock import ManualClock
 from bot.sandbox.emulator import BotAPIEmulator, SentMessage
+from bot.services.sealing import Sealer
 from bot.storage import repo
 from bot.storage.db import create_engine
-from bot.storage.models import Broadcast, FlowRun, Member, OutboxMessage
+from bot.storage.models import Broadcast, FlowRun, Member, OutboxMessage, Ticket, TicketRoute
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456:TEST-secret-token-value"
@@ -255,3 +256,30 @@ async def admin(emulator: BotAPIEmulator, app: BotApp) -> Phone:
     phone = Phone(emulator, app, user_id=ADMIN, first_name="Ada")
     await onboard(phone, "Municipality")
     return phone
+
+
+async def add_anonymous_concern(
+    session: Any, sealer: Sealer, *, raiser_id: int, text: str, now: Any
+) -> None:
+    """An anonymous concern as the concerns service stores it: a sealed route, no member.
+    Flushed in the caller's session; the caller commits."""
+    ticket = Ticket(
+        handle="C-TEST1",
+        category="money",
+        about="partnership",
+        urgency="normal",
+        text=text,
+        anonymous=True,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(ticket)
+    await session.flush()
+    assert ticket.id is not None
+    session.add(
+        TicketRoute(
+            ticket_id=ticket.id,
+            sealed=sealer.seal(raiser_id),
+            raiser_tag=sealer.tag("raiser", raiser_id),
+        )
+    )

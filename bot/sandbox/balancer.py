@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import itertools
 import logging
-import signal
-import sys
 
 import aiohttp
 from aiohttp import web
+
+from bot.sandbox.emulator import serve_until_signalled
 
 log = logging.getLogger(__name__)
 FORWARDED = ("Content-Type", "X-Telegram-Bot-Api-Secret-Token")
@@ -81,17 +80,7 @@ class Balancer:
 
 async def _serve(args: argparse.Namespace) -> None:
     balancer = Balancer(args.upstream)
-    sys.stdout.write(await balancer.start(args.host, args.port) + "\n")
-    sys.stdout.flush()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(signum, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        await balancer.stop()
+    await serve_until_signalled(await balancer.start(args.host, args.port), balancer.stop)
 
 
 def main(argv: list[str] | None = None) -> None:

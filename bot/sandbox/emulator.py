@@ -1881,7 +1881,12 @@ async def _serve(args: argparse.Namespace) -> None:
     )
     faults = RandomFaults(error_rate=args.error_rate, seed=args.seed)
     emulator = BotAPIEmulator(limits=limits, bot_username=args.username, random_faults=faults)
-    url = await emulator.start(args.host, args.port)
+    await serve_until_signalled(await emulator.start(args.host, args.port), emulator.stop)
+
+
+async def serve_until_signalled(url: str, stop_server: Callable[[], Awaitable[None]]) -> None:
+    """Print a standalone server's base URL (its parent reads it), then stop it on SIGINT or
+    SIGTERM."""
     sys.stdout.write(url + "\n")
     sys.stdout.flush()
     stop = asyncio.Event()
@@ -1892,7 +1897,7 @@ async def _serve(args: argparse.Namespace) -> None:
     try:
         await stop.wait()
     finally:
-        await emulator.stop()
+        await stop_server()
 
 
 def main(argv: list[str] | None = None) -> None:

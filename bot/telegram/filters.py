@@ -17,6 +17,10 @@ from bot.storage import repo
 from bot.storage.models import Member
 
 
+def _is_command(message: Message) -> bool:
+    return message.text is not None and message.text.startswith("/")
+
+
 class PrivateChat(Filter):
     """The message was written in a private chat with the bot."""
 
@@ -35,21 +39,21 @@ class IsCommand(Filter):
     """The message's text is a command, known or not."""
 
     async def __call__(self, message: Message) -> bool:
-        return message.text is not None and message.text.startswith("/")
+        return _is_command(message)
 
 
 class NotCommand(Filter):
     """Anything but a command: text, or a photo, a document, a sticker."""
 
     async def __call__(self, message: Message) -> bool:
-        return message.text is None or not message.text.startswith("/")
+        return not _is_command(message)
 
 
 class PlainText(Filter):
     """Text that is not a command."""
 
     async def __call__(self, message: Message) -> bool:
-        return bool(message.text) and not message.text.startswith("/")  # type: ignore[union-attr]
+        return bool(message.text) and not _is_command(message)
 
 
 class DataPrefix(Filter):
@@ -70,7 +74,7 @@ class CommandOrTypedInput(Filter):
     async def __call__(
         self, message: Message, member: Member | None = None, session: AsyncSession | None = None
     ) -> bool:
-        if message.text is not None and message.text.startswith("/"):
+        if _is_command(message):
             return True
         if member is None or member.id is None or session is None:
             return False

@@ -125,8 +125,8 @@ class DatabaseSession(BaseMiddleware):
         # On PostgreSQL several instances may receive one chat's updates: a transaction-level
         # advisory lock per chat (ChatOrder only orders this process) keeps them one at a time.
         self.chat_lock_namespace = chat_lock_namespace
-        # SQLite has one writer at a time; queueing writers here wakes them in order, where
-        # SQLite's own busy handler would poll with sleeps of up to 100 ms.
+        # SQLite has one writer at a time; queueing this process's writers here wakes them in
+        # order, where a waiting BEGIN would poll for the lock (bot/storage/inline_sqlite.py).
         self._writer: asyncio.Lock | None = asyncio.Lock() if serialise else None
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:

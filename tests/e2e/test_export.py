@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import ADMIN, ROOT, Database, Phone, onboard
+from conftest import ADMIN, ROOT, Database, Phone, add_anonymous_concern, onboard
 from openpyxl import load_workbook  # type: ignore[import-untyped]
 
 from bot.app import BotApp
@@ -18,7 +18,6 @@ from bot.config import Settings
 from bot.sandbox.emulator import BotAPIEmulator, SentMessage
 from bot.services.conversations import UserRef
 from bot.storage import audit
-from bot.storage.models import Ticket, TicketRoute
 
 MEMBER = 7_700_001
 NAMED_TEXT = "Please repair the Zarqa well pump"
@@ -65,7 +64,7 @@ async def member(emulator: BotAPIEmulator, app: BotApp) -> Phone:
     return phone
 
 
-async def add_anonymous_concern(app: BotApp, telegram_user_id: int) -> None:
+async def raise_anonymous_concern(app: BotApp, telegram_user_id: int) -> None:
     """An anonymous concern as the concerns service stores it: a sealed route, no member."""
     assert app.session_factory is not None and app.sealer is not None
     async with app.session_factory() as session:
@@ -73,26 +72,8 @@ async def add_anonymous_concern(app: BotApp, telegram_user_id: int) -> None:
 
         raiser = await repo.get_member_by_telegram_id(session, telegram_user_id=telegram_user_id)
         assert raiser is not None and raiser.id is not None
-        now = datetime.now(UTC)
-        ticket = Ticket(
-            handle="C-TEST1",
-            category="money",
-            about="partnership",
-            urgency="normal",
-            text=CONCERN_TEXT,
-            anonymous=True,
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(ticket)
-        await session.flush()
-        assert ticket.id is not None
-        session.add(
-            TicketRoute(
-                ticket_id=ticket.id,
-                sealed=app.sealer.seal(raiser.id),
-                raiser_tag=app.sealer.tag("raiser", raiser.id),
-            )
+        await add_anonymous_concern(
+            session, app.sealer, raiser_id=raiser.id, text=CONCERN_TEXT, now=datetime.now(UTC)
         )
         await session.commit()
 
@@ -140,7 +121,7 @@ def assert_unlinkable(rows: list[dict[str, str]], raw: bytes, pseudonym: str) ->
 async def test_a_coordinator_exports_csv_and_xlsx(
     admin: Phone, member: Phone, app: BotApp, db: Database
 ) -> None:
-    await add_anonymous_concern(app, MEMBER)
+    await raise_anonymous_concern(app, MEMBER)
     pseudonym = await pseudonym_of(db, app, MEMBER)
 
     await admin.send("/export")

@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, Phone, onboard
+from conftest import ROOT, Phone, add_anonymous_concern, onboard
 from matplotlib.image import imread
 
 from bot.app import BotApp
@@ -20,7 +20,7 @@ from bot.domain.clock import ManualClock
 from bot.sandbox.emulator import BotAPIEmulator, SentMessage
 from bot.services.reports import KINDS, Reports
 from bot.storage import repo
-from bot.storage.models import Answer, FlowRun, Member, RunStatus, Ticket, TicketRoute
+from bot.storage.models import Answer, FlowRun, Member, RunStatus
 
 RAISER = 7_700_001
 RAISER_NAME = "Zephyrine"
@@ -132,25 +132,9 @@ async def seed(app: BotApp, clock: ManualClock) -> None:
                     )
                 )
         session.add_all(answers)
-        ticket = Ticket(
-            handle="C-TEST1",
-            category="money",
-            about="partnership",
-            urgency="normal",
-            text=CONCERN_TEXT,
-            anonymous=True,
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(ticket)
-        await session.flush()
-        assert ticket.id is not None and raiser.id is not None
-        session.add(
-            TicketRoute(
-                ticket_id=ticket.id,
-                sealed=app.sealer.seal(raiser.id),
-                raiser_tag=app.sealer.tag("raiser", raiser.id),
-            )
+        assert raiser.id is not None
+        await add_anonymous_concern(
+            session, app.sealer, raiser_id=raiser.id, text=CONCERN_TEXT, now=now
         )
         await session.commit()
 
