@@ -36,9 +36,9 @@ def _is_begin(sql: str) -> bool:
 
 
 def _is_locked(error: sqlite3.OperationalError) -> bool:
-    return getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY or str(
-        error
-    ).startswith("database is locked")
+    return getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY or str(error).startswith(
+        "database is locked"
+    )
 
 
 class InlineCursor:
@@ -155,6 +155,11 @@ class InlineConnection:
             raise ValueError("no active connection")
         return self._connection
 
+    @property
+    def sqlite(self) -> sqlite3.Connection:
+        """The plain connection, for statements run without the async interface."""
+        return self._conn
+
     def cursor(self) -> _OpenCursor:
         return _OpenCursor(InlineCursor(self, self._conn.cursor()))
 
@@ -195,13 +200,15 @@ def connector(path: str, *, busy_timeout_s: float) -> Callable[[], Awaitable[Inl
     async def connect() -> InlineConnection:
         # check_same_thread: the pool may close a connection from its finaliser.
         connection = sqlite3.connect(
-            path, timeout=0, isolation_level=None, check_same_thread=False,
+            path,
+            timeout=0,
+            isolation_level=None,
+            check_same_thread=False,
             uri=path.startswith("file:"),
         )
         return InlineConnection(connection, busy_timeout_s=busy_timeout_s)
 
     return connect
-
 
 
 class InlineSQLiteDialect(SQLiteDialect_aiosqlite):

@@ -27,6 +27,7 @@ from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
+from bot.storage import direct
 from bot.storage.committees import in_committees
 from bot.storage.models import (
     Answer,
@@ -63,9 +64,8 @@ def _claim_statement(dialect: str) -> Insert:
 async def claim_update(session: AsyncSession, *, update_id: int, now: datetime) -> bool:
     """Record `update_id` as handled in the session's transaction; False if it already was."""
     statement = _claim_statement(session.get_bind().dialect.name)
-    params = {"update_id": update_id, "processed_at": now}
-    result = await session.exec(statement, params=params)
-    return bool(result.rowcount)
+    values = {"update_id": update_id, "processed_at": now}
+    return bool(await direct.write(session, statement, values))
 
 
 async def prune_processed_updates(session: AsyncSession, *, before: datetime) -> int:
@@ -162,8 +162,7 @@ async def _insert(session: AsyncSession, row: SQLModel) -> None:
     id included: on the hot path the ORM's unit of work costs more than the insert."""
     table: Table = row.__table__  # type: ignore[attr-defined]
     values = {c.name: getattr(row, c.name) for c in table.columns if c.name != "id"}
-    result = await session.exec(_insert_returning_id(table), params=values)
-    row.id = result.scalar_one()
+    row.id = await direct.insert_returning_id(session, _insert_returning_id(table), values)
     make_transient_to_detached(row)
     session.add(row)
 
@@ -191,7 +190,7 @@ async def _write(session: AsyncSession, row: SQLModel, values: Mapping[str, Any]
     table: Table = row.__table__  # type: ignore[attr-defined]
     statement = _update_by_id(table, tuple(sorted(values)))
     params = {f"new_{name}": value for name, value in values.items()}
-    await session.exec(statement, params={"row_id": row.id, **params})  # type: ignore[attr-defined]
+    await direct.write(session, statement, {"row_id": row.id, **params})  # type: ignore[attr-defined]
     for name, value in values.items():
         set_committed_value(row, name, value)
 
@@ -281,7 +280,10 @@ async def save_run_state(
 ) -> FlowRun:
     """Store where a run stands; a run without an open node is done."""
     values: dict[str, Any] = {
-        "node_id": node_id, "answers": dict(answers), "selected": list(selected), "updated_at": now
+        "node_id": node_id,
+        "answers": dict(answers),
+        "selected": list(selected),
+        "updated_at": now,
     }
     if node_id is None:
         values |= {"status": RunStatus.DONE, "finished_at": now}
@@ -351,7 +353,7 @@ async def add_answer(
     }
     # A plain insert: nothing reads the row back in this transaction, and the ORM's unit of
     # work costs more than the statement on this hot path.
-    await session.exec(_answer_insert(), params=row)
+    await direct.write(session, _answer_insert(), row)
 
 
 @functools.cache

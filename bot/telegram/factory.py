@@ -38,7 +38,7 @@ MEMBER_COMMANDS = MENU_FIRST + MENU_LAST
 # weakly: without a strong reference they are rebuilt (milliseconds each) after every GC.
 PINNED_RESPONSE_TYPES = tuple(
     Response[t]  # type: ignore[valid-type]
-    for t in (Message, bool, list[Update], User, Union[Message, bool])  # noqa: UP007
+    for t in (Message, bool, dict, list[Update], User, Union[Message, bool])  # noqa: UP007
 )
 
 

@@ -7,7 +7,9 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiogram import Bot
+from aiogram.enums import ChatAction
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
+from aiogram.methods import SendMessage
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup
 
 from bot.i18n import Catalogs, Translator
@@ -23,6 +25,14 @@ def markup(keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:
 
 
 Call = Callable[[], Awaitable[object]]
+
+
+class SendReply(SendMessage):
+    """sendMessage for a reply whose sent message nobody reads: aiogram would otherwise build
+    a whole `Message` (keyboard, entities and all) of Telegram's answer, which costs more than
+    building the request."""
+
+    __returning__ = dict  # type: ignore[assignment]
 
 
 class Outgoing:
@@ -107,20 +117,34 @@ class Responder:
     def send(self, text: str, keyboard: InlineKeyboardMarkup | None = None) -> None:
         """Send ready HTML text."""
         self.later(
-            lambda: self.bot.send_message(chat_id=self.chat_id, text=text, reply_markup=keyboard)
+            lambda: self.bot(SendReply(chat_id=self.chat_id, text=text, reply_markup=keyboard))
         )
 
     def document(self, data: bytes, filename: str, caption: str | None = None) -> None:
         """Send a file made in memory (an export, a member's data)."""
         upload = BufferedInputFile(data, filename=filename)
-        self.later(
-            lambda: self.bot.send_document(self.chat_id, upload, caption=caption or None)
-        )
+        self._status(ChatAction.UPLOAD_DOCUMENT)
+        self.later(lambda: self.bot.send_document(self.chat_id, upload, caption=caption or None))
 
     def photo(self, data: bytes, filename: str, caption: str | None = None) -> None:
         """Send a picture made in memory (a report chart); the caption is HTML."""
         upload = BufferedInputFile(data, filename=filename)
+        self._status(ChatAction.UPLOAD_PHOTO)
         self.later(lambda: self.bot.send_photo(self.chat_id, upload, caption=caption or None))
+
+    def _status(self, action: ChatAction) -> None:
+        """Show "sending a file" over the chat while an upload takes its time; if Telegram
+        refuses that, only the hint is lost."""
+
+        async def call() -> None:
+            try:
+                await self.bot.send_chat_action(chat_id=self.chat_id, action=action)
+            except TelegramForbiddenError:
+                raise  # the chat refuses everything: `Outgoing` marks it blocked
+            except TelegramAPIError as exc:
+                log.warning("sendChatAction failed in chat %s: %s", self.chat_id, exc)
+
+        self.later(call)
 
     def answer_callback(
         self, callback: CallbackQuery, text: str | None = None, *, alert: bool = False

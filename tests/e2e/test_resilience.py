@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, TOKEN, Database, Phone
+from conftest import ROOT, TOKEN, Database, Phone, onboard
 
 from bot.app import BotApp
 from bot.config import Settings
@@ -18,7 +18,7 @@ from bot.sandbox.emulator import BotAPIEmulator
 from bot.storage.models import MemberStatus
 
 
-async def test_bot_starts_when_set_my_commands_and_chat_action_fail(
+async def test_bot_works_when_set_my_commands_and_chat_action_fail(
     emulator: BotAPIEmulator, settings: Settings, clock: ManualClock
 ) -> None:
     emulator.inject_fault(
@@ -34,7 +34,12 @@ async def test_bot_starts_when_set_my_commands_and_chat_action_fail(
         await phone.send("/start")
         assert "Do you agree?" in phone.new_text()
         assert emulator.calls["setMyCommands"] == 2
+        await onboard(phone)
+        phone.new()
+        # "sending a file" goes before an upload; its failure costs only the hint
+        await phone.send("/mydata")
         assert emulator.calls["sendChatAction"] >= 1
+        assert [m.kind for m in phone.new()] == ["document"]
     finally:
         await app.stop()
 

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable
-
 from aiogram import Router
-from aiogram.enums import ChatAction
-from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandStart
 from aiogram.types import Message
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -17,8 +12,6 @@ from bot.storage.models import Member
 from bot.telegram.filters import IsCommand, PrivateChat
 from bot.telegram.render import Responder
 from bot.telegram.routers.roles import is_coordinator
-
-log = logging.getLogger(__name__)
 
 
 async def on_start(
@@ -30,21 +23,8 @@ async def on_start(
     responder: Responder,
 ) -> None:
     """Begin onboarding, resume an open flow, or welcome a member back."""
-    responder.later(_typing(responder))
     outcome = await conversations.start_command(session, user=user, member=member)
     responder.show(outcome)
-
-
-def _typing(responder: Responder) -> Callable[[], Awaitable[None]]:
-    async def call() -> None:
-        try:
-            await responder.bot.send_chat_action(
-                chat_id=responder.chat_id, action=ChatAction.TYPING
-            )
-        except TelegramAPIError as exc:
-            log.warning("sendChatAction failed in chat %s: %s", responder.chat_id, exc)
-
-    return call
 
 
 async def on_help(

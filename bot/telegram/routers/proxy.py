@@ -206,7 +206,5 @@ def create_router() -> Router:
     router.message.register(on_proxy, Command("proxy"))
     router.message.register(on_answer_text, PlainText(), HasProxyRun())
     router.callback_query.register(on_press, DataPrefix(f"{PREFIX}:"))
-    router.callback_query.register(
-        on_answer_press, DataPrefix(f"{ANSWER_PREFIX}:"), HasProxyRun()
-    )
+    router.callback_query.register(on_answer_press, DataPrefix(f"{ANSWER_PREFIX}:"), HasProxyRun())
     return router
