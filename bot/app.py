@@ -34,7 +34,12 @@ from bot.services.digests import Digests
 from bot.services.reports import Reports
 from bot.services.sealing import Sealer, load_sealer
 from bot.storage import migrate, outbox, repo
-from bot.storage.db import SessionFactory, create_engine, create_session_factory
+from bot.storage.db import (
+    SessionFactory,
+    UpdateSessions,
+    create_engine,
+    create_session_factory,
+)
 from bot.telegram.factory import build_bot, build_dispatcher, publish_commands
 from bot.telegram.middlewares import UpdateTracker
 from bot.telegram.progress import BroadcastMonitor
@@ -68,6 +73,7 @@ class BotApp:
     tracker: UpdateTracker = field(default_factory=UpdateTracker)
     engine: AsyncEngine | None = None
     session_factory: SessionFactory | None = None
+    update_sessions: UpdateSessions | None = None
     bot: Bot | None = None
     dispatcher: Dispatcher | None = None
     conversations: Conversations | None = None
@@ -150,16 +156,18 @@ class BotApp:
         )
         self.conversations.finishers[CONCERNS_FLOW] = self.concerns.finish_flow
         self.bot = build_bot(self.settings)
+        self.update_sessions = UpdateSessions(
+            self.session_factory, serialise=self.engine.dialect.name == "sqlite"
+        )
         self.dispatcher = build_dispatcher(
             sealer=self.sealer,
             broadcasts=self.broadcasts,
             checkins=self.checkins,
             conversations=self.conversations,
             catalogs=catalogs,
-            session_factory=self.session_factory,
+            sessions=self.update_sessions,
             clock=self.clock,
             tracker=self.tracker,
-            serialise_writes=self.engine.dialect.name == "sqlite",
             chat_lock_namespace=self._namespace if self._shared else None,
             services={
                 "concerns": self.concerns,
@@ -365,6 +373,8 @@ class BotApp:
             await self._follow()
         if self.bot is not None:
             await self.bot.session.close()
+        if self.update_sessions is not None:
+            await self.update_sessions.close()
         if self.engine is not None:
             await self.engine.dispose()
 

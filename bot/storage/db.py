@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.storage import inline_sqlite
@@ -70,3 +78,59 @@ def create_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> Asyn
 def create_session_factory(engine: AsyncEngine) -> SessionFactory:
     """Sessions that keep loaded objects usable after commit."""
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+class UpdateSessions:
+    """Sessions for handling updates, one unit of work (one transaction) each.
+
+    SQLite has one writer at a time, so the units queue for one lock here, which wakes them in
+    order where a waiting `BEGIN` would poll for the database's lock (`inline_sqlite`). Running
+    one at a time, they share one connection and one session: opening a session per update (a
+    pool checkout, a fresh identity map, a close) costs more than an answer's statements. Each
+    unit still starts clean: its own transaction, an empty identity map and `info`. Elsewhere
+    (PostgreSQL) each unit gets a session of its own from the pool, and they run in parallel.
+    """
+
+    def __init__(self, factory: SessionFactory, *, serialise: bool) -> None:
+        self.factory = factory
+        self._writer: asyncio.Lock | None = asyncio.Lock() if serialise else None
+        self._connection: AsyncConnection | None = None
+        self._session: AsyncSession | None = None
+
+    @contextlib.asynccontextmanager
+    async def unit(self) -> AsyncIterator[AsyncSession]:
+        """A session for one unit of work; what it leaves uncommitted is rolled back."""
+        if self._writer is None:
+            async with self.factory() as session:
+                yield session
+            return
+        async with self._writer:
+            session = await self._shared()
+            try:
+                yield session
+            finally:
+                try:
+                    if session.in_transaction():
+                        await session.rollback()
+                finally:
+                    session.expunge_all()
+                    session.info.clear()
+
+    async def _shared(self) -> AsyncSession:
+        if self._session is None:
+            engine = self.factory.kw["bind"]
+            self._connection = await engine.connect()
+            self._session = self.factory(bind=self._connection)
+        return self._session
+
+    async def close(self) -> None:
+        """Give the shared connection back (before the engine is disposed of)."""
+        if self._writer is None:
+            return
+        async with self._writer:
+            session, self._session = self._session, None
+            connection, self._connection = self._connection, None
+            if session is not None:
+                await session.close()
+            if connection is not None:
+                await connection.close()

@@ -22,7 +22,7 @@ from bot.services.broadcasts import Broadcasts
 from bot.services.checkins import Checkins
 from bot.services.conversations import Conversations
 from bot.services.sealing import Sealer
-from bot.storage.db import SessionFactory
+from bot.storage.db import UpdateSessions
 from bot.telegram.middlewares import ChatOrder, DatabaseSession, MemberContext, UpdateTracker
 from bot.telegram.retry import RetryRequests
 from bot.telegram.routers import get_routers
@@ -66,11 +66,10 @@ def build_dispatcher(
     checkins: Checkins,
     conversations: Conversations,
     catalogs: Catalogs,
-    session_factory: SessionFactory,
+    sessions: UpdateSessions,
     clock: Clock,
     tracker: UpdateTracker,
     sealer: Sealer,
-    serialise_writes: bool = False,
     chat_lock_namespace: str | None = None,
     services: Mapping[str, object] | None = None,
 ) -> Dispatcher:
@@ -90,12 +89,7 @@ def build_dispatcher(
     dispatcher.update.outer_middleware(tracker)
     dispatcher.update.outer_middleware(ChatOrder())
     dispatcher.update.outer_middleware(
-        DatabaseSession(
-            session_factory,
-            clock,
-            serialise=serialise_writes,
-            chat_lock_namespace=chat_lock_namespace,
-        )
+        DatabaseSession(sessions, clock, chat_lock_namespace=chat_lock_namespace)
     )
     dispatcher.update.outer_middleware(MemberContext(conversations, catalogs))
     dispatcher.include_routers(*get_routers())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -17,7 +16,7 @@ from bot.domain.clock import Clock
 from bot.i18n import Catalogs
 from bot.services.conversations import Conversations, UserRef
 from bot.storage import repo
-from bot.storage.db import SessionFactory
+from bot.storage.db import UpdateSessions
 from bot.telegram.render import Outgoing, Responder
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -113,27 +112,19 @@ class DatabaseSession(BaseMiddleware):
     the handler asked for are made after the commit."""
 
     def __init__(
-        self,
-        session_factory: SessionFactory,
-        clock: Clock,
-        *,
-        serialise: bool,
-        chat_lock_namespace: str | None = None,
+        self, sessions: UpdateSessions, clock: Clock, *, chat_lock_namespace: str | None = None
     ) -> None:
-        self.session_factory = session_factory
+        self.sessions = sessions
         self.clock = clock
         # On PostgreSQL several instances may receive one chat's updates: a transaction-level
         # advisory lock per chat (ChatOrder only orders this process) keeps them one at a time.
         self.chat_lock_namespace = chat_lock_namespace
-        # SQLite has one writer at a time; queueing this process's writers here wakes them in
-        # order, where a waiting BEGIN would poll for the lock (bot/storage/inline_sqlite.py).
-        self._writer: asyncio.Lock | None = asyncio.Lock() if serialise else None
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
         outgoing = Outgoing(self._mark_blocked)
         data["outgoing"] = outgoing
-        async with self._writer or contextlib.nullcontext(), self.session_factory() as session:
+        async with self.sessions.unit() as session:
             chat_id = _chat_key(data)
             if self.chat_lock_namespace is not None and chat_id is not None:
                 await lock_chat(session, namespace=self.chat_lock_namespace, chat_id=chat_id)
@@ -149,7 +140,7 @@ class DatabaseSession(BaseMiddleware):
         return result
 
     async def _mark_blocked(self, chat_id: int) -> None:
-        async with self._writer or contextlib.nullcontext(), self.session_factory() as session:
+        async with self.sessions.unit() as session:
             if await repo.mark_chat_blocked(session, chat_id=chat_id, now=self.clock.now()):
                 log.info("the member of chat %s blocked the bot; marked blocked", chat_id)
             await session.commit()
