@@ -10,7 +10,12 @@ from aiogram import Bot
 from aiogram.enums import ChatAction
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
 from aiogram.methods import SendMessage
-from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    ReplyMarkupUnion,
+)
 
 from bot.i18n import Catalogs, Translator
 from bot.services.conversations import Outcome
@@ -30,9 +35,12 @@ Call = Callable[[], Awaitable[object]]
 class SendReply(SendMessage):
     """sendMessage for a reply whose sent message nobody reads: aiogram would otherwise build
     a whole `Message` (keyboard, entities and all) of Telegram's answer, which costs more than
-    building the request."""
+    building the request. A keyboard may come as Bot API JSON (rendering's `Keyboard`), sent
+    as it is rather than through aiogram's models and back."""
 
     __returning__ = dict  # type: ignore[assignment]
+
+    reply_markup: ReplyMarkupUnion | Keyboard | None = None  # type: ignore[assignment]
 
 
 class Outgoing:
@@ -98,7 +106,7 @@ class Responder:
             return
         for message in outcome.messages:
             rendered = render(message, t, outcome.params)
-            self.send(rendered.text, markup(rendered.keyboard))
+            self.send(rendered.text, rendered.keyboard)
 
     def text(
         self,
@@ -114,7 +122,7 @@ class Responder:
         values = {k: html.escape(str(v)) for k, v in params.items()}
         self.send(t(key, **values) + (t(then, **values) if then else ""), markup)
 
-    def send(self, text: str, keyboard: InlineKeyboardMarkup | None = None) -> None:
+    def send(self, text: str, keyboard: InlineKeyboardMarkup | Keyboard | None = None) -> None:
         """Send ready HTML text."""
         self.later(
             lambda: self.bot(SendReply(chat_id=self.chat_id, text=text, reply_markup=keyboard))
