@@ -16,6 +16,7 @@ from aiogram.types import (
     InlineKeyboardMarkup,
     ReplyMarkupUnion,
 )
+from pydantic import Field
 
 from bot.i18n import Catalogs, Translator
 from bot.services.conversations import Outcome
@@ -40,7 +41,10 @@ class SendReply(SendMessage):
 
     __returning__ = dict  # type: ignore[assignment]
 
-    reply_markup: ReplyMarkupUnion | Keyboard | None = None  # type: ignore[assignment]
+    # Left to right: pydantic's smart union would turn the JSON into the models after all.
+    reply_markup: Keyboard | ReplyMarkupUnion | None = Field(  # type: ignore[assignment]
+        default=None, union_mode="left_to_right"
+    )
 
 
 class Outgoing:
