@@ -26,6 +26,8 @@ def test_flow_steps_smoke() -> None:
             "0",
             "--ramp",
             "0",
+            "--rounds",
+            "2",
         ],
         cwd=ROOT,
         capture_output=True,
@@ -53,6 +55,9 @@ def test_flow_steps_smoke() -> None:
         assert run["p99_ms"] is not None and run["p99_ms"] >= run["p50_ms"], run
         assert run["rss_mb"] is not None and run["rss_mb"] > 0, run
     assert result["ratio_steps_per_s"] > 0
+    # two rounds of the pair; the lower ratio of two is the median reported
+    assert len(result["round_ratios"]) == 2
+    assert result["ratio_steps_per_s"] == min(result["round_ratios"])
     targets = result["targets"]
     assert {"ratio_min", "p99_max_ms", "met"} <= set(targets)
     assert isinstance(targets["met"], bool)
