@@ -35,6 +35,7 @@ lint: $(STAMP)  ## ruff and mypy
 
 bench: $(STAMP) catalogs  ## benchmarks, each printing one JSON line
 	$(BIN)/python bench/flow_steps.py
+	$(BIN)/python bench/step_cpu.py
 	$(BIN)/python bench/broadcast.py
 	$(BIN)/python bench/schedule.py
 

@@ -4,7 +4,10 @@ on a real database (an SQLite file; PostgreSQL too when TEST_DATABASE_URL is set
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -283,3 +286,20 @@ async def add_anonymous_concern(
             raiser_tag=sealer.tag("raiser", raiser_id),
         )
     )
+
+
+def run_bench(script: str, *args: str) -> dict[str, Any]:
+    """Run `bench/<script>` with `args`, check it exited 0, and return its JSON result."""
+    completed = subprocess.run(
+        [sys.executable, f"bench/{script}", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    lines = completed.stdout.strip().splitlines()
+    assert lines, completed.stderr[-4000:]
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result

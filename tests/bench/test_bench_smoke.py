@@ -1,44 +1,19 @@
-"""The flow_steps benchmark runs end to end on a tiny load and prints a well-formed result."""
+"""The flow_steps and step_cpu benchmarks run end to end on a tiny load and print a well-formed
+result."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
+from conftest import run_bench
 
-ROOT = Path(__file__).resolve().parents[2]
 MEMBERS = 10
 STEPS_PER_MEMBER = 7
 
 
 @pytest.mark.slow
 def test_flow_steps_smoke() -> None:
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "bench/flow_steps.py",
-            "--members",
-            str(MEMBERS),
-            "--think",
-            "0",
-            "--ramp",
-            "0",
-            "--rounds",
-            "2",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr[-4000:]
-    lines = completed.stdout.strip().splitlines()
-    assert lines, completed.stderr[-4000:]
-    result = json.loads(lines[-1])
+    args = ("--members", str(MEMBERS), "--think", "0", "--ramp", "0", "--rounds", "2")
+    result = run_bench("flow_steps.py", *args)
 
     assert result["bench"] == "flow_steps"
     assert result["members"] == MEMBERS
@@ -61,3 +36,14 @@ def test_flow_steps_smoke() -> None:
     targets = result["targets"]
     assert {"ratio_min", "p99_max_ms", "met"} <= set(targets)
     assert isinstance(targets["met"], bool)
+
+
+@pytest.mark.slow
+def test_step_cpu_smoke() -> None:
+    # a dispatcher sending other than eight messages per member would make it exit 1
+    result = run_bench("step_cpu.py", "--members", "5", "--rounds", "1")
+    assert result["bench"] == "step_cpu"
+    assert result["steps"] == 5 * STEPS_PER_MEMBER
+    assert result["echo_us_per_step"] > 0
+    assert result["partnerbot_us_per_step"] > 0
+    assert result["partnerbot_over_echo"] > 0

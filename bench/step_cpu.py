@@ -1,0 +1,202 @@
+"""step_cpu: the CPU one onboarding step costs partnerbot, fed to its dispatcher in-process.
+
+flow_steps measures whole processes on a shared machine, where the emulator and the members
+compete with the bot for two cores; its ratio moves with every hiccup. This script measures
+only the bot's own work, with little noise: the real dispatcher and database (``BotApp``, SQLite
+in a temporary directory) in this process, the Bot API emulator in another. Members' updates
+(the same seven answers as flow_steps, a step's updates fed concurrently, as polling does) go
+straight to ``Dispatcher.feed_update``; the replies go to the emulator over loopback. The CPU
+time of this process per step is the result, side by side with a one-handler echo dispatcher
+on the same bot, fed the same updates. Parsing an update is included; polling is not.
+
+Rounds alternate echo and partnerbot with new members each time; the medians are reported.
+
+    .venv/bin/python bench/step_cpu.py [--members 400] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from _common import PYTHON, REPO_ROOT, child_env, emit, info, rounded, spawn, stop_child
+from aiogram import Bot, Dispatcher, Router
+from aiogram.types import Message, Update
+
+from bot.app import BotApp
+from bot.cli import _tune_collector
+from bot.config import Settings
+
+TOKEN = "123456:" + "B" * 35
+ANSWERS = ("/start", "1", "1", "1", "Org {n}", "Officer", "2")
+REPLIES_PER_MEMBER = 8  # welcome + consent, then one question or closing text per answer
+WARM_UP_MEMBERS = 50
+
+
+def echo_dispatcher() -> Dispatcher:
+    """The floor, as `bench/echo_bot.py` answers, with a coroutine filter-less handler on the
+    same bot and session as partnerbot's."""
+
+    async def echo(message: Message) -> None:
+        text = message.text or ""
+        for _ in range(2 if text == "/start" else 1):
+            await message.answer(text)
+
+    router = Router(name="echo")
+    router.message.register(echo)
+    dispatcher = Dispatcher()
+    dispatcher.include_router(router)
+    return dispatcher
+
+
+class Updates:
+    """Telegram-shaped updates from members, numbered as Telegram would."""
+
+    def __init__(self) -> None:
+        self.next_id = 0
+
+    def text(self, user_id: int, text: str) -> dict[str, Any]:
+        self.next_id += 1
+        person = {"id": user_id, "is_bot": False, "first_name": f"M{user_id}"}
+        message: dict[str, Any] = {
+            "message_id": self.next_id,
+            "date": 1_764_000_000,
+            "chat": {"id": user_id, "type": "private", "first_name": person["first_name"]},
+            "from": {**person, "language_code": "en"},
+            "text": text,
+        }
+        if text.startswith("/"):
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text)}]
+        return {"update_id": self.next_id, "message": message}
+
+
+async def onboard(bot: Bot, dispatcher: Dispatcher, updates: Updates, users: range) -> None:
+    """Every member of `users` through the seven answers, each step's updates at once."""
+
+    async def feed(raw: dict[str, Any]) -> None:
+        update = Update.model_validate(raw, context={"bot": bot})
+        await dispatcher.feed_update(bot, update)
+
+    for answer in ANSWERS:
+        await asyncio.gather(*(feed(updates.text(u, answer.format(n=u))) for u in users))
+
+
+async def sent_messages(http: aiohttp.ClientSession, base: str) -> int:
+    async with http.get(f"{base}/_emulator/stats") as resp:
+        stats = await resp.json()
+    return int(stats.get("calls", {}).get("sendMessage", 0))
+
+
+async def measured(run: Awaitable[None]) -> float:
+    """CPU seconds this process spends until `run` is done."""
+    started = time.process_time()
+    await run
+    return time.process_time() - started
+
+
+async def amain(args: argparse.Namespace) -> int:
+    members, rounds = args.members, args.rounds
+    first_user = 200_000
+    total_users = WARM_UP_MEMBERS * 2 + members * rounds * 2
+    with tempfile.TemporaryDirectory(prefix="step_cpu-") as workdir:
+        emulator = await spawn(
+            "emulator",
+            [PYTHON, "-m", "bot.sandbox.emulator", "--host", "127.0.0.1", "--port", "0"],
+            env=child_env({"PYTHONPATH": str(REPO_ROOT)}),
+            log_dir=Path(workdir),
+            stdout_pipe=True,
+        )
+        app: BotApp | None = None
+        try:
+            assert emulator.process.stdout is not None
+            base = (await emulator.process.stdout.readline()).decode().strip()
+            async with aiohttp.ClientSession() as http:
+                # The emulator only delivers to chats it knows: each member says hello first.
+                for user in range(first_user, first_user + total_users):
+                    async with http.post(
+                        f"{base}/_emulator/users/{user}/text", json={"text": "hello"}
+                    ) as resp:
+                        await resp.read()
+                settings = Settings(
+                    _env_file=None,
+                    bot_token=TOKEN,
+                    telegram_api_url=base,
+                    database_url=f"sqlite:///{workdir}/step_cpu.db",
+                    flows_dir=REPO_ROOT / "flows",
+                    locales_dir=REPO_ROOT / "locales",
+                    anonymity_key="step-cpu-anonymity-key-0123456789",
+                )
+                app = BotApp(settings)
+                await app.prepare()
+                assert app.bot is not None and app.dispatcher is not None
+                bot = app.bot
+                dispatchers = {"echo": echo_dispatcher(), "partnerbot": app.dispatcher}
+                updates = Updates()
+                fresh = first_user
+
+                def take(count: int) -> range:
+                    nonlocal fresh
+                    fresh += count
+                    return range(fresh - count, fresh)
+
+                for dispatcher in dispatchers.values():
+                    await onboard(bot, dispatcher, updates, take(WARM_UP_MEMBERS))
+                _tune_collector()  # as `partnerbot run` does once started
+                per_step: dict[str, list[float]] = {name: [] for name in dispatchers}
+                steps = members * len(ANSWERS)
+                for n in range(rounds):
+                    for name, dispatcher in dispatchers.items():
+                        group = take(members)
+                        before = await sent_messages(http, base)
+                        seconds = await measured(onboard(bot, dispatcher, updates, group))
+                        replies = await sent_messages(http, base) - before
+                        if replies != members * REPLIES_PER_MEMBER:
+                            error = f"{name} sent {replies} messages, not {members * 8}"
+                            info(error)
+                            emit({"bench": "step_cpu", "error": error})
+                            return 1
+                        per_step[name].append(1e6 * seconds / steps)
+                        info(f"round {n + 1}: {name} {per_step[name][-1]:.0f} us per step")
+        finally:
+            if app is not None:
+                await app.stop()
+            await stop_child(emulator)
+    echo_us = statistics.median(per_step["echo"])
+    partnerbot_us = statistics.median(per_step["partnerbot"])
+    emit(
+        {
+            "bench": "step_cpu",
+            "members": members,
+            "steps": members * len(ANSWERS),
+            "rounds": rounds,
+            "db": "sqlite",
+            "echo_us_per_step": rounded(echo_us, 0),
+            "partnerbot_us_per_step": rounded(partnerbot_us, 0),
+            "echo_rounds": [rounded(v, 0) for v in per_step["echo"]],
+            "partnerbot_rounds": [rounded(v, 0) for v in per_step["partnerbot"]],
+            "partnerbot_over_echo": rounded(partnerbot_us / echo_us),
+        }
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="step_cpu", description=__doc__)
+    parser.add_argument("--members", type=int, default=400, help="members per round (400)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of each dispatcher (3)")
+    args = parser.parse_args(argv)
+    if args.members < 1 or args.rounds < 1:
+        raise SystemExit("step_cpu: --members and --rounds must be at least 1")
+    return asyncio.run(amain(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
