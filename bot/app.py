@@ -7,7 +7,6 @@ import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,7 +22,7 @@ from bot.domain.flows import FlowError, FlowProblem, FlowRegistry, load_flows
 from bot.i18n import Catalogs
 from bot.ops.metrics import Metrics, Snapshot
 from bot.ops.server import OpsServer, Probes, build_ops_app
-from bot.scheduling.scheduler import CheckinScheduler
+from bot.scheduling.scheduler import KEEP_UPDATE_IDS, CheckinScheduler
 from bot.services.broadcasts import Broadcasts
 from bot.services.checkins import Checkins
 from bot.services.committees import Committees
@@ -47,7 +46,6 @@ from bot.telegram.sending import build_transport
 from bot.telegram.webhook import WebhookReceiver
 
 log = logging.getLogger(__name__)
-KEEP_UPDATE_IDS = timedelta(days=2)
 HEALTH_TIMEOUT_S = 3.0
 
 

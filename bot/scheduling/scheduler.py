@@ -8,7 +8,8 @@ them, so schedules added or paused from the CLI are picked up too. A periodic sw
 relative events. Each job runs `tick`, which asks `Checkins.run_due` what is due at the
 injected clock's `now` and commits it in one transaction before waking the sender. Schedules
 of another kind (`voice_digest`, `you_said_we_did`) fire `Digests.run_due` in the same pass,
-which also sends the results of pulses whose window closed.
+which also sends the results of pulses whose window closed. One more job (`updates:prune`)
+forgets handled update ids once Telegram can no longer deliver them again.
 """
 
 from __future__ import annotations
@@ -30,11 +31,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.domain.clock import Clock
 from bot.services.checkins import Checkins, TickReport
 from bot.services.digests import Digests
+from bot.storage import repo
 from bot.storage.db import SessionFactory
 
 log = logging.getLogger(__name__)
 SWEEP_JOB = "checkins:sweep"
 JOB_PREFIX = "schedule:"
+PRUNE_JOB = "updates:prune"
+# Telegram redelivers an update for a day at most; its id is remembered twice as long.
+KEEP_UPDATE_IDS = timedelta(days=2)
+PRUNE_EVERY = timedelta(hours=6)
 
 
 def job_id(schedule_id: int) -> str:
@@ -89,6 +95,12 @@ class CheckinScheduler:
             id=SWEEP_JOB,
             replace_existing=True,
         )
+        self._scheduler.add_job(
+            self._prune,
+            IntervalTrigger(seconds=PRUNE_EVERY.total_seconds()),
+            id=PRUNE_JOB,
+            replace_existing=True,
+        )
         self._scheduler.add_listener(self._on_submitted, EVENT_JOB_SUBMITTED)
         self._scheduler.start()
         try:
@@ -118,6 +130,25 @@ class CheckinScheduler:
                 self.wake_sender()
             self._sync_jobs(fire, now)
             return report
+
+    async def prune_updates(self) -> int:
+        """Forget handled update ids older than `KEEP_UPDATE_IDS`; how many were forgotten.
+
+        Every update leaves its id behind: a bot that runs for months must not keep them all.
+        """
+        async with self.session_factory() as session:
+            before = self.clock.now() - KEEP_UPDATE_IDS
+            pruned = await repo.prune_processed_updates(session, before=before)
+            await session.commit()
+        if pruned:
+            log.info("forgot %s handled update ids from before %s", pruned, before.isoformat())
+        return pruned
+
+    async def _prune(self) -> None:
+        try:
+            await self.prune_updates()
+        except Exception:
+            log.exception("forgetting old update ids failed; the next run tries again")
 
     def _on_submitted(self, event: Any) -> None:
         if event.scheduled_run_times:

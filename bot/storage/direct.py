@@ -108,7 +108,9 @@ async def write(session: AsyncSession, statement: UpdateBase, values: Mapping[st
     if cursor is None:
         result = await session.exec(statement, params=values)
         return int(result.rowcount)
-    return cursor.rowcount
+    changed = cursor.rowcount
+    cursor.close()
+    return changed
 
 
 async def insert_returning_id(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from conftest import Database, Phone
 from sqlmodel import select
 
@@ -9,7 +11,14 @@ from bot.app import BotApp
 from bot.config import Settings
 from bot.domain.clock import ManualClock
 from bot.sandbox.emulator import BotAPIEmulator
-from bot.storage.models import Answer, FlowRun, Member, MemberRole, MemberStatus
+from bot.storage.models import (
+    Answer,
+    FlowRun,
+    Member,
+    MemberRole,
+    MemberStatus,
+    ProcessedUpdate,
+)
 
 
 async def test_onboarding_by_buttons(phone: Phone, db: Database) -> None:
@@ -392,3 +401,19 @@ async def test_admin_ids_make_admins(emulator: BotAPIEmulator, app: BotApp, db: 
         await admin.send(text)
     member = await db.member(9001)
     assert member is not None and member.role == MemberRole.ADMIN
+
+
+async def test_the_leader_forgets_update_ids_telegram_can_no_longer_resend(
+    phone: Phone, app: BotApp, clock: ManualClock, db: Database
+) -> None:
+    assert app.scheduler is not None
+    assert "updates:prune" in app.scheduler.jobs
+    await phone.send("/start")
+    clock.advance(timedelta(days=1))
+    await phone.send("yes")
+    clock.advance(timedelta(days=1, hours=1))
+    # the first is now older than two days; the second is not
+    assert await app.scheduler.prune_updates() == 1
+    assert await db.count(ProcessedUpdate) == 1
+    await phone.send("English")
+    assert "Which group" in phone.new_text()

@@ -154,7 +154,8 @@ async def test_jobs_are_rebuilt_from_the_database_with_stable_ids(
     emulator: BotAPIEmulator, app: BotApp, restarts: list[BotApp]
 ) -> None:
     assert app.scheduler is not None
-    assert set(app.scheduler.jobs) == {"checkins:sweep", "schedule:1", "schedule:2"}
+    housekeeping = {"checkins:sweep", "updates:prune"}
+    assert set(app.scheduler.jobs) == housekeeping | {"schedule:1", "schedule:2"}
     # The pulse's job fires at its next send time on the wall clock: 10:00 is an hour away.
     run_at = app.scheduler.jobs["schedule:1"]
     assert run_at is not None
@@ -162,10 +163,10 @@ async def test_jobs_are_rebuilt_from_the_database_with_stable_ids(
     await pause(app, REVIEW)
     await tick(app)
     await tick(app)
-    assert set(app.scheduler.jobs) == {"checkins:sweep", "schedule:1"}
+    assert set(app.scheduler.jobs) == housekeeping | {"schedule:1"}
     again = await restart(app, restarts, emulator=emulator)
     assert again.scheduler is not None
-    assert set(again.scheduler.jobs) == {"checkins:sweep", "schedule:1"}
+    assert set(again.scheduler.jobs) == housekeeping | {"schedule:1"}
     assert again.checkins is not None and again.session_factory is not None
     async with again.session_factory() as session:
         assert [s.id for s in await again.checkins.all(session)] == [1, 2]  # not created again
