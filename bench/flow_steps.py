@@ -10,7 +10,7 @@ waits for the bot's reply and checks how many messages the chat holds and what t
 member whose conversation goes wrong counts as one error. A step's latency runs from posting
 the update to the reply being visible to the member.
 
-By default the same load first runs against a bare aiogram echo bot (``--baseline``), then
+By default (``--baseline echo``) the same load first runs against a bare aiogram echo bot, then
 against partnerbot, each with a fresh emulator and database (both start side by side, since
 importing aiogram takes seconds, and are measured one after the other). The last stdout line
 is the JSON result; progress goes to stderr. Targets: at saturation (``--think 0``) partnerbot
@@ -651,9 +651,9 @@ def build_parser() -> argparse.ArgumentParser:
         "one webhook instance and with --instances (at least 2) behind the balancer",
     )  # fmt: skip
     parser.add_argument(
-        "--baseline", choices=("both", "echo", "none"), default="both",
-        help="both: echo bot, then partnerbot (default); echo: the echo bot only;\n"
-        "none: partnerbot only",
+        "--baseline", choices=("echo", "none", "only"), default="echo",
+        help="echo: the echo bot, then partnerbot, side by side (default);\n"
+        "none: partnerbot only; only: the echo bot only",
     )  # fmt: skip
     parser.add_argument(
         "--step-timeout", type=_positive(float), default=30.0, help="max wait for a reply (30)"
@@ -711,7 +711,7 @@ _RUN_FAILURES = (RuntimeError, OSError, aiohttp.ClientError)
 
 def plan(args: argparse.Namespace) -> list[Rig]:
     """The rigs to measure: the baseline and partnerbot as asked, or the scale-out set."""
-    kinds = {"both": ("echo", "partnerbot"), "echo": ("echo",), "none": ("partnerbot",)}
+    kinds = {"echo": ("echo", "partnerbot"), "none": ("partnerbot",), "only": ("echo",)}
     rigs: list[Rig] = []
     for kind in kinds[args.baseline]:
         if kind == "echo":
@@ -770,7 +770,7 @@ async def measure_rounds(
     """Saturation, side by side with the echo bot, `--rounds` times; the round with the median
     ratio, and every round's ratio. One run of each bot lasts seconds, and on a shared machine
     one hiccup in either moves a single ratio by a tenth."""
-    side_by_side = args.baseline == "both" and not args.scale_out
+    side_by_side = args.baseline == "echo" and not args.scale_out
     rounds = args.rounds if args.think == 0 and side_by_side else 1
     tries = []
     for n in range(rounds):

@@ -13,7 +13,7 @@ STEPS_PER_MEMBER = 7
 @pytest.mark.slow
 def test_flow_steps_smoke() -> None:
     args = ("--members", str(MEMBERS), "--think", "0", "--ramp", "0", "--rounds", "2")
-    result = run_bench("flow_steps.py", *args)
+    result = run_bench("flow_steps.py", *args, "--baseline", "echo")
 
     assert result["bench"] == "flow_steps"
     assert result["members"] == MEMBERS
