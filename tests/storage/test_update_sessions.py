@@ -7,10 +7,12 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
 from bot.storage import migrate, repo
 from bot.storage.db import UpdateSessions, create_engine, create_session_factory
+from bot.storage.inline_sqlite import InlineConnection
 from bot.storage.models import Member, ProcessedUpdate
 
 NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
@@ -87,3 +89,22 @@ async def _open_and_close(sessions: UpdateSessions) -> None:
     async with sessions.unit() as session:
         await repo.claim_update(session, update_id=9, now=NOW)
         await session.commit()
+
+
+async def test_the_next_unit_works_after_the_shared_connection_broke(
+    sessions: UpdateSessions,
+) -> None:
+    if sessions.factory.kw["bind"].dialect.name != "sqlite":
+        pytest.skip("only SQLite shares one connection between units")
+    with pytest.raises(DBAPIError):
+        async with sessions.unit() as session:
+            await repo.claim_update(session, update_id=1, now=NOW)
+            raw = await (await session.connection()).get_raw_connection()
+            assert isinstance(raw.driver_connection, InlineConnection)
+            raw.driver_connection.sqlite.close()  # as if the file had gone away
+            await repo.claim_update(session, update_id=2, now=NOW)
+    async with sessions.unit() as session:
+        assert await repo.claim_update(session, update_id=3, now=NOW)
+        await session.commit()
+    async with sessions.unit() as session:
+        assert (await session.exec(select(ProcessedUpdate.update_id))).all() == [3]
