@@ -27,7 +27,17 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from _common import PYTHON, REPO_ROOT, child_env, emit, info, rounded, spawn, stop_child
+from _common import (
+    PYTHON,
+    REPO_ROOT,
+    child_env,
+    emit,
+    info,
+    read_line,
+    rounded,
+    spawn,
+    stop_child,
+)
 from aiogram import Bot, Dispatcher, Router
 from aiogram.types import Message, Update
 
@@ -42,8 +52,8 @@ WARM_UP_MEMBERS = 50
 
 
 def echo_dispatcher() -> Dispatcher:
-    """The floor, as `bench/echo_bot.py` answers, with a coroutine filter-less handler on the
-    same bot and session as partnerbot's."""
+    """The floor: `bench/echo_bot.py`'s answers from one handler without filters, on the same
+    bot and session as partnerbot's."""
 
     async def echo(message: Message) -> None:
         text = message.text or ""
@@ -116,8 +126,7 @@ async def amain(args: argparse.Namespace) -> int:
         )
         app: BotApp | None = None
         try:
-            assert emulator.process.stdout is not None
-            base = (await emulator.process.stdout.readline()).decode().strip()
+            base = await read_line(emulator, timeout=60)
             async with aiohttp.ClientSession() as http:
                 # The emulator only delivers to chats it knows: each member says hello first.
                 for user in range(first_user, first_user + total_users):
