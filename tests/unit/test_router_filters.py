@@ -45,8 +45,11 @@ async def test_the_filters_answer_as_the_magic_filters_they_replace() -> None:
 
     def message(text: str | None) -> Message:
         return Message(
-            message_id=1, date=datetime.now(UTC), chat=Chat(id=1, type="private"),
-            from_user=user, text=text,
+            message_id=1,
+            date=datetime.now(UTC),
+            chat=Chat(id=1, type="private"),
+            from_user=user,
+            text=text,
         )
 
     assert await PlainText()(message("hello"))
