@@ -29,8 +29,9 @@ run: $(STAMP) catalogs  ## the real bot (needs BOT_TOKEN)
 test: $(STAMP) catalogs  ## the whole test suite (PostgreSQL too when TEST_DATABASE_URL is set)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP)  ## ruff and mypy
+lint: $(STAMP)  ## ruff (checks and formatting) and mypy
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 bench: $(STAMP) catalogs  ## benchmarks, each printing one JSON line
