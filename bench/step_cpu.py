@@ -39,27 +39,22 @@ from _common import (
     stop_child,
 )
 from aiogram import Bot, Dispatcher, Router
-from aiogram.types import Message, Update
+from aiogram.types import Update
+from echo_bot import echo
+from flow_steps import ANSWERS
 
 from bot.app import BotApp
-from bot.cli import _tune_collector
+from bot.cli import tune_collector
 from bot.config import Settings
 
 TOKEN = "123456:" + "B" * 35
-ANSWERS = ("/start", "1", "1", "1", "Org {n}", "Officer", "2")
 REPLIES_PER_MEMBER = 8  # welcome + consent, then one question or closing text per answer
 WARM_UP_MEMBERS = 50
 
 
 def echo_dispatcher() -> Dispatcher:
-    """The floor: `bench/echo_bot.py`'s answers from one handler without filters, on the same
-    bot and session as partnerbot's."""
-
-    async def echo(message: Message) -> None:
-        text = message.text or ""
-        for _ in range(2 if text == "/start" else 1):
-            await message.answer(text)
-
+    """The floor: `bench/echo_bot.py`'s handler without its filter, on the same bot and
+    session as partnerbot's."""
     router = Router(name="echo")
     router.message.register(echo)
     dispatcher = Dispatcher()
@@ -158,7 +153,7 @@ async def amain(args: argparse.Namespace) -> int:
 
                 for dispatcher in dispatchers.values():
                     await onboard(bot, dispatcher, updates, take(WARM_UP_MEMBERS))
-                _tune_collector()  # as `partnerbot run` does once started
+                tune_collector()  # as `partnerbot run` does once started
                 per_step: dict[str, list[float]] = {name: [] for name in dispatchers}
                 steps = members * len(ANSWERS)
                 for n in range(rounds):

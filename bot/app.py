@@ -154,9 +154,7 @@ class BotApp:
         )
         self.conversations.finishers[CONCERNS_FLOW] = self.concerns.finish_flow
         self.bot = build_bot(self.settings)
-        self.update_sessions = UpdateSessions(
-            self.session_factory, serialise=self.engine.dialect.name == "sqlite"
-        )
+        self.update_sessions = UpdateSessions(self.session_factory)
         self.dispatcher = build_dispatcher(
             sealer=self.sealer,
             broadcasts=self.broadcasts,

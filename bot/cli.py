@@ -51,7 +51,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         app = BotApp(settings, webhook=webhook)
-        await app.run_until_stopped(stop, on_started=_tune_collector)
+        await app.run_until_stopped(stop, on_started=tune_collector)
 
     try:
         asyncio.run(main())
@@ -65,7 +65,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _tune_collector() -> None:
+def tune_collector() -> None:
     """What start-up loaded (flows, catalogs, models, SQLAlchemy's mappers) lives as long as
     the process: it leaves the collector's scans, and young objects are collected less often.
     Under load the default settings cost about a tenth of the bot's steps per second

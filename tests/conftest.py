@@ -262,12 +262,12 @@ async def admin(emulator: BotAPIEmulator, app: BotApp) -> Phone:
 
 
 async def add_anonymous_concern(
-    session: Any, sealer: Sealer, *, raiser_id: int, text: str, now: Any
-) -> None:
+    session: Any, sealer: Sealer, *, raiser_id: int, text: str, now: Any, handle: str = "C-TEST1"
+) -> Ticket:
     """An anonymous concern as the concerns service stores it: a sealed route, no member.
     Flushed in the caller's session; the caller commits."""
     ticket = Ticket(
-        handle="C-TEST1",
+        handle=handle,
         category="money",
         about="partnership",
         urgency="normal",
@@ -286,6 +286,7 @@ async def add_anonymous_concern(
             raiser_tag=sealer.tag("raiser", raiser_id),
         )
     )
+    return ticket
 
 
 def run_bench(script: str, *args: str) -> dict[str, Any]:

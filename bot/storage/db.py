@@ -91,9 +91,11 @@ class UpdateSessions:
     (PostgreSQL) each unit gets a session of its own from the pool, and they run in parallel.
     """
 
-    def __init__(self, factory: SessionFactory, *, serialise: bool) -> None:
+    def __init__(self, factory: SessionFactory) -> None:
         self.factory = factory
-        self._writer: asyncio.Lock | None = asyncio.Lock() if serialise else None
+        self._engine: AsyncEngine = factory.kw["bind"]
+        self.serialised = self._engine.dialect.name == "sqlite"
+        self._writer: asyncio.Lock | None = asyncio.Lock() if self.serialised else None
         self._connection: AsyncConnection | None = None
         self._session: AsyncSession | None = None
 
@@ -118,8 +120,7 @@ class UpdateSessions:
 
     async def _shared(self) -> AsyncSession:
         if self._session is None:
-            engine = self.factory.kw["bind"]
-            self._connection = await engine.connect()
+            self._connection = await self._engine.connect()
             self._session = self.factory(bind=self._connection)
         return self._session
 

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from conftest import ADMIN, Database, Phone, onboard
+from conftest import ADMIN, Database, Phone, add_anonymous_concern, onboard
 from sqlmodel import SQLModel, col, select
 from test_export import ANONYMOUS_TEXT, NAMED_TEXT, answer_roles, answer_trust_pulse
 
@@ -21,7 +21,6 @@ from bot.storage.models import (
     Schedule,
     Ticket,
     TicketEvent,
-    TicketRoute,
 )
 
 MEMBER = 7_700_002
@@ -50,16 +49,10 @@ async def add_records(app: BotApp, telegram_user_id: int) -> None:
             created_at=now,
             updated_at=now,
         )
-        hidden = Ticket(
+        hidden = await add_anonymous_concern(
+            session, app.sealer, raiser_id=member.id, text=ANONYMOUS_CONCERN, now=now,
             handle="C-ANON",
-            category="money",
-            about="partnership",
-            urgency="urgent",
-            text=ANONYMOUS_CONCERN,
-            anonymous=True,
-            created_at=now,
-            updated_at=now,
-        )
+        )  # fmt: skip
         committee = Committee(name="Steering group", created_at=now)
         schedule = Schedule(
             flow_id="trust_pulse",
@@ -69,7 +62,7 @@ async def add_records(app: BotApp, telegram_user_id: int) -> None:
             updated_at=now,
             created_by=member.id,
         )
-        session.add_all([named, hidden, committee, schedule])
+        session.add_all([named, committee, schedule])
         await session.flush()
         assert named.id and hidden.id and committee.id and schedule.id
         session.add_all(
@@ -94,11 +87,6 @@ async def add_records(app: BotApp, telegram_user_id: int) -> None:
                     text="Thank you, we act",
                     actor_member_id=member.id,
                     created_at=now,
-                ),
-                TicketRoute(
-                    ticket_id=hidden.id,
-                    sealed=app.sealer.seal(member.id),
-                    raiser_tag=app.sealer.tag("raiser", member.id),
                 ),
                 CommitteeMember(committee_id=committee.id, member_id=member.id, added_at=now),
                 CheckIn(

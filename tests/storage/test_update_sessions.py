@@ -22,9 +22,7 @@ NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
 async def sessions(database_url: str, database_schema: str | None) -> AsyncIterator[UpdateSessions]:
     engine = create_engine(database_url, schema=database_schema)
     await migrate.upgrade(engine)
-    sessions = UpdateSessions(
-        create_session_factory(engine), serialise=engine.dialect.name == "sqlite"
-    )
+    sessions = UpdateSessions(create_session_factory(engine))
     try:
         yield sessions
     finally:
@@ -74,7 +72,7 @@ async def test_units_run_one_at_a_time_only_on_sqlite(sessions: UpdateSessions) 
     holder = asyncio.create_task(first())
     await first_open.wait()
     second = asyncio.create_task(_open_and_close(sessions))
-    if sessions.factory.kw["bind"].dialect.name == "sqlite":
+    if sessions.serialised:
         for _ in range(20):  # on the event loop's thread, it would be done by now
             await asyncio.sleep(0)
         assert not second.done()
@@ -94,7 +92,7 @@ async def _open_and_close(sessions: UpdateSessions) -> None:
 async def test_the_next_unit_works_after_the_shared_connection_broke(
     sessions: UpdateSessions,
 ) -> None:
-    if sessions.factory.kw["bind"].dialect.name != "sqlite":
+    if not sessions.serialised:
         pytest.skip("only SQLite shares one connection between units")
     with pytest.raises(DBAPIError):
         async with sessions.unit() as session:
