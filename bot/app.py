@@ -20,6 +20,7 @@ from bot.delivery.sender import Sender
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.flows import FlowError, FlowProblem, FlowRegistry, load_flows
 from bot.i18n import Catalogs
+from bot.ops.lag import LoopProbe
 from bot.ops.metrics import Metrics, Snapshot
 from bot.ops.server import OpsServer, Probes, build_ops_app
 from bot.scheduling.scheduler import KEEP_UPDATE_IDS, CheckinScheduler
@@ -89,6 +90,7 @@ class BotApp:
     leadership: Leadership | None = None
     ops: OpsServer | None = None
     metrics: Metrics = field(default_factory=Metrics)
+    probe: LoopProbe | None = None
     _polling: asyncio.Task[None] | None = None
     _draining: bool = False
     _background: list[asyncio.Task[None]] = field(default_factory=list)
@@ -186,6 +188,9 @@ class BotApp:
 
     async def start(self) -> None:
         """Prepare, announce commands, campaign for leadership, then receive updates."""
+        if self.probe is None:
+            self.probe = LoopProbe(self.metrics.observe_loop_lag)
+        self.probe.start()
         await self.prepare()
         assert self.bot is not None and self.dispatcher is not None
         assert self.catalogs is not None and self.flows is not None
@@ -373,6 +378,8 @@ class BotApp:
             await self.update_sessions.close()
         if self.engine is not None:
             await self.engine.dispose()
+        if self.probe is not None:
+            await self.probe.stop()
 
     async def run_until_stopped(
         self, stop: asyncio.Event, *, on_started: Callable[[], None] | None = None

@@ -18,6 +18,12 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Step latency: from an update entering the dispatcher to its transaction committed and the
 # replies sent; people notice past a second.
 STEP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+# Event-loop lag: fine around the 20 ms p99 target and the 250 ms warning (bench/mixed.py reads
+# its percentiles off these buckets).
+LAG_BUCKETS = (
+    0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0,
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,12 @@ class Metrics:
             buckets=STEP_BUCKETS,
             registry=self.registry,
         )
+        self.loop_lag = Histogram(
+            "partnerbot_event_loop_lag_seconds",
+            "how late the event loop ran a timer: how long everything else waited for it",
+            buckets=LAG_BUCKETS,
+            registry=self.registry,
+        )
         self.webhook_requests = Counter(
             "partnerbot_webhook_requests",
             "webhook POSTs by result (ok, unauthorized, bad_request, error)",
@@ -109,6 +121,10 @@ class Metrics:
         """Count one handled update and its handling time."""
         self.updates.inc()
         self.step_seconds.observe(seconds)
+
+    def observe_loop_lag(self, seconds: float) -> None:
+        """Record one event-loop lag sample."""
+        self.loop_lag.observe(seconds)
 
     def observe_webhook(self, result: str) -> None:
         """Count one webhook request by its result."""
