@@ -120,6 +120,10 @@ class RateLimits:
     per_chat_per_s: float | None = None
     global_per_s: float | None = None
     group_per_min: float | None = None
+    # Telegram's limits are for bulk notifications: a call to a private chat within this many
+    # seconds of its user's message or button press answers them and is not refused (it still
+    # takes its place in that chat's window). None: every call counts.
+    answer_window_s: float | None = None
 
 
 @dataclass
@@ -489,6 +493,7 @@ class _Chat:
     answers: list[CallbackAnswer] = field(default_factory=list)
     member_status: str = "member"
     signal: _Signal = field(default_factory=_Signal)
+    last_user_at: float = -math.inf  # emulator clock of the user's last message or press
 
     def allocate_message_id(self) -> int:
         message_id = self.next_message_id
@@ -971,6 +976,8 @@ class BotAPIEmulator:
         self._next_update_id = max(self._next_update_id, update_id + 1)
         self._max_update_id = max(self._max_update_id, update_id)
         item = _Pending(update_id, update, chat_id=chat_id)
+        if chat_id is not None and ("message" in update or "callback_query" in update):
+            self._chat(chat_id).last_user_at = self._clock()
         if not self._pending or self._pending[-1].update_id <= update_id:
             self._pending.append(item)
         else:
@@ -1257,22 +1264,25 @@ class BotAPIEmulator:
             raise APIError(400, "Bad Request: message to be replied not found")
 
     def _check_rate(self, chat_id: int) -> None:
-        windows: list[_Window] = []
-        if self._global_window is not None:
-            windows.append(self._global_window)
+        now = self._clock()
         rate, per = (
             (self._limits.per_chat_per_s, 1.0)
             if chat_id > 0
             else (self._limits.group_per_min, 60.0)
         )
+        own: _Window | None = None
         if rate:
-            window = self._chat_windows.get(chat_id)
-            if window is None:
-                window = self._chat_windows[chat_id] = _Window(rate, per)
-            windows.append(window)
+            own = self._chat_windows.get(chat_id)
+            if own is None:
+                own = self._chat_windows[chat_id] = _Window(rate, per)
+        answer_window = self._limits.answer_window_s
+        if answer_window and chat_id > 0 and now - self._chat(chat_id).last_user_at < answer_window:
+            if own is not None:
+                own.stamps.append(now)
+            return
+        windows = [w for w in (self._global_window, own) if w is not None]
         if not windows:
             return
-        now = self._clock()
         wait = max(w.wait(now) for w in windows)
         if wait > 0:
             self.stats.throttled += 1
@@ -1877,7 +1887,10 @@ def _guarded(handler: Handler) -> Handler:
 
 async def _serve(args: argparse.Namespace) -> None:
     limits = RateLimits(
-        per_chat_per_s=args.per_chat, global_per_s=args.global_rate, group_per_min=args.group
+        per_chat_per_s=args.per_chat,
+        global_per_s=args.global_rate,
+        group_per_min=args.group,
+        answer_window_s=args.answer_window,
     )
     faults = RandomFaults(error_rate=args.error_rate, seed=args.seed)
     emulator = BotAPIEmulator(limits=limits, bot_username=args.username, random_faults=faults)
@@ -1908,6 +1921,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--per-chat", type=float, default=None, help="sends/s per private chat")
     parser.add_argument("--global", dest="global_rate", type=float, default=None, help="sends/s")
     parser.add_argument("--group", type=float, default=None, help="sends/min per group chat")
+    parser.add_argument(
+        "--answer-window",
+        type=float,
+        default=None,
+        help="seconds after a user's message in which calls to that chat answer it: not refused",
+    )
     parser.add_argument("--username", default="partnerbot_sandbox_bot")
     parser.add_argument(
         "--error-rate", type=float, default=0.0, help="share of sends failing with 502 (0..1)"

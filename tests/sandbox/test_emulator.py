@@ -750,6 +750,31 @@ async def test_global_rate_limit(launch: Launch) -> None:
     await bot.send_message(31, "x")
 
 
+async def test_answers_are_not_refused_by_the_bulk_limits(launch: Launch) -> None:
+    clock = FakeClock()
+    limits = RateLimits(global_per_s=30, per_chat_per_s=1, answer_window_s=10)
+    emu, bot = await launch(limits=limits, clock=clock)
+    for chat in range(1, 32):
+        emu.open_chat(chat)
+    for chat in range(1, 31):  # bulk: the whole second's budget
+        await bot.send_message(chat, "news")
+    with pytest.raises(TelegramRetryAfter):
+        await bot.send_message(31, "news")
+    emu.send_text(USER, "hi")
+    await bot.send_message(USER, "an answer to hi")  # past both limits: it answers USER
+    await bot.send_message(USER, "and its follow-up")
+    clock.advance(10)
+    with pytest.raises(TelegramRetryAfter):  # ten seconds on, a second message is bulk again
+        await bot.send_message(USER, "x")
+        await bot.send_message(USER, "y")
+    assert [m.plain_text for m in emu.messages(USER)] == [
+        "an answer to hi",
+        "and its follow-up",
+        "x",
+    ]
+    assert emu.stats.throttled == 2
+
+
 async def test_group_rate_limit(launch: Launch) -> None:
     clock = FakeClock()
     emu, bot = await launch(limits=RateLimits(group_per_min=20, per_chat_per_s=1), clock=clock)
