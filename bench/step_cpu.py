@@ -12,12 +12,15 @@ on the same bot, fed the same updates. Parsing an update is included; polling is
 Rounds alternate echo and partnerbot with new members each time; the medians are reported.
 
     .venv/bin/python bench/step_cpu.py [--members 400] [--rounds 3]
+    .venv/bin/python bench/step_cpu.py --db postgres   # BENCH_DATABASE_URL or the local test db
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import secrets
 import statistics
 import sys
 import tempfile
@@ -41,7 +44,7 @@ from _common import (
 from aiogram import Bot, Dispatcher, Router
 from aiogram.types import Update
 from echo_bot import echo
-from flow_steps import ANSWERS
+from flow_steps import ANSWERS, _postgres_url, _schema
 
 from bot.app import BotApp
 from bot.cli import tune_collector
@@ -120,6 +123,10 @@ async def amain(args: argparse.Namespace) -> int:
             stdout_pipe=True,
         )
         app: BotApp | None = None
+        database_url, schema = f"sqlite:///{workdir}/step_cpu.db", None
+        if args.db == "postgres":
+            database_url, schema = _postgres_url(), f"step_cpu_{os.getpid()}_{secrets.token_hex(4)}"
+            await _schema(database_url, schema, create=True)
         try:
             base = await read_line(emulator, timeout=60)
             async with aiohttp.ClientSession() as http:
@@ -133,7 +140,8 @@ async def amain(args: argparse.Namespace) -> int:
                     _env_file=None,
                     bot_token=TOKEN,
                     telegram_api_url=base,
-                    database_url=f"sqlite:///{workdir}/step_cpu.db",
+                    database_url=database_url,
+                    database_schema=schema,
                     flows_dir=REPO_ROOT / "flows",
                     locales_dir=REPO_ROOT / "locales",
                     anonymity_key="step-cpu-anonymity-key-0123456789",
@@ -173,6 +181,8 @@ async def amain(args: argparse.Namespace) -> int:
             if app is not None:
                 await app.stop()
             await stop_child(emulator)
+            if schema is not None:
+                await _schema(database_url, schema, create=False)
     echo_us = statistics.median(per_step["echo"])
     partnerbot_us = statistics.median(per_step["partnerbot"])
     emit(
@@ -181,7 +191,7 @@ async def amain(args: argparse.Namespace) -> int:
             "members": members,
             "steps": members * len(ANSWERS),
             "rounds": rounds,
-            "db": "sqlite",
+            "db": args.db,
             "echo_us_per_step": rounded(echo_us, 0),
             "partnerbot_us_per_step": rounded(partnerbot_us, 0),
             "echo_rounds": [rounded(v, 0) for v in per_step["echo"]],
@@ -196,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="step_cpu", description=__doc__)
     parser.add_argument("--members", type=int, default=400, help="members per round (400)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of each dispatcher (3)")
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     args = parser.parse_args(argv)
     if args.members < 1 or args.rounds < 1:
         raise SystemExit("step_cpu: --members and --rounds must be at least 1")
