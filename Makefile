@@ -39,6 +39,7 @@ bench: $(STAMP) catalogs  ## benchmarks, each printing one JSON line
 	$(BIN)/python bench/step_cpu.py
 	$(BIN)/python bench/broadcast.py
 	$(BIN)/python bench/schedule.py
+	$(BIN)/python bench/mixed.py
 
 flows-check: $(STAMP) catalogs  ## validate flows/ against the locales
 	$(BIN)/partnerbot flows check

@@ -29,18 +29,26 @@ WARN_AFTER_S = 0.25
 # to catch a call that holds the loop just past WARN_AFTER_S, late enough to be rare.
 SNAPSHOT_AFTER_S = 0.1
 STACK_FRAMES = 6
+PACKAGE = str(Path(__file__).resolve().parent.parent) + "/"
+
+
+def _where(entry: traceback.FrameSummary) -> str:
+    path = Path(entry.filename)
+    return f"{entry.name} ({path.parent.name}/{path.name}:{entry.lineno})"
 
 
 def describe(frame: FrameType | None) -> str:
-    """The innermost frames of a stack, innermost first: `function (dir/file.py:line) < ...`."""
+    """The innermost frames of a stack, innermost first (`function (dir/file.py:line) < ...`),
+    and the innermost of partnerbot's own if none of those is."""
     if frame is None:
-        return "unknown (the loop thread held the lock the watchdog needs)"
-    summary = traceback.extract_stack(frame)[-STACK_FRAMES:]
-    return " < ".join(
-        f"{entry.name} ({Path(entry.filename).parent.name}/{Path(entry.filename).name}:"
-        f"{entry.lineno})"
-        for entry in reversed(summary)
-    )
+        return "unknown (no stack was read while the loop was held)"
+    stack = traceback.extract_stack(frame)
+    shown = stack[-STACK_FRAMES:]
+    text = " < ".join(_where(entry) for entry in reversed(shown))
+    ours = [entry for entry in stack if entry.filename.startswith(PACKAGE)]
+    if ours and ours[-1] not in shown:
+        text += f"; in partnerbot: {_where(ours[-1])}"
+    return text
 
 
 class LoopProbe:

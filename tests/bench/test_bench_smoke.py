@@ -3,6 +3,8 @@ result."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from conftest import run_bench
 
@@ -47,3 +49,40 @@ def test_step_cpu_smoke() -> None:
     assert result["echo_us_per_step"] > 0
     assert result["partnerbot_us_per_step"] > 0
     assert result["partnerbot_over_echo"] > 0
+
+
+MIXED_KEYS = {
+    "step_p50_ms", "step_p99_ms", "step_max_ms", "loop_lag_p99_ms", "loop_lag_max_ms",
+    "broadcast_ratio", "lost", "duplicates", "report_s", "export_s", "cpu_ms_per_step", "rss_mb",
+}  # fmt: skip
+MIXED_MEMBERS = 4
+
+
+@pytest.mark.slow
+def test_mixed_smoke() -> None:
+    stores = ["sqlite", "postgres"] if os.environ.get("TEST_DATABASE_URL") else ["sqlite"]
+    result = run_bench(
+        "mixed.py", "--stores", ",".join(stores), "--members", str(MIXED_MEMBERS),
+        "--broadcast", "10", "--answers", "300", "--checkin", "20", "--think", "0.3",
+        "--sweep", "1", "--saturation-members", "0", "--step-cpu-members", "0",
+    )  # fmt: skip
+
+    assert result["bench"] == "mixed"
+    assert set(result["stores"]) == set(stores)
+    for name, store in result["stores"].items():
+        assert set(store) >= MIXED_KEYS, (name, store)
+        # every member's seven answers were replied to, every message arrived once
+        assert store["errors"] == 0, (name, store)
+        assert store["steps"] == MIXED_MEMBERS * STEPS_PER_MEMBER, (name, store)
+        assert store["lost"] == 0 and store["duplicates"] == 0, (name, store)
+        assert store["outbox"].get("sent", 0) >= MIXED_MEMBERS + 10, (name, store)
+        assert store["report_s"] > 0 and store["export_s"] > 0, (name, store)
+        # the lag came from the bot's own histogram
+        assert store["loop_lag_samples"] > 0 and store["loop_lag_p99_ms"] is not None, store
+        assert store["step_p99_ms"] >= store["step_p50_ms"] > 0, (name, store)
+        assert store["rss_mb"] > 0 and store["cpu_ms_per_step"] > 0, (name, store)
+    targets = result["targets"]
+    assert {"step_p99_ms", "loop_lag_p99_ms", "broadcast_ratio_min", "all_met"} <= set(targets)
+    assert set(targets["met"]) == set(stores)
+    for checks in targets["met"].values():
+        assert all(isinstance(ok, bool) for ok in checks.values())
