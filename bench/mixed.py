@@ -481,12 +481,13 @@ def bucket_quantile(buckets: dict[float, float], q: float) -> float | None:
 
 
 def bucket_max(buckets: dict[float, float]) -> float | None:
-    """The upper bound of the highest bucket with samples in it."""
+    """The upper bound of the highest bucket with samples in it (None past the last bound)."""
     bounds = sorted(buckets)
     total = buckets[bounds[-1]]
     if total <= 0:
         return None
-    return next(bound for bound in bounds if buckets[bound] >= total)
+    bound = next(bound for bound in bounds if buckets[bound] >= total)
+    return None if math.isinf(bound) else bound
 
 
 async def scrape(http: aiohttp.ClientSession, port: int) -> dict[float, float]:
@@ -664,6 +665,7 @@ async def mix(store: Store, args: argparse.Namespace, people: People) -> dict[st
 
     # every chat but the coordinator's: the outbox's sent rows plus the replies members saw
     lost = duplicates = 0
+    odd: list[str] = []  # a few chats that got more or fewer messages than they should have
     for chat in people.chats()[1:]:
         if chat in tally.gave_up:
             continue
@@ -671,6 +673,8 @@ async def mix(store: Store, args: argparse.Namespace, people: People) -> dict[st
         got = received[chat]
         lost += max(0, expected - got)
         duplicates += max(0, got - expected)
+        if got != expected and len(odd) < 5:
+            odd.append(f"chat {chat}: {got} received, {sent[chat]} sent + {tally.replies[chat]}")
     lost += statuses.get(OutboxStatus.FAILED, 0)
     steps_missing = len(people.answering) * len(TYPED) - len(tally.latencies)
     lost += steps_missing
@@ -684,9 +688,8 @@ async def mix(store: Store, args: argparse.Namespace, people: People) -> dict[st
         ratio = (len(in_window) - 1) / span / RATE_PER_S if span > 0 else None
     lag = {bound: lag_after[bound] - lag_before.get(bound, 0.0) for bound in lag_after}
     lag_p99 = bucket_quantile(lag, 0.99)
-    lag_max = bucket_max(lag)
-    if stalls:  # exact where the probe measured it
-        lag_max = max(lag_max or 0.0, max(ms for ms, _ in stalls) / 1000)
+    # past 250 ms the probe's warnings are exact; below, the highest bucket's bound
+    lag_max = max(ms for ms, _ in stalls) / 1000 if stalls else bucket_max(lag)
     cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
     steps = len(tally.latencies)
     latencies_ms = [s * 1000 for s in tally.latencies]
@@ -710,6 +713,7 @@ async def mix(store: Store, args: argparse.Namespace, people: People) -> dict[st
         "loop_lag_samples": int(lag[math.inf]),
         "loop_stalls": len(stalls),
         "loop_stall_top": [f"{ms} ms: {what}" for ms, what in sorted(stalls, reverse=True)[:3]],
+        "miscounted_chats": odd,
         "outbox_sent_in_mix": len(in_window),
         "outbox": dict(statuses),
         "http_429": int(emulator_stats.get("errors", {}).get("429", 0)),
@@ -828,7 +832,11 @@ async def amain(args: argparse.Namespace) -> int:
     }
     met: dict[str, dict[str, bool]] = {}
     with contextlib.ExitStack() as stack:
-        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mixed-")))
+        if args.keep is None:
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mixed-")))
+        else:
+            workdir = args.keep
+            workdir.mkdir(parents=True, exist_ok=False)
         for name in args.stores:
             run_dir = workdir / name
             run_dir.mkdir()
@@ -882,12 +890,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--step-cpu-members", type=int, default=400, help="step_cpu (0: skip)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--keep", type=Path, default=None, help="keep logs and databases here")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.stores = [s.strip() for s in args.stores.split(",") if s.strip()]
+    if args.keep is not None:
+        args.keep = args.keep.resolve()
     if not args.stores or set(args.stores) - {"sqlite", "postgres"}:
         raise SystemExit("mixed: --stores takes sqlite, postgres or both")
     if min(args.members, args.broadcast, args.checkin) < 1 or args.answers < 0:
