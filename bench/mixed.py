@@ -54,11 +54,12 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 from _common import (
@@ -80,6 +81,7 @@ from _common import (
 from flow_steps import _free_port, _schema
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 
@@ -100,6 +102,7 @@ from bot.storage.models import (
     ScheduleStatus,
 )
 
+T = TypeVar("T")
 TOKEN = "123456:bench-mixed-token"
 COORDINATOR = 9_000_000
 FIRST_MEMBER = 10_000_000
@@ -229,6 +232,18 @@ async def seed(engine: AsyncEngine, args: argparse.Namespace, people: People) ->
         ],
     )
     await _insert(engine, Schedule, [_schedule_row(ANSWERING, now)])
+
+
+async def while_locked(write: Callable[[], Awaitable[T]], patience: float) -> T:
+    """`write()`, again while SQLite says the bot holds its write lock (up to `patience` s)."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            return await write()
+        except OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            info("the database is locked by the bot; trying again")
 
 
 async def add_checkin(engine: AsyncEngine) -> int:
@@ -414,7 +429,7 @@ async def timeline(
 
     async def broadcast() -> None:
         await at(1)
-        await add_broadcast(engine)
+        await while_locked(lambda: add_broadcast(engine), args.step_timeout)
         info("broadcast confirmed")
 
     async def report() -> None:
@@ -433,7 +448,7 @@ async def timeline(
 
     async def checkin() -> None:
         await at(4)
-        tally.checkin_id = await add_checkin(engine)
+        tally.checkin_id = await while_locked(lambda: add_checkin(engine), args.step_timeout)
         info("check-in added; waiting for the bot's sweep")
         async with asyncio.timeout(args.sweep * 3 + args.step_timeout):
             while not await occurrence_recorded(engine, tally.checkin_id):
@@ -651,7 +666,8 @@ async def mix(store: Store, args: argparse.Namespace, people: People) -> dict[st
         cpu_after = cpu_seconds(store.bot.pid)
         rss = peak_rss_mb(store.bot.pid)
         stalls = stalls_since(store.bot.log_path, log_offset)
-        await pause_schedules(store.engine)
+        engine = store.engine
+        await while_locked(lambda: pause_schedules(engine), args.step_timeout)
         code = await stop_child(store.bot)
         if code not in (0, -signal.SIGTERM):
             tally.errors.append(f"the bot exited with code {code}")
