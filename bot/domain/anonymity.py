@@ -56,6 +56,7 @@ class SuppressedTable:
     figures: Mapping[Key, Cell]  # cells and margins, hidden ones included
     hidden: frozenset[Key]
     primary: frozenset[Key]  # hidden for their own size, the rest of `hidden` to protect them
+    withheld: frozenset[Key] = frozenset()  # hidden and in no margin (see `suppress`)
 
     def visible(self, row: str, column: str) -> Cell | None:
         """The cell or margin at (row, column), or None when hidden or absent."""
@@ -95,18 +96,24 @@ def suppress(
     kind: Kind = "count",
     margin_respondents: Mapping[Key, int] | None = None,
     order: tuple[Sequence[str], Sequence[str]] = ((), ()),
+    withheld: Mapping[Key, Cell] | None = None,
 ) -> SuppressedTable:
     """Hide every figure over fewer than k respondents and whatever would give one away.
 
     `order` lists rows and columns in the order wanted; others follow as they first appear.
+    `withheld` cells are shown hidden but are in no margin (they add up to nothing published).
     """
+    withheld = {key: cell for key, cell in (withheld or {}).items() if key not in cells}
     if k < 1:
         raise ValueError("k must be at least 1")
-    for key in cells:
+    for key in (*cells, *withheld):
         if ALL in key:
             raise ValueError(f"'{ALL}' is reserved for margins: {key}")
     if not cells:
-        return SuppressedTable((), (), {}, frozenset(), frozenset())
+        everything = frozenset(withheld)
+        rows = _in_order(order[0], (row for row, _ in withheld))
+        columns = _in_order(order[1], (column for _, column in withheld))
+        return SuppressedTable(rows, columns, dict(withheld), everything, everything, everything)
     rows = _in_order(order[0], (row for row, _ in cells))
     columns = _in_order(order[1], (column for _, column in cells))
     figures: dict[Key, Cell] = dict(cells)
@@ -123,7 +130,13 @@ def suppress(
         if not derivable:
             break
         hidden.add(_complement(derivable, hidden, edges, figures))
-    return SuppressedTable(rows, columns, figures, frozenset(hidden), primary)
+    if withheld:
+        figures.update(withheld)
+        hidden.update(withheld)
+        primary = primary | frozenset(withheld)
+        rows = _in_order(order[0], [*rows, *(row for row, _ in withheld)])
+        columns = _in_order(order[1], [*columns, *(column for _, column in withheld)])
+    return SuppressedTable(rows, columns, figures, frozenset(hidden), primary, frozenset(withheld))
 
 
 def suppress_groups(counts: Mapping[str, int], *, k: int) -> SuppressedCounts:
@@ -143,8 +156,10 @@ def suppress_groups(counts: Mapping[str, int], *, k: int) -> SuppressedCounts:
 
 def derivable_figures(table: SuppressedTable) -> frozenset[Key]:
     """Hidden figures that the visible ones pin down (empty for any `suppress` result)."""
-    cells = {key for key in table.figures if ALL not in key}
-    return _bridges(set(table.hidden), _edges(cells, table.rows, table.columns))
+    cells = {key for key in table.figures if ALL not in key and key not in table.withheld}
+    rows = _in_order((), (row for row, _ in cells))
+    columns = _in_order((), (column for _, column in cells))
+    return _bridges(set(table.hidden - table.withheld), _edges(cells, rows, columns))
 
 
 def _in_order(wanted: Sequence[str], values: Iterable[str]) -> tuple[str, ...]:

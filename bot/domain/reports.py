@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 
 from bot.domain.anonymity import ALL, Cell, Key, SuppressedTable, suppress
+from bot.domain.releases import releasable
 
 TRUST_FLOW = "trust_pulse"
 ROLES_FLOW = "roles"
@@ -46,6 +47,8 @@ class AnswerRow:
     proxy: bool = False
     respondent: str | None = None  # the same for every answer of one person; None if anonymous
     response: str | None = None  # the same for every answer of one run; None if anonymous
+    period: str = ""  # the fixed period it belongs to (`bot.domain.releases.Periods`)
+    week: date | None = None  # the week its period is shown in; its own week when None
 
 
 def group_of(row: AnswerRow) -> str:
@@ -85,6 +88,17 @@ def count_respondents(rows: Iterable[AnswerRow]) -> int:
     return max(len(named), anonymous)
 
 
+def shown_week(row: AnswerRow) -> date:
+    """The week a row's period is shown in."""
+    return row.week or week_of(row.created_at)
+
+
+def counted(rows: Iterable[AnswerRow]) -> list[AnswerRow]:
+    """The rows figures are made of: what members said themselves (a facilitator's proxy
+    answers never count towards k, they are reported apart)."""
+    return [row for row in rows if not row.proxy]
+
+
 def rated(rows: Iterable[AnswerRow]) -> list[AnswerRow]:
     """Rows holding a number (not skipped)."""
     return [row for row in rows if not row.skipped and row.number is not None]
@@ -114,9 +128,21 @@ def mean_table(
     rows_order: Sequence[str] = (),
     columns_order: Sequence[str] = (),
 ) -> SuppressedTable:
-    """Means of the rated rows by (row, column), suppressed; respondents counted per figure."""
+    """Means of the rated rows by (row, column), suppressed; respondents counted per figure.
+
+    A cell's period with fewer than k respondents is left out of it (`releasable`); a cell left
+    with nothing is shown hidden and adds nothing to the margins.
+    """
     cells_rows: dict[Key, list[AnswerRow]] = defaultdict(list)
-    for row in rated(rows):
+    asked = rated(rows)
+    kept = releasable(
+        asked,
+        figure_of=lambda row: (row_of(row), column_of(row)),
+        period_of=lambda row: row.period,
+        respondents=count_respondents,
+        k=k,
+    )
+    for row in kept:
         cells_rows[(row_of(row), column_of(row))].append(row)
     cells = {
         key: Cell(
@@ -137,12 +163,14 @@ def mean_table(
         margins[(ALL, column_key)] = count_respondents(
             r for key, v in cells_rows.items() if key[1] == column_key for r in v
         )
+    withheld = {(row_of(r), column_of(r)): Cell(0, 0.0) for r in asked}
     return suppress(
         cells,
         k=k,
         kind="mean",
         margin_respondents=margins,
         order=(rows_order, columns_order),
+        withheld=withheld,
     )
 
 
@@ -170,7 +198,7 @@ def trust_over_time(rows: Iterable[AnswerRow], *, groups: Sequence[str], k: int)
     return mean_table(
         trust_rows(rows, groups),
         row_of=group_of,
-        column_of=lambda row: week_of(row.created_at).isoformat(),
+        column_of=lambda row: shown_week(row).isoformat(),
         k=k,
         rows_order=groups,
     )
@@ -227,9 +255,20 @@ class ResponseRates:
 def response_rates(
     rows: Iterable[AnswerRow], *, members: Mapping[str, int], k: int
 ) -> ResponseRates:
-    """Each group's share of responses against its share of members, under-represented flagged."""
+    """Each group's share of responses against its share of members, under-represented flagged.
+
+    A group's period with fewer than k respondents is left out; shares and flags come from the
+    figures shown only, so a hidden group's answering is not given away.
+    """
+    kept = releasable(
+        rows,
+        figure_of=group_of,
+        period_of=lambda row: row.period,
+        respondents=count_respondents,
+        k=k,
+    )
     by_group: dict[str, list[AnswerRow]] = defaultdict(list)
-    for row in rows:
+    for row in kept:
         by_group[group_of(row)].append(row)
     names = list(members) + sorted(g for g in by_group if g not in members)
     cells = {
@@ -242,28 +281,28 @@ def response_rates(
         )
         for group in names
     }
-    all_rows = [r for found in by_group.values() for r in found]
-    table = suppress(cells, k=k, margin_respondents={(ALL, ALL): count_respondents(all_rows)})
-    total_responses = sum(cell.value for cell in cells.values())
+    table = suppress(cells, k=k, margin_respondents={(ALL, ALL): count_respondents(kept)})
+    total = table.total()
     total_members = sum(members.values())
     result = []
     for group in names:
-        responses = cells[(group, "responses")].value
         member_share = members.get(group, 0) / total_members if total_members else 0.0
-        response_share = responses / total_responses if total_responses else 0.0
         shown = table.visible(group, "responses")
+        share = None
+        if shown is not None and total is not None and total.value:
+            share = shown.value / total.value
         result.append(
             GroupResponse(
                 group=group,
                 members=members.get(group, 0),
                 responses=None if shown is None else int(shown.value),
-                response_share=None if shown is None else response_share,
+                response_share=share,
                 member_share=member_share,
-                under_represented=member_share > 0
-                and response_share < UNDER_REPRESENTED * member_share,
+                under_represented=share is not None
+                and member_share > 0
+                and share < UNDER_REPRESENTED * member_share,
             )
         )
-    total = table.total()
     return ResponseRates(tuple(result), None if total is None else int(total.value), table)
 
 
@@ -320,9 +359,19 @@ def role_map(
     rows: Iterable[AnswerRow], *, areas: Sequence[str], groups: Sequence[str], k: int
 ) -> RoleMap:
     """Leaders and supporters of each responsibility area by partner group, each respondent's
-    latest roles answers; gaps, support without a lead and overlaps called out."""
+    latest roles answers; gaps, support without a lead and overlaps called out.
+
+    A group with fewer than k respondents is left out, like in every other table: even a "–"
+    where others show 0 would tell what its one member said.
+    """
+    claims = role_claims(rows)
+    respondents: dict[str, int] = defaultdict(int)
+    for group, _ in claims.values():
+        respondents[group] += 1
     claimants: dict[Key, set[str]] = defaultdict(set)
-    for who, (group, roles) in role_claims(rows).items():
+    for who, (group, roles) in claims.items():
+        if respondents[group] < k:
+            continue
         for area, role in roles.items():
             claimants[(role_row(area, role), group)].add(who)
     by_row: dict[str, set[str]] = defaultdict(set)

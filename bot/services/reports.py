@@ -7,7 +7,7 @@ import asyncio
 import html
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.config import Settings
 from bot.domain.anonymity import ALL, SuppressedTable
 from bot.domain.flows import AskNode, FlowRegistry, load_flows
+from bot.domain.releases import Periods, round_since
 from bot.domain.reports import (
     NOT_RESPONSES,
     PROGRESS_FLOW,
@@ -25,6 +26,7 @@ from bot.domain.reports import (
     AnswerRow,
     ChartData,
     Words,
+    counted,
     group_label,
     objective_progress,
     progress_chart,
@@ -44,7 +46,7 @@ from bot.i18n import Catalogs
 from bot.services.charts import HIDDEN_MARK, render_png
 from bot.storage import migrate
 from bot.storage.db import create_engine, create_session_factory
-from bot.storage.reports import count_members_by_group, list_answer_rows
+from bot.storage.reports import count_members_by_group, list_answer_rows, list_pulse_windows
 
 KINDS = ("trust", "matrix", "response", "roles", "progress")
 
@@ -84,7 +86,8 @@ class Reports:
         since: datetime | None,
         words: Words,
     ) -> list[ReportPart]:
-        """The asked-for reports over the answers given since `since` (all when None)."""
+        """The asked-for reports over the answers given since `since` (all when None), which
+        is rounded down to the start of its week: every report reads whole periods."""
         flows = {
             "trust": [TRUST_FLOW],
             "matrix": [TRUST_FLOW],
@@ -93,12 +96,22 @@ class Reports:
             "progress": [PROGRESS_FLOW],
         }
         flow_ids = sorted({flow for kind in kinds for flow in flows[kind]})
-        rows = await list_answer_rows(session, flow_ids=flow_ids, since=since)
+        asked, since = since, None if since is None else round_since(since)
+        windows = await list_pulse_windows(session, flow_ids=flow_ids)
+        periods = {flow: Periods(windows.get(flow, ())) for flow in flow_ids}
+        rows = [
+            replace(
+                row,
+                period=periods[row.flow_id].of(row.created_at),
+                week=periods[row.flow_id].week_of(row.created_at),
+            )
+            for row in await list_answer_rows(session, flow_ids=flow_ids, since=since)
+        ]
         members = await count_members_by_group(session) if "response" in kinds else {}
         # Drawing takes a moment per chart: off the event loop, one figure per call.
         return [
             await asyncio.to_thread(
-                self.part, kind, rows, members=members, since=since, words=words
+                self.part, kind, rows, members=members, since=since, asked=asked, words=words
             )
             for kind in kinds
         ]
@@ -111,8 +124,9 @@ class Reports:
         members: dict[str, int],
         since: datetime | None,
         words: Words,
+        asked: datetime | None = None,
     ) -> ReportPart:
-        """One report from plain rows (pure apart from drawing)."""
+        """One report from plain rows (pure apart from drawing); `since` starts a period."""
         k = self.k
         flow = {
             "trust": TRUST_FLOW,
@@ -125,9 +139,8 @@ class Reports:
         else:
             used = [r for r in rows if r.flow_id == flow]
         proxies = proxy_responses(used)
-        period = (
-            words("report.since", day=since.date().isoformat()) if since else words("report.ever")
-        )
+        used = counted(used)
+        period = self._period_words(words, since, asked)
         extra: list[str] = []
         group = self._group_words(words)
         if kind == "trust":
@@ -174,12 +187,21 @@ class Reports:
             [
                 f"<b>{html.escape(chart.title)}</b>",
                 period,
+                words("report.periods", k=k),
                 *extra,
                 *([words("report.note.hidden", k=k)] if table.hidden else []),
                 proxy_text(words, proxies, k=k),
             ]
         )
         return ReportPart(kind, chart, render_png(chart), text, (chart.title, *lines))
+
+    def _period_words(self, words: Words, since: datetime | None, asked: datetime | None) -> str:
+        if since is None:
+            return words("report.ever")
+        day = since.date().isoformat()
+        if asked is None or asked.date() == since.date():
+            return words("report.since", day=day)
+        return words("report.since_week", day=day, asked=asked.date().isoformat())
 
     def _group_words(self, words: Words) -> Callable[[str], str]:
         return lambda g: words("report.total") if g == ALL else group_label(words, g)

@@ -9,8 +9,16 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain.releases import Window, occurrence_window
 from bot.domain.reports import NO_GROUP, AnswerRow
-from bot.storage.models import Answer, Member, MemberStatus
+from bot.storage.models import (
+    Answer,
+    Member,
+    MemberStatus,
+    Schedule,
+    ScheduleKind,
+    ScheduleOccurrence,
+)
 
 
 async def list_answer_rows(
@@ -60,3 +68,28 @@ async def count_members_by_group(session: AsyncSession) -> dict[str, int]:
         key = group or NO_GROUP
         counts[key] = counts.get(key, 0) + int(count)
     return counts
+
+
+async def list_pulse_windows(
+    session: AsyncSession, *, flow_ids: Sequence[str]
+) -> dict[str, tuple[Window, ...]]:
+    """The windows of the check-in occurrences of these flows, earliest first, by flow."""
+    query = (
+        select(
+            Schedule.flow_id,
+            ScheduleOccurrence.id,
+            ScheduleOccurrence.first_send_at,
+            ScheduleOccurrence.last_close_at,
+        )
+        .join(Schedule, col(Schedule.id) == col(ScheduleOccurrence.schedule_id))
+        .where(
+            col(Schedule.kind) == ScheduleKind.CHECKIN,
+            col(Schedule.flow_id).in_(list(flow_ids)),
+        )
+        .order_by(col(ScheduleOccurrence.first_send_at), col(ScheduleOccurrence.id))
+    )
+    windows: dict[str, list[Window]] = {}
+    for flow_id, key, first, last in (await session.exec(query)).all():
+        window = occurrence_window(str(key), first_send=first, last_close=last)
+        windows.setdefault(flow_id, []).append(window)
+    return {flow: tuple(found) for flow, found in windows.items()}

@@ -11,6 +11,7 @@ from bot.domain.reports import (
     ROLES_FLOW,
     TRUST_FLOW,
     AnswerRow,
+    RoleMap,
     count_respondents,
     count_responses,
     objective_progress,
@@ -78,15 +79,13 @@ def test_a_hidden_cell_cannot_be_worked_out_from_a_row_total() -> None:
     )
     table = trust_matrix(rows, groups=GROUPS, k=K)
     assert table.is_hidden("community", "municipality")  # 4 raters
-    assert table.primary == {("community", "municipality")}
-    # community's row margin and the municipality column would give it away by subtraction:
-    # each loses a second figure too.
-    for line in (
-        [("community", c) for c in table.columns] + [("community", ALL)],
-        [(r, "municipality") for r in table.rows] + [(ALL, "municipality")],
-    ):
-        hidden = [key for key in line if key in table.figures and key in table.hidden]
-        assert len(hidden) >= 2, line
+    assert table.primary == table.withheld == {("community", "municipality")}
+    # withheld: in no margin, so community's row total and the municipality column are the
+    # figures shown beside them, and nothing subtracts to the four ratings
+    row_total = table.visible("community", ALL)
+    assert row_total is not None and row_total.value == 4.0 and row_total.respondents == 6
+    column = table.visible(ALL, "municipality")
+    assert column is not None and column.value == 2.0 and column.respondents == 7
     assert derivable_figures(table) == frozenset()
 
 
@@ -165,19 +164,26 @@ def test_response_rates_flag_under_represented_groups() -> None:
     by_group = {g.group: g for g in rates.groups}
     assert by_group["municipality"].responses == 12
     assert not by_group["municipality"].under_represented
-    assert by_group["community"].under_represented  # 1/3 of responses, 20/33 of members
-    # private_sector gave 0 responses: hidden, and community with it, so no subtraction
+    # private_sector gave 0 responses: hidden, and community with it, so no subtraction; a
+    # hidden group is never flagged, or the flag would tell what the figure hides
     assert by_group["private_sector"].responses is None
-    assert by_group["private_sector"].under_represented
-    assert sum(g.responses is None for g in rates.groups) >= 2 or rates.total_responses is None
+    assert by_group["community"].responses is None
+    assert not by_group["private_sector"].under_represented
+    assert not by_group["community"].under_represented
     assert derivable_figures(rates.table) == frozenset()
+    rows += pulses("private_sector", 5, {"heard": 3.0})
+    rates = response_rates(
+        rows, members={"municipality": 10, "community": 20, "private_sector": 3}, k=K
+    )
+    by_group = {g.group: g for g in rates.groups}
+    assert by_group["community"].under_represented  # 6/23 of responses, 20/33 of members
     chart = response_chart(rates, words, k=K, proxies=0)
     assert chart.kind == "bars"
     assert [s.label for s in chart.series] == [
         "report.response.share_responses",
         "report.response.share_members",
     ]
-    assert "group.community" in chart.marked and "group.municipality" not in chart.marked
+    assert chart.marked == ("group.community",)
 
 
 def claims(
@@ -241,7 +247,8 @@ def role_rows(*, changed_mind: bool) -> list[AnswerRow]:
 def test_role_map_counts_leaders_and_supporters_and_hides_fewer_than_k() -> None:
     roles = role_map(role_rows(changed_mind=False), areas=AREAS, groups=GROUPS, k=K)
     table = roles.table
-    assert table.columns == ("municipality", "private_sector", "civil_society", "community")
+    # the two private companies are fewer than k: left out, like in every other table
+    assert table.columns == ("municipality", "civil_society", "community")
     assert table.rows == (
         "local_knowledge:lead",
         "local_knowledge:support",
@@ -259,14 +266,8 @@ def test_role_map_counts_leaders_and_supporters_and_hides_fewer_than_k() -> None
     assert shown("decisions:support", "community") == 6  # brings it, leads something else
     assert shown("local_knowledge:support", "civil_society") == 6  # skipped `leads`
     assert shown("funding:support", "municipality") == 5  # five: shown
-    assert shown("decisions:lead", ALL) == 7  # a lead claim counts without `brings`
-    assert table.primary == {
-        ("decisions:lead", "private_sector"),
-        ("technical_skills:support", "private_sector"),
-        (ALL, "private_sector"),
-    }
-    # the decisions leaders' total (7) would give the two private companies away
-    assert table.is_hidden("decisions:lead", "municipality")
+    assert shown("decisions:lead", ALL) == 5  # a lead claim counts without `brings`
+    assert table.primary == frozenset()
     assert derivable_figures(table) == frozenset()
 
     # one of the five changes their mind: four support funding, hidden with its row total
@@ -274,7 +275,6 @@ def test_role_map_counts_leaders_and_supporters_and_hides_fewer_than_k() -> None
     assert changed.figures[("funding:support", "municipality")].value == 4
     assert ("funding:support", "municipality") in changed.primary
     assert ("funding:support", ALL) in changed.primary
-    assert changed.visible("decisions:lead", ALL) is not None
     assert derivable_figures(changed) == frozenset()
 
 
@@ -285,16 +285,25 @@ def test_role_map_calls_out_gaps_support_without_lead_and_overlaps() -> None:
     assert roles.table.figures[("community_links:support", "community")].value == 1
     assert roles.gaps == ("technical_skills", "funding", "community_links")
     assert roles.support_only == ("technical_skills", "funding", "community_links")
-    # the private companies' two leaders are hidden, yet they lead: that is no secret
-    assert roles.overlaps == {"decisions": ("municipality", "private_sector")}
-    assert roles.table.is_hidden("decisions:lead", "private_sector")
+    # the two private companies who lead decisions are fewer than k: nothing tells of them
+    assert roles.overlaps == {}
+    assert "private_sector" not in roles.table.columns
+
+    alone = claims(50, "other", ("decisions",), ("decisions",))
+    for said in (alone, claims(50, "other", ("funding",), ())):
+        one = role_map(role_rows(changed_mind=True) + said, areas=AREAS, groups=GROUPS, k=K)
+        assert one == roles_without_other(), "a one-member group's roles must not show"
 
     nobody = role_map(
         claims(1, "community", ("funding",), ("funding",)), areas=AREAS, groups=GROUPS, k=K
     )
-    assert nobody.gaps == ("local_knowledge", "technical_skills", "community_links", "decisions")
+    assert nobody.gaps == ()  # one person only: nothing to show, not even gaps
     assert nobody.support_only == () and nobody.overlaps == {}
     assert role_map([], areas=AREAS, groups=GROUPS, k=K).gaps == ()
+
+
+def roles_without_other() -> RoleMap:
+    return role_map(role_rows(changed_mind=True), areas=AREAS, groups=GROUPS, k=K)
 
 
 def test_role_chart_shows_leaders_and_supporters_as_rows() -> None:
@@ -308,10 +317,9 @@ def test_role_chart_shows_leaders_and_supporters_as_rows() -> None:
         "report.roles.lead_row area=roles.brings.decisions",
         "report.roles.support_row area=roles.brings.decisions",
     ]
-    assert chart.x_labels[:2] == ("group.municipality", "group.private_sector")
-    assert chart.series[0].values == (0.0, 0.0, 0.0, 6.0)  # only the community leads it
-    assert chart.series[3].values == (None, 0.0, 0.0, 0.0)  # four: hidden, not zero
-    assert chart.series[4].values == (None, None, 0.0, 0.0)
+    assert chart.x_labels == ("group.municipality", "group.civil_society", "group.community")
+    assert chart.series[0].values == (0.0, 0.0, 6.0)  # only the community leads it
+    assert chart.series[3].values == (None, 0.0, 0.0)  # four: hidden, not zero
     assert "report.note.hidden" in chart.note
 
 
@@ -351,3 +359,18 @@ def test_objective_progress_takes_each_persons_latest_rating() -> None:
     assert table.visible("political", "civil_society") is None
     assert table.total() is not None
     assert derivable_figures(table) == frozenset()
+
+
+def test_response_rates_tell_nothing_of_a_one_member_group() -> None:
+    members = {"municipality": 10, "community": 20, "other": 1}
+    rows = pulses("municipality", 12, {"heard": 3.0}) + pulses("community", 8, {"heard": 3.0})
+    seen = []
+    for said in ([], pulses("other", 1, {"heard": 1.0})):
+        rates = response_rates(rows + said, members=members, k=K)
+        other = next(g for g in rates.groups if g.group == "other")
+        assert other.responses is None and other.response_share is None
+        assert not other.under_represented
+        chart = response_chart(rates, words, k=K, proxies=0)
+        assert "group.other" not in chart.marked
+        seen.append(chart.series[0].values)
+    assert seen[0][-1] is None and seen[1][-1] is None

@@ -17,6 +17,7 @@ from bot.app import BotApp
 from bot.cli import main
 from bot.config import Settings
 from bot.domain.clock import ManualClock
+from bot.domain.releases import week_start
 from bot.sandbox.emulator import BotAPIEmulator, SentMessage
 from bot.services.reports import KINDS, Reports
 from bot.storage import repo
@@ -215,7 +216,7 @@ async def test_figures_behind_the_charts_hide_small_groups(
     assert rows["Municipality"][1:3] == (3.0, 4.0)  # six raters
     assert rows["Private company"] == (None, None, None)  # four raters
     assert rows["Other"] == (None, None, None)  # the raiser alone
-    assert rows["Community member"][0] == 2.5  # five raters and five by proxy
+    assert rows["Community member"][0] == 2.0  # five raters; the five by proxy count apart
     assert "Community member" in response.marked
     bars = dict(zip(response.x_labels, response.series[0].values, strict=True))
     assert bars["Other"] is None and bars["Private company"] is None
@@ -241,7 +242,8 @@ async def test_only_coordinators_see_reports_and_a_stale_button_grants_nothing(
     assert "/report [trust|matrix|response|roles|progress|all]" in admin.new_text()
     await admin.send("/report trust 2020-01-01")
     photo = admin.new()[-1]
-    assert photo.kind == "photo" and "Answers since 2020-01-01." in photo.plain_text
+    assert photo.kind == "photo"
+    assert "Answers since 2019-12-30, the Monday of the week of 2020-01-01" in photo.plain_text
     await admin.send("/report soon")
     assert "I did not understand “soon”" in admin.new_text()
 
@@ -261,13 +263,14 @@ async def test_the_command_line_prints_tables_and_writes_charts(
         monkeypatch.setenv("DATABASE_SCHEMA", settings.database_schema)
     monkeypatch.setenv("FLOWS_DIR", str(ROOT / "flows"))
     monkeypatch.setenv("LOCALES_DIR", str(ROOT / "locales"))
-    since = (clock.now() - timedelta(days=1)).date().isoformat()
+    asked = (clock.now() - timedelta(days=1)).date()
+    since, monday = asked.isoformat(), week_start(asked).isoformat()
     code = await asyncio.to_thread(main, ["report", "--since", since, "--out", str(tmp_path)])
     assert code == 0
     printed = capsys.readouterr().out
     assert_names_nobody(printed.encode())
     assert "How each group (rows) trusts each group (columns), 1–5" in printed
-    assert f"Answers since {since}." in printed
+    assert f"Answers since {monday}, the Monday of the week of {since}" in printed
     assert "5 responses were recorded by a facilitator" in printed
     for kind in KINDS:
         path = tmp_path / f"report-{kind}.png"

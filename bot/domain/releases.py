@@ -1,0 +1,95 @@
+"""Releases over fixed periods, so that no two published figures, subtracted, isolate anyone.
+
+Every audience (reports, pulse results, digests, exports) reads answers over the same fixed,
+non-overlapping periods: an answer belongs to the pulse occurrence whose window holds it, or
+else to its ISO week (what of that week lies outside every occurrence). A `since` is rounded
+down to the start of its week.
+
+A figure is a sum over its periods. A period in which fewer than k people answered for a
+figure is suppressed on its own, so it is left out of that figure whatever span is asked: every
+published figure is then a sum of periods each over at least k people, and subtracting one
+published figure from another (weeks 1–3 minus weeks 1–2, a week minus its pulse occurrence)
+leaves whole periods over at least k people, or nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def week_start(day: date) -> date:
+    """The Monday of the ISO week a day falls in."""
+    return day - timedelta(days=day.weekday())
+
+
+def round_since(since: datetime) -> datetime:
+    """The start (Monday 00:00 UTC) of the period a `since` falls in."""
+    day = week_start(since.astimezone(UTC).date())
+    return datetime.combine(day, time(0, 0), tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A pulse occurrence's window: answers stamped in [start, end) belong to it."""
+
+    key: str
+    start: datetime
+    end: datetime
+
+
+def day_start(moment: datetime) -> datetime:
+    """Midnight UTC of the moment's day: anonymous answers carry their day only."""
+    return datetime.combine(moment.astimezone(UTC).date(), time(0, 0), tzinfo=UTC)
+
+
+def occurrence_window(key: str, *, first_send: datetime, last_close: datetime) -> Window:
+    """A pulse occurrence's window, opening at the start of its first day (as its answers are
+    stamped) and closing with its last window."""
+    return Window(key, day_start(first_send), last_close)
+
+
+@dataclass(frozen=True)
+class Periods:
+    """The periods answers are read over: occurrence windows, and ISO weeks around them."""
+
+    windows: tuple[Window, ...] = ()
+
+    def of(self, when: datetime) -> str:
+        """The period an answer stamped at `when` belongs to (the earliest window holding it)."""
+        for window in self.windows:
+            if window.start <= when < window.end:
+                return f"occurrence:{window.key}"
+        return f"week:{week_start(when.date()).isoformat()}"
+
+    def week_of(self, when: datetime) -> date:
+        """The week a period is shown in: an occurrence's first week, else the answer's."""
+        for window in self.windows:
+            if window.start <= when < window.end:
+                return week_start(window.start.date())
+        return week_start(when.date())
+
+
+def releasable(
+    rows: Iterable[T],
+    *,
+    figure_of: Callable[[T], Hashable],
+    period_of: Callable[[T], str],
+    respondents: Callable[[Sequence[T]], int],
+    k: int,
+) -> list[T]:
+    """The rows of every (figure, period) over at least k respondents, in the order given; the
+    rest is withheld from every figure over any span."""
+    if k < 1:
+        raise ValueError("k must be at least 1")
+    rows = list(rows)
+    blocks: dict[tuple[Hashable, str], list[T]] = defaultdict(list)
+    for row in rows:
+        blocks[(figure_of(row), period_of(row))].append(row)
+    kept = {id(row) for found in blocks.values() if respondents(found) >= k for row in found}
+    return [row for row in rows if id(row) in kept]

@@ -1,0 +1,80 @@
+"""Releases over fixed periods: no two published spans, subtracted, isolate fewer than k people."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.domain.releases import Periods, Window, releasable, round_since, week_start
+
+K = 5
+
+
+def spans(periods: int) -> list[tuple[int, int]]:
+    return [(a, b) for a in range(periods) for b in range(a, periods)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    counts=st.lists(st.integers(min_value=0, max_value=12), min_size=1, max_size=6),
+    figures=st.integers(min_value=1, max_value=3),
+)
+def test_no_difference_of_two_published_spans_isolates_fewer_than_k(
+    counts: list[int], figures: int
+) -> None:
+    # One row per respondent: (figure, period, respondent)
+    rows = [
+        (figure, period, person)
+        for figure in range(figures)
+        for period, n in enumerate(counts)
+        for person in range(n + figure)
+    ]
+    published: list[set[tuple[int, int, int]]] = []
+    for first, last in spans(len(counts)):
+        asked = [r for r in rows if first <= r[1] <= last]
+        kept = releasable(
+            asked, figure_of=lambda r: r[0], period_of=lambda r: str(r[1]), respondents=len, k=K
+        )
+        published.append(set(kept))
+    for one in published:
+        for other in published:
+            for figure in range(figures):
+                left = {r for r in one - other if r[0] == figure}
+                # whatever one span holds beyond another is whole periods of k or more people
+                by_period: dict[int, int] = {}
+                for _, period, _ in left:
+                    by_period[period] = by_period.get(period, 0) + 1
+                assert all(n >= K for n in by_period.values()), (one, other)
+
+
+@given(counts=st.lists(st.integers(min_value=0, max_value=12), min_size=1, max_size=6))
+def test_a_span_keeps_every_period_that_reaches_k_on_its_own(counts: list[int]) -> None:
+    rows = [(period, person) for period, n in enumerate(counts) for person in range(n)]
+    kept = releasable(
+        rows, figure_of=lambda _: 0, period_of=lambda r: str(r[0]), respondents=len, k=K
+    )
+    assert len(kept) == sum(n for n in counts if n >= K)
+
+
+def test_the_since_attack_finds_the_same_figure() -> None:
+    monday = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    assert round_since(monday + timedelta(days=1, hours=5)) == datetime(2026, 11, 30, tzinfo=UTC)
+    assert round_since(monday) == round_since(monday + timedelta(days=6, hours=14))
+    assert week_start(date(2026, 12, 6)) == date(2026, 11, 30)
+
+
+def test_an_answer_belongs_to_its_occurrence_else_to_the_rest_of_its_week() -> None:
+    start = datetime(2026, 12, 2, tzinfo=UTC)
+    periods = Periods((Window("7", start, start + timedelta(days=2)),))
+    assert periods.of(start + timedelta(hours=3)) == "occurrence:7"
+    assert periods.of(start + timedelta(days=2)) == "week:2026-11-30"
+    assert periods.of(start - timedelta(days=2)) == "week:2026-11-30"
+    assert periods.week_of(start + timedelta(days=1)) == date(2026, 11, 30)
+
+
+def test_k_must_be_positive() -> None:
+    with pytest.raises(ValueError):
+        releasable([], figure_of=str, period_of=str, respondents=len, k=0)
