@@ -31,6 +31,7 @@ from bot.services.concerns import FLOW_ID as CONCERNS_FLOW
 from bot.services.concerns import Concerns
 from bot.services.conversations import ONBOARDING, Conversations
 from bot.services.digests import Digests
+from bot.services.export import export_policy
 from bot.services.reports import Reports
 from bot.services.sealing import Sealer, load_sealer
 from bot.storage import migrate, outbox, repo
@@ -171,6 +172,7 @@ class BotApp:
                 "concerns": self.concerns,
                 "committees": self.committees,
                 "reports": Reports(flows=flows, min_group=self.settings.report_min_group),
+                "export_policy": export_policy(self.settings),
             },
         )
         if self.metrics.observe_update not in self.tracker.observers:

@@ -24,7 +24,7 @@ def _since(text: str | None) -> datetime | None:
 
 async def _export(settings: Settings, args: argparse.Namespace) -> tuple[bytes, str, int]:
     from bot.app import load_content
-    from bot.services.export import export_answers
+    from bot.services.export import export_answers, export_policy
     from bot.services.sealing import load_sealer
     from bot.storage import audit, migrate
     from bot.storage.db import create_engine, create_session_factory
@@ -47,6 +47,8 @@ async def _export(settings: Settings, args: argparse.Namespace) -> tuple[bytes, 
                 actor=None,
                 actor_label=audit.CLI_LABEL,
                 now=datetime.now(UTC),
+                policy=export_policy(settings),
+                longitudinal=args.longitudinal,
             )
             await session.commit()
     finally:
@@ -100,6 +102,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     export.add_argument("--since", help="only answers given on or after this day, YYYY-MM-DD")
     export.add_argument(
         "--out", help="file to write (default: CSV to standard output, XLSX to a dated file)"
+    )
+    export.add_argument(
+        "--longitudinal",
+        action="store_true",
+        help="pseudonyms stable across exports (audited); new for each export otherwise",
     )
     export.set_defaults(func=cmd_export)
     audit = sub.add_parser("audit", help=cmd_audit.__doc__)

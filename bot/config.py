@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     anonymity_key_file: Path = Path("data/anonymity.key")
     # Figures over fewer respondents than this are suppressed in reports (k-anonymity).
     report_min_group: int = Field(default=5, ge=2)
+    # Free-text comments are quoted or exported only among at least this many respondents.
+    report_min_commenters: int = Field(default=10, ge=2)
 
     progress_interval_s: float = Field(default=3.0, gt=0)
 

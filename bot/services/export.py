@@ -1,16 +1,20 @@
 """Exports of the answers as CSV or XLSX, for the partnership's own analysis.
 
-Members appear only as pseudonyms (keyed, stable across exports, meaningless without the
-anonymity key). Anonymous answers carry no respondent, no response id and only their day, and
-they come after the named ones, ordered by their content: neither a column nor the row order
-links them to the named answers of the same run. Proxy answers (recorded by a facilitator for
-someone without a phone) are flagged, and every answer keeps its stakeholder group.
+Members appear only as pseudonyms, keyed and new for each export (an admin may ask for
+longitudinal ones, stable across exports, and that is audited); profile answers (organisation,
+role title) are never beside a pseudonym. Anonymous answers carry no respondent, no response id
+and only their week, only for a group with at least k respondents in that week (k = 10 for free
+text), and they come after the named ones, ordered by their content: neither a column nor the
+row order links them to the named answers of the same run. Proxy answers (recorded by a
+facilitator for someone without a phone) are flagged, and every answer keeps its group.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
+import secrets
 from collections.abc import Sequence
 from dataclasses import astuple, dataclass, fields
 from datetime import UTC, date, datetime, time
@@ -19,14 +23,34 @@ from openpyxl import Workbook  # type: ignore[import-untyped]
 from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.config import Settings
+from bot.domain.releases import releasable, round_since, week_start
+from bot.services.conversations import ONBOARDING
 from bot.services.sealing import Sealer
 from bot.storage import audit
 from bot.storage.export import list_answers_for_export
 from bot.storage.models import Answer, Member
 
 FORMATS = ("csv", "xlsx")
-# A spreadsheet runs text starting with these as a formula.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet runs text starting with these as a formula, even after leading whitespace.
+_FORMULA_START = ("=", "+", "-", "@")
+# Control characters an XLSX file cannot hold (openpyxl refuses them).
+_NOT_IN_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# Flows about the member themself: their answers are never beside a pseudonym.
+PROFILE_FLOWS = frozenset({ONBOARDING})
+
+
+@dataclass(frozen=True)
+class ExportPolicy:
+    """How many respondents a week's anonymous answers need before they are exported."""
+
+    min_group: int
+    min_comments: int
+
+
+def export_policy(settings: Settings) -> ExportPolicy:
+    """The export's k from the settings (`REPORT_MIN_GROUP`, `REPORT_MIN_COMMENTERS`)."""
+    return ExportPolicy(settings.report_min_group, settings.report_min_commenters)
 
 
 @dataclass(frozen=True)
@@ -71,15 +95,26 @@ def _flag(value: bool) -> str:
     return "yes" if value else "no"
 
 
-def to_row(answer: Answer, sealer: Sealer) -> ExportRow:
-    """An answer as an export row: pseudonymous, and anonymous ones without any link."""
-    anonymous = answer.anonymous or (answer.member_id is None and not answer.proxy)
+def is_anonymous(answer: Answer) -> bool:
+    """Whether an answer is exported without any link to a respondent."""
+    return answer.anonymous or (answer.member_id is None and not answer.proxy)
+
+
+def to_row(answer: Answer, sealer: Sealer, *, salt: str | None = None) -> ExportRow:
+    """An answer as an export row: pseudonymous (keyed with `salt`, or longitudinal when None),
+    anonymous ones and profile answers without any link."""
+    anonymous = is_anonymous(answer)
+    unlinked = anonymous or answer.flow_id in PROFILE_FLOWS
     respondent = response = ""
-    if not anonymous:
+    if not unlinked:
         if answer.member_id is not None:
-            respondent = sealer.pseudonym(answer.member_id)
+            respondent = (
+                sealer.pseudonym(answer.member_id)
+                if salt is None
+                else "m-" + sealer.tag(f"pseudonym:{salt}", answer.member_id)[:12]
+            )
         if answer.run_id is not None:
-            response = "r-" + sealer.tag("response", answer.run_id)[:12]
+            response = "r-" + sealer.tag(f"response:{salt or ''}", answer.run_id)[:12]
     when = answer.created_at
     return ExportRow(
         respondent=respondent,
@@ -92,25 +127,47 @@ def to_row(answer: Answer, sealer: Sealer) -> ExportRow:
         anonymous=_flag(anonymous),
         proxy=_flag(answer.proxy),
         stakeholder_group=answer.stakeholder_group or "",
-        # An exact time could be matched against a named run's answers.
-        date=when.strftime("%Y-%m-%d") if anonymous else when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        # An exact time could be matched against a named run's answers, a day against who
+        # answered that day: unlinked answers carry the start of their week.
+        date=week_start(when.date()).isoformat()
+        if unlinked
+        else when.strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
 
 
-def arrange(answers: Sequence[Answer], sealer: Sealer) -> list[ExportRow]:
-    """Named answers in the order given, then anonymous ones sorted by their content."""
-    rows = [to_row(a, sealer) for a in answers]
-    named = [r for r in rows if r.anonymous == "no"]
-    anonymous = sorted(
-        (r for r in rows if r.anonymous == "yes"),
+def releasable_answers(answers: Sequence[Answer], policy: ExportPolicy) -> list[Answer]:
+    """Named answers, and anonymous ones of each question, group and week answered by at least
+    k people themselves (free text: `min_comments`); proxy answers never count towards k."""
+    counted = [a for a in answers if is_anonymous(a) and not a.proxy]
+    kept: set[int] = set()
+    for kind_is_text, k in ((False, policy.min_group), (True, policy.min_comments)):
+        found = releasable(
+            [a for a in counted if (a.kind == "text") == kind_is_text],
+            figure_of=lambda a: (a.flow_id, a.question_key, a.stakeholder_group),
+            period_of=lambda a: week_start(a.created_at.date()).isoformat(),
+            respondents=len,
+            k=k,
+        )
+        kept |= {id(a) for a in found}
+    return [a for a in answers if not is_anonymous(a) or a.proxy or id(a) in kept]
+
+
+def arrange(
+    answers: Sequence[Answer], sealer: Sealer, *, salt: str | None = None
+) -> list[ExportRow]:
+    """Linked answers in the order given, then the unlinked ones sorted by their content."""
+    rows = [to_row(a, sealer, salt=salt) for a in answers]
+    named = [r for r in rows if r.respondent or r.response]
+    unlinked = sorted(
+        (r for r in rows if not (r.respondent or r.response)),
         key=lambda r: (r.flow, r.question, r.stakeholder_group, r.date, r.proxy, r.value),
     )
-    return named + anonymous
+    return named + unlinked
 
 
 def _safe_text(value: str) -> str:
     """Free text that a spreadsheet will show, not run."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
+    return "'" + value if value.lstrip().startswith(_FORMULA_START) else value
 
 
 def to_csv(rows: Sequence[ExportRow]) -> bytes:
@@ -131,7 +188,7 @@ def to_xlsx(rows: Sequence[ExportRow]) -> bytes:
     for row in rows:
         cells = []
         for value in astuple(row):
-            cell = WriteOnlyCell(sheet, value=value)
+            cell = WriteOnlyCell(sheet, value=_NOT_IN_XLSX.sub("", value))
             cell.data_type = "s"  # never a formula, whatever the text starts with
             cells.append(cell)
         sheet.append(cells)
@@ -150,12 +207,17 @@ async def export_answers(
     actor: Member | None,
     actor_label: str | None = None,
     now: datetime,
+    policy: ExportPolicy,
+    longitudinal: bool = False,
 ) -> Export:
-    """Build the export and record in the audit log who took it."""
+    """Build the export from the start of the week of `since`, and record in the audit log who
+    took it (and whether with longitudinal pseudonyms)."""
     if file_format not in FORMATS:
         raise ValueError(f"unknown export format {file_format!r}")
+    since = None if since is None else round_since(since)
     answers = await list_answers_for_export(session, flow_id=flow_id, since=since)
-    rows = arrange(answers, sealer)
+    salt = None if longitudinal else secrets.token_hex(16)
+    rows = arrange(releasable_answers(answers, policy), sealer, salt=salt)
     data = to_csv(rows) if file_format == "csv" else to_xlsx(rows)
     await audit.record(
         session,
@@ -167,6 +229,7 @@ async def export_answers(
             "flow": flow_id,
             "since": since.date().isoformat() if since else None,
             "rows": len(rows),
+            "longitudinal": True if longitudinal else None,
         },
         now=now,
     )

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from conftest import ADMIN, ROOT, Database, Phone, add_anonymous_concern, onboard
 from openpyxl import load_workbook  # type: ignore[import-untyped]
+from sqlmodel import col, select
 
 from bot.app import BotApp
 from bot.cli import main
@@ -18,6 +19,7 @@ from bot.config import Settings
 from bot.sandbox.emulator import BotAPIEmulator, SentMessage
 from bot.services.conversations import UserRef
 from bot.storage import audit
+from bot.storage.models import Answer
 
 MEMBER = 7_700_001
 NAMED_TEXT = "Please repair the Zarqa well pump"
@@ -98,17 +100,20 @@ async def pseudonym_of(db: Database, app: BotApp, telegram_user_id: int) -> str:
 
 
 def assert_unlinkable(rows: list[dict[str, str]], raw: bytes, pseudonym: str) -> None:
-    """Anonymous rows name nobody and come after every named one; nothing names the member."""
+    """Anonymous rows name nobody and come after every named one; nothing names the member;
+    the pseudonym is new for this export and never beside a profile answer."""
     kinds = [r["anonymous"] for r in rows]
     assert "yes" in kinds and "no" in kinds
-    assert kinds == sorted(kinds), "anonymous answers must come after the named ones"
-    named = [r for r in rows if r["anonymous"] == "no"]
+    named = [r for r in rows if r["respondent"]]
+    assert rows[: len(named)] == named, "unlinked answers must come after the linked ones"
     anonymous = [r for r in rows if r["anonymous"] == "yes"]
-    assert {r["respondent"] for r in named if r["flow"] == "roles"} == {pseudonym}
+    (exported,) = {r["respondent"] for r in named if r["flow"] == "roles"}
+    assert exported.startswith("m-") and exported != pseudonym
+    assert not any(r["flow"] == "onboarding" for r in named)
     assert all(r["respondent"].startswith("m-") for r in named)
     assert all(r["response"].startswith("r-") for r in named)
     assert {(r["respondent"], r["response"]) for r in anonymous} == {("", "")}
-    assert all(len(r["date"]) == len("2026-01-05") for r in anonymous)
+    assert all(date.fromisoformat(r["date"]).weekday() == 0 for r in anonymous)
     assert {r["stakeholder_group"] for r in rows if r["flow"] != "onboarding"} == {"community"}
     comment = next(r for r in anonymous if r["question"] == "comment")
     assert comment["value"] == ANONYMOUS_TEXT
@@ -118,9 +123,50 @@ def assert_unlinkable(rows: list[dict[str, str]], raw: bytes, pseudonym: str) ->
         assert needle.encode() not in raw
 
 
+async def others_answer_the_pulse(app: BotApp, count: int) -> None:
+    """Anonymous trust pulses of `count` more community members, the same week."""
+    assert app.session_factory is not None
+    async with app.session_factory() as session:
+        today = app.clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
+        for index in range(count):
+            for question, value in (("municipality", 3.0), ("community", 4.0)):
+                session.add(
+                    Answer(
+                        flow_id="trust_pulse",
+                        question_key=question,
+                        kind="scale",
+                        value_number=value,
+                        anonymous=True,
+                        stakeholder_group="community",
+                        created_at=today,
+                    )
+                )
+            session.add(
+                Answer(
+                    flow_id="trust_pulse",
+                    question_key="comment",
+                    kind="text",
+                    value_text=f"comment {index}",
+                    anonymous=True,
+                    stakeholder_group="community",
+                    created_at=today,
+                )
+            )
+        await session.commit()
+
+
+def without_pseudonyms(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The rows with only whether each had a respondent and a response."""
+    return [
+        {**r, "respondent": str(bool(r["respondent"])), "response": str(bool(r["response"]))}
+        for r in rows
+    ]
+
+
 async def test_a_coordinator_exports_csv_and_xlsx(
     admin: Phone, member: Phone, app: BotApp, db: Database
 ) -> None:
+    await others_answer_the_pulse(app, 9)  # ten commenters in the week: enough to export
     await raise_anonymous_concern(app, MEMBER)
     pseudonym = await pseudonym_of(db, app, MEMBER)
 
@@ -141,7 +187,9 @@ async def test_a_coordinator_exports_csv_and_xlsx(
     assert workbook.file_name is not None and workbook.file_name.endswith(".xlsx")
     assert workbook.file_bytes is not None
     sheet_rows = xlsx_rows(workbook.file_bytes)
-    assert sheet_rows == rows
+    assert without_pseudonyms(sheet_rows) == without_pseudonyms(rows)
+    respondents = {r["respondent"] for r in sheet_rows} - {""}
+    assert respondents and not respondents & {r["respondent"] for r in rows}, "new each time"
     # The sheet's XML, uncompressed, names nobody either.
     import zipfile
 
@@ -197,16 +245,71 @@ async def test_the_command_line_export_is_audited(
     monkeypatch.setenv("ANONYMITY_KEY", settings.anonymity_key.get_secret_value())
     out = tmp_path / "answers.xlsx"
 
-    code = await asyncio.to_thread(main, ["export", "--format", "xlsx", "--out", str(out)])
-    assert code == 0
+    args = ["export", "--format", "xlsx", "--out", str(out)]
+    assert await asyncio.to_thread(main, [*args, "--longitudinal"]) == 0
     rows = xlsx_rows(out.read_bytes())
     pseudonym = await pseudonym_of(db, app, MEMBER)
     assert {r["respondent"] for r in rows if r["flow"] == "roles"} == {pseudonym}
+    assert await asyncio.to_thread(main, args) == 0
+    again = xlsx_rows(out.read_bytes())
+    assert pseudonym not in {r["respondent"] for r in again}
 
     code = await asyncio.to_thread(main, ["audit", "--since", "2000-01-01"])
     assert code == 0
     async with app.session_factory() as session:  # type: ignore[misc]
         entries = await audit.list_entries(session)
-    assert [(e.actor_label, e.action, e.detail["rows"]) for e in entries] == [
-        ("cli", "export", len(rows))
+    assert [
+        (e.actor_label, e.action, e.detail["rows"], e.detail.get("longitudinal"))
+        for e in reversed(entries)
+    ] == [("cli", "export", len(rows), True), ("cli", "export", len(rows), None)]
+
+
+async def test_a_lone_members_anonymous_answers_are_not_exported(
+    admin: Phone, member: Phone, app: BotApp
+) -> None:
+    """The member is alone in answering the pulse this week: their ratings and comment would
+    be theirs in all but name, so none of them leaves the bot."""
+    await admin.send("/export csv trust_pulse")
+    document = admin.new()[-1]
+    assert document.file_bytes is not None
+    assert ANONYMOUS_TEXT.encode() not in document.file_bytes
+    assert [r for r in csv_rows(document.file_bytes) if r["anonymous"] == "yes"] == []
+    await others_answer_the_pulse(app, 4)  # five raters: the ratings go, the comments stay
+    await admin.send("/export csv trust_pulse")
+    rows = csv_rows(admin.new()[-1].file_bytes or b"")
+    assert {r["question"] for r in rows} == {"municipality", "community"}
+    assert len([r for r in rows if r["question"] == "municipality"]) == 5
+
+
+async def test_a_control_character_in_a_free_text_answer_does_not_break_the_xlsx_export(
+    admin: Phone, member: Phone, app: BotApp
+) -> None:
+    """Text stored before the chat cleaned its input (or pasted into the database) may hold
+    control characters, which an XLSX file cannot: they are left out, the rest is exported."""
+    assert app.session_factory is not None
+    async with app.session_factory() as session:
+        said = (
+            await session.exec(select(Answer).where(col(Answer.value_text) == NAMED_TEXT))
+        ).one()
+        said.value_text = "The pump\x07 broke\x1b again"
+        session.add(said)
+        await session.commit()
+    await admin.send("/export xlsx roles")
+    workbook = admin.new()[-1]
+    assert workbook.kind == "document" and workbook.file_bytes is not None
+    rows = xlsx_rows(workbook.file_bytes)
+    assert next(r for r in rows if r["question"] == "expect_municipality")["value"] == (
+        "The pump broke again"
+    )
+
+
+def test_the_csv_guard_catches_formulas_after_leading_whitespace() -> None:
+    from bot.services.export import ExportRow, to_csv
+
+    texts = [' =HYPERLINK("http://x")', "\n\t+1+2", "\r\n@SUM(A1)", "  -2+3"]
+    rows = [
+        ExportRow("", "", "roles", "q", "text", t, "no", "no", "no", "", "2026-01-05")
+        for t in texts
     ]
+    written = list(csv.DictReader(io.StringIO(to_csv(rows).decode("utf-8-sig"))))
+    assert [r["value"] for r in written] == ["'" + t for t in texts]

@@ -1,8 +1,8 @@
 """/export: coordinators get the answers as a CSV or XLSX file, pseudonymous.
 
 `/export` offers the formats as buttons; `/export xlsx trust_pulse 2026-01-01` asks directly
-(format, flow and first day in any order, each optional). The role is checked again at every
-button press.
+(format, flow and first day in any order, each optional; an admin may add `longitudinal` for
+pseudonyms stable across exports). The role is checked again at every button press.
 """
 
 from __future__ import annotations
@@ -16,14 +16,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.clock import Clock
 from bot.services.conversations import Conversations
-from bot.services.export import FORMATS, export_answers, parse_since
+from bot.services.export import FORMATS, ExportPolicy, export_answers, parse_since
 from bot.services.sealing import Sealer
 from bot.storage.models import Member
 from bot.telegram.filters import DataPrefix, PrivateChat
 from bot.telegram.render import Responder
-from bot.telegram.routers.roles import is_coordinator
+from bot.telegram.routers.roles import is_admin, is_coordinator
 
 PREFIX = "ex"
+LONGITUDINAL = "longitudinal"
 
 
 def _locale(member: Member | None) -> str:
@@ -39,6 +40,7 @@ async def on_export(
     sealer: Sealer,
     clock: Clock,
     responder: Responder,
+    export_policy: ExportPolicy,
 ) -> None:
     """Offer the formats, or export at once when the command names what to export."""
     locale = _locale(member)
@@ -58,10 +60,15 @@ async def on_export(
             "export.choose", locale=locale, markup=InlineKeyboardMarkup(inline_keyboard=rows)
         )
         return
-    file_format, flow_id, since = "csv", None, None
+    file_format, flow_id, since, longitudinal = "csv", None, None, False
     for arg in args:
         if arg.lower() in FORMATS:
             file_format = arg.lower()
+        elif arg.lower() == LONGITUDINAL:
+            if not is_admin(member):
+                responder.text("export.longitudinal_admins", locale=locale)
+                return
+            longitudinal = True
         elif arg in conversations.flows:
             flow_id = arg
         else:
@@ -70,7 +77,18 @@ async def on_export(
             except ValueError:
                 responder.text("export.usage", locale=locale, value=arg)
                 return
-    await _send_export(session, member, sealer, clock, responder, file_format, flow_id, since)
+    await _send_export(
+        session,
+        member,
+        sealer,
+        clock,
+        responder,
+        export_policy,
+        file_format,
+        flow_id,
+        since,
+        longitudinal=longitudinal,
+    )
 
 
 async def on_export_press(
@@ -80,6 +98,7 @@ async def on_export_press(
     sealer: Sealer,
     clock: Clock,
     responder: Responder,
+    export_policy: ExportPolicy,
 ) -> None:
     """A format button of /export."""
     locale = _locale(member)
@@ -93,7 +112,9 @@ async def on_export_press(
         return
     if isinstance(callback.message, Message):
         responder.remove_buttons(callback.message.message_id)
-    await _send_export(session, member, sealer, clock, responder, file_format, None, None)
+    await _send_export(
+        session, member, sealer, clock, responder, export_policy, file_format, None, None
+    )
 
 
 async def _send_export(
@@ -102,9 +123,12 @@ async def _send_export(
     sealer: Sealer,
     clock: Clock,
     responder: Responder,
+    policy: ExportPolicy,
     file_format: str,
     flow_id: str | None,
     since: datetime | None,
+    *,
+    longitudinal: bool = False,
 ) -> None:
     export = await export_answers(
         session,
@@ -114,6 +138,8 @@ async def _send_export(
         since=since,
         actor=member,
         now=clock.now(),
+        policy=policy,
+        longitudinal=longitudinal,
     )
     t = responder.catalogs.translator(_locale(member))
     responder.document(export.data, export.filename, caption=t("export.caption", rows=export.rows))
