@@ -3,15 +3,18 @@
 The run is the coordinator's own (so the usual conversation machinery asks the questions), but
 it carries `proxy = {"group", "language"}`; its answers are stored without a member, flagged
 `proxy`, `recorded_by` the coordinator and in the chosen stakeholder group
-(see `Conversations._store_answer`).
+(see `Conversations._store_answer`). Every session is in the audit log: its start and its end,
+each with the questionnaire and the group.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.flows import AskNode, Flow, FlowRegistry
-from bot.storage import repo
+from bot.storage import audit, repo
 from bot.storage.models import FlowRun, Member
 
 # Flows about the member's own profile or their own concerns: never answered for someone else.
@@ -34,3 +37,22 @@ async def running_proxy_run(session: AsyncSession, *, member: Member | None) -> 
         return None
     run = await repo.get_running_run(session, member_id=member.id)
     return run if run is not None and run.proxy is not None else None
+
+
+async def record_session(
+    session: AsyncSession, *, member: Member, run: FlowRun, event: str, now: datetime
+) -> None:
+    """Audit a proxy session's `start`, or its end (`done`, `cancelled`, `abandoned`)."""
+    proxy = run.proxy or {}
+    await audit.record(
+        session,
+        actor=member,
+        action="proxy.start" if event == "start" else "proxy.end",
+        detail={
+            "flow": run.flow_id,
+            "group": proxy.get("group"),
+            "language": proxy.get("language"),
+            "outcome": None if event == "start" else event,
+        },
+        now=now,
+    )

@@ -10,6 +10,7 @@ from sqlmodel import col, select
 
 from bot.app import BotApp
 from bot.sandbox.emulator import BotAPIEmulator
+from bot.storage import audit
 from bot.storage.models import Answer, FlowRun, RunStatus
 
 SAID = "A bench by the clinic, please"
@@ -131,3 +132,35 @@ async def test_only_coordinators_and_the_role_is_checked_at_every_answer(
     assert app.session_factory is not None
     async with app.session_factory() as session:
         assert (await session.exec(select(FlowRun).where(FlowRun.status == "running"))).all() == []
+
+
+async def test_every_proxy_session_is_in_the_audit_log(admin: Phone, app: BotApp) -> None:
+    await admin.send("/proxy roles community fr")
+    await answer_roles_for_someone(admin)
+    await admin.press("Next person, same questionnaire and group")
+    await admin.send("2")  # half-way through the next person's answers
+    await admin.send("/cancel")
+    await admin.send("/proxy trust_pulse private_sector")
+    admin.new()
+    assert app.session_factory is not None
+    async with app.session_factory() as session:
+        entries = await audit.list_entries(session)
+    sessions = [
+        (
+            e.actor_label,
+            e.action,
+            e.detail.get("flow"),
+            e.detail.get("group"),
+            e.detail.get("outcome"),
+        )
+        for e in reversed(entries)
+        if e.action.startswith("proxy.")
+    ]
+    label = f"admin {ADMIN}"
+    assert sessions == [
+        (label, "proxy.start", "roles", "community", None),
+        (label, "proxy.end", "roles", "community", "done"),
+        (label, "proxy.start", "roles", "community", None),
+        (label, "proxy.end", "roles", "community", "cancelled"),
+        (label, "proxy.start", "trust_pulse", "private_sector", None),
+    ]

@@ -7,6 +7,8 @@ from aiogram.filters import Command, CommandStart
 from aiogram.types import Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain.clock import Clock
+from bot.services import proxy
 from bot.services.conversations import Conversations, UserRef
 from bot.storage.models import Member
 from bot.telegram.filters import IsCommand, PrivateChat
@@ -51,9 +53,15 @@ async def on_cancel(
     member: Member | None,
     conversations: Conversations,
     responder: Responder,
+    clock: Clock,
 ) -> None:
-    """Leave the open flow."""
+    """Leave the open flow (a proxy session's end is audited)."""
+    recording = await proxy.running_proxy_run(session, member=member)
     responder.show(await conversations.cancel(session, user=user, member=member))
+    if recording is not None and member is not None:
+        await proxy.record_session(
+            session, member=member, run=recording, event="cancelled", now=clock.now()
+        )
 
 
 async def on_stop(

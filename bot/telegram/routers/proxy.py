@@ -109,6 +109,9 @@ async def _begin(
     )
     running = await proxy.running_proxy_run(session, member=member)
     if running is not None and running.flow_id == flow_id and running.proxy == details:
+        await proxy.record_session(
+            session, member=member, run=running, event="start", now=conversations.clock.now()
+        )
         language_name = t(f"language.name.{language}") if language != NO_LANGUAGE else "–"
         responder.text(
             "proxy.started",
@@ -169,6 +172,7 @@ async def on_answer_text(
 ) -> None:
     """A typed answer for the person; once the questionnaire is done, offer the next one."""
     await conversation.on_text(message, session, user, member, conversations, responder)
+    await _ended(session, member, conversations, proxy_run)
     _offer_next(responder, member, proxy_run)
 
 
@@ -183,7 +187,18 @@ async def on_answer_press(
 ) -> None:
     """A pressed answer for the person; once the questionnaire is done, offer the next one."""
     await conversation.on_press(callback, session, user, member, conversations, responder)
+    await _ended(session, member, conversations, proxy_run)
     _offer_next(responder, member, proxy_run)
+
+
+async def _ended(
+    session: AsyncSession, member: Member, conversations: Conversations, run: FlowRun
+) -> None:
+    """Audit the end of the session once its questionnaire is done (or discarded)."""
+    if run.status != RunStatus.RUNNING:
+        event = "done" if run.status == RunStatus.DONE else "abandoned"
+        now = conversations.clock.now()
+        await proxy.record_session(session, member=member, run=run, event=event, now=now)
 
 
 def _offer_next(responder: Responder, member: Member, run: FlowRun) -> None:
