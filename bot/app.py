@@ -149,6 +149,7 @@ class BotApp:
             quiet_start=self.settings.quiet_hours_start,
             quiet_end=self.settings.quiet_hours_end,
             min_group=self.settings.report_min_group,
+            min_commenters=self.settings.report_min_commenters,
         )
         self.sealer = load_sealer(self.settings)
         self.committees = Committees(clock=self.clock)

@@ -139,11 +139,18 @@ def suppress(
     return SuppressedTable(rows, columns, figures, frozenset(hidden), primary, frozenset(withheld))
 
 
-def suppress_groups(counts: Mapping[str, int], *, k: int) -> SuppressedCounts:
-    """Suppress by-group respondent counts published with their total."""
-    table = suppress({(group, _COUNT): Cell(n, n) for group, n in counts.items()}, k=k)
+def suppress_groups(
+    counts: Mapping[str, int], *, k: int, withheld: Collection[str] = ()
+) -> SuppressedCounts:
+    """Suppress by-group respondent counts published with their total; `withheld` groups are
+    shown hidden and left out of the total."""
+    table = suppress(
+        {(group, _COUNT): Cell(n, n) for group, n in counts.items()},
+        k=k,
+        withheld={(group, _COUNT): Cell(0, 0) for group in withheld},
+    )
     shown: dict[str, int | None] = {}
-    for group in counts:
+    for group in [*counts, *(g for g in withheld if g not in counts)]:
         cell = table.visible(group, _COUNT)
         shown[group] = None if cell is None else int(cell.value)
     total = table.total()

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.domain.anonymity import Cell, SuppressedCounts, suppress, suppress_groups
+from bot.domain.releases import releasable
 
 # Answers without a stakeholder group (a profile never finished) count under this one.
 NO_GROUP = "other"
@@ -29,6 +30,7 @@ class AnswerRow:
     group: str | None
     number: float | None
     skipped: bool = False
+    period: str = ""  # the fixed period it belongs to (`bot.domain.releases.Periods`)
 
 
 @dataclass(frozen=True)
@@ -115,28 +117,33 @@ def _ordered(found: Iterable[str], order: Sequence[str]) -> list[str]:
     return [g for g in order if g in seen] + sorted(seen - set(order))
 
 
-def suppress_counts(counts: Mapping[str, int], *, k: int) -> SuppressedCounts:
-    """Counts by key with their total, k-anonymous (an empty mapping stays empty)."""
+def suppress_counts(
+    counts: Mapping[str, int], *, k: int, withheld: Sequence[str] = ()
+) -> SuppressedCounts:
+    """Counts by key with their total, k-anonymous (an empty mapping stays empty); `withheld`
+    keys show hidden and add nothing to the total."""
     present = {key: n for key, n in counts.items() if n > 0}
-    if not present:
+    if not present and not withheld:
         return SuppressedCounts(counts={}, total=0, hidden=frozenset())
-    return suppress_groups(present, k=k)
+    return suppress_groups(present, k=k, withheld=withheld)
 
 
 def suppress_means(
-    values: Mapping[str, Sequence[float]], *, k: int
+    values: Mapping[str, Sequence[float]], *, k: int, withheld: Sequence[str] = ()
 ) -> tuple[float | None, dict[str, float | None]]:
-    """The overall mean and each group's, k-anonymous: a group's mean is a sum in disguise."""
+    """The overall mean and each group's, k-anonymous: a group's mean is a sum in disguise.
+    `withheld` groups show hidden and add nothing to the overall mean."""
     cells = {
         (group, _MEAN_COLUMN): Cell(len(numbers), sum(numbers) / len(numbers))
         for group, numbers in values.items()
         if numbers
     }
-    if not cells:
+    held = {(group, _MEAN_COLUMN): Cell(0, 0.0) for group in withheld}
+    if not cells and not held:
         return None, {}
-    table = suppress(cells, k=k, kind="mean")
+    table = suppress(cells, k=k, kind="mean", withheld=held)
     by_group: dict[str, float | None] = {}
-    for group, _ in cells:
+    for group, _ in [*cells, *held]:
         cell = table.visible(group, _MEAN_COLUMN)
         by_group[group] = None if cell is None else cell.value
     total = table.total()
@@ -153,31 +160,64 @@ def pulse_results(
     """Respondents by group and the mean of each question (in `questions` order), suppressed.
 
     Every respondent leaves one row per question reached (skipped ones included), so a group's
-    respondents are its most-answered question's rows.
+    respondents are its most-answered question's rows. A group's period with fewer than k
+    respondents (for a mean: k ratings) is withheld: shown hidden, in no total.
     """
-    reached: dict[str, dict[str, int]] = {}
     numbers: dict[str, dict[str, list[float]]] = {q: {} for q in questions}
-    for row in rows:
-        if row.question_key not in numbers:
-            continue
-        group = _group(row.group)
+    asked = [row for row in rows if row.question_key in numbers]
+    kept = releasable(
+        asked,
+        figure_of=lambda row: _group(row.group),
+        period_of=lambda row: row.period,
+        respondents=_most_reached,
+        k=k,
+    )
+    rated = releasable(
+        [row for row in asked if not row.skipped and row.number is not None],
+        figure_of=lambda row: (row.question_key, _group(row.group)),
+        period_of=lambda row: row.period,
+        respondents=len,
+        k=k,
+    )
+    reached: dict[str, dict[str, int]] = {}
+    for row in kept:
         per_question = reached.setdefault(row.question_key, {})
-        per_question[group] = per_question.get(group, 0) + 1
+        per_question[_group(row.group)] = per_question.get(_group(row.group), 0) + 1
+    for row in rated:
+        assert row.number is not None
+        numbers[row.question_key].setdefault(_group(row.group), []).append(row.number)
+    withheld_means = {q: set[str]() for q in questions}
+    for row in asked:
         if not row.skipped and row.number is not None:
-            numbers[row.question_key].setdefault(group, []).append(row.number)
+            withheld_means[row.question_key].add(_group(row.group))
     respondents: dict[str, int] = {}
     for per_question in reached.values():
         for group, n in per_question.items():
             respondents[group] = max(respondents.get(group, 0), n)
-    order = _ordered(respondents, groups)
+    withheld = sorted({_group(row.group) for row in asked} - set(respondents))
+    order = _ordered([*respondents, *withheld], groups)
     figures = []
     for question in questions:
-        overall, by_group = suppress_means(numbers[question], k=k)
+        held = sorted(withheld_means[question] - set(numbers[question]))
+        overall, by_group = suppress_means(numbers[question], k=k, withheld=held)
         if by_group:
             ordered = {g: by_group[g] for g in _ordered(by_group, order)}
             figures.append(Figure(question, overall, ordered))
-    counts = suppress_counts({g: respondents[g] for g in order}, k=k)
-    return PulseResults(respondents=counts, figures=tuple(figures))
+    present = {g: respondents[g] for g in order if g in respondents}
+    counts = suppress_counts(present, k=k, withheld=withheld)
+    ordered_counts = {g: counts.counts[g] for g in order if g in counts.counts}
+    return PulseResults(
+        respondents=SuppressedCounts(ordered_counts, counts.total, counts.hidden),
+        figures=tuple(figures),
+    )
+
+
+def _most_reached(rows: Sequence[AnswerRow]) -> int:
+    """A block's respondents: the rows of its most-answered question."""
+    per_question: dict[str, int] = {}
+    for row in rows:
+        per_question[row.question_key] = per_question.get(row.question_key, 0) + 1
+    return max(per_question.values(), default=0)
 
 
 def pick_quotes(texts: Iterable[str], *, limit: int = MAX_QUOTES) -> tuple[str, ...]:

@@ -140,6 +140,7 @@ async def run(settings: Settings, args: Namespace) -> list[str]:
         quiet_start=settings.quiet_hours_start,
         quiet_end=settings.quiet_hours_end,
         min_group=settings.report_min_group,
+        min_commenters=settings.report_min_commenters,
     )
     engine = create_engine(settings.database_url, schema=settings.database_schema)
     try:

@@ -31,6 +31,7 @@ from bot.domain.digests import (
     voice_digest,
 )
 from bot.domain.flows import AskNode, FlowRegistry
+from bot.domain.releases import Periods, releasable, round_since
 from bot.domain.schedules import (
     ScheduleError,
     ScheduleSpec,
@@ -54,6 +55,7 @@ from bot.storage.models import (
     ScheduleOccurrence,
     ScheduleStatus,
 )
+from bot.storage.reports import list_pulse_windows
 
 log = logging.getLogger(__name__)
 DIGEST_KINDS = (ScheduleKind.VOICE_DIGEST, ScheduleKind.YOU_SAID_WE_DID)
@@ -101,6 +103,7 @@ class Digests:
         quiet_start: time,
         quiet_end: time,
         min_group: int,
+        min_commenters: int = 10,
     ) -> None:
         self.use(flows, catalogs)
         self.partnership_timezone = partnership_timezone
@@ -108,6 +111,7 @@ class Digests:
         self.quiet_start = quiet_start
         self.quiet_end = quiet_end
         self.k = min_group
+        self.min_commenters = min_commenters
 
     def use(self, flows: FlowRegistry, catalogs: Catalogs) -> None:
         """Work with these flows and this wording from now on (the sandbox reloads them)."""
@@ -317,21 +321,48 @@ class Digests:
     async def build_voice_digest(
         self, session: AsyncSession, *, pulse_flow: str, since: datetime, until: datetime
     ) -> VoiceDigest:
-        """What members said in [since, until), as figures a committee may see."""
-        first_day = day_start(since)
+        """What members said from the start of the week of `since` until `until`, as figures a
+        committee may see: whole periods, each under k left out, like every other release;
+        comments quoted only among at least `min_commenters` of them."""
+        first_day = round_since(since)
         questions = self.number_questions(pulse_flow)
-        return voice_digest(
-            responses=await queries.finished_by_group(
-                session, since=since, until=until, exclude_flows=[ONBOARDING]
+        windows = await list_pulse_windows(session, flow_ids=[pulse_flow])
+        periods = Periods(windows.get(pulse_flow, ()))
+        finished = releasable(
+            await queries.finished_runs(
+                session, since=first_day, until=until, exclude_flows=[ONBOARDING]
             ),
+            figure_of=lambda run: run[0],
+            period_of=lambda run: periods.of(run[1]),
+            respondents=len,
+            k=self.k,
+        )
+        responses: dict[str, int] = {}
+        for group, _ in finished:
+            responses[group] = responses.get(group, 0) + 1
+        comments = await queries.count_comments(
+            session, since=first_day, until=until, exclude_flows=[ONBOARDING]
+        )
+        quotes = (
+            await queries.quotable_comments(
+                session, since=first_day, until=until, limit=MAX_QUOTES * 3
+            )
+            if comments >= self.min_commenters
+            else []
+        )
+        return voice_digest(
+            responses=responses,
             open_concerns=await queries.open_concerns_by_category(session),
             pulse_rows=await queries.number_answers(
-                session, flow_id=pulse_flow, question_keys=questions, since=first_day, until=until
+                session,
+                flow_id=pulse_flow,
+                question_keys=questions,
+                since=first_day,
+                until=until,
+                periods=periods,
             ),
             pulse_questions=questions,
-            quotes=await queries.quotable_comments(
-                session, since=first_day, until=until, limit=MAX_QUOTES * 3
-            ),
+            quotes=quotes,
             groups=self.groups,
             categories=CATEGORIES,
             k=self.k,
@@ -356,7 +387,8 @@ class Digests:
         readers = await queries.committee_recipients(session, committee_id=_id(committee))
         if not readers:
             return 0
-        since = committee.last_digest_at or now - FIRST_DIGEST_SPAN
+        # Whole weeks, like every release: the digest says from which Monday.
+        since = round_since(committee.last_digest_at or now - FIRST_DIGEST_SPAN)
         digest = await self.build_voice_digest(
             session, pulse_flow=schedule.flow_id, since=since, until=now
         )

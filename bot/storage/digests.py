@@ -17,6 +17,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.digests import REPORTED, AnswerRow, TicketRow
+from bot.domain.releases import Periods
 from bot.storage.models import (
     Answer,
     CheckIn,
@@ -110,22 +111,32 @@ async def number_answers(
     question_keys: Sequence[str],
     since: datetime,
     until: datetime,
+    periods: Periods | None = None,
 ) -> list[AnswerRow]:
-    """Answers to these questions of a flow stored in [since, until): question, group, number.
+    """Members' own answers (not a facilitator's proxy ones) to these questions of a flow
+    stored in [since, until): question, group, number, and the period of `periods` they fall in.
 
     Anonymous answers are stamped with their day only, so `since` should be a day's start.
     """
     if not question_keys:
         return []
-    query = select(
-        Answer.question_key, Answer.stakeholder_group, Answer.value_number, Answer.skipped
+    query = select_columns(
+        col(Answer.question_key),
+        col(Answer.stakeholder_group),
+        col(Answer.value_number),
+        col(Answer.skipped),
+        col(Answer.created_at),
     ).where(
         col(Answer.flow_id) == flow_id,
         col(Answer.question_key).in_(list(question_keys)),
         col(Answer.created_at) >= since,
         col(Answer.created_at) < until,
+        col(Answer.proxy).is_(False),
     )
-    return [AnswerRow(q, g, n, bool(s)) for q, g, n, s in (await session.exec(query)).all()]
+    return [
+        AnswerRow(q, g, n, bool(s), periods.of(at) if periods else "")
+        for q, g, n, s, at in (await (await session.connection()).execute(query)).all()
+    ]
 
 
 # -- the voice digest -------------------------------------------------------------------------
@@ -154,13 +165,13 @@ async def mark_committee_digest(
     await session.flush()
 
 
-async def finished_by_group(
+async def finished_runs(
     session: AsyncSession, *, since: datetime, until: datetime, exclude_flows: Sequence[str]
-) -> dict[str, int]:
-    """Conversations finished in [since, until), counted by the member's stakeholder group."""
+) -> list[tuple[str, datetime]]:
+    """Conversations finished in [since, until): the member's stakeholder group and when."""
     group = func.coalesce(col(Member.stakeholder_group), "")
     query = (
-        select(group, func.count())
+        select(group, FlowRun.finished_at)
         .select_from(FlowRun)
         .join(Member, col(Member.id) == col(FlowRun.member_id))
         .where(
@@ -169,9 +180,8 @@ async def finished_by_group(
             col(FlowRun.finished_at) < until,
             col(FlowRun.flow_id).not_in(list(exclude_flows)),
         )
-        .group_by(group)
     )
-    return {str(g): int(n) for g, n in (await session.exec(query)).all()}
+    return [(str(g), at) for g, at in (await session.exec(query)).all() if at is not None]
 
 
 async def open_concerns_by_category(session: AsyncSession) -> dict[str, int]:
@@ -201,6 +211,21 @@ async def quotable_comments(
         .limit(limit)
     )
     return [text for text in (await session.exec(query)).all() if text]
+
+
+async def count_comments(
+    session: AsyncSession, *, since: datetime, until: datetime, exclude_flows: Sequence[str]
+) -> int:
+    """Free-text answers members wrote themselves in [since, until), quotable or not."""
+    query = select(func.count()).where(
+        col(Answer.kind) == "text",
+        col(Answer.flow_id).not_in(list(exclude_flows)),
+        col(Answer.value_text).is_not(None),
+        col(Answer.proxy).is_(False),
+        col(Answer.created_at) >= since,
+        col(Answer.created_at) < until,
+    )
+    return int((await session.exec(query)).one())
 
 
 # -- you said, we did -------------------------------------------------------------------------
