@@ -154,3 +154,22 @@ async def test_proxy_answers_do_not_make_a_lone_rating_visible(
     printed = capsys.readouterr().out
     assert "Fewer than 5 responses were recorded by a facilitator" in printed
     assert await matrix_cell(capsys) == "–"
+
+
+async def test_proxy_answers_do_not_make_pulse_results_visible(
+    app: BotApp, clock: ManualClock
+) -> None:
+    """The same padding against the results sent when a pulse closes."""
+    assert app.session_factory is not None and app.digests is not None
+    monday = monday_of(clock)
+    await store_answers(
+        app,
+        [rating(monday, LONE_RATING)]
+        + [rating(monday, OTHERS_RATING, proxy=True) for _ in range(4)],
+    )
+    async with app.session_factory() as session:
+        results = await app.digests.pulse(
+            session, "trust_pulse", since=monday, until=monday + timedelta(days=7)
+        )
+    assert results.empty
+    assert all(f.overall is None for f in results.figures)
