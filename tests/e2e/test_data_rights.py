@@ -199,7 +199,11 @@ async def test_mydata_then_forget_leaves_nothing(
     [anonymous] = document["anonymous_concerns"]
     assert anonymous["text"] == ANONYMOUS_CONCERN and anonymous["anonymous"] is True
     assert "Assembly on Friday" in [m["text"] for m in document["messages_to_you"]]
-    assert [e["action"] for e in document["your_recorded_actions"]] == ["export"]
+    assert [e["action"] for e in document["your_recorded_actions"]] == [
+        "export",
+        "proxy.start",
+        "proxy.end",
+    ]
 
     assert len(traces(app, await everything(app), member.id)) > 10  # the scan sees them
 
