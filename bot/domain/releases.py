@@ -62,17 +62,18 @@ class Periods:
 
     def of(self, when: datetime) -> str:
         """The period an answer stamped at `when` belongs to (the earliest window holding it)."""
-        for window in self.windows:
-            if window.start <= when < window.end:
-                return f"occurrence:{window.key}"
+        window = self._holding(when)
+        if window is not None:
+            return f"occurrence:{window.key}"
         return f"week:{week_start(when.date()).isoformat()}"
 
     def week_of(self, when: datetime) -> date:
         """The week a period is shown in: an occurrence's first week, else the answer's."""
-        for window in self.windows:
-            if window.start <= when < window.end:
-                return week_start(window.start.date())
-        return week_start(when.date())
+        window = self._holding(when)
+        return week_start((when if window is None else window.start).date())
+
+    def _holding(self, when: datetime) -> Window | None:
+        return next((w for w in self.windows if w.start <= when < w.end), None)
 
 
 def releasable(
@@ -88,8 +89,13 @@ def releasable(
     if k < 1:
         raise ValueError("k must be at least 1")
     rows = list(rows)
-    blocks: dict[tuple[Hashable, str], list[T]] = defaultdict(list)
-    for row in rows:
-        blocks[(figure_of(row), period_of(row))].append(row)
-    kept = {id(row) for found in blocks.values() if respondents(found) >= k for row in found}
-    return [row for row in rows if id(row) in kept]
+    blocks: dict[tuple[Hashable, str], list[int]] = defaultdict(list)
+    for index, row in enumerate(rows):
+        blocks[(figure_of(row), period_of(row))].append(index)
+    kept = {
+        index
+        for found in blocks.values()
+        if respondents([rows[i] for i in found]) >= k
+        for index in found
+    }
+    return [row for index, row in enumerate(rows) if index in kept]

@@ -44,15 +44,9 @@ async def record_session(
 ) -> None:
     """Audit a proxy session's `start`, or its end (`done`, `cancelled`, `abandoned`)."""
     proxy = run.proxy or {}
-    await audit.record(
-        session,
-        actor=member,
-        action="proxy.start" if event == "start" else "proxy.end",
-        detail={
-            "flow": run.flow_id,
-            "group": proxy.get("group"),
-            "language": proxy.get("language"),
-            "outcome": None if event == "start" else event,
-        },
-        now=now,
-    )
+    detail = {"flow": run.flow_id, "group": proxy.get("group"), "language": proxy.get("language")}
+    if event == "start":
+        await audit.record(session, actor=member, action="proxy.start", detail=detail, now=now)
+    else:
+        detail["outcome"] = event
+        await audit.record(session, actor=member, action="proxy.end", detail=detail, now=now)
