@@ -17,8 +17,9 @@ from bot.app import BotApp
 from bot.cli import main
 from bot.config import Settings
 from bot.domain.clock import ManualClock
+from bot.storage import repo
 from bot.storage import schedules as store
-from bot.storage.models import Answer, OccurrenceStatus, Schedule
+from bot.storage.models import Answer, FlowRun, OccurrenceStatus, RunStatus, Schedule
 
 RATED = "municipality"  # every rating below is of the municipality, by community members
 LONE_RATING = 1.0
@@ -173,3 +174,94 @@ async def test_proxy_answers_do_not_make_pulse_results_visible(
         )
     assert results.empty
     assert all(f.overall is None for f in results.figures)
+
+
+async def seed_roles(app: BotApp, clock: ManualClock, group: str, people: int, area: str) -> None:
+    """`people` members of a group, each claiming through a finished roles run to lead `area`,
+    and answering the trust pulse (anonymously)."""
+    assert app.session_factory is not None
+    now = clock.now()
+    async with app.session_factory() as session:
+        for index in range(people):
+            user = 600_000 + 1000 * len(group) + index
+            member = await repo.create_member(
+                session,
+                telegram_user_id=user,
+                chat_id=user,
+                display_name=f"{group} {index}",
+                language="en",
+                now=now,
+            )
+            member.stakeholder_group = group
+            await session.flush()
+            assert member.id is not None
+            run = FlowRun(
+                member_id=member.id,
+                flow_id="roles",
+                flow_version=2,
+                status=RunStatus.DONE,
+                started_at=now,
+                updated_at=now,
+            )
+            session.add(run)
+            await session.flush()
+            for question in ("brings", "leads"):
+                session.add(
+                    Answer(
+                        run_id=run.id,
+                        member_id=member.id,
+                        flow_id="roles",
+                        question_key=question,
+                        kind="multi_choice",
+                        value_choice=area,
+                        stakeholder_group=group,
+                        created_at=now,
+                    )
+                )
+            answer = rating(now, OTHERS_RATING)
+            answer.stakeholder_group = group
+            session.add(answer)
+        await session.commit()
+
+
+def section(printed: str, title: str) -> str:
+    return printed.split(title)[1].split("\n\n")[0]
+
+
+@pytest.mark.usefixtures("cli_env")
+async def test_a_one_member_group_is_not_revealed_by_response_rates_or_the_role_map(
+    app: BotApp, clock: ManualClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The report reads the same whether or not the one member of a group answered."""
+    await seed_roles(app, clock, "municipality", 6, "decisions")
+    await seed_roles(app, clock, "community", 6, "community_links")
+    async with app.session_factory() as session:  # type: ignore[misc]
+        lone = await repo.create_member(
+            session,
+            telegram_user_id=7_700_001,
+            chat_id=7_700_001,
+            display_name="Lone",
+            language="en",
+            now=clock.now(),
+        )
+        lone.stakeholder_group = "private_sector"
+        await session.commit()
+    outputs = []
+    for answered in (False, True):
+        if answered:  # the lone private company claims to lead funding, and rates
+            async with app.session_factory() as session:  # type: ignore[misc]
+                await session.delete(
+                    await repo.get_member_by_telegram_id(session, telegram_user_id=7_700_001)
+                )
+                await session.commit()
+            await seed_roles(app, clock, "private_sector", 1, "funding")
+        assert await asyncio.to_thread(main, ["report"]) == 0
+        printed = capsys.readouterr().out
+        outputs.append(
+            (
+                section(printed, "Role map: who says they lead or support what"),
+                section(printed, "Responses per group against members per group"),
+            )
+        )
+    assert outputs[0] == outputs[1]
+    assert "Private company" not in outputs[1][0]
