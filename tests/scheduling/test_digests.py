@@ -27,6 +27,7 @@ from bot.services.digests import digest_labels
 from bot.storage import migrate, outbox, repo
 from bot.storage.db import create_engine, create_session_factory
 from bot.storage.models import (
+    Answer,
     Committee,
     CommitteeMember,
     Member,
@@ -394,3 +395,34 @@ def test_every_digest_key_has_wording_in_every_locale() -> None:
     assert len(keys) > 30
     for locale, known in catalogs.keys().items():
         assert sorted(keys - known) == [], locale
+
+
+async def test_comments_are_quoted_only_among_ten_commenters(
+    app: BotApp, clock: ManualClock
+) -> None:
+    assert app.session_factory is not None and app.digests is not None
+    today = clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
+
+    async def quotes_after(comments: int) -> tuple[str, ...]:
+        async with app.session_factory() as session:  # type: ignore[misc]
+            for index in range(comments):
+                session.add(
+                    Answer(
+                        flow_id="trust_pulse",
+                        question_key="comment",
+                        kind="text",
+                        value_text=f"Comment number {index}",
+                        anonymous=True,
+                        quotable=True,
+                        stakeholder_group="community",
+                        created_at=today,
+                    )
+                )
+            await session.commit()
+            digest = await app.digests.build_voice_digest(  # type: ignore[union-attr]
+                session, pulse_flow="trust_pulse", since=today, until=clock.now() + timedelta(1)
+            )
+        return digest.quotes
+
+    assert await quotes_after(9) == ()  # nine commenters: none quoted
+    assert len(await quotes_after(1)) == 3  # the tenth: a few quoted
