@@ -39,7 +39,9 @@ class Settings(BaseSettings):
     send_group_per_min: float = Field(default=20.0, gt=0)
     paid_broadcast: bool = False
     paid_broadcast_rate_per_s: float = Field(default=1000.0, gt=0)
-    send_lease_s: float = Field(default=60.0, gt=0)
+    # A claimed row is reserved for its sender this long; the sender renews the lease three
+    # times per period, so a dead sender's rows are queued again within this many seconds.
+    send_lease_s: float = Field(default=6.0, gt=0)
     send_max_attempts: int = Field(default=5, ge=1, le=50)
     send_concurrency: int = Field(default=8, ge=1, le=256)
 

@@ -11,6 +11,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,8 @@ from bot.config import Settings
 from bot.domain.clock import ManualClock
 from bot.sandbox.emulator import BotAPIEmulator, SentMessage
 from bot.services.sealing import Sealer
-from bot.storage import repo
-from bot.storage.db import create_engine
+from bot.storage import outbox, repo
+from bot.storage.db import SessionFactory, create_engine
 from bot.storage.models import Broadcast, FlowRun, Member, OutboxMessage, Ticket, TicketRoute
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -304,3 +305,46 @@ def run_bench(script: str, *args: str) -> dict[str, Any]:
     assert lines, completed.stderr[-4000:]
     result: dict[str, Any] = json.loads(lines[-1])
     return result
+
+
+async def queue_news(
+    session_factory: SessionFactory, chats: list[int], *, per_chat: int = 1
+) -> None:
+    """A member per chat and `per_chat` outbox messages to each, committed together: what a
+    broadcast queues. Message n to a chat reads `news_text(chat, n)`."""
+    now = datetime.now(UTC)
+    async with session_factory() as session:
+        for chat_id in chats:
+            member = await repo.create_member(
+                session,
+                telegram_user_id=chat_id,
+                chat_id=chat_id,
+                display_name="",
+                language="en",
+                now=now,
+            )
+            for n in range(per_chat):
+                await outbox.enqueue(
+                    session,
+                    chat_id=chat_id,
+                    member_id=member.id,
+                    text=news_text(chat_id, n),
+                    dedupe_key=f"news:{chat_id}:{n}",
+                    now=now,
+                )
+        await session.commit()
+
+
+def news_text(chat_id: int, n: int = 0) -> str:
+    """The text of `queue_news`' message n to a chat."""
+    return f"News {n} for chat {chat_id}"
+
+
+async def wait_drained(session_factory: SessionFactory, timeout: float = 30.0) -> None:
+    """Wait until no outbox row is queued or being sent (polling the database)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            async with session_factory() as session:
+                if await outbox.outbox_depth(session) == {"queued": 0, "sending": 0}:
+                    return
+            await asyncio.sleep(0.05)

@@ -3,7 +3,11 @@
 One loop claims due rows in small batches (one short transaction, in the background), keeps
 them in a heap by when their chat is free, and starts each send when the pacer allows it, at
 most `send_concurrency` at a time. Outcomes are committed in small groups as Telegram answers;
-a send counts as in flight until its outcome is committed. Database times come from the
+a send counts as in flight until its outcome is committed. A heartbeat renews the leases of the
+rows this sender holds, so a lease can be short and a dead sender's rows come back within
+seconds. When the database stops answering (a claim, a commit or a renewal fails), a circuit
+breaker (`bot.delivery.breaker`) stops claiming and sending until it answers again, and the
+outcomes it could not record are kept and recorded then. Database times come from the
 injected Clock; pacing uses the event loop's clock.
 """
 
@@ -22,6 +26,7 @@ from datetime import datetime, timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
+from bot.delivery.breaker import Breaker
 from bot.delivery.limits import Pacer, backoff_delay
 from bot.delivery.transport import (
     Blocked,
@@ -52,8 +57,9 @@ MAX_EXCLUDED_CHATS = 500
 # Rows claimed per transaction: about this many seconds of sending at the configured rate.
 BATCH_SECONDS = 0.25
 MAX_BATCH = 500
-COMMIT_ATTEMPTS = 3
 COMMIT_LINGER_S = 0.005
+# Leases are renewed this many times per lease, so one late renewal never lets one lapse.
+RENEWALS_PER_LEASE = 3
 
 
 @dataclass
@@ -68,6 +74,7 @@ class SenderStats:
     rate_limited: int = 0
     released: int = 0
     lease_expired: int = 0
+    taken_back: int = 0
 
 
 class Sender:
@@ -102,7 +109,9 @@ class Sender:
         self.batch = max(
             2 * settings.send_concurrency, min(MAX_BATCH, math.ceil(rate * BATCH_SECONDS))
         )
+        self.renew_every = settings.send_lease_s / RENEWALS_PER_LEASE
         self.stats = SenderStats()
+        self.breaker = Breaker(seed=seed)
         self._random = random.Random(seed)
         self._slots = asyncio.Semaphore(settings.send_concurrency)
         self._signal = asyncio.Event()
@@ -113,6 +122,9 @@ class Sender:
         self._outcomes: list[tuple[OutboxMessage, Outcome, asyncio.Future[None]]] = []
         self._outcomes_waiting = asyncio.Event()
         self._writer_stopping = False
+        # Renewals and outcome commits both rewrite a held row's lease token: one at a time.
+        self._lease_lock = asyncio.Lock()
+        self._renew_now = asyncio.Event()  # also set to wake the heartbeat for `stop`
         self._group_target = max(1, settings.send_concurrency // 2)
         self._task: asyncio.Task[None] | None = None
         self._claiming: asyncio.Task[None] | None = None
@@ -141,6 +153,7 @@ class Sender:
     async def stop(self) -> None:
         """Finish the sends in flight, put claimed but unsent rows back, close the transport."""
         self._stopping = True
+        self._renew_now.set()
         self._signal.set()
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
@@ -160,21 +173,26 @@ class Sender:
         loop = asyncio.get_running_loop()
         self._writer_stopping = False
         writer = asyncio.create_task(self._write_outcomes(), name="outbox-outcomes")
+        heartbeat = asyncio.create_task(self._heartbeat(), name="outbox-heartbeat")
         try:
             while not self._stopping:
                 try:
                     await self._turn(loop)
-                except Exception:
-                    log.exception("outbox sender hit an error; carrying on")
-                    await self._wait(self.poll_interval)
+                except Exception as exc:
+                    # Every step of a turn that can fail is a database call.
+                    self.breaker.failed(exc, loop.time())
             await self._drain()
         finally:
             self._writer_stopping = True
             self._outcomes_waiting.set()
             await writer
+            await heartbeat
 
     async def _turn(self, loop: asyncio.AbstractEventLoop) -> None:
         now = loop.time()
+        if self.breaker.is_open:
+            await self._while_open(loop)
+            return
         if self._paused_until > now:
             await self._wait(self._paused_until - now)
             return
@@ -222,6 +240,26 @@ class Sender:
         if self._finished:
             moments.append(self._last_claim + CLAIM_GAP_S)
         return max(0.001, min(moments) - now)
+
+    async def _while_open(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Send nothing; probe the database when the back-off allows.
+
+        While sends wait for their outcomes to be recorded, the outcome writer's retries are
+        the probes.
+        """
+        if not self.breaker.due(loop.time()) or self._tasks or self._claiming is not None:
+            await self._wait(max(0.001, self.breaker.wait_s(loop.time())))
+            return
+        async with self.session_factory() as session:
+            await outbox.next_due_at(session)
+        self._database_answered(loop)
+
+    def _database_answered(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self.breaker.is_open:
+            self.breaker.succeeded(loop.time())
+            # Leases may have lapsed meanwhile: renew the ones still ours before sending.
+            self._renew_now.set()
+            self._signal.set()
 
     async def _wait(self, seconds: float) -> None:
         if seconds > 0 and not self._signal.is_set():
@@ -273,12 +311,18 @@ class Sender:
     def _claimed(self, task: asyncio.Task[None]) -> None:
         self._claiming = None
         self._signal.set()
-        if task.cancelled() or task.exception() is None:
+        if task.cancelled():
             return
-        log.error("could not claim outbox messages", exc_info=task.exception())
-        # Try again at the next poll rather than at once.
+        loop = asyncio.get_running_loop()
+        exc = task.exception()
+        if exc is None:
+            self._database_answered(loop)
+            return
+        self.breaker.failed(exc, loop.time())
+        # Claim again only once the database answers a probe.
         self._woken = self._more = self._finished = False
-        self._last_claim = asyncio.get_running_loop().time()
+        self._next_look = math.inf
+        self._last_claim = loop.time()
 
     def _lease_left(self, message: OutboxMessage) -> timedelta:
         assert message.lease_until is not None
@@ -288,7 +332,7 @@ class Sender:
         """Put claimed rows back in the queue untouched."""
         if not messages:
             return
-        async with self.session_factory() as session:
+        async with self._lease_lock, self.session_factory() as session:
             for message in messages:
                 await outbox.release(session, message=message)
             await session.commit()
@@ -389,23 +433,20 @@ class Sender:
         One transaction per group instead of one per message keeps the database (and SQLite's
         single writer) off the critical path; a send still counts as in flight until its
         outcome is committed, so the crash bound stays `send_concurrency`.
+        A group that cannot be committed is kept (its sends keep their slots, so nothing else
+        is sent) and tried again, with what arrived meanwhile, when the breaker allows.
         """
         loop = asyncio.get_running_loop()
+        unrecorded: list[tuple[OutboxMessage, Outcome, asyncio.Future[None]]] = []
         while True:
-            await self._outcomes_waiting.wait()
-            self._outcomes_waiting.clear()
-            # Linger a moment for a fuller group: a transaction costs far more than a row.
-            until = loop.time() + COMMIT_LINGER_S
-            while (
-                0 < len(self._outcomes) < self._group_target
-                and not self._writer_stopping
-                and (left := until - loop.time()) > 0
-            ):
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(left):
-                        await self._outcomes_waiting.wait()
+            if unrecorded:
+                await self._until_probe(loop)
+            else:
+                await self._outcomes_waiting.wait()
                 self._outcomes_waiting.clear()
-            group, self._outcomes = self._outcomes, []
+                await self._linger(loop)
+            group, self._outcomes = unrecorded + self._outcomes, []
+            unrecorded = []
             if not group:
                 if self._writer_stopping:
                     return
@@ -413,40 +454,98 @@ class Sender:
             try:
                 await self._commit_outcomes([(m, o) for m, o, _ in group])
             except Exception as exc:
-                for _, _, committed in group:
-                    committed.set_exception(exc)
-                continue
+                self.breaker.failed(exc, loop.time())
+                self._signal.set()
+                if not self._writer_stopping:
+                    unrecorded = group
+                    continue
+                log.error(
+                    "%d delivered message(s) not recorded before stopping; they are sent again "
+                    "when their leases end",
+                    len(group),
+                )
+            else:
+                self._database_answered(loop)
             for _, _, committed in group:
                 committed.set_result(None)
 
+    async def _linger(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Wait a moment for a fuller group: a transaction costs far more than a row."""
+        until = loop.time() + COMMIT_LINGER_S
+        while (
+            0 < len(self._outcomes) < self._group_target
+            and not self._writer_stopping
+            and (left := until - loop.time()) > 0
+        ):
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(left):
+                    await self._outcomes_waiting.wait()
+            self._outcomes_waiting.clear()
+
+    async def _until_probe(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Wait until the breaker allows another try, or the sender stops."""
+        while not self._writer_stopping and not self.breaker.due(loop.time()):
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(0.001, self.breaker.wait_s(loop.time()))):
+                    await self._outcomes_waiting.wait()
+            self._outcomes_waiting.clear()
+
     async def _commit_outcomes(self, group: list[tuple[OutboxMessage, Outcome]]) -> None:
-        for attempt in range(1, COMMIT_ATTEMPTS + 1):
-            counts: collections.Counter[str] = collections.Counter()
-            try:
-                async with self.session_factory() as session:
-                    now = self.clock.now()
-                    sent = [(m, o.message_id) for m, o in group if isinstance(o, Delivered)]
-                    if sent:
-                        kept = await outbox.record_sent_many(session, sent=sent, now=now)
-                        if kept is not None and kept < len(sent):
-                            log.warning(
-                                "%d message(s) were sent after their lease ended",
-                                len(sent) - kept,
-                            )
-                        counts["sent"] += len(sent)
-                    for message, outcome in group:
-                        if not isinstance(outcome, Delivered):
-                            await self._apply(session, message, outcome, now, counts)
-                    await session.commit()
-            except Exception:
-                if attempt == COMMIT_ATTEMPTS:
-                    raise
-                log.warning("could not record %d outcome(s); trying again", len(group))
-                await asyncio.sleep(0.1 * attempt)
+        counts: collections.Counter[str] = collections.Counter()
+        async with self._lease_lock, self.session_factory() as session:
+            now = self.clock.now()
+            sent = [(m, o.message_id) for m, o in group if isinstance(o, Delivered)]
+            if sent:
+                kept = await outbox.record_sent_many(session, sent=sent, now=now)
+                if kept is not None and kept < len(sent):
+                    log.warning("%d message(s) were sent after their lease ended", len(sent) - kept)
+                counts["sent"] += len(sent)
+            for message, outcome in group:
+                if not isinstance(outcome, Delivered):
+                    await self._apply(session, message, outcome, now, counts)
+            await session.commit()
+        for name, n in counts.items():
+            setattr(self.stats, name, getattr(self.stats, name) + n)
+
+    # -- leases ----------------------------------------------------------------------------
+
+    async def _heartbeat(self) -> None:
+        """Renew the leases of held rows every `renew_every` seconds while the database answers."""
+        loop = asyncio.get_running_loop()
+        while not self._stopping:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.renew_every):
+                    await self._renew_now.wait()
+            self._renew_now.clear()
+            if self._stopping or self.breaker.is_open or not self._held:
                 continue
-            for name, n in counts.items():
-                setattr(self.stats, name, getattr(self.stats, name) + n)
+            try:
+                await self._renew()
+            except Exception as exc:
+                self.breaker.failed(exc, loop.time())
+                self._signal.set()
+
+    async def _renew(self) -> None:
+        """Extend the leases of the rows held here; drop queued ones another sender took."""
+        async with self._lease_lock:
+            held = list(self._held.values())
+            lease_until = self.clock.now() + self.lease
+            async with self.session_factory() as session:
+                kept = await outbox.renew_leases(session, held=held, lease_until=lease_until)
+                await session.commit()
+            for message in held:
+                if _id(message) in kept:
+                    message.lease_until = lease_until
+        lost = {_id(m) for m in held if _id(m) not in kept}
+        waiting = [entry for entry in self._ready if entry[1] in lost]
+        if not waiting:
             return
+        self._ready = [entry for entry in self._ready if entry[1] not in lost]
+        heapq.heapify(self._ready)
+        for _, row_id, _ in waiting:
+            self._held.pop(row_id, None)
+        self.stats.taken_back += len(waiting)
+        log.warning("%d claimed message(s) were re-claimed elsewhere; not sent", len(waiting))
 
     async def _apply(
         self,

@@ -11,7 +11,18 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Update, and_, bindparam, delete, exists, func, or_, update
+from sqlalchemy import (
+    ColumnElement,
+    Update,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    or_,
+    tuple_,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
@@ -424,6 +435,31 @@ async def move_chat(
         and_(col(OutboxMessage.chat_id) == old_chat_id, col(OutboxMessage.status).in_(PENDING)),
         chat_id=new_chat_id,
     )
+
+
+async def renew_leases(
+    session: AsyncSession, *, held: Sequence[OutboxMessage], lease_until: datetime
+) -> set[int]:
+    """Extend to `lease_until` the leases of `held` rows still ours; returns their ids.
+
+    A row is still ours while it is `sending` under the lease this sender gave it (the lease's
+    expiry time is the claim's token); a row another sender has re-claimed is left alone.
+    """
+    if not held:
+        return set()
+    pairs = [(m.id, m.lease_until) for m in held]
+    statement = (
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.status) == OutboxStatus.SENDING,
+            tuple_(col(OutboxMessage.id), col(OutboxMessage.lease_until)).in_(pairs),
+        )
+        .values(lease_until=lease_until)
+        .returning(col(OutboxMessage.id))
+    )
+    connection = await session.connection()
+    result = await connection.execute(statement)
+    return {int(row_id) for row_id in result.scalars() if row_id is not None}
 
 
 async def requeue_expired(

@@ -8,15 +8,15 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from conftest import news_text, queue_news, wait_drained
 
 from bot.config import Settings
 from bot.sandbox.emulator import BotAPIEmulator, RateLimits
-from bot.storage import migrate, outbox, repo
-from bot.storage.db import SessionFactory, create_engine, create_session_factory
+from bot.storage import migrate, outbox
+from bot.storage.db import create_engine, create_session_factory
 from bot.storage.models import OutboxStatus
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,7 +42,6 @@ async def partnerbot_run(settings: Settings) -> AsyncIterator[asyncio.subprocess
         LOG_LEVEL="WARNING",
         SEND_RATE_PER_S="100",
         SEND_PER_CHAT_PER_S="10",
-        SEND_LEASE_S="2",
         SEND_CONCURRENCY=str(CONCURRENCY),
     )
     if settings.database_schema:
@@ -58,16 +57,6 @@ async def partnerbot_run(settings: Settings) -> AsyncIterator[asyncio.subprocess
             await process.wait()
 
 
-async def _until_drained(session_factory: SessionFactory, timeout: float) -> None:
-    """Wait until no outbox row is queued or being sent (polling the database)."""
-    async with asyncio.timeout(timeout):
-        while True:
-            async with session_factory() as session:
-                if await outbox.outbox_depth(session) == {"queued": 0, "sending": 0}:
-                    return
-            await asyncio.sleep(0.05)
-
-
 @pytest.mark.slow
 async def test_a_killed_sender_loses_nothing_and_repeats_at_most_what_was_in_flight(
     emulator: BotAPIEmulator, settings: Settings
@@ -78,26 +67,7 @@ async def test_a_killed_sender_loses_nothing_and_repeats_at_most_what_was_in_fli
     session_factory = create_session_factory(engine)
     chats = [FIRST_USER + n for n in range(RECIPIENTS)]
     try:
-        async with session_factory() as session:
-            now = datetime.now(UTC)
-            for chat_id in chats:
-                member = await repo.create_member(
-                    session,
-                    telegram_user_id=chat_id,
-                    chat_id=chat_id,
-                    display_name="",
-                    language="en",
-                    now=now,
-                )
-                await outbox.enqueue(
-                    session,
-                    chat_id=chat_id,
-                    member_id=member.id,
-                    text=f"News for member {member.id}",
-                    dedupe_key=f"crash-test:{member.id}",
-                    now=now,
-                )
-            await session.commit()
+        await queue_news(session_factory, chats)
         for chat_id in chats:
             emulator.open_chat(chat_id)
 
@@ -113,8 +83,9 @@ async def test_a_killed_sender_loses_nothing_and_repeats_at_most_what_was_in_fli
         async with partnerbot_run(settings) as second:
             for chat_id in chats:
                 await emulator.wait_for_messages(chat_id, 1, timeout=60)
-            # Rows left `sending` by the killed process come back when their lease ends.
-            await _until_drained(session_factory, timeout=30)
+            # Rows left `sending` by the killed process come back when their lease ends (the
+            # default lease: the heartbeat keeps it short).
+            await wait_drained(session_factory, timeout=30)
             second.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(second.wait(), 30) == 0
 
@@ -130,4 +101,4 @@ async def test_a_killed_sender_loses_nothing_and_repeats_at_most_what_was_in_fli
     assert duplicates <= min(CONCURRENCY, left_sending)
     for row in rows:
         (shown,) = {m.plain_text for m in emulator.messages(row.chat_id)}
-        assert shown == f"News for member {row.member_id}"
+        assert shown == news_text(row.chat_id)
