@@ -4,17 +4,20 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# Exact versions with their hashes (`make lock` regenerates them from pyproject.toml).
+LOCK := requirements-dev.lock
+UV_VERSION := 0.13.9
 
 .DEFAULT_GOAL := help
-.PHONY: help sandbox run test lint bench catalogs flows-check migrate clean
+.PHONY: help sandbox run test lint bench catalogs flows-check migrate lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 
 catalogs: $(STAMP)  ## compile locales/*.po to .mo
@@ -46,6 +49,15 @@ flows-check: $(STAMP) catalogs  ## validate flows/ against the locales
 
 migrate: $(STAMP)  ## apply database migrations
 	$(BIN)/partnerbot migrate
+
+lock: $(STAMP)  ## pin every dependency with its hashes: requirements.lock (image), requirements-dev.lock
+	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
+	printf 'setuptools>=68\nwheel\n' | $(BIN)/uv pip compile pyproject.toml - --universal \
+		--python-version 3.11 --generate-hashes --no-annotate --custom-compile-command "make lock" \
+		--upgrade -q -o requirements.lock
+	printf 'setuptools>=68\nwheel\n' | $(BIN)/uv pip compile pyproject.toml - --extra dev \
+		--universal --python-version 3.11 --generate-hashes --no-annotate \
+		--custom-compile-command "make lock" -c requirements.lock -q -o requirements-dev.lock
 
 clean:  ## remove the virtualenv, compiled catalogs and caches
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
+import os
+import socket
+import sys
 
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
@@ -102,3 +106,30 @@ async def test_polling_mode_serves_health_and_metrics_on_the_ops_port(
     assert health["mode"] == "polling" and health["leader"] and health["database"]
     assert found[("partnerbot_leader", ())] == 1
     assert found[("partnerbot_outbox_depth", (("status", "queued"),))] == 0
+
+
+async def _container_health_check(**environ: str) -> int:
+    """Exit status of the image's HEALTHCHECK command with `environ` as the container's."""
+    env = {k: v for k, v in os.environ.items() if k not in ("WEBHOOK_PORT", "OPS_PORT")}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.ops.healthcheck", env={**env, **environ}
+    )
+    return await asyncio.wait_for(process.wait(), timeout=30)
+
+
+async def test_the_container_health_check_reads_its_ports_from_the_environment(
+    settings: Settings, clock: ManualClock
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = str(probe.getsockname()[1])
+    app = BotApp(settings.model_copy(update={"ops_port": 0, "ops_host": "127.0.0.1"}), clock=clock)
+    await app.start()
+    try:
+        assert app.ops is not None
+        serving = str(app.ops.port)
+        assert await _container_health_check(OPS_PORT=serving, WEBHOOK_PORT=closed) == 0
+        assert await _container_health_check(WEBHOOK_PORT=serving) == 0
+        assert await _container_health_check(OPS_PORT=closed, WEBHOOK_PORT=closed) == 1
+    finally:
+        await app.stop()
