@@ -157,7 +157,7 @@ class BotApp:
             clock=self.clock, catalogs=catalogs, sealer=self.sealer, wake_sender=self.wake_sender
         )
         self.conversations.finishers[CONCERNS_FLOW] = self.concerns.finish_flow
-        self.bot = build_bot(self.settings)
+        self.bot = build_bot(self.settings, on_rate_limited=self.metrics.observe_reply_rate_limited)
         self.update_sessions = UpdateSessions(self.session_factory)
         self.dispatcher = build_dispatcher(
             sealer=self.sealer,
@@ -331,29 +331,46 @@ class BotApp:
         return database and not self._draining, details
 
     async def snapshot(self) -> Snapshot:
-        """Figures for /metrics; the outbox depth is read from the database."""
-        depth: Mapping[str, int] | None = None
+        """Figures for /metrics; the outbox's are read from the database."""
+        figures: dict[str, Any] = {}
         if self.session_factory is not None:
             try:
                 async with asyncio.timeout(HEALTH_TIMEOUT_S), self.session_factory() as session:
-                    depth = await outbox.outbox_depth(session)
+                    now = self.clock.now()
+                    oldest = await outbox.oldest_due_at(session, now=now)
+                    figures = {
+                        "outbox_depth": await outbox.outbox_depth(session),
+                        "deliveries": await outbox.delivery_counts(session),
+                        "outbox_oldest_age_s": (
+                            0.0 if oldest is None else max(0.0, (now - oldest).total_seconds())
+                        ),
+                    }
             except Exception:
-                log.warning("metrics: could not read the outbox depth", exc_info=True)
+                log.warning("metrics: could not read the outbox figures", exc_info=True)
         leadership = self.leadership
-        stats = vars(self.sender.stats) if self.sender is not None else {}
         return Snapshot(
             leader=leadership is not None and leadership.is_leader,
             leader_terms=leadership.terms if leadership is not None else 0,
             updates_in_flight=self.tracker.in_flight,
-            deliveries=dict(stats),
-            outbox_depth=depth,
             scheduler_lag_s=self.scheduler.lag_s if self.scheduler is not None else None,
+            **figures,
         )
 
     async def stop(self) -> None:
         """Stop receiving, let updates in progress finish, stop leading (releasing the lock),
-        close connections."""
+        close connections.
+
+        In webhook mode /healthz answers 503 for `shutdown_grace_s` before the listener closes,
+        so that a load balancer stops sending updates here first; updates that still arrive
+        meanwhile are handled.
+        """
         self._draining = True
+        if self.webhook and self.ops is not None and self.settings.shutdown_grace_s > 0:
+            log.info(
+                "shutting down: /healthz answers 503 for %ss before the webhook closes",
+                self.settings.shutdown_grace_s,
+            )
+            await asyncio.sleep(self.settings.shutdown_grace_s)
         if self._polling is not None and self.dispatcher is not None:
             with contextlib.suppress(RuntimeError):
                 await self.dispatcher.stop_polling()

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     webhook_host: str = "0.0.0.0"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
+    # On SIGTERM in webhook mode, /healthz answers 503 this long before the listener closes,
+    # so a load balancer (health-checking every few seconds) stops sending updates here first.
+    shutdown_grace_s: float = Field(default=5.0, ge=0, le=60)
     # Polling mode serves /healthz and /metrics on this port when set (off by default).
     ops_port: int | None = Field(default=None, ge=0, le=65535)
     ops_host: str = "0.0.0.0"

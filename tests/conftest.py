@@ -88,6 +88,8 @@ def settings(emulator: BotAPIEmulator, database_url: str, database_schema: str |
         anonymity_key="test-anonymity-key-0123456789abcdef",
         request_retries=2,
         progress_interval_s=0.1,
+        # No load balancer to wait for: webhook apps close at once when a test stops them.
+        shutdown_grace_s=0,
     )
 
 
@@ -308,11 +310,16 @@ def run_bench(script: str, *args: str) -> dict[str, Any]:
 
 
 async def queue_news(
-    session_factory: SessionFactory, chats: list[int], *, per_chat: int = 1
+    session_factory: SessionFactory,
+    chats: list[int],
+    *,
+    per_chat: int = 1,
+    now: datetime | None = None,
 ) -> None:
-    """A member per chat and `per_chat` outbox messages to each, committed together: what a
-    broadcast queues. Message n to a chat reads `news_text(chat, n)`."""
-    now = datetime.now(UTC)
+    """A member per chat and `per_chat` outbox messages to each, due `now` (the wall clock's
+    by default), committed together: what a broadcast queues. Message n to a chat reads
+    `news_text(chat, n)`."""
+    now = now or datetime.now(UTC)
     async with session_factory() as session:
         for chat_id in chats:
             member = await repo.create_member(

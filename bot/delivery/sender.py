@@ -503,6 +503,7 @@ class Sender:
             for message, outcome in group:
                 if not isinstance(outcome, Delivered):
                     await self._apply(session, message, outcome, now, counts)
+            await outbox.add_delivery_counts(session, counts=counts)
             await session.commit()
         for name, n in counts.items():
             setattr(self.stats, name, getattr(self.stats, name) + n)

@@ -1,16 +1,23 @@
 """Prometheus metrics of one instance, in a registry of its own (several apps may share a process).
 
 Counters and the histogram are fed as things happen; the rest is read when /metrics is scraped,
-from a `Snapshot` the app provides (outbox depth comes from the database, so every instance
-reports the same figure: aggregate it with `max`).
+from a `Snapshot` the app provides. Outbox figures come from the database, so every instance
+reports the same ones, and they survive a change of leader: aggregate them with `max`. The
+process' own memory and CPU come from prometheus_client's `ProcessCollector` (`process_*`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -32,10 +39,13 @@ class Snapshot:
 
     leader: bool
     updates_in_flight: int
-    # Sender outcomes since this instance last became leader: sent, retried, failed, ...
-    deliveries: Mapping[str, int] = field(default_factory=dict)
+    # Outbox sends by outcome over the deployment's life (sent, retried, failed, ...), read
+    # from the database; None if it did not answer.
+    deliveries: Mapping[str, int] | None = None
     # Outbox rows waiting (`queued`) and being sent (`sending`); None if the database failed.
     outbox_depth: Mapping[str, int] | None = None
+    # How long the message that has waited longest has been due (0 when none waits).
+    outbox_oldest_age_s: float | None = None
     scheduler_lag_s: float | None = None
     leader_terms: int = 0
 
@@ -63,14 +73,15 @@ class _SnapshotCollector(Collector):
             "updates being handled right now",
             value=snapshot.updates_in_flight,
         )
-        deliveries = CounterMetricFamily(
-            "partnerbot_outbox_deliveries",
-            "outbox sends by outcome, since this instance became leader",
-            labels=["status"],
-        )
-        for status, count in sorted(snapshot.deliveries.items()):
-            deliveries.add_metric([status], count)
-        yield deliveries
+        if snapshot.deliveries is not None:
+            deliveries = CounterMetricFamily(
+                "partnerbot_outbox_deliveries",
+                "outbox sends by outcome over the deployment's life, whoever led (database)",
+                labels=["status"],
+            )
+            for status, count in sorted(snapshot.deliveries.items()):
+                deliveries.add_metric([status], count)
+            yield deliveries
         if snapshot.outbox_depth is not None:
             depth = GaugeMetricFamily(
                 "partnerbot_outbox_depth", "outbox messages not yet sent", labels=["status"]
@@ -78,6 +89,12 @@ class _SnapshotCollector(Collector):
             for status, count in sorted(snapshot.outbox_depth.items()):
                 depth.add_metric([status], count)
             yield depth
+        if snapshot.outbox_oldest_age_s is not None:
+            yield GaugeMetricFamily(
+                "partnerbot_outbox_oldest_age_seconds",
+                "how long the longest-waiting due outbox message has waited (0 when none)",
+                value=snapshot.outbox_oldest_age_s,
+            )
         if snapshot.scheduler_lag_s is not None:
             yield GaugeMetricFamily(
                 "partnerbot_scheduler_lag_seconds",
@@ -114,6 +131,13 @@ class Metrics:
             ["result"],
             registry=self.registry,
         )
+        self.reply_rate_limited = Counter(
+            "partnerbot_reply_rate_limited",
+            "429s from Telegram to the bot's own calls while handling updates (replies, edits, "
+            "callback answers; the outbox sender's are in partnerbot_outbox_deliveries)",
+            registry=self.registry,
+        )
+        ProcessCollector(registry=self.registry)
         self._snapshot: Snapshot | None = None
         self.registry.register(_SnapshotCollector(lambda: self._snapshot))
 
@@ -129,6 +153,10 @@ class Metrics:
     def observe_webhook(self, result: str) -> None:
         """Count one webhook request by its result."""
         self.webhook_requests.labels(result=result).inc()
+
+    def observe_reply_rate_limited(self) -> None:
+        """Count one 429 on the reply path."""
+        self.reply_rate_limited.inc()
 
     def render(self, snapshot: Snapshot) -> bytes:
         """Every metric in Prometheus' text exposition format."""

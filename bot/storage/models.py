@@ -141,6 +141,14 @@ class OutboxStatus(StrEnum):
     SKIPPED = "skipped"
 
 
+class DeliveryCount(SQLModel, table=True):
+    """Outbox sends by outcome over the deployment's life. The sender adds to it in the
+    transaction that records the outcomes, so the figures survive a change of leader."""
+
+    outcome: str = Field(primary_key=True, max_length=16)
+    total: int = Field(default=0, sa_type=BigInteger)
+
+
 class BroadcastStatus(StrEnum):
     SCHEDULED = "scheduled"
     SENDING = "sending"

@@ -31,7 +31,14 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.domain.text import split_caption, split_html
 from bot.storage import repo
-from bot.storage.models import Member, MemberStatus, OutboxMessage, OutboxStatus, UTCDateTime
+from bot.storage.models import (
+    DeliveryCount,
+    Member,
+    MemberStatus,
+    OutboxMessage,
+    OutboxStatus,
+    UTCDateTime,
+)
 
 MEDIA_KINDS = frozenset({"photo", "document"})
 DEDUPE_KEY_LENGTH = 128
@@ -164,6 +171,36 @@ async def outbox_depth(session: AsyncSession) -> dict[str, int]:
         session, col(OutboxMessage.status), col(OutboxMessage.status).in_(PENDING)
     )
     return {status.value: found.get(status.value, 0) for status in PENDING}
+
+
+async def oldest_due_at(session: AsyncSession, *, now: datetime) -> datetime | None:
+    """When the message that has waited longest came due (queued or being sent), if any."""
+    query = select(func.min(OutboxMessage.next_attempt_at)).where(
+        col(OutboxMessage.status).in_(PENDING), col(OutboxMessage.next_attempt_at) <= now
+    )
+    return (await session.exec(query)).one()
+
+
+async def add_delivery_counts(session: AsyncSession, *, counts: Mapping[str, int]) -> None:
+    """Add a group's outcomes (outcome -> how many) to the deployment's delivery counts."""
+    for outcome, n in sorted(counts.items()):
+        if n <= 0:
+            continue
+        statement = (
+            update(DeliveryCount)
+            .where(col(DeliveryCount.outcome) == outcome)
+            .values(total=col(DeliveryCount.total) + n)
+        )
+        result = await session.exec(statement.execution_options(synchronize_session=False))
+        if not result.rowcount:
+            session.add(DeliveryCount(outcome=outcome, total=n))
+            await session.flush()
+
+
+async def delivery_counts(session: AsyncSession) -> dict[str, int]:
+    """Outbox sends by outcome over the deployment's life: sent, retried, failed, ..."""
+    rows = await session.exec(select(DeliveryCount.outcome, DeliveryCount.total))
+    return {outcome: int(total) for outcome, total in rows.all()}
 
 
 async def next_due_at(session: AsyncSession) -> datetime | None:

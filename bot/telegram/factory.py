@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Union
 
 from aiogram import Bot, Dispatcher
@@ -42,8 +42,11 @@ PINNED_RESPONSE_TYPES = tuple(
 )
 
 
-def build_bot(settings: Settings, *, retry: bool = True) -> Bot:
-    """A Bot speaking HTML to the configured Bot API server, retrying transient failures.
+def build_bot(
+    settings: Settings, *, retry: bool = True, on_rate_limited: Callable[[], None] | None = None
+) -> Bot:
+    """A Bot speaking HTML to the configured Bot API server, retrying transient failures
+    (`on_rate_limited` is told of each 429).
 
     The outbox sender asks for `retry=False`: it schedules its own retries.
     """
@@ -52,7 +55,9 @@ def build_bot(settings: Settings, *, retry: bool = True) -> Bot:
         timeout=settings.telegram_timeout,
     )
     if retry:
-        session.middleware(RetryRequests(attempts=settings.request_retries))
+        session.middleware(
+            RetryRequests(attempts=settings.request_retries, on_rate_limited=on_rate_limited)
+        )
     return Bot(
         token=settings.token(),
         session=session,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Callable
 
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
@@ -19,9 +20,15 @@ class RetryRequests(BaseRequestMiddleware):
     """Retries a failed call a bounded number of times; a 429 pauses every call of this bot."""
 
     def __init__(
-        self, *, attempts: int = 4, base_delay: float = 0.5, max_delay: float = 30.0
+        self,
+        *,
+        attempts: int = 4,
+        base_delay: float = 0.5,
+        max_delay: float = 30.0,
+        on_rate_limited: Callable[[], None] | None = None,
     ) -> None:
         self.attempts = attempts
+        self.on_rate_limited = on_rate_limited
         self.base_delay = base_delay
         self.max_delay = max_delay
         self._resume_at = 0.0
@@ -44,6 +51,8 @@ class RetryRequests(BaseRequestMiddleware):
             try:
                 return await make_request(bot, method)
             except TelegramRetryAfter as exc:
+                if self.on_rate_limited is not None:
+                    self.on_rate_limited()
                 attempt += 1
                 if attempt > self.attempts:
                     raise

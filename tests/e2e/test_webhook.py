@@ -192,3 +192,24 @@ async def test_health_and_metrics_are_served_beside_the_webhook(
     assert "partnerbot_leader 1.0" in metrics
     assert 'partnerbot_outbox_depth{status="queued"} 0.0' in metrics
     assert "partnerbot_update_seconds_bucket" in metrics
+
+
+async def test_health_answers_503_from_the_moment_shutdown_begins_while_updates_still_land(
+    emulator: BotAPIEmulator, settings: Settings, start_app: Callable[[Settings], Any]
+) -> None:
+    # Long enough for the requests below; the balancer's health checks run every few seconds.
+    app = await start_app(settings.model_copy(update={"shutdown_grace_s": 3.0}))
+    emulator.open_chat(USER, first_name="Amina")
+    base = f"http://127.0.0.1:{app.settings.webhook_port}"
+    stopping = asyncio.create_task(app.stop())
+    async with aiohttp.ClientSession() as http, http.get(f"{base}/healthz") as resp:
+        assert resp.status == 503
+        health = await resp.json()
+    assert health["draining"] and not health["ok"]
+    # The balancer may still route an update here before it notices: it is handled.
+    assert await post(app, start_update(7)) == 200
+    assert len(emulator.messages(USER)) == 2  # the welcome and the consent question
+    await stopping
+    with pytest.raises(aiohttp.ClientConnectionError):
+        async with aiohttp.ClientSession() as http, http.get(f"{base}/healthz"):
+            pass

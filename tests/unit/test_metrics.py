@@ -9,8 +9,10 @@ import logging
 import os
 import socket
 import sys
+from datetime import timedelta
 
 import aiohttp
+from conftest import Phone, queue_news
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.app import BotApp
@@ -18,6 +20,7 @@ from bot.config import Settings
 from bot.domain.clock import ManualClock
 from bot.logs import REDACTED, JsonFormatter
 from bot.ops.metrics import Metrics, Snapshot
+from bot.sandbox.emulator import BotAPIEmulator
 
 TOKEN = "987654:AAH-very-secret-part"
 WEBHOOK_SECRET = "hook-secret-abcdefgh"
@@ -43,8 +46,10 @@ def test_metrics_cover_updates_latency_outbox_scheduler_and_leadership() -> None
         updates_in_flight=3,
         deliveries={"sent": 40, "failed": 1},
         outbox_depth={"queued": 5, "sending": 2},
+        outbox_oldest_age_s=12.5,
         scheduler_lag_s=0.25,
     )
+    metrics.observe_reply_rate_limited()
     found = samples(metrics.render(snapshot).decode())
     assert found[("partnerbot_updates_handled_total", ())] == 2
     assert found[("partnerbot_update_seconds_count", ())] == 2
@@ -58,6 +63,10 @@ def test_metrics_cover_updates_latency_outbox_scheduler_and_leadership() -> None
     assert found[("partnerbot_outbox_depth", (("status", "queued"),))] == 5
     assert found[("partnerbot_outbox_depth", (("status", "sending"),))] == 2
     assert found[("partnerbot_scheduler_lag_seconds", ())] == 0.25
+    assert found[("partnerbot_outbox_oldest_age_seconds", ())] == 12.5
+    assert found[("partnerbot_reply_rate_limited_total", ())] == 1
+    assert found[("process_resident_memory_bytes", ())] > 0
+    assert found[("process_cpu_seconds_total", ())] > 0
 
 
 def test_a_follower_without_database_figures_still_renders() -> None:
@@ -133,3 +142,70 @@ async def test_the_container_health_check_reads_its_ports_from_the_environment(
         assert await _container_health_check(OPS_PORT=closed, WEBHOOK_PORT=closed) == 1
     finally:
         await app.stop()
+
+
+async def _scrape(app: BotApp) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    assert app.ops is not None and app.ops.port
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"http://127.0.0.1:{app.ops.port}/metrics") as resp,
+    ):
+        assert resp.status == 200
+        return samples(await resp.text())
+
+
+async def test_outbox_figures_come_from_the_database_and_survive_a_change_of_leader(
+    emulator: BotAPIEmulator, settings: Settings, clock: ManualClock
+) -> None:
+    polling = settings.model_copy(update={"ops_port": 0, "ops_host": "127.0.0.1"})
+    chats = [880_001, 880_002, 880_003]
+    first = BotApp(polling, clock=clock)
+    await first.start()
+    try:
+        for chat_id in chats:
+            emulator.open_chat(chat_id)
+        assert first.session_factory is not None and first.sender is not None
+        await queue_news(first.session_factory, chats, now=clock.now())
+        first.wake_sender()
+        for chat_id in chats:
+            await emulator.wait_for_messages(chat_id, 1)
+        await first.sender.wait_idle()
+    finally:
+        await first.stop()
+
+    second = BotApp(polling, clock=clock)
+    await second.start()
+    try:
+        assert second.session_factory is not None
+        # Telegram answers the next send 429: the message goes back to the queue and waits.
+        emulator.inject_fault(
+            "sendMessage", status=429, description="Too Many Requests", retry_after=60
+        )
+        await queue_news(second.session_factory, [880_004], now=clock.now())
+        second.wake_sender()
+        await emulator.wait_for_calls("sendMessage", len(chats) + 1)
+        clock.advance(timedelta(seconds=90))
+        found = await _scrape(second)
+    finally:
+        await second.stop()
+    assert found[("partnerbot_outbox_deliveries_total", (("status", "sent"),))] == len(chats)
+    assert found[("partnerbot_outbox_oldest_age_seconds", ())] == 90
+    depth = [found[("partnerbot_outbox_depth", (("status", s),))] for s in ("queued", "sending")]
+    assert sum(depth) == 1
+    assert found[("process_resident_memory_bytes", ())] > 0
+
+
+async def test_429s_on_the_reply_path_are_counted(
+    emulator: BotAPIEmulator, settings: Settings, clock: ManualClock
+) -> None:
+    app = BotApp(settings.model_copy(update={"ops_port": 0, "ops_host": "127.0.0.1"}), clock=clock)
+    await app.start()
+    try:
+        emulator.inject_fault(
+            "sendMessage", status=429, description="Too Many Requests", retry_after=1
+        )
+        await Phone(emulator, app, user_id=880_100).send("/start")
+        found = await _scrape(app)
+    finally:
+        await app.stop()
+    assert found[("partnerbot_reply_rate_limited_total", ())] == 1
