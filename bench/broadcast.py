@@ -11,9 +11,11 @@ Modes (combinable):
   (default)        achieved send rate against the configured one; no 429 may come from pacing
   --faults         3 % of the chats blocked (403), 1 % of sends answered 502 at random (seeded),
                    and a burst of 429s from the server once 30 % are delivered
-  --crash-at 0.5   SIGKILL the bot once half the messages arrived and start it again (with a
-                   2 s lease): nothing may be lost, duplicates stay within the documented bound
-                   (`send_concurrency`, see bot/delivery/__init__.py)
+  --crash-at 0.5   SIGKILL the bot once half the messages arrived and start it again (with the
+                   default lease, which the sender's heartbeat keeps short): nothing may be
+                   lost, duplicates stay within the documented bound (`send_concurrency`, see
+                   bot/delivery/__init__.py), and the outbox drains within
+                   `DRAIN_AFTER_CRASH_MAX_S` of the kill (`drain_after_crash_s`)
 
 The last stdout line is the JSON result; progress goes to stderr. Exit status 0 when every
 target was met, 1 when not, 2 when the benchmark could not run.
@@ -80,7 +82,7 @@ BLOCKED_SHARE = 0.03
 ERROR_RATE = 0.01
 BURST_AT = 0.3
 BURST_429S = 3
-CRASH_LEASE_S = 2.0
+DRAIN_AFTER_CRASH_MAX_S = 10.0
 TARGET_RATIO_MIN = 0.95
 POLL_S = 0.2
 # The database is asked whether the outbox is drained only this often until the emulator has
@@ -129,9 +131,10 @@ class Run:
             "LOG_LEVEL": args.bot_log_level,
             "SEND_RATE_PER_S": str(args.rate),
             "SEND_PER_CHAT_PER_S": str(args.per_chat),
-            "SEND_LEASE_S": str(args.lease),
             "SEND_CONCURRENCY": str(args.concurrency),
         }
+        if args.lease is not None:
+            settings["SEND_LEASE_S"] = str(args.lease)
         if self.schema:
             settings["DATABASE_SCHEMA"] = self.schema
         return child_env(settings, drop=PARTNERBOT_ENV | DELIVERY_ENV)
@@ -271,6 +274,7 @@ async def drive(run: Run, http: aiohttp.ClientSession) -> dict[str, Any]:
     await run.start_bot()
     burst_sent = False
     crash: dict[str, Any] = {}
+    killed_at = 0.0
     deadline = started + args.timeout
     next_depth_check = started
     while True:
@@ -298,6 +302,7 @@ async def drive(run: Run, http: aiohttp.ClientSession) -> dict[str, Any]:
             info(f"{sent} delivered: {BURST_429S} 429s injected")
         if args.crash_at is not None and not crash and sent >= args.crash_at * args.recipients:
             run.bot.process.send_signal(signal.SIGKILL)
+            killed_at = loop.time()
             await run.bot.process.wait()
             depth = await _depth(run)
             crash = {"crashed_after": sent, "in_flight_at_crash": depth["sending"]}
@@ -312,6 +317,9 @@ async def drive(run: Run, http: aiohttp.ClientSession) -> dict[str, Any]:
         await asyncio.sleep(POLL_S)
     wall = loop.time() - started
     info(f"outbox drained in {wall:.1f}s")
+    if crash:
+        crash["drain_after_crash_s"] = loop.time() - killed_at
+        info(f"drained {crash['drain_after_crash_s']:.1f}s after the kill")
     assert run.emulator is not None
     cpu = {"bot_cpu_s": cpu_seconds(run.bot.pid), "emulator_cpu_s": cpu_seconds(run.emulator.pid)}
     return {"wall_s": wall, **cpu, **crash}
@@ -369,6 +377,7 @@ async def collect(run: Run, http: aiohttp.ClientSession, drove: dict[str, Any]) 
         result["crashed_after"] = drove.get("crashed_after")
         result["in_flight_at_crash"] = drove.get("in_flight_at_crash")
         result["bound"] = args.concurrency
+        result["drain_after_crash_s"] = rounded(drove.get("drain_after_crash_s"), 2)
     result["targets"] = targets(result, args)
     return result
 
@@ -383,6 +392,10 @@ def targets(result: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
         checks["duplicates_zero"] = result["duplicates"] == 0
     else:
         checks["duplicates_within_bound"] = result["duplicates"] <= result["bound"]
+        drained = result["drain_after_crash_s"]
+        checks["drained_soon_after_crash"] = (
+            drained is not None and drained <= DRAIN_AFTER_CRASH_MAX_S
+        )
     if not args.faults and args.crash_at is None:
         ratio = result["ratio"]
         checks["ratio_min"] = ratio is not None and ratio >= TARGET_RATIO_MIN
@@ -425,7 +438,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--crash-at", type=float, default=None, help="SIGKILL the bot at this share delivered"
     )
     parser.add_argument("--concurrency", type=int, default=8, help="SEND_CONCURRENCY")
-    parser.add_argument("--lease", type=float, default=None, help="SEND_LEASE_S (crash: 2)")
+    parser.add_argument(
+        "--lease", type=float, default=None, help="SEND_LEASE_S (default: the bot's)"
+    )
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=300.0, help="give up after (s)")
@@ -441,8 +456,6 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("broadcast: --recipients must be at least 1")
     if args.crash_at is not None and not 0 < args.crash_at < 1:
         raise SystemExit("broadcast: --crash-at must be within (0, 1)")
-    if args.lease is None:
-        args.lease = CRASH_LEASE_S if args.crash_at is not None else 60.0
     if args.keep is not None:
         args.keep = args.keep.resolve()
 
