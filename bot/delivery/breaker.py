@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import random
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.delivery.limits import backoff_delay
 
 log = logging.getLogger(__name__)
@@ -19,6 +21,11 @@ PROBE_BASE_S = 0.25
 PROBE_CAP_S = 5.0
 # An outage that starts again this soon after the last one ended continues its back-off.
 SETTLE_S = 30.0
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether `exc` says the database could not be used (rather than a bug of ours)."""
+    return isinstance(exc, SQLAlchemyError | OSError | TimeoutError)
 
 
 def describe(exc: BaseException) -> str:
@@ -60,9 +67,10 @@ class Breaker:
             self.opened_at = now
             self.outages += 1
             log.error(
-                "outbox sender paused: the database does not answer (%s); nothing is sent "
-                "until it does",
+                "outbox sender paused: %s; nothing is sent until the database answers",
                 describe(exc),
+                # An error that is not the database's is a bug: show where it happened.
+                exc_info=None if unreachable(exc) else exc,
             )
         self._tries += 1
         delay = backoff_delay(
