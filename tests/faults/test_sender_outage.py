@@ -171,3 +171,30 @@ async def test_an_outage_while_messages_wait_for_their_chat_is_logged_once(
     assert_one_line_per_state_change(sender_lines(caplog))
     shown = [m.plain_text for m in emulator.messages(chat)]
     assert shown == [news_text(chat, n) for n in range(12)]
+
+
+async def test_a_database_that_stops_answering_holds_the_sender_to_what_is_in_flight(
+    pg_proxy: FaultProxy,  # noqa: F811
+    emulator: BotAPIEmulator,
+    settings: Settings,
+) -> None:
+    chats = [FIRST_CHAT + 1000 + n for n in range(40)]
+    async with sender_behind(pg_proxy, emulator, settings, send_rate_per_s=40.0) as world:
+        await queue_news(world.direct, chats)
+        for chat_id in chats:
+            emulator.open_chat(chat_id)
+        world.sender.start()
+        await emulator.wait_for_messages(chats[9], 1, timeout=30)
+        # Connections stay open but nothing comes back: no error, no timeout, only silence.
+        pg_proxy.stall()
+        before = emulator.stats.messages_sent
+        await asyncio.sleep(OUTAGE_S)  # the stall's length, not a wait for anything
+        during = emulator.stats.messages_sent - before
+        await pg_proxy.restore()
+        for chat_id in chats:
+            await emulator.wait_for_messages(chat_id, 1, timeout=30)
+        await wait_drained(world.direct)
+
+    # Sends whose outcome cannot be committed keep their slots: at most those go out.
+    assert during <= CONCURRENCY
+    assert sum(n - 1 for n in emulator.message_counts().values()) <= CONCURRENCY
