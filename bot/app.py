@@ -24,6 +24,7 @@ from bot.ops.lag import LoopProbe
 from bot.ops.metrics import Metrics, Snapshot
 from bot.ops.server import OpsServer, Probes, build_ops_app
 from bot.scheduling.scheduler import KEEP_UPDATE_IDS, CheckinScheduler
+from bot.services.ballots import Ballots
 from bot.services.broadcasts import Broadcasts
 from bot.services.checkins import Checkins
 from bot.services.committees import Committees
@@ -86,6 +87,7 @@ class BotApp:
     digests: Digests | None = None
     scheduler: CheckinScheduler | None = None
     sealer: Sealer | None = None
+    ballots: Ballots | None = None
     committees: Committees | None = None
     concerns: Concerns | None = None
     leadership: Leadership | None = None
@@ -118,12 +120,15 @@ class BotApp:
                     session, telegram_user_ids=self.settings.admin_ids, now=now
                 )
                 await session.commit()
+        self.sealer = load_sealer(self.settings)
+        self.ballots = Ballots(sealer=self.sealer, min_group=self.settings.report_min_group)
         self.conversations = Conversations(
             flows=flows,
             locales=catalogs.locales,
             default_locale=catalogs.default,
             clock=self.clock,
             label_for=lambda locale: catalogs.translator(locale),
+            ballots=self.ballots,
             admin_ids=self.settings.admin_ids,
         )
         self.broadcasts = Broadcasts(
@@ -151,7 +156,6 @@ class BotApp:
             min_group=self.settings.report_min_group,
             min_commenters=self.settings.report_min_commenters,
         )
-        self.sealer = load_sealer(self.settings)
         self.committees = Committees(clock=self.clock)
         self.concerns = Concerns(
             clock=self.clock, catalogs=catalogs, sealer=self.sealer, wake_sender=self.wake_sender
@@ -278,6 +282,7 @@ class BotApp:
             session_factory=self.session_factory,
             transport=build_transport(self.settings),
             clock=self.clock,
+            open_route=None if self.sealer is None else self.sealer.open_route,
         )
         self.sender.start()
         # Scheduled check-ins: defaults ensured, downtime caught up, jobs rebuilt from the DB.
@@ -288,6 +293,7 @@ class BotApp:
             sweep_interval=self.settings.checkin_sweep_s,
             wake_sender=self.wake_sender,
             digests=self.digests,
+            ballots=self.ballots,
         )
         await self.scheduler.start()
         self._background.append(

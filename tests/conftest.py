@@ -23,6 +23,7 @@ from bot.app import BotApp
 from bot.config import Settings
 from bot.domain.clock import ManualClock
 from bot.sandbox.emulator import BotAPIEmulator, SentMessage
+from bot.services.ballots import Ballots
 from bot.services.sealing import Sealer
 from bot.storage import outbox, repo
 from bot.storage.db import SessionFactory, create_engine
@@ -290,6 +291,17 @@ async def add_anonymous_concern(
         )
     )
     return ticket
+
+
+async def release_ballots(app: BotApp, *, at_least: int = 1) -> int:
+    """Release waiting ballots as the leader does, in batches of `at_least` instead of k (for
+    tests with fewer respondents than k, or reading before an occurrence closes)."""
+    assert app.session_factory is not None and app.sealer is not None
+    ballots = Ballots(sealer=app.sealer, min_group=at_least)
+    async with app.session_factory() as session:
+        released = await ballots.release_due(session, hold_open=False)
+        await session.commit()
+    return released
 
 
 def run_bench(script: str, *args: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ import heapq
 import logging
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -89,8 +90,11 @@ class Sender:
         clock: Clock,
         poll_interval: float = POLL_INTERVAL_S,
         seed: int | None = None,
+        open_route: Callable[[str], int | None] | None = None,
     ) -> None:
         self.session_factory = session_factory
+        # Opens the sealed chat of a relay to an anonymous raiser, only to send it.
+        self.open_route = open_route
         self.transport = transport
         self.clock = clock
         self.poll_interval = poll_interval
@@ -383,8 +387,14 @@ class Sender:
                 self._signal.set()
 
     async def _send(self, message: OutboxMessage) -> Outcome:
+        chat_id = message.chat_id
+        if message.route is not None:
+            opened = None if self.open_route is None else self.open_route(message.route)
+            if opened is None:
+                return Rejected("the sealed route cannot be opened with this anonymity key")
+            chat_id = opened
         outgoing = Outgoing(
-            chat_id=message.chat_id,
+            chat_id=chat_id,
             kind=message.kind,
             text=message.text,
             reply_markup=message.reply_markup,
@@ -588,6 +598,14 @@ class Sender:
                 retry_at=now + timedelta(seconds=delay),
             )
             counts["retried"] += 1
+        elif isinstance(outcome, Blocked) and message.route is not None:
+            # Blocking the raiser's chat here would tie it to the ticket in one transaction
+            # (and one log line): only this message is given up; their own messages block it.
+            log.info("outbox message %s skipped: %s", message.id, outcome.reason)
+            await outbox.record_undeliverable(
+                session, message=message, status=OutboxStatus.SKIPPED, reason=outcome.reason
+            )
+            counts["skipped"] += 1
         elif isinstance(outcome, Blocked):
             log.info("chat %s is closed to the bot: %s", message.chat_id, outcome.reason)
             counts["skipped"] += await outbox.block_chat(

@@ -29,6 +29,7 @@ from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.clock import Clock
+from bot.services.ballots import Ballots
 from bot.services.checkins import Checkins, TickReport
 from bot.services.digests import Digests
 from bot.storage import repo
@@ -60,10 +61,12 @@ class CheckinScheduler:
         sweep_interval: float,
         wake_sender: Callable[[], None],
         digests: Digests | None = None,
+        ballots: Ballots | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.checkins = checkins
         self.digests = digests
+        self.ballots = ballots
         self.clock = clock
         self.sweep_interval = sweep_interval
         self.wake_sender = wake_sender
@@ -122,6 +125,9 @@ class CheckinScheduler:
             now = self.clock.now()
             async with self.session_factory() as session:
                 report = await self.checkins.run_due(session, now)
+                await session.commit()
+            await self._release_ballots()
+            async with self.session_factory() as session:
                 if self.digests is not None:
                     await self._run_digests(session, now, report)
                 fire = await self.checkins.next_fire_times(session, now)
@@ -154,6 +160,18 @@ class CheckinScheduler:
         if event.scheduled_run_times:
             due: datetime = event.scheduled_run_times[-1]
             self.lag_s = max(0.0, (datetime.now(UTC) - due).total_seconds())
+
+    async def _release_ballots(self) -> None:
+        """Anonymous answers due for release, in a transaction of their own (after the
+        occurrences just closed, before their results are computed)."""
+        if self.ballots is None:
+            return
+        try:
+            async with self.session_factory() as session:
+                await self.ballots.release_due(session)
+                await session.commit()
+        except Exception:
+            log.exception("releasing ballots failed; the next pass tries again")
 
     async def _run_digests(self, session: AsyncSession, now: datetime, report: TickReport) -> None:
         """Digest schedules and pulse results: a failure there must not hold check-ins back."""

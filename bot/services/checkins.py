@@ -42,6 +42,7 @@ from bot.domain.schedules import (
 from bot.domain.text import TEXT_LIMIT, split_html
 from bot.domain.timing import in_quiet_hours, zone
 from bot.i18n import Catalogs, Translator
+from bot.services.ballots import Ballots, day_of
 from bot.services.conversations import ONBOARDING, Message
 from bot.services.rendering import Keyboard, render, render_keyboard, render_text
 from bot.storage import committees as committee_store
@@ -734,16 +735,22 @@ class Checkins:
         )
 
     async def _expire(self, session: AsyncSession, now: datetime) -> int:
-        """Runs of check-ins whose window closed become expired, anonymous answers dropped."""
+        """Runs of check-ins whose window closed become expired; the anonymous answers already
+        given leave the run as a ballot, still sealed."""
         expiring = await store.expiring_checkins(session, now=now)
         kept: dict[int, Mapping[str, Any]] = {}
         for item in expiring:
             if item.run_id is None or not item.answers or item.flow_id is None:
                 continue
+            await Ballots.cast_sealed(
+                session, flow_id=item.flow_id, stored=item.answers, day=day_of(item.closes_at)
+            )
             flow = self.flows.get(item.flow_id)
-            anonymous = _anonymous_keys(flow) if flow else set(item.answers)
-            if anonymous & set(item.answers):
-                kept[item.run_id] = {k: v for k, v in item.answers.items() if k not in anonymous}
+            named = Ballots.named(item.answers)
+            anonymous = _anonymous_keys(flow) if flow else set(named)
+            remaining = {k: v for k, v in named.items() if k not in anonymous}
+            if remaining != item.answers:
+                kept[item.run_id] = remaining
         await store.expire_checkins(session, expiring=expiring, answers=kept, now=now)
         return len(expiring)
 
@@ -763,7 +770,7 @@ class Checkins:
                 flow_id=item.flow_id,
                 flow_version=item.flow_version,
                 node_id=item.node_id,
-                answers=dict(item.answers or {}),
+                answers=Ballots.named(item.answers),
                 selected=tuple(item.selected or ()),
             )
             step = engine.prompt(flow, state)

@@ -338,9 +338,10 @@ class Concerns:
         t = self.catalogs.translator(raiser.language)
         await outbox.enqueue(
             session,
-            chat_id=raiser.chat_id,
-            # An anonymous raiser's messages are not filed under them, and their rows are
-            # deleted once delivered (or given up): see outbox.ANONYMOUS_RELAY.
+            # An anonymous raiser's messages are not filed under them: their chat is sealed and
+            # their rows are deleted once delivered (or given up), see outbox.ANONYMOUS_RELAY.
+            chat_id=outbox.relay_lane(_id(ticket)) if ticket.anonymous else raiser.chat_id,
+            route=self.sealer.seal_route(raiser.chat_id) if ticket.anonymous else None,
             member_id=None if ticket.anonymous else raiser.id,
             text=t(key, **describe(ticket, t), **params),
             reply_markup=reply_keyboard(ticket, t),

@@ -16,6 +16,7 @@ from bot.domain import engine
 from bot.domain.clock import Clock
 from bot.domain.engine import Input, PressInput, Reply, RunState, SavedAnswer, Step
 from bot.domain.flows import AskNode, Flow, FlowRegistry
+from bot.services.ballots import Ballots, Row, day_of
 from bot.storage import repo
 from bot.storage.models import FlowRun, Member, MemberRole, MemberStatus, RunStatus
 
@@ -72,6 +73,7 @@ class Conversations:
         default_locale: str,
         clock: Clock,
         label_for: Callable[[str], engine.Label],
+        ballots: Ballots,
         admin_ids: frozenset[int] = frozenset(),
     ) -> None:
         # Flows a service takes over when they finish (flow id -> finisher), e.g. a concern
@@ -84,6 +86,7 @@ class Conversations:
         self.default_locale = default_locale
         self.clock = clock
         self.label_for = label_for
+        self.ballots = ballots
         self.admin_ids = admin_ids
 
     def locale_of(self, user: UserRef, member: Member | None) -> str:
@@ -150,7 +153,7 @@ class Conversations:
         if run.flow_id in self.finishers:
             await repo.delete_run(session, run=run)
         else:
-            await repo.end_run(session, run=run, status=RunStatus.ABANDONED, now=self.clock.now())
+            await self._end(session, run, RunStatus.ABANDONED)
         return self._outcome(user, member, messages=(_say("cmd.cancel.done"),))
 
     async def stop(self, session: AsyncSession, *, user: UserRef, member: Member | None) -> Outcome:
@@ -214,28 +217,21 @@ class Conversations:
             return self._outcome(user, member, messages=(_say("chat.idle"),))
         if run.proxy is not None and member.role == MemberRole.MEMBER:
             # Answering for someone else is a coordinator's task, checked at every answer.
-            await repo.end_run(session, run=run, status=RunStatus.ABANDONED, now=self.clock.now())
+            await self._end(session, run, RunStatus.ABANDONED)
             return self._outcome(user, member, messages=(_say("proxy.not_allowed"),))
         flow = self._current_flow(run)
         if flow is None:
             return await self._restart_changed(session, user, member, run)
-        state = _state_of(run)
+        state, ballot = self._open(run)
         label = self.label_for(self.locale_of(user, member))
         step = engine.resume(flow, state, event, label=label)
         if step.closed:
             return self._outcome(user, member, closed=True)
         if not step.accepted:
-            await repo.save_run_state(
-                session,
-                run=run,
-                node_id=step.state.node_id,
-                answers=step.state.answers,
-                selected=step.state.selected,
-                now=self.clock.now(),
-            )
+            await self._save(session, run, flow, step, ballot)
             messages = tuple(Message(r, _id(run)) for r in step.replies)
             return self._outcome(user, member, messages=messages, refresh=step.refresh)
-        messages = await self._apply(session, member, run, flow, step)
+        messages = await self._apply(session, member, run, flow, step, ballot)
         return self._outcome(user, member, messages=messages)
 
     async def _answer_before_consent(
@@ -277,13 +273,19 @@ class Conversations:
             selected=(),
             now=now,
         )
-        messages = await self._apply(session, member, run, flow, step)
+        messages = await self._apply(session, member, run, flow, step, [])
         return self._outcome(user, member, messages=messages)
 
     # -- internals --------------------------------------------------------------------------
 
     async def _apply(
-        self, session: AsyncSession, member: Member, run: FlowRun, flow: Flow, step: Step
+        self,
+        session: AsyncSession,
+        member: Member,
+        run: FlowRun,
+        flow: Flow,
+        step: Step,
+        ballot: list[Row],
     ) -> tuple[Message, ...]:
         """Store an accepted step: answers, profile changes, run state; chain the next flow."""
         now = self.clock.now()
@@ -292,47 +294,44 @@ class Conversations:
                 session, member=member, changes=self._profile(step.profile), now=now
             )
         if step.discard:
-            await repo.end_run(session, run=run, status=RunStatus.ABANDONED, now=now)
+            # The member asked for nothing to be kept: the ballot goes too.
+            await self._end(session, run, RunStatus.ABANDONED, cast=False)
             return tuple(Message(r, _id(run)) for r in step.replies)
         finisher = self.finishers.get(flow.id)
         if finisher is not None:
-            return await self._hand_over(session, member, run, step, finisher)
-        await self._store_answers(session, member, run, flow, step)
-        answers = dict(step.state.answers)
+            return await self._hand_over(session, member, run, flow, step, ballot, finisher)
+        await self._store_answers(session, member, run, flow, step, ballot)
         if step.finished:
-            # Anonymous answers must not stay beside the member's run once it is done.
+            # Anonymous answers leave the run as a ballot, in nobody's name; someone else's
+            # answers (a proxy run) were stored as theirs and are not kept on the run either.
+            await self._cast(session, run, ballot)
             anonymous = {a.key for a in step.answers if a.anonymous} | _anonymous_keys(flow)
-            answers = {k: v for k, v in answers.items() if k not in anonymous}
-            if run.proxy is not None:
-                # Someone else's answers: stored as theirs, not kept on the facilitator's run.
-                answers = {}
-        await repo.save_run_state(
-            session,
-            run=run,
-            node_id=step.state.node_id,
-            answers=answers,
-            selected=step.state.selected,
-            now=now,
-        )
+            answers = {} if run.proxy is not None else _without(step.state.answers, anonymous)
+            await repo.save_run_state(
+                session, run=run, node_id=None, answers=answers, selected=(), now=now
+            )
+        else:
+            await self._save(session, run, flow, step, ballot)
         messages = tuple(Message(r, _id(run)) for r in step.replies)
         if step.finished and step.start_flow and run.proxy is None:
             messages += await self._start_run(session, member, self.flows[step.start_flow])
         return messages
 
     async def _hand_over(
-        self, session: AsyncSession, member: Member, run: FlowRun, step: Step, finisher: Finisher
+        self,
+        session: AsyncSession,
+        member: Member,
+        run: FlowRun,
+        flow: Flow,
+        step: Step,
+        ballot: list[Row],
+        finisher: Finisher,
     ) -> tuple[Message, ...]:
-        """Keep a taken-over flow's answers on its run until it ends, then hand them over and
-        remove the run: nothing links the member to what they said but the service's record."""
+        """Keep a taken-over flow's answers on its run until it ends (its anonymous ones sealed),
+        then hand them over and remove the run: nothing links the member to what they said but
+        the service's record."""
         if not step.finished:
-            await repo.save_run_state(
-                session,
-                run=run,
-                node_id=step.state.node_id,
-                answers=step.state.answers,
-                selected=step.state.selected,
-                now=self.clock.now(),
-            )
+            await self._save(session, run, flow, step, ballot)
             return tuple(Message(r, _id(run)) for r in step.replies)
         extra = await finisher(session, member, dict(step.state.answers))
         messages = tuple(Message(r, _id(run)) for r in (*step.replies, *extra))
@@ -340,7 +339,13 @@ class Conversations:
         return messages
 
     async def _store_answers(
-        self, session: AsyncSession, member: Member, run: FlowRun, flow: Flow, step: Step
+        self,
+        session: AsyncSession,
+        member: Member,
+        run: FlowRun,
+        flow: Flow,
+        step: Step,
+        ballot: list[Row],
     ) -> None:
         """Store the step's answers. A text answer with a `quote_consent` question waits for
         it (in the run's state) and is stored with its author's choice as `quotable`; if the
@@ -350,16 +355,18 @@ class Conversations:
         for saved in step.answers:
             if saved.key in held:
                 continue
-            await self._store_answer(session, member, run, flow, saved)
+            await self._store_answer(session, member, run, flow, saved, ballot)
             if saved.key in consents:
                 quotable = saved.value == "yes"
                 await self._store_held(
-                    session, member, run, flow, step, consents[saved.key], quotable
+                    session, member, run, flow, step, ballot, consents[saved.key], quotable
                 )
         if step.finished:
             for consent, text_key in consents.items():
                 if consent not in step.state.answers:
-                    await self._store_held(session, member, run, flow, step, text_key, False)
+                    await self._store_held(
+                        session, member, run, flow, step, ballot, text_key, False
+                    )
 
     async def _store_held(
         self,
@@ -368,6 +375,7 @@ class Conversations:
         run: FlowRun,
         flow: Flow,
         step: Step,
+        ballot: list[Row],
         key: str,
         quotable: bool,
     ) -> None:
@@ -381,7 +389,7 @@ class Conversations:
             value=step.state.answers[key],
             anonymous=node.anonymous or flow.anonymous,
         )
-        await self._store_answer(session, member, run, flow, saved, quotable=quotable)
+        await self._store_answer(session, member, run, flow, saved, ballot, quotable=quotable)
 
     async def _store_answer(
         self,
@@ -390,13 +398,27 @@ class Conversations:
         run: FlowRun,
         flow: Flow,
         saved: SavedAnswer,
+        ballot: list[Row],
         *,
         quotable: bool = False,
     ) -> None:
+        """Store a named or proxy answer; add an anonymous one to the run's ballot."""
         values: list[str | int | float | None]
         values = list(saved.value) if isinstance(saved.value, list) else [saved.value]
         proxy = run.proxy
         group = member.stakeholder_group if proxy is None else proxy.get("group")
+        if saved.anonymous and proxy is None:
+            ballot.extend(
+                {
+                    "key": saved.key,
+                    "kind": saved.kind,
+                    "value": v,
+                    "group": group,
+                    "quotable": quotable,
+                }
+                for v in values
+            )
+            return
         for value in values:
             await repo.add_answer(
                 session,
@@ -444,13 +466,58 @@ class Conversations:
             await session.flush()
         return tuple(Message(r, _id(run)) for r in step.replies)
 
+    def _open(self, run: FlowRun) -> tuple[RunState, list[Row]]:
+        """The run's state (its sealed answers opened) and the ballot it is filling."""
+        answers, ballot = self.ballots.open_memory(run.answers)
+        state = RunState(
+            flow_id=run.flow_id,
+            flow_version=run.flow_version,
+            node_id=run.node_id,
+            answers=answers,
+            selected=tuple(run.selected or ()),
+        )
+        return state, ballot
+
+    async def _save(
+        self, session: AsyncSession, run: FlowRun, flow: Flow, step: Step, ballot: list[Row]
+    ) -> None:
+        """Store where an open run stands: its anonymous answers and ballot sealed."""
+        memory = self.ballots.close_memory(step.state.answers, _anonymous_keys(flow), ballot)
+        await repo.save_run_state(
+            session,
+            run=run,
+            node_id=step.state.node_id,
+            answers=memory,
+            selected=step.state.selected,
+            now=self.clock.now(),
+        )
+
+    async def _cast(self, session: AsyncSession, run: FlowRun, ballot: list[Row]) -> None:
+        if run.proxy is None:
+            await self.ballots.cast(
+                session, flow_id=run.flow_id, ballot=ballot, day=day_of(self.clock.now())
+            )
+
+    async def _end(
+        self, session: AsyncSession, run: FlowRun, status: RunStatus, *, cast: bool = True
+    ) -> None:
+        """Close a run that did not finish: the anonymous answers already given leave it as a
+        ballot (none when `cast` is False); only its named answers stay on it."""
+        _, ballot = self.ballots.open_memory(run.answers)
+        if cast:
+            await self._cast(session, run, ballot)
+        flow = self.flows.get(run.flow_id)
+        anonymous = _anonymous_keys(flow) if flow is not None else set()
+        answers = _without(self.ballots.named(run.answers), anonymous)
+        await repo.end_run(session, run=run, status=status, now=self.clock.now(), answers=answers)
+
     async def _prompt(
         self, session: AsyncSession, user: UserRef, member: Member, run: FlowRun
     ) -> Outcome:
         flow = self._current_flow(run)
         if flow is None:
             return await self._restart_changed(session, user, member, run)
-        step = engine.prompt(flow, _state_of(run))
+        step = engine.prompt(flow, self._open(run)[0])
         return self._outcome(
             user, member, messages=tuple(Message(r, _id(run)) for r in step.replies)
         )
@@ -469,7 +536,7 @@ class Conversations:
     async def _restart_changed(
         self, session: AsyncSession, user: UserRef, member: Member, run: FlowRun
     ) -> Outcome:
-        await repo.end_run(session, run=run, status=RunStatus.ABANDONED, now=self.clock.now())
+        await self._end(session, run, RunStatus.ABANDONED)
         flow = self.flows.get(run.flow_id)
         if flow is None:
             return self._outcome(user, member, messages=(_say("chat.idle"),))
@@ -488,14 +555,8 @@ def replace_messages(outcome: Outcome, messages: tuple[Message, ...]) -> Outcome
     )
 
 
-def _state_of(run: FlowRun) -> RunState:
-    return RunState(
-        flow_id=run.flow_id,
-        flow_version=run.flow_version,
-        node_id=run.node_id,
-        answers=dict(run.answers or {}),
-        selected=tuple(run.selected or ()),
-    )
+def _without(answers: Mapping[str, Any], keys: set[str]) -> dict[str, Any]:
+    return {k: v for k, v in answers.items() if k not in keys}
 
 
 def _anonymous_keys(flow: Flow) -> set[str]:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.services.ballots import Ballots
 from bot.services.sealing import Sealer
 from bot.storage import audit, repo
 from bot.storage.data_rights import MemberRecords, collect_member_records, erase_member
@@ -45,7 +46,12 @@ def member_document(records: MemberRecords, *, now: datetime) -> dict[str, Any]:
     return {
         "generated_at": now.isoformat(),
         "profile": _dump(records.member),
-        "runs": [_dump(r, exclude={"member_id"}) for r in records.runs],
+        # An open run's anonymous answers are sealed in its memory: they are nobody's, not
+        # even in the member's own copy.
+        "runs": [
+            _dump(r, exclude={"member_id"}) | {"answers": Ballots.named(r.answers)}
+            for r in records.runs
+        ],
         "answers": [
             _dump(a, exclude={"member_id", "recorded_by", "proxy"}) for a in records.answers
         ],

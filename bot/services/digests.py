@@ -13,7 +13,7 @@ import html
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import partial
 
 from babel.numbers import format_decimal
@@ -41,6 +41,7 @@ from bot.domain.schedules import (
 )
 from bot.domain.timing import quiet_hours_end, zone
 from bot.i18n import Catalogs, Translator
+from bot.services.ballots import day_of as day_start
 from bot.services.checkins import TickReport, spec_of
 from bot.services.conversations import ONBOARDING
 from bot.storage import committees as committee_store
@@ -84,11 +85,6 @@ class DigestReport:
     digests: int = 0
     results: int = 0
     missed: int = 0
-
-
-def day_start(moment: datetime) -> datetime:
-    """Midnight UTC of the moment's day: anonymous answers carry their day only."""
-    return datetime.combine(moment.astimezone(UTC).date(), time(0, 0), tzinfo=UTC)
 
 
 class Digests:

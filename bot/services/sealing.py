@@ -9,12 +9,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
 from bot.config import Settings
+
+# Sealed values are padded to a multiple of this many bytes, so that the length of a sealed
+# ballot or run memory does not tell how long the comment inside it was.
+PAD = 2048
+ROUTE = "chat:"
 
 
 class Sealer:
@@ -36,6 +43,31 @@ class Sealer:
             return int(self._fernet.decrypt(sealed.encode()))
         except (InvalidToken, ValueError):
             return None
+
+    def seal_json(self, value: Any) -> str:
+        """`value` (JSON) sealed and padded: its length tells nothing but its size class."""
+        data = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+        data += b" " * (-len(data) % PAD)
+        return self._fernet.encrypt(data).decode()
+
+    def unseal_json(self, sealed: str) -> Any:
+        """The value `seal_json` sealed; raises ValueError when it was not sealed with this key."""
+        try:
+            return json.loads(self._fernet.decrypt(sealed.encode()))
+        except InvalidToken as error:
+            raise ValueError("not sealed with this anonymity key") from error
+
+    def seal_route(self, chat_id: int) -> str:
+        """A chat id sealed for the sender: a new token each time, so two are never alike."""
+        return self._fernet.encrypt(f"{ROUTE}{chat_id}".encode()).decode()
+
+    def open_route(self, sealed: str) -> int | None:
+        """The chat id of a sealed route, or None when it was not sealed with this key."""
+        try:
+            opened = self._fernet.decrypt(sealed.encode()).decode()
+        except InvalidToken:
+            return None
+        return int(opened[len(ROUTE) :]) if opened.startswith(ROUTE) else None
 
     def tag(self, purpose: str, member_id: int) -> str:
         """A stable keyed hash of a member for one purpose (e.g. "raiser", "pseudonym")."""

@@ -124,6 +124,20 @@ class Answer(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class Ballot(SQLModel, table=True):
+    """A conversation's anonymous answers, sealed, waiting to be released into `answer`.
+
+    Written when the conversation ends, with nothing of its author: a random key, the flow, the
+    day, and the answers sealed with the anonymity key. The leader releases a flow's ballots in
+    shuffled batches of at least k, in a transaction of its own (see services/ballots.py).
+    """
+
+    id: str = Field(primary_key=True, max_length=32)
+    flow_id: str = Field(max_length=40, index=True)
+    day: datetime = Field(sa_type=UTCDateTime)
+    sealed: str
+
+
 class ProcessedUpdate(SQLModel, table=True):
     """An update already handled, so a second delivery of it is ignored."""
 
@@ -184,6 +198,9 @@ class OutboxMessage(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True, sa_type=Id)
     chat_id: int = Field(sa_type=BigInteger, index=True)
+    # A message to an anonymous raiser: the chat id sealed with the anonymity key, opened by the
+    # sender at send time; `chat_id` then holds the ticket's lane (see outbox.relay_lane).
+    route: str | None = Field(default=None, max_length=512)
     member_id: int | None = Field(
         default=None, sa_type=BigInteger, foreign_key="member.id", ondelete="SET NULL", index=True
     )

@@ -44,9 +44,12 @@ MEDIA_KINDS = frozenset({"photo", "document"})
 DEDUPE_KEY_LENGTH = 128
 PENDING = (OutboxStatus.QUEUED, OutboxStatus.SENDING)
 FINAL = (OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.SKIPPED)
-# Messages to the raiser of an anonymous concern: a row holds their chat id beside the
-# ticket's words, so it is deleted as soon as it reaches a final status.
+# Messages to the raiser of an anonymous concern: their chat id is sealed in `route` (opened by
+# the sender at send time), and the row is deleted as soon as it reaches a final status.
 ANONYMOUS_RELAY = "ticket:anonymous"
+# Lanes of relays stand where a chat id would, so a ticket's messages keep their order: beyond
+# any Telegram chat id (at most 52 significant bits), never one of a member's chats.
+RELAY_LANES = 2**53
 SKIP_REASONS: dict[str, str] = {
     MemberStatus.STOPPED: "member stopped",
     MemberStatus.BLOCKED: "member blocked",
@@ -66,6 +69,11 @@ def _parts(kind: str, text: str, media_file_id: str | None) -> list[tuple[str, s
         raise ValueError(f"a {kind} message needs media_file_id")
     caption, rest = split_caption(text)
     return [(kind, caption), *(("text", part) for part in rest)]
+
+
+def relay_lane(ticket_id: int) -> int:
+    """The `chat_id` of relays about a ticket: their order, and nothing of the raiser."""
+    return -(RELAY_LANES + ticket_id)
 
 
 def _dedupe_keys(dedupe_key: str | None, count: int) -> list[str | None]:
@@ -91,12 +99,13 @@ async def enqueue(
     broadcast_id: int | None = None,
     dedupe_key: str | None = None,
     not_before: datetime | None = None,
+    route: str | None = None,
     now: datetime,
 ) -> list[OutboxMessage]:
     """Queue one logical message in the caller's transaction; [] if `dedupe_key` was queued.
 
     Text longer than a message (or a caption) becomes several rows delivered in order; buttons
-    go under the last one.
+    go under the last one. With `route` (a sealed chat id) `chat_id` is only a lane.
     """
     parts = _parts(kind, text, media_file_id)
     keys = _dedupe_keys(dedupe_key, len(parts))
@@ -109,6 +118,7 @@ async def enqueue(
     rows = [
         OutboxMessage(
             chat_id=chat_id,
+            route=route,
             member_id=member_id,
             broadcast_id=broadcast_id,
             source=source,

@@ -291,11 +291,20 @@ async def save_run_state(
     return run
 
 
-async def end_run(session: AsyncSession, *, run: FlowRun, status: RunStatus, now: datetime) -> None:
-    """Close a run that did not finish (abandoned, expired)."""
+async def end_run(
+    session: AsyncSession,
+    *,
+    run: FlowRun,
+    status: RunStatus,
+    now: datetime,
+    answers: Mapping[str, Any] | None = None,
+) -> None:
+    """Close a run that did not finish (abandoned, expired), keeping `answers` if given."""
     run.status = status
     run.updated_at = now
     run.finished_at = now
+    if answers is not None:
+        run.answers = dict(answers)
     session.add(run)
     await session.flush()
 
@@ -324,6 +333,37 @@ async def add_answer(
 ) -> None:
     """Store one answer; anonymous ones are cut from the run and the member here. An answer
     `recorded_by` a facilitator is a proxy answer."""
+    row = answer_row(
+        flow_id=flow_id,
+        question_key=question_key,
+        kind=kind,
+        value=value,
+        anonymous=anonymous,
+        stakeholder_group=stakeholder_group,
+        day=now.replace(hour=0, minute=0, second=0, microsecond=0),
+        quotable=quotable,
+    )
+    if not anonymous:
+        row |= {"run_id": run_id, "member_id": member_id, "created_at": now}
+    row |= {"proxy": recorded_by is not None, "recorded_by": recorded_by}
+    # A plain insert: nothing reads the row back in this transaction, and the ORM's unit of
+    # work costs more than the statement on this hot path.
+    await direct.write(session, _answer_insert(), row)
+
+
+def answer_row(
+    *,
+    flow_id: str,
+    question_key: str,
+    kind: str,
+    value: str | int | float | None,
+    anonymous: bool,
+    stakeholder_group: str | None,
+    day: datetime,
+    quotable: bool = False,
+) -> dict[str, Any]:
+    """The columns of one answer without a run or a member, stamped with `day` only (an exact
+    time could be matched against a run's timestamps)."""
     choice = number = text = None
     if isinstance(value, bool):
         raise TypeError("answers are choice keys, numbers or text")
@@ -333,9 +373,9 @@ async def add_answer(
         choice = value
     elif value is not None:
         text = value
-    row = {
-        "run_id": None if anonymous else run_id,
-        "member_id": None if anonymous else member_id,
+    return {
+        "run_id": None,
+        "member_id": None,
         "flow_id": flow_id,
         "question_key": question_key,
         "kind": kind,
@@ -346,14 +386,10 @@ async def add_answer(
         "anonymous": anonymous,
         "stakeholder_group": stakeholder_group,
         "quotable": quotable and value is not None,
-        "proxy": recorded_by is not None,
-        "recorded_by": recorded_by,
-        # An exact time could be matched against a run's timestamps.
-        "created_at": now.replace(hour=0, minute=0, second=0, microsecond=0) if anonymous else now,
+        "proxy": False,
+        "recorded_by": None,
+        "created_at": day,
     }
-    # A plain insert: nothing reads the row back in this transaction, and the ORM's unit of
-    # work costs more than the statement on this hot path.
-    await direct.write(session, _answer_insert(), row)
 
 
 @functools.cache

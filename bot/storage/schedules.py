@@ -740,17 +740,24 @@ class Expiring:
     run_id: int | None
     flow_id: str | None
     answers: Mapping[str, Any] | None
+    closes_at: datetime
 
 
 async def expiring_checkins(session: AsyncSession, *, now: datetime) -> list[Expiring]:
     """Sent check-ins whose window has closed."""
     query = (
-        select(CheckIn.id, CheckIn.run_id, FlowRun.flow_id, FlowRun.answers)
+        select_columns(
+            col(CheckIn.id),
+            col(CheckIn.run_id),
+            col(FlowRun.flow_id),
+            col(FlowRun.answers),
+            col(CheckIn.closes_at),
+        )
         .outerjoin(FlowRun, col(FlowRun.id) == col(CheckIn.run_id))
         .where(col(CheckIn.status) == CheckInStatus.SENT, col(CheckIn.closes_at) <= now)
         .order_by(col(CheckIn.id))
     )
-    return [Expiring(*row) for row in (await session.exec(query)).all()]
+    return [Expiring(*row) for row in await _rows(session, query)]
 
 
 async def expire_checkins(

@@ -9,7 +9,15 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from conftest import ADMIN, ROOT, Database, Phone, add_anonymous_concern, onboard
+from conftest import (
+    ADMIN,
+    ROOT,
+    Database,
+    Phone,
+    add_anonymous_concern,
+    onboard,
+    release_ballots,
+)
 from openpyxl import load_workbook  # type: ignore[import-untyped]
 from sqlmodel import col, select
 
@@ -55,6 +63,7 @@ async def answer_trust_pulse(phone: Phone, app: BotApp) -> None:
     await phone.send(ANONYMOUS_TEXT)
     await phone.send("no")  # may committees quote it? (asked when the flow has that question)
     phone.new()
+    await release_ballots(app)
 
 
 @pytest.fixture

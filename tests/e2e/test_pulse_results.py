@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from conftest import Phone, onboard
+from conftest import Phone, onboard, release_ballots
 from sqlmodel import col, select
 
 from bot.app import BotApp
@@ -156,6 +156,7 @@ async def test_comments_are_quotable_only_with_their_authors_consent(
     await answer_pulse(amina, comment="Street lights on the market road, please", quote="Yes")
     await answer_pulse(kenji, comment="Something only my street knows", quote="No")
     await answer_pulse(maria)
+    await release_ballots(app)
     assert app.session_factory is not None
     async with app.session_factory() as session:
         rows = (

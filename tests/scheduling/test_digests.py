@@ -13,7 +13,7 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import Phone, onboard
+from conftest import Phone, onboard, release_ballots
 from sqlmodel import col, select
 
 from bot.app import BotApp
@@ -216,6 +216,8 @@ async def test_the_committee_hears_what_members_said_without_who_said_it(
     for phone in community[2:]:
         await answer_pulse(phone, score="5", comment=None)
     await answer_pulse(officer, score="2", comment=None)
+    # The pulse is still open: its answers are released early, as if it had closed.
+    await release_ballots(app, at_least=5)
 
     clock.advance(timedelta(hours=23))  # Tuesday 09:00: the steering group meets later today
     await tick(app)

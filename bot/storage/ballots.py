@@ -1,0 +1,66 @@
+"""Ballot queries: sealed anonymous answers waiting for release, and their release.
+
+A ballot is written in its author's transaction but holds nothing readable without the key;
+the answers it seals reach `answer` only in the leader's release transaction, shuffled among
+at least k ballots, so neither their ids, their order nor their transaction follow a member.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.storage.models import (
+    Answer,
+    Ballot,
+    OccurrenceStatus,
+    Schedule,
+    ScheduleKind,
+    ScheduleOccurrence,
+)
+
+
+async def add_ballot(session: AsyncSession, *, flow_id: str, day: datetime, sealed: str) -> None:
+    """Store a sealed ballot under a random key (no serial id to follow)."""
+    values = {"id": secrets.token_hex(16), "flow_id": flow_id, "day": day, "sealed": sealed}
+    await session.exec(insert(Ballot).values(values))
+
+
+async def pending_by_flow(session: AsyncSession) -> dict[str, int]:
+    """How many ballots wait, by flow."""
+    query = select(Ballot.flow_id, func.count()).group_by(col(Ballot.flow_id))
+    return {str(flow): int(n) for flow, n in (await session.exec(query)).all()}
+
+
+async def flows_with_open_occurrences(session: AsyncSession) -> set[str]:
+    """Flows with a check-in occurrence still open: their ballots wait for its close."""
+    query = (
+        select(Schedule.flow_id)
+        .join(ScheduleOccurrence, col(ScheduleOccurrence.schedule_id) == col(Schedule.id))
+        .where(
+            col(Schedule.kind) == ScheduleKind.CHECKIN,
+            col(ScheduleOccurrence.status) == OccurrenceStatus.OPEN,
+        )
+        .distinct()
+    )
+    return {str(flow) for flow in (await session.exec(query)).all()}
+
+
+async def list_ballots(session: AsyncSession, *, flow_id: str) -> list[Ballot]:
+    """A flow's waiting ballots, in no meaningful order."""
+    return list((await session.exec(select(Ballot).where(col(Ballot.flow_id) == flow_id))).all())
+
+
+async def release(
+    session: AsyncSession, *, ballot_ids: Sequence[str], answers: Sequence[Mapping[str, Any]]
+) -> None:
+    """Insert `answers` in the order given and delete the ballots they came from."""
+    if answers:
+        await (await session.connection()).execute(insert(Answer), list(answers))
+    await session.exec(delete(Ballot).where(col(Ballot.id).in_(list(ballot_ids))))

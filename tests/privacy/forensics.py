@@ -1,0 +1,174 @@
+"""What a reader of the database files finds, without the key: SQLite pages read byte by byte
+(the file and every frame of its WAL: live rows, freed space, old versions), PostgreSQL rows
+with their system columns. A module rather than a conftest.py (see outbox_harness)."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+WAL_HEADER = 32
+FRAME_HEADER = 24
+TABLE_LEAF, INDEX_LEAF, TABLE_INTERIOR, INDEX_INTERIOR = 13, 10, 5, 2
+
+
+@dataclass(frozen=True)
+class Person:
+    """What identifies one member, and the anonymous things they said (`markers`)."""
+
+    telegram_id: int
+    member_id: int
+    name: str
+    markers: frozenset[str] = field(default_factory=frozenset)
+
+    def in_values(self, ints: set[int], texts: list[str]) -> list[str]:
+        """Which of their identifiers a decoded row holds."""
+        found = [f"id {n}" for n in (self.telegram_id, self.member_id) if n in ints]
+        for text in texts:
+            found += [f"{n!r} in text" for n in self._spelled() if n in text]
+        return found
+
+    def in_bytes(self, data: bytes) -> list[str]:
+        """Which of their identifiers raw bytes hold, in any encoding a database uses."""
+        found = [f"{n!r} spelt" for n in self._spelled() if n.encode() in data]
+        for number in (self.telegram_id, self.member_id):
+            for width in (6, 8):
+                if number.to_bytes(width, "big", signed=True) in data:
+                    found.append(f"id {number} as {width} bytes")
+        return found
+
+    def said(self, data: str) -> bool:
+        return any(m in data for m in self.markers)
+
+    def _spelled(self) -> tuple[str, ...]:
+        return (self.name, str(self.telegram_id), str(self.member_id))
+
+
+def _varint(data: bytes, at: int) -> tuple[int, int]:
+    value = 0
+    for i in range(8):
+        byte = data[at + i]
+        value = (value << 7) | (byte & 0x7F)
+        if byte < 0x80:
+            return value, at + i + 1
+    return (value << 8) | data[at + 8], at + 9
+
+
+def _record(payload: bytes) -> tuple[set[int], list[str]]:
+    """The integers and texts of an SQLite record (as far as `payload` holds it)."""
+    ints: set[int] = set()
+    texts: list[str] = []
+    try:
+        size, at = _varint(payload, 0)
+        types = []
+        while at < size:
+            kind, at = _varint(payload, at)
+            types.append(kind)
+        body = size
+        widths = {1: 1, 2: 2, 3: 3, 4: 4, 5: 6, 6: 8, 7: 8}
+        for kind in types:
+            if kind in widths:
+                width = widths[kind]
+                chunk = payload[body : body + width]
+                if kind != 7 and len(chunk) == width:
+                    ints.add(int.from_bytes(chunk, "big", signed=True))
+                body += width
+            elif kind in (8, 9):
+                ints.add(kind - 8)
+            elif kind >= 12:
+                width = (kind - 12) // 2
+                chunk = payload[body : body + width]
+                if kind % 2:
+                    texts.append(chunk.decode("utf-8", "replace"))
+                body += width
+    except IndexError:
+        pass
+    return ints, texts
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A row (decoded) or a freed region (raw bytes) of one page image."""
+
+    where: str
+    raw: bytes
+    ints: frozenset[int] = frozenset()
+    texts: tuple[str, ...] = ()
+    row: bool = False
+
+
+def _page_pieces(page: bytes, number: int, where: str) -> Iterator[Piece]:
+    start = 100 if number == 1 else 0
+    kind = page[start]
+    if kind not in (TABLE_LEAF, INDEX_LEAF, TABLE_INTERIOR, INDEX_INTERIOR):
+        # Freelist, overflow or a page never used as a b-tree: all of it as it lies.
+        yield Piece(f"{where} raw", page)
+        return
+    header = 8 if kind in (TABLE_LEAF, INDEX_LEAF) else 12
+    cells = struct.unpack(">H", page[start + 3 : start + 5])[0]
+    content = struct.unpack(">H", page[start + 5 : start + 7])[0] or 65536
+    pointers_end = start + header + 2 * cells
+    yield Piece(f"{where} unallocated", page[pointers_end:content])
+    freeblock = struct.unpack(">H", page[start + 1 : start + 3])[0]
+    while freeblock:
+        nxt, size = struct.unpack(">HH", page[freeblock : freeblock + 4])
+        yield Piece(f"{where} freeblock", page[freeblock : freeblock + size])
+        freeblock = nxt
+    if kind not in (TABLE_LEAF, INDEX_LEAF):
+        return
+    usable = len(page)
+    for n in range(cells):
+        (offset,) = struct.unpack(">H", page[start + header + 2 * n : start + header + 2 * n + 2])
+        length, at = _varint(page, offset)
+        rowid = None
+        if kind == TABLE_LEAF:
+            rowid, at = _varint(page, at)
+        limit = usable - 35 if kind == TABLE_LEAF else (usable - 12) * 64 // 255 - 23
+        if length > limit:
+            least = (usable - 12) * 32 // 255 - 23
+            local = least + (length - least) % (usable - 4)
+            length = local if local <= limit else least
+        payload = page[at : at + length]
+        ints, texts = _record(payload)
+        if rowid is not None:
+            ints.add(rowid)
+        yield Piece(f"{where} cell {n}", payload, frozenset(ints), tuple(texts), row=True)
+
+
+def sqlite_pieces(database: Path) -> Iterator[Piece]:
+    """Every row and freed region of the database file and of each frame of its WAL."""
+    data = database.read_bytes()
+    (size,) = struct.unpack(">H", data[16:18])
+    size = 65536 if size == 1 else size
+    for n in range(len(data) // size):
+        yield from _page_pieces(data[n * size : (n + 1) * size], n + 1, f"file page {n + 1}")
+    wal = database.with_name(database.name + "-wal")
+    if not wal.exists():
+        return
+    log = wal.read_bytes()
+    at, frame = WAL_HEADER, 0
+    while at + FRAME_HEADER + size <= len(log):
+        (number,) = struct.unpack(">I", log[at : at + 4])
+        page = log[at + FRAME_HEADER : at + FRAME_HEADER + size]
+        yield from _page_pieces(page, number, f"wal frame {frame} (page {number})")
+        at += FRAME_HEADER + size
+        frame += 1
+
+
+def exposures(pieces: Iterator[Piece], people: list[Person]) -> list[str]:
+    """Rows and freed regions holding what someone said anonymously beside who they are."""
+    found = []
+    for piece in pieces:
+        text = piece.raw.decode("utf-8", "replace") + "\n".join(piece.texts)
+        for person in people:
+            if not person.said(text):
+                continue
+            if piece.row:
+                hits = person.in_values(set(piece.ints), list(piece.texts))
+            else:
+                hits = person.in_bytes(piece.raw)
+            if hits:
+                found.append(f"{piece.where}: {person.name}'s words beside {hits}")
+    return found
