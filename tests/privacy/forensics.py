@@ -12,6 +12,9 @@ from pathlib import Path
 WAL_HEADER = 32
 FRAME_HEADER = 24
 TABLE_LEAF, INDEX_LEAF, TABLE_INTERIOR, INDEX_INTERIOR = 13, 10, 5, 2
+# In freed space, identifiers this close to someone's words were in the same row: a row's
+# leading columns (ids, chat) sit within a few dozen bytes of its text.
+NEAR = 96
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,18 @@ class Person:
             for width in (6, 8):
                 if number.to_bytes(width, "big", signed=True) in data:
                     found.append(f"id {number} as {width} bytes")
+        return found
+
+    def around(self, data: bytes) -> list[bytes]:
+        """The bytes near each of their words in freed space: SQLite merges neighbouring freed
+        rows into one region, so a row's own columns are told apart by distance."""
+        found = []
+        for marker in self.markers:
+            word = marker.encode()
+            at = data.find(word)
+            while at >= 0:
+                found.append(data[max(0, at - NEAR) : at + len(word) + NEAR])
+                at = data.find(word, at + 1)
         return found
 
     def said(self, data: str) -> bool:
@@ -168,7 +183,7 @@ def exposures(pieces: Iterator[Piece], people: list[Person]) -> list[str]:
             if piece.row:
                 hits = person.in_values(set(piece.ints), list(piece.texts))
             else:
-                hits = person.in_bytes(piece.raw)
+                hits = [h for near in person.around(piece.raw) for h in person.in_bytes(near)]
             if hits:
                 found.append(f"{piece.where}: {person.name}'s words beside {hits}")
     return found

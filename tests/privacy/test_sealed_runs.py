@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,11 @@ from sqlmodel import col, select
 
 from bot.app import BotApp
 from bot.config import Settings
+from bot.domain.clock import ManualClock
 from bot.sandbox.emulator import BotAPIEmulator
 from bot.services.conversations import UserRef
 from bot.storage import outbox, repo
-from bot.storage.models import Answer, Ballot, FlowRun
+from bot.storage.models import Answer, Ballot, FlowRun, ScheduleStatus
 
 REMARK = "the treasurer keeps the fees for himself"
 RATINGS = ("municipality", "private_sector", "civil_society", "community", "heard", "commitment")
@@ -216,3 +218,28 @@ async def test_a_raiser_who_blocked_the_bot_is_not_named_in_the_logs(
     async with db.session_factory() as session:
         found = await session.exec(select(Answer).where(col(Answer.flow_id) == "concerns"))
         assert found.all() == []
+
+
+async def test_a_pulse_left_half_done_leaves_a_ballot_when_it_expires(
+    app: BotApp, phone: Phone, db: Database, clock: ManualClock
+) -> None:
+    await onboard(phone)
+    assert app.session_factory is not None and app.checkins is not None
+    async with app.session_factory() as session:
+        await app.checkins.set_status(
+            session, schedule_id=2, status=ScheduleStatus.PAUSED, now=clock.now()
+        )
+        await session.commit()
+    assert app.scheduler is not None
+    clock.advance(timedelta(hours=1))  # Monday 10:00: the pulse goes out
+    await app.scheduler.tick()
+    await phone.wait_for("Weekly trust pulse")
+    for value in ("4", "2", "5"):
+        await phone.send(value)
+    clock.advance(timedelta(days=4))  # its window closed days ago
+    await app.scheduler.tick()
+    run = await run_of(db, phone, "trust_pulse")
+    assert run.status == "expired" and run.answers == {}
+    # Fewer than k ballots: they wait, sealed, for more.
+    assert len(await rows(db, Ballot)) == 1
+    assert [a for a in await rows(db, Answer) if a.flow_id == "trust_pulse"] == []
