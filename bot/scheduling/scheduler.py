@@ -6,9 +6,10 @@ catches up on whatever came due while the bot was down, and one job per active s
 them, so schedules added or paused from the CLI are picked up too. A periodic sweep
 (`checkins:sweep`) handles reminders, window closing, members who finished a conversation and
 relative events. Each job runs `tick`, which asks `Checkins.run_due` what is due at the
-injected clock's `now` and commits it in one transaction before waking the sender. Schedules
-of another kind (`voice_digest`, `you_said_we_did`) fire `Digests.run_due` in the same pass,
-which also sends the results of pulses whose window closed. One more job (`updates:prune`)
+injected clock's `now` and commits it, releases the anonymous answers now due
+(`Ballots.release_due`) in a transaction of their own, then lets `Digests.run_due` send the
+results of pulses whose window closed and the digests of other schedules (`voice_digest`,
+`you_said_we_did`), before waking the sender. One more job (`updates:prune`)
 forgets handled update ids once Telegram can no longer deliver them again.
 """
 

@@ -36,7 +36,9 @@ def day_of(moment: datetime) -> datetime:
 class Ballots:
     """Seals anonymous answers into run memories and ballots, and releases ballots in batches."""
 
-    def __init__(self, *, sealer: Sealer, min_group: int, shuffle: random.Random | None = None):
+    def __init__(
+        self, *, sealer: Sealer, min_group: int, shuffle: random.Random | None = None
+    ) -> None:
         self.sealer = sealer
         self.k = min_group
         self.random = shuffle or random.SystemRandom()
