@@ -271,7 +271,7 @@ async def test_a_database_reader_cannot_tie_anonymous_words_to_anyone(
             assert sorted(stored) == sorted(done), "every remark is stored, once"
             correlations.setdefault(column, []).append(spearman(done, stored))
     assert correlations
-    # Each week's order is a fresh draw: by chance alone a mean this high is rarer than 1e-4.
+    # Each week is a fresh draw of 11: by chance alone a mean this high has odds near 1e-4.
     following = {c: r for c, r in correlations.items() if abs(sum(r) / len(r)) >= 0.7}
     assert following == {}, f"anonymous answers sorted by these follow who finished: {following}"
     if not database_url.startswith("sqlite"):
