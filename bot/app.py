@@ -34,7 +34,7 @@ from bot.services.conversations import ONBOARDING, Conversations
 from bot.services.digests import Digests
 from bot.services.export import export_policy
 from bot.services.reports import Reports
-from bot.services.sealing import Sealer, load_sealer
+from bot.services.sealing import CONSENT, Sealer, unlock
 from bot.storage import migrate, outbox, repo
 from bot.storage.db import (
     SessionFactory,
@@ -119,9 +119,11 @@ class BotApp:
                 await repo.ensure_admins(
                     session, telegram_user_ids=self.settings.admin_ids, now=now
                 )
+                # Refuses (KeyProblem) a key other than the one the database was set up with.
+                sealer = await unlock(session, self.settings, now=now)
                 await session.commit()
-        self.sealer = load_sealer(self.settings)
-        self.ballots = Ballots(sealer=self.sealer, min_group=self.settings.report_min_group)
+        self.sealer = sealer
+        self.ballots = Ballots(sealer=sealer, min_group=self.settings.report_min_group)
         self.conversations = Conversations(
             flows=flows,
             locales=catalogs.locales,
@@ -130,6 +132,7 @@ class BotApp:
             label_for=lambda locale: catalogs.translator(locale),
             ballots=self.ballots,
             admin_ids=self.settings.admin_ids,
+            consent_tag=lambda telegram_user_id: sealer.tag(CONSENT, telegram_user_id),
         )
         self.broadcasts = Broadcasts(
             clock=self.clock,

@@ -44,6 +44,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     configure_logging(settings.log_level, secrets=secrets, json_lines=settings.log_format == "json")
     from bot.app import BotApp
+    from bot.services.sealing import KeyProblem
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -58,6 +59,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     except FlowError as exc:
         print(f"partnerbot: flows are broken:\n{exc}", file=sys.stderr)
         return 1
+    except KeyProblem as exc:
+        print(f"partnerbot: {exc}", file=sys.stderr)
+        return 2
     except Exception:
         # Through the logger, so the token is scrubbed from the traceback too.
         logging.getLogger("bot").exception("partnerbot stopped on an error")

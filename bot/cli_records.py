@@ -25,7 +25,7 @@ def _since(text: str | None) -> datetime | None:
 async def _export(settings: Settings, args: argparse.Namespace) -> tuple[bytes, str, int]:
     from bot.app import load_content
     from bot.services.export import export_answers, export_policy
-    from bot.services.sealing import load_sealer
+    from bot.services.sealing import KeyProblem, unlock
     from bot.storage import audit, migrate
     from bot.storage.db import create_engine, create_session_factory
 
@@ -33,11 +33,14 @@ async def _export(settings: Settings, args: argparse.Namespace) -> tuple[bytes, 
     if args.flow is not None and args.flow not in flows:
         raise SystemExit(f"partnerbot: no flow '{args.flow}'; known: {', '.join(flows.flows)}")
     since = _since(args.since)
-    sealer = load_sealer(settings)
     engine = create_engine(settings.database_url, schema=settings.database_schema)
     try:
         await migrate.upgrade(engine)
         async with create_session_factory(engine)() as session:
+            try:
+                sealer = await unlock(session, settings, now=datetime.now(UTC))
+            except KeyProblem as exc:
+                raise SystemExit(f"partnerbot: {exc}") from None
             export = await export_answers(
                 session,
                 sealer=sealer,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import time
 from pathlib import Path
@@ -12,6 +13,12 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_API_URL = "https://api.telegram.org"
+
+
+def default_key_file() -> Path:
+    """$XDG_CONFIG_HOME/partnerbot/anonymity.key (~/.config/...): apart from the data."""
+    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(base) / "partnerbot" / "anonymity.key"
 
 
 class Settings(BaseSettings):
@@ -46,9 +53,10 @@ class Settings(BaseSettings):
     send_concurrency: int = Field(default=8, ge=1, le=256)
 
     # Seals the way back to anonymous raisers and derives pseudonyms in exports. Every instance
-    # of one deployment needs the same key; without one, a key file is created beside the data.
+    # of one deployment needs the same key; without one, a key file is created on first start,
+    # never in the database's directory (one backup would hold both).
     anonymity_key: SecretStr | None = None
-    anonymity_key_file: Path = Path("data/anonymity.key")
+    anonymity_key_file: Path = Field(default_factory=default_key_file)
     # Figures over fewer respondents than this are suppressed in reports (k-anonymity).
     report_min_group: int = Field(default=5, ge=2)
     # Free-text comments are quoted or exported only among at least this many respondents.

@@ -193,6 +193,11 @@ class Database:
         async with self.session_factory() as session:
             return await repo.count_rows(session, model)
 
+    async def rows(self, model: type[Any]) -> list[Any]:
+        """Every row of one table, as stored."""
+        async with self.session_factory() as session:
+            return list((await session.exec(select(model))).all())
+
     async def member(self, telegram_user_id: int) -> Member | None:
         async with self.session_factory() as session:
             return await repo.get_member_by_telegram_id(session, telegram_user_id=telegram_user_id)

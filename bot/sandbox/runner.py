@@ -23,10 +23,13 @@ from bot.logs import configure_logging
 from bot.sandbox.emulator import BotAPIEmulator
 from bot.sandbox.terminal import TerminalChat
 from bot.sandbox.web import ContentProblem, SandboxWeb, default_personas
+from bot.services.sealing import KeyProblem
 from bot.storage.models import OutboxMessage
 from bot.storage.sandbox_queries import summarise_outbox
 
 SANDBOX_TOKEN = "1000001:sandbox-token-not-secret"
+# Like the token: the sandbox's people are made up, and it writes no key file anywhere.
+SANDBOX_ANONYMITY_KEY = "sandbox-anonymity-key-not-secret-0123456789"
 OUTBOX_ROWS = 15
 EXCERPT_CHARS = 90
 _TAG = re.compile(r"<[^>]*>")
@@ -109,7 +112,10 @@ async def _main(*, port: int, db: Path, user_id: int, language: str, terminal: b
         print(f"partnerbot: cannot listen on 127.0.0.1:{port} ({exc.strerror}); try --port 8081")
         return 1
     settings = Settings(
-        bot_token=SANDBOX_TOKEN, telegram_api_url=base_url, database_url=f"sqlite:///{db}"
+        bot_token=SANDBOX_TOKEN,
+        telegram_api_url=base_url,
+        database_url=f"sqlite:///{db}",
+        anonymity_key=SANDBOX_ANONYMITY_KEY,
     )
     if page is not None:
         settings = settings.model_copy(update={"admin_ids": settings.admin_ids | page.admin_ids})
@@ -123,6 +129,9 @@ async def _main(*, port: int, db: Path, user_id: int, language: str, terminal: b
             await app.start()
         except FlowError as exc:
             print(f"partnerbot: flows are broken:\n{exc}")
+            return 1
+        except KeyProblem as exc:
+            print(f"partnerbot: {exc}")
             return 1
         if page is None:
             print(f"partnerbot sandbox: Bot API emulator on {base_url}, database {db}")

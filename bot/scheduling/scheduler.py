@@ -32,8 +32,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.domain.clock import Clock
 from bot.services.ballots import Ballots
 from bot.services.checkins import Checkins, TickReport
+from bot.services.conversations import CONSENT_SHOWN_FOR
 from bot.services.digests import Digests
-from bot.storage import repo
+from bot.storage import keys, repo
 from bot.storage.db import SessionFactory
 
 log = logging.getLogger(__name__)
@@ -146,6 +147,8 @@ class CheckinScheduler:
         async with self.session_factory() as session:
             before = self.clock.now() - KEEP_UPDATE_IDS
             pruned = await repo.prune_processed_updates(session, before=before)
+            # A consent question nobody answered leaves nothing behind either.
+            await keys.prune_consent_prompts(session, before=self.clock.now() - CONSENT_SHOWN_FOR)
             await session.commit()
         if pruned:
             log.info("forgot %s handled update ids from before %s", pruned, before.isoformat())

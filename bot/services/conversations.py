@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -17,12 +18,14 @@ from bot.domain.clock import Clock
 from bot.domain.engine import Input, PressInput, Reply, RunState, SavedAnswer, Step
 from bot.domain.flows import AskNode, Flow, FlowRegistry
 from bot.services.ballots import Ballots, Row, day_of
-from bot.storage import repo
+from bot.storage import keys, repo
 from bot.storage.models import FlowRun, Member, MemberRole, MemberStatus, RunStatus
 
 ONBOARDING = "onboarding"
 Finisher = Callable[[AsyncSession, Member, Mapping[str, Any]], Awaitable[tuple[Reply, ...]]]
 PRE_CONSENT_RUN = 0
+# A typed "yes" counts as consent only this long after the consent question was shown.
+CONSENT_SHOWN_FOR = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ class Conversations:
         clock: Clock,
         label_for: Callable[[str], engine.Label],
         ballots: Ballots,
+        consent_tag: Callable[[int], str],
         admin_ids: frozenset[int] = frozenset(),
     ) -> None:
         # Flows a service takes over when they finish (flow id -> finisher), e.g. a concern
@@ -88,6 +92,9 @@ class Conversations:
         self.label_for = label_for
         self.ballots = ballots
         self.admin_ids = admin_ids
+        # Keyed hash of a Telegram user id: who was shown the consent question, unreadable
+        # without the anonymity key (nothing else is stored before consent).
+        self.consent_tag = consent_tag
 
     def locale_of(self, user: UserRef, member: Member | None) -> str:
         """The locale to speak to this person in."""
@@ -107,8 +114,7 @@ class Conversations:
     ) -> Outcome:
         """/start: onboard a newcomer, resume an unfinished flow, or welcome back."""
         if member is None:
-            step = engine.start(self.flows[ONBOARDING])
-            return self._outcome(user, None, messages=tuple(Message(r) for r in step.replies))
+            return await self._welcome(session, user)
         now = self.clock.now()
         if member.status != MemberStatus.ACTIVE:
             await repo.update_member(
@@ -241,6 +247,14 @@ class Conversations:
         # so the state is rebuilt from the flow instead of being kept.
         flow = self.flows[ONBOARDING]
         first = engine.start(flow)
+        now = self.clock.now()
+        tag = self.consent_tag(user.telegram_user_id)
+        # Consent is an answer to the question shown: its button, or typing after it was sent.
+        shown = isinstance(event, PressInput) or await keys.consent_was_shown(
+            session, tag=tag, since=now - CONSENT_SHOWN_FOR
+        )
+        if not shown:
+            return await self._welcome(session, user)
         label = self.label_for(self.locale_of(user, None))
         step = engine.resume(flow, first.state, event, label=label)
         if step.closed or (not step.accepted and isinstance(event, PressInput)):
@@ -249,10 +263,10 @@ class Conversations:
             )
         if not step.accepted:
             # Someone who never saw the welcome gets it, not just a hint.
-            return self._outcome(user, None, messages=tuple(Message(r) for r in first.replies))
+            return await self._welcome(session, user)
+        await keys.consent_answered(session, tag=tag)
         if step.discard:
             return self._outcome(user, None, messages=tuple(Message(r) for r in step.replies))
-        now = self.clock.now()
         role = MemberRole.ADMIN if user.telegram_user_id in self.admin_ids else MemberRole.MEMBER
         member = await repo.create_member(
             session,
@@ -277,6 +291,13 @@ class Conversations:
         return self._outcome(user, member, messages=messages)
 
     # -- internals --------------------------------------------------------------------------
+
+    async def _welcome(self, session: AsyncSession, user: UserRef) -> Outcome:
+        """The welcome and the consent question, remembered as shown to this person."""
+        step = engine.start(self.flows[ONBOARDING])
+        tag = self.consent_tag(user.telegram_user_id)
+        await keys.consent_shown(session, tag=tag, now=self.clock.now())
+        return self._outcome(user, None, messages=tuple(Message(r) for r in step.replies))
 
     async def _apply(
         self,

@@ -1,7 +1,9 @@
 """The anonymity key: seals routes to anonymous raisers and derives pseudonyms.
 
 Whoever reads the database without the key can neither follow a sealed route to a member nor
-link a pseudonym or a raiser tag back to one.
+link a pseudonym or a raiser tag back to one. The database keeps a keyed fingerprint of the key
+it was set up with, so that an instance with another key (or none) refuses to start instead of
+sealing what the others cannot open.
 """
 
 from __future__ import annotations
@@ -10,13 +12,24 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy.engine import make_url
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
+from bot.storage import keys
+from bot.storage.models import TicketRoute
+
+log = logging.getLogger(__name__)
+RAISER = "raiser"
+ERASED = "erased"
+CONSENT = "consent"
 
 # Sealed values are padded to a multiple of this many bytes, so that the length of a sealed
 # ballot or run memory does not tell how long the comment inside it was.
@@ -27,21 +40,34 @@ ROUTE = "chat:"
 class Sealer:
     """Seal and unseal member ids; keyed tags that cannot be reversed without the key."""
 
-    def __init__(self, key: bytes) -> None:
+    def __init__(self, key: bytes, *, erasure_key: bytes | None = None) -> None:
         if len(key) < 32:
             raise ValueError("the anonymity key needs at least 32 bytes")
         self._mac_key = hashlib.sha256(b"partnerbot:tag:" + key).digest()
         fernet_key = hashlib.sha256(b"partnerbot:seal:" + key).digest()
         self._fernet = Fernet(base64.urlsafe_b64encode(fernet_key))
+        self._fingerprint_key = hashlib.sha256(b"partnerbot:fingerprint:" + key).digest()
+        self._erasure_key = erasure_key
 
     def seal(self, member_id: int) -> str:
-        return self._fernet.encrypt(str(member_id).encode()).decode()
+        return self.seal_bytes(str(member_id).encode())
 
     def unseal(self, sealed: str) -> int | None:
         """The member id, or None when the token was not sealed with this key."""
+        opened = self.unseal_bytes(sealed)
         try:
-            return int(self._fernet.decrypt(sealed.encode()))
-        except (InvalidToken, ValueError):
+            return None if opened is None else int(opened)
+        except ValueError:
+            return None
+
+    def seal_bytes(self, data: bytes) -> str:
+        return self._fernet.encrypt(data).decode()
+
+    def unseal_bytes(self, sealed: str) -> bytes | None:
+        """The sealed bytes, or None when they were not sealed with this key."""
+        try:
+            return self._fernet.decrypt(sealed.encode())
+        except InvalidToken:
             return None
 
     def seal_json(self, value: Any) -> str:
@@ -78,20 +104,165 @@ class Sealer:
         """The member's id in exports: stable across exports, meaningless without the key."""
         return "m-" + self.tag("pseudonym", member_id)[:12]
 
+    def fingerprint(self) -> str:
+        """A keyed hash that tells keys apart and reveals nothing of the key."""
+        return hmac.new(self._fingerprint_key, b"partnerbot", hashlib.sha256).hexdigest()[:32]
 
-def load_sealer(settings: Settings) -> Sealer:
-    """The sealer from ANONYMITY_KEY, or from a key file created (mode 0600) on first use."""
+    def erasure_tag(self, member_id: int) -> str:
+        """The member in the erasure log: a hash under the database's erasure key, which
+        survives a key rotation (it is re-sealed, not replaced)."""
+        if self._erasure_key is None:
+            raise RuntimeError("the sealer was made without the database's erasure key")
+        message = f"{ERASED}:{member_id}".encode()
+        return hmac.new(self._erasure_key, message, hashlib.sha256).hexdigest()[:32]
+
+
+class KeyProblem(RuntimeError):
+    """The anonymity key is missing, misplaced or not the database's; says which setting."""
+
+
+def data_directory(database_url: str) -> Path | None:
+    """The directory of an SQLite database file (None for PostgreSQL or in memory)."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database).expanduser().resolve().parent
+
+
+def beside_database(path: Path, database_url: str) -> Path | None:
+    """The database's directory when `path` lies inside it."""
+    directory = data_directory(database_url)
+    if directory is None:
+        return None
+    return directory if path.expanduser().resolve().is_relative_to(directory) else None
+
+
+def new_key() -> bytes:
+    return base64.urlsafe_b64encode(os.urandom(32))
+
+
+def write_key_file(path: Path, key: bytes) -> bool:
+    """Create the key file (mode 0600); False when another process created it first."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(key)
+    return True
+
+
+def _setting(settings: Settings) -> str:
     if settings.anonymity_key is not None:
-        return Sealer(settings.anonymity_key.get_secret_value().encode())
-    path = Path(settings.anonymity_key_file)
+        return "ANONYMITY_KEY"
+    return f"ANONYMITY_KEY_FILE ({settings.anonymity_key_file})"
+
+
+def _configured_key(settings: Settings) -> bytes | None:
+    if settings.anonymity_key is not None:
+        return settings.anonymity_key.get_secret_value().encode()
+    path = settings.anonymity_key_file
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        key = base64.urlsafe_b64encode(os.urandom(32))
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process created it first: use theirs
-            pass
-        else:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(key)
-    return Sealer(path.read_bytes().strip())
+        return None
+    key = path.read_bytes().strip()
+    directory = beside_database(path, settings.database_url)
+    if directory is not None:
+        log.warning(
+            "the anonymity key file %s is in the database's directory %s: one backup holds "
+            "both. Move it elsewhere and point ANONYMITY_KEY_FILE at it (or set ANONYMITY_KEY)",
+            path,
+            directory,
+        )
+    return key
+
+
+def _create_key_file(settings: Settings) -> bytes:
+    path = settings.anonymity_key_file
+    directory = beside_database(path, settings.database_url)
+    if directory is not None:
+        raise KeyProblem(
+            f"no anonymity key: ANONYMITY_KEY is not set and ANONYMITY_KEY_FILE ({path}) would "
+            f"be created in the database's directory {directory}, so that one backup would hold "
+            "both the data and the key that protects it. Set ANONYMITY_KEY, or ANONYMITY_KEY_FILE "
+            f"to a path outside {directory}."
+        )
+    if write_key_file(path, new_key()):
+        log.warning(
+            "created a new anonymity key in %s: keep a copy apart from the database's backups "
+            "(without it, anonymous raisers cannot be reached)",
+            path,
+        )
+    return path.read_bytes().strip()
+
+
+async def unlock(session: AsyncSession, settings: Settings, *, now: datetime) -> Sealer:
+    """The sealer for this database: the configured key, checked against the fingerprint the
+    database keeps (stored at first start, with a new erasure key); raises KeyProblem.
+
+    The caller commits (the first start records the fingerprint)."""
+    ring = await keys.get_keyring(session)
+    key = _configured_key(settings)
+    if key is None and ring is not None:
+        raise KeyProblem(
+            "this database was set up with an anonymity key, and none is configured here "
+            f"(ANONYMITY_KEY is not set and there is no file at {settings.anonymity_key_file}). "
+            "Set ANONYMITY_KEY, or ANONYMITY_KEY_FILE, to the key every other instance uses; "
+            "a new key would cut the way back to every anonymous raiser."
+        )
+    if key is None:
+        key = _create_key_file(settings)
+    try:
+        sealer = Sealer(key)
+    except ValueError as exc:
+        raise KeyProblem(f"{_setting(settings)}: {exc}") from None
+    if ring is None:
+        erasure_key = os.urandom(32)
+        await keys.create_keyring(
+            session,
+            fingerprint=sealer.fingerprint(),
+            erasure_key=sealer.seal_bytes(erasure_key),
+            now=now,
+        )
+        return Sealer(key, erasure_key=erasure_key)
+    opened = sealer.unseal_bytes(ring.erasure_key)
+    if ring.fingerprint != sealer.fingerprint() or opened is None:
+        raise KeyProblem(
+            f"{_setting(settings)} is not the anonymity key this database was set up with "
+            f"(fingerprint {ring.fingerprint[:8]}…, this key's {sealer.fingerprint()[:8]}…). "
+            f"Every instance needs the same key: fix {_setting(settings).split(' ')[0]}."
+        )
+    return Sealer(key, erasure_key=opened)
+
+
+async def rotate(session: AsyncSession, *, old: Sealer, new: Sealer, now: datetime) -> int:
+    """Re-seal every sealed route, raiser tag and the erasure key from `old` to `new`, and
+    record `new`'s fingerprint; returns the routes re-sealed. Raises KeyProblem, changing
+    nothing, when `old` is not the database's key or a route does not open with it."""
+    ring = await keys.get_keyring(session)
+    if ring is None:
+        raise KeyProblem("this database has no anonymity key yet: start the bot once first")
+    erasure_key = old.unseal_bytes(ring.erasure_key)
+    if ring.fingerprint != old.fingerprint() or erasure_key is None:
+        raise KeyProblem("the old key given is not the key this database was set up with")
+    if new.fingerprint() == old.fingerprint():
+        raise KeyProblem("the new key is the old key: set ANONYMITY_KEY to a new one")
+
+    def reseal(route: TicketRoute) -> TicketRoute:
+        member_id = old.unseal(route.sealed)
+        if member_id is None:
+            raise KeyProblem(
+                f"the route of ticket {route.ticket_id} does not open with the old key"
+            )
+        route.sealed = new.seal(member_id)
+        route.raiser_tag = new.tag(RAISER, member_id)
+        return route
+
+    return await keys.reseal(
+        session,
+        ring=ring,
+        fingerprint=new.fingerprint(),
+        erasure_key=new.seal_bytes(erasure_key),
+        route=reseal,
+        now=now,
+    )

@@ -438,3 +438,33 @@ class AuditEntry(SQLModel, table=True):
     actor_label: str = Field(max_length=120)
     action: str = Field(max_length=40, index=True)
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class KeyRing(SQLModel, table=True):
+    """The anonymity key this database was set up with, as a keyed fingerprint (never the key).
+
+    `erasure_key` is a random key of the erasure log, sealed with the anonymity key, so that a
+    key rotation re-seals it and the log's tags stay valid.
+    """
+
+    id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    fingerprint: str = Field(max_length=64)
+    erasure_key: str = Field(max_length=512)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    rotated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Erasure(SQLModel, table=True):
+    """A member erased by /forget, as a keyed hash of their member id: what a restore re-applies."""
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=Id)
+    member_tag: str = Field(max_length=64, index=True)
+    erased_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ConsentPrompt(SQLModel, table=True):
+    """The consent question was shown to a person who is not a member yet (a keyed hash of
+    their Telegram id), so that only an answer to it counts as consent."""
+
+    tag: str = Field(max_length=64, primary_key=True)
+    shown_at: datetime = Field(sa_type=UTCDateTime, index=True)

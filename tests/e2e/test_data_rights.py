@@ -260,6 +260,10 @@ async def test_forget_in_french_by_typing_and_cancel(french_phone: Phone, db: Da
     assert "tout ce qui vous concernait est effacé" in french_phone.new_text()
     assert await db.member(french_phone.user_id) is None
     assert await db.count(Answer) == 0
+    # Coming back starts from the welcome: a second "oui" answers nothing that was shown.
+    await french_phone.send("oui")
+    assert "Êtes-vous d’accord" in french_phone.new_text()
+    assert await db.member(french_phone.user_id) is None
 
 
 async def onboard_fr(phone: Phone) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from conftest import Database, Phone
 from sqlmodel import select
 
@@ -13,6 +14,7 @@ from bot.domain.clock import ManualClock
 from bot.sandbox.emulator import BotAPIEmulator
 from bot.storage.models import (
     Answer,
+    ConsentPrompt,
     FlowRun,
     Member,
     MemberRole,
@@ -190,6 +192,35 @@ async def test_consent_refused_stores_nothing(phone: Phone, db: Database) -> Non
     assert await db.count(Member) == 0
     assert await db.count(FlowRun) == 0
     assert await db.count(Answer) == 0
+    assert await db.count(ConsentPrompt) == 0
+
+
+@pytest.mark.parametrize("first", ["yes", "oui", "1"])
+async def test_consent_is_only_an_answer_to_the_question_shown(
+    phone: Phone, db: Database, first: str
+) -> None:
+    await phone.send(first)
+    shown = phone.new_text()
+    assert "Hello Amina" in shown and "Do you agree?" in shown
+    assert await db.member(phone.user_id) is None
+    # What is stored meanwhile is a keyed hash, not the person's Telegram id.
+    [prompt] = await db.rows(ConsentPrompt)
+    assert str(phone.user_id) not in prompt.tag
+
+    await phone.send("yes")
+    assert "Which language" in phone.new_text()
+    assert await db.member(phone.user_id) is not None
+    assert await db.count(ConsentPrompt) == 0
+
+
+async def test_a_consent_question_shown_long_ago_is_asked_again(
+    phone: Phone, db: Database, clock: ManualClock
+) -> None:
+    await phone.send("/start")
+    clock.advance(timedelta(days=8))
+    await phone.send("yes")
+    assert "Do you agree?" in phone.new_text()
+    assert await db.member(phone.user_id) is None
 
 
 async def test_invalid_answers_get_a_hint_and_the_question_again(

@@ -1,0 +1,91 @@
+"""What the database keeps about the anonymity key: its fingerprint, the erasure log, the
+consent questions shown, and the rows a key rotation re-seals."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+from sqlalchemy import delete
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.storage.models import ConsentPrompt, Erasure, KeyRing, TicketRoute
+
+
+async def get_keyring(session: AsyncSession) -> KeyRing | None:
+    """The key ring, or None before the first start."""
+    return await session.get(KeyRing, 1)
+
+
+async def create_keyring(
+    session: AsyncSession, *, fingerprint: str, erasure_key: str, now: datetime
+) -> KeyRing:
+    """Record the key the database is set up with; flushed, the caller commits."""
+    ring = KeyRing(fingerprint=fingerprint, erasure_key=erasure_key, created_at=now)
+    session.add(ring)
+    await session.flush()
+    return ring
+
+
+async def reseal(
+    session: AsyncSession,
+    *,
+    ring: KeyRing,
+    fingerprint: str,
+    erasure_key: str,
+    route: Callable[[TicketRoute], TicketRoute],
+    now: datetime,
+) -> int:
+    """Re-seal every sealed row with `route` and the key ring; returns the routes changed."""
+    routes = list((await session.exec(select(TicketRoute))).all())
+    for row in routes:
+        session.add(route(row))
+    ring.fingerprint, ring.erasure_key, ring.rotated_at = fingerprint, erasure_key, now
+    session.add(ring)
+    # A consent question shown under the old key cannot be recognised any more: ask again.
+    await session.exec(delete(ConsentPrompt))
+    await session.flush()
+    return len(routes)
+
+
+async def log_erasure(session: AsyncSession, *, member_tag: str, now: datetime) -> None:
+    """Note that the member with this tag was erased (a restore erases them again)."""
+    session.add(Erasure(member_tag=member_tag, erased_at=now))
+
+
+async def erasure_tags(session: AsyncSession) -> Counter[str]:
+    """The erasure log: how often each member tag was erased (SQLite may reuse an id)."""
+    return Counter((await session.exec(select(Erasure.member_tag))).all())
+
+
+async def add_erasures(session: AsyncSession, tags: Iterable[str], *, now: datetime) -> None:
+    """Carry erasures over into this database's log."""
+    session.add_all(Erasure(member_tag=t, erased_at=now) for t in sorted(tags))
+
+
+async def consent_shown(session: AsyncSession, *, tag: str, now: datetime) -> None:
+    """Remember that the consent question was shown to the person with this tag."""
+    prompt = await session.get(ConsentPrompt, tag)
+    if prompt is None:
+        prompt = ConsentPrompt(tag=tag, shown_at=now)
+    prompt.shown_at = now
+    session.add(prompt)
+
+
+async def consent_was_shown(session: AsyncSession, *, tag: str, since: datetime) -> bool:
+    """Whether the consent question was shown to this person after `since`."""
+    prompt = await session.get(ConsentPrompt, tag)
+    return prompt is not None and prompt.shown_at >= since
+
+
+async def consent_answered(session: AsyncSession, *, tag: str) -> None:
+    """The question was answered (or the person left): nothing of it is kept."""
+    await session.exec(delete(ConsentPrompt).where(col(ConsentPrompt.tag) == tag))
+
+
+async def prune_consent_prompts(session: AsyncSession, *, before: datetime) -> int:
+    """Forget consent questions shown before `before` and never answered."""
+    result = await session.exec(delete(ConsentPrompt).where(col(ConsentPrompt.shown_at) < before))
+    return int(result.rowcount or 0)
