@@ -276,6 +276,9 @@ def build_parser() -> argparse.ArgumentParser:
     from bot import committees_cli
 
     committees_cli.add_parser(sub)
+    from bot import cli_keys
+
+    cli_keys.add_parser(sub)
     return parser
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -307,6 +308,13 @@ async def release_ballots(app: BotApp, *, at_least: int = 1) -> int:
         released = await ballots.release_due(session, hold_open=False)
         await session.commit()
     return released
+
+
+def closed_port() -> int:
+    """A local port nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def run_bench(script: str, *args: str) -> dict[str, Any]:

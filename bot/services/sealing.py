@@ -159,7 +159,8 @@ def _setting(settings: Settings) -> str:
     return f"ANONYMITY_KEY_FILE ({settings.anonymity_key_file})"
 
 
-def _configured_key(settings: Settings) -> bytes | None:
+def configured_key(settings: Settings) -> bytes | None:
+    """ANONYMITY_KEY, or the key file's content; None when neither is there."""
     if settings.anonymity_key is not None:
         return settings.anonymity_key.get_secret_value().encode()
     path = settings.anonymity_key_file
@@ -202,7 +203,7 @@ async def unlock(session: AsyncSession, settings: Settings, *, now: datetime) ->
 
     The caller commits (the first start records the fingerprint)."""
     ring = await keys.get_keyring(session)
-    key = _configured_key(settings)
+    key = configured_key(settings)
     if key is None and ring is not None:
         raise KeyProblem(
             "this database was set up with an anonymity key, and none is configured here "

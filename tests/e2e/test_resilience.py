@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, TOKEN, Database, Phone, onboard
+from conftest import ROOT, TOKEN, Database, Phone, closed_port, onboard
 
 from bot.app import BotApp
 from bot.config import Settings
@@ -106,12 +105,6 @@ async def test_a_member_who_blocked_the_bot_is_marked_blocked(phone: Phone, db: 
     assert member is not None and member.status == MemberStatus.ACTIVE
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_run_without_token_points_to_the_sandbox(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}
     done = subprocess.run(
@@ -133,12 +126,13 @@ def test_the_token_never_reaches_the_logs(tmp_path: Path) -> None:
     env = {
         **os.environ,
         "BOT_TOKEN": TOKEN,
-        "TELEGRAM_API_URL": f"http://127.0.0.1:{_closed_port()}/{TOKEN}",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
+        "TELEGRAM_API_URL": f"http://127.0.0.1:{closed_port()}/{TOKEN}",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'data' / 'bot.db'}",
         "FLOWS_DIR": str(ROOT / "flows"),
         "LOCALES_DIR": str(ROOT / "locales"),
         "REQUEST_RETRIES": "0",
         "LOG_LEVEL": "DEBUG",
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),  # the new key file goes there
     }
     done = subprocess.run(
         [sys.executable, "-m", "bot", "run"],

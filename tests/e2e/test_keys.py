@@ -1,0 +1,203 @@
+"""The anonymity key: never created beside the database, one per cluster (the database keeps
+its fingerprint), and rotated by `partnerbot keys rotate` without losing a route."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, TOKEN, Database, Phone, closed_port, onboard
+from pydantic import SecretStr
+from test_concerns import raise_concern
+from test_data_rights import everything
+
+from bot.app import BotApp
+from bot.cli import main
+from bot.config import Settings
+from bot.domain.clock import ManualClock
+from bot.sandbox.emulator import BotAPIEmulator
+from bot.services.sealing import KeyProblem, Sealer
+from bot.storage import audit
+from bot.storage.models import KeyRing, TicketRoute
+
+OTHER_KEY = "another-anonymity-key-0123456789abcdef"
+
+
+def partnerbot_run(tmp_path: Path, **settings: str) -> subprocess.CompletedProcess[str]:
+    """`partnerbot run` in `tmp_path` with only these settings, against no Telegram at all:
+    it stops at start-up either way, refusing or failing to reach Telegram."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ["HOME"],
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": f"http://127.0.0.1:{closed_port()}",
+        "REQUEST_RETRIES": "0",
+        "FLOWS_DIR": str(ROOT / "flows"),
+        "LOCALES_DIR": str(ROOT / "locales"),
+        **settings,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def database_settings(settings: Settings) -> dict[str, str]:
+    found = {"DATABASE_URL": settings.database_url}
+    if settings.database_schema:
+        found["DATABASE_SCHEMA"] = settings.database_schema
+    return found
+
+
+def test_by_default_the_key_file_is_made_apart_from_the_data(tmp_path: Path) -> None:
+    done = partnerbot_run(tmp_path)  # DATABASE_URL's default: data/partnerbot.db
+    assert (tmp_path / "data" / "partnerbot.db").exists()
+    assert not (tmp_path / "data" / "anonymity.key").exists()
+    key = tmp_path / "config" / "partnerbot" / "anonymity.key"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert f"created a new anonymity key in {key}" in done.stderr
+
+
+def test_a_key_file_in_the_database_directory_is_refused(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    done = partnerbot_run(tmp_path, ANONYMITY_KEY_FILE=str(data / "anonymity.key"))
+    assert done.returncode == 2, done.stderr
+    assert "partnerbot: no anonymity key: ANONYMITY_KEY is not set and" in done.stderr
+    assert f"Set ANONYMITY_KEY, or ANONYMITY_KEY_FILE to a path outside {data}" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (data / "anonymity.key").exists()
+
+
+def test_an_old_key_file_beside_the_database_is_used_with_a_warning(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "anonymity.key").write_text("an-old-deployments-anonymity-key-0123456789\n")
+    done = partnerbot_run(tmp_path, ANONYMITY_KEY_FILE=str(data / "anonymity.key"))
+    assert f"the anonymity key file {data / 'anonymity.key'} is in the database's directory" in (
+        done.stderr
+    )
+    assert "partnerbot stopped on an error" in done.stderr  # it went on, to reach Telegram
+
+
+async def test_an_instance_with_another_key_or_none_refuses_to_start(
+    app: BotApp, settings: Settings, tmp_path: Path
+) -> None:
+    other = await asyncio.to_thread(
+        partnerbot_run, tmp_path, ANONYMITY_KEY=OTHER_KEY, **database_settings(settings)
+    )
+    assert other.returncode == 2, other.stderr
+    assert (
+        "partnerbot: ANONYMITY_KEY is not the anonymity key this database was set up with"
+        in other.stderr
+    )
+    assert "Every instance needs the same key: fix ANONYMITY_KEY." in other.stderr
+
+    none = await asyncio.to_thread(partnerbot_run, tmp_path, **database_settings(settings))
+    assert none.returncode == 2, none.stderr
+    assert "this database was set up with an anonymity key, and none is configured" in none.stderr
+    assert "Set ANONYMITY_KEY, or ANONYMITY_KEY_FILE" in none.stderr
+    assert not (tmp_path / "config" / "partnerbot" / "anonymity.key").exists()
+
+    # The database holds a fingerprint of the key, never the key.
+    assert settings.anonymity_key is not None
+    key = settings.anonymity_key.get_secret_value()
+    rows = await everything(app)
+    [ring] = rows["keyring"]
+    assert ring["fingerprint"] == Sealer(key.encode()).fingerprint()
+    assert key not in repr(rows)
+
+
+def cli(*args: str) -> int:
+    return main(list(args))
+
+
+async def test_keys_rotate_reseals_routes_and_tags(
+    admin: Phone,
+    emulator: BotAPIEmulator,
+    app: BotApp,
+    settings: Settings,
+    clock: ManualClock,
+    db: Database,
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    raiser = Phone(emulator, app, user_id=1002, first_name="Fatou")
+    await onboard(raiser)
+    said = await raise_concern(
+        raiser,
+        category="Trust",
+        about="The municipality",
+        urgency="Urgent",
+        text="Meetings move without notice.",
+        identity="Stay anonymous",
+    )
+    handle = said.split("ticket ")[1].split(" ")[0].rstrip(";")
+    await admin.wait_for(f"New concern {handle}")
+    member = await db.member(raiser.user_id)
+    assert member is not None and member.id is not None
+    await app.stop()
+
+    assert settings.anonymity_key is not None
+    old_key = settings.anonymity_key.get_secret_value()
+    (tmp_path / "old.key").write_text(old_key)
+    new_key_file = tmp_path_factory.mktemp("keys") / "new.key"  # not beside the database
+    for name, value in database_settings(settings).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FLOWS_DIR", str(ROOT / "flows"))
+    monkeypatch.setenv("LOCALES_DIR", str(ROOT / "locales"))
+    assert await asyncio.to_thread(cli, "keys", "new", str(new_key_file)) == 0
+    assert stat.S_IMODE(new_key_file.stat().st_mode) == 0o600
+    monkeypatch.setenv("ANONYMITY_KEY_FILE", str(new_key_file))
+    old_file = str(tmp_path / "old.key")
+    wrong = tmp_path / "wrong.key"
+    wrong.write_text(OTHER_KEY)
+    assert await asyncio.to_thread(cli, "keys", "rotate", "--old-key-file", str(wrong)) == 2
+    assert await asyncio.to_thread(cli, "keys", "rotate", "--old-key-file", old_file) == 0
+
+    new = Sealer(new_key_file.read_bytes().strip())
+    [route] = await db.rows(TicketRoute)
+    assert new.unseal(route.sealed) == member.id
+    assert Sealer(old_key.encode()).unseal(route.sealed) is None
+    assert route.raiser_tag == new.tag("raiser", member.id)
+    [ring] = await db.rows(KeyRing)
+    assert ring.fingerprint == new.fingerprint()
+    async with db.session_factory() as session:
+        entries = await audit.list_entries(session)
+    assert [(e.action, e.actor_label, e.detail["routes"]) for e in entries[:1]] == [
+        ("keys.rotated", "cli", 1)
+    ]
+
+    # The old key no longer opens the database; with the new one the relay still works.
+    stale = BotApp(settings, clock=clock)
+    with pytest.raises(KeyProblem, match="is not the anonymity key"):
+        await stale.prepare()
+    assert stale.engine is not None
+    await stale.engine.dispose()
+    rotated = settings.model_copy(update={"anonymity_key": SecretStr(new_key_file.read_text())})
+    again = BotApp(rotated, clock=clock)
+    await again.start()
+    try:
+        admin, raiser = Phone(emulator, again, ADMIN_ID), Phone(emulator, again, 1002)
+        admin.seen, raiser.seen = len(admin.messages), len(raiser.messages)
+        await admin.press("Answer", message=await admin.wait_for(f"New concern {handle}"))
+        await admin.send("It goes on Monday's agenda.")
+        await raiser.wait_for("It goes on Monday's agenda.")
+        await raiser.send("/concerns")
+        assert f"{handle} (anonymous)" in raiser.new_text()
+    finally:
+        await again.stop()
+
+
+ADMIN_ID = 9001
