@@ -14,14 +14,13 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.services.ballots import Ballots
-from bot.services.sealing import Sealer
-from bot.storage import audit, repo
+from bot.services.sealing import RAISER, Sealer
+from bot.storage import audit, keys, repo
 from bot.storage.data_rights import MemberRecords, collect_member_records, erase_member
 from bot.storage.models import Member, Ticket
 
 FORGET_DRAFT = "forget"
 CONFIRM_WITHIN = timedelta(minutes=15)
-RAISER = "raiser"
 
 
 def _dump(row: SQLModel, *, exclude: Iterable[str] = ()) -> dict[str, Any]:
@@ -109,9 +108,11 @@ async def keep(session: AsyncSession, *, member: Member) -> None:
 
 
 async def forget(session: AsyncSession, *, member: Member, sealer: Sealer, now: datetime) -> None:
-    """Erase the member; the audit log notes that a member was forgotten, not who."""
+    """Erase the member; the audit log notes that a member was forgotten, not who, and the
+    erasure log keeps a keyed hash of them, so that restoring an older backup erases them again."""
     assert member.id is not None
     await erase_member(session, member=member, raiser_tag=sealer.tag(RAISER, member.id))
+    await keys.log_erasure(session, member_tag=sealer.erasure_tag(member.id), now=now)
     await audit.record(
         session,
         actor=None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,9 @@ from bot.storage.models import (
     TicketEvent,
     TicketRoute,
 )
+
+# What stands in a coordinator's message where an erased member's words were.
+ERASED_WORDS = "—"
 
 
 @dataclass(frozen=True)
@@ -150,6 +154,7 @@ async def erase_member(session: AsyncSession, *, member: Member, raiser_tag: str
         )
     )
     await _scrub_outbox_mentions(session, member)
+    await _scrub_ticket_messages(session, member_id)
 
     named = select(Ticket.id).where(Ticket.member_id == member_id)
     await session.exec(
@@ -186,14 +191,54 @@ async def erase_member(session: AsyncSession, *, member: Member, raiser_tag: str
     await session.flush()
 
 
+def _forms(text: str) -> list[str]:
+    """A text as stored in a message: as typed, and HTML-escaped (with and without quotes)."""
+    return list(dict.fromkeys((text, html.escape(text), html.escape(text, quote=False))))
+
+
 async def _scrub_outbox_mentions(session: AsyncSession, member: Member) -> None:
     """Messages to others that name the member (e.g. a coordinator's notice) lose the name."""
     name = member.display_name.strip()
     if len(name) < 3:
         return
-    rows = await _all(session, select(OutboxMessage).where(col(OutboxMessage.text).contains(name)))
+    forms = _forms(name)
+    rows = await _all(
+        session,
+        select(OutboxMessage).where(or_(*(col(OutboxMessage.text).contains(f) for f in forms))),
+    )
     for row in rows:
-        row.text = row.text.replace(name, FORMER_MEMBER_LABEL)
+        for form in forms:
+            row.text = row.text.replace(form, FORMER_MEMBER_LABEL)
+        session.add(row)
+
+
+async def _scrub_ticket_messages(session: AsyncSession, member_id: int) -> None:
+    """Messages about the member's named concerns (to coordinators) lose the member's words:
+    the concern's text and their replies, however short, as typed and as escaped."""
+    tickets = await _all(session, select(Ticket).where(Ticket.member_id == member_id))
+    if not tickets:
+        return
+    replies = await _all(
+        session,
+        select(TicketEvent.text).where(
+            col(TicketEvent.ticket_id).in_([t.id for t in tickets]),
+            col(TicketEvent.from_raiser),
+            col(TicketEvent.text).is_not(None),
+        ),
+    )
+    words = sorted({t.text for t in tickets} | set(replies), key=len, reverse=True)
+    forms = [form for word in words if word.strip() for form in _forms(word)]
+    # Only messages that name one of these tickets: a short reply ("yes") is blanked there,
+    # never in unrelated messages.
+    rows = await _all(
+        session,
+        select(OutboxMessage).where(
+            or_(*(col(OutboxMessage.text).contains(t.handle) for t in tickets))
+        ),
+    )
+    for row in rows:
+        for form in forms:
+            row.text = row.text.replace(form, ERASED_WORDS)
         session.add(row)
 
 

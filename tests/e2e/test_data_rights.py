@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from conftest import ADMIN, Database, Phone, add_anonymous_concern, onboard
 from sqlmodel import SQLModel, col, select
+from test_concerns import raise_concern
 from test_export import ANONYMOUS_TEXT, NAMED_TEXT, answer_roles, answer_trust_pulse
 
 from bot.app import BotApp
@@ -19,14 +21,14 @@ from bot.storage.models import (
     Committee,
     CommitteeMember,
     Schedule,
-    Ticket,
     TicketEvent,
 )
 
 MEMBER = 7_700_002
-NAME = "Zephyrine"
+NAME = "Zephyrine O'Hara"  # HTML-escaped in messages: Zephyrine O&#x27;Hara
 NAMED_CONCERN = "The Zarqa market stalls flood every spring"
-RAISER_REPLY = "Still flooding in Zarqa, see photo"
+RAISER_REPLY = "Still flooding in Zarqa, see photo & map"
+COORDINATORS_ANSWER = "We will look at it"
 ANONYMOUS_CONCERN = "Someone on the Zarqa board takes bribes"
 PROXY_TEXT = "Grandmother Halima wants a bench by the Zarqa clinic"
 
@@ -39,16 +41,6 @@ async def add_records(app: BotApp, telegram_user_id: int) -> None:
         member = await repo.get_member_by_telegram_id(session, telegram_user_id=telegram_user_id)
         admin = await repo.get_member_by_telegram_id(session, telegram_user_id=ADMIN)
         assert member is not None and member.id is not None and admin is not None
-        named = Ticket(
-            handle="C-NAMED",
-            category="infrastructure",
-            about="municipality",
-            urgency="normal",
-            text=NAMED_CONCERN,
-            member_id=member.id,
-            created_at=now,
-            updated_at=now,
-        )
         hidden = await add_anonymous_concern(
             session, app.sealer, raiser_id=member.id, text=ANONYMOUS_CONCERN, now=now,
             handle="C-ANON",
@@ -62,25 +54,11 @@ async def add_records(app: BotApp, telegram_user_id: int) -> None:
             updated_at=now,
             created_by=member.id,
         )
-        session.add_all([named, committee, schedule])
+        session.add_all([committee, schedule])
         await session.flush()
-        assert named.id and hidden.id and committee.id and schedule.id
+        assert hidden.id and committee.id and schedule.id
         session.add_all(
             [
-                TicketEvent(
-                    ticket_id=named.id,
-                    kind="reply",
-                    text=RAISER_REPLY,
-                    from_raiser=True,
-                    created_at=now,
-                ),
-                TicketEvent(
-                    ticket_id=named.id,
-                    kind="answer",
-                    text="We will look at it",
-                    actor_member_id=admin.id,
-                    created_at=now,
-                ),
                 TicketEvent(
                     ticket_id=hidden.id,
                     kind="answer",
@@ -99,6 +77,30 @@ async def add_records(app: BotApp, telegram_user_id: int) -> None:
             ]
         )
         await session.commit()
+
+
+async def raise_named_concern(phone: Phone, admin: Phone) -> str:
+    """Through the bot: the member raises a concern with their name, a coordinator answers,
+    the member replies; every coordinator's message carries their name and words."""
+    said = await raise_concern(
+        phone,
+        category="Service delivery",
+        about="The municipality",
+        urgency="Soon",
+        text=NAMED_CONCERN,
+        identity="Give my name",
+    )
+    handle = said.split("ticket ")[1].split(" ")[0].rstrip(";")
+    new = await admin.wait_for(f"New concern {handle}")
+    assert NAME in new.plain_text
+    await admin.press("Answer", message=new)
+    await admin.send(COORDINATORS_ANSWER)
+    answer = await phone.wait_for(COORDINATORS_ANSWER)
+    await phone.press("Reply", message=answer)
+    await phone.send(RAISER_REPLY)
+    await admin.wait_for(RAISER_REPLY)
+    phone.new()
+    return handle
 
 
 async def answer_for_someone(phone: Phone) -> None:
@@ -126,7 +128,8 @@ async def everything(app: BotApp) -> dict[str, list[dict[str, Any]]]:
 
 def traces(app: BotApp, rows: dict[str, list[dict[str, Any]]], member_id: int) -> list[str]:
     """Where the member can still be found: ids, names, their own words, foreign keys."""
-    needles = [str(MEMBER), NAME, NAMED_TEXT, NAMED_CONCERN, RAISER_REPLY]
+    words = [NAME, NAMED_TEXT, NAMED_CONCERN, RAISER_REPLY]
+    needles = [str(MEMBER), *words, *(html.escape(w) for w in words)]
     member_columns = {
         (table.name, column.name)
         for table in SQLModel.metadata.sorted_tables
@@ -156,6 +159,7 @@ async def test_mydata_then_forget_leaves_nothing(
     await onboard(phone, "Community member")
     await answer_roles(phone)
     await answer_trust_pulse(phone, app)
+    handle = await raise_named_concern(phone, admin)
     await admin.send(f"/promote {MEMBER}")
     await phone.send("/export")
     await phone.press("CSV")
@@ -195,7 +199,10 @@ async def test_mydata_then_forget_leaves_nothing(
     ]
     [concern] = document["concerns"]
     assert concern["text"] == NAMED_CONCERN
-    assert [e["text"] for e in concern["events"]] == [RAISER_REPLY, "We will look at it"]
+    assert [e["text"] for e in concern["events"] if e["text"]] == [
+        COORDINATORS_ANSWER,
+        RAISER_REPLY,
+    ]
     [anonymous] = document["anonymous_concerns"]
     assert anonymous["text"] == ANONYMOUS_CONCERN and anonymous["anonymous"] is True
     assert "Assembly on Friday" in [m["text"] for m in document["messages_to_you"]]
@@ -222,9 +229,19 @@ async def test_mydata_then_forget_leaves_nothing(
 
     rows = await everything(app)
     assert traces(app, rows, member.id) == []
+    # A keyed hash in the erasure log, for a restore of an older backup to erase them again.
+    [erased] = rows["erasure"]
+    assert app.sealer is not None and erased["member_tag"] == app.sealer.erasure_tag(member.id)
     # What others need stays, without the member.
-    [named] = [t for t in rows["ticket"] if t["handle"] == "C-NAMED"]
+    [named] = [t for t in rows["ticket"] if t["handle"] == handle]
     assert (named["text"], named["member_id"]) == ("", None)
+    # The coordinators' messages about it stay, without the member's name or words.
+    notices = [m["text"] for m in rows["outboxmessage"] if handle in m["text"]]
+    assert [n.split("\n")[0].split("</b>")[0] for n in notices] == [
+        f"📣 <b>New concern {handle}",
+        f"↩ <b>Reply about concern {handle}",
+    ]
+    assert all("former member" in n and n.endswith("\n\n—") for n in notices), notices
     assert [t["text"] for t in rows["ticket"] if t["handle"] == "C-ANON"] == [ANONYMOUS_CONCERN]
     assert rows["ticketroute"] == []
     proxy = [a for a in rows["answer"] if a["proxy"]]
