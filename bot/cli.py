@@ -276,9 +276,10 @@ def build_parser() -> argparse.ArgumentParser:
     from bot import committees_cli
 
     committees_cli.add_parser(sub)
-    from bot import cli_keys
+    from bot import cli_backup, cli_keys
 
     cli_keys.add_parser(sub)
+    cli_backup.add_parsers(sub)
     return parser
 
 

@@ -101,6 +101,20 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
+def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Settings:
+    """The command line sees the test's database and key, from a directory without `.env`."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    if settings.database_schema:
+        monkeypatch.setenv("DATABASE_SCHEMA", settings.database_schema)
+    monkeypatch.setenv("FLOWS_DIR", str(ROOT / "flows"))
+    monkeypatch.setenv("LOCALES_DIR", str(ROOT / "locales"))
+    assert settings.anonymity_key is not None
+    monkeypatch.setenv("ANONYMITY_KEY", settings.anonymity_key.get_secret_value())
+    return settings
+
+
+@pytest.fixture
 async def app(settings: Settings, clock: ManualClock) -> AsyncIterator[BotApp]:
     bot_app = BotApp(settings, clock=clock)
     await bot_app.start()

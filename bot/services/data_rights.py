@@ -6,6 +6,7 @@ Erasure asks for a confirmation first, kept as a draft that lapses after `CONFIR
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -120,3 +121,30 @@ async def forget(session: AsyncSession, *, member: Member, sealer: Sealer, now: 
         action="member.forgotten",
         now=now,
     )
+
+
+async def forget_again(
+    session: AsyncSession, *, sealer: Sealer, erased: Counter[str], now: datetime
+) -> int:
+    """After a restore: erase again every member of the erasure log entries `erased` (those
+    recorded since the backup), and add the entries to this log; returns how many."""
+    pending = Counter(erased)
+    applied = 0
+    for member_id in await keys.member_ids(session):
+        tag = sealer.erasure_tag(member_id)
+        member = await repo.get_member(session, member_id=member_id)
+        if pending[tag] <= 0 or member is None:
+            continue
+        await erase_member(session, member=member, raiser_tag=sealer.tag(RAISER, member_id))
+        await audit.record(
+            session,
+            actor=None,
+            actor_label=audit.FORMER_MEMBER_LABEL,
+            action="member.forgotten",
+            detail={"again": "after a restore"},
+            now=now,
+        )
+        pending[tag] -= 1
+        applied += 1
+    await keys.add_erasures(session, erased.elements(), now=now)
+    return applied

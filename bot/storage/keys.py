@@ -11,7 +11,7 @@ from sqlalchemy import delete
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.storage.models import ConsentPrompt, Erasure, KeyRing, TicketRoute
+from bot.storage.models import ConsentPrompt, Erasure, KeyRing, Member, TicketRoute
 
 
 async def get_keyring(session: AsyncSession) -> KeyRing | None:
@@ -63,6 +63,11 @@ async def erasure_tags(session: AsyncSession) -> Counter[str]:
 async def add_erasures(session: AsyncSession, tags: Iterable[str], *, now: datetime) -> None:
     """Carry erasures over into this database's log."""
     session.add_all(Erasure(member_tag=t, erased_at=now) for t in sorted(tags))
+
+
+async def member_ids(session: AsyncSession) -> list[int]:
+    """Every member id (a restore looks for the erased among them)."""
+    return [i for i in (await session.exec(select(Member.id))).all() if i is not None]
 
 
 async def consent_shown(session: AsyncSession, *, tag: str, now: datetime) -> None:

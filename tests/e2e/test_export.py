@@ -9,15 +9,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from conftest import (
-    ADMIN,
-    ROOT,
-    Database,
-    Phone,
-    add_anonymous_concern,
-    onboard,
-    release_ballots,
-)
+from conftest import ADMIN, Database, Phone, add_anonymous_concern, onboard, release_ballots
 from openpyxl import load_workbook  # type: ignore[import-untyped]
 from sqlmodel import col, select
 
@@ -241,17 +233,9 @@ async def test_the_command_line_export_is_audited(
     member: Phone,
     app: BotApp,
     db: Database,
-    settings: Settings,
-    monkeypatch: pytest.MonkeyPatch,
+    cli_env: Settings,
     tmp_path: Path,
 ) -> None:
-    monkeypatch.setenv("DATABASE_URL", settings.database_url)
-    if settings.database_schema:
-        monkeypatch.setenv("DATABASE_SCHEMA", settings.database_schema)
-    monkeypatch.setenv("FLOWS_DIR", str(ROOT / "flows"))
-    monkeypatch.setenv("LOCALES_DIR", str(ROOT / "locales"))
-    assert settings.anonymity_key is not None
-    monkeypatch.setenv("ANONYMITY_KEY", settings.anonymity_key.get_secret_value())
     out = tmp_path / "answers.xlsx"
 
     args = ["export", "--format", "xlsx", "--out", str(out)]

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, TOKEN, Database, Phone, closed_port, onboard
 from pydantic import SecretStr
+from test_backups import cli
 from test_concerns import raise_concern
 from test_data_rights import everything
 
 from bot.app import BotApp
-from bot.cli import main
 from bot.config import Settings
 from bot.domain.clock import ManualClock
 from bot.sandbox.emulator import BotAPIEmulator
@@ -117,21 +117,18 @@ async def test_an_instance_with_another_key_or_none_refuses_to_start(
     assert key not in repr(rows)
 
 
-def cli(*args: str) -> int:
-    return main(list(args))
-
-
 async def test_keys_rotate_reseals_routes_and_tags(
     admin: Phone,
     emulator: BotAPIEmulator,
     app: BotApp,
-    settings: Settings,
+    cli_env: Settings,
     clock: ManualClock,
     db: Database,
     tmp_path: Path,
     tmp_path_factory: pytest.TempPathFactory,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    settings = cli_env
     raiser = Phone(emulator, app, user_id=1002, first_name="Fatou")
     await onboard(raiser)
     said = await raise_concern(
@@ -152,19 +149,15 @@ async def test_keys_rotate_reseals_routes_and_tags(
     old_key = settings.anonymity_key.get_secret_value()
     (tmp_path / "old.key").write_text(old_key)
     new_key_file = tmp_path_factory.mktemp("keys") / "new.key"  # not beside the database
-    for name, value in database_settings(settings).items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("FLOWS_DIR", str(ROOT / "flows"))
-    monkeypatch.setenv("LOCALES_DIR", str(ROOT / "locales"))
-    assert await asyncio.to_thread(cli, "keys", "new", str(new_key_file)) == 0
+    monkeypatch.delenv("ANONYMITY_KEY")  # the new key comes from its file
+    assert await cli("keys", "new", str(new_key_file)) == 0
     assert stat.S_IMODE(new_key_file.stat().st_mode) == 0o600
     monkeypatch.setenv("ANONYMITY_KEY_FILE", str(new_key_file))
     old_file = str(tmp_path / "old.key")
     wrong = tmp_path / "wrong.key"
     wrong.write_text(OTHER_KEY)
-    assert await asyncio.to_thread(cli, "keys", "rotate", "--old-key-file", str(wrong)) == 2
-    assert await asyncio.to_thread(cli, "keys", "rotate", "--old-key-file", old_file) == 0
+    assert await cli("keys", "rotate", "--old-key-file", str(wrong)) == 2
+    assert await cli("keys", "rotate", "--old-key-file", old_file) == 0
 
     new = Sealer(new_key_file.read_bytes().strip())
     [route] = await db.rows(TicketRoute)
