@@ -195,20 +195,24 @@ async def test_consent_refused_stores_nothing(phone: Phone, db: Database) -> Non
     assert await db.count(ConsentPrompt) == 0
 
 
-@pytest.mark.parametrize("first", ["yes", "oui", "1"])
+@pytest.mark.parametrize(
+    ("first", "language", "question"),
+    [("yes", "en", "Do you agree?"), ("1", "en", "Do you agree?"), ("oui", "fr", "d’accord ?")],
+)
 async def test_consent_is_only_an_answer_to_the_question_shown(
-    phone: Phone, db: Database, first: str
+    emulator: BotAPIEmulator, app: BotApp, db: Database, first: str, language: str, question: str
 ) -> None:
+    phone = Phone(emulator, app, user_id=1003, first_name="Amina", language_code=language)
     await phone.send(first)
     shown = phone.new_text()
-    assert "Hello Amina" in shown and "Do you agree?" in shown
+    assert "Amina" in shown and question in shown
     assert await db.member(phone.user_id) is None
     # What is stored meanwhile is a keyed hash, not the person's Telegram id.
     [prompt] = await db.rows(ConsentPrompt)
     assert str(phone.user_id) not in prompt.tag
 
-    await phone.send("yes")
-    assert "Which language" in phone.new_text()
+    await phone.send(first)
+    assert question not in phone.new_text()
     assert await db.member(phone.user_id) is not None
     assert await db.count(ConsentPrompt) == 0
 
