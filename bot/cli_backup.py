@@ -114,12 +114,27 @@ async def _forget_again(
 
 
 async def _restore(settings: Settings, path: Path) -> str:
-    from bot.storage.backup import pg_restore_command, replace_database, run_pg, sqlite_file
+    from bot.services.sealing import KeyProblem, Sealer, configured_key
+    from bot.storage.backup import (
+        dump_fingerprint,
+        pg_restore_command,
+        replace_database,
+        run_pg,
+        sqlite_file,
+    )
 
     now = datetime.now(UTC)
     erased, ring = await _erasure_log(settings)
     database = sqlite_file(settings.database_url)
     if database is None:
+        # pg_restore replaces the tables at once: the key is checked against the dump first.
+        fingerprint = dump_fingerprint(path)
+        key = configured_key(settings)
+        if fingerprint and (key is None or Sealer(key).fingerprint() != fingerprint):
+            raise KeyProblem(
+                "it was made under another anonymity key: set ANONYMITY_KEY (or "
+                "ANONYMITY_KEY_FILE) to that key; nothing was changed"
+            )
         run_pg(pg_restore_command(path, settings.database_url), settings.database_url)
         applied = await _forget_again(settings, erased, ring, now)
         return f"restored from {path}; {applied} member(s) forgotten since were erased again"

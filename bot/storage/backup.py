@@ -121,6 +121,24 @@ def run_pg(command: Sequence[str], database_url: str) -> None:
         raise BackupError(f"{command[0]} failed: {done.stderr.strip()}")
 
 
+def dump_fingerprint(path: Path) -> str | None:
+    """The key fingerprint a pg_dump file's key ring holds (None without one), read before
+    anything is restored."""
+    command = ["pg_restore", "--data-only", "--table=keyring", "--file=-", str(path)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        raise BackupError("pg_restore is not installed (PostgreSQL's client tools)") from None
+    if done.returncode != 0:
+        raise BackupError(f"pg_restore cannot read {path}: {done.stderr.strip()}")
+    lines = done.stdout.splitlines()
+    for at, line in enumerate(lines[:-1]):
+        if line.startswith("COPY ") and "keyring" in line and lines[at + 1] != "\\.":
+            columns = line[line.index("(") + 1 : line.index(")")].split(", ")
+            return dict(zip(columns, lines[at + 1].split("\t"), strict=False)).get("fingerprint")
+    return None
+
+
 def _canonical(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()

@@ -70,6 +70,13 @@ async def test_a_restore_erases_again_who_used_forget_since_the_backup(
     await onboard(Phone(emulator, app, user_id=LATECOMER, first_name="Yusuf"))
     await app.stop()
 
+    # With another key the backup does not open, and the database is left as it was.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ANONYMITY_KEY", "another-anonymity-key-0123456789abcdef")
+        assert await cli("restore", str(out)) == 2
+    async with running(cli_env, clock) as untouched:
+        assert await Database(untouched).member(LATECOMER) is not None
+
     assert await cli("restore", str(out)) == 0
     async with running(cli_env, clock) as restored:
         again = Database(restored)
