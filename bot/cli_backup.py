@@ -113,9 +113,10 @@ async def _forget_again(
         await engine.dispose()
 
 
-async def _restore(settings: Settings, path: Path) -> str:
+async def _restore(settings: Settings, path: Path, carried: Path | None) -> str:
     from bot.services.sealing import KeyProblem, Sealer, configured_key
     from bot.storage.backup import (
+        BackupError,
         dump_fingerprint,
         pg_restore_command,
         replace_database,
@@ -125,6 +126,8 @@ async def _restore(settings: Settings, path: Path) -> str:
 
     now = datetime.now(UTC)
     erased, ring = await _erasure_log(settings)
+    if carried is not None:
+        erased |= Counter(carried.read_text().split())
     database = sqlite_file(settings.database_url)
     if database is None:
         # pg_restore replaces the tables at once: the key is checked against the dump first.
@@ -135,8 +138,19 @@ async def _restore(settings: Settings, path: Path) -> str:
                 "it was made under another anonymity key: set ANONYMITY_KEY (or "
                 "ANONYMITY_KEY_FILE) to that key; nothing was changed"
             )
+        # The log as it was goes to a file first: pg_restore replaces it, and should the
+        # erasures fail afterwards, a second run with --erasures still applies them.
+        log = Path(f"erasures-{now:%Y%m%dT%H%M%SZ}.txt")
+        log.write_text("".join(f"{tag}\n" for tag in sorted(erased.elements())))
         run_pg(pg_restore_command(path, settings.database_url), settings.database_url)
-        applied = await _forget_again(settings, erased, ring, now)
+        try:
+            applied = await _forget_again(settings, erased, ring, now)
+        except Exception as exc:
+            raise BackupError(
+                f"the backup is restored but the erasures since were not applied ({exc}). Do "
+                f"not start the bot: run `partnerbot restore {path} --erasures {log}`"
+            ) from None
+        log.unlink()
         return f"restored from {path}; {applied} member(s) forgotten since were erased again"
     staging = database.with_name(f"{database.name}.restoring")
     staging.unlink(missing_ok=True)
@@ -166,7 +180,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
         _say(f"partnerbot: there is no backup at {path}", error=True)
         return 2
     try:
-        _say(asyncio.run(_restore(_settings(), path)))
+        carried = Path(args.erasures) if args.erasures else None
+        _say(asyncio.run(_restore(_settings(), path, carried)))
     except KeyProblem as exc:
         _say(f"partnerbot: the backup does not open with this key: {exc}", error=True)
         return 2
@@ -238,6 +253,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     backup.set_defaults(func=cmd_backup)
     restore = sub.add_parser("restore", help=cmd_restore.__doc__)
     restore.add_argument("path", help="a file `partnerbot backup` wrote")
+    restore.add_argument(
+        "--erasures", help="PostgreSQL: the erasure log a failed restore wrote, to apply too"
+    )
     restore.set_defaults(func=cmd_restore)
     move = sub.add_parser("move-to-postgres", help=cmd_move_to_postgres.__doc__)
     move.add_argument("--to", required=True, help="postgresql://user@host/db, empty")
