@@ -36,6 +36,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
     stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
     try:
         database = sqlite_file(settings.database_url)
+        if database is None and not settings.database_url.startswith("postgres"):
+            raise BackupError("an in-memory database has nothing to back up")
         if database is not None:
             out = Path(args.out or f"backups/partnerbot-{stamp}.db")
             vacuum_into(database, out)

@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy.engine import make_url
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
 from bot.storage import keys
+from bot.storage.backup import sqlite_file
 from bot.storage.models import TicketRoute
 
 log = logging.getLogger(__name__)
@@ -121,19 +121,12 @@ class KeyProblem(RuntimeError):
     """The anonymity key is missing, misplaced or not the database's; says which setting."""
 
 
-def data_directory(database_url: str) -> Path | None:
-    """The directory of an SQLite database file (None for PostgreSQL or in memory)."""
-    url = make_url(database_url)
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
-        return None
-    return Path(url.database).expanduser().resolve().parent
-
-
 def beside_database(path: Path, database_url: str) -> Path | None:
-    """The database's directory when `path` lies inside it."""
-    directory = data_directory(database_url)
-    if directory is None:
+    """The SQLite database's directory when `path` lies inside it."""
+    database = sqlite_file(database_url)
+    if database is None:
         return None
+    directory = database.resolve().parent
     return directory if path.expanduser().resolve().is_relative_to(directory) else None
 
 
@@ -153,10 +146,11 @@ def write_key_file(path: Path, key: bytes) -> bool:
     return True
 
 
-def _setting(settings: Settings) -> str:
+def _setting(settings: Settings) -> tuple[str, str]:
+    """The setting the key came from, and how to name it in a message."""
     if settings.anonymity_key is not None:
-        return "ANONYMITY_KEY"
-    return f"ANONYMITY_KEY_FILE ({settings.anonymity_key_file})"
+        return "ANONYMITY_KEY", "ANONYMITY_KEY"
+    return "ANONYMITY_KEY_FILE", f"ANONYMITY_KEY_FILE ({settings.anonymity_key_file})"
 
 
 def configured_key(settings: Settings) -> bytes | None:
@@ -216,7 +210,7 @@ async def unlock(session: AsyncSession, settings: Settings, *, now: datetime) ->
     try:
         sealer = Sealer(key)
     except ValueError as exc:
-        raise KeyProblem(f"{_setting(settings)}: {exc}") from None
+        raise KeyProblem(f"{_setting(settings)[1]}: {exc}") from None
     if ring is None:
         erasure_key = os.urandom(32)
         await keys.create_keyring(
@@ -228,10 +222,11 @@ async def unlock(session: AsyncSession, settings: Settings, *, now: datetime) ->
         return Sealer(key, erasure_key=erasure_key)
     opened = sealer.unseal_bytes(ring.erasure_key)
     if ring.fingerprint != sealer.fingerprint() or opened is None:
+        name, shown = _setting(settings)
         raise KeyProblem(
-            f"{_setting(settings)} is not the anonymity key this database was set up with "
+            f"{shown} is not the anonymity key this database was set up with "
             f"(fingerprint {ring.fingerprint[:8]}…, this key's {sealer.fingerprint()[:8]}…). "
-            f"Every instance needs the same key: fix {_setting(settings).split(' ')[0]}."
+            f"Every instance needs the same key: fix {name}."
         )
     return Sealer(key, erasure_key=opened)
 

@@ -29,12 +29,10 @@ class BackupError(RuntimeError):
 
 
 def sqlite_file(database_url: str) -> Path | None:
-    """The file of an SQLite database URL; None for PostgreSQL."""
+    """The file of an SQLite database URL; None for PostgreSQL or an in-memory database."""
     url = make_url(database_url)
-    if url.get_backend_name() != "sqlite":
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return None
-    if not url.database or url.database == ":memory:":
-        raise BackupError("an in-memory database has nothing to back up")
     return Path(url.database).expanduser()
 
 
