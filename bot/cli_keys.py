@@ -55,19 +55,19 @@ async def _rotate(settings: Settings, old_key_file: Path) -> int:
             await migrate.upgrade(engine)
             async with create_session_factory(engine)() as session:
                 now = datetime.now(UTC)
-                routes = await rotate(session, old=old, new=new, now=now)
+                resealed = await rotate(session, old=old, new=new, now=now)
                 await audit.record(
                     session,
                     actor=None,
                     actor_label=audit.CLI_LABEL,
                     action="keys.rotated",
-                    detail={"routes": routes, "fingerprint": new.fingerprint()[:8]},
+                    detail={"resealed": resealed, "fingerprint": new.fingerprint()[:8]},
                     now=now,
                 )
                 await session.commit()
     finally:
         await engine.dispose()
-    return routes
+    return resealed
 
 
 def cmd_keys_rotate(args: argparse.Namespace) -> int:
@@ -79,12 +79,12 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
 
     configure_logging("WARNING")
     try:
-        routes = asyncio.run(_rotate(_settings(), Path(args.old_key_file)))
+        resealed = asyncio.run(_rotate(_settings(), Path(args.old_key_file)))
     except KeyProblem as exc:
         _say(f"partnerbot: {exc}; nothing was changed", error=True)
         return 2
     _say(
-        f"{routes} sealed route(s) re-sealed; the database now expects the new key. Start every "
+        f"{resealed} sealed value(s) re-sealed; the database now expects the new key. Start every "
         "instance with it, and keep the old key until no backup made with it is needed."
     )
     return 0

@@ -232,9 +232,10 @@ async def unlock(session: AsyncSession, settings: Settings, *, now: datetime) ->
 
 
 async def rotate(session: AsyncSession, *, old: Sealer, new: Sealer, now: datetime) -> int:
-    """Re-seal every sealed route, raiser tag and the erasure key from `old` to `new`, and
-    record `new`'s fingerprint; returns the routes re-sealed. Raises KeyProblem, changing
-    nothing, when `old` is not the database's key or a route does not open with it."""
+    """Re-seal every sealed value (keys.SEALED_COLUMNS), raiser tag and the erasure key from
+    `old` to `new`, and record `new`'s fingerprint; returns the values re-sealed. Raises
+    KeyProblem when `old` is not the database's key or a value does not open with it (the
+    caller's transaction then changes nothing)."""
     ring = await keys.get_keyring(session)
     if ring is None:
         raise KeyProblem("this database has no anonymity key yet: start the bot once first")
@@ -244,21 +245,24 @@ async def rotate(session: AsyncSession, *, old: Sealer, new: Sealer, now: dateti
     if new.fingerprint() == old.fingerprint():
         raise KeyProblem("the new key is the old key: set ANONYMITY_KEY to a new one")
 
-    def reseal(route: TicketRoute) -> TicketRoute:
-        member_id = old.unseal(route.sealed)
+    def token(sealed: str) -> str:
+        opened = old.unseal_bytes(sealed)
+        if opened is None:
+            raise KeyProblem("a sealed value does not open with the old key")
+        return new.seal_bytes(opened)
+
+    def raiser_tag(route: TicketRoute) -> str:
+        member_id = new.unseal(route.sealed)
         if member_id is None:
-            raise KeyProblem(
-                f"the route of ticket {route.ticket_id} does not open with the old key"
-            )
-        route.sealed = new.seal(member_id)
-        route.raiser_tag = new.tag(RAISER, member_id)
-        return route
+            raise KeyProblem(f"the route of ticket {route.ticket_id} leads nowhere")
+        return new.tag(RAISER, member_id)
 
     return await keys.reseal(
         session,
         ring=ring,
         fingerprint=new.fingerprint(),
         erasure_key=new.seal_bytes(erasure_key),
-        route=reseal,
+        token=token,
+        raiser_tag=raiser_tag,
         now=now,
     )

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from sqlalchemy import delete
-from sqlmodel import col, select
+from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.storage.models import ConsentPrompt, Erasure, KeyRing, Member, TicketRoute
@@ -29,25 +29,39 @@ async def create_keyring(
     return ring
 
 
+# Every column that holds a token sealed with the anonymity key: a rotation re-seals them all.
+SEALED_COLUMNS: tuple[tuple[type[SQLModel], str], ...] = ((TicketRoute, "sealed"),)
+
+
 async def reseal(
     session: AsyncSession,
     *,
     ring: KeyRing,
     fingerprint: str,
     erasure_key: str,
-    route: Callable[[TicketRoute], TicketRoute],
+    token: Callable[[str], str],
+    raiser_tag: Callable[[TicketRoute], str],
     now: datetime,
 ) -> int:
-    """Re-seal every sealed row with `route` and the key ring; returns the routes changed."""
-    routes = list((await session.exec(select(TicketRoute))).all())
-    for row in routes:
-        session.add(route(row))
+    """Re-seal every sealed column with `token`, re-tag every route (after re-sealing) and
+    record the new key ring; returns the rows changed. The caller commits."""
+    changed = 0
+    for model, column in SEALED_COLUMNS:
+        for row in (await session.exec(select(model))).all():
+            value = getattr(row, column)
+            if value is not None:
+                setattr(row, column, token(value))
+                session.add(row)
+                changed += 1
+    for route in (await session.exec(select(TicketRoute))).all():
+        route.raiser_tag = raiser_tag(route)
+        session.add(route)
     ring.fingerprint, ring.erasure_key, ring.rotated_at = fingerprint, erasure_key, now
     session.add(ring)
     # A consent question shown under the old key cannot be recognised any more: ask again.
     await session.exec(delete(ConsentPrompt))
     await session.flush()
-    return len(routes)
+    return changed
 
 
 async def log_erasure(session: AsyncSession, *, member_tag: str, now: datetime) -> None:

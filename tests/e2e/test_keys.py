@@ -168,7 +168,7 @@ async def test_keys_rotate_reseals_routes_and_tags(
     assert ring.fingerprint == new.fingerprint()
     async with db.session_factory() as session:
         entries = await audit.list_entries(session)
-    assert [(e.action, e.actor_label, e.detail["routes"]) for e in entries[:1]] == [
+    assert [(e.action, e.actor_label, e.detail["resealed"]) for e in entries[:1]] == [
         ("keys.rotated", "cli", 1)
     ]
 
