@@ -19,6 +19,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel
 
+import bot.storage.models  # noqa: F401  (the tables, in SQLModel.metadata)
+
 BATCH = 500
 # SQLite waits this long (ms) for the bot's write transaction to end before copying.
 BUSY_TIMEOUT_MS = 15_000
@@ -159,12 +161,17 @@ async def table_digests(connection: AsyncConnection) -> dict[str, tuple[int, str
 
 
 async def copy_tables(source: AsyncConnection, target: AsyncConnection) -> Mapping[str, int]:
-    """Copy every row of every table (parents first); the target's tables must be empty."""
+    """Copy every row of every table (parents first) into a target no bot has used yet; what
+    its migrations seeded is replaced by the source's own rows."""
+    for name in ("keyring", "member"):
+        table = SQLModel.metadata.tables[name]
+        if (await target.execute(select(func.count()).select_from(table))).scalar_one():
+            raise BackupError(f"the target already holds a deployment ({table.name} has rows)")
+    tables = SQLModel.metadata.sorted_tables
+    for table in reversed(tables):
+        await target.execute(table.delete())
     copied = {}
-    for table in SQLModel.metadata.sorted_tables:
-        present = (await target.execute(select(func.count()).select_from(table))).scalar_one()
-        if present:
-            raise BackupError(f"the target already has rows in {table.name}; it must be empty")
+    for table in tables:
         rows = [dict(r._mapping) for r in (await source.execute(table.select())).all()]
         for start in range(0, len(rows), BATCH):
             await target.execute(table.insert(), rows[start : start + BATCH])

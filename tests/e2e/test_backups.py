@@ -132,7 +132,7 @@ async def test_move_to_postgres_copies_every_row_and_the_bot_goes_on(
         assert await cli("move-to-postgres", "--to", target, "--schema", schema) == 0
         said = capsys.readouterr().out
         assert "member: 2 row(s), checksum" in said and "the same on both sides" in said
-        # Into a database that already has rows: refused, nothing changes.
+        # Into a database that already holds a deployment: refused, nothing changes.
         assert await cli("move-to-postgres", "--to", target, "--schema", schema) == 1
 
         moved = cli_env.model_copy(update={"database_url": target, "database_schema": schema})
