@@ -18,13 +18,13 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.services.sealing import Sealer
+from bot.services.sealing import SEALED_MEMORY, Sealer
 from bot.storage import ballots as store
 from bot.storage.repo import answer_row
 
 log = logging.getLogger(__name__)
 # The run memory's key for its sealed part: flow answer keys are slugs and never start so.
-SEALED = "~sealed"
+SEALED = SEALED_MEMORY
 Row = Mapping[str, Any]
 
 

@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 RAISER = "raiser"
 ERASED = "erased"
 CONSENT = "consent"
+# Where a run's memory keeps its sealed part (services/ballots.py uses the same key).
+SEALED_MEMORY = "~sealed"
 
 # Sealed values are padded to a multiple of this many bytes, so that the length of a sealed
 # ballot or run memory does not tell how long the comment inside it was.
@@ -264,5 +266,6 @@ async def rotate(session: AsyncSession, *, old: Sealer, new: Sealer, now: dateti
         erasure_key=new.seal_bytes(erasure_key),
         token=token,
         raiser_tag=raiser_tag,
+        memory_key=SEALED_MEMORY,
         now=now,
     )

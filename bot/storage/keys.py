@@ -11,7 +11,16 @@ from sqlalchemy import delete
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.storage.models import ConsentPrompt, Erasure, KeyRing, Member, TicketRoute
+from bot.storage.models import (
+    Ballot,
+    ConsentPrompt,
+    Erasure,
+    FlowRun,
+    KeyRing,
+    Member,
+    OutboxMessage,
+    TicketRoute,
+)
 
 
 async def get_keyring(session: AsyncSession) -> KeyRing | None:
@@ -30,7 +39,11 @@ async def create_keyring(
 
 
 # Every column that holds a token sealed with the anonymity key: a rotation re-seals them all.
-SEALED_COLUMNS: tuple[tuple[type[SQLModel], str], ...] = ((TicketRoute, "sealed"),)
+SEALED_COLUMNS: tuple[tuple[type[SQLModel], str], ...] = (
+    (TicketRoute, "sealed"),
+    (Ballot, "sealed"),
+    (OutboxMessage, "route"),
+)
 
 
 async def reseal(
@@ -41,6 +54,7 @@ async def reseal(
     erasure_key: str,
     token: Callable[[str], str],
     raiser_tag: Callable[[TicketRoute], str],
+    memory_key: str,
     now: datetime,
 ) -> int:
     """Re-seal every sealed column with `token`, re-tag every route (after re-sealing) and
@@ -53,6 +67,12 @@ async def reseal(
                 setattr(row, column, token(value))
                 session.add(row)
                 changed += 1
+    # Open runs keep their anonymous answers sealed under `memory_key` of their memory.
+    for run in (await session.exec(select(FlowRun))).all():
+        if isinstance(run.answers, dict) and isinstance(run.answers.get(memory_key), str):
+            run.answers = {**run.answers, memory_key: token(run.answers[memory_key])}
+            session.add(run)
+            changed += 1
     for route in (await session.exec(select(TicketRoute))).all():
         route.raiser_tag = raiser_tag(route)
         session.add(route)
