@@ -182,7 +182,8 @@ async def copy_tables(source: AsyncConnection, target: AsyncConnection) -> Mappi
 async def reset_sequences(target: AsyncConnection) -> None:
     """PostgreSQL: the next id of each table follows the copied ones."""
     for table in SQLModel.metadata.sorted_tables:
-        if "id" not in table.columns or not table.columns["id"].autoincrement:
+        column = table.columns.get("id")
+        if column is None or not column.autoincrement or column.type.python_type is not int:
             continue
         if table.name == "keyring":
             continue
