@@ -131,6 +131,8 @@ class BotApp:
             clock=self.clock,
             label_for=lambda locale: catalogs.translator(locale),
             ballots=self.ballots,
+            words=catalogs.words,
+            decimal_mark_for=catalogs.decimal_mark,
             admin_ids=self.settings.admin_ids,
             consent_tag=lambda telegram_user_id: sealer.tag(CONSENT, telegram_user_id),
         )

@@ -13,10 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from babel.core import UnknownLocaleError
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import get_decimal_symbol
 
 DOMAIN = "partnerbot"
+# `<key>.also`: other words members may type for a key's wording, separated by "|".
+ALSO = ".also"
 log = logging.getLogger(__name__)
 
 
@@ -95,6 +99,22 @@ class Catalogs:
         code = self.resolve(locale)
         fallback = None if code == self.default else self._catalogs[self.default]
         return Translator(code, self._catalogs[code], fallback)
+
+    def words(self, key: str) -> tuple[str, ...]:
+        """Every wording members may type for `key`: each locale's, and its `.also` words."""
+        found: list[str] = []
+        for catalog in self._catalogs.values():
+            for wording in (catalog.gettext(key), *catalog.gettext(key + ALSO).split("|")):
+                if wording and wording not in (key, key + ALSO) and wording not in found:
+                    found.append(wording)
+        return tuple(found)
+
+    def decimal_mark(self, locale: str | None) -> str:
+        """The mark the locale writes decimals with (`.` in English, `,` in French)."""
+        try:
+            return str(get_decimal_symbol(self.resolve(locale)))
+        except UnknownLocaleError:
+            return "."
 
     def keys(self) -> dict[str, set[str]]:
         """The keys each locale translates (an empty translation does not count)."""

@@ -8,20 +8,36 @@ from __future__ import annotations
 
 import operator
 import re
-import unicodedata
+from decimal import Decimal
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.domain.flows import AskKind, AskNode, Branch, Condition, EndNode, Flow, Next, SayNode
 from bot.domain.payload import SKIP, SUBMIT
+from bot.domain.reading import (
+    Choice,
+    Matched,
+    clean,
+    is_blank,
+    match_choice,
+    match_words,
+    normalise,
+    read_number,
+    write_number,
+)
 
 AnswerValue = str | int | float | list[str] | None
 Label = Callable[[str], str]
+# Every wording a key accepts when typed: in each shipped language, and the catalogs' other words.
+Words = Callable[[str], tuple[str, ...]]
 Params = Mapping[str, str | int | float]
 
 MAX_WALK = 200
 SKIP_KEY = "common.skip"
+DONE_KEY = "common.done"
+# Misunderstandings in a row after which a question is shown with every way out of it.
+WAY_OUT_AFTER = 3
 
 
 @dataclass(frozen=True)
@@ -33,6 +49,7 @@ class RunState:
     node_id: str | None
     answers: Mapping[str, AnswerValue] = field(default_factory=dict)
     selected: tuple[str, ...] = ()
+    misses: int = 0  # answers in a row to the open question that could not be read
 
     @property
     def finished(self) -> bool:
@@ -45,6 +62,7 @@ class RunState:
             "node_id": self.node_id,
             "answers": dict(self.answers),
             "selected": list(self.selected),
+            "misses": self.misses,
         }
 
     @classmethod
@@ -55,6 +73,7 @@ class RunState:
             node_id=data.get("node_id"),
             answers=dict(data.get("answers") or {}),
             selected=tuple(data.get("selected") or ()),
+            misses=int(data.get("misses") or 0),
         )
 
 
@@ -86,12 +105,16 @@ class QuestionView:
 
 @dataclass(frozen=True)
 class Reply:
-    """One message to show: a locale key, its parameters, and the question it asks, if any."""
+    """One message to show: a locale key, its parameters, and the question it asks, if any.
+
+    A `way_out` question is shown after repeated misunderstandings: its options as a numbered
+    list, and how to skip it or leave."""
 
     key: str
     params: Params = field(default_factory=dict)
     question: QuestionView | None = None
     hint: bool = False
+    way_out: bool = False
 
 
 @dataclass(frozen=True)
@@ -140,10 +163,36 @@ class Step:
     refresh: bool = False
     start_flow: str | None = None
     discard: bool = False
+    # The answer given, worded for the answered question's message (shown there after a press).
+    answered: Reply | None = None
 
     @property
     def finished(self) -> bool:
         return self.state.finished
+
+
+@dataclass(frozen=True)
+class Speech:
+    """How the member speaks: their language's wording, every shipped language's words for a
+    key, and the mark their language writes decimals with."""
+
+    label: Label
+    words: Words | None = None
+    decimal_mark: str = "."
+
+    def every(self, key: str) -> tuple[str, ...]:
+        return self.words(key) if self.words is not None else (self.label(key),)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """An input read as an answer: `value` (None: skipped) when understood; `guessed` when it
+    was not typed as shown, so the member is told what was understood; a hint of its own."""
+
+    understood: bool
+    value: AnswerValue = None
+    guessed: bool = False
+    hint: Reply | None = None
 
 
 class FlowRuntimeError(RuntimeError):
@@ -164,138 +213,181 @@ def prompt(flow: Flow, state: RunState) -> Step:
     return Step(state=state, replies=(_question(node, state),), accepted=False)
 
 
-def resume(flow: Flow, state: RunState, event: Input, *, label: Label) -> Step:
-    """Apply the member's input to the open question; `label` turns a key into its wording."""
+def resume(
+    flow: Flow,
+    state: RunState,
+    event: Input,
+    *,
+    label: Label,
+    words: Words | None = None,
+    decimal_mark: str = ".",
+) -> Step:
+    """Apply the member's input to the open question; `label` turns a key into its wording in
+    the member's language, `words` into every wording a member may type for it."""
     node = _open_question(flow, state)
     if node is None or (isinstance(event, PressInput) and event.node_id != node.id):
         return Step(state=state, accepted=False, closed=True)
+    speech = Speech(label=label, words=words, decimal_mark=decimal_mark)
 
     if node.ask == "multi_choice" and isinstance(event, PressInput) and event.value != SKIP:
         if event.value == SUBMIT:
-            if state.selected:
-                order = [o.value for o in node.options]
-                chosen = sorted(state.selected, key=order.index)
-                return _accept(flow, state, node, chosen)
-            if node.skippable:
-                return _accept(flow, state, node, None)
-            return _reject(node, state)
+            return _submit(flow, state, node, speech)
         if event.value not in {o.value for o in node.options}:
             return _reject(node, state)
         picked = set(state.selected) ^ {event.value}
         order = [o.value for o in node.options]
-        new_state = replace(state, selected=tuple(v for v in order if v in picked))
+        new_state = replace(state, selected=tuple(v for v in order if v in picked), misses=0)
         return Step(
             state=new_state,
             replies=(_question(node, new_state),),
             accepted=False,
             refresh=True,
         )
+    if (
+        node.ask == "multi_choice"
+        and isinstance(event, TextInput)
+        and _says(event, DONE_KEY, speech)
+    ):
+        return _submit(flow, state, node, speech)
 
-    ok, value = interpret(node, event, label=label)
-    if not ok:
-        return _reject(node, state)
-    return _accept(flow, state, node, value)
+    reading = read(node, event, speech)
+    if not reading.understood:
+        return _reject(node, state, reading.hint)
+    return _accept(flow, state, node, reading, speech)
+
+
+def _submit(flow: Flow, state: RunState, node: AskNode, speech: Speech) -> Step:
+    """ "Done" on a multi-choice question: the options ticked so far, or a skip."""
+    if state.selected:
+        order = [o.value for o in node.options]
+        chosen = sorted(state.selected, key=order.index)
+        return _accept(flow, state, node, Reading(True, chosen), speech)
+    if node.skippable:
+        return _accept(flow, state, node, Reading(True, None), speech)
+    return _reject(node, state)
+
+
+def _says(event: TextInput, key: str, speech: Speech) -> bool:
+    typed = normalise(clean(event.text))
+    return typed in {normalise(w) for w in speech.every(key)} | {f"/{key.rsplit('.', 1)[-1]}"}
 
 
 def interpret(node: AskNode, event: Input, *, label: Label) -> tuple[bool, AnswerValue]:
     """Read an input as an answer to `node`: (understood, value); value None means skipped."""
+    reading = read(node, event, Speech(label=label))
+    return reading.understood, reading.value
+
+
+def read(node: AskNode, event: Input, speech: Speech) -> Reading:
+    """Read an input as an answer to `node`."""
     if isinstance(event, PressInput):
         if event.value == SKIP:
-            return node.skippable, None
+            return Reading(node.skippable)
         if node.ask == "scale":
             lo, hi = node.scale_bounds
             number = _as_int(event.value)
-            return (number is not None and lo <= number <= hi), number
+            return Reading(number is not None and lo <= number <= hi, number)
         if event.value in {o.value for o in node.choices}:
-            return True, event.value
-        return False, None
+            return Reading(True, event.value)
+        return Reading(False)
 
-    text = event.text.strip()
-    if node.skippable and normalise(text) in {normalise(label(SKIP_KEY)), "/skip"}:
-        return True, None
+    if is_blank(event.text):
+        return Reading(False)
+    text = clean(event.text)
+    if node.skippable and _says(TextInput(text), SKIP_KEY, speech):
+        return Reading(True)
     if node.ask in ("choice", "yes_no"):
-        value = _match_option(node, text, label)
-        return value is not None, value
+        found = match_choice(text, _choices(node, speech))
+        return Reading(False) if found is None else Reading(True, found.value, not found.exact)
     if node.ask == "multi_choice":
-        values = _match_many(node, text, label)
-        return bool(values), values
+        return _match_many(node, text, speech)
     if node.ask == "scale":
-        return _read_scale(node, text, label)
+        return _read_scale(node, text, speech)
     if node.ask == "number":
-        return _read_number(node, text)
-    # Control characters (NUL above all, which PostgreSQL refuses) carry no meaning here.
-    text = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc").strip()
-    if not text or len(text) > node.max_length:
-        return False, None
-    return True, text
+        return _read_number(node, text, speech.decimal_mark)
+    if len(text) > node.max_length:
+        return Reading(False)
+    return Reading(True, text)
 
 
-def normalise(text: str) -> str:
-    """Fold case and spacing so typed answers match labels the way people type them."""
-    return " ".join(text.casefold().split()).strip(" .!?;:")
+def _choices(node: AskNode, speech: Speech) -> list[Choice]:
+    return [
+        Choice(o.value, own=(speech.label(o.label),), other=speech.every(o.label))
+        for o in node.choices
+    ]
 
 
-_NUMBERED = re.compile(r"^(\d{1,6})\s*[.)]?$")
-
-
-def _match_option(node: AskNode, text: str, label: Label) -> str | None:
-    options = node.choices
-    wanted = normalise(text)
-    numbered = _NUMBERED.match(wanted)
-    if numbered:
-        index = int(numbered.group(1))
-        return options[index - 1].value if 1 <= index <= len(options) else None
-    for option in options:
-        if wanted in (normalise(label(option.label)), option.value.replace("_", " ")):
-            return option.value
-    return None
-
-
-def _match_many(node: AskNode, text: str, label: Label) -> list[str]:
+def _match_many(node: AskNode, text: str, speech: Speech) -> Reading:
+    choices = _choices(node, speech)
+    whole = match_choice(text, choices)
+    if whole is not None:  # one option, typed as its button shows it (a label may hold a comma)
+        return Reading(True, [whole.value], not whole.exact)
     parts = [p for p in re.split(r"[,;\n]+", text) if p.strip()]
     if len(parts) == 1 and all(t.isdigit() for t in parts[0].split()):
         parts = parts[0].split()
-    values: list[str] = []
+    found: list[Matched] = []
     for part in parts:
-        value = _match_option(node, part, label)
-        if value is None:
-            return []
-        if value not in values:
-            values.append(value)
+        matched = match_choice(part, choices)
+        if matched is None:
+            return Reading(False)
+        found.append(matched)
     order = [o.value for o in node.options]
-    return sorted(values, key=order.index)
+    values = sorted({m.value for m in found}, key=order.index)
+    return Reading(bool(values), values or None, not all(m.exact for m in found))
 
 
-def _read_scale(node: AskNode, text: str, label: Label) -> tuple[bool, AnswerValue]:
+def _read_scale(node: AskNode, text: str, speech: Speech) -> Reading:
     lo, hi = node.scale_bounds
-    wanted = normalise(text)
-    number = _as_int(wanted)
+    number = _as_int(normalise(text))
     if number is not None:
-        return lo <= number <= hi, number
-    if node.low_label and wanted == normalise(label(node.low_label)):
-        return True, lo
-    if node.high_label and wanted == normalise(label(node.high_label)):
-        return True, hi
-    return False, None
+        return Reading(lo <= number <= hi, number)
+    ends = [
+        Choice(str(end), own=(speech.label(key),), other=speech.every(key))
+        for end, key in ((lo, node.low_label), (hi, node.high_label))
+        if key
+    ]
+    found = match_words(text, ends)
+    if found is None:
+        return Reading(False)
+    return Reading(True, int(found.value), not found.exact)
 
 
-def _read_number(node: AskNode, text: str) -> tuple[bool, AnswerValue]:
-    cleaned = text.strip().replace(" ", "").replace(",", ".")
-    try:
-        number = float(cleaned)
-    except ValueError:
-        return False, None
-    if number != number or number in (float("inf"), float("-inf")):
-        return False, None
-    if node.integer:
-        if number != int(number):
-            return False, None
-        number = int(number)
+def _read_number(node: AskNode, text: str, decimal_mark: str) -> Reading:
+    reading = read_number(text, decimal_mark)
+    number = _in_bounds(node, reading.value)
+    if number is not None:
+        return Reading(True, number)
+    guess = _in_bounds(node, reading.guess)
+    if reading.value is None and guess is not None:
+        # `1,5` to an English question: most likely 1.5, but it could be a mistyped 1,500.
+        shown = write_number(guess, decimal_mark)
+        return Reading(
+            False, hint=Reply(key="hint.number_format", params={"number": shown}, hint=True)
+        )
+    return Reading(False)
+
+
+def _in_bounds(node: AskNode, value: Decimal | None) -> int | float | None:
+    if value is None or (node.integer and value != value.to_integral_value()):
+        return None
+    number: int | float = int(value) if node.integer else float(value)
     if node.min is not None and number < node.min:
-        return False, None
+        return None
     if node.max is not None and number > node.max:
-        return False, None
-    return True, number
+        return None
+    return number
+
+
+def answer_wording(node: AskNode, value: AnswerValue, label: Label) -> str:
+    """An answer as the member's language words it: option labels, a number, the text."""
+    if value is None:
+        return label(SKIP_KEY)
+    labels = {o.value: label(o.label) for o in node.choices}
+    if isinstance(value, list):
+        return ", ".join(labels.get(v, v) for v in value)
+    if isinstance(value, str):
+        return labels.get(value, value)
+    return _fmt(value)
 
 
 def _as_int(text: str) -> int | None:
@@ -309,10 +401,16 @@ def _open_question(flow: Flow, state: RunState) -> AskNode | None:
     return node if isinstance(node, AskNode) else None
 
 
-def _reject(node: AskNode, state: RunState) -> Step:
+def _reject(node: AskNode, state: RunState, hint: Reply | None = None) -> Step:
+    missed = replace(state, misses=state.misses + 1)
+    if missed.misses >= WAY_OUT_AFTER:
+        # The same refusal again would not help: every option, and every way out, instead.
+        return Step(
+            state=missed, replies=(replace(_question(node, missed), way_out=True),), accepted=False
+        )
     return Step(
-        state=state,
-        replies=(_hint(node), _question(node, state)),
+        state=missed,
+        replies=(hint or _hint(node), _question(node, missed)),
         accepted=False,
     )
 
@@ -364,7 +462,8 @@ def _question(node: AskNode, state: RunState) -> Reply:
     return Reply(key=node.text, question=view)
 
 
-def _accept(flow: Flow, state: RunState, node: AskNode, value: AnswerValue) -> Step:
+def _accept(flow: Flow, state: RunState, node: AskNode, reading: Reading, speech: Speech) -> Step:
+    value = reading.value
     saved = SavedAnswer(
         node_id=node.id,
         key=node.key,
@@ -374,10 +473,15 @@ def _accept(flow: Flow, state: RunState, node: AskNode, value: AnswerValue) -> S
     )
     answers = {**state.answers, node.key: value}
     profile: dict[str, str] = {node.sets: str(value)} if node.sets and value is not None else {}
-    moved = replace(state, answers=answers, selected=())
+    moved = replace(state, answers=answers, selected=(), misses=0)
     following = _choose(node.next, answers, node.key)
     step = _walk(flow, moved, following)
-    return replace(step, answers=(saved,), profile=profile)
+    wording = {"answer": answer_wording(node, value, speech.label)}
+    replies = step.replies
+    if reading.guessed:
+        replies = (Reply(key="chat.understood", params=wording), *replies)
+    answered = Reply(key="chat.answered", params=wording)
+    return replace(step, replies=replies, answers=(saved,), profile=profile, answered=answered)
 
 
 def _walk(flow: Flow, state: RunState, node_id: str) -> Step:
@@ -385,7 +489,7 @@ def _walk(flow: Flow, state: RunState, node_id: str) -> Step:
     for _ in range(MAX_WALK):
         node = flow.nodes[node_id]
         if isinstance(node, AskNode):
-            state = replace(state, node_id=node.id, selected=())
+            state = replace(state, node_id=node.id, selected=(), misses=0)
             replies.append(_question(node, state))
             return Step(state=state, replies=tuple(replies))
         if isinstance(node, SayNode):

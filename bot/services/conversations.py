@@ -6,6 +6,7 @@ profile changes, and returns what to show. It knows neither aiogram nor wording.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -55,6 +56,10 @@ class Outcome:
     refresh: bool = False
     closed: bool = False
     params: Mapping[str, str] = field(default_factory=dict)
+    # The answer given, for the message of the question it answers (after a press).
+    answered: Reply | None = None
+    # A message whose buttons answer a question no longer open (it was answered by typing).
+    stale_buttons: int | None = None
 
     @property
     def replies(self) -> tuple[Reply, ...]:
@@ -78,6 +83,8 @@ class Conversations:
         label_for: Callable[[str], engine.Label],
         ballots: Ballots,
         consent_tag: Callable[[int], str],
+        words: engine.Words | None = None,
+        decimal_mark_for: Callable[[str], str] = lambda locale: ".",
         admin_ids: frozenset[int] = frozenset(),
     ) -> None:
         # Flows a service takes over when they finish (flow id -> finisher), e.g. a concern
@@ -91,6 +98,8 @@ class Conversations:
         self.clock = clock
         self.label_for = label_for
         self.ballots = ballots
+        self.words = words
+        self.decimal_mark_for = decimal_mark_for
         self.admin_ids = admin_ids
         # Keyed hash of a Telegram user id: who was shown the consent question, unreadable
         # without the anonymity key (nothing else is stored before consent).
@@ -229,16 +238,32 @@ class Conversations:
         if flow is None:
             return await self._restart_changed(session, user, member, run)
         state, ballot = self._open(run)
-        label = self.label_for(self.locale_of(user, member))
-        step = engine.resume(flow, state, event, label=label)
+        step = self._resume(flow, state, event, self.locale_of(user, member))
         if step.closed:
             return self._outcome(user, member, closed=True)
+        # Typed text is followed by the question again or the next one: the buttons of the
+        # message that asked it would answer a question no longer shown there.
+        stale = run.prompt_message_id if isinstance(event, engine.TextInput) else None
         if not step.accepted:
             await self._save(session, run, flow, step, ballot)
             messages = tuple(Message(r, _id(run)) for r in step.replies)
-            return self._outcome(user, member, messages=messages, refresh=step.refresh)
+            return self._outcome(
+                user, member, messages=messages, refresh=step.refresh, stale_buttons=stale
+            )
         messages = await self._apply(session, member, run, flow, step, ballot)
-        return self._outcome(user, member, messages=messages)
+        return self._outcome(
+            user, member, messages=messages, answered=step.answered, stale_buttons=stale
+        )
+
+    def _resume(self, flow: Flow, state: RunState, event: Input, locale: str) -> Step:
+        return engine.resume(
+            flow,
+            state,
+            event,
+            label=self.label_for(locale),
+            words=self.words,
+            decimal_mark=self.decimal_mark_for(locale),
+        )
 
     async def _answer_before_consent(
         self, session: AsyncSession, user: UserRef, event: Input
@@ -255,8 +280,7 @@ class Conversations:
         )
         if not shown:
             return await self._welcome(session, user)
-        label = self.label_for(self.locale_of(user, None))
-        step = engine.resume(flow, first.state, event, label=label)
+        step = self._resume(flow, first.state, event, self.locale_of(user, None))
         if step.closed or (not step.accepted and isinstance(event, PressInput)):
             return self._outcome(
                 user, None, closed=step.closed, messages=tuple(Message(r) for r in step.replies)
@@ -288,7 +312,7 @@ class Conversations:
             now=now,
         )
         messages = await self._apply(session, member, run, flow, step, [])
-        return self._outcome(user, member, messages=messages)
+        return self._outcome(user, member, messages=messages, answered=step.answered)
 
     # -- internals --------------------------------------------------------------------------
 
@@ -496,6 +520,7 @@ class Conversations:
             node_id=run.node_id,
             answers=answers,
             selected=tuple(run.selected or ()),
+            misses=run.misses or 0,
         )
         return state, ballot
 
@@ -510,6 +535,7 @@ class Conversations:
             node_id=step.state.node_id,
             answers=memory,
             selected=step.state.selected,
+            misses=step.state.misses,
             now=self.clock.now(),
         )
 
@@ -567,13 +593,7 @@ class Conversations:
 
 def replace_messages(outcome: Outcome, messages: tuple[Message, ...]) -> Outcome:
     """The same outcome with other messages."""
-    return Outcome(
-        locale=outcome.locale,
-        messages=messages,
-        refresh=outcome.refresh,
-        closed=outcome.closed,
-        params=outcome.params,
-    )
+    return dataclasses.replace(outcome, messages=messages)
 
 
 def _without(answers: Mapping[str, Any], keys: set[str]) -> dict[str, Any]:

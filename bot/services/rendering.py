@@ -37,12 +37,28 @@ def render_text(reply: Reply, t: Translator, params: Mapping[str, object]) -> st
     """The HTML text of a reply: its wording, then how to answer when it asks."""
     values = {k: html.escape(str(v)) for k, v in {**params, **reply.params}.items()}
     text = t(reply.key, **values)
+    if reply.question is not None and reply.way_out:
+        return f"{t('chat.way_out')}\n\n{text}\n\n<i>{_way_out(reply.question, t)}</i>"
     if reply.question is not None:
         text = f"{text}\n\n<i>{_instructions(reply.question, t)}</i>"
     return text
 
 
-def _instructions(q: QuestionView, t: Translator) -> str:
+def _way_out(q: QuestionView, t: Translator) -> str:
+    """Every answer the question takes, numbered, and how to skip it or leave."""
+    if q.kind in ("choice", "multi_choice", "yes_no"):
+        options = (f"{o.number}. {html.escape(t(o.label or ''))}" for o in q.options)
+        how = t("ask.multi_choice", done=t("common.done")) if q.kind == "multi_choice" else ""
+        lines = [t("chat.way_out.options"), *options, how or t("ask.choice")]
+    else:
+        lines = [_instructions(q, t, skip=False)]
+    if q.skippable:
+        lines.append(t("chat.way_out.skip", skip=t("common.skip")))
+    lines.append(t("chat.way_out.leave"))
+    return "\n".join(lines)
+
+
+def _instructions(q: QuestionView, t: Translator, *, skip: bool = True) -> str:
     if q.kind == "scale":
         low, high = t(q.low_label or ""), t(q.high_label or "")
         line = t(
@@ -65,7 +81,7 @@ def _instructions(q: QuestionView, t: Translator) -> str:
         line = t("ask.text", max=q.max_length or "")
     else:
         line = t("ask.choice")
-    if q.skippable:
+    if q.skippable and skip:
         line = f"{line}\n{t('ask.skip', skip=t('common.skip'))}"
     return line
 

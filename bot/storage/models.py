@@ -88,6 +88,10 @@ class FlowRun(SQLModel, table=True):
     status: str = Field(default=RunStatus.RUNNING, max_length=16)
     # A facilitator's run on behalf of someone without a phone: {"group": ..., "language": ...}.
     proxy: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    # Answers in a row to the open question that could not be read (see engine.WAY_OUT_AFTER).
+    misses: int = 0
+    # The chat message asking the open question, whose buttons go once it is answered by typing.
+    prompt_message_id: int | None = Field(default=None, sa_type=BigInteger)
     started_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

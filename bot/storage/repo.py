@@ -277,18 +277,30 @@ async def save_run_state(
     answers: Mapping[str, Any],
     selected: Sequence[str],
     now: datetime,
+    misses: int = 0,
 ) -> FlowRun:
     """Store where a run stands; a run without an open node is done."""
     values: dict[str, Any] = {
         "node_id": node_id,
         "answers": dict(answers),
         "selected": list(selected),
+        "misses": misses,
         "updated_at": now,
     }
     if node_id is None:
         values |= {"status": RunStatus.DONE, "finished_at": now}
     await _write(session, run, values)
     return run
+
+
+async def note_prompt_messages(session: AsyncSession, *, sent: Mapping[int, int]) -> None:
+    """Remember, per run id, the chat message that asks its open question."""
+    for run_id, message_id in sent.items():
+        await session.exec(
+            update(FlowRun)
+            .where(col(FlowRun.id) == run_id, col(FlowRun.status) == RunStatus.RUNNING)
+            .values(prompt_message_id=message_id)
+        )
 
 
 async def end_run(

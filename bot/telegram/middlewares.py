@@ -13,6 +13,7 @@ from aiogram.types import TelegramObject, Update, User
 
 from bot.cluster.locks import lock_chat
 from bot.domain.clock import Clock
+from bot.domain.reading import clean
 from bot.i18n import Catalogs
 from bot.services.conversations import Conversations, UserRef
 from bot.storage import repo
@@ -122,7 +123,7 @@ class DatabaseSession(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
-        outgoing = Outgoing(self._mark_blocked)
+        outgoing = Outgoing(self._mark_blocked, self._note_prompts)
         data["outgoing"] = outgoing
         async with self.sessions.unit() as session:
             chat_id = _chat_key(data)
@@ -138,6 +139,11 @@ class DatabaseSession(BaseMiddleware):
             await session.commit()
         await outgoing.flush()
         return result
+
+    async def _note_prompts(self, sent: dict[int, int]) -> None:
+        async with self.sessions.unit() as session:
+            await repo.note_prompt_messages(session, sent=sent)
+            await session.commit()
 
     async def _mark_blocked(self, chat_id: int) -> None:
         async with self.sessions.unit() as session:
@@ -163,7 +169,7 @@ class MemberContext(BaseMiddleware):
         user = UserRef(
             telegram_user_id=tg_user.id,
             chat_id=chat.id if chat is not None else tg_user.id,
-            display_name=tg_user.full_name,
+            display_name=clean(tg_user.full_name),
             language_code=tg_user.language_code,
         )
         data["user"] = user

@@ -14,13 +14,14 @@ from aiogram.types import (
     BufferedInputFile,
     CallbackQuery,
     InlineKeyboardMarkup,
+    Message,
     ReplyMarkupUnion,
 )
 from pydantic import Field
 
 from bot.i18n import Catalogs, Translator
-from bot.services.conversations import Outcome
-from bot.services.rendering import Keyboard, render
+from bot.services.conversations import PRE_CONSENT_RUN, Outcome
+from bot.services.rendering import Keyboard, render, render_text
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +56,22 @@ class Outgoing:
     a round trip to Telegram.
     """
 
-    def __init__(self, on_forbidden: Callable[[int], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        on_forbidden: Callable[[int], Awaitable[None]],
+        on_prompts: Callable[[dict[int, int]], Awaitable[None]] | None = None,
+    ) -> None:
         self._calls: list[tuple[int, Call]] = []
         self._on_forbidden = on_forbidden
+        self._on_prompts = on_prompts
+        self._prompts: dict[int, int] = {}
 
     def add(self, chat_id: int, call: Call) -> None:
         self._calls.append((chat_id, call))
+
+    def note_prompt(self, run_id: int, message_id: int) -> None:
+        """A message asking run `run_id`'s open question was sent."""
+        self._prompts[run_id] = message_id
 
     async def flush(self) -> None:
         """Make the calls in order; a chat that refuses messages gets no further ones."""
@@ -79,6 +90,9 @@ class Outgoing:
                 # Retries already happened in the session middleware; the answer is stored,
                 # and /start asks the open question again.
                 log.error("could not reply in chat %s: %s", chat_id, exc)
+        prompts, self._prompts = self._prompts, {}
+        if prompts and self._on_prompts is not None:
+            await self._on_prompts(prompts)
 
 
 class Responder:
@@ -110,7 +124,22 @@ class Responder:
             return
         for message in outcome.messages:
             rendered = render(message, t, outcome.params)
-            self.send(rendered.text, rendered.keyboard)
+            asks = rendered.keyboard is not None and message.reply.question is not None
+            run_id = message.run_id if asks and message.run_id != PRE_CONSENT_RUN else None
+            self.send(rendered.text, rendered.keyboard, prompt_of=run_id)
+
+    def show_answer(self, outcome: Outcome, question: Message) -> None:
+        """Edit an answered question's message: its buttons go, the answer chosen shows."""
+        if outcome.answered is None:
+            self.remove_buttons(question.message_id)
+            return
+        answered = render_text(outcome.answered, self.translator(outcome), outcome.params)
+        text = f"{question.html_text}\n\n<b>{answered}</b>"
+        self.later(
+            lambda: self.bot.edit_message_text(
+                text=text, chat_id=self.chat_id, message_id=question.message_id, reply_markup=None
+            )
+        )
 
     def text(
         self,
@@ -126,11 +155,22 @@ class Responder:
         values = {k: html.escape(str(v)) for k, v in params.items()}
         self.send(t(key, **values) + (t(then, **values) if then else ""), markup)
 
-    def send(self, text: str, keyboard: InlineKeyboardMarkup | Keyboard | None = None) -> None:
-        """Send ready HTML text."""
-        self.later(
-            lambda: self.bot(SendReply(chat_id=self.chat_id, text=text, reply_markup=keyboard))
-        )
+    def send(
+        self,
+        text: str,
+        keyboard: InlineKeyboardMarkup | Keyboard | None = None,
+        *,
+        prompt_of: int | None = None,
+    ) -> None:
+        """Send ready HTML text; `prompt_of` a run whose open question it asks."""
+
+        async def call() -> None:
+            sent = await self.bot(SendReply(chat_id=self.chat_id, text=text, reply_markup=keyboard))
+            if prompt_of is not None:
+                sent_id = sent["message_id"] if isinstance(sent, dict) else sent.message_id
+                self.outgoing.note_prompt(prompt_of, sent_id)
+
+        self.later(call)
 
     def document(self, data: bytes, filename: str, caption: str | None = None) -> None:
         """Send a file made in memory (an export, a member's data)."""

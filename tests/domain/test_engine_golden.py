@@ -8,7 +8,7 @@ profile fields it set (`profile ...`) and how the turn ended (`closed`, `refresh
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -171,6 +171,12 @@ nodes:
 )
 
 
+def speech(label: Label) -> dict[str, Any]:
+    """How a member speaking `label`'s language is read, as the bot reads them."""
+    locale = getattr(label, "locale", "en")
+    return {"label": label, "words": CATALOGS.words, "decimal_mark": CATALOGS.decimal_mark(locale)}
+
+
 def plain(key: str) -> str:
     """A label function for keys no catalog holds: `b.time_labour` reads "Time labour"."""
     return key.rsplit(".", 1)[-1].replace("_", " ").capitalize()
@@ -235,7 +241,7 @@ def transcript(flow: Flow, turns: list[Turn], label: Label, *, at: str | None = 
         state = RunState.from_json(json.loads(json.dumps(step.state.to_json())))
         shown = f"[{turn.value}]" if isinstance(turn, Press) else repr(turn)
         lines.append(f"> {shown}")
-        step = resume(flow, state, as_input(turn, state), label=label)
+        step = resume(flow, state, as_input(turn, state), **speech(label))
         lines += render(step)
     return lines
 
@@ -686,7 +692,9 @@ ANSWERS: list[tuple[str, Turn, Label, AnswerValue | Hint]] = [
     ("group", Press("other"), EN, "other"),
     ("group", "0", EN, CHOICE_HINT),
     ("group", "4", EN, CHOICE_HINT),
-    ("group", "Private company", FR, CHOICE_HINT),
+    ("group", "Private company", FR, "private_sector"),
+    ("group", "Privat company", FR, "private_sector"),
+    ("group", "Company", EN, CHOICE_HINT),
     ("group", Press("private-sector"), EN, CHOICE_HINT),
     ("group", Press("_skip"), EN, CHOICE_HINT),
     ("group", "1111111", EN, CHOICE_HINT),
@@ -708,7 +716,8 @@ ANSWERS: list[tuple[str, Turn, Label, AnswerValue | Hint]] = [
     ("clarity", "5", EN, SCALE_HINT),
     ("clarity", "-1", EN, SCALE_HINT),
     ("clarity", "2.5", EN, SCALE_HINT),
-    ("clarity", "very clear", FR, SCALE_HINT),
+    ("clarity", "very clear", FR, 4),
+    ("clarity", "very unclear", FR, SCALE_HINT),
     ("clarity", "²", EN, SCALE_HINT),
     ("clarity", Press("5"), EN, SCALE_HINT),
     ("clarity", Press("²"), EN, SCALE_HINT),
@@ -721,7 +730,8 @@ ANSWERS: list[tuple[str, Turn, Label, AnswerValue | Hint]] = [
     ("agree", "NON", FR, "no"),
     ("agree", "yes", FR, "yes"),
     ("agree", Press("no"), FR, "no"),
-    ("agree", "oui", EN, hint("kinds.agree_hint")),
+    ("agree", "oui", EN, "yes"),
+    ("agree", "maybe", EN, hint("kinds.agree_hint")),
     ("agree", "3", EN, hint("kinds.agree_hint")),
     ("age", "18", EN, 18),
     ("age", " 120 ", EN, 120),
@@ -733,10 +743,11 @@ ANSWERS: list[tuple[str, Turn, Label, AnswerValue | Hint]] = [
     ("age", "nan", EN, AGE_HINT),
     ("age", "inf", EN, AGE_HINT),
     ("age", Press("42"), EN, AGE_HINT),
-    ("height", "3,5", EN, 3.5),
+    ("height", "3,5", FR, 3.5),
+    ("height", "3,5", EN, hint("hint.number_format", number="3.5")),
     ("height", "1.75", EN, 1.75),
     ("height", "2", EN, 2.0),
-    ("height", "-0,5", EN, -0.5),
+    ("height", "-0,5", FR, -0.5),
     ("height", "1e400", EN, hint("hint.number")),
     ("height", "", EN, hint("hint.number")),
     ("note", "hello", EN, "hello"),
@@ -768,12 +779,12 @@ ANSWER_IDS = [
 def test_answer(node_id: str, turn: Turn, label: Label, expected: AnswerValue | Hint) -> None:
     """One input to one question: the value saved, or a hint and the same question."""
     state = RunState("kinds", 3, node_id, answers={"earlier": "kept"})
-    step = resume(KINDS, state, as_input(turn, state), label=label)
+    step = resume(KINDS, state, as_input(turn, state), **speech(label))
     node = KINDS.node(node_id)
     assert isinstance(node, AskNode)
     if isinstance(expected, Hint):
         assert not step.accepted
-        assert step.state == state
+        assert step.state == replace(state, misses=1)
         assert (step.answers, dict(step.profile)) == ((), {})
         assert [(r.key, dict(r.params), r.hint) for r in step.replies[:1]] == [
             (expected.key, expected.params, True)
@@ -905,6 +916,7 @@ def test_run_state_json_round_trip() -> None:
         node_id="brings",
         answers={"group": "other", "clarity": 4, "height": 1.75, "tools": ["a"], "note": None},
         selected=("funding", "time_labour"),
+        misses=2,
     )
     data = json.loads(json.dumps(state.to_json()))
     assert data == {
@@ -913,6 +925,7 @@ def test_run_state_json_round_trip() -> None:
         "node_id": "brings",
         "answers": {"group": "other", "clarity": 4, "height": 1.75, "tools": ["a"], "note": None},
         "selected": ["funding", "time_labour"],
+        "misses": 2,
     }
     assert RunState.from_json(data) == state
     finished = RunState.from_json({"flow_id": "kinds", "flow_version": "3"})

@@ -18,6 +18,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.broadcasts import DEFAULT, Draft
+from bot.domain.reading import clean, is_blank
 from bot.domain.timing import BadDateTime, parse_local_datetime, zone
 from bot.i18n import Translator
 from bot.services.broadcasts import Broadcasts, Progress
@@ -207,8 +208,8 @@ async def on_draft_message(
             media_kind, media_id = "photo", message.photo[-1].file_id
         elif message.document:
             media_kind, media_id = "document", message.document.file_id
-        text = message.html_text if (message.text or message.caption) else ""
-        if not text and media_kind is None:
+        text = clean(message.html_text) if (message.text or message.caption) else ""
+        if is_blank(text) and media_kind is None:
             responder.text("broadcast.need_text", locale=t.locale)
             return
         draft = draft.with_text(text, media_kind=media_kind, media_file_id=media_id)

@@ -16,6 +16,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import concerns as rules
+from bot.domain.reading import clean, is_blank
 from bot.i18n import Translator
 from bot.services.concerns import (
     COORDINATOR_PREFIX,
@@ -195,8 +196,8 @@ async def on_pending_text(
         responder.text("ticket.coordinators_only", locale=locale)
         return
     ticket = await concerns.get(session, pending.ticket_id)
-    text = (message.text or "").strip()
-    if ticket is None or not text:
+    text = clean(message.text or "")
+    if ticket is None or is_blank(text):
         responder.text("ticket.cancelled", locale=locale)
         return
     if pending.mode == "decline":
@@ -292,8 +293,8 @@ async def on_reply_text(
 ) -> None:
     """The raiser's reply, relayed to the coordinators (still anonymous if it was)."""
     await concerns.drop_pending(session, member=member)
-    text = (message.text or "").strip()
-    if not text or not await concerns.is_raiser(session, member=member, ticket=ticket):
+    text = clean(message.text or "")
+    if is_blank(text) or not await concerns.is_raiser(session, member=member, ticket=ticket):
         responder.text("ticket.cancelled", locale=member.language)
         return
     await concerns.reply(session, member=member, ticket=ticket, text=text)

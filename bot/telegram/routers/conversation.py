@@ -35,12 +35,12 @@ async def on_press(
         responder.answer_callback(callback, responder.translator(outcome)("chat.closed"))
         return
     responder.answer_callback(callback)
-    message = callback.message
-    message_id = message.message_id if isinstance(message, Message) else None
-    if message_id is not None and not outcome.refresh:
-        # The question is answered: its buttons go, so the chat shows what is still open.
-        responder.remove_buttons(message_id)
-    responder.show(outcome, edit_message_id=message_id)
+    message = callback.message if isinstance(callback.message, Message) else None
+    if message is not None and not outcome.refresh:
+        # The question is answered: its buttons go and the answer shows, so a member
+        # scrolling back sees what they said and what is still open.
+        responder.show_answer(outcome, message)
+    responder.show(outcome, edit_message_id=None if message is None else message.message_id)
 
 
 async def on_text(
@@ -53,7 +53,10 @@ async def on_text(
 ) -> None:
     """Typed text answers the open question."""
     event = TextInput(text=message.text or "")
-    responder.show(await conversations.answer(session, user=user, member=member, event=event))
+    outcome = await conversations.answer(session, user=user, member=member, event=event)
+    if outcome.stale_buttons is not None:
+        responder.remove_buttons(outcome.stale_buttons)
+    responder.show(outcome)
 
 
 async def on_other_content(

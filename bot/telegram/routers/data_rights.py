@@ -13,7 +13,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.clock import Clock
-from bot.domain.engine import normalise
+from bot.domain.reading import normalise
 from bot.services import data_rights
 from bot.services.conversations import Conversations, UserRef
 from bot.services.sealing import Sealer
