@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import operator
 import re
-from decimal import Decimal
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from typing import Any
 
 from bot.domain.flows import AskKind, AskNode, Branch, Condition, EndNode, Flow, Next, SayNode
