@@ -42,7 +42,8 @@ from bot.delivery.transport import (
     Transport,
 )
 from bot.domain.clock import Clock
-from bot.storage import outbox
+from bot.domain.payload import run_asked
+from bot.storage import outbox, repo
 from bot.storage.db import SessionFactory
 from bot.storage.models import OutboxMessage, OutboxStatus
 
@@ -510,6 +511,10 @@ class Sender:
                 if kept is not None and kept < len(sent):
                     log.warning("%d message(s) were sent after their lease ended", len(sent) - kept)
                 counts["sent"] += len(sent)
+                # A check-in's question: a typed answer takes its buttons away later.
+                asked = {run: mid for m, mid in sent if (run := run_asked(m.reply_markup))}
+                if asked:
+                    await repo.note_prompt_messages(session, sent=asked)
             for message, outcome in group:
                 if not isinstance(outcome, Delivered):
                     await self._apply(session, message, outcome, now, counts)

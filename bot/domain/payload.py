@@ -6,7 +6,9 @@ question lets the bot tell a fresh answer from a press on a question already ans
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 PREFIX = "a"
 SKIP = "_skip"
@@ -42,3 +44,13 @@ def decode_answer(data: str) -> AnswerPayload | None:
 def answer_payload_size(node_id: str, value: str) -> int:
     """The largest size in bytes an answer payload for this node and value can take."""
     return len(encode_answer(10**MAX_RUN_ID_DIGITS - 1, node_id, value).encode())
+
+
+def run_asked(keyboard: Mapping[str, Any] | None) -> int | None:
+    """The run whose question an inline keyboard (Bot API JSON) answers, if it is one."""
+    for row in (keyboard or {}).get("inline_keyboard") or ():
+        for button in row:
+            payload = decode_answer(str(button.get("callback_data") or ""))
+            if payload is not None:
+                return payload.run_id
+    return None

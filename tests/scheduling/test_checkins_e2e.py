@@ -147,6 +147,23 @@ async def test_members_get_the_pulse_at_ten_on_their_own_clocks(
     assert count(await queued_texts(app, amina.user_id), PULSE) == 1
 
 
+async def test_a_check_in_answered_by_typing_loses_its_buttons(
+    emulator: BotAPIEmulator, app: BotApp, clock: ManualClock
+) -> None:
+    amina = Phone(emulator, app, user_id=1001)
+    await onboard(amina)
+    await pause(app, REVIEW)
+    clock.advance(timedelta(hours=1))  # 10:00 UTC
+    assert (await tick(app)).sent == 1
+    first = await amina.wait_for(PULSE)
+    assert first.buttons
+    assert app.sender is not None
+    await app.sender.wait_idle()
+    await amina.send("4")
+    await amina.wait_for("private companies")
+    assert first.buttons == [], "answered by typing: its buttons go, as for a press"
+
+
 # -- downtime and restarts --------------------------------------------------------------------
 
 
