@@ -272,12 +272,6 @@ def _says(event: TextInput, key: str, speech: Speech) -> bool:
     return typed in {normalise(w) for w in speech.every(key)} | {f"/{key.rsplit('.', 1)[-1]}"}
 
 
-def interpret(node: AskNode, event: Input, *, label: Label) -> tuple[bool, AnswerValue]:
-    """Read an input as an answer to `node`: (understood, value); value None means skipped."""
-    reading = read(node, event, Speech(label=label))
-    return reading.understood, reading.value
-
-
 def read(node: AskNode, event: Input, speech: Speech) -> Reading:
     """Read an input as an answer to `node`."""
     if isinstance(event, PressInput):

@@ -293,8 +293,8 @@ async def save_run_state(
     return run
 
 
-async def note_prompt_messages(session: AsyncSession, *, sent: Mapping[int, int]) -> None:
-    """Remember, per run id, the chat message that asks its open question."""
+async def note_prompt_messages(session: AsyncSession, *, sent: Mapping[int, int | None]) -> None:
+    """Remember, per run id, the chat message whose buttons answer its open question."""
     for run_id, message_id in sent.items():
         await session.exec(
             update(FlowRun)

@@ -140,7 +140,7 @@ class DatabaseSession(BaseMiddleware):
         await outgoing.flush()
         return result
 
-    async def _note_prompts(self, sent: dict[int, int]) -> None:
+    async def _note_prompts(self, sent: dict[int, int | None]) -> None:
         async with self.sessions.unit() as session:
             await repo.note_prompt_messages(session, sent=sent)
             await session.commit()

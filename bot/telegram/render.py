@@ -59,18 +59,18 @@ class Outgoing:
     def __init__(
         self,
         on_forbidden: Callable[[int], Awaitable[None]],
-        on_prompts: Callable[[dict[int, int]], Awaitable[None]] | None = None,
+        on_prompts: Callable[[dict[int, int | None]], Awaitable[None]] | None = None,
     ) -> None:
         self._calls: list[tuple[int, Call]] = []
         self._on_forbidden = on_forbidden
         self._on_prompts = on_prompts
-        self._prompts: dict[int, int] = {}
+        self._prompts: dict[int, int | None] = {}
 
     def add(self, chat_id: int, call: Call) -> None:
         self._calls.append((chat_id, call))
 
-    def note_prompt(self, run_id: int, message_id: int) -> None:
-        """A message asking run `run_id`'s open question was sent."""
+    def note_prompt(self, run_id: int, message_id: int | None) -> None:
+        """A message asking run `run_id`'s open question was sent (None: one without buttons)."""
         self._prompts[run_id] = message_id
 
     async def flush(self) -> None:
@@ -124,9 +124,8 @@ class Responder:
             return
         for message in outcome.messages:
             rendered = render(message, t, outcome.params)
-            asks = rendered.keyboard is not None and message.reply.question is not None
-            run_id = message.run_id if asks and message.run_id != PRE_CONSENT_RUN else None
-            self.send(rendered.text, rendered.keyboard, prompt_of=run_id)
+            asks = message.reply.question is not None and message.run_id != PRE_CONSENT_RUN
+            self.send(rendered.text, rendered.keyboard, prompt_of=message.run_id if asks else None)
 
     def show_answer(self, outcome: Outcome, question: Message) -> None:
         """Edit an answered question's message: its buttons go, the answer chosen shows."""
@@ -168,7 +167,8 @@ class Responder:
             sent = await self.bot(SendReply(chat_id=self.chat_id, text=text, reply_markup=keyboard))
             if prompt_of is not None:
                 sent_id = sent["message_id"] if isinstance(sent, dict) else sent.message_id
-                self.outgoing.note_prompt(prompt_of, sent_id)
+                # A question without buttons leaves none to take away once it is answered.
+                self.outgoing.note_prompt(prompt_of, sent_id if keyboard is not None else None)
 
         self.later(call)
 

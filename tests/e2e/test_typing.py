@@ -301,3 +301,5 @@ async def test_answered_questions_show_the_answer_and_lose_their_buttons(phone: 
     await phone.press("Funding")
     await phone.send("done")
     assert brings.buttons == []
+    # Nothing asked Telegram to take buttons off a message that had none left.
+    assert phone.emulator.stats.bad_requests == 0
