@@ -202,7 +202,9 @@ def test_any_text(flow_id: str, node_id: str, data: st.DataObject) -> None:
     text = data.draw(TEXTS[flow_id], label="text")
     label: Label = data.draw(st.sampled_from(LABELS), label="locale")
     event = TextInput(text)
-    check_outcome(flow, node, state, event, resume(flow, state, event, label=label))
+    mark = CATALOGS.decimal_mark(getattr(label, "locale", None))
+    step = resume(flow, state, event, label=label, words=CATALOGS.words, decimal_mark=mark)
+    check_outcome(flow, node, state, event, step)
 
 
 @pytest.mark.parametrize(("flow_id", "node_id"), QUESTIONS)
