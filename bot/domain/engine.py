@@ -24,6 +24,7 @@ from bot.domain.reading import (
     match_words,
     normalise,
     read_number,
+    strip_button_marks,
     write_number,
 )
 
@@ -268,7 +269,7 @@ def _submit(flow: Flow, state: RunState, node: AskNode, speech: Speech) -> Step:
 
 
 def _says(event: TextInput, key: str, speech: Speech) -> bool:
-    typed = normalise(clean(event.text))
+    typed = normalise(strip_button_marks(clean(event.text)))
     return typed in {normalise(w) for w in speech.every(key)} | {f"/{key.rsplit('.', 1)[-1]}"}
 
 

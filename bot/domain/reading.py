@@ -94,18 +94,15 @@ def match_choice(text: str, choices: Sequence[Choice]) -> Matched | None:
     typed = strip_button_marks(text.strip())
     numbered = _NUMBERED.match(normalise(typed))
     if numbered is not None:
-        index = int(numbered.group(1))
-        if not 1 <= index <= len(choices):
-            return None
-        chosen = choices[index - 1]
-        rest = numbered.group(2)
+        index, rest = int(numbered.group(1)), numbered.group(2)
+        chosen = choices[index - 1] if 1 <= index <= len(choices) else None
         if not rest:
-            return Matched(chosen.value, exact=True)
-        # `1. English`: the words after the number must name the same option.
+            return None if chosen is None else Matched(chosen.value, exact=True)
+        # `1. English`: the words after the number must name the same option (a label may
+        # also begin with a number: `1-5 people`).
         by_words = match_words(rest, choices)
-        if by_words is not None and by_words.value == chosen.value:
+        if chosen is not None and by_words is not None and by_words.value == chosen.value:
             return by_words
-        return None
     return match_words(typed, choices)
 
 

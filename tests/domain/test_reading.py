@@ -62,6 +62,7 @@ GROUPS = [
         ("anglais", Matched("en", exact=False)),
         ("Englsh", Matched("en", exact=False)),
         ("1. Français", None),  # the number and the words name different options
+        ("2. Spanish", None),
         ("3", None),
         ("Spanish", None),
         ("", None),
@@ -69,6 +70,13 @@ GROUPS = [
 )
 def test_options_as_people_type_them(typed: str, expected: Matched | None) -> None:
     assert match_choice(typed, LANGUAGES) == expected
+
+
+def test_a_label_may_begin_with_a_number() -> None:
+    sizes = [Choice("few", own=("1-5 people",)), Choice("many", own=("6 or more",))]
+    assert match_choice("1-5 people", sizes) == Matched("few", exact=True)
+    assert match_choice("2. 6 or more", sizes) == Matched("many", exact=True)
+    assert match_choice("2", sizes) == Matched("many", exact=True)
 
 
 def test_a_typo_is_forgiven_only_when_one_option_fits() -> None:

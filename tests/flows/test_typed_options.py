@@ -10,7 +10,7 @@ import pytest
 
 from bot.domain.engine import AnswerValue, RunState, TextInput, prompt, resume
 from bot.domain.flows import AskNode, load_flows
-from bot.domain.payload import decode_answer
+from bot.domain.payload import SKIP, SUBMIT, decode_answer
 from bot.i18n import Catalogs
 from bot.services.conversations import Message
 from bot.services.rendering import render_keyboard
@@ -95,3 +95,44 @@ def test_typing_an_option_selects_it(
     )
     assert step.accepted, f"{typed!r} ({how}) was not understood"
     assert step.answers[0].value == value
+
+
+def special_buttons() -> list[tuple[str, str, str, str, str]]:
+    """(flow, question, locale, payload value, the button's text) for every Skip and Done."""
+    found = []
+    for flow in SHIPPED.flows.values():
+        for node in flow.nodes.values():
+            if not isinstance(node, AskNode):
+                continue
+            [asked] = prompt(flow, RunState(flow.id, flow.version, node.id)).replies
+            for locale in CATALOGS.locales:
+                keyboard = render_keyboard(Message(asked, RUN_ID), CATALOGS.translator(locale))
+                for row in (keyboard or {}).get("inline_keyboard", []):
+                    for button in row:
+                        value = value_of(button["callback_data"])
+                        if value in (SKIP, SUBMIT):
+                            found.append((flow.id, node.id, locale, value, button["text"]))
+    return found
+
+
+SPECIAL = special_buttons()
+
+
+@pytest.mark.parametrize(("flow_id", "node_id", "locale", "value", "typed"), SPECIAL)
+def test_typing_skip_or_done_as_their_buttons_show_them(
+    flow_id: str, node_id: str, locale: str, value: str, typed: str
+) -> None:
+    flow = SHIPPED[flow_id]
+    node = flow.node(node_id)
+    assert isinstance(node, AskNode)
+    picked = (node.options[0].value,) if value == SUBMIT else ()
+    step = resume(
+        flow,
+        RunState(flow.id, flow.version, node_id, selected=picked),
+        TextInput(typed),
+        label=CATALOGS.translator(locale),
+        words=CATALOGS.words,
+        decimal_mark=CATALOGS.decimal_mark(locale),
+    )
+    assert step.accepted, f"{typed!r} was not understood"
+    assert step.answers[0].value == (list(picked) if value == SUBMIT else None)
