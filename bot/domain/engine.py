@@ -349,16 +349,20 @@ def _read_scale(node: AskNode, text: str, speech: Speech) -> Reading:
 
 def _read_number(node: AskNode, text: str, decimal_mark: str) -> Reading:
     reading = read_number(text, decimal_mark)
-    number = _in_bounds(node, reading.value)
-    if number is not None:
+    number, other = _in_bounds(node, reading.value), _in_bounds(node, reading.other)
+    if number is not None and other is None:
         return Reading(True, number)
-    guess = _in_bounds(node, reading.guess)
-    if reading.value is None and guess is not None:
+    if number is not None and other is not None:
+        # `1,000` to a French question: one, as French writes it, or a thousand, as typed on
+        # an English keyboard. Asking costs one message; a wrong guess costs the answer.
+        first, second = write_number(other, decimal_mark), write_number(number, decimal_mark)
+        params = {"first": first, "second": second}
+        return Reading(False, hint=Reply(key="hint.number_ambiguous", params=params, hint=True))
+    if reading.value is None and other is not None:
         # `1,5` to an English question: most likely 1.5, but it could be a mistyped 1,500.
-        shown = write_number(guess, decimal_mark)
-        return Reading(
-            False, hint=Reply(key="hint.number_format", params={"number": shown}, hint=True)
-        )
+        shown = write_number(other, decimal_mark)
+        hint = Reply(key="hint.number_format", params={"number": shown}, hint=True)
+        return Reading(False, hint=hint)
     return Reading(False)
 
 

@@ -162,25 +162,34 @@ _NUMBER_CHARS = re.compile(r"^[+-]?[0-9][0-9 .,']*$")
 
 @dataclass(frozen=True)
 class NumberReading:
-    """A typed number: its value, or `guess` when it only reads in another language's style."""
+    """A typed number: `value` as the member's language writes numbers, `other` as the other
+    style reads it (when that differs); `ambiguous` when both readings are plausible."""
 
     value: Decimal | None = None
-    guess: Decimal | None = None
+    other: Decimal | None = None
+
+    @property
+    def ambiguous(self) -> bool:
+        return self.value is not None and self.other is not None
 
 
 def read_number(text: str, decimal_mark: str) -> NumberReading:
     """Read `text` as the member's language writes numbers: `decimal_mark` separates decimals,
     the other mark ("," or ".") and spaces group thousands in threes. Exponents, NaN and
-    infinities are no numbers; a number that only reads in the other style is a guess."""
+    infinities are no numbers. A decimal mark followed by exactly three digits (`1,000` in
+    French) also reads as thousands the other way, so both readings are kept."""
     ascii_digits = "".join(_ascii_digit(c) for c in unicodedata.normalize("NFKC", text))
     typed = ascii_digits.replace("\u2212", "-").strip()
     if not _NUMBER_CHARS.match(typed):
         return NumberReading()
-    other = "," if decimal_mark == "." else "."
-    own = _parse(typed, decimal_mark, other)
-    if own is not None:
+    group_mark = "," if decimal_mark == "." else "."
+    own = _parse(typed, decimal_mark, group_mark)
+    # Read the other way only where the member wrote a decimal mark or an impossible number:
+    # `1,000` in English is one thousand, `1.000` in French too, whatever the other style says.
+    if own is not None and decimal_mark not in typed:
         return NumberReading(value=own)
-    return NumberReading(guess=_parse(typed, other, decimal_mark))
+    other = _parse(typed, group_mark, decimal_mark)
+    return NumberReading(value=own, other=None if other == own else other)
 
 
 def _ascii_digit(char: str) -> str:
@@ -198,7 +207,11 @@ def _parse(typed: str, decimal_mark: str, group_mark: str) -> Decimal | None:
     groups = re.split(rf"[ '{re.escape(group_mark)}]", whole)
     if not groups[0].isdigit() or (
         len(groups) > 1
-        and (len(groups[0]) > 3 or any(len(g) != 3 or not g.isdigit() for g in groups[1:]))
+        and (
+            not 0 < len(groups[0]) <= 3
+            or groups[0].startswith("0")
+            or any(len(g) != 3 or not g.isdigit() for g in groups[1:])
+        )
     ):
         return None
     digits = "".join(groups) + fraction

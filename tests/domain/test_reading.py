@@ -107,18 +107,21 @@ def test_one_edit_apart(a: str, b: str, near: bool) -> None:
 
 
 @pytest.mark.parametrize(
-    ("typed", "mark", "value", "guess"),
+    ("typed", "mark", "value", "other"),
     [
         ("1 000", ",", "1000", None),
         ("1\u00a0000", ",", "1000", None),
         ("1\u202f000", ",", "1000", None),
         ("1.000", ",", "1000", None),
         ("1,5", ",", "1.5", None),
-        ("1,000", ",", "1", None),
+        ("1,000", ",", "1", "1000"),  # French for one, or an English keyboard's thousand
+        ("0,125", ",", "0.125", None),
         ("1 234 567,25", ",", "1234567.25", None),
         ("1.5", ",", None, "1.5"),
         ("1,000", ".", "1000", None),
         ("1.5", ".", "1.5", None),
+        ("1.000", ".", "1", "1000"),
+        ("12,345.5", ".", "12345.5", None),
         ("1,5", ".", None, "1.5"),
         ("1.000,5", ".", None, "1000.5"),
         ("-3", ".", "-3", None),
@@ -136,10 +139,10 @@ def test_one_edit_apart(a: str, b: str, near: bool) -> None:
         ("", ".", None, None),
     ],
 )
-def test_numbers_by_locale(typed: str, mark: str, value: str | None, guess: str | None) -> None:
+def test_numbers_by_locale(typed: str, mark: str, value: str | None, other: str | None) -> None:
     reading = read_number(typed, mark)
     assert reading.value == (None if value is None else Decimal(value))
-    assert reading.guess == (None if guess is None else Decimal(guess))
+    assert reading.other == (None if other is None else Decimal(other))
 
 
 def test_invisible_and_reordering_characters() -> None:
@@ -272,6 +275,11 @@ def test_numbers_an_english_reader_would_misread_get_a_hint() -> None:
     assert french.answers[0].value == 1.5
     thousand = resume(flow, state, TextInput("1,000"), **speech("en"))
     assert thousand.answers[0].value == 1000.0
+    unsure = resume(flow, state, TextInput("2,500"), **speech("fr"))
+    assert (unsure.replies[0].key, dict(unsure.replies[0].params)) == (
+        "hint.number_ambiguous",
+        {"first": "2500", "second": "2,5"},
+    )
     for typed in ("1e9", "NaN", "inf"):
         refused = resume(flow, state, TextInput(typed), **speech("en"))
         assert not refused.accepted and refused.replies[0].key == "hint.number", typed

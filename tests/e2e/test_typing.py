@@ -221,7 +221,11 @@ async def test_numbers_read_as_the_members_language_writes_them(
     await onboard(fatou, "Municipalité", language="Français")
     await send_all(fatou, "/count", "1 000", "1.5")
     assert "Vouliez-vous dire 1,5 ?" in fatou.new_text()
-    await send_all(fatou, "1,5", "/count", "1.000", "0,25")
+    await send_all(fatou, "1,5", "/count")
+    fatou.new()
+    await fatou.send("1,000")
+    assert "Vouliez-vous dire 1000 ou 1 ?" in fatou.new_text()
+    await send_all(fatou, "1.000", "0,25")
     assert "Compté." in fatou.new_text()
 
     db = Database(counting)
