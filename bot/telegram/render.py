@@ -164,11 +164,14 @@ class Responder:
         """Send ready HTML text; `prompt_of` a run whose open question it asks."""
 
         async def call() -> None:
-            sent = await self.bot(SendReply(chat_id=self.chat_id, text=text, reply_markup=keyboard))
             if prompt_of is not None:
+                # Until it is sent, no message of the chat holds the question's buttons (a
+                # question without buttons leaves none to take away once it is answered).
+                self.outgoing.note_prompt(prompt_of, None)
+            sent = await self.bot(SendReply(chat_id=self.chat_id, text=text, reply_markup=keyboard))
+            if prompt_of is not None and keyboard is not None:
                 sent_id = sent["message_id"] if isinstance(sent, dict) else sent.message_id
-                # A question without buttons leaves none to take away once it is answered.
-                self.outgoing.note_prompt(prompt_of, sent_id if keyboard is not None else None)
+                self.outgoing.note_prompt(prompt_of, sent_id)
 
         self.later(call)
 
