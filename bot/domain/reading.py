@@ -40,7 +40,7 @@ def clean(text: str) -> str:
 def _invisible(char: str) -> bool:
     if char.isspace() or char in _BLANK_LOOKING or "\ufe00" <= char <= "\ufe0f":
         return True
-    return unicodedata.category(char) in ("Cc", "Cf", "Zs", "Zl", "Zp", "Cn")
+    return unicodedata.category(char) in ("Cc", "Cf", "Zs", "Zl", "Zp")
 
 
 def is_blank(text: str) -> bool:
