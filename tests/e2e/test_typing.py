@@ -103,14 +103,15 @@ async def test_a_french_member_types_skip_and_done(french_phone: Phone, db: Data
     assert roles["brings"] == ["local_knowledge", "community_links"]
 
 
-async def test_a_near_match_to_two_options_is_not_guessed(phone: Phone, db: Database) -> None:
+async def test_a_typo_in_a_several_choice_answer(phone: Phone, db: Database) -> None:
+    """(Two options one letter away are never guessed between: tests/domain/test_reading.py.)"""
     await send_all(phone, "/start", "yes", "English", "Municipality", "Town hall", "Clerk", "yes")
     phone.new()
-    # "Fundin" is one letter from "Funding…" only, but "Time" is one letter from nothing.
-    await phone.send("Tme and work")
-    assert "I understood: “Time and work”." in phone.new_text()
     await phone.send("x")
     assert "Sorry, I did not understand" in phone.new_text()
+    await phone.send("Tme and work")
+    assert "I understood: “Time and work”." in phone.new_text()
+    assert (await db.answers(phone.user_id, "roles"))["brings"] == "time_labour"
 
 
 # -- 14.3: no endless loop --------------------------------------------------------------------
