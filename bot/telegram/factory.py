@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Union
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
-from aiogram.methods.base import Response
-from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, Message, Update, User
+from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
 
 from bot.config import Settings
 from bot.domain.clock import Clock
@@ -26,20 +25,12 @@ from bot.storage.db import UpdateSessions
 from bot.telegram.middlewares import ChatOrder, DatabaseSession, MemberContext, UpdateTracker
 from bot.telegram.retry import RetryRequests
 from bot.telegram.routers import get_routers
-from bot.telegram.session import JsonSession
 
 log = logging.getLogger(__name__)
 # The menu: these first, then each flow's own command, then the rest.
 MENU_FIRST = ("start", "help")
 MENU_LAST = ("concerns", "language", "mydata", "forget", "cancel", "stop")
 MEMBER_COMMANDS = MENU_FIRST + MENU_LAST
-
-# aiogram builds `Response[T]` for every call and pydantic caches such parametrised models only
-# weakly: without a strong reference they are rebuilt (milliseconds each) after every GC.
-PINNED_RESPONSE_TYPES = tuple(
-    Response[t]  # type: ignore[valid-type]
-    for t in (Message, bool, dict, list[Update], User, Union[Message, bool])  # noqa: UP007
-)
 
 
 def build_bot(
@@ -50,7 +41,7 @@ def build_bot(
 
     The outbox sender asks for `retry=False`: it schedules its own retries.
     """
-    session = JsonSession(
+    session = AiohttpSession(
         api=TelegramAPIServer.from_base(settings.telegram_api_url),
         timeout=settings.telegram_timeout,
     )

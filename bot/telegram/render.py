@@ -9,14 +9,11 @@ from collections.abc import Awaitable, Callable
 from aiogram import Bot
 from aiogram.enums import ChatAction
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
-from aiogram.methods import SendMessage
 from aiogram.types import (
     BufferedInputFile,
     CallbackQuery,
     InlineKeyboardMarkup,
-    ReplyMarkupUnion,
 )
-from pydantic import Field
 
 from bot.i18n import Catalogs, Translator
 from bot.services.conversations import Outcome
@@ -31,20 +28,6 @@ def markup(keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:
 
 
 Call = Callable[[], Awaitable[object]]
-
-
-class SendReply(SendMessage):
-    """sendMessage for a reply whose sent message nobody reads: aiogram would otherwise build
-    a whole `Message` (keyboard, entities and all) of Telegram's answer, which costs more than
-    building the request. A keyboard may come as Bot API JSON (rendering's `Keyboard`), sent
-    as it is rather than through aiogram's models and back."""
-
-    __returning__ = dict  # type: ignore[assignment]
-
-    # Left to right: pydantic's smart union would turn the JSON into the models after all.
-    reply_markup: Keyboard | ReplyMarkupUnion | None = Field(  # type: ignore[assignment]
-        default=None, union_mode="left_to_right"
-    )
 
 
 class Outgoing:
@@ -110,7 +93,7 @@ class Responder:
             return
         for message in outcome.messages:
             rendered = render(message, t, outcome.params)
-            self.send(rendered.text, rendered.keyboard)
+            self.send(rendered.text, markup(rendered.keyboard))
 
     def text(
         self,
@@ -126,11 +109,9 @@ class Responder:
         values = {k: html.escape(str(v)) for k, v in params.items()}
         self.send(t(key, **values) + (t(then, **values) if then else ""), markup)
 
-    def send(self, text: str, keyboard: InlineKeyboardMarkup | Keyboard | None = None) -> None:
+    def send(self, text: str, keyboard: InlineKeyboardMarkup | None = None) -> None:
         """Send ready HTML text."""
-        self.later(
-            lambda: self.bot(SendReply(chat_id=self.chat_id, text=text, reply_markup=keyboard))
-        )
+        self.later(lambda: self.bot.send_message(self.chat_id, text, reply_markup=keyboard))
 
     def document(self, data: bytes, filename: str, caption: str | None = None) -> None:
         """Send a file made in memory (an export, a member's data)."""
