@@ -286,6 +286,7 @@ class BotApp:
             transport=build_transport(self.settings),
             clock=self.clock,
             open_route=None if self.sealer is None else self.sealer.open_route,
+            composer=self.checkins,
         )
         self.sender.start()
         # Scheduled check-ins: defaults ensured, downtime caught up, jobs rebuilt from the DB.
