@@ -10,7 +10,6 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
 
 from bot.config import Settings
@@ -25,6 +24,7 @@ from bot.storage.db import UpdateSessions
 from bot.telegram.middlewares import ChatOrder, DatabaseSession, MemberContext, UpdateTracker
 from bot.telegram.retry import RetryRequests
 from bot.telegram.routers import get_routers
+from bot.telegram.updates import SkipUnreadableUpdates
 
 log = logging.getLogger(__name__)
 # The menu: these first, then each flow's own command, then the rest.
@@ -45,6 +45,7 @@ def build_bot(
         api=TelegramAPIServer.from_base(settings.telegram_api_url),
         timeout=settings.telegram_timeout,
     )
+    session.middleware(SkipUnreadableUpdates())
     if retry:
         session.middleware(
             RetryRequests(attempts=settings.request_retries, on_rate_limited=on_rate_limited)
@@ -93,7 +94,7 @@ def build_dispatcher(
 
 
 async def publish_commands(bot: Bot, catalogs: Catalogs, flows: FlowRegistry) -> None:
-    """Tell Telegram our commands in every language; a failure is logged, never fatal."""
+    """Tell Telegram our commands in every language; raises on the first failure."""
     flow_commands = [(f.command, f.title) for f in flows.flows.values() if f.command]
     for locale in catalogs.locales:
         t = catalogs.translator(locale)
@@ -101,9 +102,6 @@ async def publish_commands(bot: Bot, catalogs: Catalogs, flows: FlowRegistry) ->
         commands += [BotCommand(command=c, description=t(title)) for c, title in flow_commands]
         commands += [BotCommand(command=c, description=t(f"cmd.desc.{c}")) for c in MENU_LAST]
         language = None if locale == catalogs.default else locale
-        try:
-            await bot.set_my_commands(
-                commands, scope=BotCommandScopeAllPrivateChats(), language_code=language
-            )
-        except TelegramAPIError as exc:
-            log.warning("setMyCommands (%s) failed, carrying on: %s", locale, exc)
+        await bot.set_my_commands(
+            commands, scope=BotCommandScopeAllPrivateChats(), language_code=language
+        )
