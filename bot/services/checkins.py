@@ -167,7 +167,6 @@ class Checkins:
     ) -> None:
         self.use(flows, catalogs)
         self.open_batch = OPEN_BATCH
-        self._checkpoint: Checkpoint | None = None
         self.partnership_timezone = partnership_timezone
         self.tz = zone(None, partnership_timezone)
         self.quiet_start = quiet_start
@@ -452,7 +451,6 @@ class Checkins:
         more than `OPEN_BATCH` members is opened in batches, with `checkpoint` (which commits
         the session) awaited between them; without one, everything stays in one transaction.
         """
-        self._checkpoint = checkpoint
         report = TickReport()
         report.settled = await store.settle_checkins(session)
         report.expired = await self._expire(session, now)
@@ -470,9 +468,11 @@ class Checkins:
                 log.error("schedule #%s starts unknown flow %r; skipped", schedule.id, spec.flow_id)
                 continue
             if spec.recurrence.relative:
-                sent, missed = await self._run_relative(session, schedule, spec, now)
+                sent, missed = await self._run_relative(session, schedule, spec, now, checkpoint)
             else:
-                sent, missed = await self._run_calendar(session, schedule, spec, now, zones, report)
+                sent, missed = await self._run_calendar(
+                    session, schedule, spec, now, zones, report, checkpoint
+                )
             report.sent += sent
             report.missed += missed
         if report.sent or report.reminded or report.expired or report.missed:
@@ -527,6 +527,7 @@ class Checkins:
         now: datetime,
         zones: Sequence[str | None],
         report: TickReport,
+        checkpoint: Checkpoint | None,
     ) -> tuple[int, int]:
         schedule_id = _id(schedule)
         last = await store.last_occurrence(session, schedule_id=schedule_id)
@@ -558,7 +559,9 @@ class Checkins:
         for occurrence in await store.list_occurrences(
             session, schedule_id=schedule_id, status=OccurrenceStatus.OPEN
         ):
-            sent += await self._send_occurrence(session, schedule, spec, occurrence, now, zones)
+            sent += await self._send_occurrence(
+                session, schedule, spec, occurrence, now, zones, checkpoint
+            )
         return sent, 0
 
     async def _record_occurrence(
@@ -606,6 +609,7 @@ class Checkins:
         occurrence: ScheduleOccurrence,
         now: datetime,
         zones: Sequence[str | None],
+        checkpoint: Checkpoint | None,
     ) -> int:
         day = date.fromisoformat(occurrence.occurrence)
 
@@ -613,7 +617,9 @@ class Checkins:
             return schedule.active_from <= due <= now < closes and not self._quiet(now, raw)
 
         groups = self._zone_groups(spec, day, zones, due_now)
-        return await self._open(session, schedule, spec, occurrence.occurrence, groups, now)
+        return await self._open(
+            session, schedule, spec, occurrence.occurrence, groups, now, checkpoint
+        )
 
     async def _close(
         self,
@@ -646,7 +652,12 @@ class Checkins:
         return missed
 
     async def _run_relative(
-        self, session: AsyncSession, schedule: Schedule, spec: ScheduleSpec, now: datetime
+        self,
+        session: AsyncSession,
+        schedule: Schedule,
+        spec: ScheduleSpec,
+        now: datetime,
+        checkpoint: Checkpoint | None,
     ) -> tuple[int, int]:
         """Check-ins N days after each member's own date; the occurrence is that due date."""
         rec = spec.recurrence
@@ -685,7 +696,8 @@ class Checkins:
                 groups=_listed(by_moments),
             )
         for occurrence, by_moments in to_open.items():
-            sent += await self._open(session, schedule, spec, occurrence, _listed(by_moments), now)
+            groups = _listed(by_moments)
+            sent += await self._open(session, schedule, spec, occurrence, groups, now, checkpoint)
         await store.mark_settled(session, schedule=schedule, until=now)
         return sent, missed
 
@@ -697,6 +709,7 @@ class Checkins:
         occurrence: str,
         groups: Sequence[store.Group],
         now: datetime,
+        checkpoint: Checkpoint | None,
     ) -> int:
         """Start the flow for the groups' members and queue its first message, set-based."""
         if not groups:
@@ -719,7 +732,7 @@ class Checkins:
             parts={code: len(self.first_step(flow, code).parts) for code in self.locales},
             default_locale=self.catalogs.default,
         )
-        opened = 0
+        opened = last_member = 0
         while True:
             batch = await store.open_checkins(
                 session,
@@ -727,12 +740,14 @@ class Checkins:
                 audience=_audience(spec),
                 groups=groups,
                 now=now,
-                limit=self.open_batch if self._checkpoint is not None else None,
+                limit=self.open_batch if checkpoint is not None else None,
+                after_member=last_member,
             )
-            opened += batch
-            if self._checkpoint is None or batch < self.open_batch:
+            opened += batch.count
+            if checkpoint is None or batch.count < self.open_batch:
                 return opened
-            await self._checkpoint()
+            last_member = batch.last_member
+            await checkpoint()
 
     def first_step(self, flow: Flow, locale: str) -> FirstStep:
         """A flow's first step in one language, split into messages, with `NAME_SLOT` for the

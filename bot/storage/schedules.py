@@ -404,6 +404,14 @@ class Opening:
     default_locale: str
 
 
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """How many check-ins a batch opened, and the highest member id among them."""
+
+    count: int
+    last_member: int
+
+
 async def open_checkins(
     session: AsyncSession,
     opening: Opening,
@@ -412,16 +420,18 @@ async def open_checkins(
     groups: Sequence[Group],
     now: datetime,
     limit: int | None = None,
-) -> int:
-    """For every member of the groups without this occurrence and not in a conversation (at
-    most `limit` of them, lowest ids first): start the flow, record the check-in and queue its
-    first message.
+    after_member: int = 0,
+) -> Opened:
+    """For every member of the groups without this occurrence and not in a conversation (the
+    first `limit` of them by id above `after_member`): start the flow, record the check-in and
+    queue its first message.
 
     Three INSERT … SELECT statements (one more per extra message part) whatever the number of
-    members or zones, so a hundred thousand members cost no Python per member.
+    members or zones, so a hundred thousand members cost no Python per member. Batches go on
+    from the last member of the one before, so that each member is looked at once.
     """
     if not groups:
-        return 0
+        return Opened(0, after_member)
     connection = await session.connection()
     moments = _Moments(groups)
     before_run = await _max_id(session, FlowRun)
@@ -444,6 +454,7 @@ async def open_checkins(
             moments.filter,
             ~_has_checkin(opening.schedule_id, opening.occurrence),
             ~_running(),
+            col(Member.id) > after_member,
         )
         .order_by(col(Member.id))
     )
@@ -507,9 +518,15 @@ async def open_checkins(
         )
     )
     opened = int(result.rowcount or 0)
-    if opened:
-        await _queue_first_messages(connection, opening, after_checkin=before_checkin, now=now)
-    return opened
+    if not opened:
+        return Opened(0, after_member)
+    await _queue_first_messages(connection, opening, after_checkin=before_checkin, now=now)
+    last = select(func.max(CheckIn.member_id)).where(
+        col(CheckIn.id) > before_checkin,
+        col(CheckIn.schedule_id) == opening.schedule_id,
+        col(CheckIn.occurrence) == opening.occurrence,
+    )
+    return Opened(opened, int((await session.exec(last)).one() or after_member))
 
 
 async def _max_id(session: AsyncSession, model: type[FlowRun] | type[CheckIn]) -> int:

@@ -264,7 +264,7 @@ async def test_nothing_is_sent_twice_even_when_opened_again(world: World) -> Non
             now=utc(*MONDAY, 10, 1),
         )
         await session.commit()
-    assert opened == 0
+    assert opened.count == 0
     assert len(await world.outbox(member)) == 1
 
 
