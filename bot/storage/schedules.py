@@ -520,12 +520,9 @@ async def open_checkins(
     opened = int(result.rowcount or 0)
     if not opened:
         return Opened(0, after_member)
-    await _queue_first_messages(connection, opening, after_checkin=before_checkin, now=now)
-    last = select(func.max(CheckIn.member_id)).where(
-        col(CheckIn.id) > before_checkin,
-        col(CheckIn.schedule_id) == opening.schedule_id,
-        col(CheckIn.occurrence) == opening.occurrence,
-    )
+    ours_only = _checkins_after(opening, checkin=before_checkin, member=after_member)
+    await _queue_first_messages(connection, opening, ours_only, now=now)
+    last = select(func.max(CheckIn.member_id)).where(*ours_only)
     return Opened(opened, int((await session.exec(last)).one() or after_member))
 
 
@@ -538,8 +535,19 @@ async def _max_id(session: AsyncSession, model: type[FlowRun] | type[CheckIn]) -
     return int(found or 0)
 
 
+def _checkins_after(opening: Opening, *, checkin: int, member: int) -> list[ColumnElement[bool]]:
+    """The check-ins a batch just opened. The member bound lets the check-in's unique index
+    (schedule, occurrence, member) seek to the batch instead of walking the whole occurrence."""
+    return [
+        col(CheckIn.schedule_id) == opening.schedule_id,
+        col(CheckIn.occurrence) == opening.occurrence,
+        col(CheckIn.member_id) > member,
+        col(CheckIn.id) > checkin,
+    ]
+
+
 async def _queue_first_messages(
-    connection: Any, opening: Opening, *, after_checkin: int, now: datetime
+    connection: Any, opening: Opening, ours: Sequence[ColumnElement[bool]], *, now: datetime
 ) -> None:
     """One INSERT per message part: the run, flow, node and part of each, in the reader's
     language (worked out once per row); the text is written when the message is sent."""
@@ -556,11 +564,7 @@ async def _queue_first_messages(
         )
         .select_from(CheckIn)
         .join(Member, col(Member.id) == col(CheckIn.member_id))
-        .where(
-            col(CheckIn.id) > after_checkin,
-            col(CheckIn.schedule_id) == opening.schedule_id,
-            col(CheckIn.occurrence) == opening.occurrence,
-        )
+        .where(*ours)
         .subquery("reader")
     )
     stamp = literal(now, UTCDateTime())
