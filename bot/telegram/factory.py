@@ -41,6 +41,9 @@ def build_bot(
 
     The outbox sender asks for `retry=False`: it schedules its own retries.
     """
+    # aiogram's stock session: it sends url-encoded forms and builds a pydantic model of every
+    # answer, a few hundred microseconds of CPU per reply (docs/benchmarks.md, issue 15); that
+    # is upstream's to weigh (aiogram/aiogram#1177, pydantic/pydantic#11434).
     session = AiohttpSession(
         api=TelegramAPIServer.from_base(settings.telegram_api_url),
         timeout=settings.telegram_timeout,
