@@ -4,10 +4,13 @@ Builds a database of N members spread over 40 time zones (a tenth with no zone, 
 partnership's), creates a weekly check-in on Mondays at 09:00 in each member's local time with
 a 72-hour window, and moves the clock to the Tuesday after, when every member is due. Then it
 times one `run_due`: computing the due set, starting a flow run per member, recording each
-check-in and queuing its first message, committed in one transaction. A second pass at the same
-moment must send nothing. Quiet hours are off, so the whole membership is due at once.
+check-in and queuing its first message (as data: run, flow, node, part), committed in batches
+of `OPEN_BATCH` members as the scheduler does. A second pass at the same moment must send
+nothing. Quiet hours are off, so the whole membership is due at once. Last, it times writing a
+sample of the queued messages as the sender does when it sends them.
 
-The last stdout line is the JSON result: members, sent, seconds, peak rss_mb (this process,
+The last stdout line is the JSON result: members, sent, seconds, transactions and the longest
+one (SQLite's write lock is held that long), compose_us_per_message, peak rss_mb (this process,
 members' creation included), the second pass. Targets: under 2 s and under 300 MB.
 
     .venv/bin/python bench/schedule.py                 # 100,000 members
@@ -28,6 +31,7 @@ from pathlib import Path
 
 from _common import REPO_ROOT, emit, info, peak_rss_mb
 from sqlalchemy import insert
+from sqlmodel import select
 
 from bot.domain.flows import load_flows
 from bot.domain.schedules import Recurrence, ScheduleSpec
@@ -40,6 +44,7 @@ from bot.storage.repo import count_rows
 
 TARGET_SECONDS = 2.0
 TARGET_RSS_MB = 300.0
+COMPOSE_SAMPLE = 1000
 ZONES = (
     "Pacific/Pago_Pago",
     "Pacific/Honolulu",
@@ -143,13 +148,30 @@ async def run(members: int, zones: int, directory: Path) -> dict[str, object]:
             await checkins.create(session, spec, now=CREATED)
             await session.commit()
 
-        info("run_due: computing the due set and queuing it")
+        info("run_due: computing the due set and queuing it, in batches as the scheduler does")
         started = time.perf_counter()
+        held: list[float] = []
         async with sessions() as session:
-            report = await checkins.run_due(session, NOW)
+            began = time.perf_counter()
+
+            async def checkpoint() -> None:
+                nonlocal began
+                await session.commit()
+                held.append(time.perf_counter() - began)
+                began = time.perf_counter()
+
+            report = await checkins.run_due(session, NOW, checkpoint=checkpoint)
             await session.commit()
+            held.append(time.perf_counter() - began)
         seconds = time.perf_counter() - started
-        info(f"sent {report.sent} check-ins in {seconds:.2f}s")
+        info(f"sent {report.sent} check-ins in {seconds:.2f}s, {len(held)} transactions")
+
+        # What the sender pays to write each check-in message when it sends it.
+        async with sessions() as session:
+            sample = list((await session.exec(select(OutboxMessage).limit(COMPOSE_SAMPLE))).all())
+            composing = time.perf_counter()
+            await checkins.compose(session, sample)
+            compose_us = 1e6 * (time.perf_counter() - composing) / max(1, len(sample))
 
         started = time.perf_counter()
         async with sessions() as session:
@@ -168,6 +190,9 @@ async def run(members: int, zones: int, directory: Path) -> dict[str, object]:
         "sent": report.sent,
         "queued": queued,
         "seconds": round(seconds, 3),
+        "transactions": len(held),
+        "longest_transaction_s": round(max(held), 3),
+        "compose_us_per_message": round(compose_us, 1),
         "rss_mb": rss,
         "second_pass_sent": again.sent,
         "second_pass_seconds": round(second_seconds, 3),

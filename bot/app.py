@@ -45,6 +45,7 @@ from bot.storage.db import (
 from bot.telegram.factory import build_bot, build_dispatcher, publish_commands
 from bot.telegram.middlewares import UpdateTracker
 from bot.telegram.progress import BroadcastMonitor
+from bot.telegram.retry import RetryInBackground
 from bot.telegram.sending import build_transport
 from bot.telegram.webhook import WebhookReceiver
 
@@ -94,6 +95,7 @@ class BotApp:
     ops: OpsServer | None = None
     metrics: Metrics = field(default_factory=Metrics)
     probe: LoopProbe | None = None
+    retries: RetryInBackground = field(default_factory=RetryInBackground)
     _polling: asyncio.Task[None] | None = None
     _draining: bool = False
     _background: list[asyncio.Task[None]] = field(default_factory=list)
@@ -208,7 +210,7 @@ class BotApp:
         assert self.catalogs is not None and self.flows is not None
         me = await self.bot.get_me()
         log.info("partnerbot is @%s (id %s)", me.username, me.id)
-        await publish_commands(self.bot, self.catalogs, self.flows)
+        await self._publish_commands()
         assert self.session_factory is not None and self.broadcasts is not None
         assert self.engine is not None
         self.monitor = BroadcastMonitor(
@@ -231,7 +233,11 @@ class BotApp:
         if self.webhook:
             await self._receive_by_webhook()
             return
-        await self.bot.delete_webhook(drop_pending_updates=False)
+        bot = self.bot
+        # Should it fail, getUpdates is refused while a webhook is set, and polling retries.
+        await self.retries.call(
+            "deleteWebhook", lambda: bot.delete_webhook(drop_pending_updates=False)
+        )
         if self.settings.ops_port is not None:
             self.ops = OpsServer(build_ops_app(probes=self._probes(), metrics=self.metrics))
             await self.ops.start(self.settings.ops_host, self.settings.ops_port)
@@ -274,6 +280,13 @@ class BotApp:
         )
         log.info("receiving updates by webhook at %s", url)
 
+    async def _publish_commands(self) -> None:
+        """The command menu, in every language: the bot serves without it, so a failure is
+        retried in the background."""
+        bot, catalogs, flows = self.bot, self.catalogs, self.flows
+        assert bot is not None and catalogs is not None and flows is not None
+        await self.retries.call("setMyCommands", lambda: publish_commands(bot, catalogs, flows))
+
     # -- leadership: what only one instance runs ----------------------------------------------
 
     async def _lead(self) -> None:
@@ -288,6 +301,7 @@ class BotApp:
             transport=build_transport(self.settings),
             clock=self.clock,
             open_route=None if self.sealer is None else self.sealer.open_route,
+            composer=self.checkins,
         )
         self.sender.start()
         # Scheduled check-ins: defaults ensured, downtime caught up, jobs rebuilt from the DB.
@@ -403,6 +417,7 @@ class BotApp:
             self.leadership = None
         else:
             await self._follow()
+        await self.retries.close()
         if self.bot is not None:
             await self.bot.session.close()
         if self.update_sessions is not None:
@@ -464,7 +479,7 @@ class BotApp:
         if self.digests is not None:
             self.digests.use(flows, self.catalogs)
         if self.bot is not None and self._polling is not None:
-            await publish_commands(self.bot, self.catalogs, flows)
+            await self._publish_commands()
         log.info("flows and wording reloaded: %s", ", ".join(flows.flows))
         return None
 

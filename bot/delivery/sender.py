@@ -20,9 +20,10 @@ import heapq
 import logging
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -32,6 +33,7 @@ from bot.delivery.limits import Pacer, backoff_delay
 from bot.delivery.transport import (
     Blocked,
     ChatNotFound,
+    Composed,
     Delivered,
     Migrated,
     Outcome,
@@ -45,7 +47,7 @@ from bot.domain.clock import Clock
 from bot.domain.payload import run_asked
 from bot.storage import outbox, repo
 from bot.storage.db import SessionFactory
-from bot.storage.models import OutboxMessage, OutboxStatus
+from bot.storage.models import CHECKIN_KIND, OutboxMessage, OutboxStatus
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,14 @@ MAX_BATCH = 500
 COMMIT_LINGER_S = 0.005
 # Leases are renewed this many times per lease, so one late renewal never lets one lapse.
 RENEWALS_PER_LEASE = 3
+
+
+class Composer(Protocol):
+    """Writes the messages the outbox keeps as data (check-ins) just before they are sent."""
+
+    async def compose(
+        self, session: AsyncSession, messages: Sequence[OutboxMessage]
+    ) -> dict[int, Composed | None]: ...
 
 
 @dataclass
@@ -92,11 +102,16 @@ class Sender:
         poll_interval: float = POLL_INTERVAL_S,
         seed: int | None = None,
         open_route: Callable[[str], int | None] | None = None,
+        composer: Composer | None = None,
     ) -> None:
         self.session_factory = session_factory
         # Opens the sealed chat of a relay to an anonymous raiser, only to send it.
         self.open_route = open_route
         self.transport = transport
+        self.composer = composer
+        self._composed: dict[int, Composed | None] = {}
+        # The run whose question a composed check-in asks, kept until its outcome is recorded.
+        self._asks: dict[int, int] = {}
         self.clock = clock
         self.poll_interval = poll_interval
         self.paid = settings.paid_broadcast
@@ -304,6 +319,7 @@ class Sender:
             self._next_look = now_loop + (next_due - now).total_seconds()
         if busy:
             self._next_look = min(self._next_look, min(busy.values()))
+        await self._compose(rows)
         for row in rows:
             if row.status != OutboxStatus.SENDING:
                 self.stats.skipped += 1
@@ -312,6 +328,15 @@ class Sender:
             heapq.heappush(self._ready, (self.pacer.chat_ready_at(row.chat_id), _id(row), row))
         if self._ready:
             self._idle.clear()
+
+    async def _compose(self, rows: list[OutboxMessage]) -> None:
+        """Write the claimed messages kept as data, in a read-only transaction of its own (the
+        claim's write lock is already released)."""
+        stored = [r for r in rows if r.kind == CHECKIN_KIND and r.status == OutboxStatus.SENDING]
+        if not stored or self.composer is None:
+            return
+        async with self.session_factory() as session:
+            self._composed.update(await self.composer.compose(session, stored))
 
     def _claimed(self, task: asyncio.Task[None]) -> None:
         self._claiming = None
@@ -343,6 +368,7 @@ class Sender:
             await session.commit()
         for message in messages:
             self._held.pop(_id(message), None)
+            self._composed.pop(_id(message), None)
         self.stats.released += len(messages)
         self._finished = True
 
@@ -380,6 +406,7 @@ class Sender:
             )
         finally:
             self._held.pop(_id(message), None)
+            self._composed.pop(_id(message), None)
             self._slots.release()
             self._finished = True
             if not self._ready:
@@ -388,6 +415,14 @@ class Sender:
                 self._signal.set()
 
     async def _send(self, message: OutboxMessage) -> Outcome:
+        kind, text, markup = message.kind, message.text, message.reply_markup
+        if kind == CHECKIN_KIND:
+            composed = self._composed.get(_id(message))
+            if composed is None:
+                return Rejected("the check-in's flow is gone or changed; it cannot be written")
+            kind, text, markup = "text", composed.text, composed.reply_markup
+            if (run := run_asked(markup)) is not None:
+                self._asks[_id(message)] = run
         chat_id = message.chat_id
         if message.route is not None:
             opened = None if self.open_route is None else self.open_route(message.route)
@@ -396,9 +431,9 @@ class Sender:
             chat_id = opened
         outgoing = Outgoing(
             chat_id=chat_id,
-            kind=message.kind,
-            text=message.text,
-            reply_markup=message.reply_markup,
+            kind=kind,
+            text=text,
+            reply_markup=markup,
             media_file_id=message.media_file_id,
             paid=self.paid,
         )
@@ -512,7 +547,11 @@ class Sender:
                     log.warning("%d message(s) were sent after their lease ended", len(sent) - kept)
                 counts["sent"] += len(sent)
                 # A check-in's question: a typed answer takes its buttons away later.
-                asked = {run: mid for m, mid in sent if (run := run_asked(m.reply_markup))}
+                asked = {
+                    run: mid
+                    for m, mid in sent
+                    if (run := self._asks.get(_id(m)) or run_asked(m.reply_markup))
+                }
                 if asked:
                     await repo.note_prompt_messages(session, sent=asked)
             for message, outcome in group:
@@ -520,6 +559,8 @@ class Sender:
                     await self._apply(session, message, outcome, now, counts)
             await outbox.add_delivery_counts(session, counts=counts)
             await session.commit()
+        for message, _ in group:
+            self._asks.pop(_id(message), None)
         for name, n in counts.items():
             setattr(self.stats, name, getattr(self.stats, name) + n)
 

@@ -23,6 +23,15 @@ class Outgoing:
 
 
 @dataclass(frozen=True)
+class Composed:
+    """The text and buttons of a message the outbox keeps as data, written just before it is
+    sent."""
+
+    text: str
+    reply_markup: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
 class Delivered:
     """Telegram accepted the message."""
 

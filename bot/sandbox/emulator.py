@@ -422,6 +422,9 @@ class _Fault:
     remaining: int
     parameters: dict[str, Any] | None
     delay: float
+    # A raw body instead of a Bot API error (a proxy's HTML page, JSON of another API).
+    body: str | None = None
+    content_type: str = "text/html"
 
 
 @dataclass(slots=True)
@@ -759,12 +762,18 @@ class BotAPIEmulator:
         retry_after: int | None = None,
         parameters: dict[str, Any] | None = None,
         delay: float = 0.0,
+        body: str | None = None,
+        content_type: str = "text/html",
     ) -> None:
-        """Make the next `count` calls of `method` ("*" = any) fail; status < 400 only delays."""
+        """Make the next `count` calls of `method` ("*" = any) fail; status < 400 only delays.
+
+        With `body`, the answer is that body as it is (any status), as a proxy in front of the
+        Bot API or a misconfigured URL would answer.
+        """
         params = dict(parameters or {})
         if retry_after is not None:
             params["retry_after"] = retry_after
-        fault = _Fault(status, description, count, params or None, delay)
+        fault = _Fault(status, description, count, params or None, delay, body, content_type)
         self._faults.setdefault(method.lower(), collections.deque()).append(fault)
 
     def set_random_faults(self, faults: RandomFaults) -> None:
@@ -1136,6 +1145,11 @@ class BotAPIEmulator:
         if fault is not None:
             if fault.delay > 0:
                 await self._pause(fault.delay)
+            if fault.body is not None:
+                self.stats.errors[fault.status] += 1
+                return web.Response(
+                    status=fault.status, text=fault.body, content_type=fault.content_type
+                )
             if fault.status >= 400:
                 return self._error(fault.status, fault.description, fault.parameters)
         chance = self._random_faults
@@ -1811,6 +1825,8 @@ class BotAPIEmulator:
             retry_after=None if retry_after is None else int(retry_after),
             parameters=parameters if isinstance(parameters, dict) else None,
             delay=float(body.get("delay", 0.0)),
+            body=None if body.get("body") is None else str(body["body"]),
+            content_type=str(body.get("content_type", "text/html")),
         )
         return _json_response({"ok": True})
 

@@ -126,7 +126,13 @@ class CheckinScheduler:
         async with self._lock:
             now = self.clock.now()
             async with self.session_factory() as session:
-                report = await self.checkins.run_due(session, now)
+
+                async def checkpoint() -> None:
+                    # A large occurrence commits batch by batch; the sender starts on each.
+                    await session.commit()
+                    self.wake_sender()
+
+                report = await self.checkins.run_due(session, now, checkpoint=checkpoint)
                 await session.commit()
             await self._release_ballots()
             async with self.session_factory() as session:

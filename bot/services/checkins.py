@@ -10,9 +10,8 @@ window is still open. Quiet hours hold check-ins and reminders back in each memb
 from __future__ import annotations
 
 import html
-import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -20,11 +19,11 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.delivery.transport import Composed
 from bot.domain import engine
 from bot.domain.broadcasts import Audience
-from bot.domain.engine import RunState, Step
+from bot.domain.engine import Reply, RunState
 from bot.domain.flows import AskNode, Flow, FlowRegistry
-from bot.domain.payload import PREFIX as PAYLOAD_PREFIX
 from bot.domain.schedules import (
     DAY_CODES,
     NTH_CODES,
@@ -39,7 +38,7 @@ from bot.domain.schedules import (
     relative_day,
     validate,
 )
-from bot.domain.text import TEXT_LIMIT, split_html
+from bot.domain.text import split_html
 from bot.domain.timing import in_quiet_hours, zone
 from bot.i18n import Catalogs, Translator
 from bot.services.ballots import Ballots, day_of
@@ -52,6 +51,7 @@ from bot.storage.models import (
     CheckInStatus,
     Member,
     OccurrenceStatus,
+    OutboxMessage,
     Schedule,
     ScheduleKind,
     ScheduleOccurrence,
@@ -60,14 +60,27 @@ from bot.storage.models import (
 
 log = logging.getLogger(__name__)
 DRAFT_KIND = "schedule"
-# Stands for the member's name while a message is rendered once for all readers of a language.
-NAME = "\x00name\x00"
-NAME_ROOM = 256
-# Stands for the run id in a keyboard rendered once (real run ids start at 1).
-RUN_SENTINEL = 0
+# Stands for the member's name while a flow's first step is written once per language: as
+# long as the longest name (200 characters of up to two UTF-16 units each), so the text splits
+# into the same messages whatever the reader's name. A private-use character, never in wording.
+NAME_ROOM = 400
+NAME_SLOT = "\ue000" * NAME_ROOM
+# Members whose check-in is opened per transaction: a large occurrence is committed in batches,
+# so that (on SQLite) members' answers never wait long for the write lock.
+OPEN_BATCH = 1000
+Checkpoint = Callable[[], Awaitable[None]]
 # A member's own date is read in their zone, at most a day and a bit from UTC: look this far
 # around the window for events that may be due.
 EVENT_SLACK = timedelta(days=2)
+
+
+@dataclass(frozen=True)
+class FirstStep:
+    """A flow's first step in one language: the node it waits at, its messages, its question."""
+
+    node_id: str | None
+    parts: tuple[str, ...]
+    question: Reply | None
 
 
 @dataclass(frozen=True)
@@ -153,6 +166,7 @@ class Checkins:
         quiet_end: time,
     ) -> None:
         self.use(flows, catalogs)
+        self.open_batch = OPEN_BATCH
         self.partnership_timezone = partnership_timezone
         self.tz = zone(None, partnership_timezone)
         self.quiet_start = quiet_start
@@ -163,6 +177,7 @@ class Checkins:
         self.flows = flows
         self.catalogs = catalogs
         self.locales = catalogs.locales
+        self._first_steps: dict[tuple[str, int, str], FirstStep] = {}
         self.groups = flows.options_for("stakeholder_group")
 
     # -- schedules --------------------------------------------------------------------------
@@ -427,10 +442,14 @@ class Checkins:
 
     # -- running ----------------------------------------------------------------------------
 
-    async def run_due(self, session: AsyncSession, now: datetime) -> TickReport:
+    async def run_due(
+        self, session: AsyncSession, now: datetime, *, checkpoint: Checkpoint | None = None
+    ) -> TickReport:
         """Do everything due at `now`: settle, expire, close, remind, open and send.
 
-        Works in the caller's transaction; commit it, then wake the sender.
+        Works in the caller's transaction; commit it, then wake the sender. An occurrence of
+        more than `OPEN_BATCH` members is opened in batches, with `checkpoint` (which commits
+        the session) awaited between them; without one, everything stays in one transaction.
         """
         report = TickReport()
         report.settled = await store.settle_checkins(session)
@@ -449,9 +468,11 @@ class Checkins:
                 log.error("schedule #%s starts unknown flow %r; skipped", schedule.id, spec.flow_id)
                 continue
             if spec.recurrence.relative:
-                sent, missed = await self._run_relative(session, schedule, spec, now)
+                sent, missed = await self._run_relative(session, schedule, spec, now, checkpoint)
             else:
-                sent, missed = await self._run_calendar(session, schedule, spec, now, zones, report)
+                sent, missed = await self._run_calendar(
+                    session, schedule, spec, now, zones, report, checkpoint
+                )
             report.sent += sent
             report.missed += missed
         if report.sent or report.reminded or report.expired or report.missed:
@@ -506,6 +527,7 @@ class Checkins:
         now: datetime,
         zones: Sequence[str | None],
         report: TickReport,
+        checkpoint: Checkpoint | None,
     ) -> tuple[int, int]:
         schedule_id = _id(schedule)
         last = await store.last_occurrence(session, schedule_id=schedule_id)
@@ -537,7 +559,9 @@ class Checkins:
         for occurrence in await store.list_occurrences(
             session, schedule_id=schedule_id, status=OccurrenceStatus.OPEN
         ):
-            sent += await self._send_occurrence(session, schedule, spec, occurrence, now, zones)
+            sent += await self._send_occurrence(
+                session, schedule, spec, occurrence, now, zones, checkpoint
+            )
         return sent, 0
 
     async def _record_occurrence(
@@ -585,6 +609,7 @@ class Checkins:
         occurrence: ScheduleOccurrence,
         now: datetime,
         zones: Sequence[str | None],
+        checkpoint: Checkpoint | None,
     ) -> int:
         day = date.fromisoformat(occurrence.occurrence)
 
@@ -592,7 +617,9 @@ class Checkins:
             return schedule.active_from <= due <= now < closes and not self._quiet(now, raw)
 
         groups = self._zone_groups(spec, day, zones, due_now)
-        return await self._open(session, schedule, spec, occurrence.occurrence, groups, now)
+        return await self._open(
+            session, schedule, spec, occurrence.occurrence, groups, now, checkpoint
+        )
 
     async def _close(
         self,
@@ -625,7 +652,12 @@ class Checkins:
         return missed
 
     async def _run_relative(
-        self, session: AsyncSession, schedule: Schedule, spec: ScheduleSpec, now: datetime
+        self,
+        session: AsyncSession,
+        schedule: Schedule,
+        spec: ScheduleSpec,
+        now: datetime,
+        checkpoint: Checkpoint | None,
     ) -> tuple[int, int]:
         """Check-ins N days after each member's own date; the occurrence is that due date."""
         rec = spec.recurrence
@@ -664,7 +696,8 @@ class Checkins:
                 groups=_listed(by_moments),
             )
         for occurrence, by_moments in to_open.items():
-            sent += await self._open(session, schedule, spec, occurrence, _listed(by_moments), now)
+            groups = _listed(by_moments)
+            sent += await self._open(session, schedule, spec, occurrence, groups, now, checkpoint)
         await store.mark_settled(session, schedule=schedule, until=now)
         return sent, missed
 
@@ -676,6 +709,7 @@ class Checkins:
         occurrence: str,
         groups: Sequence[store.Group],
         now: datetime,
+        checkpoint: Checkpoint | None,
     ) -> int:
         """Start the flow for the groups' members and queue its first message, set-based."""
         if not groups:
@@ -695,44 +729,72 @@ class Checkins:
             next_reminder_at=now + spec.reminders[0] if spec.reminders else None,
             source=f"checkin:{schedule_id}",
             dedupe_prefix=f"checkin:{schedule_id}:{occurrence}:",
-        )
-        return await store.open_checkins(
-            session,
-            opening,
-            audience=_audience(spec),
-            groups=groups,
-            message=self.first_message(step),
-            now=now,
-        )
-
-    def first_message(self, step: Step) -> store.FirstMessage:
-        """The first step of a flow as one message per locale, its keyboard as a template."""
-        question = next((r for r in reversed(step.replies) if r.question is not None), None)
-        parts: dict[str, list[str]] = {}
-        keyboards: dict[str, str | None] = {}
-        for locale in self.locales:
-            t = self.catalogs.translator(locale)
-            text = "\n\n".join(render_text(r, t, {"name": NAME}) for r in step.replies)
-            # Room for the longest name, which replaces the marker later.
-            limit = TEXT_LIMIT - NAME_ROOM if NAME in text else TEXT_LIMIT
-            parts[locale] = split_html(text, limit)
-            keyboard = None
-            if question is not None:
-                keyboard = render_keyboard(Message(question, RUN_SENTINEL), t)
-            keyboards[locale] = (
-                None
-                if keyboard is None
-                else json.dumps(keyboard, ensure_ascii=False, separators=(",", ":"))
-            )
-        return store.FirstMessage(
-            parts=parts,
-            keyboards=keyboards,
+            parts={code: len(self.first_step(flow, code).parts) for code in self.locales},
             default_locale=self.catalogs.default,
-            name_marker=NAME,
-            run_marker=f'"{PAYLOAD_PREFIX}:{RUN_SENTINEL}:',
-            run_prefix=f'"{PAYLOAD_PREFIX}:',
-            run_suffix=":",
         )
+        opened = last_member = 0
+        while True:
+            batch = await store.open_checkins(
+                session,
+                opening,
+                audience=_audience(spec),
+                groups=groups,
+                now=now,
+                limit=self.open_batch if checkpoint is not None else None,
+                after_member=last_member,
+            )
+            opened += batch.count
+            if checkpoint is None or batch.count < self.open_batch:
+                return opened
+            last_member = batch.last_member
+            await checkpoint()
+
+    def first_step(self, flow: Flow, locale: str) -> FirstStep:
+        """A flow's first step in one language, split into messages, with `NAME_SLOT` for the
+        reader's name; written once per flow version and language."""
+        key = (flow.id, flow.version, locale)
+        found = self._first_steps.get(key)
+        if found is None:
+            step = engine.start(flow)
+            t = self.catalogs.translator(locale)
+            text = "\n\n".join(render_text(r, t, {"name": NAME_SLOT}) for r in step.replies)
+            question = next((r for r in reversed(step.replies) if r.question is not None), None)
+            found = FirstStep(step.state.node_id, tuple(split_html(text)), question)
+            self._first_steps[key] = found
+        return found
+
+    async def compose(
+        self, session: AsyncSession, messages: Sequence[OutboxMessage]
+    ) -> dict[int, Composed | None]:
+        """The text and buttons of check-in messages about to be sent, in each reader's
+        language; None for one that can no longer be written (its flow is gone or changed)."""
+        names = await store.run_readers(
+            session, run_ids=[m.run_id for m in messages if m.run_id is not None]
+        )
+        composed: dict[int, Composed | None] = {}
+        for message in messages:
+            assert message.id is not None
+            composed[message.id] = self._compose(message, names)
+        return composed
+
+    def _compose(self, message: OutboxMessage, names: Mapping[int, str]) -> Composed | None:
+        flow = self.flows.get(message.flow_id or "")
+        run_id, part = message.run_id, message.part
+        if flow is None or run_id is None or part is None or run_id not in names:
+            return None
+        locale = message.language if message.language in self.locales else self.catalogs.default
+        step = self.first_step(flow, locale)
+        if step.node_id != message.node_id or part >= len(step.parts):
+            log.warning(
+                "check-in message %s: flow %s changed since it was queued", message.id, flow.id
+            )
+            return None
+        text = step.parts[part].replace(NAME_SLOT, html.escape(names[run_id]))
+        keyboard = None
+        if step.question is not None and part == len(step.parts) - 1:
+            t = self.catalogs.translator(locale)
+            keyboard = render_keyboard(Message(step.question, run_id), t)
+        return Composed(text, keyboard)
 
     async def _expire(self, session: AsyncSession, now: datetime) -> int:
         """Runs of check-ins whose window closed become expired; the anonymous answers already

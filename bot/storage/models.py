@@ -195,6 +195,10 @@ class Broadcast(SQLModel, table=True):
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+# The kind of an outbox message stored as data: a check-in's first question, written when sent.
+CHECKIN_KIND = "checkin"
+
+
 class OutboxMessage(SQLModel, table=True):
     """One message to deliver, durable from the moment the change that causes it commits."""
 
@@ -218,6 +222,14 @@ class OutboxMessage(SQLModel, table=True):
     text: str = ""
     reply_markup: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     media_file_id: str | None = Field(default=None, max_length=255)
+    # A check-in's question is kept as data (kind "checkin": the run, its flow and node, and
+    # which part of the message) and written in the reader's language when it is sent.
+    run_id: int | None = Field(
+        default=None, sa_type=BigInteger, foreign_key="flowrun.id", ondelete="CASCADE", index=True
+    )
+    flow_id: str | None = Field(default=None, max_length=40)
+    node_id: str | None = Field(default=None, max_length=40)
+    part: int | None = None
     status: str = Field(default=OutboxStatus.QUEUED, max_length=16)
     attempts: int = 0
     next_attempt_at: datetime = Field(sa_type=UTCDateTime)

@@ -18,7 +18,6 @@ from sqlalchemy import (
     Exists,
     Integer,
     String,
-    Text,
     and_,
     bindparam,
     case,
@@ -27,7 +26,6 @@ from sqlalchemy import (
     func,
     insert,
     literal,
-    null,
     or_,
     update,
 )
@@ -39,6 +37,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.storage.committees import in_committees
 from bot.storage.models import (
+    CHECKIN_KIND,
     CheckIn,
     CheckInStatus,
     FlowRun,
@@ -386,26 +385,12 @@ async def _rows(session: AsyncSession, query: Any) -> list[tuple[Any, ...]]:
 
 
 @dataclass(frozen=True)
-class FirstMessage:
-    """A check-in's first message, rendered once per locale by the caller.
-
-    `parts` are the text's parts (one message each, in order); `name_marker` in them stands
-    for the member's (escaped) name. `keyboards` hold Bot API JSON whose `run_marker` stands
-    for the new run's id, written as `run_prefix` + id + `run_suffix`.
-    """
-
-    parts: Mapping[str, Sequence[str]]
-    keyboards: Mapping[str, str | None]
-    default_locale: str
-    name_marker: str
-    run_marker: str
-    run_prefix: str
-    run_suffix: str
-
-
-@dataclass(frozen=True)
 class Opening:
-    """One group of check-ins that share their occurrence and moments."""
+    """One group of check-ins that share their occurrence and moments.
+
+    `parts` says how many messages the flow's first step takes in each locale; the messages
+    are queued as data (run, flow, node, part) and written when they are sent.
+    """
 
     schedule_id: int
     occurrence: str
@@ -415,6 +400,16 @@ class Opening:
     next_reminder_at: datetime | None
     source: str
     dedupe_prefix: str
+    parts: Mapping[str, int]
+    default_locale: str
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """How many check-ins a batch opened, and the highest member id among them."""
+
+    count: int
+    last_member: int
 
 
 async def open_checkins(
@@ -423,22 +418,48 @@ async def open_checkins(
     *,
     audience: Selection,
     groups: Sequence[Group],
-    message: FirstMessage,
     now: datetime,
-) -> int:
-    """For every member of the groups without this occurrence and not in a conversation:
-    start the flow, record the check-in and queue its first message.
+    limit: int | None = None,
+    after_member: int = 0,
+) -> Opened:
+    """For every member of the groups without this occurrence and not in a conversation (the
+    first `limit` of them by id above `after_member`): start the flow, record the check-in and
+    queue its first message.
 
-    Three INSERT … SELECT statements (one more per extra text part) whatever the number of
-    members or zones, so a hundred thousand members cost no Python per member.
+    Three INSERT … SELECT statements (one more per extra message part) whatever the number of
+    members or zones, so a hundred thousand members cost no Python per member. Batches go on
+    from the last member of the one before, so that each member is looked at once.
     """
     if not groups:
-        return 0
+        return Opened(0, after_member)
     connection = await session.connection()
     moments = _Moments(groups)
     before_run = await _max_id(session, FlowRun)
     before_checkin = await _max_id(session, CheckIn)
     stamp = literal(now, UTCDateTime())
+    members = (
+        select_columns(
+            col(Member.id),
+            literal(opening.flow_id, String()),
+            literal(opening.flow_version, Integer()),
+            literal(opening.node_id, String()),
+            literal({}, JSON()),
+            literal([], JSON()),
+            literal(RunStatus.RUNNING.value, String()),
+            stamp,
+            stamp,
+        )
+        .where(
+            *audience.conditions(),
+            moments.filter,
+            ~_has_checkin(opening.schedule_id, opening.occurrence),
+            ~_running(),
+            col(Member.id) > after_member,
+        )
+        .order_by(col(Member.id))
+    )
+    if limit is not None:
+        members = members.limit(limit)
     runs = insert(FlowRun).from_select(
         [
             "member_id",
@@ -451,22 +472,7 @@ async def open_checkins(
             "started_at",
             "updated_at",
         ],
-        select_columns(
-            col(Member.id),
-            literal(opening.flow_id, String()),
-            literal(opening.flow_version, Integer()),
-            literal(opening.node_id, String()),
-            literal({}, JSON()),
-            literal([], JSON()),
-            literal(RunStatus.RUNNING.value, String()),
-            stamp,
-            stamp,
-        ).where(
-            *audience.conditions(),
-            moments.filter,
-            ~_has_checkin(opening.schedule_id, opening.occurrence),
-            ~_running(),
-        ),
+        members,
     )
     await connection.execute(runs)
     # The runs just started: newer than any before, of this flow, started now. Should one
@@ -512,11 +518,12 @@ async def open_checkins(
         )
     )
     opened = int(result.rowcount or 0)
-    if opened:
-        await _queue_first_messages(
-            connection, opening, message, after_checkin=before_checkin, now=now
-        )
-    return opened
+    if not opened:
+        return Opened(0, after_member)
+    ours_only = _checkins_after(opening, checkin=before_checkin, member=after_member)
+    await _queue_first_messages(connection, opening, ours_only, now=now)
+    last = select(func.max(CheckIn.member_id)).where(*ours_only)
+    return Opened(opened, int((await session.exec(last)).one() or after_member))
 
 
 async def _max_id(session: AsyncSession, model: type[FlowRun] | type[CheckIn]) -> int:
@@ -528,69 +535,45 @@ async def _max_id(session: AsyncSession, model: type[FlowRun] | type[CheckIn]) -
     return int(found or 0)
 
 
-def _escaped_name() -> Any:
-    name: Any = col(Member.display_name)
-    for plain, escaped in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
-        name = func.replace(name, plain, escaped)
-    return name
+def _checkins_after(opening: Opening, *, checkin: int, member: int) -> list[ColumnElement[bool]]:
+    """The check-ins a batch just opened. The member bound lets the check-in's unique index
+    (schedule, occurrence, member) seek to the batch instead of walking the whole occurrence."""
+    return [
+        col(CheckIn.schedule_id) == opening.schedule_id,
+        col(CheckIn.occurrence) == opening.occurrence,
+        col(CheckIn.member_id) > member,
+        col(CheckIn.id) > checkin,
+    ]
 
 
 async def _queue_first_messages(
-    connection: Any, opening: Opening, message: FirstMessage, *, after_checkin: int, now: datetime
+    connection: Any, opening: Opening, ours: Sequence[ColumnElement[bool]], *, now: datetime
 ) -> None:
-    """One INSERT per text part; each reader's language is worked out once per row."""
-    locales = sorted(message.parts)
+    """One INSERT per message part: the run, flow, node and part of each, in the reader's
+    language (worked out once per row); the text is written when the message is sent."""
+    locales = sorted(opening.parts)
     reader = (
         select_columns(
             col(Member.chat_id).label("chat_id"),
             col(Member.id).label("member_id"),
-            col(Member.display_name).label("name"),
             col(CheckIn.run_id).label("run_id"),
             case(
                 (col(Member.language).in_(locales), col(Member.language)),
-                else_=literal(message.default_locale, String()),
+                else_=literal(opening.default_locale, String()),
             ).label("locale"),
         )
         .select_from(CheckIn)
         .join(Member, col(Member.id) == col(CheckIn.member_id))
-        .where(
-            col(CheckIn.id) > after_checkin,
-            col(CheckIn.schedule_id) == opening.schedule_id,
-            col(CheckIn.occurrence) == opening.occurrence,
-        )
+        .where(*ours)
         .subquery("reader")
     )
-    name: Any = reader.c.name
-    for plain, escaped in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
-        name = func.replace(name, plain, escaped)
-    run = (
-        literal(message.run_prefix, String())
-        + cast(reader.c.run_id, String())
-        + literal(message.run_suffix, String())
-    )
     stamp = literal(now, UTCDateTime())
-    count = max(len(parts) for parts in message.parts.values())
-    for index in range(count):
-        texts: dict[str, Any] = {}
-        keyboards: dict[str, Any] = {}
-        for code in locales:
-            parts = message.parts[code]
-            if index >= len(parts):
-                continue
-            text: Any = literal(parts[index], Text())
-            if message.name_marker in parts[index]:
-                text = func.replace(text, message.name_marker, name)
-            texts[code] = text
-            keyboard = message.keyboards.get(code)
-            if keyboard is not None and index == len(parts) - 1:
-                keyboards[code] = func.replace(literal(keyboard, Text()), message.run_marker, run)
-        markup: Any = case(keyboards, value=reader.c.locale) if keyboards else null()
-        if connection.dialect.name == "postgresql":
-            markup = cast(markup, JSON())
+    for index in range(max(opening.parts.values(), default=0)):
+        readers = [code for code in locales if index < opening.parts[code]]
         # Like `outbox.enqueue`: a message of several parts keys each part.
         suffixes = {
-            code: literal(f":part{index + 1}" if len(message.parts[code]) > 1 else "", String())
-            for code in texts
+            code: literal(f":part{index + 1}" if opening.parts[code] > 1 else "", String())
+            for code in readers
         }
         dedupe = (
             literal(opening.dedupe_prefix, String())
@@ -602,15 +585,17 @@ async def _queue_first_messages(
             reader.c.member_id,
             literal(opening.source, String()),
             dedupe,
-            literal("text", String()),
+            literal(CHECKIN_KIND, String()),
             reader.c.locale,
-            case(texts, value=reader.c.locale),
-            markup,
+            reader.c.run_id,
+            literal(opening.flow_id, String()),
+            literal(opening.node_id, String()),
+            literal(index, Integer()),
             literal(OutboxStatus.QUEUED.value, String()),
             literal(0, Integer()),
             stamp,
             stamp,
-        ).where(reader.c.locale.in_(list(texts)))
+        ).where(reader.c.locale.in_(readers))
         await connection.execute(
             insert(OutboxMessage).from_select(
                 [
@@ -620,8 +605,10 @@ async def _queue_first_messages(
                     "dedupe_key",
                     "kind",
                     "language",
-                    "text",
-                    "reply_markup",
+                    "run_id",
+                    "flow_id",
+                    "node_id",
+                    "part",
                     "status",
                     "attempts",
                     "next_attempt_at",
@@ -630,6 +617,16 @@ async def _queue_first_messages(
                 rows,
             )
         )
+
+
+async def run_readers(session: AsyncSession, *, run_ids: Sequence[int]) -> dict[int, str]:
+    """The name of each run's member, by run id (runs since erased are left out)."""
+    query = (
+        select_columns(col(FlowRun.id), col(Member.display_name))
+        .join(Member, col(Member.id) == col(FlowRun.member_id))
+        .where(col(FlowRun.id).in_(sorted(set(run_ids))))
+    )
+    return {int(run_id): name for run_id, name in await _rows(session, query)}
 
 
 async def record_missed(

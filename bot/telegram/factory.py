@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Union
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.exceptions import TelegramAPIError
-from aiogram.methods.base import Response
-from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, Message, Update, User
+from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
 
 from bot.config import Settings
 from bot.domain.clock import Clock
@@ -26,20 +24,13 @@ from bot.storage.db import UpdateSessions
 from bot.telegram.middlewares import ChatOrder, DatabaseSession, MemberContext, UpdateTracker
 from bot.telegram.retry import RetryRequests
 from bot.telegram.routers import get_routers
-from bot.telegram.session import JsonSession
+from bot.telegram.updates import SkipUnreadableUpdates
 
 log = logging.getLogger(__name__)
 # The menu: these first, then each flow's own command, then the rest.
 MENU_FIRST = ("start", "help")
 MENU_LAST = ("concerns", "language", "mydata", "forget", "cancel", "stop")
 MEMBER_COMMANDS = MENU_FIRST + MENU_LAST
-
-# aiogram builds `Response[T]` for every call and pydantic caches such parametrised models only
-# weakly: without a strong reference they are rebuilt (milliseconds each) after every GC.
-PINNED_RESPONSE_TYPES = tuple(
-    Response[t]  # type: ignore[valid-type]
-    for t in (Message, bool, dict, list[Update], User, Union[Message, bool])  # noqa: UP007
-)
 
 
 def build_bot(
@@ -50,10 +41,14 @@ def build_bot(
 
     The outbox sender asks for `retry=False`: it schedules its own retries.
     """
-    session = JsonSession(
+    # aiogram's stock session: it sends url-encoded forms and builds a pydantic model of every
+    # answer, a few hundred microseconds of CPU per reply (docs/benchmarks.md, issue 15); that
+    # is upstream's to weigh (aiogram/aiogram#1177, pydantic/pydantic#11434).
+    session = AiohttpSession(
         api=TelegramAPIServer.from_base(settings.telegram_api_url),
         timeout=settings.telegram_timeout,
     )
+    session.middleware(SkipUnreadableUpdates())
     if retry:
         session.middleware(
             RetryRequests(attempts=settings.request_retries, on_rate_limited=on_rate_limited)
@@ -102,7 +97,7 @@ def build_dispatcher(
 
 
 async def publish_commands(bot: Bot, catalogs: Catalogs, flows: FlowRegistry) -> None:
-    """Tell Telegram our commands in every language; a failure is logged, never fatal."""
+    """Tell Telegram our commands in every language; raises on the first failure."""
     flow_commands = [(f.command, f.title) for f in flows.flows.values() if f.command]
     for locale in catalogs.locales:
         t = catalogs.translator(locale)
@@ -110,9 +105,6 @@ async def publish_commands(bot: Bot, catalogs: Catalogs, flows: FlowRegistry) ->
         commands += [BotCommand(command=c, description=t(title)) for c, title in flow_commands]
         commands += [BotCommand(command=c, description=t(f"cmd.desc.{c}")) for c in MENU_LAST]
         language = None if locale == catalogs.default else locale
-        try:
-            await bot.set_my_commands(
-                commands, scope=BotCommandScopeAllPrivateChats(), language_code=language
-            )
-        except TelegramAPIError as exc:
-            log.warning("setMyCommands (%s) failed, carrying on: %s", locale, exc)
+        await bot.set_my_commands(
+            commands, scope=BotCommandScopeAllPrivateChats(), language_code=language
+        )

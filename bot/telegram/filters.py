@@ -8,13 +8,18 @@ keeps sync filters and handlers out.
 
 from __future__ import annotations
 
-from aiogram.filters import Filter
+from aiogram.filters import Command, Filter
 from aiogram.types import CallbackQuery, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.services.proxy import running_proxy_run
 from bot.storage import repo
 from bot.storage.models import Member
+
+
+def command(*names: str) -> Command:
+    """A command filter that reads `/Help` as `/help`: phones capitalise the first letter."""
+    return Command(*names, ignore_case=True)
 
 
 def _is_command(message: Message) -> bool:

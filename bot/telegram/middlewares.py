@@ -19,6 +19,7 @@ from bot.services.conversations import Conversations, UserRef
 from bot.storage import repo
 from bot.storage.db import UpdateSessions
 from bot.telegram.render import Outgoing, Responder
+from bot.telegram.updates import carries_nothing
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 log = logging.getLogger(__name__)
@@ -43,6 +44,9 @@ class UpdateTracker(BaseMiddleware):
         self.in_flight += 1
         started = time.perf_counter()
         try:
+            if carries_nothing(event):
+                log.info("update %s holds nothing this bot reads; skipped", event.update_id)
+                return None
             return await handler(event, data)
         except Exception as exc:
             # aiogram's errors router swallows the exception after us; a caller that must

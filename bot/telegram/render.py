@@ -9,15 +9,12 @@ from collections.abc import Awaitable, Callable
 from aiogram import Bot
 from aiogram.enums import ChatAction
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
-from aiogram.methods import SendMessage
 from aiogram.types import (
     BufferedInputFile,
     CallbackQuery,
     InlineKeyboardMarkup,
     Message,
-    ReplyMarkupUnion,
 )
-from pydantic import Field
 
 from bot.i18n import Catalogs, Translator
 from bot.services.conversations import PRE_CONSENT_RUN, Outcome
@@ -32,20 +29,6 @@ def markup(keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:
 
 
 Call = Callable[[], Awaitable[object]]
-
-
-class SendReply(SendMessage):
-    """sendMessage for a reply whose sent message nobody reads: aiogram would otherwise build
-    a whole `Message` (keyboard, entities and all) of Telegram's answer, which costs more than
-    building the request. A keyboard may come as Bot API JSON (rendering's `Keyboard`), sent
-    as it is rather than through aiogram's models and back."""
-
-    __returning__ = dict  # type: ignore[assignment]
-
-    # Left to right: pydantic's smart union would turn the JSON into the models after all.
-    reply_markup: Keyboard | ReplyMarkupUnion | None = Field(  # type: ignore[assignment]
-        default=None, union_mode="left_to_right"
-    )
 
 
 class Outgoing:
@@ -125,7 +108,11 @@ class Responder:
         for message in outcome.messages:
             rendered = render(message, t, outcome.params)
             asks = message.reply.question is not None and message.run_id != PRE_CONSENT_RUN
-            self.send(rendered.text, rendered.keyboard, prompt_of=message.run_id if asks else None)
+            self.send(
+                rendered.text,
+                markup(rendered.keyboard),
+                prompt_of=message.run_id if asks else None,
+            )
 
     def show_answer(self, outcome: Outcome, question: Message) -> None:
         """Edit an answered question's message: its buttons go, the answer chosen shows."""
@@ -157,7 +144,7 @@ class Responder:
     def send(
         self,
         text: str,
-        keyboard: InlineKeyboardMarkup | Keyboard | None = None,
+        keyboard: InlineKeyboardMarkup | None = None,
         *,
         prompt_of: int | None = None,
     ) -> None:
@@ -168,10 +155,9 @@ class Responder:
                 # Until it is sent, no message of the chat holds the question's buttons (a
                 # question without buttons leaves none to take away once it is answered).
                 self.outgoing.note_prompt(prompt_of, None)
-            sent = await self.bot(SendReply(chat_id=self.chat_id, text=text, reply_markup=keyboard))
+            sent = await self.bot.send_message(self.chat_id, text, reply_markup=keyboard)
             if prompt_of is not None and keyboard is not None:
-                sent_id = sent["message_id"] if isinstance(sent, dict) else sent.message_id
-                self.outgoing.note_prompt(prompt_of, sent_id)
+                self.outgoing.note_prompt(prompt_of, sent.message_id)
 
         self.later(call)
 

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
-from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
+from aiogram.exceptions import (
+    ClientDecodeError,
+    TelegramAPIError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
@@ -63,7 +70,9 @@ class RetryRequests(BaseRequestMiddleware):
                     method.__api_method__,
                     exc.retry_after,
                 )
-            except (TelegramServerError, TelegramNetworkError) as exc:
+            except (TelegramServerError, TelegramNetworkError, ClientDecodeError) as exc:
+                # An answer that is not the Bot API's (a proxy's HTML error page) is a failure
+                # on the way, like a 5xx.
                 attempt += 1
                 if attempt > self.attempts:
                     log.error(
@@ -79,3 +88,70 @@ class RetryRequests(BaseRequestMiddleware):
 
     def __repr__(self) -> str:
         return f"RetryRequests(attempts={self.attempts})"
+
+
+# Failures of a Bot API call: Telegram's refusals, the network, answers that are not the API's.
+CALL_FAILED = (TelegramAPIError, ClientDecodeError)
+RETRY_FIRST_S = 1.0
+RETRY_MAX_S = 300.0
+
+
+class RetryInBackground:
+    """Calls the bot can serve without (its command menu, removing a webhook): tried once; on
+    failure logged and tried again in the background, backing off, until they succeed."""
+
+    def __init__(
+        self, *, first_delay: float = RETRY_FIRST_S, max_delay: float = RETRY_MAX_S
+    ) -> None:
+        self.first_delay = first_delay
+        self.max_delay = max_delay
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    @property
+    def pending(self) -> list[str]:
+        """The calls still being retried."""
+        return [what for what, task in self._tasks.items() if not task.done()]
+
+    async def call(self, what: str, call: Callable[[], Awaitable[object]]) -> bool:
+        """Try `call` now; whether it succeeded (if not, it is retried in the background)."""
+        previous = self._tasks.pop(what, None)
+        if previous is not None:
+            previous.cancel()  # a newer version of the same call replaces it
+        try:
+            await call()
+            return True
+        except CALL_FAILED as exc:
+            log.warning("%s failed (%s); trying again in the background", what, exc)
+        self._tasks[what] = asyncio.create_task(self._retry(what, call), name=f"retry:{what}")
+        return False
+
+    async def _retry(self, what: str, call: Callable[[], Awaitable[object]]) -> None:
+        delay = self.first_delay
+        attempt = 1
+        while True:
+            await asyncio.sleep(delay * random.uniform(0.8, 1.0))
+            attempt += 1
+            try:
+                await call()
+            except CALL_FAILED as exc:
+                delay = min(self.max_delay, delay * 2)
+                log.warning(
+                    "%s failed again (attempt %d: %s); next try in %.0fs", what, attempt, exc, delay
+                )
+                continue
+            log.info("%s succeeded at attempt %d", what, attempt)
+            return
+
+    async def wait_done(self, timeout: float) -> None:
+        """Return once every call being retried has succeeded."""
+        async with asyncio.timeout(timeout):
+            await asyncio.gather(*self._tasks.values())
+
+    async def close(self) -> None:
+        """Stop retrying."""
+        tasks, self._tasks = list(self._tasks.values()), {}
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

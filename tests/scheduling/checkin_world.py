@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.delivery.transport import Composed
 from bot.domain.broadcasts import Audience
 from bot.domain.flows import load_flows
 from bot.domain.schedules import Recurrence, ScheduleSpec
@@ -19,6 +21,7 @@ from bot.storage import migrate, repo
 from bot.storage import schedules as store
 from bot.storage.db import SessionFactory, create_engine, create_session_factory
 from bot.storage.models import (
+    CHECKIN_KIND,
     CheckIn,
     FlowRun,
     Member,
@@ -148,6 +151,12 @@ class World:
                 query = query.where(col(OutboxMessage.member_id) == member.id)
             return list((await session.exec(query)).all())
 
+    async def written(self, member: Member | None = None) -> list[Composed | None]:
+        """What the outbox's messages say, check-ins written as the sender writes them."""
+        messages = await self.outbox(member)
+        async with self.sessions() as session:
+            return await written(session, self.checkins, messages)
+
     async def checkins_of(self, member: Member | None = None) -> list[CheckIn]:
         async with self.sessions() as session:
             return await store.list_checkins(
@@ -161,6 +170,18 @@ class World:
     async def occurrences(self, schedule: Schedule) -> list[ScheduleOccurrence]:
         async with self.sessions() as session:
             return await store.list_occurrences(session, schedule_id=schedule.id)
+
+
+async def written(
+    session: AsyncSession, checkins: Checkins, messages: Sequence[OutboxMessage]
+) -> list[Composed | None]:
+    """The text and buttons of each message, as the sender sends it."""
+    stored = [m for m in messages if m.kind == CHECKIN_KIND]
+    composed = await checkins.compose(session, stored) if stored else {}
+    return [
+        composed[m.id or 0] if m.kind == CHECKIN_KIND else Composed(m.text, m.reply_markup)
+        for m in messages
+    ]
 
 
 def load_checkins(*, partnership_timezone: str = "UTC") -> Checkins:

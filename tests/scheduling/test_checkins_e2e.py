@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from checkin_world import written
 from conftest import Database, Phone, onboard
 
 from bot.app import BotApp
@@ -67,8 +68,10 @@ async def set_zone(app: BotApp, user_id: int, zone: str) -> None:
 async def queued_texts(app: BotApp, user_id: int) -> list[str]:
     """What the outbox holds for a chat, sent or not (deterministic right after a tick)."""
     assert app.session_factory is not None
+    assert app.checkins is not None
     async with app.session_factory() as session:
-        return [m.text for m in await outbox.list_messages(session, chat_id=user_id)]
+        messages = await outbox.list_messages(session, chat_id=user_id)
+        return [w.text for w in await written(session, app.checkins, messages) if w is not None]
 
 
 async def checkins_of(app: BotApp, user_id: int) -> list[CheckIn]:

@@ -8,7 +8,6 @@ from datetime import time, timedelta
 import pytest
 from checkin_world import CREATED, World, open_world, utc, weekly
 
-from bot.domain import engine
 from bot.domain.broadcasts import Audience
 from bot.domain.schedules import Recurrence
 from bot.storage import schedules as store
@@ -64,12 +63,22 @@ async def test_the_first_message_is_the_flow_start_in_the_members_language(world
     [message] = await world.outbox(french)
     [run] = await world.runs(french)
     assert (run.flow_id, run.node_id, run.status) == ("trust_pulse", "municipality", "running")
-    assert message.text.startswith("<b>Baromètre de confiance de la semaine</b>")
-    assert "Quelle confiance faites-vous en ce moment à la <b>municipalité</b>" in message.text
+    # Kept as data, written when sent.
+    assert (message.kind, message.text, message.reply_markup) == ("checkin", "", None)
+    assert (message.run_id, message.flow_id, message.node_id, message.part) == (
+        run.id,
+        "trust_pulse",
+        "municipality",
+        0,
+    )
     assert (message.language, message.status, message.chat_id) == ("fr", "queued", french.chat_id)
     assert message.dedupe_key == f"checkin:1:2026-01-05:{french.id}"
-    assert message.reply_markup is not None
-    buttons = [b for row in message.reply_markup["inline_keyboard"] for b in row]
+    [written] = await world.written(french)
+    assert written is not None
+    assert written.text.startswith("<b>Baromètre de confiance de la semaine</b>")
+    assert "Quelle confiance faites-vous en ce moment à la <b>municipalité</b>" in written.text
+    assert written.reply_markup is not None
+    buttons = [b for row in written.reply_markup["inline_keyboard"] for b in row]
     assert [b["text"] for b in buttons] == ["1", "2", "3", "4", "5", "Passer"]
     assert buttons[2]["callback_data"] == f"a:{run.id}:municipality:3"
 
@@ -243,19 +252,19 @@ async def test_nothing_is_sent_twice_even_when_opened_again(world: World) -> Non
             next_reminder_at=None,
             source="checkin:1",
             dedupe_prefix="checkin:1:2026-01-05:",
+            parts={"en": 1},
+            default_locale="en",
         )
-        message = world.checkins.first_message(engine.start(world.checkins.flows["trust_pulse"]))
         # The member is in the check-in's conversation, and has the occurrence already.
         opened = await store.open_checkins(
             session,
             opening,
             audience=store.Selection(),
             groups=spec_groups,
-            message=message,
             now=utc(*MONDAY, 10, 1),
         )
         await session.commit()
-    assert opened == 0
+    assert opened.count == 0
     assert len(await world.outbox(member)) == 1
 
 
@@ -356,13 +365,13 @@ async def test_jobs_fire_at_the_first_zone_due(world: World) -> None:
         }
 
 
-async def test_the_outbox_rows_are_plain_queued_messages(world: World) -> None:
+async def test_the_outbox_rows_are_queued_check_in_messages(world: World) -> None:
     await world.member()
     await world.schedule("trust_pulse", weekly(0))
     await world.run(utc(*MONDAY, 10))
     [row] = await world.outbox()
     assert (row.kind, row.status, row.attempts, row.source) == (
-        "text",
+        "checkin",
         OutboxStatus.QUEUED,
         0,
         "checkin:1",

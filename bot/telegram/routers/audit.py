@@ -8,14 +8,13 @@ from __future__ import annotations
 import html
 
 from aiogram import Router
-from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.i18n import Translator
 from bot.storage import audit
 from bot.storage.models import Member
-from bot.telegram.filters import DataPrefix, PrivateChat
+from bot.telegram.filters import DataPrefix, PrivateChat, command
 from bot.telegram.render import Responder
 from bot.telegram.routers.roles import is_admin
 
@@ -91,6 +90,6 @@ def create_router() -> Router:
     """The audit router."""
     router = Router(name=__name__)
     router.message.filter(PrivateChat())
-    router.message.register(on_audit, Command("audit"))
+    router.message.register(on_audit, command("audit"))
     router.callback_query.register(on_page, DataPrefix(f"{PREFIX}:"))
     return router

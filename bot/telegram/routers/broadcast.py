@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from aiogram import Router
-from aiogram.filters import Command, Filter
+from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,7 +23,7 @@ from bot.domain.timing import BadDateTime, parse_local_datetime, zone
 from bot.i18n import Translator
 from bot.services.broadcasts import Broadcasts, Progress
 from bot.storage.models import BroadcastStatus, Member
-from bot.telegram.filters import DataPrefix, NotCommand, PrivateChat
+from bot.telegram.filters import DataPrefix, NotCommand, PrivateChat, command
 from bot.telegram.render import Responder
 from bot.telegram.routers.roles import is_coordinator
 
@@ -419,9 +419,9 @@ def create_router() -> Router:
     """The broadcast router."""
     router = Router(name=__name__)
     router.message.filter(PrivateChat())
-    router.message.register(on_broadcast, Command("broadcast"))
-    router.message.register(on_list, Command("broadcasts"))
-    router.message.register(on_draft_cancel, Command("cancel"), HasBroadcastDraft())
+    router.message.register(on_broadcast, command("broadcast"))
+    router.message.register(on_list, command("broadcasts"))
+    router.message.register(on_draft_cancel, command("cancel"), HasBroadcastDraft())
     router.message.register(on_draft_message, NotCommand(), HasBroadcastDraft())
     router.callback_query.register(on_cancel_scheduled, DataPrefix(f"{PREFIX}:list:cancel:"))
     router.callback_query.register(on_draft_press, DataPrefix(f"{PREFIX}:"))

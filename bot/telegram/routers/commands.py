@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiogram import Router
-from aiogram.filters import Command, CommandStart
+from aiogram.filters import CommandStart
 from aiogram.types import Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -11,7 +11,7 @@ from bot.domain.clock import Clock
 from bot.services import proxy
 from bot.services.conversations import Conversations, UserRef
 from bot.storage.models import Member
-from bot.telegram.filters import IsCommand, PrivateChat
+from bot.telegram.filters import IsCommand, PrivateChat, command
 from bot.telegram.render import Responder
 from bot.telegram.routers.roles import is_coordinator
 
@@ -101,9 +101,9 @@ def create_router() -> Router:
     """The commands router."""
     router = Router(name=__name__)
     router.message.filter(PrivateChat())
-    router.message.register(on_start, CommandStart())
-    router.message.register(on_help, Command("help"))
-    router.message.register(on_cancel, Command("cancel"))
-    router.message.register(on_stop, Command("stop"))
+    router.message.register(on_start, CommandStart(ignore_case=True))
+    router.message.register(on_help, command("help"))
+    router.message.register(on_cancel, command("cancel"))
+    router.message.register(on_stop, command("stop"))
     router.message.register(on_other_command, IsCommand())
     return router

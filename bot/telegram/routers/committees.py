@@ -10,16 +10,17 @@ from __future__ import annotations
 import html
 
 from aiogram import Router
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import CommandObject
 from aiogram.types import Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain.ids import parse_telegram_id
 from bot.i18n import Translator
 from bot.services.committees import CommitteeError, CommitteeOverview, Committees
 from bot.storage.models import Member
-from bot.telegram.filters import PrivateChat
+from bot.telegram.filters import PrivateChat, command
 from bot.telegram.render import Responder
-from bot.telegram.routers.roles import is_coordinator
+from bot.telegram.routers.roles import ID_SHOWN, is_coordinator
 
 
 def describe(overview: CommitteeOverview, t: Translator) -> str:
@@ -85,7 +86,10 @@ async def on_committee(
                 words = words[:-1]
             if len(words) < 2 or not words[-1].lstrip("-").isdigit():
                 raise CommitteeError("usage")
-            ref, telegram_id = " ".join(words[:-1]), int(words[-1])
+            telegram_id = parse_telegram_id(words[-1])
+            if telegram_id is None:
+                raise CommitteeError("invalid_id", id=words[-1][:ID_SHOWN])
+            ref = " ".join(words[:-1])
             if verb == "staff":
                 committee, seated = await committees.staff(
                     session, ref=ref, telegram_user_id=telegram_id, chair=chair, actor=member
@@ -112,6 +116,6 @@ def create_router() -> Router:
     """The committees router."""
     router = Router(name=__name__)
     router.message.filter(PrivateChat())
-    router.message.register(on_committees, Command("committees"))
-    router.message.register(on_committee, Command("committee"))
+    router.message.register(on_committees, command("committees"))
+    router.message.register(on_committee, command("committee"))
     return router

@@ -11,7 +11,7 @@ import html
 from typing import Any
 
 from aiogram import Router
-from aiogram.filters import Command, Filter
+from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -28,7 +28,7 @@ from bot.services.concerns import (
     describe,
 )
 from bot.storage.models import Member, Ticket
-from bot.telegram.filters import DataPrefix, PlainText, PrivateChat
+from bot.telegram.filters import DataPrefix, PlainText, PrivateChat, command
 from bot.telegram.render import Responder, markup
 from bot.telegram.routers.roles import is_coordinator
 
@@ -305,10 +305,10 @@ def create_router() -> Router:
     """The concerns router."""
     router = Router(name=__name__)
     router.message.filter(PrivateChat())
-    router.message.register(on_tickets, Command("tickets"))
-    router.message.register(on_my_concerns, Command("concerns"))
-    router.message.register(on_pending_cancel, Command("cancel"), HasPendingTicket())
-    router.message.register(on_pending_cancel, Command("cancel"), HasPendingReply())
+    router.message.register(on_tickets, command("tickets"))
+    router.message.register(on_my_concerns, command("concerns"))
+    router.message.register(on_pending_cancel, command("cancel"), HasPendingTicket())
+    router.message.register(on_pending_cancel, command("cancel"), HasPendingReply())
     router.message.register(on_pending_text, PlainText(), HasPendingTicket())
     router.message.register(on_reply_text, PlainText(), HasPendingReply())
     router.callback_query.register(on_ticket_press, DataPrefix(f"{COORDINATOR_PREFIX}:"))

@@ -73,11 +73,39 @@ async def on_other_content(
         responder.show(await conversations.reprompt(session, user=user, member=member))
 
 
+async def on_unknown_press(
+    callback: CallbackQuery,
+    user: UserRef,
+    member: Member | None,
+    conversations: Conversations,
+    responder: Responder,
+) -> None:
+    """A button no handler knows (an old keyboard, forged data): answered, so that the phone
+    stops waiting."""
+    t = responder.catalogs.translator(conversations.locale_of(user, member))
+    responder.answer_callback(callback, t("chat.unknown_button"))
+
+
+async def on_edit(
+    message: Message,
+    user: UserRef,
+    member: Member | None,
+    conversations: Conversations,
+    responder: Responder,
+) -> None:
+    """An edited message: what was sent is what counts, so say how to change an answer."""
+    responder.text("chat.edit_not_read", locale=conversations.locale_of(user, member))
+
+
 def create_router() -> Router:
     """The conversation router."""
     router = Router(name=__name__)
     router.message.filter(PrivateChat())
+    router.edited_message.filter(PrivateChat())
     router.callback_query.register(on_press, DataPrefix(f"{PREFIX}:"))
+    # Routers before this one handled every button they know.
+    router.callback_query.register(on_unknown_press)
     router.message.register(on_text, HasText())
     router.message.register(on_other_content)
+    router.edited_message.register(on_edit, HasText())
     return router

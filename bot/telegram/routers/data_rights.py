@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiogram import Router
-from aiogram.filters import Command, Filter
+from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,7 +18,7 @@ from bot.services import data_rights
 from bot.services.conversations import Conversations, UserRef
 from bot.services.sealing import Sealer
 from bot.storage.models import Member
-from bot.telegram.filters import DataPrefix, PlainText, PrivateChat
+from bot.telegram.filters import DataPrefix, PlainText, PrivateChat, command
 from bot.telegram.render import Responder
 
 PREFIX = "fg"
@@ -155,9 +155,9 @@ def create_router() -> Router:
     """The data rights router."""
     router = Router(name=__name__)
     router.message.filter(PrivateChat())
-    router.message.register(on_mydata, Command("mydata"))
-    router.message.register(on_forget, Command("forget"))
-    router.message.register(on_cancel, Command("cancel"), ConfirmingForget())
+    router.message.register(on_mydata, command("mydata"))
+    router.message.register(on_forget, command("forget"))
+    router.message.register(on_cancel, command("cancel"), ConfirmingForget())
     router.message.register(on_typed_answer, PlainText(), ConfirmingForget())
     router.callback_query.register(on_press, DataPrefix(f"{PREFIX}:"))
     return router

@@ -17,6 +17,12 @@ async def on_error(event: ErrorEvent, bot: Bot, catalogs: Catalogs) -> None:
     """Log the failure with its update, and apologise in the chat it came from."""
     update = event.update
     log.error("update %s failed", update.update_id, exc_info=event.exception)
+    if update.callback_query is not None:
+        try:
+            # The phone shows a spinner on the button until the press is answered.
+            await bot.answer_callback_query(update.callback_query.id)
+        except TelegramAPIError as exc:
+            log.warning("could not answer button press %s: %s", update.callback_query.id, exc)
     source = update.message or (update.callback_query.message if update.callback_query else None)
     user = update.message.from_user if update.message else None
     if update.callback_query:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from aiogram import Router
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -19,7 +19,7 @@ from bot.services.conversations import Conversations
 from bot.services.export import FORMATS, ExportPolicy, export_answers, parse_since
 from bot.services.sealing import Sealer
 from bot.storage.models import Member
-from bot.telegram.filters import DataPrefix, PrivateChat
+from bot.telegram.filters import DataPrefix, PrivateChat, command
 from bot.telegram.render import Responder
 from bot.telegram.routers.roles import is_admin, is_coordinator
 
@@ -149,6 +149,6 @@ def create_router() -> Router:
     """The export router."""
     router = Router(name=__name__)
     router.message.filter(PrivateChat())
-    router.message.register(on_export, Command("export"))
+    router.message.register(on_export, command("export"))
     router.callback_query.register(on_export_press, DataPrefix(f"{PREFIX}:"))
     return router

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from aiogram import Router
-from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.i18n import Catalogs
 from bot.services.conversations import Conversations, UserRef
 from bot.storage.models import Member
-from bot.telegram.filters import DataPrefix
+from bot.telegram.filters import DataPrefix, command
 from bot.telegram.render import Responder
 
 PREFIX = "lang:"
@@ -64,6 +63,6 @@ async def on_language_chosen(
 def create_router() -> Router:
     """The language router."""
     router = Router(name=__name__)
-    router.message.register(on_language, Command("language"))
+    router.message.register(on_language, command("language"))
     router.callback_query.register(on_language_chosen, DataPrefix(PREFIX))
     return router

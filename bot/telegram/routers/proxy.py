@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiogram import Router
-from aiogram.filters import Command, CommandObject, Filter
+from aiogram.filters import CommandObject, Filter
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -20,7 +20,7 @@ from bot.i18n import Translator
 from bot.services import proxy
 from bot.services.conversations import Conversations, UserRef
 from bot.storage.models import FlowRun, Member, RunStatus
-from bot.telegram.filters import DataPrefix, PlainText, PrivateChat
+from bot.telegram.filters import DataPrefix, PlainText, PrivateChat, command
 from bot.telegram.render import Responder
 from bot.telegram.routers import conversation
 from bot.telegram.routers.roles import is_coordinator
@@ -218,7 +218,7 @@ def create_router() -> Router:
     """The proxy router."""
     router = Router(name=__name__)
     router.message.filter(PrivateChat())
-    router.message.register(on_proxy, Command("proxy"))
+    router.message.register(on_proxy, command("proxy"))
     router.message.register(on_answer_text, PlainText(), HasProxyRun())
     router.callback_query.register(on_press, DataPrefix(f"{PREFIX}:"))
     router.callback_query.register(on_answer_press, DataPrefix(f"{ANSWER_PREFIX}:"), HasProxyRun())

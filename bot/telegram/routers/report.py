@@ -10,13 +10,13 @@ import html
 from datetime import datetime
 
 from aiogram import Router
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.services.reports import KINDS, Reports, parse_since
 from bot.storage.models import Member
-from bot.telegram.filters import DataPrefix, PrivateChat
+from bot.telegram.filters import DataPrefix, PrivateChat, command
 from bot.telegram.render import Responder
 from bot.telegram.routers.roles import is_coordinator
 
@@ -115,6 +115,6 @@ def create_router() -> Router:
     """The report router."""
     router = Router(name=__name__)
     router.message.filter(PrivateChat())
-    router.message.register(on_report, Command("report"))
+    router.message.register(on_report, command("report"))
     router.callback_query.register(on_report_press, DataPrefix(f"{PREFIX}:"))
     return router

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from aiogram import Router
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import CommandObject
 from aiogram.types import Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.clock import Clock
+from bot.domain.ids import parse_telegram_id
 from bot.storage import audit, repo
 from bot.storage.models import Member, MemberRole
+from bot.telegram.filters import command
 from bot.telegram.render import Responder
 
 GRANTABLE = {MemberRole.COORDINATOR.value, MemberRole.ADMIN.value}
+# How much of a mistyped id is repeated back.
+ID_SHOWN = 40
 
 
 def is_admin(member: Member | None) -> bool:
@@ -68,13 +72,17 @@ async def _change_role(
     if not args or not args[0].lstrip("-").isdigit():
         responder.text(usage, locale=locale)
         return
+    telegram_id = parse_telegram_id(args[0])
+    if telegram_id is None:
+        responder.text("roles.invalid_id", locale=locale, id=args[0][:ID_SHOWN], then=usage)
+        return
     role = args[1].lower() if promote and len(args) > 1 else MemberRole.COORDINATOR.value
     if not promote:
         role = MemberRole.MEMBER.value
     elif role not in GRANTABLE:
         responder.text(usage, locale=locale)
         return
-    target = await repo.get_member_by_telegram_id(session, telegram_user_id=int(args[0]))
+    target = await repo.get_member_by_telegram_id(session, telegram_user_id=telegram_id)
     if target is None:
         responder.text("roles.unknown_member", locale=locale, id=args[0])
         return
@@ -103,6 +111,6 @@ async def _change_role(
 def create_router() -> Router:
     """The roles router."""
     router = Router(name=__name__)
-    router.message.register(on_promote, Command("promote"))
-    router.message.register(on_demote, Command("demote"))
+    router.message.register(on_promote, command("promote"))
+    router.message.register(on_demote, command("demote"))
     return router

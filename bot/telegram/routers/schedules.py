@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aiogram import Router
-from aiogram.filters import Command, Filter
+from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -31,7 +31,7 @@ from bot.i18n import Translator
 from bot.services.checkins import Checkins, span, spec_of
 from bot.storage import audit
 from bot.storage.models import Member, ScheduleStatus
-from bot.telegram.filters import DataPrefix, NotCommand, PrivateChat
+from bot.telegram.filters import DataPrefix, NotCommand, PrivateChat, command
 from bot.telegram.render import Responder
 from bot.telegram.routers.roles import is_coordinator
 
@@ -512,8 +512,8 @@ def create_router() -> Router:
     """The schedules router."""
     router = Router(name=__name__)
     router.message.filter(PrivateChat())
-    router.message.register(on_schedules, Command("schedules"))
-    router.message.register(on_draft_cancel, Command("cancel"), HasScheduleDraft())
+    router.message.register(on_schedules, command("schedules"))
+    router.message.register(on_draft_cancel, command("cancel"), HasScheduleDraft())
     router.message.register(on_draft_message, NotCommand(), HasScheduleDraft())
     router.callback_query.register(on_list_press, DataPrefix(f"{PREFIX}:list:"))
     router.callback_query.register(on_draft_press, DataPrefix(f"{PREFIX}:"))
