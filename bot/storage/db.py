@@ -18,8 +18,6 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.storage import inline_sqlite
-
 SessionFactory = async_sessionmaker[AsyncSession]
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
@@ -28,15 +26,14 @@ def normalise_url(url: str) -> str:
     """Pick the async driver for a plain `sqlite://` or `postgresql://` URL."""
     parsed = make_url(url)
     if parsed.drivername in ("sqlite", "sqlite+pysqlite", "sqlite+aiosqlite"):
-        parsed = parsed.set(drivername=f"sqlite+{inline_sqlite.DRIVER}")
+        parsed = parsed.set(drivername="sqlite+aiosqlite")
     elif parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg2"):
         parsed = parsed.set(drivername="postgresql+asyncpg")
     return parsed.render_as_string(hide_password=False)
 
 
 def create_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> AsyncEngine:
-    """An engine for `url`; SQLite gets WAL, write-first transactions and runs on the event
-    loop's thread (`inline_sqlite`).
+    """An engine for `url`; SQLite gets WAL and write-first transactions.
 
     `schema` (PostgreSQL only) puts every table in that schema instead of `public`.
     """
@@ -51,26 +48,26 @@ def create_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> Asyn
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    inline_sqlite.register()
-    engine = create_async_engine(
-        url,
-        async_creator=inline_sqlite.connector(
-            parsed.database or ":memory:", busy_timeout_s=SQLITE_BUSY_TIMEOUT_MS / 1000
-        ),
-        **kwargs,
-    )
+    # SQLAlchemy, not the driver, opens transactions: see the "begin" hook below.
+    kwargs.setdefault("connect_args", {})["isolation_level"] = None
+    engine = create_async_engine(url, **kwargs)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy, not the driver, open transactions (InlineSQLiteDialect.do_begin).
-        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        # Waiting for a lock happens in `inline_sqlite`, off the connection (it would block).
-        cursor.execute("PRAGMA busy_timeout=0")
+        # A writer waits for another connection's lock in aiosqlite's thread, never the loop's.
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # A deferred transaction that reads, then writes, fails at once with SQLITE_BUSY when
+        # another writer got in between; taking the write lock up front makes it wait instead
+        # (SQLAlchemy's documented recipe for SQLite transactions).
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
@@ -84,7 +81,7 @@ class UpdateSessions:
     """Sessions for handling updates, one unit of work (one transaction) each.
 
     SQLite has one writer at a time, so the units queue for one lock here, which wakes them in
-    order where a waiting `BEGIN` would poll for the database's lock (`inline_sqlite`). Running
+    order where a waiting `BEGIN` would poll for the database's lock. Running
     one at a time, they share one connection and one session: opening a session per update (a
     pool checkout, a fresh identity map, a close) costs more than an answer's statements. Each
     unit still starts clean: its own transaction, an empty identity map and `info`. Elsewhere

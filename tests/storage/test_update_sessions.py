@@ -12,7 +12,6 @@ from sqlmodel import select
 
 from bot.storage import migrate, repo
 from bot.storage.db import UpdateSessions, create_engine, create_session_factory
-from bot.storage.inline_sqlite import InlineConnection
 from bot.storage.models import Member, ProcessedUpdate
 
 NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
@@ -98,8 +97,8 @@ async def test_the_next_unit_works_after_the_shared_connection_broke(
         async with sessions.unit() as session:
             await repo.claim_update(session, update_id=1, now=NOW)
             raw = await (await session.connection()).get_raw_connection()
-            assert isinstance(raw.driver_connection, InlineConnection)
-            raw.driver_connection.sqlite.close()  # as if the file had gone away
+            assert raw.driver_connection is not None
+            await raw.driver_connection.close()  # as if the file had gone away
             await repo.claim_update(session, update_id=2, now=NOW)
     async with sessions.unit() as session:
         assert await repo.claim_update(session, update_id=3, now=NOW)

@@ -1,4 +1,5 @@
-"""SQLite on the event loop's thread: a second writer waits for the first without blocking it."""
+"""The engine's SQLite settings: a writer that finds the database locked waits for it in
+aiosqlite's thread (the event loop goes on), up to the busy timeout."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from bot.storage import inline_sqlite
 from bot.storage.db import create_engine
 
 
@@ -20,10 +20,9 @@ async def _table(url: str) -> None:
 
 
 async def test_a_second_writer_waits_for_the_first_while_the_loop_runs(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'inline.db'}"
+    url = f"sqlite:///{tmp_path / 'wait.db'}"
     await _table(url)
     first, second = create_engine(url), create_engine(url)
-    assert first.dialect.driver == inline_sqlite.DRIVER
     try:
         holder = await first.connect()
         await holder.begin()  # BEGIN IMMEDIATE: the write lock is taken here
@@ -37,8 +36,8 @@ async def test_a_second_writer_waits_for_the_first_while_the_loop_runs(tmp_path:
         for _ in range(20):  # give the second writer turns: it cannot get the lock yet
             await asyncio.sleep(0)
         assert not waiting.done()
-        # Had the second writer blocked the thread in SQLite's busy handler, this line would
-        # not run until it gave up; here the holder commits and the waiter goes on.
+        # Had the second writer blocked the loop's thread in SQLite's busy handler, this line
+        # would not run until it gave up; here the holder commits and the waiter goes on.
         await holder.commit()
         await holder.close()
         await asyncio.wait_for(waiting, timeout=10)
@@ -54,7 +53,7 @@ async def test_a_second_writer_waits_for_the_first_while_the_loop_runs(tmp_path:
 async def test_a_writer_gives_up_after_the_busy_timeout(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'inline.db'}"
+    url = f"sqlite:///{tmp_path / 'wait.db'}"
     await _table(url)
     monkeypatch.setattr("bot.storage.db.SQLITE_BUSY_TIMEOUT_MS", 50)
     first, second = create_engine(url), create_engine(url)
