@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
-    AsyncEngine,
-    async_sessionmaker,
-    create_async_engine,
-)
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 SessionFactory = async_sessionmaker[AsyncSession]
@@ -33,8 +25,12 @@ def normalise_url(url: str) -> str:
 
 
 def create_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> AsyncEngine:
-    """An engine for `url`; SQLite gets WAL and write-first transactions.
+    """An engine for `url`; on SQLite, WAL and write-first transactions on one connection.
 
+    SQLite has one writer at a time. The engine's pool holds one connection, so the bot's
+    transactions queue for it in order (an asyncio wait, woken when the holder commits) rather
+    than polling for the file's lock in SQLite's busy handler; the connection is held from a
+    transaction's first statement to its commit only. Long reads go through `create_reader`.
     `schema` (PostgreSQL only) puts every table in that schema instead of `public`.
     """
     url = normalise_url(url)
@@ -48,6 +44,13 @@ def create_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> Asyn
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    kwargs.setdefault("pool_size", 1)
+    kwargs.setdefault("max_overflow", 0)
+    kwargs.setdefault("pool_timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
+    return _sqlite_engine(url, begin="BEGIN IMMEDIATE", **kwargs)
+
+
+def _sqlite_engine(url: str, *, begin: str, **kwargs: Any) -> AsyncEngine:
     # SQLAlchemy, not the driver, opens transactions: see the "begin" hook below.
     kwargs.setdefault("connect_args", {})["isolation_level"] = None
     engine = create_async_engine(url, **kwargs)
@@ -56,7 +59,7 @@ def create_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> Asyn
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        # A writer waits for another connection's lock in aiosqlite's thread, never the loop's.
+        # A writer waits for another process's lock in aiosqlite's thread, never the loop's.
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
@@ -64,71 +67,35 @@ def create_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> Asyn
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # A deferred transaction that reads, then writes, fails at once with SQLITE_BUSY when
-        # another writer got in between; taking the write lock up front makes it wait instead
-        # (SQLAlchemy's documented recipe for SQLite transactions).
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # SQLAlchemy's documented recipe for SQLite transactions. A writer's BEGIN IMMEDIATE
+        # takes the write lock up front: a deferred transaction that reads, then writes, would
+        # fail at once with SQLITE_BUSY when another process wrote in between.
+        connection.exec_driver_sql(begin)
 
     return engine
+
+
+def create_reader(engine: AsyncEngine) -> AsyncEngine:
+    """An engine for long reads (reports, exports, health): each transaction sees one snapshot,
+    takes no write lock and can write nothing.
+
+    On SQLite it has a pool of its own, so a report never waits for the writer's connection
+    nor keeps writers waiting (WAL lets readers and the writer work side by side); on
+    PostgreSQL it shares the engine's pool.
+    """
+    if engine.dialect.name != "sqlite":
+        return engine.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+    reader = _sqlite_engine(engine.url.render_as_string(hide_password=False), begin="BEGIN")
+
+    @event.listens_for(reader.sync_engine, "connect")
+    def _read_only(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA query_only=ON")
+        cursor.close()
+
+    return reader
 
 
 def create_session_factory(engine: AsyncEngine) -> SessionFactory:
     """Sessions that keep loaded objects usable after commit."""
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
-
-
-class UpdateSessions:
-    """Sessions for handling updates, one unit of work (one transaction) each.
-
-    SQLite has one writer at a time, so the units queue for one lock here, which wakes them in
-    order where a waiting `BEGIN` would poll for the database's lock. Running
-    one at a time, they share one connection and one session: opening a session per update (a
-    pool checkout, a fresh identity map, a close) costs more than an answer's statements. Each
-    unit still starts clean: its own transaction, an empty identity map and `info`. Elsewhere
-    (PostgreSQL) each unit gets a session of its own from the pool, and they run in parallel.
-    """
-
-    def __init__(self, factory: SessionFactory) -> None:
-        self.factory = factory
-        self._engine: AsyncEngine = factory.kw["bind"]
-        self.serialised = self._engine.dialect.name == "sqlite"
-        self._writer: asyncio.Lock | None = asyncio.Lock() if self.serialised else None
-        self._connection: AsyncConnection | None = None
-        self._session: AsyncSession | None = None
-
-    @contextlib.asynccontextmanager
-    async def unit(self) -> AsyncIterator[AsyncSession]:
-        """A session for one unit of work; what it leaves uncommitted is rolled back."""
-        if self._writer is None:
-            async with self.factory() as session:
-                yield session
-            return
-        async with self._writer:
-            session = await self._shared()
-            try:
-                yield session
-            finally:
-                try:
-                    if session.in_transaction():
-                        await session.rollback()
-                finally:
-                    session.expunge_all()
-                    session.info.clear()
-
-    async def _shared(self) -> AsyncSession:
-        if self._session is None:
-            self._connection = await self._engine.connect()
-            self._session = self.factory(bind=self._connection)
-        return self._session
-
-    async def close(self) -> None:
-        """Give the shared connection back (before the engine is disposed of)."""
-        if self._writer is None:
-            return
-        async with self._writer:
-            session, self._session = self._session, None
-            connection, self._connection = self._connection, None
-            if session is not None:
-                await session.close()
-            if connection is not None:
-                await connection.close()
