@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 SessionFactory = async_sessionmaker[AsyncSession]
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+log = logging.getLogger(__name__)
 
 
 def normalise_url(url: str) -> str:
@@ -42,8 +45,9 @@ def create_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> Asyn
         kwargs.setdefault("max_overflow", 10)
         return create_async_engine(url, pool_pre_ping=True, **kwargs)
 
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    database = parsed.database or ":memory:"
+    if database != ":memory:" and not database.startswith("file:"):
+        _private_file(Path(database))
     kwargs.setdefault("pool_size", 1)
     kwargs.setdefault("max_overflow", 0)
     kwargs.setdefault("pool_timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
@@ -62,7 +66,11 @@ def _sqlite_engine(url: str, *, begin: str, **kwargs: Any) -> AsyncEngine:
         # A writer waits for another process's lock in aiosqlite's thread, never the loop's.
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        # An answer the member saw acknowledged survives a power cut (NORMAL could lose it).
+        cursor.execute("PRAGMA synchronous=FULL")
+        # Deleted rows (a withdrawn concern, a forgotten member) are overwritten, not left in
+        # free pages for anyone who reads the file.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -73,6 +81,22 @@ def _sqlite_engine(url: str, *, begin: str, **kwargs: Any) -> AsyncEngine:
         connection.exec_driver_sql(begin)
 
     return engine
+
+
+def _private_file(path: Path) -> None:
+    """Create the database file readable by its owner only (SQLite gives its -wal and -shm
+    files the database's mode); narrow one that others could read."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    for each in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
+        try:
+            if each.stat().st_mode & 0o077:
+                each.chmod(0o600)
+                log.warning("%s could be read by others; it is now its owner's only", each)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            log.warning("%s can be read by others and could not be narrowed: %s", each, exc)
 
 
 def create_reader(engine: AsyncEngine) -> AsyncEngine:
