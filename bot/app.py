@@ -36,7 +36,13 @@ from bot.services.export import export_policy
 from bot.services.reports import Reports
 from bot.services.sealing import CONSENT, Sealer, unlock
 from bot.storage import migrate, outbox, repo
-from bot.storage.db import SessionFactory, create_engine, create_reader, create_session_factory
+from bot.storage.db import (
+    SessionFactory,
+    check_reachable,
+    create_reader,
+    create_session_factory,
+    engine_for,
+)
 from bot.telegram.factory import build_bot, build_dispatcher, publish_commands
 from bot.telegram.middlewares import UpdateTracker
 from bot.telegram.progress import BroadcastMonitor
@@ -104,8 +110,9 @@ class BotApp:
     async def prepare(self) -> None:
         """Migrate the database, load flows and wording, build the bot; no network yet."""
         catalogs, flows = load_content(self.settings)
-        self.engine = create_engine(
-            self.settings.database_url, schema=self.settings.database_schema
+        self.engine = engine_for(self.settings)
+        await check_reachable(
+            self.engine, connect_timeout_s=self.settings.database_connect_timeout_s
         )
         self.session_factory = create_session_factory(self.engine)
         self.reader = create_reader(self.engine)

@@ -43,7 +43,7 @@ from bot.domain.reports import (
 from bot.i18n import Catalogs
 from bot.services.charts import HIDDEN_MARK, render_png
 from bot.storage import migrate
-from bot.storage.db import SessionFactory, create_engine, create_reader, create_session_factory
+from bot.storage.db import SessionFactory, create_reader, create_session_factory, engine_for
 from bot.storage.reports import count_members_by_group, list_answer_rows, list_pulse_windows
 
 KINDS = ("trust", "matrix", "response", "roles", "progress")
@@ -270,7 +270,7 @@ async def run_command(settings: Settings, *, since: datetime | None, out: Path |
     catalogs = Catalogs.load(settings.locales_dir, default=settings.default_locale)
     flows = load_flows(settings.flows_dir, locale_keys=catalogs.keys())
     reports = Reports(flows=flows, min_group=settings.report_min_group)
-    engine = create_engine(settings.database_url, schema=settings.database_schema)
+    engine = engine_for(settings)
     reader = create_reader(engine)
     try:
         await migrate.upgrade(engine)

@@ -12,6 +12,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.config import Settings
+
 SessionFactory = async_sessionmaker[AsyncSession]
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 log = logging.getLogger(__name__)
@@ -27,31 +29,64 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def create_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> AsyncEngine:
+class DatabaseUnreachableError(RuntimeError):
+    """The database did not answer at start-up."""
+
+
+def engine_for(settings: Settings) -> AsyncEngine:
+    """The engine the settings describe (URL, schema, PostgreSQL's timeouts and pool)."""
+    return create_engine(
+        settings.database_url,
+        schema=settings.database_schema,
+        connect_timeout_s=settings.database_connect_timeout_s,
+        statement_timeout_s=settings.database_statement_timeout_s,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
+
+
+def create_engine(
+    url: str,
+    *,
+    schema: str | None = None,
+    connect_timeout_s: float = 10.0,
+    statement_timeout_s: float = 30.0,
+    pool_size: int = 10,
+    max_overflow: int = 10,
+    **kwargs: Any,
+) -> AsyncEngine:
     """An engine for `url`; on SQLite, WAL and write-first transactions on one connection.
 
     SQLite has one writer at a time. The engine's pool holds one connection, so the bot's
     transactions queue for it in order (an asyncio wait, woken when the holder commits) rather
     than polling for the file's lock in SQLite's busy handler; the connection is held from a
     transaction's first statement to its commit only. Long reads go through `create_reader`.
-    `schema` (PostgreSQL only) puts every table in that schema instead of `public`.
+    On PostgreSQL, `schema` puts every table in that schema instead of `public`; the pool
+    opens at most `pool_size + max_overflow` connections.
     """
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
+        server = {"statement_timeout": str(round(statement_timeout_s * 1000))}
         if schema:
-            kwargs.setdefault("connect_args", {})["server_settings"] = {"search_path": schema}
-        kwargs.setdefault("pool_size", 10)
-        kwargs.setdefault("max_overflow", 10)
-        return create_async_engine(url, pool_pre_ping=True, **kwargs)
+            server["search_path"] = schema
+        kwargs.setdefault("connect_args", {}).update(
+            server_settings=server,
+            # asyncpg's, handshake included (a server that accepts and never answers).
+            timeout=connect_timeout_s,
+            # The server cancels a slow statement itself, with a clear error; this later
+            # limit only catches a server that stopped answering altogether.
+            command_timeout=statement_timeout_s + connect_timeout_s,
+        )
+        return create_async_engine(
+            url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow, **kwargs
+        )
 
     database = parsed.database or ":memory:"
     if database != ":memory:" and not database.startswith("file:"):
         _private_file(Path(database))
-    kwargs.setdefault("pool_size", 1)
-    kwargs.setdefault("max_overflow", 0)
     kwargs.setdefault("pool_timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
-    return _sqlite_engine(url, begin="BEGIN IMMEDIATE", **kwargs)
+    return _sqlite_engine(url, begin="BEGIN IMMEDIATE", pool_size=1, max_overflow=0, **kwargs)
 
 
 def _sqlite_engine(url: str, *, begin: str, **kwargs: Any) -> AsyncEngine:
@@ -118,6 +153,24 @@ def create_reader(engine: AsyncEngine) -> AsyncEngine:
         cursor.close()
 
     return reader
+
+
+async def check_reachable(engine: AsyncEngine, *, connect_timeout_s: float) -> None:
+    """One round trip to the database; DatabaseUnreachableError naming its address otherwise."""
+    url = engine.url
+    where = f"{url.host or 'localhost'}:{url.port or 5432}"
+    try:
+        async with engine.connect() as connection:
+            await connection.exec_driver_sql("SELECT 1")
+    except TimeoutError:
+        raise DatabaseUnreachableError(
+            f"the database at {where} did not answer within {connect_timeout_s:g} s "
+            "(DATABASE_CONNECT_TIMEOUT_S); is PostgreSQL up and reachable?"
+        ) from None
+    except OSError as exc:
+        raise DatabaseUnreachableError(
+            f"could not connect to the database at {where}: {exc.strerror or exc}"
+        ) from None
 
 
 def create_session_factory(engine: AsyncEngine) -> SessionFactory:

@@ -10,9 +10,17 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from bot.config import Settings
 from bot.storage import migrate, repo
-from bot.storage.db import SessionFactory, create_engine, create_reader, create_session_factory
+from bot.storage.db import (
+    SessionFactory,
+    create_engine,
+    create_reader,
+    create_session_factory,
+    engine_for,
+)
 from bot.storage.models import ProcessedUpdate
 
 NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
@@ -83,3 +91,31 @@ async def test_a_read_session_cannot_write(store: Store) -> None:
         with pytest.raises(DBAPIError):
             await repo.claim_update(session, update_id=1, now=NOW)
     assert await _count(store.reads) == 0
+
+
+async def test_an_instance_opens_at_most_its_connection_budget(
+    database_url: str, database_schema: str | None
+) -> None:
+    if not database_url.startswith("postgres"):
+        pytest.skip("SQLite's writer has one connection whatever the settings")
+    settings = Settings(
+        _env_file=None,
+        database_url=database_url,
+        database_schema=database_schema,
+        database_pool_size=2,
+        database_max_overflow=1,
+    )
+    configured = engine_for(settings)
+    assert configured.pool.size() == 2  # type: ignore[attr-defined]
+    await configured.dispose()
+    engine = create_engine(
+        database_url, schema=database_schema, pool_size=2, max_overflow=1, pool_timeout=0.2
+    )
+    held = [await engine.connect() for _ in range(3)]
+    try:
+        with pytest.raises(PoolTimeoutError):
+            await engine.connect()
+    finally:
+        for connection in held:
+            await connection.close()
+        await engine.dispose()
