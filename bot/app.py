@@ -38,9 +38,10 @@ from bot.services.sealing import CONSENT, Sealer, unlock
 from bot.storage import migrate, outbox, repo
 from bot.storage.db import (
     SessionFactory,
-    UpdateSessions,
-    create_engine,
+    check_reachable,
+    create_reader,
     create_session_factory,
+    engine_for,
 )
 from bot.telegram.factory import build_bot, build_dispatcher, publish_commands
 from bot.telegram.middlewares import UpdateTracker
@@ -75,7 +76,9 @@ class BotApp:
     tracker: UpdateTracker = field(default_factory=UpdateTracker)
     engine: AsyncEngine | None = None
     session_factory: SessionFactory | None = None
-    update_sessions: UpdateSessions | None = None
+    # Long reads (reports, exports, health): no write lock, one snapshot (`create_reader`).
+    reader: AsyncEngine | None = None
+    read_sessions: SessionFactory | None = None
     bot: Bot | None = None
     dispatcher: Dispatcher | None = None
     conversations: Conversations | None = None
@@ -109,10 +112,13 @@ class BotApp:
     async def prepare(self) -> None:
         """Migrate the database, load flows and wording, build the bot; no network yet."""
         catalogs, flows = load_content(self.settings)
-        self.engine = create_engine(
-            self.settings.database_url, schema=self.settings.database_schema
+        self.engine = engine_for(self.settings)
+        await check_reachable(
+            self.engine, connect_timeout_s=self.settings.database_connect_timeout_s
         )
         self.session_factory = create_session_factory(self.engine)
+        self.reader = create_reader(self.engine)
+        self.read_sessions = create_session_factory(self.reader)
         async with startup_lock(self.engine, namespace=self._namespace):
             await migrate.upgrade(self.engine)
             async with self.session_factory() as session:
@@ -169,14 +175,14 @@ class BotApp:
         )
         self.conversations.finishers[CONCERNS_FLOW] = self.concerns.finish_flow
         self.bot = build_bot(self.settings, on_rate_limited=self.metrics.observe_reply_rate_limited)
-        self.update_sessions = UpdateSessions(self.session_factory)
         self.dispatcher = build_dispatcher(
             sealer=self.sealer,
             broadcasts=self.broadcasts,
             checkins=self.checkins,
             conversations=self.conversations,
             catalogs=catalogs,
-            sessions=self.update_sessions,
+            sessions=self.session_factory,
+            reads=self.read_sessions,
             clock=self.clock,
             tracker=self.tracker,
             chat_lock_namespace=self._namespace if self._shared else None,
@@ -340,9 +346,9 @@ class BotApp:
         """Healthy: the database answers and the instance is not shutting down."""
         database = True
         try:
-            assert self.engine is not None
+            assert self.reader is not None
             async with asyncio.timeout(HEALTH_TIMEOUT_S):
-                await ping(self.engine)
+                await ping(self.reader)
         except Exception:
             log.warning("health check: the database does not answer", exc_info=True)
             database = False
@@ -358,9 +364,9 @@ class BotApp:
     async def snapshot(self) -> Snapshot:
         """Figures for /metrics; the outbox's are read from the database."""
         figures: dict[str, Any] = {}
-        if self.session_factory is not None:
+        if self.read_sessions is not None:
             try:
-                async with asyncio.timeout(HEALTH_TIMEOUT_S), self.session_factory() as session:
+                async with asyncio.timeout(HEALTH_TIMEOUT_S), self.read_sessions() as session:
                     now = self.clock.now()
                     oldest = await outbox.oldest_due_at(session, now=now)
                     figures = {
@@ -420,10 +426,10 @@ class BotApp:
         await self.retries.close()
         if self.bot is not None:
             await self.bot.session.close()
-        if self.update_sessions is not None:
-            await self.update_sessions.close()
-        if self.engine is not None:
-            await self.engine.dispose()
+        # On PostgreSQL the reader shares the engine's pool: disposing of both is harmless.
+        for engine in (self.reader, self.engine):
+            if engine is not None:
+                await engine.dispose()
         if self.probe is not None:
             await self.probe.stop()
 

@@ -54,6 +54,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         app = BotApp(settings, webhook=webhook)
         await app.run_until_stopped(stop, on_started=tune_collector)
 
+    from bot.storage.db import DatabaseUnreachableError
+
     try:
         asyncio.run(main())
     except FlowError as exc:
@@ -62,6 +64,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     except KeyProblem as exc:
         print(f"partnerbot: {exc}", file=sys.stderr)
         return 2
+    except DatabaseUnreachableError as exc:
+        print(f"partnerbot: {exc}", file=sys.stderr)
+        return 1
     except Exception:
         # Through the logger, so the token is scrubbed from the traceback too.
         logging.getLogger("bot").exception("partnerbot stopped on an error")
@@ -99,11 +104,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     settings = _settings()
     configure_logging(settings.log_level)
     from bot.cluster.locks import startup_lock
-    from bot.storage.db import create_engine
+    from bot.storage.db import engine_for
     from bot.storage.migrate import upgrade
 
     async def main() -> None:
-        engine = create_engine(settings.database_url, schema=settings.database_schema)
+        engine = engine_for(settings)
         try:
             # Running instances (or another `migrate`) on the same PostgreSQL take turns.
             async with startup_lock(engine, namespace=settings.database_schema or "public"):

@@ -64,12 +64,12 @@ async def _erasure_log(settings: Settings) -> tuple[Counter[str], KeyRing | None
     """The current database's erasure log and key ring (nothing when there is no database)."""
     from bot.storage import keys, migrate
     from bot.storage.backup import sqlite_file
-    from bot.storage.db import create_engine, create_session_factory
+    from bot.storage.db import create_session_factory, engine_for
 
     database = sqlite_file(settings.database_url)
     if database is not None and not database.exists():
         return Counter(), None
-    engine = create_engine(settings.database_url, schema=settings.database_schema)
+    engine = engine_for(settings)
     try:
         await migrate.upgrade(engine)
         async with create_session_factory(engine)() as session:
@@ -88,9 +88,9 @@ async def _forget_again(
     from bot.services.data_rights import forget_again
     from bot.services.sealing import unlock
     from bot.storage import audit, keys, migrate
-    from bot.storage.db import create_engine, create_session_factory
+    from bot.storage.db import create_session_factory, engine_for
 
-    engine = create_engine(settings.database_url, schema=settings.database_schema)
+    engine = engine_for(settings)
     try:
         await migrate.upgrade(engine)
         async with create_session_factory(engine)() as session:

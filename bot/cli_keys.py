@@ -37,7 +37,7 @@ async def _rotate(settings: Settings, old_key_file: Path) -> int:
     from bot.cluster.locks import startup_lock
     from bot.services.sealing import KeyProblem, Sealer, configured_key, rotate
     from bot.storage import audit, migrate
-    from bot.storage.db import create_engine, create_session_factory
+    from bot.storage.db import create_session_factory, engine_for
 
     new_key = configured_key(settings)
     if new_key is None:
@@ -49,7 +49,7 @@ async def _rotate(settings: Settings, old_key_file: Path) -> int:
         old, new = Sealer(old_key_file.read_bytes().strip()), Sealer(new_key)
     except (OSError, ValueError) as exc:
         raise KeyProblem(str(exc)) from None
-    engine = create_engine(settings.database_url, schema=settings.database_schema)
+    engine = engine_for(settings)
     try:
         async with startup_lock(engine, namespace=settings.database_schema or "public"):
             await migrate.upgrade(engine)

@@ -27,35 +27,39 @@ async def _export(settings: Settings, args: argparse.Namespace) -> tuple[bytes, 
     from bot.services.export import export_answers, export_policy
     from bot.services.sealing import KeyProblem, unlock
     from bot.storage import audit, migrate
-    from bot.storage.db import create_engine, create_session_factory
+    from bot.storage.db import create_reader, create_session_factory, engine_for
 
     _, flows = load_content(settings)
     if args.flow is not None and args.flow not in flows:
         raise SystemExit(f"partnerbot: no flow '{args.flow}'; known: {', '.join(flows.flows)}")
     since = _since(args.since)
-    engine = create_engine(settings.database_url, schema=settings.database_schema)
+    engine = engine_for(settings)
+    reader = create_reader(engine)
     try:
         await migrate.upgrade(engine)
-        async with create_session_factory(engine)() as session:
+        writes = create_session_factory(engine)
+        async with writes() as session:
             try:
                 sealer = await unlock(session, settings, now=datetime.now(UTC))
             except KeyProblem as exc:
                 raise SystemExit(f"partnerbot: {exc}") from None
-            export = await export_answers(
-                session,
-                sealer=sealer,
-                file_format=args.format,
-                flow_id=args.flow,
-                since=since,
-                actor=None,
-                actor_label=audit.CLI_LABEL,
-                now=datetime.now(UTC),
-                policy=export_policy(settings),
-                longitudinal=args.longitudinal,
-            )
             await session.commit()
+        export = await export_answers(
+            reads=create_session_factory(reader),
+            writes=writes,
+            sealer=sealer,
+            file_format=args.format,
+            flow_id=args.flow,
+            since=since,
+            actor=None,
+            actor_label=audit.CLI_LABEL,
+            now=datetime.now(UTC),
+            policy=export_policy(settings),
+            longitudinal=args.longitudinal,
+        )
     finally:
-        await engine.dispose()
+        for each in (reader, engine):
+            await each.dispose()
     return export.data, export.filename, export.rows
 
 
@@ -76,9 +80,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 async def _audit_lines(settings: Settings, since: datetime | None) -> list[str]:
     from bot.storage import audit, migrate
-    from bot.storage.db import create_engine, create_session_factory
+    from bot.storage.db import create_session_factory, engine_for
 
-    engine = create_engine(settings.database_url, schema=settings.database_schema)
+    engine = engine_for(settings)
     try:
         await migrate.upgrade(engine)
         async with create_session_factory(engine)() as session:

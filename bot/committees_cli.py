@@ -27,14 +27,14 @@ async def run(settings: Settings, args: argparse.Namespace) -> list[str]:
     from bot.i18n import Catalogs
     from bot.services.committees import Committees
     from bot.storage import audit, migrate
-    from bot.storage.db import create_engine, create_session_factory
+    from bot.storage.db import create_session_factory, engine_for
 
     t = Catalogs.load(settings.locales_dir, default=settings.default_locale).translator(
         settings.default_locale
     )
     committees = Committees(clock=SystemClock())
     cli = audit.CLI_LABEL  # the actor of every change made here
-    engine = create_engine(settings.database_url, schema=settings.database_schema)
+    engine = engine_for(settings)
     try:
         await migrate.upgrade(engine)
         async with create_session_factory(engine)() as session:

@@ -29,6 +29,12 @@ class Settings(BaseSettings):
     bot_token: SecretStr | None = None
     database_url: str = "sqlite:///data/partnerbot.db"
     database_schema: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    # PostgreSQL: how long to wait for a connection (handshake included) and for a statement;
+    # each instance opens at most DATABASE_POOL_SIZE + DATABASE_MAX_OVERFLOW connections.
+    database_connect_timeout_s: float = Field(default=10.0, gt=0)
+    database_statement_timeout_s: float = Field(default=30.0, gt=0)
+    database_pool_size: int = Field(default=10, ge=1)
+    database_max_overflow: int = Field(default=10, ge=0)
     telegram_api_url: str = DEFAULT_API_URL
     telegram_timeout: float = Field(default=30.0, gt=0)
     default_locale: str = "en"

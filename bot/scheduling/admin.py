@@ -35,7 +35,7 @@ from bot.i18n import Translator
 from bot.services.checkins import Checkins, spec_of
 from bot.services.digests import DEFAULT_DIGEST_WINDOW, Digests
 from bot.storage import audit, migrate
-from bot.storage.db import create_engine, create_session_factory
+from bot.storage.db import create_session_factory, engine_for
 from bot.storage.models import Schedule, ScheduleKind, ScheduleStatus
 
 _TAG = re.compile(r"<[^>]+>")
@@ -142,7 +142,7 @@ async def run(settings: Settings, args: Namespace) -> list[str]:
         min_group=settings.report_min_group,
         min_commenters=settings.report_min_commenters,
     )
-    engine = create_engine(settings.database_url, schema=settings.database_schema)
+    engine = engine_for(settings)
     try:
         await migrate.upgrade(engine)
         async with create_session_factory(engine)() as session:

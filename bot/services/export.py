@@ -11,6 +11,7 @@ facilitator for someone without a phone) are flagged, and every answer keeps its
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
@@ -21,15 +22,15 @@ from datetime import UTC, date, datetime, time
 
 from openpyxl import Workbook  # type: ignore[import-untyped]
 from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
 from bot.domain.releases import releasable, round_since, week_start
 from bot.services.conversations import ONBOARDING
 from bot.services.sealing import Sealer
 from bot.storage import audit
-from bot.storage.export import list_answers_for_export
-from bot.storage.models import Answer, Member
+from bot.storage.db import SessionFactory
+from bot.storage.export import AnswerRecord, stream_answers_for_export
+from bot.storage.models import Member
 
 FORMATS = ("csv", "xlsx")
 # A spreadsheet runs text starting with these as a formula, even after leading whitespace.
@@ -82,7 +83,7 @@ class Export:
     rows: int
 
 
-def _value(answer: Answer) -> str:
+def _value(answer: AnswerRecord) -> str:
     if answer.value_choice is not None:
         return answer.value_choice
     if answer.value_number is not None:
@@ -95,12 +96,12 @@ def _flag(value: bool) -> str:
     return "yes" if value else "no"
 
 
-def is_anonymous(answer: Answer) -> bool:
+def is_anonymous(answer: AnswerRecord) -> bool:
     """Whether an answer is exported without any link to a respondent."""
     return answer.anonymous or (answer.member_id is None and not answer.proxy)
 
 
-def to_row(answer: Answer, sealer: Sealer, *, salt: str | None = None) -> ExportRow:
+def to_row(answer: AnswerRecord, sealer: Sealer, *, salt: str | None = None) -> ExportRow:
     """An answer as an export row: pseudonymous (keyed with `salt`, or longitudinal when None),
     anonymous ones and profile answers without any link."""
     anonymous = is_anonymous(answer)
@@ -135,7 +136,7 @@ def to_row(answer: Answer, sealer: Sealer, *, salt: str | None = None) -> Export
     )
 
 
-def releasable_answers(answers: Sequence[Answer], policy: ExportPolicy) -> list[Answer]:
+def releasable_answers(answers: Sequence[AnswerRecord], policy: ExportPolicy) -> list[AnswerRecord]:
     """Named answers, and anonymous ones of each question, group and week answered by at least
     k people themselves (free text: `min_comments`); proxy answers never count towards k."""
     counted = [a for a in answers if is_anonymous(a) and not a.proxy]
@@ -153,7 +154,7 @@ def releasable_answers(answers: Sequence[Answer], policy: ExportPolicy) -> list[
 
 
 def arrange(
-    answers: Sequence[Answer], sealer: Sealer, *, salt: str | None = None
+    answers: Sequence[AnswerRecord], sealer: Sealer, *, salt: str | None = None
 ) -> list[ExportRow]:
     """Linked answers in the order given, then the unlinked ones sorted by their content."""
     rows = [to_row(a, sealer, salt=salt) for a in answers]
@@ -198,8 +199,9 @@ def to_xlsx(rows: Sequence[ExportRow]) -> bytes:
 
 
 async def export_answers(
-    session: AsyncSession,
     *,
+    reads: SessionFactory,
+    writes: SessionFactory,
     sealer: Sealer,
     file_format: str,
     flow_id: str | None,
@@ -211,30 +213,50 @@ async def export_answers(
     longitudinal: bool = False,
 ) -> Export:
     """Build the export from the start of the week of `since`, and record in the audit log who
-    took it (and whether with longitudinal pseudonyms)."""
+    took it (and whether with longitudinal pseudonyms).
+
+    The answers are read in batches through `reads` (no write lock held), the file is made
+    off the event loop, and the audit entry is a short transaction of `writes` of its own.
+    """
     if file_format not in FORMATS:
         raise ValueError(f"unknown export format {file_format!r}")
     since = None if since is None else round_since(since)
-    answers = await list_answers_for_export(session, flow_id=flow_id, since=since)
+    answers: list[AnswerRecord] = []
+    async with reads() as session:
+        async for batch in stream_answers_for_export(session, flow_id=flow_id, since=since):
+            answers.extend(batch)
     salt = None if longitudinal else secrets.token_hex(16)
-    rows = arrange(releasable_answers(answers, policy), sealer, salt=salt)
-    data = to_csv(rows) if file_format == "csv" else to_xlsx(rows)
-    await audit.record(
-        session,
-        actor=actor,
-        actor_label=actor_label,
-        action="export",
-        detail={
-            "format": file_format,
-            "flow": flow_id,
-            "since": since.date().isoformat() if since else None,
-            "rows": len(rows),
-            "longitudinal": True if longitudinal else None,
-        },
-        now=now,
-    )
+    data, rows = await asyncio.to_thread(_build, answers, sealer, file_format, policy, salt)
+    async with writes() as session:
+        await audit.record(
+            session,
+            actor=actor,
+            actor_label=actor_label,
+            action="export",
+            detail={
+                "format": file_format,
+                "flow": flow_id,
+                "since": since.date().isoformat() if since else None,
+                "rows": rows,
+                "longitudinal": True if longitudinal else None,
+            },
+            now=now,
+        )
+        await session.commit()
     name = f"partnerbot-answers-{flow_id + '-' if flow_id else ''}{now:%Y%m%d-%H%M}.{file_format}"
-    return Export(filename=name, data=data, rows=len(rows))
+    return Export(filename=name, data=data, rows=rows)
+
+
+def _build(
+    answers: Sequence[AnswerRecord],
+    sealer: Sealer,
+    file_format: str,
+    policy: ExportPolicy,
+    salt: str | None,
+) -> tuple[bytes, int]:
+    """The file's bytes and its number of answers released (pure, for a worker thread)."""
+    rows = arrange(releasable_answers(answers, policy), sealer, salt=salt)
+    return (to_csv(rows) if file_format == "csv" else to_xlsx(rows)), len(rows)
 
 
 def parse_since(text: str) -> datetime:

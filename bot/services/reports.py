@@ -11,8 +11,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from bot.config import Settings
 from bot.domain.anonymity import ALL, SuppressedTable
 from bot.domain.flows import AskNode, FlowRegistry, load_flows
@@ -45,7 +43,7 @@ from bot.domain.reports import (
 from bot.i18n import Catalogs
 from bot.services.charts import HIDDEN_MARK, render_png
 from bot.storage import migrate
-from bot.storage.db import create_engine, create_session_factory
+from bot.storage.db import SessionFactory, create_reader, create_session_factory, engine_for
 from bot.storage.reports import count_members_by_group, list_answer_rows, list_pulse_windows
 
 KINDS = ("trust", "matrix", "response", "roles", "progress")
@@ -80,14 +78,15 @@ class Reports:
 
     async def build(
         self,
-        session: AsyncSession,
+        reads: SessionFactory,
         *,
         kinds: Sequence[str] = KINDS,
         since: datetime | None,
         words: Words,
     ) -> list[ReportPart]:
         """The asked-for reports over the answers given since `since` (all when None), which
-        is rounded down to the start of its week: every report reads whole periods."""
+        is rounded down to the start of its week: every report reads whole periods. Read in one
+        snapshot of `reads` (sessions that take no write lock), then computed and drawn."""
         flows = {
             "trust": [TRUST_FLOW],
             "matrix": [TRUST_FLOW],
@@ -97,18 +96,13 @@ class Reports:
         }
         flow_ids = sorted({flow for kind in kinds for flow in flows[kind]})
         asked, since = since, None if since is None else round_since(since)
-        windows = await list_pulse_windows(session, flow_ids=flow_ids)
+        async with reads() as session:
+            windows = await list_pulse_windows(session, flow_ids=flow_ids)
+            rows = await list_answer_rows(session, flow_ids=flow_ids, since=since)
+            members = await count_members_by_group(session) if "response" in kinds else {}
         periods = {flow: Periods(windows.get(flow, ())) for flow in flow_ids}
-        rows = [
-            replace(
-                row,
-                period=periods[row.flow_id].of(row.created_at),
-                week=periods[row.flow_id].week_of(row.created_at),
-            )
-            for row in await list_answer_rows(session, flow_ids=flow_ids, since=since)
-        ]
-        members = await count_members_by_group(session) if "response" in kinds else {}
-        # Drawing takes a moment per chart: off the event loop, one figure per call.
+        rows = await asyncio.to_thread(_in_periods, rows, periods)
+        # Figures and drawing take a moment per report: off the event loop, one per call.
         return [
             await asyncio.to_thread(
                 self.part, kind, rows, members=members, since=since, asked=asked, words=words
@@ -246,6 +240,18 @@ def table_lines(
     ]
 
 
+def _in_periods(rows: Sequence[AnswerRow], periods: dict[str, Periods]) -> list[AnswerRow]:
+    """The rows with the period and week of their flow's check-ins (for a worker thread)."""
+    return [
+        replace(
+            row,
+            period=periods[row.flow_id].of(row.created_at),
+            week=periods[row.flow_id].week_of(row.created_at),
+        )
+        for row in rows
+    ]
+
+
 def _options(flows: FlowRegistry, flow_id: str, question: str) -> tuple[str, ...]:
     flow = flows.flows.get(flow_id)
     node = flow.nodes.get(question) if flow else None
@@ -264,15 +270,18 @@ async def run_command(settings: Settings, *, since: datetime | None, out: Path |
     catalogs = Catalogs.load(settings.locales_dir, default=settings.default_locale)
     flows = load_flows(settings.flows_dir, locale_keys=catalogs.keys())
     reports = Reports(flows=flows, min_group=settings.report_min_group)
-    engine = create_engine(settings.database_url, schema=settings.database_schema)
+    engine = engine_for(settings)
+    reader = create_reader(engine)
     try:
         await migrate.upgrade(engine)
-        async with create_session_factory(engine)() as session:
-            parts = await reports.build(
-                session, since=since, words=catalogs.translator(catalogs.default)
-            )
+        parts = await reports.build(
+            create_session_factory(reader),
+            since=since,
+            words=catalogs.translator(catalogs.default),
+        )
     finally:
-        await engine.dispose()
+        for each in (reader, engine):
+            await each.dispose()
     lines: list[str] = []
     for part in parts:
         lines += [*part.lines, *(_plain(line) for line in part.text.splitlines()[1:])]

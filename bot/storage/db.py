@@ -2,136 +2,177 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
+import logging
+import os
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
-    AsyncEngine,
-    async_sessionmaker,
-    create_async_engine,
-)
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.storage import inline_sqlite
+from bot.config import Settings
 
 SessionFactory = async_sessionmaker[AsyncSession]
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+log = logging.getLogger(__name__)
 
 
 def normalise_url(url: str) -> str:
     """Pick the async driver for a plain `sqlite://` or `postgresql://` URL."""
     parsed = make_url(url)
     if parsed.drivername in ("sqlite", "sqlite+pysqlite", "sqlite+aiosqlite"):
-        parsed = parsed.set(drivername=f"sqlite+{inline_sqlite.DRIVER}")
+        parsed = parsed.set(drivername="sqlite+aiosqlite")
     elif parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg2"):
         parsed = parsed.set(drivername="postgresql+asyncpg")
     return parsed.render_as_string(hide_password=False)
 
 
-def create_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> AsyncEngine:
-    """An engine for `url`; SQLite gets WAL, write-first transactions and runs on the event
-    loop's thread (`inline_sqlite`).
+class DatabaseUnreachableError(RuntimeError):
+    """The database did not answer at start-up."""
 
-    `schema` (PostgreSQL only) puts every table in that schema instead of `public`.
+
+def engine_for(settings: Settings) -> AsyncEngine:
+    """The engine the settings describe (URL, schema, PostgreSQL's timeouts and pool)."""
+    return create_engine(
+        settings.database_url,
+        schema=settings.database_schema,
+        connect_timeout_s=settings.database_connect_timeout_s,
+        statement_timeout_s=settings.database_statement_timeout_s,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
+
+
+def create_engine(
+    url: str,
+    *,
+    schema: str | None = None,
+    connect_timeout_s: float = 10.0,
+    statement_timeout_s: float = 30.0,
+    pool_size: int = 10,
+    max_overflow: int = 10,
+    **kwargs: Any,
+) -> AsyncEngine:
+    """An engine for `url`; on SQLite, WAL and write-first transactions on one connection.
+
+    SQLite has one writer at a time. The engine's pool holds one connection, so the bot's
+    transactions queue for it in order (an asyncio wait, woken when the holder commits) rather
+    than polling for the file's lock in SQLite's busy handler; the connection is held from a
+    transaction's first statement to its commit only. Long reads go through `create_reader`.
+    On PostgreSQL, `schema` puts every table in that schema instead of `public`; the pool
+    opens at most `pool_size + max_overflow` connections.
     """
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
+        server = {"statement_timeout": str(round(statement_timeout_s * 1000))}
         if schema:
-            kwargs.setdefault("connect_args", {})["server_settings"] = {"search_path": schema}
-        kwargs.setdefault("pool_size", 10)
-        kwargs.setdefault("max_overflow", 10)
-        return create_async_engine(url, pool_pre_ping=True, **kwargs)
+            server["search_path"] = schema
+        kwargs.setdefault("connect_args", {}).update(
+            server_settings=server,
+            # asyncpg's, handshake included (a server that accepts and never answers).
+            timeout=connect_timeout_s,
+            # The server cancels a slow statement itself, with a clear error; this later
+            # limit only catches a server that stopped answering altogether.
+            command_timeout=statement_timeout_s + connect_timeout_s,
+        )
+        return create_async_engine(
+            url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow, **kwargs
+        )
 
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    inline_sqlite.register()
-    engine = create_async_engine(
-        url,
-        async_creator=inline_sqlite.connector(
-            parsed.database or ":memory:", busy_timeout_s=SQLITE_BUSY_TIMEOUT_MS / 1000
-        ),
-        **kwargs,
-    )
+    database = parsed.database or ":memory:"
+    if database != ":memory:" and not database.startswith("file:"):
+        _private_file(Path(database))
+    kwargs.setdefault("pool_timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
+    return _sqlite_engine(url, begin="BEGIN IMMEDIATE", pool_size=1, max_overflow=0, **kwargs)
+
+
+def _sqlite_engine(url: str, *, begin: str, **kwargs: Any) -> AsyncEngine:
+    # SQLAlchemy, not the driver, opens transactions: see the "begin" hook below.
+    kwargs.setdefault("connect_args", {})["isolation_level"] = None
+    engine = create_async_engine(url, **kwargs)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy, not the driver, open transactions (InlineSQLiteDialect.do_begin).
-        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        # Waiting for a lock happens in `inline_sqlite`, off the connection (it would block).
-        cursor.execute("PRAGMA busy_timeout=0")
+        # A writer waits for another process's lock in aiosqlite's thread, never the loop's.
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        # An answer the member saw acknowledged survives a power cut (NORMAL could lose it).
+        cursor.execute("PRAGMA synchronous=FULL")
+        # Deleted rows (a withdrawn concern, a forgotten member) are overwritten, not left in
+        # free pages for anyone who reads the file.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # SQLAlchemy's documented recipe for SQLite transactions. A writer's BEGIN IMMEDIATE
+        # takes the write lock up front: a deferred transaction that reads, then writes, would
+        # fail at once with SQLITE_BUSY when another process wrote in between.
+        connection.exec_driver_sql(begin)
+
     return engine
+
+
+def _private_file(path: Path) -> None:
+    """Create the database file readable by its owner only (SQLite gives its -wal and -shm
+    files the database's mode); narrow one that others could read."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    for each in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
+        try:
+            if each.stat().st_mode & 0o077:
+                each.chmod(0o600)
+                log.warning("%s could be read by others; it is now its owner's only", each)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            log.warning("%s can be read by others and could not be narrowed: %s", each, exc)
+
+
+def create_reader(engine: AsyncEngine) -> AsyncEngine:
+    """An engine for long reads (reports, exports, health): each transaction sees one snapshot,
+    takes no write lock and can write nothing.
+
+    On SQLite it has a pool of its own, so a report never waits for the writer's connection
+    nor keeps writers waiting (WAL lets readers and the writer work side by side); on
+    PostgreSQL it shares the engine's pool.
+    """
+    if engine.dialect.name != "sqlite":
+        return engine.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+    reader = _sqlite_engine(engine.url.render_as_string(hide_password=False), begin="BEGIN")
+
+    @event.listens_for(reader.sync_engine, "connect")
+    def _read_only(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA query_only=ON")
+        cursor.close()
+
+    return reader
+
+
+async def check_reachable(engine: AsyncEngine, *, connect_timeout_s: float) -> None:
+    """One round trip to the database; DatabaseUnreachableError naming its address otherwise."""
+    url = engine.url
+    where = f"{url.host or 'localhost'}:{url.port or 5432}"
+    try:
+        async with engine.connect() as connection:
+            await connection.exec_driver_sql("SELECT 1")
+    except TimeoutError:
+        raise DatabaseUnreachableError(
+            f"the database at {where} did not answer within {connect_timeout_s:g} s "
+            "(DATABASE_CONNECT_TIMEOUT_S); is PostgreSQL up and reachable?"
+        ) from None
+    except OSError as exc:
+        raise DatabaseUnreachableError(
+            f"could not connect to the database at {where}: {exc.strerror or exc}"
+        ) from None
 
 
 def create_session_factory(engine: AsyncEngine) -> SessionFactory:
     """Sessions that keep loaded objects usable after commit."""
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
-
-
-class UpdateSessions:
-    """Sessions for handling updates, one unit of work (one transaction) each.
-
-    SQLite has one writer at a time, so the units queue for one lock here, which wakes them in
-    order where a waiting `BEGIN` would poll for the database's lock (`inline_sqlite`). Running
-    one at a time, they share one connection and one session: opening a session per update (a
-    pool checkout, a fresh identity map, a close) costs more than an answer's statements. Each
-    unit still starts clean: its own transaction, an empty identity map and `info`. Elsewhere
-    (PostgreSQL) each unit gets a session of its own from the pool, and they run in parallel.
-    """
-
-    def __init__(self, factory: SessionFactory) -> None:
-        self.factory = factory
-        self._engine: AsyncEngine = factory.kw["bind"]
-        self.serialised = self._engine.dialect.name == "sqlite"
-        self._writer: asyncio.Lock | None = asyncio.Lock() if self.serialised else None
-        self._connection: AsyncConnection | None = None
-        self._session: AsyncSession | None = None
-
-    @contextlib.asynccontextmanager
-    async def unit(self) -> AsyncIterator[AsyncSession]:
-        """A session for one unit of work; what it leaves uncommitted is rolled back."""
-        if self._writer is None:
-            async with self.factory() as session:
-                yield session
-            return
-        async with self._writer:
-            session = await self._shared()
-            try:
-                yield session
-            finally:
-                try:
-                    if session.in_transaction():
-                        await session.rollback()
-                finally:
-                    session.expunge_all()
-                    session.info.clear()
-
-    async def _shared(self) -> AsyncSession:
-        if self._session is None:
-            self._connection = await self._engine.connect()
-            self._session = self.factory(bind=self._connection)
-        return self._session
-
-    async def close(self) -> None:
-        """Give the shared connection back (before the engine is disposed of)."""
-        if self._writer is None:
-            return
-        async with self._writer:
-            session, self._session = self._session, None
-            connection, self._connection = self._connection, None
-            if session is not None:
-                await session.close()
-            if connection is not None:
-                await connection.close()

@@ -27,7 +27,6 @@ from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from bot.storage import direct
 from bot.storage.committees import in_committees
 from bot.storage.models import (
     Answer,
@@ -65,7 +64,7 @@ async def claim_update(session: AsyncSession, *, update_id: int, now: datetime) 
     """Record `update_id` as handled in the session's transaction; False if it already was."""
     statement = _claim_statement(session.get_bind().dialect.name)
     values = {"update_id": update_id, "processed_at": now}
-    return bool(await direct.write(session, statement, values))
+    return bool((await session.exec(statement, params=values)).rowcount)
 
 
 async def prune_processed_updates(session: AsyncSession, *, before: datetime) -> int:
@@ -162,7 +161,7 @@ async def _insert(session: AsyncSession, row: SQLModel) -> None:
     id included: on the hot path the ORM's unit of work costs more than the insert."""
     table: Table = row.__table__  # type: ignore[attr-defined]
     values = {c.name: getattr(row, c.name) for c in table.columns if c.name != "id"}
-    row.id = await direct.insert_returning_id(session, _insert_returning_id(table), values)
+    row.id = (await session.exec(_insert_returning_id(table), params=values)).scalar_one()
     make_transient_to_detached(row)
     session.add(row)
 
@@ -190,7 +189,7 @@ async def _write(session: AsyncSession, row: SQLModel, values: Mapping[str, Any]
     table: Table = row.__table__  # type: ignore[attr-defined]
     statement = _update_by_id(table, tuple(sorted(values)))
     params = {f"new_{name}": value for name, value in values.items()}
-    await direct.write(session, statement, {"row_id": row.id, **params})  # type: ignore[attr-defined]
+    await session.exec(statement, params={"row_id": row.id, **params})  # type: ignore[attr-defined]
     for name, value in values.items():
         set_committed_value(row, name, value)
 
@@ -360,7 +359,7 @@ async def add_answer(
     row |= {"proxy": recorded_by is not None, "recorded_by": recorded_by}
     # A plain insert: nothing reads the row back in this transaction, and the ORM's unit of
     # work costs more than the statement on this hot path.
-    await direct.write(session, _answer_insert(), row)
+    await session.exec(_answer_insert(), params=row)
 
 
 def answer_row(

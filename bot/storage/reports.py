@@ -6,11 +6,13 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func
+from sqlalchemy import select as select_columns
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.releases import Window, occurrence_window
 from bot.domain.reports import NO_GROUP, AnswerRow
+from bot.storage.export import BATCH
 from bot.storage.models import (
     Answer,
     Member,
@@ -24,36 +26,53 @@ from bot.storage.models import (
 async def list_answer_rows(
     session: AsyncSession, *, flow_ids: Sequence[str], since: datetime | None = None
 ) -> list[AnswerRow]:
-    """Answers of the given flows as report rows; anonymous ones keep no respondent key."""
-    query = select(Answer).where(col(Answer.flow_id).in_(flow_ids)).order_by(col(Answer.id))
+    """Answers of the given flows as report rows; anonymous ones keep no respondent key.
+
+    Read in batches of plain columns (no ORM objects), the event loop getting a turn between
+    them: a report may cover 100,000 answers."""
+    names = "flow_id question_key stakeholder_group created_at value_number value_choice"
+    names += " skipped proxy anonymous member_id run_id"
+    query = (
+        select_columns(*(getattr(Answer, name) for name in names.split()))
+        .where(col(Answer.flow_id).in_(flow_ids))
+        .order_by(col(Answer.id))
+    )
     if since is not None:
         query = query.where(col(Answer.created_at) >= since)
     rows = []
-    for answer in (await session.exec(query)).all():
-        anonymous = answer.anonymous or (answer.member_id is None and answer.run_id is None)
-        respondent = response = None
-        if not anonymous:
-            if answer.member_id is not None:
-                respondent = f"m{answer.member_id}"
-            if answer.run_id is not None:
-                response = f"r{answer.run_id}"
-                # A proxy run stands for someone without a member of their own.
-                respondent = response if answer.proxy else respondent or response
-        rows.append(
-            AnswerRow(
-                flow_id=answer.flow_id,
-                question_key=answer.question_key,
-                group=answer.stakeholder_group,
-                created_at=answer.created_at,
-                number=answer.value_number,
-                choice=answer.value_choice,
-                skipped=answer.skipped,
-                proxy=answer.proxy,
-                respondent=respondent,
-                response=response,
+    result = await session.stream(query.execution_options(yield_per=BATCH))
+    async for batch in result.partitions():
+        for flow, question, group, created, number, choice, skipped, proxy, *who in batch:
+            respondent, response = _respondent(proxy, *who)
+            rows.append(
+                AnswerRow(
+                    flow_id=flow,
+                    question_key=question,
+                    group=group,
+                    created_at=created,
+                    number=number,
+                    choice=choice,
+                    skipped=skipped,
+                    proxy=proxy,
+                    respondent=respondent,
+                    response=response,
+                )
             )
-        )
     return rows
+
+
+def _respondent(
+    proxy: bool, anonymous: bool, member_id: int | None, run_id: int | None
+) -> tuple[str | None, str | None]:
+    """The respondent and response keys of an answer; none for an anonymous one."""
+    if anonymous or (member_id is None and run_id is None):
+        return None, None
+    respondent = f"m{member_id}" if member_id is not None else None
+    if run_id is None:
+        return respondent, None
+    response = f"r{run_id}"
+    # A proxy run stands for someone without a member of their own.
+    return (response if proxy else respondent or response), response
 
 
 async def count_members_by_group(session: AsyncSession) -> dict[str, int]:

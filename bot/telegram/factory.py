@@ -20,7 +20,7 @@ from bot.services.broadcasts import Broadcasts
 from bot.services.checkins import Checkins
 from bot.services.conversations import Conversations
 from bot.services.sealing import Sealer
-from bot.storage.db import UpdateSessions
+from bot.storage.db import SessionFactory
 from bot.telegram.middlewares import ChatOrder, DatabaseSession, MemberContext, UpdateTracker
 from bot.telegram.retry import RetryRequests
 from bot.telegram.routers import get_routers
@@ -66,7 +66,8 @@ def build_dispatcher(
     checkins: Checkins,
     conversations: Conversations,
     catalogs: Catalogs,
-    sessions: UpdateSessions,
+    sessions: SessionFactory,
+    reads: SessionFactory,
     clock: Clock,
     tracker: UpdateTracker,
     sealer: Sealer,
@@ -83,6 +84,8 @@ def build_dispatcher(
         catalogs=catalogs,
         clock=clock,
         sealer=sealer,
+        reads=reads,
+        writes=sessions,
     )
     for name, service in (services or {}).items():
         dispatcher[name] = service

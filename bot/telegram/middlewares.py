@@ -17,7 +17,7 @@ from bot.domain.reading import clean
 from bot.i18n import Catalogs
 from bot.services.conversations import Conversations, UserRef
 from bot.storage import repo
-from bot.storage.db import UpdateSessions
+from bot.storage.db import SessionFactory
 from bot.telegram.render import Outgoing, Responder
 from bot.telegram.updates import carries_nothing
 
@@ -113,11 +113,13 @@ class ChatOrder(BaseMiddleware):
 
 
 class DatabaseSession(BaseMiddleware):
-    """One transaction per update, claiming its id (a redelivery is ignored); the Bot API calls
-    the handler asked for are made after the commit."""
+    """One session and transaction per update, claiming its id (a redelivery is ignored); the
+    Bot API calls and slow work (reports, exports) the handler asked for come after the commit,
+    so the transaction holds the database (on SQLite, its one writer) only while it reads,
+    decides and writes."""
 
     def __init__(
-        self, sessions: UpdateSessions, clock: Clock, *, chat_lock_namespace: str | None = None
+        self, sessions: SessionFactory, clock: Clock, *, chat_lock_namespace: str | None = None
     ) -> None:
         self.sessions = sessions
         self.clock = clock
@@ -129,7 +131,7 @@ class DatabaseSession(BaseMiddleware):
         assert isinstance(event, Update)
         outgoing = Outgoing(self._mark_blocked, self._note_prompts)
         data["outgoing"] = outgoing
-        async with self.sessions.unit() as session:
+        async with self.sessions() as session:
             chat_id = _chat_key(data)
             if self.chat_lock_namespace is not None and chat_id is not None:
                 await lock_chat(session, namespace=self.chat_lock_namespace, chat_id=chat_id)
@@ -145,12 +147,12 @@ class DatabaseSession(BaseMiddleware):
         return result
 
     async def _note_prompts(self, sent: dict[int, int | None]) -> None:
-        async with self.sessions.unit() as session:
+        async with self.sessions() as session:
             await repo.note_prompt_messages(session, sent=sent)
             await session.commit()
 
     async def _mark_blocked(self, chat_id: int) -> None:
-        async with self.sessions.unit() as session:
+        async with self.sessions() as session:
             if await repo.mark_chat_blocked(session, chat_id=chat_id, now=self.clock.now()):
                 log.info("the member of chat %s blocked the bot; marked blocked", chat_id)
             await session.commit()

@@ -57,10 +57,11 @@ class Outgoing:
         self._prompts[run_id] = message_id
 
     async def flush(self) -> None:
-        """Make the calls in order; a chat that refuses messages gets no further ones."""
+        """Make the calls in order, with those they add; a chat that refuses messages gets no
+        further ones."""
         refused: set[int] = set()
-        calls, self._calls = self._calls, []
-        for chat_id, call in calls:
+        while self._calls:
+            chat_id, call = self._calls.pop(0)
             if chat_id in refused:
                 continue
             try:
@@ -93,6 +94,12 @@ class Responder:
     def later(self, call: Call) -> None:
         """Any other Bot API call for this chat, made after the commit."""
         self.outgoing.add(self.chat_id, call)
+
+    def after_commit(self, action: ChatAction, work: Call) -> None:
+        """Slow work (a report, an export) done after the commit, outside the update's
+        transaction; what it sends follows it. The chat shows `action` meanwhile."""
+        self._status(action)
+        self.later(work)
 
     def show(self, outcome: Outcome, *, edit_message_id: int | None = None) -> None:
         """Send the outcome's messages; a refresh redraws the question message in place."""

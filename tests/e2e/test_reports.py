@@ -6,11 +6,15 @@ from __future__ import annotations
 import asyncio
 import io
 import struct
+import threading
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import ROOT, Phone, add_anonymous_concern, onboard
+from conftest import ADMIN, ROOT, Phone, add_anonymous_concern, onboard
 from matplotlib.image import imread
 
 from bot.app import BotApp
@@ -191,21 +195,73 @@ async def test_a_coordinator_gets_every_report_as_a_chart(
     assert "No answers were recorded by a facilitator." in roles
 
 
+class HeldThreads(ThreadPoolExecutor):
+    """The event loop's default executor, whose work waits until `release`: a chart that takes
+    as long as the test wants to draw."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=4)
+        self.asked = asyncio.Event()
+        self._released = threading.Event()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        self.asked.set()
+        return super().submit(self._when_released, fn, *args, **kwargs)
+
+    def _when_released(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        self._released.wait()
+        return fn(*args, **kwargs)
+
+    def release(self) -> None:
+        self._released.set()
+
+
+@pytest.fixture
+async def held_threads() -> AsyncIterator[HeldThreads]:
+    threads = HeldThreads()
+    asyncio.get_running_loop().set_default_executor(threads)
+    try:
+        yield threads
+    finally:
+        threads.release()
+
+
+async def test_a_member_is_answered_while_a_report_is_drawn(
+    admin: Phone,
+    emulator: BotAPIEmulator,
+    app: BotApp,
+    clock: ManualClock,
+    held_threads: HeldThreads,
+) -> None:
+    await seed(app, clock)
+    member = Phone(emulator, app, user_id=1001)
+    await member.send("/start")
+    member.new()
+    admin.new()
+    emulator.send_text(ADMIN, "/report all", first_name="Ada", language_code="en")
+    await asyncio.wait_for(held_threads.asked.wait(), timeout=10)  # the first chart waits
+    await member.send("yes")  # returns once handled: answered, while the chart still waits
+    assert "language" in member.new_text()
+    assert not [m for m in admin.messages if m.kind == "photo"]
+    held_threads.release()
+    await admin.wait_for("Progress on objectives by partner group")
+    assert len([m for m in admin.new() if m.kind == "photo"]) == len(KINDS)
+
+
 async def test_figures_behind_the_charts_hide_small_groups(
     admin: Phone, app: BotApp, clock: ManualClock
 ) -> None:
     await seed(app, clock)
-    assert app.dispatcher is not None and app.session_factory is not None
+    assert app.dispatcher is not None and app.read_sessions is not None
     reports = app.dispatcher["reports"]
     assert isinstance(reports, Reports)
     assert app.catalogs is not None
-    async with app.session_factory() as session:
-        parts = await reports.build(
-            session,
-            kinds=("matrix", "response", "roles"),
-            since=None,
-            words=app.catalogs.translator("en"),
-        )
+    parts = await reports.build(
+        app.read_sessions,
+        kinds=("matrix", "response", "roles"),
+        since=None,
+        words=app.catalogs.translator("en"),
+    )
     matrix, response, roles = (part.chart for part in parts)
     assert {series.label: series.values for series in roles.series} == {
         "Funding or resources – support": (5.0,),

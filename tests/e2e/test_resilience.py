@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -108,16 +109,21 @@ async def test_a_member_who_blocked_the_bot_is_marked_blocked(phone: Phone, db: 
     assert member is not None and member.status == MemberStatus.ACTIVE
 
 
-def test_run_without_token_points_to_the_sandbox(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}
-    done = subprocess.run(
+def _run_bot(directory: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`partnerbot run` in `directory` until it exits on its own."""
+    return subprocess.run(
         [sys.executable, "-m", "bot", "run"],
-        cwd=tmp_path,
+        cwd=directory,
         env=env,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
     )
+
+
+def test_run_without_token_points_to_the_sandbox(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}
+    done = _run_bot(tmp_path, env)
     assert done.returncode == 2
     assert (
         done.stderr.strip()
@@ -137,14 +143,7 @@ def test_the_token_never_reaches_the_logs(tmp_path: Path) -> None:
         "LOG_LEVEL": "DEBUG",
         "XDG_CONFIG_HOME": str(tmp_path / "config"),  # the new key file goes there
     }
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "run"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = _run_bot(tmp_path, env)
     output = done.stdout + done.stderr
     assert done.returncode == 1
     assert "partnerbot stopped on an error" in output
@@ -152,3 +151,28 @@ def test_the_token_never_reaches_the_logs(tmp_path: Path) -> None:
     assert "Unclosed" not in output
     secret = TOKEN.split(":", 1)[1]
     assert secret not in output
+
+
+def test_a_database_that_never_answers_stops_the_start_naming_it(tmp_path: Path) -> None:
+    with socket.socket() as listener:
+        # The kernel completes the handshake of queued connections: they are accepted, and
+        # nothing ever answers on them.
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        port = int(listener.getsockname()[1])
+        env = {
+            **os.environ,
+            "BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_URL": f"http://127.0.0.1:{closed_port()}",
+            "DATABASE_URL": f"postgresql://partnerbot@127.0.0.1:{port}/partnerbot",
+            "DATABASE_CONNECT_TIMEOUT_S": "1",
+            "XDG_CONFIG_HOME": str(tmp_path / "config"),
+            "FLOWS_DIR": str(ROOT / "flows"),
+            "LOCALES_DIR": str(ROOT / "locales"),
+        }
+        done = _run_bot(tmp_path, env)
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        f"partnerbot: the database at 127.0.0.1:{port} did not answer within 1 s "
+        "(DATABASE_CONNECT_TIMEOUT_S); is PostgreSQL up and reachable?"
+    )

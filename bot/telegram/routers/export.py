@@ -10,14 +10,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from aiogram import Router
+from aiogram.enums import ChatAction
 from aiogram.filters import CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.clock import Clock
 from bot.services.conversations import Conversations
 from bot.services.export import FORMATS, ExportPolicy, export_answers, parse_since
 from bot.services.sealing import Sealer
+from bot.storage.db import SessionFactory
 from bot.storage.models import Member
 from bot.telegram.filters import DataPrefix, PrivateChat, command
 from bot.telegram.render import Responder
@@ -34,7 +35,8 @@ def _locale(member: Member | None) -> str:
 async def on_export(
     message: Message,
     command: CommandObject,
-    session: AsyncSession,
+    reads: SessionFactory,
+    writes: SessionFactory,
     member: Member | None,
     conversations: Conversations,
     sealer: Sealer,
@@ -77,8 +79,9 @@ async def on_export(
             except ValueError:
                 responder.text("export.usage", locale=locale, value=arg)
                 return
-    await _send_export(
-        session,
+    _send_export(
+        reads,
+        writes,
         member,
         sealer,
         clock,
@@ -93,7 +96,8 @@ async def on_export(
 
 async def on_export_press(
     callback: CallbackQuery,
-    session: AsyncSession,
+    reads: SessionFactory,
+    writes: SessionFactory,
     member: Member | None,
     sealer: Sealer,
     clock: Clock,
@@ -112,13 +116,14 @@ async def on_export_press(
         return
     if isinstance(callback.message, Message):
         responder.remove_buttons(callback.message.message_id)
-    await _send_export(
-        session, member, sealer, clock, responder, export_policy, file_format, None, None
+    _send_export(
+        reads, writes, member, sealer, clock, responder, export_policy, file_format, None, None
     )
 
 
-async def _send_export(
-    session: AsyncSession,
+def _send_export(
+    reads: SessionFactory,
+    writes: SessionFactory,
     member: Member | None,
     sealer: Sealer,
     clock: Clock,
@@ -130,19 +135,26 @@ async def _send_export(
     *,
     longitudinal: bool = False,
 ) -> None:
-    export = await export_answers(
-        session,
-        sealer=sealer,
-        file_format=file_format,
-        flow_id=flow_id,
-        since=since,
-        actor=member,
-        now=clock.now(),
-        policy=policy,
-        longitudinal=longitudinal,
-    )
+    """Build, audit and send the export once the update committed."""
     t = responder.catalogs.translator(_locale(member))
-    responder.document(export.data, export.filename, caption=t("export.caption", rows=export.rows))
+
+    async def build_and_send() -> None:
+        export = await export_answers(
+            reads=reads,
+            writes=writes,
+            sealer=sealer,
+            file_format=file_format,
+            flow_id=flow_id,
+            since=since,
+            actor=member,
+            now=clock.now(),
+            policy=policy,
+            longitudinal=longitudinal,
+        )
+        caption = t("export.caption", rows=export.rows)
+        responder.document(export.data, export.filename, caption=caption)
+
+    responder.after_commit(ChatAction.UPLOAD_DOCUMENT, build_and_send)
 
 
 def create_router() -> Router:

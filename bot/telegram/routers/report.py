@@ -10,11 +10,12 @@ import html
 from datetime import datetime
 
 from aiogram import Router
+from aiogram.enums import ChatAction
 from aiogram.filters import CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.services.reports import KINDS, Reports, parse_since
+from bot.storage.db import SessionFactory
 from bot.storage.models import Member
 from bot.telegram.filters import DataPrefix, PrivateChat, command
 from bot.telegram.render import Responder
@@ -41,7 +42,7 @@ def _choices(responder: Responder, locale: str) -> InlineKeyboardMarkup:
 async def on_report(
     message: Message,
     command: CommandObject,
-    session: AsyncSession,
+    reads: SessionFactory,
     member: Member | None,
     reports: Reports,
     responder: Responder,
@@ -68,12 +69,12 @@ async def on_report(
             except ValueError:
                 responder.text("report.usage", locale=locale, value=arg)
                 return
-    await _send(session, member, reports, responder, kinds, since)
+    _send(reads, member, reports, responder, kinds, since)
 
 
 async def on_report_press(
     callback: CallbackQuery,
-    session: AsyncSession,
+    reads: SessionFactory,
     member: Member | None,
     reports: Reports,
     responder: Responder,
@@ -90,25 +91,31 @@ async def on_report_press(
         return
     if isinstance(callback.message, Message):
         responder.remove_buttons(callback.message.message_id)
-    await _send(session, member, reports, responder, KINDS if choice == EVERY else (choice,), None)
+    _send(reads, member, reports, responder, KINDS if choice == EVERY else (choice,), None)
 
 
-async def _send(
-    session: AsyncSession,
+def _send(
+    reads: SessionFactory,
     member: Member | None,
     reports: Reports,
     responder: Responder,
     kinds: tuple[str, ...],
     since: datetime | None,
 ) -> None:
+    """Build and send the reports once the update committed: members' answers never wait for
+    a report's reading and drawing."""
     t = responder.catalogs.translator(_locale(member))
-    for part in await reports.build(session, kinds=kinds, since=since, words=t):
-        name = f"report-{part.kind}.png"
-        if len(part.text) <= CAPTION_LIMIT:
-            responder.photo(part.png, name, caption=part.text)
-        else:  # a long list of gaps and overlaps goes in a message of its own
-            responder.photo(part.png, name, caption=f"<b>{html.escape(part.chart.title)}</b>")
-            responder.send(part.text)
+
+    async def build_and_send() -> None:
+        for part in await reports.build(reads, kinds=kinds, since=since, words=t):
+            name = f"report-{part.kind}.png"
+            if len(part.text) <= CAPTION_LIMIT:
+                responder.photo(part.png, name, caption=part.text)
+            else:  # a long list of gaps and overlaps goes in a message of its own
+                responder.photo(part.png, name, caption=f"<b>{html.escape(part.chart.title)}</b>")
+                responder.send(part.text)
+
+    responder.after_commit(ChatAction.UPLOAD_PHOTO, build_and_send)
 
 
 def create_router() -> Router:
