@@ -346,3 +346,24 @@ async def test_cancelling_the_flow_leaves_no_trace(fatou: Phone, db: Database) -
         assert member.id is not None
         assert await ticket_store.list_raised(session, member_id=member.id, raiser_tag="x") == []
     assert await db.count(OutboxMessage) == 0
+
+
+async def test_a_stopped_member_can_still_raise_a_concern(
+    admin: Phone, phone: Phone, db: Database
+) -> None:
+    await onboard(phone)
+    await phone.send("/stop")
+    phone.new()
+    said = await raise_concern(
+        phone,
+        category="Trust",
+        about="The municipality",
+        urgency="Urgent",
+        text="Nobody answers the phone at the town hall.",
+        identity="Give my name",
+    )
+    assert "with your name" in said
+    assert "From: Amina" in (await admin.wait_for("New concern")).plain_text
+    assert [t.status for t in await rows(db, Ticket)] == ["received"]
+    # Raising a concern did not subscribe the member to check-ins again.
+    assert (await db.member(phone.user_id)).status == "stopped"  # type: ignore[union-attr]
