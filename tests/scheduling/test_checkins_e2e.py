@@ -525,3 +525,32 @@ async def test_a_concern_raised_mid_checkin_pauses_and_resumes_it(
     assert [c.status for c in await checkins_of(app, amina.user_id)] == [CheckInStatus.SENT]
     runs = await db.runs(amina.user_id)
     assert [(r.flow_id, r.status) for r in runs][-1] == ("trust_pulse", RunStatus.RUNNING)
+
+
+# -- stale conversations ----------------------------------------------------------------------
+
+
+async def test_a_conversation_left_for_a_week_is_closed_and_no_longer_blocks_checkins(
+    emulator: BotAPIEmulator, app: BotApp, clock: ManualClock, db: Database
+) -> None:
+    amina = Phone(emulator, app, user_id=1001)
+    await onboard(amina)
+    await pause(app, REVIEW)
+    await amina.send("/roles")
+    assert "What do you (or your organisation) bring" in amina.new_text()
+    clock.advance(timedelta(hours=1))
+    assert (await tick(app)).sent == 0  # the open /roles holds the pulse back
+
+    clock.advance(timedelta(days=7))  # Monday 12 January, 10:00: a week untouched
+    report = await tick(app)
+    assert report.sent == 1 and report.abandoned == 1
+    told = await amina.wait_for("was left without an answer")
+    assert "“Roles and responsibilities”" in told.plain_text
+    await amina.wait_for(PULSE)
+    runs = [(r.flow_id, r.status) for r in await db.runs(amina.user_id)]
+    assert ("roles", RunStatus.ABANDONED) in runs
+
+    clock.advance(timedelta(days=8))
+    await tick(app)
+    # Told once; the pulse's own run expires with its window, it is not "left for a week".
+    assert count(await queued_texts(app, amina.user_id), "was left without an answer") == 1
