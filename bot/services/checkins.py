@@ -42,6 +42,7 @@ from bot.domain.schedules import (
 from bot.domain.text import TEXT_LIMIT, split_html
 from bot.domain.timing import in_quiet_hours, zone
 from bot.i18n import Catalogs, Translator
+from bot.services import proxy
 from bot.services.ballots import Ballots, day_of
 from bot.services.conversations import ONBOARDING, Message
 from bot.services.rendering import Keyboard, render, render_keyboard, render_text
@@ -771,13 +772,27 @@ class Checkins:
             if run is None:
                 continue
             flow = self.flows.get(item.flow_id)
-            if flow is not None and flow.anonymous:
+            if flow is not None and flow.anonymous and run.proxy is None:
                 await repo.delete_run(session, run=run)
             else:
-                if item.answers and flow is not None:
-                    anonymous = _anonymous_keys(flow)
-                    run.answers = {k: v for k, v in item.answers.items() if k not in anonymous}
-                await repo.end_run(session, run=run, status=RunStatus.ABANDONED, now=now)
+                # As when a check-in expires: the anonymous answers given leave as a ballot.
+                await Ballots.cast_sealed(
+                    session, flow_id=item.flow_id, stored=item.answers, day=day_of(now)
+                )
+                named = Ballots.named(item.answers)
+                anonymous = _anonymous_keys(flow) if flow else set(named)
+                kept = {k: v for k, v in named.items() if k not in anonymous}
+                await repo.end_run(
+                    session, run=run, status=RunStatus.ABANDONED, now=now, answers=kept
+                )
+                facilitator = (
+                    None if run.proxy is None else await session.get(Member, item.member_id)
+                )
+                if facilitator is not None:
+                    # Every proxy session's end is audited, this one's too.
+                    await proxy.record_session(
+                        session, member=facilitator, run=run, event="abandoned", now=now
+                    )
             if item.member_status != MemberStatus.ACTIVE:
                 continue
             t = self.catalogs.translator(item.language)
