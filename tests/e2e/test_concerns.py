@@ -46,6 +46,18 @@ async def raise_concern(
     return phone.new_text()
 
 
+async def raise_named_concern(phone: Phone) -> str:
+    """An urgent concern about trust in the municipality, with the raiser's name."""
+    return await raise_concern(
+        phone,
+        category="Trust",
+        about="The municipality",
+        urgency="Urgent",
+        text="Nobody answers the phone at the town hall.",
+        identity="Give my name",
+    )
+
+
 async def rows(db: Database, model: type[Any]) -> list[Any]:
     async with db.session_factory() as session:
         return list((await session.exec(select(model))).all())
@@ -354,14 +366,7 @@ async def test_a_stopped_member_can_still_raise_a_concern(
     await onboard(phone)
     await phone.send("/stop")
     phone.new()
-    said = await raise_concern(
-        phone,
-        category="Trust",
-        about="The municipality",
-        urgency="Urgent",
-        text="Nobody answers the phone at the town hall.",
-        identity="Give my name",
-    )
+    said = await raise_named_concern(phone)
     assert "with your name" in said
     assert "From: Amina" in (await admin.wait_for("New concern")).plain_text
     assert [t.status for t in await rows(db, Ticket)] == ["received"]
@@ -373,14 +378,7 @@ async def test_answers_replies_and_reasons_are_bounded_like_the_concern(
     admin: Phone, phone: Phone, db: Database
 ) -> None:
     await onboard(phone)
-    await raise_concern(
-        phone,
-        category="Trust",
-        about="The municipality",
-        urgency="Urgent",
-        text="Nobody answers the phone.",
-        identity="Give my name",
-    )
+    await raise_named_concern(phone)
     new = await admin.wait_for("New concern")
     await admin.press("Answer", message=new)
     admin.new()
@@ -411,14 +409,7 @@ async def test_an_answer_to_an_erased_raiser_says_so_and_the_ticket_can_be_close
     admin: Phone, phone: Phone, db: Database
 ) -> None:
     await onboard(phone)
-    await raise_concern(
-        phone,
-        category="Trust",
-        about="The municipality",
-        urgency="Urgent",
-        text="Nobody answers the phone.",
-        identity="Give my name",
-    )
+    await raise_named_concern(phone)
     new = await admin.wait_for("New concern")
     await phone.send("/forget")
     await phone.press("Yes, erase everything")
