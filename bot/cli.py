@@ -1,5 +1,5 @@
 """The `partnerbot` command: run | sandbox | migrate | flows | schedules | export | audit | report |
-committees."""
+keys | backup | restore | move-to-postgres | committees."""
 
 from __future__ import annotations
 
