@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def _help_commands() -> set[str]:
     command = [sys.executable, "-m", "bot", "--help"]
     shown = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT).stdout
-    found = re.search(r"\{([a-z,]+)\}", shown)
+    found = re.search(r"\{([a-z,-]+)\}", shown)
     assert found is not None, shown
     return set(found.group(1).split(","))
 
