@@ -7,6 +7,9 @@ PYTEST_ARGS ?=
 # Exact versions with their hashes (`make lock` regenerates them from pyproject.toml).
 LOCK := requirements-dev.lock
 UV_VERSION := 0.13.9
+# make sandbox PORT=8081 ARGS="--terminal --db data/other.db"
+PORT ?=
+ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help sandbox run test lint bench catalogs flows-check migrate lock clean
@@ -24,7 +27,7 @@ catalogs: $(STAMP)  ## compile locales/*.po to .mo
 	@$(BIN)/pybabel compile --domain partnerbot --directory locales --statistics
 
 sandbox: $(STAMP) catalogs  ## the bot against a local Telegram emulator, in a browser on :8080
-	$(BIN)/partnerbot sandbox
+	$(BIN)/partnerbot sandbox $(if $(PORT),--port $(PORT)) $(ARGS)
 
 run: $(STAMP) catalogs  ## the real bot (needs BOT_TOKEN)
 	@$(BIN)/partnerbot run
@@ -52,10 +55,10 @@ migrate: $(STAMP)  ## apply database migrations
 
 lock: $(STAMP)  ## pin every dependency with its hashes: requirements.lock (image), requirements-dev.lock
 	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
-	printf 'setuptools>=68\nwheel\n' | $(BIN)/uv pip compile pyproject.toml - --universal \
+	printf 'setuptools>=77\nwheel\n' | $(BIN)/uv pip compile pyproject.toml - --universal \
 		--python-version 3.11 --generate-hashes --no-annotate --custom-compile-command "make lock" \
 		--upgrade -q -o requirements.lock
-	printf 'setuptools>=68\nwheel\n' | $(BIN)/uv pip compile pyproject.toml - --extra dev \
+	printf 'setuptools>=77\nwheel\n' | $(BIN)/uv pip compile pyproject.toml - --extra dev \
 		--universal --python-version 3.11 --generate-hashes --no-annotate \
 		--custom-compile-command "make lock" -c requirements.lock -q -o requirements-dev.lock
 

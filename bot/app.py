@@ -174,6 +174,7 @@ class BotApp:
             clock=self.clock, catalogs=catalogs, sealer=self.sealer, wake_sender=self.wake_sender
         )
         self.conversations.finishers[CONCERNS_FLOW] = self.concerns.finish_flow
+        self.conversations.at_any_time.add(CONCERNS_FLOW)
         self.bot = build_bot(self.settings, on_rate_limited=self.metrics.observe_reply_rate_limited)
         self.dispatcher = build_dispatcher(
             sealer=self.sealer,

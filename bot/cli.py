@@ -1,4 +1,5 @@
-"""The `partnerbot` command: run | sandbox | migrate | flows check | flows graph | schedules."""
+"""The `partnerbot` command: run | sandbox | migrate | flows | schedules | export | audit | report |
+keys | backup | restore | move-to-postgres | committees."""
 
 from __future__ import annotations
 

@@ -15,6 +15,9 @@ CATEGORIES = ("roles", "resources", "communication", "trust", "service_delivery"
 ABOUT = ("municipality", "private_sector", "civil_society", "partnership")
 URGENCIES = ("low", "medium", "high")
 IDENTITIES = ("named", "anonymous")
+# Answers, replies and decline reasons are bounded like the concern itself (the `text` question
+# of flows/concerns.yaml).
+MAX_TEXT = 2000
 
 RECEIVED, DISCUSSED, AGREED, DONE, DECLINED = "received", "discussed", "agreed", "done", "declined"
 STATUSES = (RECEIVED, DISCUSSED, AGREED, DONE, DECLINED)

@@ -41,6 +41,7 @@ from bot.domain.schedules import (
 from bot.domain.text import split_html
 from bot.domain.timing import in_quiet_hours, zone
 from bot.i18n import Catalogs, Translator
+from bot.services import proxy
 from bot.services.ballots import Ballots, day_of
 from bot.services.conversations import ONBOARDING, Message
 from bot.services.rendering import Keyboard, render, render_keyboard, render_text
@@ -50,8 +51,10 @@ from bot.storage import schedules as store
 from bot.storage.models import (
     CheckInStatus,
     Member,
+    MemberStatus,
     OccurrenceStatus,
     OutboxMessage,
+    RunStatus,
     Schedule,
     ScheduleKind,
     ScheduleOccurrence,
@@ -72,6 +75,9 @@ Checkpoint = Callable[[], Awaitable[None]]
 # A member's own date is read in their zone, at most a day and a bit from UTC: look this far
 # around the window for events that may be due.
 EVENT_SLACK = timedelta(days=2)
+# An open run no check-in window closes (a flow begun by command, onboarding, a concern being
+# written) is closed when untouched this long, so that it no longer holds check-ins back.
+STALE_AFTER = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -129,6 +135,7 @@ class TickReport:
     sent: int = 0
     reminded: int = 0
     expired: int = 0
+    abandoned: int = 0
     missed: int = 0
     settled: int = 0
     occurrences: int = 0
@@ -138,7 +145,7 @@ class TickReport:
 
     @property
     def enqueued(self) -> bool:
-        return bool(self.sent or self.reminded or self.digests or self.results)
+        return bool(self.sent or self.reminded or self.digests or self.results or self.abandoned)
 
 
 def spec_of(schedule: Schedule) -> ScheduleSpec:
@@ -454,6 +461,7 @@ class Checkins:
         report = TickReport()
         report.settled = await store.settle_checkins(session)
         report.expired = await self._expire(session, now)
+        report.abandoned = await self._abandon_stale(session, now)
         active = await store.list_schedules(session, statuses=[ScheduleStatus.ACTIVE])
         # Digest schedules fire digests (bot/services/digests.py), never check-ins.
         active = [s for s in active if s.kind == ScheduleKind.CHECKIN]
@@ -815,6 +823,55 @@ class Checkins:
                 kept[item.run_id] = remaining
         await store.expire_checkins(session, expiring=expiring, answers=kept, now=now)
         return len(expiring)
+
+    async def _abandon_stale(self, session: AsyncSession, now: datetime) -> int:
+        """Close runs left untouched for `STALE_AFTER` so they no longer hold check-ins back;
+        an active member is told once (the run is closed once). A run of an anonymous flow
+        (a concern being written) goes without a trace, as on /cancel."""
+        stale = await store.stale_runs(session, before=now - STALE_AFTER)
+        for item in stale:
+            run = await repo.get_run(session, run_id=item.run_id)
+            if run is None:
+                continue
+            flow = self.flows.get(item.flow_id)
+            if flow is not None and flow.anonymous and run.proxy is None:
+                await repo.delete_run(session, run=run)
+            else:
+                # As when a check-in expires: the anonymous answers given leave as a ballot.
+                await Ballots.cast_sealed(
+                    session, flow_id=item.flow_id, stored=item.answers, day=day_of(now)
+                )
+                named = Ballots.named(item.answers)
+                anonymous = _anonymous_keys(flow) if flow else set(named)
+                kept = {k: v for k, v in named.items() if k not in anonymous}
+                await repo.end_run(
+                    session, run=run, status=RunStatus.ABANDONED, now=now, answers=kept
+                )
+                facilitator = (
+                    None if run.proxy is None else await session.get(Member, item.member_id)
+                )
+                if facilitator is not None:
+                    # Every proxy session's end is audited, this one's too.
+                    await proxy.record_session(
+                        session, member=facilitator, run=run, event="abandoned", now=now
+                    )
+            if item.member_status != MemberStatus.ACTIVE:
+                continue
+            t = self.catalogs.translator(item.language)
+            title = t(flow.title) if flow is not None else item.flow_id
+            await outbox.enqueue(
+                session,
+                chat_id=item.chat_id,
+                member_id=item.member_id,
+                text=t("chat.stale_closed", flow=html.escape(title)),
+                language=t.locale,
+                source="runs:stale",
+                dedupe_key=f"run:{item.run_id}:stale",
+                now=now,
+            )
+        if stale:
+            log.info("%s conversation(s) untouched for %s closed", len(stale), STALE_AFTER)
+        return len(stale)
 
     async def _remind(
         self, session: AsyncSession, now: datetime, specs: Mapping[int, ScheduleSpec]

@@ -177,8 +177,9 @@ class Concerns:
 
     async def answer(
         self, session: AsyncSession, *, coordinator: Member, ticket: Ticket, text: str
-    ) -> None:
-        """A coordinator's answer, relayed to the raiser (with a Reply button)."""
+    ) -> bool:
+        """A coordinator's answer, relayed to the raiser (with a Reply button); False when the
+        raiser erased their data, so nobody will read it."""
         assert ticket.id is not None
         now = self.clock.now()
         await store.add_event(
@@ -190,7 +191,9 @@ class Concerns:
             now=now,
         )
         await store.touch(session, ticket=ticket, now=now)
-        await self._to_raiser(session, ticket, "ticket.to_raiser.answer", answer=html.escape(text))
+        return await self._to_raiser(
+            session, ticket, "ticket.to_raiser.answer", answer=html.escape(text)
+        )
 
     async def move(
         self,
@@ -326,15 +329,18 @@ class Concerns:
 
     async def _to_raiser(
         self, session: AsyncSession, ticket: Ticket, key: str, **params: str
-    ) -> None:
+    ) -> bool:
+        """Tell the raiser; False when there is no raiser any more (their data was erased)."""
         raiser_id = ticket.member_id
         if ticket.anonymous:
             route = await store.get_route(session, ticket_id=_id(ticket))
             raiser_id = None if route is None else self.sealer.unseal(route.sealed)
         raiser = None if raiser_id is None else await repo.get_member(session, member_id=raiser_id)
-        if raiser is None or raiser.status != MemberStatus.ACTIVE:
-            # Gone, stopped or blocked: /concerns shows them where their tickets stand.
-            return
+        if raiser is None:
+            return False
+        if raiser.status != MemberStatus.ACTIVE:
+            # Stopped or blocked: /concerns shows them where their tickets stand.
+            return True
         t = self.catalogs.translator(raiser.language)
         await outbox.enqueue(
             session,
@@ -350,6 +356,7 @@ class Concerns:
             now=self.clock.now(),
         )
         self._wake_after_commit(session)
+        return True
 
     def _wake_after_commit(self, session: AsyncSession) -> None:
         """Wake the sender once the messages just queued are committed (not before)."""

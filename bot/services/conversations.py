@@ -90,6 +90,9 @@ class Conversations:
         # Flows a service takes over when they finish (flow id -> finisher), e.g. a concern
         # that becomes a ticket: their answers are never stored as answers, nor kept on a run.
         self.finishers: dict[str, Finisher] = {}
+        # Flows a member may open at any time, e.g. a concern: even after /stop, and over an open
+        # flow, which waits (stays running beneath the newer run) and goes on when they end.
+        self.at_any_time: set[str] = set()
         if ONBOARDING not in flows:
             raise ValueError(f"the flows directory must define the '{ONBOARDING}' flow")
         self.flows = flows
@@ -151,11 +154,18 @@ class Conversations:
         With `proxy` ({"group", "language"}) a facilitator answers for someone without a phone:
         the answers are stored as that person's (see `_store_answer`), never as the member's.
         """
+        at_any_time = flow_id in self.at_any_time
+        if member.status == MemberStatus.STOPPED and not at_any_time:
+            return self._outcome(user, member, messages=(_say("chat.stopped"),))
         running = await repo.get_running_run(session, member_id=_id(member))
-        if running is not None:
+        if running is not None and (not at_any_time or running.flow_id == flow_id):
+            if member.status == MemberStatus.STOPPED:
+                return self._outcome(user, member, messages=(_say("chat.stopped"),))
             prompt = await self._prompt(session, user, member, running)
             return replace_messages(prompt, (_say("chat.busy"), *prompt.messages))
         messages = await self._start_run(session, member, self.flows[flow_id], proxy=proxy)
+        if running is not None and member.status != MemberStatus.STOPPED:
+            messages = (_say("chat.paused"), *messages)
         return self._outcome(user, member, messages=messages)
 
     async def cancel(
@@ -165,11 +175,13 @@ class Conversations:
         run = None if member is None else await repo.get_running_run(session, member_id=_id(member))
         if run is None:
             return self._outcome(user, member, messages=(_say("cmd.cancel.none"),))
+        assert member is not None
         if run.flow_id in self.finishers:
             await repo.delete_run(session, run=run)
         else:
             await self._end(session, run, RunStatus.ABANDONED)
-        return self._outcome(user, member, messages=(_say("cmd.cancel.done"),))
+        resumed = await self._resume_paused(session, member)
+        return self._outcome(user, member, messages=(_say("cmd.cancel.done"), *resumed))
 
     async def stop(self, session: AsyncSession, *, user: UserRef, member: Member | None) -> Outcome:
         """/stop: no more messages until /start; an open flow is left as it is."""
@@ -219,13 +231,15 @@ class Conversations:
             if run_id not in (None, PRE_CONSENT_RUN):
                 return self._outcome(user, None, closed=True)
             return await self._answer_before_consent(session, user, event)
-        if member.status == MemberStatus.STOPPED:
-            return self._outcome(user, member, messages=(_say("chat.stopped"),))
         if member.status == MemberStatus.BLOCKED:
             # Writing to us means they unblocked the bot.
             changes = {"status": MemberStatus.ACTIVE}
             await repo.update_member(session, member=member, changes=changes, now=self.clock.now())
         run = await repo.get_running_run(session, member_id=_id(member))
+        if member.status == MemberStatus.STOPPED and (
+            run is None or run.flow_id not in self.at_any_time
+        ):
+            return self._outcome(user, member, messages=(_say("chat.stopped"),))
         if run is None or (run_id is not None and run_id != run.id):
             if isinstance(event, PressInput):
                 return self._outcome(user, member, closed=True)
@@ -381,7 +395,21 @@ class Conversations:
         extra = await finisher(session, member, dict(step.state.answers))
         messages = tuple(Message(r, _id(run)) for r in (*step.replies, *extra))
         await repo.delete_run(session, run=run)
-        return messages
+        return messages + await self._resume_paused(session, member)
+
+    async def _resume_paused(self, session: AsyncSession, member: Member) -> tuple[Message, ...]:
+        """The open question of a flow that waited beneath the one just ended, asked again."""
+        if member.status == MemberStatus.STOPPED:
+            return ()
+        paused = await repo.get_running_run(session, member_id=_id(member))
+        if paused is None:
+            return ()
+        flow = self._current_flow(paused)
+        if flow is None:
+            await self._end(session, paused, RunStatus.ABANDONED)
+            return ()
+        step = engine.prompt(flow, self._open(paused)[0])
+        return (_say("chat.resumed"), *(Message(r, _id(paused)) for r in step.replies))
 
     async def _store_answers(
         self,

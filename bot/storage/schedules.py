@@ -792,6 +792,44 @@ async def expire_checkins(
 
 
 @dataclass(frozen=True, slots=True)
+class StaleRun:
+    """An open run that no check-in window closes, untouched since `before`."""
+
+    run_id: int
+    flow_id: str
+    answers: Mapping[str, Any] | None
+    member_id: int
+    chat_id: int
+    language: str
+    member_status: str
+
+
+async def stale_runs(session: AsyncSession, *, before: datetime) -> list[StaleRun]:
+    """Running runs last touched before `before` that belong to no check-in (those expire when
+    their own window closes)."""
+    of_checkin = exists().where(col(CheckIn.run_id) == col(FlowRun.id))
+    query = (
+        select_columns(
+            col(FlowRun.id),
+            col(FlowRun.flow_id),
+            col(FlowRun.answers),
+            col(Member.id),
+            col(Member.chat_id),
+            col(Member.language),
+            col(Member.status),
+        )
+        .join(Member, col(Member.id) == col(FlowRun.member_id))
+        .where(
+            col(FlowRun.status) == RunStatus.RUNNING,
+            col(FlowRun.updated_at) <= before,
+            ~of_checkin,
+        )
+        .order_by(col(FlowRun.id))
+    )
+    return [StaleRun(*row) for row in await _rows(session, query)]
+
+
+@dataclass(frozen=True, slots=True)
 class DueReminder:
     """A check-in whose member has not finished and is due a reminder, with the run's state."""
 

@@ -46,6 +46,18 @@ async def raise_concern(
     return phone.new_text()
 
 
+async def raise_named_concern(phone: Phone) -> str:
+    """An urgent concern about trust in the municipality, with the raiser's name."""
+    return await raise_concern(
+        phone,
+        category="Trust",
+        about="The municipality",
+        urgency="Urgent",
+        text="Nobody answers the phone at the town hall.",
+        identity="Give my name",
+    )
+
+
 async def rows(db: Database, model: type[Any]) -> list[Any]:
     async with db.session_factory() as session:
         return list((await session.exec(select(model))).all())
@@ -346,3 +358,68 @@ async def test_cancelling_the_flow_leaves_no_trace(fatou: Phone, db: Database) -
         assert member.id is not None
         assert await ticket_store.list_raised(session, member_id=member.id, raiser_tag="x") == []
     assert await db.count(OutboxMessage) == 0
+
+
+async def test_a_stopped_member_can_still_raise_a_concern(
+    admin: Phone, phone: Phone, db: Database
+) -> None:
+    await onboard(phone)
+    await phone.send("/stop")
+    phone.new()
+    said = await raise_named_concern(phone)
+    assert "with your name" in said
+    assert "From: Amina" in (await admin.wait_for("New concern")).plain_text
+    assert [t.status for t in await rows(db, Ticket)] == ["received"]
+    # Raising a concern did not subscribe the member to check-ins again.
+    assert (await db.member(phone.user_id)).status == "stopped"  # type: ignore[union-attr]
+
+
+async def test_answers_replies_and_reasons_are_bounded_like_the_concern(
+    admin: Phone, phone: Phone, db: Database
+) -> None:
+    await onboard(phone)
+    await raise_named_concern(phone)
+    new = await admin.wait_for("New concern")
+    await admin.press("Answer", message=new)
+    admin.new()
+    await admin.send("a" * 2001)
+    assert "2001 characters long; at most 2000 fit" in admin.new_text()
+    await admin.send("We will call back.")
+    assert "was passed on" in admin.new_text()
+
+    answer = await phone.wait_for("Answer about your concern")
+    await phone.press("Reply", message=answer)
+    phone.new()
+    await phone.send("b" * 2500)
+    assert "2500 characters long" in phone.new_text()
+    await phone.send("Thanks.")
+    assert "was passed on to the coordinators" in phone.new_text()
+
+    await admin.press("Decline", message=new)
+    admin.new()
+    await admin.send("c" * 2001)
+    assert "at most 2000 fit" in admin.new_text()
+    await admin.send("Already fixed.")
+    assert "is now: declined" in admin.new_text()
+    events = [e.text for e in await rows(db, TicketEvent)]
+    assert all(len(text or "") <= 2000 for text in events)
+
+
+async def test_an_answer_to_an_erased_raiser_says_so_and_the_ticket_can_be_closed(
+    admin: Phone, phone: Phone, db: Database
+) -> None:
+    await onboard(phone)
+    await raise_named_concern(phone)
+    new = await admin.wait_for("New concern")
+    await phone.send("/forget")
+    await phone.press("Yes, erase everything")
+    assert await db.member(phone.user_id) is None
+
+    await admin.press("Answer", message=new)
+    await admin.send("We will call back.")
+    told = admin.new_text()
+    assert "has erased their data: nobody will receive your answer" in told
+    assert "was passed on" not in told
+    await admin.press("Done")
+    assert "is now: done" in admin.new_text()
+    assert [t.status for t in await rows(db, Ticket)] == ["done"]

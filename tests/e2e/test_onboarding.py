@@ -345,11 +345,30 @@ async def test_stop_and_start_again(phone: Phone, db: Database) -> None:
     assert "no more messages" in phone.new_text()
     assert (await db.member(phone.user_id)).status == MemberStatus.STOPPED  # type: ignore[union-attr]
     await phone.send("Municipality")
-    assert "Send /start to come back" in phone.new_text()
+    assert "Send /start to receive check-ins again" in phone.new_text()
     await phone.send("/start")
     shown = phone.new_text()
     assert "Let us go on where we stopped" in shown and "Which group" in shown
     assert (await db.member(phone.user_id)).status == MemberStatus.ACTIVE  # type: ignore[union-attr]
+
+
+async def test_a_stopped_member_gets_one_clear_answer_and_no_dead_flow(
+    phone: Phone, db: Database
+) -> None:
+    for text in ("/start", "yes", "English"):
+        await phone.send(text)
+    await phone.send("/stop")
+    assert "/concern" in phone.new_text()
+    # Neither a flow command nor an answer re-sends the open question or opens a flow whose
+    # answers would then be refused: one message says what /start does and that /concern works.
+    for typed in ("/roles", "Municipality", "/roles"):
+        await phone.send(typed)
+        [told] = phone.new()
+        assert "/start" in told.plain_text and "/concern" in told.plain_text
+        assert told.buttons == []
+    assert [(r.flow_id, r.status) for r in await db.runs(phone.user_id)] == [
+        ("onboarding", "running")
+    ]
 
 
 async def test_cancel_leaves_the_flow_and_keeps_answers(phone: Phone, db: Database) -> None:

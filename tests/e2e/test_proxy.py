@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 
 from conftest import ADMIN, Database, Phone, onboard
 from sqlmodel import col, select
 
 from bot.app import BotApp
+from bot.domain.clock import ManualClock
 from bot.sandbox.emulator import BotAPIEmulator
 from bot.storage import audit
 from bot.storage.models import Answer, FlowRun, RunStatus
@@ -164,3 +166,18 @@ async def test_every_proxy_session_is_in_the_audit_log(admin: Phone, app: BotApp
         (label, "proxy.end", "roles", "community", "cancelled"),
         (label, "proxy.start", "trust_pulse", "private_sector", None),
     ]
+
+
+async def test_a_proxy_session_left_for_a_week_is_closed_and_audited(
+    admin: Phone, app: BotApp, clock: ManualClock
+) -> None:
+    await admin.send("/proxy trust_pulse private_sector")
+    admin.new()
+    clock.advance(timedelta(days=7, minutes=1))
+    assert app.scheduler is not None and app.session_factory is not None
+    assert (await app.scheduler.tick()).abandoned == 1
+    await admin.wait_for("was left without an answer")
+    async with app.session_factory() as session:
+        entries = await audit.list_entries(session)
+    ends = [e.detail.get("outcome") for e in entries if e.action == "proxy.end"]
+    assert ends == ["abandoned"]

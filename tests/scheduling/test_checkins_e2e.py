@@ -495,3 +495,65 @@ async def test_members_cannot_manage_schedules_and_stale_buttons_grant_nothing(
     assert "There is no open question right now." in phone.new_text()
     await admin.send("/schedules")
     assert "#1 Trust pulse – active" in admin.new_text()
+
+
+# -- /concern at any time ---------------------------------------------------------------------
+
+
+async def test_a_concern_raised_mid_checkin_pauses_and_resumes_it(
+    emulator: BotAPIEmulator, app: BotApp, clock: ManualClock, db: Database
+) -> None:
+    amina = Phone(emulator, app, user_id=1001)
+    await onboard(amina)
+    await pause(app, REVIEW)
+    clock.advance(timedelta(hours=1))
+    assert (await tick(app)).sent == 1
+    await amina.wait_for(PULSE)
+    await amina.press("4")
+    await amina.wait_for("private companies")
+    amina.new()
+
+    await amina.send("/concern")
+    shown = amina.new_text()
+    assert "What is your concern about?" in shown and "waits" in shown
+    for label in ("Trust", "The municipality", ". Urgent"):
+        await amina.press(label)
+    await amina.send("The pulse asks about people I never met.")
+    await amina.press("Give my name")
+    after = amina.new_text()
+    # The check-in goes on at the question it was paused on.
+    assert "with your name" in after and "private companies" in after
+    await amina.press("3")
+    await amina.wait_for("civil-society")
+    assert [c.status for c in await checkins_of(app, amina.user_id)] == [CheckInStatus.SENT]
+    runs = await db.runs(amina.user_id)
+    assert [(r.flow_id, r.status) for r in runs][-1] == ("trust_pulse", RunStatus.RUNNING)
+
+
+# -- stale conversations ----------------------------------------------------------------------
+
+
+async def test_a_conversation_left_for_a_week_is_closed_and_no_longer_blocks_checkins(
+    emulator: BotAPIEmulator, app: BotApp, clock: ManualClock, db: Database
+) -> None:
+    amina = Phone(emulator, app, user_id=1001)
+    await onboard(amina)
+    await pause(app, REVIEW)
+    await amina.send("/roles")
+    assert "What do you (or your organisation) bring" in amina.new_text()
+    clock.advance(timedelta(hours=1))
+    assert (await tick(app)).sent == 0  # the open /roles holds the pulse back
+
+    clock.advance(timedelta(days=7))  # Monday 12 January, 10:00: a week untouched
+    report = await tick(app)
+    assert report.sent == 1 and report.abandoned == 1
+    told = await amina.wait_for("was left without an answer")
+    assert "“Roles and responsibilities”" in told.plain_text
+    await amina.wait_for(PULSE)
+    runs = [(r.flow_id, r.status) for r in await db.runs(amina.user_id)]
+    assert ("roles", RunStatus.ABANDONED) in runs
+
+    clock.advance(timedelta(days=8))
+    await tick(app)
+    # Told once; the pulse's own run expires with its window, it is not "left for a week".
+    assert count(await queued_texts(app, amina.user_id), "was left without an answer") == 1

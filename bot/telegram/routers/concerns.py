@@ -46,6 +46,15 @@ def _preview(text: str) -> str:
     return html.escape(flat if len(flat) <= PREVIEW else flat[: PREVIEW - 1] + "…")
 
 
+def _too_long(message: Message, responder: Responder, locale: str) -> bool:
+    """Say so when a text is over the bound; what it answers keeps waiting for a shorter one."""
+    length = len((message.text or "").strip())
+    if length <= rules.MAX_TEXT:
+        return False
+    responder.text("ticket.too_long", locale=locale, length=length, max=rules.MAX_TEXT)
+    return True
+
+
 class HasPendingTicket(Filter):
     """A coordinator whose next message answers a ticket or gives a decline's reason."""
 
@@ -191,6 +200,8 @@ async def on_pending_text(
 ) -> None:
     """The answer to a ticket, or the reason it is declined."""
     locale = member.language
+    if _too_long(message, responder, locale):
+        return
     await concerns.drop_pending(session, member=member)
     if not is_coordinator(member):
         responder.text("ticket.coordinators_only", locale=locale)
@@ -203,8 +214,12 @@ async def on_pending_text(
     if pending.mode == "decline":
         await _move(responder, session, concerns, member, ticket, rules.DECLINED, text)
         return
-    await concerns.answer(session, coordinator=member, ticket=ticket, text=text)
-    responder.text("ticket.answer_sent", locale=locale, handle=ticket.handle)
+    if await concerns.answer(session, coordinator=member, ticket=ticket, text=text):
+        responder.text("ticket.answer_sent", locale=locale, handle=ticket.handle)
+        return
+    # Nobody will read it: say so, and show the ticket again so that it can be closed.
+    responder.text("ticket.raiser_gone", locale=locale, handle=ticket.handle)
+    await _show_card(responder, session, concerns, ticket, responder.catalogs.translator(locale))
 
 
 async def on_pending_cancel(
@@ -292,6 +307,8 @@ async def on_reply_text(
     responder: Responder,
 ) -> None:
     """The raiser's reply, relayed to the coordinators (still anonymous if it was)."""
+    if _too_long(message, responder, member.language):
+        return
     await concerns.drop_pending(session, member=member)
     text = clean(message.text or "")
     if is_blank(text) or not await concerns.is_raiser(session, member=member, ticket=ticket):
