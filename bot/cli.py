@@ -32,14 +32,22 @@ def _settings() -> Settings:
 GC_YOUNG_THRESHOLD = 20_000
 
 
+def log_secrets(settings: Settings, *, webhook: bool) -> list[str]:
+    """What the logs must never show: the token, the webhook secret, the anonymity key."""
+    secrets = [settings.token()]
+    if webhook:
+        secrets.append(settings.webhook()[1])
+    if settings.anonymity_key is not None:
+        secrets.append(settings.anonymity_key.get_secret_value())
+    return secrets
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the bot against Telegram (or TELEGRAM_API_URL) with BOT_TOKEN."""
     settings = _settings()
     webhook = bool(getattr(args, "webhook", False))
     try:
-        secrets = [settings.token()]
-        if webhook:
-            secrets.append(settings.webhook()[1])
+        secrets = log_secrets(settings, webhook=webhook)
     except (MissingTokenError, MissingWebhookError) as exc:
         print(f"partnerbot: {exc}", file=sys.stderr)
         return 2
