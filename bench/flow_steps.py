@@ -4,11 +4,11 @@ Three processes: the Bot API emulator (``python -m bot.sandbox.emulator``), the 
 (``python -m bot run`` with its own database, or ``bench/echo_bot.py``) polling it, and this
 process, which acts as the members through the emulator's ``/_emulator/`` control API.
 
-Each member (user ids from 100000 up) types "/start", "1" (consent: yes), "1" (English),
-"1" (Municipality), "Org <n>", "Officer", "2" (roles: not now). After every answer the bench
-waits for the bot's reply and checks how many messages the chat holds and what they say; a
-member whose conversation goes wrong counts as one error. A step's latency runs from posting
-the update to the reply being visible to the member.
+Each member (user ids from 100000 up) types "/start", "1" (consent: yes), "1" (English), "skip"
+(the partnership's time zone), "1" (Municipality), "Org <n>", "Officer", "2" (roles: not now).
+After every answer the bench waits for the bot's reply and checks how many messages the chat
+holds and what they say; a member whose conversation goes wrong counts as one error. A step's
+latency runs from posting the update to the reply being visible to the member.
 
 By default (``--baseline echo``) the same load first runs against a bare aiogram echo bot, then
 against partnerbot, each with a fresh emulator and database (both start side by side, since
@@ -84,11 +84,12 @@ PACED_THINK_S = 5.0
 # "/start" shows the welcome (a `say` node) and then asks for consent, two messages; every
 # accepted answer brings the next question, one message; "no" to the roles offer ends the flow
 # with the closing text, one message. The wording itself comes from the locale catalogue.
-ANSWERS = ("/start", "1", "1", "1", "Org {n}", "Officer", "2")
+ANSWERS = ("/start", "1", "1", "skip", "1", "Org {n}", "Officer", "2")
 PARTNERBOT_REPLIES: tuple[tuple[str, ...], ...] = (
     ("onboarding.welcome", "onboarding.consent"),
     ("onboarding.language",),  # "1" = yes, I agree
-    ("onboarding.group",),  # "1" = English
+    ("onboarding.time_zone",),  # "1" = English
+    ("onboarding.group",),  # "skip": the partnership's time zone
     ("onboarding.organisation",),  # "1" = Municipality
     ("onboarding.role",),  # "Org <n>"
     ("onboarding.offer_roles",),  # "Officer"

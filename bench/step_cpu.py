@@ -4,7 +4,7 @@ flow_steps measures whole processes on a shared machine, where the emulator and 
 compete with the bot for two cores; its ratio moves with every hiccup. This script measures
 only the bot's own work, with little noise: the real dispatcher and database (``BotApp``, SQLite
 in a temporary directory) in this process, the Bot API emulator in another. Members' updates
-(the same seven answers as flow_steps, a step's updates fed concurrently, as polling does) go
+(the same eight answers as flow_steps, a step's updates fed concurrently, as polling does) go
 straight to ``Dispatcher.feed_update``; the replies go to the emulator over loopback. The CPU
 time of this process per step is the result, side by side with a one-handler echo dispatcher
 on the same bot, fed the same updates. Parsing an update is included; polling is not.
@@ -51,7 +51,7 @@ from bot.cli import tune_collector
 from bot.config import Settings
 
 TOKEN = "123456:" + "B" * 35
-REPLIES_PER_MEMBER = 8  # welcome + consent, then one question or closing text per answer
+REPLIES_PER_MEMBER = 9  # welcome + consent, then one question or closing text per answer
 WARM_UP_MEMBERS = 50
 
 
@@ -87,7 +87,7 @@ class Updates:
 
 
 async def onboard(bot: Bot, dispatcher: Dispatcher, updates: Updates, users: range) -> None:
-    """Every member of `users` through the seven answers, each step's updates at once."""
+    """Every member of `users` through the eight answers, each step's updates at once."""
 
     async def feed(raw: dict[str, Any]) -> None:
         update = Update.model_validate(raw, context={"bot": bot})
@@ -171,7 +171,7 @@ async def amain(args: argparse.Namespace) -> int:
                         seconds = await measured(onboard(bot, dispatcher, updates, group))
                         replies = await sent_messages(http, base) - before
                         if replies != members * REPLIES_PER_MEMBER:
-                            error = f"{name} sent {replies} messages, not {members * 8}"
+                            error = f"{name} sent {replies} messages, not {members * REPLIES_PER_MEMBER}"
                             info(error)
                             emit({"bench": "step_cpu", "error": error})
                             return 1

@@ -143,6 +143,7 @@ class BotApp:
             decimal_mark_for=catalogs.decimal_mark,
             admin_ids=self.settings.admin_ids,
             consent_tag=lambda telegram_user_id: sealer.tag(CONSENT, telegram_user_id),
+            partnership_timezone=self.settings.partnership_timezone,
         )
         self.broadcasts = Broadcasts(
             clock=self.clock,

@@ -271,9 +271,11 @@ def french_phone(emulator: BotAPIEmulator, app: BotApp) -> Phone:
 
 async def onboard(phone: Phone, group: str = "Community member", language: str = "English") -> None:
     """Take `phone` through onboarding by typing, declining the roles conversation after it."""
-    for typed in ("/start", "yes", language, group, "Somewhere", "Someone"):
+    english = language == "English"
+    skip = "Skip" if english else "Passer"  # the time zone: the partnership's
+    for typed in ("/start", "yes", language, skip, group, "Somewhere", "Someone"):
         await phone.send(typed)
-    await phone.send("no" if language == "English" else "non")
+    await phone.send("no" if english else "non")
     phone.new()
 
 

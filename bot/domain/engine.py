@@ -27,6 +27,7 @@ from bot.domain.reading import (
     strip_button_marks,
     write_number,
 )
+from bot.domain.timing import read_zone
 
 AnswerValue = str | int | float | list[str] | None
 Label = Callable[[str], str]
@@ -300,6 +301,9 @@ def read(node: AskNode, event: Input, speech: Speech) -> Reading:
         return _read_scale(node, text, speech)
     if node.ask == "number":
         return _read_number(node, text, speech.decimal_mark)
+    if node.ask == "time_zone":
+        name = read_zone(text)
+        return Reading(name is not None, name)
     if len(text) > node.max_length:
         return Reading(False)
     return Reading(True, text)
@@ -427,6 +431,8 @@ def _hint(node: AskNode) -> Reply:
         return Reply(key="hint.number", hint=True)
     if node.ask == "text":
         return Reply(key="hint.text", params={"max": node.max_length}, hint=True)
+    if node.ask == "time_zone":
+        return Reply(key="hint.time_zone", hint=True)
     return Reply(key=f"hint.{node.ask}", params={"count": len(node.choices)}, hint=True)
 
 

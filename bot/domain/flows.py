@@ -26,7 +26,7 @@ KEY = r"^[a-z0-9][a-z0-9_.-]*$"
 
 Slug = Annotated[str, Field(pattern=SLUG, max_length=40)]
 Key = Annotated[str, Field(pattern=KEY, max_length=120)]
-AskKind = Literal["choice", "multi_choice", "scale", "yes_no", "number", "text"]
+AskKind = Literal["choice", "multi_choice", "scale", "yes_no", "number", "text", "time_zone"]
 ProfileField = Literal["language", "stakeholder_group", "organisation", "role_title", "time_zone"]
 Scalar = str | int | float | bool
 
@@ -139,8 +139,10 @@ class AskNode(_Strict):
                 raise ValueError("a scale needs low_label and high_label")
         if self.ask == "number" and None not in (self.min, self.max) and self.min > self.max:  # type: ignore[operator]
             raise ValueError("min is above max")
-        if self.sets is not None and self.ask not in ("choice", "text"):
-            raise ValueError("`sets` takes the answer of a choice or text question")
+        if self.sets is not None and self.ask not in ("choice", "text", "time_zone"):
+            raise ValueError("`sets` takes the answer of a choice, text or time_zone question")
+        if self.ask == "time_zone" and self.sets not in (None, "time_zone"):
+            raise ValueError("a time_zone question can only set `time_zone`")
         if self.quote_consent is not None and self.ask != "yes_no":
             raise ValueError("`quote_consent` belongs on a yes_no question")
         return self

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import re
+import unicodedata
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 
 def zone(name: str | None, fallback: str) -> ZoneInfo:
@@ -16,6 +18,54 @@ def zone(name: str | None, fallback: str) -> ZoneInfo:
             except (ZoneInfoNotFoundError, ValueError):
                 continue
     return ZoneInfo("UTC")
+
+
+_OFFSET = re.compile(r"^(?:utc|gmt)?\s*([+-])\s*(\d{1,2})(?:[:h.]?(\d{2}))?$")
+
+
+def _fold(text: str) -> str:
+    """Case, accents, spaces and underscores folded, so `sao paulo` finds `America/Sao_Paulo`."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return "".join(c for c in plain if c.isalnum() or c == "/")
+
+
+@functools.cache
+def _zones_by_name() -> dict[str, str]:
+    """Folded zone names and city names (their last part) -> the IANA zone name."""
+    names = sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
+    found: dict[str, str] = {}
+    for name in names:
+        found[_fold(name)] = name
+        # A city shared by two zones (none today) keeps the first, alphabetically.
+        found.setdefault(_fold(name.rsplit("/", 1)[-1]), name)
+    return found
+
+
+def read_zone(text: str) -> str | None:
+    """The IANA zone a typed answer names: `Africa/Dakar`, a city (`dakar`), `UTC`, or a whole-hour
+    offset (`+1`, `UTC+01:00`, `GMT-5`); None when it names no zone."""
+    cleaned = " ".join(text.strip().split())
+    lowered = cleaned.casefold()
+    if lowered in ("utc", "gmt", "z"):
+        return "UTC"
+    if offset := _OFFSET.match(lowered):
+        sign, hours, minutes = offset.group(1), int(offset.group(2)), offset.group(3)
+        if (minutes and int(minutes)) or hours > 14 or (sign == "-" and hours > 12):
+            return None  # no fixed zone for half hours: a city names them exactly
+        if hours == 0:
+            return "UTC"
+        # The Etc/ names count the POSIX way, their sign reversed: UTC+1 is Etc/GMT-1.
+        return f"Etc/GMT{'-' if sign == '+' else '+'}{hours}"
+    return _zones_by_name().get(_fold(cleaned.replace(" ", "_"))) if cleaned else None
+
+
+def zone_label(name: str) -> str:
+    """How a stored zone is shown: `Etc/GMT-1` as `UTC+1`, others as they are."""
+    if name.startswith("Etc/GMT") and len(name) > len("Etc/GMT"):
+        hours = name.removeprefix("Etc/GMT")
+        return f"UTC{'+' if hours[0] == '-' else '-'}{hours[1:]}"
+    return name
 
 
 def in_quiet_hours(local: time, start: time, end: time) -> bool:

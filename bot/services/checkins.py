@@ -43,7 +43,7 @@ from bot.domain.timing import in_quiet_hours, zone
 from bot.i18n import Catalogs, Translator
 from bot.services import proxy
 from bot.services.ballots import Ballots, day_of
-from bot.services.conversations import ONBOARDING, Message
+from bot.services.conversations import ONBOARDING, TIME_ZONE, Message
 from bot.services.rendering import Keyboard, render, render_keyboard, render_text
 from bot.storage import committees as committee_store
 from bot.storage import outbox, repo
@@ -191,8 +191,8 @@ class Checkins:
 
     @property
     def schedulable(self) -> tuple[Flow, ...]:
-        """Flows a schedule may start (onboarding is for newcomers only)."""
-        return tuple(f for f in self.flows.flows.values() if f.id != ONBOARDING)
+        """Flows a schedule may start (onboarding is for newcomers, the time zone a setting)."""
+        return tuple(f for f in self.flows.flows.values() if f.id not in (ONBOARDING, TIME_ZONE))
 
     def validate(self, spec: ScheduleSpec, *, now: datetime) -> ScheduleSpec:
         """Raise ScheduleError when the schedule cannot work (unknown flow, 25:00, …)."""

@@ -7,7 +7,7 @@ profile changes, and returns what to show. It knows neither aiogram nor wording.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -18,11 +18,13 @@ from bot.domain import engine
 from bot.domain.clock import Clock
 from bot.domain.engine import Input, PressInput, Reply, RunState, SavedAnswer, Step
 from bot.domain.flows import AskNode, Flow, FlowRegistry
+from bot.domain.timing import zone, zone_label
 from bot.services.ballots import Ballots, Row, day_of
 from bot.storage import keys, repo
 from bot.storage.models import FlowRun, Member, MemberRole, MemberStatus, RunStatus
 
 ONBOARDING = "onboarding"
+TIME_ZONE = "timezone"
 Finisher = Callable[[AsyncSession, Member, Mapping[str, Any]], Awaitable[tuple[Reply, ...]]]
 PRE_CONSENT_RUN = 0
 # A typed "yes" counts as consent only this long after the consent question was shown.
@@ -41,10 +43,12 @@ class UserRef:
 
 @dataclass(frozen=True)
 class Message:
-    """One reply to show; questions carry the run their buttons answer."""
+    """One reply to show; questions carry the run their buttons answer, and `locale` the
+    language they are asked in when it is not the reader's (a person answering by proxy)."""
 
     reply: Reply
     run_id: int = PRE_CONSENT_RUN
+    locale: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,7 @@ class Conversations:
         words: engine.Words | None = None,
         decimal_mark_for: Callable[[str], str] = lambda locale: ".",
         admin_ids: frozenset[int] = frozenset(),
+        partnership_timezone: str = "UTC",
     ) -> None:
         # Flows a service takes over when they finish (flow id -> finisher), e.g. a concern
         # that becomes a ticket: their answers are never stored as answers, nor kept on a run.
@@ -107,6 +112,9 @@ class Conversations:
         # Keyed hash of a Telegram user id: who was shown the consent question, unreadable
         # without the anonymity key (nothing else is stored before consent).
         self.consent_tag = consent_tag
+        self.partnership_timezone = partnership_timezone
+        if TIME_ZONE in flows:
+            self.finishers[TIME_ZONE] = self._zone_set
 
     def locale_of(self, user: UserRef, member: Member | None) -> str:
         """The locale to speak to this person in."""
@@ -117,7 +125,21 @@ class Conversations:
 
     def _outcome(self, user: UserRef, member: Member | None, **kwargs: object) -> Outcome:
         name = member.display_name if member else user.display_name
-        return Outcome(locale=self.locale_of(user, member), params={"name": name}, **kwargs)  # type: ignore[arg-type]
+        params = {"name": name, **self.zone_params(member.time_zone if member else None)}
+        return Outcome(locale=self.locale_of(user, member), params=params, **kwargs)  # type: ignore[arg-type]
+
+    def zone_params(self, name: str | None) -> dict[str, str]:
+        """A member's zone as shown (the partnership's when they set none) and its time now."""
+        chosen = name or self.partnership_timezone
+        local = self.clock.now().astimezone(zone(chosen, self.partnership_timezone))
+        return {"zone": zone_label(chosen), "local_time": local.strftime("%H:%M")}
+
+    async def _zone_set(
+        self, session: AsyncSession, member: Member, answers: Mapping[str, Any]
+    ) -> tuple[Reply, ...]:
+        """Confirm a new time zone with the time it is there (the profile is already set)."""
+        chosen = answers.get("zone")
+        return (Reply(key="timezone.set", params=self.zone_params(str(chosen or ""))),)
 
     # -- commands ---------------------------------------------------------------------------
 
@@ -252,7 +274,7 @@ class Conversations:
         if flow is None:
             return await self._restart_changed(session, user, member, run)
         state, ballot = self._open(run)
-        step = self._resume(flow, state, event, self.locale_of(user, member))
+        step = self._resume(flow, state, event, _person_locale(run) or self.locale_of(user, member))
         if step.closed:
             return self._outcome(user, member, closed=True)
         # Typed text is followed by the question again or the next one: the buttons of the
@@ -260,7 +282,7 @@ class Conversations:
         stale = run.prompt_message_id if isinstance(event, engine.TextInput) else None
         if not step.accepted:
             await self._save(session, run, flow, step, ballot)
-            messages = tuple(Message(r, _id(run)) for r in step.replies)
+            messages = _run_messages(run, step.replies)
             return self._outcome(
                 user, member, messages=messages, refresh=step.refresh, stale_buttons=stale
             )
@@ -355,7 +377,7 @@ class Conversations:
         if step.discard:
             # The member asked for nothing to be kept: the ballot goes too.
             await self._end(session, run, RunStatus.ABANDONED, cast=False)
-            return tuple(Message(r, _id(run)) for r in step.replies)
+            return _run_messages(run, step.replies)
         finisher = self.finishers.get(flow.id)
         if finisher is not None:
             return await self._hand_over(session, member, run, flow, step, ballot, finisher)
@@ -371,7 +393,7 @@ class Conversations:
             )
         else:
             await self._save(session, run, flow, step, ballot)
-        messages = tuple(Message(r, _id(run)) for r in step.replies)
+        messages = _run_messages(run, step.replies)
         if step.finished and step.start_flow and run.proxy is None:
             messages += await self._start_run(session, member, self.flows[step.start_flow])
         return messages
@@ -391,9 +413,9 @@ class Conversations:
         the service's record."""
         if not step.finished:
             await self._save(session, run, flow, step, ballot)
-            return tuple(Message(r, _id(run)) for r in step.replies)
+            return _run_messages(run, step.replies)
         extra = await finisher(session, member, dict(step.state.answers))
-        messages = tuple(Message(r, _id(run)) for r in (*step.replies, *extra))
+        messages = _run_messages(run, (*step.replies, *extra))
         await repo.delete_run(session, run=run)
         return messages + await self._resume_paused(session, member)
 
@@ -537,7 +559,7 @@ class Conversations:
             run.proxy = dict(proxy)
             session.add(run)
             await session.flush()
-        return tuple(Message(r, _id(run)) for r in step.replies)
+        return _run_messages(run, step.replies)
 
     def _open(self, run: FlowRun) -> tuple[RunState, list[Row]]:
         """The run's state (its sealed answers opened) and the ballot it is filling."""
@@ -593,9 +615,7 @@ class Conversations:
         if flow is None:
             return await self._restart_changed(session, user, member, run)
         step = engine.prompt(flow, self._open(run)[0])
-        return self._outcome(
-            user, member, messages=tuple(Message(r, _id(run)) for r in step.replies)
-        )
+        return self._outcome(user, member, messages=_run_messages(run, step.replies))
 
     def _current_flow(self, run: FlowRun) -> Flow | None:
         """The run's flow, or None when it was removed or its open node no longer fits."""
@@ -622,6 +642,18 @@ class Conversations:
 def replace_messages(outcome: Outcome, messages: tuple[Message, ...]) -> Outcome:
     """The same outcome with other messages."""
     return dataclasses.replace(outcome, messages=messages)
+
+
+def _person_locale(run: FlowRun) -> str | None:
+    """The language of the person a proxy run is answered for, if the facilitator gave it."""
+    return (run.proxy or {}).get("language")
+
+
+def _run_messages(run: FlowRun, replies: Iterable[Reply]) -> tuple[Message, ...]:
+    """A run's replies: asked for someone else, in their language (to be read aloud to them),
+    except the hints, which speak to the facilitator typing the answers."""
+    person = _person_locale(run)
+    return tuple(Message(r, _id(run), None if r.hint else person) for r in replies)
 
 
 def _without(answers: Mapping[str, Any], keys: set[str]) -> dict[str, Any]:

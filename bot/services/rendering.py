@@ -79,6 +79,8 @@ def _instructions(q: QuestionView, t: Translator, *, skip: bool = True) -> str:
             line = t("ask.number")
     elif q.kind == "text":
         line = t("ask.text", max=q.max_length or "")
+    elif q.kind == "time_zone":
+        line = t("ask.time_zone")
     else:
         line = t("ask.choice")
     if q.skippable and skip:

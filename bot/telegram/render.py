@@ -17,6 +17,7 @@ from aiogram.types import (
 )
 
 from bot.i18n import Catalogs, Translator
+from bot.services import conversations
 from bot.services.conversations import PRE_CONSENT_RUN, Outcome
 from bot.services.rendering import Keyboard, render, render_text
 
@@ -105,7 +106,8 @@ class Responder:
         """Send the outcome's messages; a refresh redraws the question message in place."""
         t = self.translator(outcome)
         if outcome.refresh and edit_message_id is not None and outcome.messages:
-            keyboard = markup(render(outcome.messages[-1], t, outcome.params).keyboard)
+            last = outcome.messages[-1]
+            keyboard = markup(render(last, self._speaking(last, t), outcome.params).keyboard)
             self.later(
                 lambda: self.bot.edit_message_reply_markup(
                     chat_id=self.chat_id, message_id=edit_message_id, reply_markup=keyboard
@@ -113,7 +115,7 @@ class Responder:
             )
             return
         for message in outcome.messages:
-            rendered = render(message, t, outcome.params)
+            rendered = render(message, self._speaking(message, t), outcome.params)
             asks = message.reply.question is not None and message.run_id != PRE_CONSENT_RUN
             self.send(
                 rendered.text,
@@ -133,6 +135,10 @@ class Responder:
                 text=text, chat_id=self.chat_id, message_id=question.message_id, reply_markup=None
             )
         )
+
+    def _speaking(self, message: conversations.Message, reader: Translator) -> Translator:
+        """The message's own language (a question asked for someone else), else the reader's."""
+        return self.catalogs.translator(message.locale) if message.locale else reader
 
     def text(
         self,

@@ -167,6 +167,8 @@ async def onboard_in_english(phone: Locator, name: str, group: str, organisation
     await sees(phone, "Do you agree?")
     await tap(phone, "Yes")
     await tap(phone, "English")
+    await sees(phone, "Which time zone are you in?")
+    await tap(phone, "Skip")
     await tap(phone, group)
     await sees(phone, "What is the name of your organisation?")
     await type_in(phone, name, organisation)

@@ -41,6 +41,8 @@ async def onboard_fatou_in_french(fatou: Locator) -> None:
     await tap_latest(fatou, "Oui")
     await sees(fatou, "Quelle langue préférez-vous ?")
     await tap_latest(fatou, "Français")
+    await sees(fatou, "Dans quel fuseau horaire êtes-vous ?")
+    await tap_latest(fatou, "Passer")
     await tap_latest(fatou, "Membre de la communauté")
     await sees(fatou, "Faites-vous partie d’un groupe")
     await tap_latest(fatou, "Passer")

@@ -299,7 +299,7 @@ async def test_edited_wording_is_used_at_once_and_broken_flows_are_refused(
 
     onboarding = flows / "onboarding.yaml"
     onboarding.write_text(
-        onboarding.read_text(encoding="utf-8").replace("next: group", "next: nowhere"),
+        onboarding.read_text(encoding="utf-8").replace("next: time_zone", "next: nowhere"),
         encoding="utf-8",
     )
     error = await app.reload_content()
@@ -308,4 +308,4 @@ async def test_edited_wording_is_used_at_once_and_broken_flows_are_refused(
         (str(onboarding), "onboarding", "language", "unknown target 'nowhere'")
     ]
     await phone.press("English")  # the previous, valid version keeps running
-    assert "Which group do you belong to" in phone.new_text()
+    assert "Which time zone are you in?" in phone.new_text()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import replace
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -178,6 +179,8 @@ def check_value(node: AskNode, value: object) -> None:
     elif node.ask == "text":
         assert isinstance(value, str) and value == value.strip()
         assert 0 < len(value) <= node.max_length
+    elif node.ask == "time_zone":
+        assert isinstance(value, str) and ZoneInfo(value) is not None
     else:
         assert isinstance(value, int | float)
 

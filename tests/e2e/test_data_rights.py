@@ -284,7 +284,16 @@ async def test_forget_in_french_by_typing_and_cancel(french_phone: Phone, db: Da
 
 
 async def onboard_fr(phone: Phone) -> None:
-    for text in ("/start", "oui", "Français", "Membre de la communauté", "Ici", "Moi", "non"):
+    for text in (
+        "/start",
+        "oui",
+        "Français",
+        "Passer",
+        "Membre de la communauté",
+        "Ici",
+        "Moi",
+        "non",
+    ):
         await phone.send(text)
     phone.new()
 

@@ -33,6 +33,8 @@ async def test_onboarding_by_buttons(phone: Phone, db: Database) -> None:
     await phone.press("Yes")
     assert "Which language" in phone.new_text()
     await phone.press("English")
+    assert "Which time zone are you in?" in phone.new_text()
+    await phone.press("Skip")
     assert "Which group" in phone.new_text()
     await phone.press("Municipality")
     assert "name of your organisation" in phone.new_text()
@@ -65,7 +67,7 @@ async def test_answered_buttons_are_removed(phone: Phone) -> None:
 
 
 async def test_onboarding_and_roles_by_typing_in_english(phone: Phone, db: Database) -> None:
-    for text in ("/start", "yes", "1", "  community MEMBER ", "skip", "Resident", "YES"):
+    for text in ("/start", "yes", "1", "skip", "  community MEMBER ", "skip", "Resident", "YES"):
         await phone.send(text)
     shown = phone.new_text()
     assert "A few questions about roles" in shown
@@ -108,6 +110,7 @@ async def test_onboarding_and_roles_by_typing_in_french(french_phone: Phone, db:
     for text in (
         "oui",
         "Français",
+        "Dakar",
         "membre de la communauté",
         "Association des femmes",
         "Habitante",
@@ -128,6 +131,7 @@ async def test_onboarding_and_roles_by_typing_in_french(french_phone: Phone, db:
     member = await db.member(phone.user_id)
     assert member is not None
     assert (member.language, member.organisation) == ("fr", "Association des femmes")
+    assert member.time_zone == "Africa/Dakar"
     roles = await db.answers(phone.user_id, "roles")
     assert roles["brings"] == ["local_knowledge", "community_links"]
     assert roles["leads"] == "community_links"
@@ -135,7 +139,7 @@ async def test_onboarding_and_roles_by_typing_in_french(french_phone: Phone, db:
 
 
 async def test_roles_by_buttons_with_several_choices(phone: Phone, db: Database) -> None:
-    for text in ("/start", "yes", "English", "Private company", "Acme Water", "Engineer"):
+    for text in ("/start", "yes", "English", "Skip", "Private company", "Acme Water", "Engineer"):
         await phone.send(text)
     await phone.press("Yes")
     question = phone.last
@@ -162,7 +166,7 @@ async def test_roles_by_buttons_with_several_choices(phone: Phone, db: Database)
 async def test_a_roles_run_begun_before_the_lead_question_goes_on_to_it(
     phone: Phone, app: BotApp, db: Database
 ) -> None:
-    for text in ("/start", "yes", "English", "Municipality", "Town hall", "Clerk", "yes"):
+    for text in ("/start", "yes", "English", "Skip", "Municipality", "Town hall", "Clerk", "yes"):
         await phone.send(text)
     assert app.session_factory is not None
     async with app.session_factory() as session:
@@ -235,7 +239,7 @@ async def test_invalid_answers_get_a_hint_and_the_question_again(
     assert "Hello Amina" in first and "Do you agree?" in first
     assert await db.count(Member) == 0
 
-    for text in ("yes", "English"):
+    for text in ("yes", "English", "Skip"):
         await phone.send(text)
     phone.new()
     await phone.send("7")
@@ -251,7 +255,7 @@ async def test_invalid_answers_get_a_hint_and_the_question_again(
 
 
 async def test_scale_rejects_out_of_range(phone: Phone) -> None:
-    for text in ("/start", "yes", "1", "1", "Town hall", "Clerk", "yes", "2"):
+    for text in ("/start", "yes", "1", "Skip", "1", "Town hall", "Clerk", "yes", "2"):
         await phone.send(text)
     for text in ("skip", "skip", "skip", "skip", "skip"):  # leads and the expectations
         await phone.send(text)
@@ -267,6 +271,7 @@ async def test_old_buttons_answer_that_the_question_is_closed(phone: Phone) -> N
     consent = phone.last
     await phone.send("yes")
     await phone.send("English")
+    await phone.send("Skip")
     group_question = phone.last
     stale = group_question.button_data("2. Private company")
     await phone.send("Municipality")
@@ -288,7 +293,7 @@ async def test_restart_mid_flow_loses_nothing(
     phone: Phone, db: Database, app: BotApp, settings: Settings, clock: ManualClock
 ) -> None:
 
-    for text in ("/start", "yes", "English"):
+    for text in ("/start", "yes", "English", "Skip"):
         await phone.send(text)
     await app.stop()
 
@@ -339,7 +344,7 @@ async def test_the_same_update_twice_is_handled_once(phone: Phone, db: Database)
 
 
 async def test_stop_and_start_again(phone: Phone, db: Database) -> None:
-    for text in ("/start", "yes", "English"):
+    for text in ("/start", "yes", "English", "Skip"):
         await phone.send(text)
     await phone.send("/stop")
     assert "no more messages" in phone.new_text()
@@ -372,7 +377,7 @@ async def test_a_stopped_member_gets_one_clear_answer_and_no_dead_flow(
 
 
 async def test_cancel_leaves_the_flow_and_keeps_answers(phone: Phone, db: Database) -> None:
-    for text in ("/start", "yes", "English", "Municipality", "Town hall", "Clerk", "yes"):
+    for text in ("/start", "yes", "English", "Skip", "Municipality", "Town hall", "Clerk", "yes"):
         await phone.send(text)
     phone.new()
     await phone.send("/cancel")
@@ -390,7 +395,7 @@ async def test_cancel_leaves_the_flow_and_keeps_answers(phone: Phone, db: Databa
 
 
 async def test_a_flow_command_waits_for_the_open_flow(phone: Phone) -> None:
-    for text in ("/start", "yes", "English"):
+    for text in ("/start", "yes", "English", "Skip"):
         await phone.send(text)
     phone.new()
     await phone.send("/roles")
@@ -400,7 +405,7 @@ async def test_a_flow_command_waits_for_the_open_flow(phone: Phone) -> None:
 
 
 async def test_language_switch_mid_flow(phone: Phone, db: Database) -> None:
-    for text in ("/start", "yes", "English"):
+    for text in ("/start", "yes", "English", "Skip"):
         await phone.send(text)
     await phone.send("/language")
     assert [b for b, _ in phone.last.buttons] == ["English", "Français"]
@@ -474,4 +479,5 @@ async def test_the_leader_forgets_update_ids_telegram_can_no_longer_resend(
     assert await app.scheduler.prune_updates() == 1
     assert await db.count(ProcessedUpdate) == 1
     await phone.send("English")
+    await phone.send("Skip")
     assert "Which group" in phone.new_text()

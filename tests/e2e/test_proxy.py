@@ -25,11 +25,12 @@ async def all_answers(app: BotApp) -> list[Answer]:
 
 
 async def answer_roles_for_someone(admin: Phone) -> None:
+    """Answer the roles questions for a French speaker (they are shown in French)."""
     await admin.send("2")  # brings: technical skills
-    await admin.press("Skip")  # leads nothing
+    await admin.press("Passer")  # leads nothing
     await admin.send(SAID)
     for _ in range(3):
-        await admin.press("Skip")
+        await admin.press("Passer")
     await admin.send("4")
 
 
@@ -181,3 +182,30 @@ async def test_a_proxy_session_left_for_a_week_is_closed_and_audited(
         entries = await audit.list_entries(session)
     ends = [e.detail.get("outcome") for e in entries if e.action == "proxy.end"]
     assert ends == ["abandoned"]
+
+
+async def test_questions_are_shown_in_the_persons_language_and_the_facilitators_own_in_theirs(
+    admin: Phone, app: BotApp
+) -> None:
+    await admin.send("/proxy trust_pulse community fr")
+    shown = admin.new_text()
+    # The facilitator's own messages: in English, their language.
+    assert "Recording Trust pulse for a person of the group Community member" in shown
+    assert "/cancel stops" in shown
+    # The questions: in French, to be read aloud as the person will understand them.
+    assert "Quelle confiance faites-vous en ce moment à la municipalité" in shown
+    assert "How much do you trust" not in shown
+    assert [b for b, _ in admin.last.buttons][-1] == "Passer"
+
+    # A hint is for the one typing; the question it repeats stays the person's.
+    await admin.send("dix")
+    hinted = admin.new_text()
+    assert "Please answer with a whole number from 1 to 5." in hinted
+    assert "Quelle confiance faites-vous en ce moment à la municipalité" in hinted
+
+    # The labels typed are the ones the facilitator sees.
+    await admin.send("Passer")
+    assert "aux entreprises privées du partenariat" in admin.new_text()
+
+    await admin.send("/cancel")
+    assert "Conversation left." in admin.new_text()

@@ -55,7 +55,7 @@ async def test_commands_are_published_in_each_language(
     }
     assert set(published) == {"", "fr"}
     assert published[""] == [
-        "start", "help", "concern", "roles",
+        "start", "help", "concern", "roles", "timezone",
         "concerns", "language", "mydata", "forget", "cancel", "stop",
     ]  # fmt: skip
     french = next(cmds for (_, lang), cmds in emulator.commands_by_scope.items() if lang == "fr")
@@ -95,7 +95,7 @@ async def test_a_reply_that_keeps_failing_is_logged(
 
 
 async def test_a_member_who_blocked_the_bot_is_marked_blocked(phone: Phone, db: Database) -> None:
-    for text in ("/start", "yes", "English"):
+    for text in ("/start", "yes", "English", "Skip"):
         await phone.send(text)
     phone.emulator.block(phone.user_id)
     await phone.send("Municipality")

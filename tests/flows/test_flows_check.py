@@ -247,7 +247,7 @@ BREAKS = {
     "sets on a yes/no": Break(
         _set("ask_more", ask="yes_no", sets="organisation"),
         "ask_more",
-        "`sets` takes the answer of a choice or text question",
+        "`sets` takes the answer of a choice, text or time_zone question",
     ),
     "language option with no catalog": Break(
         lambda flow: node(flow, "ask_colour").update(

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_a_newcomer_completes_onboarding_in_the_terminal(tmp_path: Path) -> None:
     typed = "\n".join(
-        ["/start", "yes", ":1", "4", "skip", "Resident", ":2", ":advance 1d", ":quit"]
+        ["/start", "yes", ":1", "Dakar", "4", "skip", "Resident", ":2", ":advance 1d", ":quit"]
     )
     done = subprocess.run(
         [
@@ -29,6 +29,7 @@ def test_a_newcomer_completes_onboarding_in_the_terminal(tmp_path: Path) -> None
     assert "Do you agree?" in out
     assert "[:1] Yes   [:2] No" in out
     assert "(you pressed “1. English”)" in out
+    assert "Which time zone are you in?" in out
     assert "[:4] 4. Community member" in out
     assert "Do you belong to a community group" in out
     assert out.index("What is your role?") < out.index("Send /roles whenever you are ready")
