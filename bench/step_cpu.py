@@ -170,8 +170,9 @@ async def amain(args: argparse.Namespace) -> int:
                         before = await sent_messages(http, base)
                         seconds = await measured(onboard(bot, dispatcher, updates, group))
                         replies = await sent_messages(http, base) - before
-                        if replies != members * REPLIES_PER_MEMBER:
-                            error = f"{name} sent {replies} messages, not {members * REPLIES_PER_MEMBER}"
+                        expected = members * REPLIES_PER_MEMBER
+                        if replies != expected:
+                            error = f"{name} sent {replies} messages, not {expected}"
                             info(error)
                             emit({"bench": "step_cpu", "error": error})
                             return 1
