@@ -34,6 +34,8 @@ async def test_typing_what_a_button_shows_selects_it(phone: Phone, db: Database)
     await send_all(phone, "/start", "Yes")
     assert [b for b, _ in phone.last.buttons] == ["1. English", "2. Français"]
     await phone.send("1. English")
+    assert "Which time zone" in phone.new_text()
+    await phone.send("Skip")  # the time zone: the partnership's
     assert "Which group" in phone.new_text()
     await phone.send("2. Private company")
     assert "name of your organisation" in phone.new_text()
@@ -62,13 +64,13 @@ async def test_a_language_typed_without_accents_or_in_english(
     await phone.send(typed)
     shown = phone.new_text()
     assert "J’ai compris : « Français »." in shown
-    assert "À quel groupe appartenez-vous" in shown
+    assert "Dans quel fuseau horaire êtes-vous" in shown
     member = await db.member(phone.user_id)
     assert member is not None and member.language == "fr"
 
 
 async def test_a_typo_and_another_languages_yes(phone: Phone, db: Database) -> None:
-    await send_all(phone, "/start", "yes", "Français")
+    await send_all(phone, "/start", "yes", "Français", "Passer")
     phone.new()
     await phone.send("Municipalty")
     shown = phone.new_text()
@@ -87,7 +89,7 @@ async def test_a_typo_and_another_languages_yes(phone: Phone, db: Database) -> N
 
 async def test_a_french_member_types_skip_and_done(french_phone: Phone, db: Database) -> None:
     phone = french_phone
-    await send_all(phone, "/start", "oui", "Français", "Membre de la communauté")
+    await send_all(phone, "/start", "oui", "Français", "Passer", "Membre de la communauté")
     phone.new()
     await phone.send("skip")
     assert "Quel est votre rôle" in phone.new_text()
@@ -105,7 +107,9 @@ async def test_a_french_member_types_skip_and_done(french_phone: Phone, db: Data
 
 async def test_a_typo_in_a_several_choice_answer(phone: Phone, db: Database) -> None:
     """(Two options one letter away are never guessed between: tests/domain/test_reading.py.)"""
-    await send_all(phone, "/start", "yes", "English", "Municipality", "Town hall", "Clerk", "yes")
+    await send_all(
+        phone, "/start", "yes", "English", "Skip", "Municipality", "Town hall", "Clerk", "yes"
+    )
     phone.new()
     await phone.send("x")
     assert "Sorry, I did not understand" in phone.new_text()
@@ -118,7 +122,7 @@ async def test_a_typo_in_a_several_choice_answer(phone: Phone, db: Database) -> 
 
 
 async def test_five_nonsense_answers_end_with_a_way_out(phone: Phone) -> None:
-    await send_all(phone, "/start", "yes", "English")
+    await send_all(phone, "/start", "yes", "English", "Skip")
     phone.new()
     refusals = []
     for _ in range(5):
@@ -146,7 +150,7 @@ async def test_five_nonsense_answers_end_with_a_way_out(phone: Phone) -> None:
 
 
 async def test_the_way_out_offers_to_skip_where_the_flow_allows(phone: Phone, db: Database) -> None:
-    await send_all(phone, "/start", "yes", "English", "Community member")
+    await send_all(phone, "/start", "yes", "English", "Skip", "Community member")
     phone.new()
     for _ in range(3):
         await phone.send("\u200b")
@@ -243,7 +247,7 @@ async def test_numbers_read_as_the_members_language_writes_them(
 async def test_answers_made_of_invisible_characters_are_refused(
     phone: Phone, db: Database, admin: Phone
 ) -> None:
-    await send_all(phone, "/start", "yes", "English", "Municipality")
+    await send_all(phone, "/start", "yes", "English", "Skip", "Municipality")
     phone.new()
     await phone.send("\u200b\u200d\u2060")
     assert "Please type a short answer" in phone.new_text()
@@ -260,7 +264,14 @@ async def test_bidirectional_overrides_are_removed(
 ) -> None:
     phone = Phone(emulator, app, user_id=1003, first_name="\u202eAnna\u202c")
     await send_all(
-        phone, "/start", "yes", "English", "Municipality", "\u2067Acme\u2069 \u202eWater", "Clerk"
+        phone,
+        "/start",
+        "yes",
+        "English",
+        "Skip",
+        "Municipality",
+        "\u2067Acme\u2069 \u202eWater",
+        "Clerk",
     )
     await phone.send("no")
     member = await db.member(phone.user_id)
@@ -293,6 +304,7 @@ async def test_answered_questions_show_the_answer_and_lose_their_buttons(phone: 
     language = phone.last
     await phone.send("English")
     assert language.buttons == [], "answered by typing: its buttons go, as for a press"
+    await phone.send("Skip")  # the time zone
     group = phone.last
     await phone.send("blah")
     assert group.buttons == [], "asked again below: the old copy's buttons go"
