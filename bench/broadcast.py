@@ -54,6 +54,7 @@ from _common import (
     info,
     read_line,
     rounded,
+    run_stoppable,
     spawn,
     stop_child,
 )
@@ -459,14 +460,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.keep is not None:
         args.keep = args.keep.resolve()
 
-    async def guarded() -> int:
-        task = asyncio.current_task()
-        assert task is not None
-        with contextlib.suppress(NotImplementedError):
-            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-        return await amain(args)
-
-    return asyncio.run(guarded())
+    return run_stoppable(lambda: amain(args))
 
 
 if __name__ == "__main__":

@@ -75,6 +75,7 @@ from _common import (
     percentile,
     read_line,
     rounded,
+    run_stoppable,
     spawn,
     stop_child,
 )
@@ -922,14 +923,7 @@ def main(argv: list[str] | None = None) -> int:
     # The answering members' first questions wait behind nothing but each other at 30/s.
     args.first_message_timeout = args.members / RATE_PER_S * 3 + 300
 
-    async def guarded() -> int:
-        task = asyncio.current_task()
-        assert task is not None
-        with contextlib.suppress(NotImplementedError):
-            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-        return await amain(args)
-
-    return asyncio.run(guarded())
+    return run_stoppable(lambda: amain(args))
 
 
 if __name__ == "__main__":
