@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.delivery.limits import PACING_HEADROOM, Pacer, backoff_delay
-from bot.sandbox.emulator import _Window
+from bot.sandbox.emulator.limits import Window
 
 
 def test_sends_are_spaced_by_the_overall_and_the_chat_interval() -> None:
@@ -69,7 +69,7 @@ def test_paced_sends_never_overflow_a_sliding_window_of_the_same_rate(
 ) -> None:
     """However late each send starts, a window like Telegram's (the emulator's) never fills."""
     pacer = Pacer(global_per_s=rate, chat_per_s=rate, group_per_min=rate * 60)
-    window = _Window(rate, 1.0)
+    window = Window(rate, 1.0)
     now = 0.0
     for late in lateness:
         now = max(now, pacer.ready_at(1)) + late

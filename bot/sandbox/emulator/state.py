@@ -1,0 +1,326 @@
+"""What the emulator remembers between calls: chats, users, the update queue, subscribers.
+
+`EmulatorState` is the base of every part of `BotAPIEmulator`; the Bot API method families
+(messages.py, edits.py, ...) and the control API (control.py) are mixins over it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import collections
+import dataclasses
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from bot.sandbox.emulator.limits import Faults, RandomFaults, RateLimits, Throttle
+from bot.sandbox.emulator.params import Params, bot_api_name, json_response
+from bot.sandbox.emulator.types import (
+    SUPERGROUP_ID_BELOW,
+    APIError,
+    CallbackAnswer,
+    Chat,
+    EmulatorEvent,
+    EmulatorStats,
+    EventKind,
+    FileStore,
+    SentMessage,
+    Signal,
+    bot_user_info,
+    default_chat_info,
+    drop_none,
+)
+
+ApiHandler = Callable[[Params], Awaitable[Any]]
+
+_MESSAGE_KEYS = (
+    "message",
+    "edited_message",
+    "channel_post",
+    "edited_channel_post",
+    "business_message",
+    "edited_business_message",
+)
+
+
+@dataclass(slots=True)
+class Pending:
+    """An update posted and not yet confirmed by the bot."""
+
+    update_id: int
+    update: dict[str, Any]
+    delivered: bool = False
+    chat_id: int | None = None
+    retry_at: float = 0.0  # webhook mode: not before this (loop time) after a failed POST
+
+
+class EmulatorState:
+    """The emulator's memory and the helpers every Bot API method family shares."""
+
+    def __init__(
+        self,
+        *,
+        limits: RateLimits | None = None,
+        bot_username: str = "partnerbot_sandbox_bot",
+        clock: Callable[[], float] = time.monotonic,
+        strict_html: bool = True,
+        bot_id: int | None = None,
+        random_faults: RandomFaults | None = None,
+    ) -> None:
+        self.bot_username = bot_username
+        self.commands: list[dict[str, Any]] = []
+        self.commands_by_scope: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.webhook: dict[str, Any] | None = None
+        self.calls: collections.Counter[str] = collections.Counter()
+        self.stats = EmulatorStats()
+        self._clock = clock
+        self._strict_html = strict_html
+        self._throttle = Throttle(limits or RateLimits())
+        self._faults = Faults(random_faults or RandomFaults())
+        # Bot API name (lower-cased) -> (its spelling, its emulation), from the @bot_api marks
+        self._methods: dict[str, tuple[str, ApiHandler]] = {}
+        for cls in type(self).__mro__:
+            for attribute, value in vars(cls).items():
+                name = bot_api_name(value)
+                if name is not None:
+                    self._methods.setdefault(name.lower(), (name, getattr(self, attribute)))
+
+        self._chats: dict[int, Chat] = {}
+        self._users: dict[int, dict[str, Any]] = {}
+        self._blocked: set[int] = set()
+        self._open_queries: dict[str, int] = {}
+        self._query_seq = 0
+        self._files = FileStore()
+        self._bot_users: dict[int, dict[str, Any]] = {}
+        # the bot's own id for updates built before it calls us; else learnt from its token
+        self._bot_id = bot_id or 1
+        self._bot_id_fixed = bot_id is not None
+
+        self._pending: list[Pending] = []
+        self._pending_counts: collections.Counter[int] = collections.Counter()
+        self._next_update_id = 1
+        self._max_update_id = 0
+        self._updates_signal = Signal()
+        self._confirm_signal = Signal()
+        self._calls_signal = Signal()
+        self._poll_generation: dict[str, int] = {}
+        self._subscribers: list[asyncio.Queue[EmulatorEvent]] = []
+        self._closing = asyncio.Event()
+        # Webhook mode: pending updates are POSTed to the webhook by this task.
+        self.webhook_retry_s = 0.2
+        self._webhook_wake = asyncio.Event()
+        self._pusher: asyncio.Task[None] | None = None
+        self._runner: web.AppRunner | None = None
+        self._base_url: str | None = None
+
+    def _error(
+        self, code: int, description: str, parameters: dict[str, Any] | None = None
+    ) -> web.Response:
+        """A Bot API error answer, counted in the stats."""
+        self.stats.errors[code] += 1
+        payload: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
+        if parameters:
+            payload["parameters"] = parameters
+        return json_response(payload, code)
+
+    # ----------------------------------------------------------------- chats and users
+
+    def _chat(self, chat_id: int) -> Chat:
+        chat = self._chats.get(chat_id)
+        if chat is None:
+            chat = Chat(chat_id, default_chat_info(chat_id))
+            self._chats[chat_id] = chat
+        return chat
+
+    def _register_chat(self, info: dict[str, Any]) -> Chat:
+        chat = self._chat(int(info["id"]))
+        chat.info = dict(info)
+        chat.known = True
+        return chat
+
+    def _remember_user(
+        self,
+        user_id: int,
+        first_name: str,
+        last_name: str | None,
+        username: str | None,
+        language_code: str | None,
+    ) -> dict[str, Any]:
+        user = drop_none(
+            {
+                "id": user_id,
+                "is_bot": False,
+                "first_name": first_name,
+                "last_name": last_name,
+                "username": username,
+                "language_code": language_code,
+            }
+        )
+        self._users[user_id] = user
+        return user
+
+    def _known_user(self, user_id: int) -> dict[str, Any]:
+        return self._users.get(user_id) or self._remember_user(user_id, "User", None, None, "en")
+
+    def _user_chat(self, user: dict[str, Any], chat_id: int | None) -> Chat:
+        if chat_id is None or chat_id == user["id"]:
+            info = {"id": user["id"], "type": "private", "first_name": user["first_name"]}
+            for key in ("last_name", "username"):
+                if key in user:
+                    info[key] = user[key]
+            return self._register_chat(info)
+        existing = self._chats.get(chat_id)
+        if existing is not None and existing.known:
+            return existing
+        return self._register_chat(default_chat_info(chat_id))
+
+    def _bot_user(self, bot_id: int) -> dict[str, Any]:
+        user = self._bot_users.get(bot_id)
+        if user is None:
+            user = self._bot_users[bot_id] = bot_user_info(bot_id, self.bot_username)
+        return user
+
+    def _target_chat(self, p: Params) -> Chat:
+        """The chat a call addresses: known to the emulator and not blocking the bot."""
+        chat_id = p.get_int("chat_id")
+        if chat_id is None:
+            if p.values.get("chat_id") in (None, ""):
+                raise APIError(400, "Bad Request: chat_id is empty")
+            raise APIError(400, "Bad Request: chat not found")
+        if chat_id in self._blocked:
+            if chat_id > 0:
+                raise APIError(403, "Forbidden: bot was blocked by the user")
+            kind = "supergroup" if chat_id <= SUPERGROUP_ID_BELOW else "group"
+            raise APIError(403, f"Forbidden: bot was kicked from the {kind} chat")
+        chat = self._chats.get(chat_id)
+        if chat is None or not chat.known:
+            raise APIError(400, "Bad Request: chat not found")
+        return chat
+
+    def _check_rate(self, chat_id: int) -> None:
+        """Refuse with 429 a call the flood limits do not let through now."""
+        wait = self._throttle.admit(chat_id, self._clock(), self._chat(chat_id).last_user_at)
+        if wait > 0:
+            self.stats.throttled += 1
+            retry_after = max(1, math.ceil(round(wait, 6)))
+            raise APIError(
+                429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
+            )
+
+    # ----------------------------------------------------------------- the update queue
+
+    def _register_update(self, update: dict[str, Any]) -> int | None:
+        """Learn chats, users, message ids and callback queries from a raw update."""
+        chat_id: int | None = None
+        for key in _MESSAGE_KEYS:
+            message = update.get(key)
+            if isinstance(message, dict):
+                chat_id = self._register_message(message)
+        query = update.get("callback_query")
+        if isinstance(query, dict):
+            message = query.get("message")
+            sender = query.get("from")
+            if isinstance(message, dict) and isinstance(message.get("chat"), dict):
+                chat_id = self._register_chat(message["chat"]).id
+            elif isinstance(sender, dict) and "id" in sender:
+                chat_id = int(sender["id"])
+            if "id" in query and chat_id is not None:
+                self._open_queries[str(query["id"])] = chat_id
+        for key in ("my_chat_member", "chat_member", "chat_join_request"):
+            member = update.get(key)
+            if isinstance(member, dict) and isinstance(member.get("chat"), dict):
+                chat_id = self._register_chat(member["chat"]).id
+        return chat_id
+
+    def _register_message(self, message: dict[str, Any]) -> int | None:
+        if not isinstance(message.get("chat"), dict):
+            return None
+        chat = self._register_chat(message["chat"])
+        message_id = message.get("message_id")
+        if isinstance(message_id, int):
+            chat.user_message_ids.add(message_id)
+            chat.next_message_id = max(chat.next_message_id, message_id + 1)
+        sender = message.get("from")
+        if isinstance(sender, dict) and isinstance(sender.get("id"), int):
+            self._users.setdefault(sender["id"], sender)
+        return chat.id
+
+    def _enqueue(self, update: dict[str, Any], chat_id: int | None) -> int:
+        if "update_id" in update:
+            update_id = int(update["update_id"])
+        else:
+            update_id = self._next_update_id
+            update = {"update_id": update_id, **update}
+        self._next_update_id = max(self._next_update_id, update_id + 1)
+        self._max_update_id = max(self._max_update_id, update_id)
+        item = Pending(update_id, update, chat_id=chat_id)
+        if chat_id is not None and ("message" in update or "callback_query" in update):
+            self._chat(chat_id).last_user_at = self._clock()
+        if not self._pending or self._pending[-1].update_id <= update_id:
+            self._pending.append(item)
+        else:
+            bisect.insort(self._pending, item, key=lambda p: p.update_id)
+        self._pending_counts[update_id] += 1
+        self.stats.updates_posted += 1
+        self._updates_signal.fire()
+        self._webhook_wake.set()
+        self._publish("update", chat_id, update=update)
+        return update_id
+
+    def _confirm(self, offset: int) -> None:
+        """Apply getUpdates' offset: forget delivered updates below it."""
+        pending = self._pending
+        if offset < 0:
+            keep = -offset
+            dropped, self._pending = pending[:-keep], pending[-keep:]
+        else:
+            cut = bisect.bisect_left(pending, offset, key=lambda p: p.update_id)
+            head = pending[:cut]
+            dropped = [p for p in head if p.delivered]
+            if not dropped:
+                return
+            # a re-injected update below the offset that was never handed out is still due
+            self._pending = [p for p in head if not p.delivered] + pending[cut:]
+        self._forget(dropped)
+
+    def _forget(self, dropped: list[Pending]) -> None:
+        if not dropped:
+            return
+        counts = self._pending_counts
+        for item in dropped:
+            left = counts[item.update_id] - 1
+            if left > 0:
+                counts[item.update_id] = left
+            else:
+                del counts[item.update_id]
+        self.stats.updates_confirmed += len(dropped)
+        self._confirm_signal.fire()
+
+    def _drop_pending(self) -> None:
+        dropped, self._pending = self._pending, []
+        self._forget(dropped)
+
+    # ----------------------------------------------------------------- events
+
+    def _publish(
+        self,
+        kind: EventKind,
+        chat_id: int | None,
+        *,
+        message: SentMessage | None = None,
+        answer: CallbackAnswer | None = None,
+        update: dict[str, Any] | None = None,
+    ) -> None:
+        if not self._subscribers:
+            return
+        if message is not None:
+            # snapshot: the stored message keeps changing as the bot edits it
+            message = dataclasses.replace(message)
+        event = EmulatorEvent(kind, chat_id, message, answer, update)
+        for queue in self._subscribers:
+            queue.put_nowait(event)
