@@ -39,12 +39,19 @@ class ManualClock:
 class OffsetClock:
     """The wall clock moved forward on demand (the sandbox's `:advance`), never back."""
 
-    def __init__(self, base: Clock | None = None) -> None:
+    def __init__(self, base: Clock | None = None, *, ahead: timedelta = timedelta(0)) -> None:
+        if ahead < timedelta(0):
+            raise ValueError("time only moves forward")
         self._base = base or SystemClock()
-        self._offset = timedelta(0)
+        self._offset = ahead
 
     def now(self) -> datetime:
         return self._base.now() + self._offset
+
+    @property
+    def ahead(self) -> timedelta:
+        """How far this clock runs ahead of its base (what `advance` has added)."""
+        return self._offset
 
     def advance(self, delta: timedelta) -> datetime:
         """Move the clock forward by `delta` and return the new time."""

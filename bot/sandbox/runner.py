@@ -11,7 +11,7 @@ import signal
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +21,12 @@ from bot.domain.clock import OffsetClock, parse_duration
 from bot.domain.flows import FlowError
 from bot.logs import configure_logging
 from bot.sandbox.emulator import BotAPIEmulator
+from bot.sandbox.keeper import StateKeeper, read_state, state_path
 from bot.sandbox.terminal import TerminalChat
 from bot.sandbox.web import ContentProblem, SandboxWeb, default_personas
 from bot.services.sealing import KeyProblem
 from bot.storage.models import OutboxMessage
-from bot.storage.sandbox_queries import summarise_outbox
+from bot.storage.sandbox_queries import highest_handled_update_id, summarise_outbox
 
 SANDBOX_TOKEN = "1000001:sandbox-token-not-secret"
 # Like the token: the sandbox's people are made up, and it writes no key file anywhere.
@@ -43,13 +44,18 @@ class _PageHost:
     app: BotApp
     clock: OffsetClock
     watched: Sequence[Path]
+    keeper: StateKeeper
 
     def now(self) -> datetime:
         return self.clock.now()
 
+    def ahead(self) -> timedelta:
+        return self.clock.ahead
+
     async def advance(self, by: str) -> datetime:
         # the terminal's `:advance`; then what came due is done at once, not at the next sweep
         moved = self.clock.advance(parse_duration(by))
+        self.keeper.changed()
         if self.app.scheduler is not None:
             try:
                 await self.app.scheduler.tick()
@@ -103,9 +109,26 @@ async def _until_interrupted() -> None:
 
 
 async def _main(*, port: int, db: Path, user_id: int, language: str, terminal: bool) -> int:
+    # A second run on the same database goes on from the first; a new database starts afresh.
+    saved_at = state_path(db)
+    saved = read_state(saved_at) if db.exists() else {}
+    if saved:
+        print(f"partnerbot sandbox: going on from {saved_at} (a new --db starts afresh)")
     emulator = BotAPIEmulator()
+    emulator.restore_state(saved.get("emulator", {}))
     # the page's routes join the emulator's app before it starts serving
     page = None if terminal else SandboxWeb(emulator, default_personas())
+    if page is not None:
+        page.restore_state(saved.get("page", {}))
+    clock = OffsetClock(ahead=timedelta(seconds=float(saved.get("clock_ahead_s", 0))))
+
+    def collect() -> dict[str, Any]:
+        return {
+            "emulator": emulator.saved_state(),
+            "page": saved.get("page", {}) if page is None else page.saved_state(),
+            "clock_ahead_s": clock.ahead.total_seconds(),
+        }
+
     try:
         base_url = await emulator.start(port=port)
     except OSError as exc:
@@ -122,8 +145,8 @@ async def _main(*, port: int, db: Path, user_id: int, language: str, terminal: b
     else:
         # The terminal's one persona is an admin too, so /schedules and /broadcast can be tried.
         settings = settings.model_copy(update={"admin_ids": settings.admin_ids | {user_id}})
-    clock = OffsetClock()
     app = BotApp(settings, clock=clock)
+    keeper: StateKeeper | None = None
     try:
         try:
             await app.start()
@@ -133,6 +156,11 @@ async def _main(*, port: int, db: Path, user_id: int, language: str, terminal: b
         except KeyProblem as exc:
             print(f"partnerbot: {exc}")
             return 1
+        assert app.session_factory is not None
+        async with app.session_factory() as session:
+            # a state file lost beside a database that was used: ids go on from the bot's
+            emulator.continue_update_ids(await highest_handled_update_id(session))
+        keeper = StateKeeper(saved_at, emulator, collect)
         if page is None:
             print(f"partnerbot sandbox: Bot API emulator on {base_url}, database {db}")
             chat = TerminalChat(
@@ -142,12 +170,12 @@ async def _main(*, port: int, db: Path, user_id: int, language: str, terminal: b
                 language=language,
                 wait_handled=lambda update_id: app.tracker.wait_handled(update_id, timeout=30),
                 clock=clock,
-                advance=_PageHost(app, clock, ()).advance,
+                advance=_PageHost(app, clock, (), keeper).advance,
             )
             await chat.run()
         else:
             watched = (settings.flows_dir, settings.locales_dir)
-            page.start(_PageHost(app, clock, watched))
+            page.start(_PageHost(app, clock, watched, keeper))
             print(
                 f"partnerbot sandbox: open {base_url}/ in a browser; Ctrl-C stops (database {db})"
             )
@@ -157,6 +185,8 @@ async def _main(*, port: int, db: Path, user_id: int, language: str, terminal: b
         if page is not None:
             await page.stop()
         await app.stop()
+        if keeper is not None:
+            await keeper.stop()
         await emulator.stop()
     return 0
 

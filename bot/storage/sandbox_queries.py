@@ -1,4 +1,4 @@
-"""Read-only queries for the sandbox's web simulator (the outbox panel)."""
+"""Read-only queries for the sandbox: the web simulator's outbox panel, the update ids handled."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.storage.models import OutboxMessage, OutboxStatus
+from bot.storage.models import OutboxMessage, OutboxStatus, ProcessedUpdate
 
 
 @dataclass(frozen=True)
@@ -29,3 +29,9 @@ async def summarise_outbox(session: AsyncSession, *, latest: int = 20) -> Outbox
         select(OutboxMessage).order_by(col(OutboxMessage.id).desc()).limit(latest)
     )
     return OutboxSummary(counts=counts, latest=list(rows.all()))
+
+
+async def highest_handled_update_id(session: AsyncSession) -> int:
+    """The highest update id the bot remembers handling (0 when none)."""
+    highest = (await session.exec(select(func.max(ProcessedUpdate.update_id)))).one()
+    return int(highest or 0)

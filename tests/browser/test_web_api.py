@@ -70,11 +70,15 @@ class FakeHost:
 
     def __init__(self, clock: ManualClock, problems: Sequence[ContentProblem] = ()) -> None:
         self.clock = clock
+        self.started = clock.now()
         self.problems = list(problems)
         self.watched: Sequence[Path] = ()
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    def ahead(self) -> timedelta:
+        return self.clock.now() - self.started
 
     async def advance(self, by: str) -> datetime:
         hours = {"1h": 1, "1d": 24, "1w": 168}.get(by)
@@ -233,7 +237,9 @@ async def test_the_clock_moves_and_bad_steps_are_refused(
     before = clock.now()
     async with aiohttp.ClientSession(page_server.emulator.base_url) as http:
         async with http.post("/_sandbox/clock", json={"advance": "1d"}) as moved:
-            assert datetime.fromisoformat((await moved.json())["clock"]) == before + timedelta(1)
+            shown = await moved.json()
+            assert datetime.fromisoformat(shown["clock"]) == before + timedelta(1)
+            assert shown["clock_ahead_s"] == 24 * 3600
         async with http.post("/_sandbox/clock", json={"advance": "soon"}) as bad:
             assert bad.status == 400
             assert "not a duration" in (await bad.json())["error"]

@@ -12,6 +12,7 @@ Where things are:
   callbacks.py (answerCallbackQuery), files.py (getFile, downloads),
   profile.py (getMe, *MyCommands, close, logOut), updates.py (getUpdates, *Webhook*)
 - control.py: acting as users and observing the bot, in process and under /_emulator/
+- saving.py: the memory as JSON, so that a restarted sandbox goes on where it stopped
 - server.py: ``BotAPIEmulator`` (all of the above over HTTP) and the standalone command
 """
 

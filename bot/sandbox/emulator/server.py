@@ -22,11 +22,12 @@ from bot.sandbox.emulator.limits import RandomFaults, RateLimits
 from bot.sandbox.emulator.messages import Messages
 from bot.sandbox.emulator.params import Params, json_response, read_params
 from bot.sandbox.emulator.profile import Profile
+from bot.sandbox.emulator.saving import Saving
 from bot.sandbox.emulator.types import MAX_UPLOAD_BYTES, APIError
 from bot.sandbox.emulator.updates import Updates
 
 
-class BotAPIEmulator(Messages, Edits, Callbacks, Profile, Updates, Control):
+class BotAPIEmulator(Messages, Edits, Callbacks, Profile, Updates, Control, Saving):
     """An in-process fake of the Telegram Bot API server plus a control API to act as users.
 
     Each Bot API method is emulated in the module of its family, marked with `@bot_api(name)`:

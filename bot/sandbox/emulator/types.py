@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import collections
 import contextlib
 import dataclasses
@@ -98,9 +99,29 @@ class FileStore:
             width=width,
             height=height,
         )
-        self._by_id[stored.file_id] = stored
-        self._by_path[path] = stored
+        self._keep(stored)
         return stored
+
+    def _keep(self, stored: StoredFile) -> None:
+        self._by_id[stored.file_id] = stored
+        self._by_path[stored.file_path] = stored
+
+    def saved(self) -> dict[str, Any]:
+        """Every file, content included, as JSON (see restore)."""
+        files = []
+        for stored in self._by_id.values():
+            entry = dataclasses.asdict(stored)
+            entry["data"] = None if stored.data is None else base64.b64encode(stored.data).decode()
+            files.append(entry)
+        return {"seq": self._seq, "files": files}
+
+    def restore(self, saved: dict[str, Any]) -> None:
+        """Take back the files of saved()."""
+        for entry in saved.get("files", []):
+            data = entry.get("data")
+            entry = {**entry, "data": None if data is None else base64.b64decode(data)}
+            self._keep(StoredFile(**entry))
+        self._seq = max(self._seq, int(saved.get("seq", 0)))
 
 
 def _image_size(data: bytes | None) -> tuple[int, int]:

@@ -14,7 +14,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -74,6 +74,10 @@ class Host(Protocol):
 
     def now(self) -> datetime:
         """The sandbox clock."""
+        ...
+
+    def ahead(self) -> timedelta:
+        """How far the sandbox clock runs ahead of real time (zero: real time is in force)."""
         ...
 
     async def advance(self, by: str) -> datetime:
@@ -167,6 +171,21 @@ class SandboxWeb:
             "content": self.content,
             "status": self._status,
         }
+
+    def saved_state(self) -> Event:
+        """The personas and what their phones show, JSON-ready (see restore_state)."""
+        return {
+            "personas": [asdict(p) for p in self.personas.values()],
+            "transcripts": {str(k): v for k, v in self._transcripts.items()},
+        }
+
+    def restore_state(self, saved: Mapping[str, Any]) -> None:
+        """Show again what an earlier run's saved_state() held; call it before start()."""
+        for fields in saved.get("personas", []):
+            persona = Persona(**fields)
+            self.personas[persona.user_id] = persona
+        for chat_id, entries in saved.get("transcripts", {}).items():
+            self._transcripts[int(chat_id)] = list(entries)
 
     def _host(self) -> Host:
         if self.host is None:
@@ -263,9 +282,7 @@ class SandboxWeb:
             except Exception:  # a busy or closing database: try again on the next turn
                 log.exception("reading the outbox failed")
                 continue
-            # to the minute, as shown: an unchanged page is not sent again
-            clock = host.now().replace(second=0, microsecond=0).isoformat()
-            status = {"type": "status", "clock": clock, "outbox": outbox}
+            status = {"type": "status", **_clock(host, minute=True), "outbox": outbox}
             if status != self._status:
                 self._status = status
                 self._broadcast(status)
@@ -391,14 +408,22 @@ class SandboxWeb:
         host = self._host()
         by = str((await _body(request)).get("advance") or "")
         try:
-            now = await host.advance(by)
+            await host.advance(by)
         except ValueError as exc:
             raise WebError(400, str(exc)) from None
         self._status_due.set()
-        return web.json_response({"clock": now.isoformat()})
+        return web.json_response(_clock(host, minute=False))
 
     async def _outbox(self, request: web.Request) -> web.StreamResponse:
         return web.json_response(dict(await self._host().outbox()), dumps=_dumps)
+
+
+def _clock(host: Host, *, minute: bool) -> Event:
+    """The sandbox time (to the minute, as the page shows it) and how far it runs ahead."""
+    now = host.now()
+    if minute:  # an unchanged page is then not sent again
+        now = now.replace(second=0, microsecond=0)
+    return {"clock": now.isoformat(), "clock_ahead_s": host.ahead().total_seconds()}
 
 
 def _dumps(payload: Any) -> str:

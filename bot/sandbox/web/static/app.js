@@ -42,6 +42,16 @@ function clockText(iso) {
   });
 }
 
+// Which clock is in force: real time, or real time moved forward by the buttons (kept
+// across restarts of the sandbox on the same database).
+function aheadText(seconds) {
+  if (!seconds) return "(real time)";
+  const minutes = Math.floor(seconds / 60);
+  const parts = [[Math.floor(minutes / 1440), "d"], [Math.floor(minutes / 60) % 24, "h"], [minutes % 60, "min"]]
+    .filter(([n]) => n > 0).map(([n, unit]) => `${n} ${unit}`);
+  return `(real time + ${parts.join(" ") || "under a minute"})`;
+}
+
 function timeOf(seconds) {
   if (!seconds) return "";
   return new Date(seconds * 1000).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
@@ -314,6 +324,7 @@ function showStatus(status) {
   const clock = $("#clock-now");
   clock.dateTime = status.clock;
   clock.textContent = clockText(status.clock);
+  $("#clock-ahead").textContent = aheadText(status.clock_ahead_s);
   const counts = $("#outbox-counts");
   counts.replaceChildren(...Object.entries(status.outbox.counts).map(([name, n]) =>
     element("li", { class: `status-${name}` }, [element("span", { class: "n", text: String(n) }), ` ${name}`])));
@@ -406,7 +417,7 @@ function setUp() {
       button.disabled = true;
       try {
         const moved = await call("POST", "/clock", { advance: button.dataset.advance });
-        showStatus({ ...(statusShown || { outbox: { counts: {}, latest: [] } }), clock: moved.clock });
+        showStatus({ ...(statusShown || { outbox: { counts: {}, latest: [] } }), ...moved });
         $("#clock-error").textContent = "";
       } catch (error) {
         $("#clock-error").textContent = `The clock did not move: ${error.message}`;
