@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.domain import concerns, reports
-from bot.domain.flows import AskKind, AskNode, Flow, FlowProblem, ProfileField
+from bot.domain.flows import AskKind, AskNode, Flow, FlowProblem, FlowRegistry, ProfileField
 
 # Finishers: the code a flow's answers are handed over to when it ends (`finisher:` in a flow).
 CONCERNS_FINISHER = "concerns"  # the answers become a ticket (bot/services/concerns.py)
@@ -117,13 +117,7 @@ def check_needs(
     """Every need of `needs` the loaded flows break, with the file, flow and node."""
     problems: list[FlowProblem] = []
     finishers = sorted({n.finisher for n in needs if n.finisher})
-    groups = {
-        o.value
-        for flow in flows.values()
-        for node in flow.nodes.values()
-        if isinstance(node, AskNode) and node.sets == "stakeholder_group"
-        for o in node.options
-    }
+    groups = set(FlowRegistry(flows=flows).options_for("stakeholder_group"))
     for flow in flows.values():
         if flow.finisher is not None and flow.finisher not in finishers:
             msg = f"unknown finisher '{flow.finisher}'; known: {', '.join(finishers)}"
