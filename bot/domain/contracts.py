@@ -23,12 +23,14 @@ TIME_ZONE_ANSWER = "zone"
 @dataclass(frozen=True)
 class Asks:
     """A question read by its answer name; its option values must be ones the code knows
-    (`values`), or ones the question `values_of` offers."""
+    (`values`), or ones the question `values_of` offers; the code words each value with the
+    key `wording` names (`{value}`: the value), whatever the option's own label."""
 
     key: str
     kinds: tuple[AskKind, ...]
     values: tuple[str, ...] | None = None
     values_of: str | None = None
+    wording: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,9 +73,9 @@ NEEDS = (
         "tickets: a finished concern becomes a ticket (bot/domain/concerns.py)",
         finisher=CONCERNS_FINISHER,
         rules=(
-            Asks("category", ("choice",), values=concerns.CATEGORIES),
-            Asks("about", ("choice",), values=concerns.ABOUT),
-            Asks("urgency", ("choice",), values=concerns.URGENCIES),
+            Asks("category", ("choice",), concerns.CATEGORIES, wording="concern.category.{value}"),
+            Asks("about", ("choice",), concerns.ABOUT, wording="concern.about.{value}"),
+            Asks("urgency", ("choice",), concerns.URGENCIES, wording="concern.urgency.{value}"),
             Asks("text", ("text",)),
             Asks("identity", ("choice",), values=concerns.IDENTITIES),
         ),
@@ -97,7 +99,7 @@ NEEDS = (
         "the role map report (bot/domain/reports.py)",
         flow=reports.ROLES_FLOW,
         rules=(
-            Asks(reports.ROLES_QUESTION, ("multi_choice",)),
+            Asks(reports.ROLES_QUESTION, ("multi_choice",), wording="roles.brings.{value}"),
             Asks(reports.ROLES_LEAD_QUESTION, ("multi_choice",), values_of=reports.ROLES_QUESTION),
         ),
     ),
@@ -134,17 +136,27 @@ def check_needs(
 
 
 def needed_keys(flows: Mapping[str, Flow], needs: tuple[Need, ...] = NEEDS) -> set[str]:
-    """The locale keys the code words flows' questions with (`Worded` needs)."""
+    """The locale keys the code words flows' questions and options with."""
     return {
-        rule.template.format(key=node.key)
+        key
         for flow in flows.values()
         for need in needs
         if _applies(need, flow)
         for rule in need.rules
-        if isinstance(rule, Worded)
-        for node in flow.nodes.values()
-        if isinstance(node, AskNode) and node.ask == rule.kind
+        for _, key in _worded(rule, flow)
     }
+
+
+def _worded(rule: Rule, flow: Flow) -> list[tuple[str, str]]:
+    """The keys the code words a flow with under `rule`, with the node each belongs to."""
+    found: list[tuple[str, str]] = []
+    for node in flow.nodes.values():
+        if isinstance(node, AskNode) and isinstance(rule, Worded) and node.ask == rule.kind:
+            found.append((node.id, rule.template.format(key=node.key)))
+        if isinstance(node, AskNode) and isinstance(rule, Asks) and node.key == rule.key:
+            wording = rule.wording
+            found += [(node.id, wording.format(value=o.value)) for o in node.options if wording]
+    return found
 
 
 def _applies(need: Need, flow: Flow) -> bool:
@@ -170,7 +182,7 @@ def _broken(
         unknown = [o.value for o in node.options if known is not None and o.value not in known]
         if unknown:
             return [(node.id, f"options {unknown} are not among {list(known or ())}")]
-        return []
+        return _unworded(rule, flow, locale_keys)
     if isinstance(rule, Sets):
         if any(n.sets == rule.field for n in asks.values()):
             return []
@@ -188,12 +200,18 @@ def _broken(
             msg = f"needs scale questions named after at least {rule.at_least} stakeholder groups"
             found.append((None, f"{msg} ({', '.join(sorted(groups))})"))
         return found
-    questions = [n for n in asks.values() if n.ask == rule.kind]
-    if not questions:
+    if not any(n.ask == rule.kind for n in asks.values()):
         return [(None, f"needs at least one {rule.kind} question")]
+    return _unworded(rule, flow, locale_keys)
+
+
+def _unworded(
+    rule: Rule, flow: Flow, locale_keys: Mapping[str, set[str]]
+) -> list[tuple[str | None, str]]:
+    """The keys the code words `flow` with that a locale lacks, at their node."""
     return [
-        (n.id, f"keys missing in locale '{locale}': {rule.template.format(key=n.key)}")
-        for n in questions
+        (node_id, f"keys missing in locale '{locale}': {key}")
+        for node_id, key in _worded(rule, flow)
         for locale, keys in sorted(locale_keys.items())
-        if rule.template.format(key=n.key) not in keys
+        if key not in keys
     ]

@@ -139,6 +139,14 @@ CASES = {
         "leads",
         "options ['money'] are not among ['local_knowledge', 'technical_skills', 'funding'",
     ),
+    "a brought area the role map cannot word": Case(
+        "roles",
+        lambda f: node(f, "brings")["options"].append(
+            {"value": "equipment", "label": "roles.brings.funding"}
+        ),
+        "brings",
+        "keys missing in locale 'fr': roles.brings.equipment, for the role map report",
+    ),
     "trust ratings renamed": Case(
         "trust_pulse",
         chain(*(rename(g, f"{g}_trust") for g in ("municipality", "private_sector", "community"))),
