@@ -47,8 +47,9 @@ bench: $(STAMP) catalogs  ## benchmarks, each printing one JSON line
 	$(BIN)/python bench/schedule.py
 	$(BIN)/python bench/mixed.py
 
-flows-check: $(STAMP) catalogs  ## validate flows/ against the locales
+flows-check: $(STAMP) catalogs  ## validate flows/ against the locales, run flows/tests/
 	$(BIN)/partnerbot flows check
+	$(BIN)/partnerbot flows test
 
 migrate: $(STAMP)  ## apply database migrations
 	$(BIN)/partnerbot migrate

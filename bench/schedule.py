@@ -33,7 +33,7 @@ from _common import REPO_ROOT, emit, info, peak_rss_mb
 from sqlalchemy import insert
 from sqlmodel import select
 
-from bot.domain.flows import load_flows
+from bot.content import load_flows
 from bot.domain.schedules import Recurrence, ScheduleSpec
 from bot.i18n import Catalogs
 from bot.services.checkins import Checkins

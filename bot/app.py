@@ -16,9 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.cluster.leader import Leadership
 from bot.cluster.locks import ping, startup_lock
 from bot.config import Settings
+from bot.content import load_content
 from bot.delivery.sender import Sender
 from bot.domain.clock import Clock, SystemClock
-from bot.domain.flows import FlowError, FlowProblem, FlowRegistry, load_flows
+from bot.domain.contracts import CONCERNS_FINISHER
+from bot.domain.flows import FlowError, FlowProblem, FlowRegistry
 from bot.i18n import Catalogs
 from bot.ops.lag import LoopProbe
 from bot.ops.metrics import Metrics, Snapshot
@@ -28,7 +30,6 @@ from bot.services.ballots import Ballots
 from bot.services.broadcasts import Broadcasts
 from bot.services.checkins import Checkins
 from bot.services.committees import Committees
-from bot.services.concerns import FLOW_ID as CONCERNS_FLOW
 from bot.services.concerns import Concerns
 from bot.services.conversations import ONBOARDING, Conversations
 from bot.services.digests import Digests
@@ -52,13 +53,6 @@ from bot.telegram.webhook import WebhookReceiver
 
 log = logging.getLogger(__name__)
 HEALTH_TIMEOUT_S = 3.0
-
-
-def load_content(settings: Settings) -> tuple[Catalogs, FlowRegistry]:
-    """Wording and flows, checked against each other; raises FlowError naming what is wrong."""
-    catalogs = Catalogs.load(settings.locales_dir, default=settings.default_locale)
-    flows = load_flows(settings.flows_dir, locale_keys=catalogs.keys())
-    return catalogs, flows
 
 
 @dataclass
@@ -132,6 +126,9 @@ class BotApp:
                 await session.commit()
         self.sealer = sealer
         self.ballots = Ballots(sealer=sealer, min_group=self.settings.report_min_group)
+        self.concerns = Concerns(
+            clock=self.clock, catalogs=catalogs, sealer=sealer, wake_sender=self.wake_sender
+        )
         self.conversations = Conversations(
             flows=flows,
             locales=catalogs.locales,
@@ -143,6 +140,7 @@ class BotApp:
             decimal_mark_for=catalogs.decimal_mark,
             admin_ids=self.settings.admin_ids,
             consent_tag=lambda telegram_user_id: sealer.tag(CONSENT, telegram_user_id),
+            finishers={CONCERNS_FINISHER: self.concerns.finish_flow},
             partnership_timezone=self.settings.partnership_timezone,
         )
         self.broadcasts = Broadcasts(
@@ -171,11 +169,6 @@ class BotApp:
             min_commenters=self.settings.report_min_commenters,
         )
         self.committees = Committees(clock=self.clock)
-        self.concerns = Concerns(
-            clock=self.clock, catalogs=catalogs, sealer=self.sealer, wake_sender=self.wake_sender
-        )
-        self.conversations.finishers[CONCERNS_FLOW] = self.concerns.finish_flow
-        self.conversations.at_any_time.add(CONCERNS_FLOW)
         self.bot = build_bot(self.settings, on_rate_limited=self.metrics.observe_reply_rate_limited)
         self.dispatcher = build_dispatcher(
             sealer=self.sealer,

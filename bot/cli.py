@@ -14,7 +14,9 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from bot.config import MissingTokenError, MissingWebhookError, Settings
-from bot.domain.flows import FlowError, load_flows, mermaid
+from bot.content import add_flow_keys, load_flows, load_transcripts, run_transcripts
+from bot.domain.diagrams import mermaid
+from bot.domain.flows import FlowError
 from bot.i18n import Catalogs
 from bot.logs import configure_logging
 
@@ -130,6 +132,14 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def print_problems(directory: Path, error: FlowError) -> int:
+    """List a FlowError's problems on stderr, one a line; the exit status."""
+    print(f"{len(error.problems)} problem(s) in {directory}:", file=sys.stderr)
+    for problem in error.problems:
+        print(f"  {problem}", file=sys.stderr)
+    return 1
+
+
 def cmd_flows_check(args: argparse.Namespace) -> int:
     """Check every flow in DIR against the shipped locales; exit 1 naming each problem."""
     settings = _settings()
@@ -141,16 +151,55 @@ def cmd_flows_check(args: argparse.Namespace) -> int:
         )
         flows = load_flows(directory, locale_keys=catalogs.keys())
     except FlowError as exc:
-        print(f"{len(exc.problems)} problem(s) in {directory}:", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return 1
+        return print_problems(directory, exc)
     except (FileNotFoundError, ValueError) as exc:
         print(f"partnerbot: {exc}", file=sys.stderr)
         return 1
     names = ", ".join(f"{f.id} v{f.version}" for f in flows.flows.values())
     print(f"{len(flows.flows)} flow(s) OK in {directory}: {names}")
     return 0
+
+
+def cmd_flows_keys(args: argparse.Namespace) -> int:
+    """Write the keys flows use but a catalog lacks into every catalog, as fuzzy placeholders
+    (the default language's wording, else the key) for translators to word."""
+    settings = _settings()
+    directory = Path(args.dir) if args.dir else settings.flows_dir
+    locales = Path(args.locales) if args.locales else settings.locales_dir
+    try:
+        added = add_flow_keys(directory, locales, default=settings.default_locale)
+    except FlowError as exc:
+        return print_problems(directory, exc)
+    except ValueError as exc:
+        print(f"partnerbot: {exc}", file=sys.stderr)
+        return 1
+    for locale, keys in sorted(added.items()):
+        print(f"{locale}: {len(keys)} key(s) added, marked fuzzy: {', '.join(keys)}")
+    if not added:
+        print(f"every catalog in {locales} has every key the flows use")
+    return 0
+
+
+def cmd_flows_test(args: argparse.Namespace) -> int:
+    """Run the golden transcripts in DIR/tests/*.yaml against the flows; exit 1 naming each
+    difference."""
+    settings = _settings()
+    directory = Path(args.dir) if args.dir else settings.flows_dir
+    try:
+        catalogs = Catalogs.load(settings.locales_dir, default=settings.default_locale)
+        flows = load_flows(directory, locale_keys=catalogs.keys())
+        results = run_transcripts(flows, load_transcripts(directory), catalogs)
+    except FlowError as exc:
+        print(f"partnerbot: flows are broken:\n{exc}", file=sys.stderr)
+        return 1
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"partnerbot: {exc}", file=sys.stderr)
+        return 1
+    failed = {case: found for case, found in results.items() if found}
+    for case, found in failed.items():
+        print(f"{case}:", *(f"  {line}" for line in found), sep="\n", file=sys.stderr)
+    print(f"{len(results) - len(failed)} of {len(results)} transcript(s) hold")
+    return 1 if failed else 0
 
 
 def cmd_flows_graph(args: argparse.Namespace) -> int:
@@ -269,13 +318,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("migrate", help=cmd_migrate.__doc__).set_defaults(func=cmd_migrate)
 
-    flows = sub.add_parser("flows", help="check or draw flows").add_subparsers(
+    flows_help = "check, test or draw flows, or add their keys to the catalogs"
+    flows = sub.add_parser("flows", help=flows_help).add_subparsers(
         dest="flows_command", required=True
     )
     check = flows.add_parser("check", help=cmd_flows_check.__doc__)
     check.add_argument("dir", nargs="?", help="flows directory (default: FLOWS_DIR or ./flows)")
     check.add_argument("--locales", help="locales directory (default: LOCALES_DIR or ./locales)")
     check.set_defaults(func=cmd_flows_check)
+    keys = flows.add_parser("keys", help=cmd_flows_keys.__doc__)
+    keys.add_argument("dir", nargs="?", help="flows directory (default: FLOWS_DIR or ./flows)")
+    keys.add_argument("--locales", help="locales directory (default: LOCALES_DIR or ./locales)")
+    keys.set_defaults(func=cmd_flows_keys)
+    test = flows.add_parser("test", help=cmd_flows_test.__doc__)
+    test.add_argument("dir", nargs="?", help="flows directory (default: FLOWS_DIR or ./flows)")
+    test.set_defaults(func=cmd_flows_test)
     graph = flows.add_parser("graph", help=cmd_flows_graph.__doc__)
     graph.add_argument("flow", help="flow id, e.g. onboarding")
     graph.add_argument("--dir", help="flows directory")

@@ -23,7 +23,7 @@ def _since(text: str | None) -> datetime | None:
 
 
 async def _export(settings: Settings, args: argparse.Namespace) -> tuple[bytes, str, int]:
-    from bot.app import load_content
+    from bot.content import load_content
     from bot.services.export import export_answers, export_policy
     from bot.services.sealing import KeyProblem, unlock
     from bot.storage import audit, migrate

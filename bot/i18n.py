@@ -9,18 +9,20 @@ from __future__ import annotations
 import gettext
 import io
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from babel.core import UnknownLocaleError
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
+from babel.messages.pofile import read_po, write_po
 from babel.numbers import get_decimal_symbol
 
 DOMAIN = "partnerbot"
 # `<key>.also`: other words members may type for a key's wording, separated by "|".
 ALSO = ".also"
+PLACEHOLDER_NOTE = "added by `partnerbot flows keys`: write the wording, then drop `fuzzy`"
 log = logging.getLogger(__name__)
 
 
@@ -68,10 +70,7 @@ class Catalogs:
     @classmethod
     def load(cls, directory: Path, *, default: str) -> Catalogs:
         """Load every `<lang>/LC_MESSAGES/partnerbot.(mo|po)` under `directory`."""
-        catalogs: dict[str, gettext.GNUTranslations] = {}
-        for po in sorted(directory.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
-            locale = po.parent.parent.name
-            catalogs[locale] = _read_catalog(po)
+        catalogs = {locale: _read_catalog(po) for locale, po in catalog_files(directory).items()}
         if not catalogs:
             raise FileNotFoundError(f"no catalogs found under {directory}")
         return cls(catalogs, default)
@@ -124,6 +123,12 @@ class Catalogs:
         }
 
 
+def catalog_files(directory: Path) -> dict[str, Path]:
+    """Each locale's `<lang>/LC_MESSAGES/partnerbot.po` under `directory`."""
+    found = sorted(directory.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+    return {po.parent.parent.name: po for po in found}
+
+
 def _read_catalog(po: Path) -> gettext.GNUTranslations:
     mo = po.with_suffix(".mo")
     if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
@@ -135,3 +140,34 @@ def _read_catalog(po: Path) -> gettext.GNUTranslations:
         write_mo(buffer, read_po(fh, locale=po.parent.parent.name))
     buffer.seek(0)
     return gettext.GNUTranslations(buffer)
+
+
+def add_missing_keys(directory: Path, keys: Iterable[str], *, default: str) -> dict[str, list[str]]:
+    """Append each key a `<lang>/LC_MESSAGES/partnerbot.po` under `directory` lacks, marked
+    fuzzy (so it counts as untranslated), worded as the default locale words it, else as the
+    key; the keys added, by locale. The rest of each file is left byte for byte."""
+    files = catalog_files(directory)
+    if default not in files:
+        raise ValueError(f"default locale '{default}' has no catalog under {directory}")
+    catalogs = {}
+    for locale, po in files.items():
+        with po.open("rb") as fh:
+            catalogs[locale] = read_po(fh, locale=locale)
+    source = catalogs[default]
+    added: dict[str, list[str]] = {}
+    for locale, po in files.items():
+        missing = sorted(k for k in set(keys) if k not in catalogs[locale])
+        if not missing:
+            continue
+        extra = Catalog(locale=locale)
+        for key in missing:
+            known = source.get(key)
+            worded = known is not None and known.string and not known.fuzzy
+            text = str(known.string) if worded and known is not None else key
+            extra.add(key, text, flags=("fuzzy",), auto_comments=(PLACEHOLDER_NOTE,))
+        buffer = io.BytesIO()
+        write_po(buffer, extra, omit_header=True, width=100)
+        with po.open("ab") as fh:
+            fh.write(b"\n" + buffer.getvalue())
+        added[locale] = missing
+    return added

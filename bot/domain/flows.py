@@ -8,9 +8,8 @@ flow and the node in each problem it reports.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
@@ -191,6 +190,10 @@ class FlowHeader(_Strict):
     description: Key | None = None
     command: Slug | None = None
     anonymous: bool = False
+    # The code that takes the answers over when the flow ends (bot/domain/contracts.py).
+    finisher: Slug | None = None
+    # Members may open it over another flow, and even after /stop (a concern).
+    at_any_time: bool = False
     start: Slug
     nodes: tuple[dict[str, Any], ...] = Field(min_length=1)
 
@@ -208,6 +211,8 @@ class Flow:
     start: str
     nodes: Mapping[str, Node]
     source: str
+    finisher: str | None = None
+    at_any_time: bool = False
 
     def node(self, node_id: str) -> Node:
         return self.nodes[node_id]
@@ -365,6 +370,8 @@ def parse_flow(data: object, *, source: str) -> tuple[Flow | None, list[FlowProb
         start=header.start,
         nodes=nodes,
         source=source,
+        finisher=header.finisher,
+        at_any_time=header.at_any_time,
     )
     problems.extend(check_graph(flow))
     return (None if problems else flow), problems
@@ -421,6 +428,11 @@ def check_graph(flow: Flow) -> list[FlowProblem]:
                 name = branch.when.answer if branch.when else None
                 if name and name not in saved:
                     problem(f"condition refers to unknown answer '{name}'", node.id)
+                    continue
+                asked = flow.nodes[saved[name]] if name else node
+                if branch.when is not None and isinstance(asked, AskNode):
+                    for message in condition_problems(branch.when, asked, own=not name):
+                        problem(message, node.id)
 
     reachable = _walk(flow.start, lambda n: targets(flow.nodes[n]))
     for node_id in flow.nodes:
@@ -438,6 +450,60 @@ def check_graph(flow: Flow) -> list[FlowProblem]:
         if node_id in reachable and node_id not in finishing:
             problem("no path leads from here to an `end` node", node_id)
     return problems
+
+
+def condition_problems(condition: Condition, asked: AskNode, *, own: bool) -> list[str]:
+    """What in `condition` can never hold for the answers `asked` can take (`own`: the
+    condition is on the question's own answer, which is always given when it is tested)."""
+    subject = f"'{asked.key}' ({asked.ask})"
+    found: list[str] = []
+    tested = [condition.equals] if condition.equals is not None else []
+    tested += list(condition.in_ or ())
+    if asked.ask == "multi_choice" and tested:
+        found.append(f"answer {subject} is a list: test it with `contains`, not `equals`/`in`")
+    elif asked.choices or asked.ask in ("scale", "number"):
+        values = [o.value for o in asked.choices]
+        for value in tested:
+            if (_as_text(value) not in values) if values else not _within(value, asked):
+                why = f"its values: {values}" if values else _range(asked)
+                found.append(f"answer {subject} is never {value!r}; {why}")
+    if condition.contains is not None:
+        values = [o.value for o in asked.choices] if asked.ask == "multi_choice" else []
+        if condition.contains not in values:
+            where = f"its values: {values}" if values else "`contains` tests a multi_choice answer"
+            found.append(f"answer {subject} never contains '{condition.contains}'; {where}")
+    bounds = (condition.lt, condition.lte, condition.gt, condition.gte)
+    if asked.ask not in ("scale", "number") and any(b is not None for b in bounds):
+        found.append(f"answer {subject} is not a number: lt/lte/gt/gte never hold")
+    if own and condition.skipped and not asked.skippable:
+        found.append(f"answer {subject} cannot be skipped: `skipped: true` never holds")
+    return found
+
+
+def _as_text(value: Scalar) -> str:
+    # YAML reads a bare `yes`/`no` as a boolean; the engine takes it for the yes/no value.
+    return ("yes" if value else "no") if isinstance(value, bool) else str(value)
+
+
+def _within(value: Scalar, asked: AskNode) -> bool:
+    if isinstance(value, bool):
+        return False
+    try:
+        number = float(value)
+    except ValueError:
+        return False
+    lo, hi = asked.scale_bounds if asked.ask == "scale" else (asked.min, asked.max)
+    whole = asked.ask == "scale" or asked.integer
+    in_range = (lo is None or number >= lo) and (hi is None or number <= hi)
+    return in_range and (number.is_integer() or not whole)
+
+
+def _range(asked: AskNode) -> str:
+    lo, hi = asked.scale_bounds if asked.ask == "scale" else (asked.min, asked.max)
+    kind = "whole number" if asked.ask == "scale" or asked.integer else "number"
+    bounds = [f"from {lo:g}"] if lo is not None else []
+    bounds += [f"to {hi:g}"] if hi is not None else []
+    return " ".join([f"it takes a {kind}", *bounds])
 
 
 def _walk(start: str, neighbours: Any) -> set[str]:
@@ -489,17 +555,16 @@ def check_registry(
     return problems
 
 
-def load_flows(directory: Path, *, locale_keys: Mapping[str, set[str]]) -> FlowRegistry:
-    """Load and check every `*.yaml` flow in `directory`; raise FlowError listing all problems."""
+RegistryCheck = Callable[[Mapping[str, Flow], Mapping[str, set[str]]], list[FlowProblem]]
+
+
+def parse_flows(documents: Iterable[tuple[str, str]]) -> tuple[dict[str, Flow], list[FlowProblem]]:
+    """Parse and check each flow document (source name, YAML text) on its own."""
     problems: list[FlowProblem] = []
     flows: dict[str, Flow] = {}
-    files = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
-    if not directory.is_dir():
-        raise FlowError([FlowProblem(str(directory), "flows directory not found")])
-    for path in files:
-        source = str(path)
+    for source, text in documents:
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -509,57 +574,26 @@ def load_flows(directory: Path, *, locale_keys: Mapping[str, set[str]]) -> FlowR
             continue
         flow, found = parse_flow(data, source=source)
         problems.extend(found)
-        if flow is None:
-            continue
-        if flow.id in flows:
+        if flow is not None and flow.id in flows:
             msg = f"flow id also defined in {flows[flow.id].source}"
             problems.append(FlowProblem(source, msg, flow.id))
-            continue
-        flows[flow.id] = flow
+        elif flow is not None:
+            flows[flow.id] = flow
+    return flows, problems
+
+
+def read_flows(
+    documents: Iterable[tuple[str, str]],
+    *,
+    locale_keys: Mapping[str, set[str]],
+    checks: Sequence[RegistryCheck] = (),
+) -> FlowRegistry:
+    """Parse and check flow documents, with each other, the catalogs and `checks` (the code's
+    contracts); raise FlowError listing every problem found."""
+    flows, problems = parse_flows(documents)
     problems.extend(check_registry(flows, locale_keys=locale_keys))
+    for check in checks:
+        problems.extend(check(flows, locale_keys))
     if problems:
         raise FlowError(problems)
     return FlowRegistry(flows=flows)
-
-
-def mermaid(flow: Flow) -> str:
-    """A Mermaid flowchart of the flow, labelled with node ids and kinds."""
-    lines = ["flowchart TD"]
-    for node in flow.nodes.values():
-        if isinstance(node, AskNode):
-            label = f"{node.id}<br/>ask {node.ask}"
-            lines.append(f'    {node.id}[/"{label}"/]')
-        elif isinstance(node, SayNode):
-            lines.append(f'    {node.id}["{node.id}<br/>say"]')
-        else:
-            extra = f"<br/>then {node.start_flow}" if node.start_flow else ""
-            lines.append(f'    {node.id}(["{node.id}<br/>end{extra}"])')
-    for node in flow.nodes.values():
-        if isinstance(node, EndNode):
-            continue
-        if isinstance(node.next, str):
-            lines.append(f"    {node.id} --> {node.next}")
-            continue
-        for branch in node.next:
-            if branch.when is None:
-                lines.append(f"    {node.id} --> {branch.goto}")
-            else:
-                lines.append(f'    {node.id} -- "{describe(branch.when)}" --> {branch.goto}')
-    return "\n".join(lines)
-
-
-def describe(condition: Condition) -> str:
-    """A short human reading of a condition, for diagrams."""
-    subject = condition.answer or "answer"
-    parts = []
-    for name, op in (("equals", "="), ("lt", "<"), ("lte", "≤"), ("gt", ">"), ("gte", "≥")):
-        value = getattr(condition, name)
-        if value is not None:
-            parts.append(f"{subject} {op} {value}")
-    if condition.in_ is not None:
-        parts.append(f"{subject} in {list(condition.in_)}")
-    if condition.contains is not None:
-        parts.append(f"{subject} has {condition.contains}")
-    if condition.skipped is not None:
-        parts.append(f"{subject} {'skipped' if condition.skipped else 'given'}")
-    return " and ".join(parts)

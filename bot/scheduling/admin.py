@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.app import load_content
 from bot.config import Settings
+from bot.content import load_content
 from bot.domain.broadcasts import Audience
 from bot.domain.schedules import (
     DEFAULT_REMINDERS,

@@ -29,7 +29,6 @@ from bot.storage import outbox, repo
 from bot.storage import tickets as store
 from bot.storage.models import Member, MemberStatus, Ticket
 
-FLOW_ID = "concerns"
 COORDINATOR_PREFIX = "tk"  # tk:<action>:<ticket id>, coordinators' buttons
 RAISER_PREFIX = "tr"  # tr:reply:<ticket id>, the raiser's button
 COORDINATOR_DRAFT = "ticket"

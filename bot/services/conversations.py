@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import engine
 from bot.domain.clock import Clock
+from bot.domain.contracts import TIME_ZONE_ANSWER, TIME_ZONE_FINISHER
 from bot.domain.engine import Input, PressInput, Reply, RunState, SavedAnswer, Step
 from bot.domain.flows import AskNode, Flow, FlowRegistry
 from bot.domain.timing import zone, zone_label
@@ -87,17 +88,18 @@ class Conversations:
         label_for: Callable[[str], engine.Label],
         ballots: Ballots,
         consent_tag: Callable[[int], str],
+        finishers: Mapping[str, Finisher] | None = None,
         words: engine.Words | None = None,
         decimal_mark_for: Callable[[str], str] = lambda locale: ".",
         admin_ids: frozenset[int] = frozenset(),
         partnership_timezone: str = "UTC",
     ) -> None:
-        # Flows a service takes over when they finish (flow id -> finisher), e.g. a concern
-        # that becomes a ticket: their answers are never stored as answers, nor kept on a run.
-        self.finishers: dict[str, Finisher] = {}
-        # Flows a member may open at any time, e.g. a concern: even after /stop, and over an open
-        # flow, which waits (stays running beneath the newer run) and goes on when they end.
-        self.at_any_time: set[str] = set()
+        # The code a flow's `finisher:` hands it over to when it ends, e.g. a concern that
+        # becomes a ticket: its answers are never stored as answers, nor kept on a run.
+        self.finishers: dict[str, Finisher] = {
+            TIME_ZONE_FINISHER: self._zone_set,
+            **(finishers or {}),
+        }
         if ONBOARDING not in flows:
             raise ValueError(f"the flows directory must define the '{ONBOARDING}' flow")
         self.flows = flows
@@ -113,8 +115,6 @@ class Conversations:
         # without the anonymity key (nothing else is stored before consent).
         self.consent_tag = consent_tag
         self.partnership_timezone = partnership_timezone
-        if TIME_ZONE in flows:
-            self.finishers[TIME_ZONE] = self._zone_set
 
     def locale_of(self, user: UserRef, member: Member | None) -> str:
         """The locale to speak to this person in."""
@@ -138,7 +138,7 @@ class Conversations:
         self, session: AsyncSession, member: Member, answers: Mapping[str, Any]
     ) -> tuple[Reply, ...]:
         """Confirm a new time zone with the time it is there (the profile is already set)."""
-        chosen = answers.get("zone")
+        chosen = answers.get(TIME_ZONE_ANSWER)
         return (Reply(key="timezone.set", params=self.zone_params(str(chosen or ""))),)
 
     # -- commands ---------------------------------------------------------------------------
@@ -176,7 +176,7 @@ class Conversations:
         With `proxy` ({"group", "language"}) a facilitator answers for someone without a phone:
         the answers are stored as that person's (see `_store_answer`), never as the member's.
         """
-        at_any_time = flow_id in self.at_any_time
+        at_any_time = self._at_any_time(flow_id)
         if member.status == MemberStatus.STOPPED and not at_any_time:
             return self._outcome(user, member, messages=(_say("chat.stopped"),))
         running = await repo.get_running_run(session, member_id=_id(member))
@@ -198,7 +198,7 @@ class Conversations:
         if run is None:
             return self._outcome(user, member, messages=(_say("cmd.cancel.none"),))
         assert member is not None
-        if run.flow_id in self.finishers:
+        if self._finisher(run.flow_id) is not None:
             await repo.delete_run(session, run=run)
         else:
             await self._end(session, run, RunStatus.ABANDONED)
@@ -259,7 +259,7 @@ class Conversations:
             await repo.update_member(session, member=member, changes=changes, now=self.clock.now())
         run = await repo.get_running_run(session, member_id=_id(member))
         if member.status == MemberStatus.STOPPED and (
-            run is None or run.flow_id not in self.at_any_time
+            run is None or not self._at_any_time(run.flow_id)
         ):
             return self._outcome(user, member, messages=(_say("chat.stopped"),))
         if run is None or (run_id is not None and run_id != run.id):
@@ -352,6 +352,17 @@ class Conversations:
 
     # -- internals --------------------------------------------------------------------------
 
+    def _finisher(self, flow_id: str) -> Finisher | None:
+        """What the flow's answers are handed over to when it ends (its `finisher:`)."""
+        flow = self.flows.get(flow_id)
+        return None if flow is None or flow.finisher is None else self.finishers.get(flow.finisher)
+
+    def _at_any_time(self, flow_id: str) -> bool:
+        """Whether members may open the flow over another, and even after /stop (a concern):
+        the open flow waits beneath it and goes on when it ends."""
+        flow = self.flows.get(flow_id)
+        return flow is not None and flow.at_any_time
+
     async def _welcome(self, session: AsyncSession, user: UserRef) -> Outcome:
         """The welcome and the consent question, remembered as shown to this person."""
         step = engine.start(self.flows[ONBOARDING])
@@ -378,7 +389,7 @@ class Conversations:
             # The member asked for nothing to be kept: the ballot goes too.
             await self._end(session, run, RunStatus.ABANDONED, cast=False)
             return _run_messages(run, step.replies)
-        finisher = self.finishers.get(flow.id)
+        finisher = self._finisher(flow.id)
         if finisher is not None:
             return await self._hand_over(session, member, run, flow, step, ballot, finisher)
         await self._store_answers(session, member, run, flow, step, ballot)

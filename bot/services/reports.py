@@ -12,8 +12,9 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 from bot.config import Settings
+from bot.content import load_content
 from bot.domain.anonymity import ALL, SuppressedTable
-from bot.domain.flows import AskNode, FlowRegistry, load_flows
+from bot.domain.flows import AskNode, FlowRegistry
 from bot.domain.releases import Periods, round_since
 from bot.domain.reports import (
     NOT_RESPONSES,
@@ -40,7 +41,6 @@ from bot.domain.reports import (
     trust_over_time,
     trust_over_time_chart,
 )
-from bot.i18n import Catalogs
 from bot.services.charts import HIDDEN_MARK, render_png
 from bot.storage import migrate
 from bot.storage.db import SessionFactory, create_reader, create_session_factory, engine_for
@@ -267,8 +267,7 @@ def _scale_questions(flows: FlowRegistry, flow_id: str) -> tuple[str, ...]:
 
 async def run_command(settings: Settings, *, since: datetime | None, out: Path | None) -> list[str]:
     """`partnerbot report`: every report as a table, charts written to `out` as PNG files."""
-    catalogs = Catalogs.load(settings.locales_dir, default=settings.default_locale)
-    flows = load_flows(settings.flows_dir, locale_keys=catalogs.keys())
+    catalogs, flows = load_content(settings)
     reports = Reports(flows=flows, min_group=settings.report_min_group)
     engine = engine_for(settings)
     reader = create_reader(engine)

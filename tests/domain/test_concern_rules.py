@@ -94,7 +94,8 @@ def test_a_concern_from_the_flows_answers() -> None:
 
 
 def test_the_flow_offers_exactly_the_domains_choices() -> None:
-    from bot.domain.flows import AskNode, load_flows
+    from bot.content import load_flows
+    from bot.domain.flows import AskNode
 
     catalogs = Catalogs.load(ROOT / "locales", default="en")
     flow = load_flows(ROOT / "flows", locale_keys=catalogs.keys())["concerns"]

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.content import load_flows
 from bot.domain.engine import (
     WAY_OUT_AFTER,
     Input,
@@ -28,7 +29,7 @@ from bot.domain.engine import (
     resume,
     start,
 )
-from bot.domain.flows import AskNode, Flow, load_flows
+from bot.domain.flows import AskNode, Flow
 from bot.domain.payload import SKIP, SUBMIT
 from bot.i18n import Catalogs
 

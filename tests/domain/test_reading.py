@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from bot.content import load_flows
 from bot.domain.engine import (
     WAY_OUT_AFTER,
     PressInput,
@@ -18,7 +19,7 @@ from bot.domain.engine import (
     resume,
     start,
 )
-from bot.domain.flows import load_flows, parse_flow
+from bot.domain.flows import parse_flow
 from bot.domain.reading import (
     Choice,
     Matched,

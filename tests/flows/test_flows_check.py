@@ -18,7 +18,8 @@ import pytest
 import yaml
 from babel.messages.pofile import read_po, write_po
 
-from bot.domain.flows import FlowError, load_flows
+from bot.content import load_flows
+from bot.domain.flows import FlowError
 from bot.i18n import Catalogs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -256,6 +257,7 @@ BREAKS = {
                 {"value": "en", "label": "language.name.en"},
                 {"value": "de", "label": "language.name.fr"},
             ],
+            next="ask_more",
         ),
         "ask_colour",
         "language options ['de'] have no catalog",
@@ -265,6 +267,63 @@ BREAKS = {
         "ask_more",
         "keys missing in locale '",
         count=2,
+    ),
+    "branch value a yes/no question never gives": Break(
+        _set(
+            "ask_more",
+            ask="yes_no",
+            next=[{"when": {"equals": "maybe"}, "goto": "bye"}, {"goto": "bye"}],
+        ),
+        "ask_more",
+        "answer 'ask_more' (yes_no) is never 'maybe'; its values: ['yes', 'no']",
+    ),
+    "branch value not among the options": Break(
+        _set(
+            "ask_colour",
+            next=[{"when": {"in": ["other", "blue"]}, "goto": "ask_more"}, {"goto": "bye"}],
+        ),
+        "ask_colour",
+        "answer 'ask_colour' (choice) is never 'blue'; its values: ['municipality', 'other']",
+    ),
+    "branch value outside a scale": Break(
+        _set(
+            "ask_more",
+            ask="scale",
+            low_label="common.no",
+            high_label="common.yes",
+            next=[{"when": {"equals": 6}, "goto": "bye"}, {"goto": "bye"}],
+        ),
+        "ask_more",
+        "answer 'ask_more' (scale) is never 6; it takes a whole number from 1 to 5",
+    ),
+    "number comparison on a choice": Break(
+        _set("ask_colour", next=[{"when": {"gte": 2}, "goto": "ask_more"}, {"goto": "bye"}]),
+        "ask_colour",
+        "answer 'ask_colour' (choice) is not a number: lt/lte/gt/gte never hold",
+    ),
+    "contains on a single choice": Break(
+        _set(
+            "ask_colour",
+            next=[{"when": {"contains": "other"}, "goto": "ask_more"}, {"goto": "bye"}],
+        ),
+        "ask_colour",
+        "never contains 'other'; `contains` tests a multi_choice answer",
+    ),
+    "skipped on a question that cannot be skipped": Break(
+        _set("ask_colour", next=[{"when": {"skipped": True}, "goto": "ask_more"}, {"goto": "bye"}]),
+        "ask_colour",
+        "cannot be skipped: `skipped: true` never holds",
+    ),
+    "named answer tested for a value it never takes": Break(
+        _set(
+            "ask_more",
+            next=[
+                {"when": {"answer": "ask_colour", "equals": "green"}, "goto": "bye"},
+                {"goto": "bye"},
+            ],
+        ),
+        "ask_more",
+        "answer 'ask_colour' (choice) is never 'green'",
     ),
     "wrong schema version": Break(
         _header(schema=2), None, "unsupported schema 2; this version reads schema 1"
@@ -308,7 +367,7 @@ def test_broken_flow_is_caught(name: str, tmp_path: Path) -> None:
 def test_payload_limit_is_exactly_64_bytes(tmp_path: Path, value_length: int, ok: bool) -> None:
     """`a:<19 digits>:ask_colour:<value>` is 64 bytes with a 31-letter value, 65 with 32."""
     flow = copy.deepcopy(GOOD)
-    node(flow, "ask_colour")["options"][1]["value"] = "v" * value_length
+    node(flow, "ask_colour")["options"][0]["value"] = "v" * value_length
     path = write(tmp_path / "broken.yaml", flow)
     result = check(tmp_path)
     if ok:

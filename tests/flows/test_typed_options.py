@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.content import load_flows
 from bot.domain.engine import AnswerValue, RunState, TextInput, prompt, resume
-from bot.domain.flows import AskNode, load_flows
+from bot.domain.flows import AskNode
 from bot.domain.payload import SKIP, SUBMIT, decode_answer
 from bot.i18n import Catalogs
 from bot.services.conversations import Message

@@ -11,9 +11,9 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.content import load_flows
 from bot.delivery.transport import Composed
 from bot.domain.broadcasts import Audience
-from bot.domain.flows import load_flows
 from bot.domain.schedules import Recurrence, ScheduleSpec
 from bot.i18n import Catalogs
 from bot.services.checkins import Checkins, TickReport

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from checkin_world import World, open_world, utc, weekly
 
-from bot.domain.flows import load_flows
+from bot.content import load_flows
 from bot.domain.text import split_html
 from bot.services.checkins import Checkins
 from bot.storage import outbox, repo

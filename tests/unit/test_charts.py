@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from matplotlib.image import imread
 
-from bot.domain.flows import load_flows
+from bot.content import load_flows
 from bot.domain.reports import ROLES_FLOW, TRUST_FLOW, AnswerRow, ChartData, Series
 from bot.i18n import Catalogs
 from bot.services.charts import render_png

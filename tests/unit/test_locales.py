@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.flows import load_flows
+from bot.content import load_flows
 from bot.i18n import Catalogs
 from bot.telegram.factory import MEMBER_COMMANDS
 
