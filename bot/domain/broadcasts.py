@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
+from bot.domain.text import message_parts
+
 DEFAULT = ""  # the texts key of the text that goes to every language without its own
 
 Step = Literal[
@@ -136,6 +138,10 @@ class Draft:
     def text_for(self, language: str) -> str:
         """What a member reading `language` receives."""
         return self.texts.get(language) or self.texts[DEFAULT]
+
+    def parts(self, text: str) -> list[tuple[str, str]]:
+        """(kind, text) of each message `text` goes out as, split as the outbox will split it."""
+        return message_parts(self.media_kind or "text", text)
 
     def variants(self) -> dict[str, str]:
         """Language -> text, `""` for everyone else."""

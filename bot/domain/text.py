@@ -191,3 +191,12 @@ def split_caption(
     if not parts:
         return "", []
     return parts[0], parts[1:]
+
+
+def message_parts(kind: str, html: str) -> list[tuple[str, str]]:
+    """(kind, text) of each message one logical message becomes, in delivery order: a text
+    split to fit, or a media's caption followed by the rest of its text."""
+    if kind == "text":
+        return [("text", part) for part in split_html(html)]
+    caption, rest = split_caption(html)
+    return [(kind, caption), *(("text", part) for part in rest)]

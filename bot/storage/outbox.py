@@ -16,6 +16,7 @@ from sqlalchemy import (
     Update,
     and_,
     bindparam,
+    case,
     delete,
     exists,
     func,
@@ -29,7 +30,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from bot.domain.text import split_caption, split_html
+from bot.domain.text import message_parts
 from bot.storage import repo
 from bot.storage.models import (
     DeliveryCount,
@@ -59,16 +60,15 @@ SKIP_REASONS: dict[str, str] = {
 def _parts(kind: str, text: str, media_file_id: str | None) -> list[tuple[str, str]]:
     """(kind, text) of each row one logical message becomes, in delivery order."""
     if kind == "text":
-        parts = split_html(text)
+        parts = message_parts(kind, text)
         if not parts:
             raise ValueError("a text message needs visible text")
-        return [("text", part) for part in parts]
+        return parts
     if kind not in MEDIA_KINDS:
         raise ValueError(f"unknown message kind {kind!r}")
     if not media_file_id:
         raise ValueError(f"a {kind} message needs media_file_id")
-    caption, rest = split_caption(text)
-    return [(kind, caption), *(("text", part) for part in rest)]
+    return message_parts(kind, text)
 
 
 def relay_lane(ticket_id: int) -> int:
@@ -154,22 +154,56 @@ async def _count_by(
     return {str(key): int(n) for key, n in (await session.exec(query)).all()}
 
 
-async def broadcast_counts(session: AsyncSession, *, broadcast_id: int) -> dict[str, int]:
-    """How many of a broadcast's messages are in each status (every status is present)."""
-    found = await _count_by(
-        session, col(OutboxMessage.status), col(OutboxMessage.broadcast_id) == broadcast_id
+# A recipient's outcome is the furthest from delivered of their messages' (a long update goes
+# out as several): reached once every part is sent, waiting while one still waits.
+_OUTCOME_ORDER = (
+    OutboxStatus.SENT,
+    OutboxStatus.SKIPPED,
+    OutboxStatus.FAILED,
+    OutboxStatus.QUEUED,
+    OutboxStatus.SENDING,
+)
+_OUTCOME_RANK = case(
+    *((col(OutboxMessage.status) == s, n) for n, s in enumerate(_OUTCOME_ORDER)), else_=0
+)
+
+
+def _recipients(broadcast_id: int) -> Any:
+    """Each recipient of a broadcast (by chat) with the rank of their outcome."""
+    return (
+        select(OutboxMessage.chat_id, func.max(_OUTCOME_RANK).label("outcome"))
+        .where(col(OutboxMessage.broadcast_id) == broadcast_id)
+        .group_by(col(OutboxMessage.chat_id))
+        .subquery()
     )
-    return {status.value: found.get(status.value, 0) for status in OutboxStatus}
+
+
+async def broadcast_counts(session: AsyncSession, *, broadcast_id: int) -> dict[str, int]:
+    """How many of a broadcast's recipients are in each status (every status is present)."""
+    recipients = _recipients(broadcast_id)
+    query = select(recipients.c.outcome, func.count()).group_by(recipients.c.outcome)
+    found = {int(rank): int(n) for rank, n in (await session.exec(query)).all()}
+    return {s.value: found.get(n, 0) for n, s in enumerate(_OUTCOME_ORDER)}
 
 
 async def broadcast_failures(session: AsyncSession, *, broadcast_id: int) -> dict[str, int]:
-    """Why a broadcast's failed or skipped messages did not go out: reason -> count."""
-    query = (
-        select(OutboxMessage.last_error, func.count())
+    """Why recipients a broadcast did not reach were given up: reason -> how many, each
+    recipient counted once, by the first of their messages that ended as they did."""
+    recipients = _recipients(broadcast_id)
+    given_up = [_OUTCOME_ORDER.index(s) for s in (OutboxStatus.SKIPPED, OutboxStatus.FAILED)]
+    first = (
+        select(func.min(OutboxMessage.id))
+        .join(recipients, recipients.c.chat_id == col(OutboxMessage.chat_id))
         .where(
             col(OutboxMessage.broadcast_id) == broadcast_id,
-            col(OutboxMessage.status).in_([OutboxStatus.FAILED, OutboxStatus.SKIPPED]),
+            recipients.c.outcome == _OUTCOME_RANK,
+            recipients.c.outcome.in_(given_up),
         )
+        .group_by(col(OutboxMessage.chat_id))
+    )
+    query = (
+        select(OutboxMessage.last_error, func.count())
+        .where(col(OutboxMessage.id).in_(first))
         .group_by(col(OutboxMessage.last_error))
     )
     return {reason or "unknown": int(n) for reason, n in (await session.exec(query)).all()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from conftest import ADMIN, Database, Phone, onboard
@@ -45,10 +46,10 @@ async def test_broadcast_now_with_a_text_per_language(
     await admin.press("Yes")
     await admin.press("Send now")
     preview = admin.new_text()
-    assert "Preview – what English will see:\n---\nWater cut on Monday & Tuesday, 8–12h." in preview
-    assert (
-        "Preview – what Français will see:\n---\nCoupure d’eau lundi et mardi, 8–12 h." in preview
-    )
+    english_header = "Preview – what members who read English will receive:"
+    assert f"{english_header}\n---\nWater cut on Monday & Tuesday, 8–12h." in preview
+    french_header = "Preview – what members who read Français will receive:"
+    assert f"{french_header}\n---\nCoupure d’eau lundi et mardi, 8–12 h." in preview
     assert "Ready to send to 3 members, now, urgent." in preview
     await admin.press("Send")
     assert "is on its way to 3 members" in admin.new_text()
@@ -58,8 +59,8 @@ async def test_broadcast_now_with_a_text_per_language(
     ).plain_text == "Water cut on Monday & Tuesday, 8–12h."
     assert (await french.wait_for("Coupure")).plain_text == "Coupure d’eau lundi et mardi, 8–12 h."
     report = await admin.wait_for("Delivery report")
-    assert "Delivered: 3 of 3" in report.plain_text
-    await admin.wait_for("Update #1: finished, 3 of 3 delivered.")
+    assert "Reached: 3 of 3 members" in report.plain_text
+    await admin.wait_for("Update #1: finished, 3 of 3 members reached.")
     assert [m for m in stopped.new() if "Water" in m.plain_text] == []
     assert await db.count(OutboxMessage) == 4  # three members and the report
 
@@ -194,7 +195,89 @@ async def test_the_report_counts_members_who_blocked_the_bot(
     await admin.press("Send now")
     await admin.press("Send")
     report = (await admin.wait_for("Delivery report")).plain_text
-    assert "Delivered: 1 of 2" in report
+    assert "Reached: 1 of 2 members" in report
     assert "Blocked the bot: 1" in report
     assert "bot was blocked by the user" in report
     assert (await db.member(gone.user_id)).status == MemberStatus.BLOCKED  # type: ignore[union-attr]
+
+
+def long_update() -> str:
+    """An update of seven paragraphs, over Telegram's 4096 characters: two messages."""
+    line = " ".join(["the water comes back"] * 40)
+    return "\n\n".join(f"Paragraph {n}: {line}" for n in range(1, 8))
+
+
+async def member_at_night(emulator: BotAPIEmulator, app: BotApp) -> Phone:
+    """A member at UTC-10, where it is 23:00: quiet hours hold what is not urgent until 18:00."""
+    night = Phone(emulator, app, user_id=1001)
+    await onboard(night, "Municipality")
+    await night.send("/timezone")
+    await night.send("-10")
+    night.new()
+    return night
+
+
+async def compose(admin: Phone, text: str) -> list[str]:
+    """Write a broadcast to everyone, one text, not urgent, now: the preview shown."""
+    await admin.send("/broadcast")
+    await admin.send(text)
+    await admin.press("Continue")
+    await admin.press("One text for all")
+    await admin.press("No")
+    admin.new()
+    await admin.press("Send now")
+    return [m.plain_text for m in admin.new()]
+
+
+async def sent_to_the_admin(db: Database) -> None:
+    """Wait until every message of the broadcast to the admin is recorded as sent."""
+    async with asyncio.timeout(15):
+        while {r.status for r in await db.outbox() if r.chat_id == ADMIN} != {"sent"}:
+            await asyncio.sleep(0.05)
+
+
+async def test_a_long_update_is_split_before_the_preview_and_counted_by_people(
+    admin: Phone, emulator: BotAPIEmulator, app: BotApp, clock: ManualClock, db: Database
+) -> None:
+    night = await member_at_night(emulator, app)
+    update = long_update()
+    preview = await compose(admin, update)
+    assert len(preview) == 5, preview  # a header before each of the two parts, the summary
+    assert preview[0] == "Preview – what every member will receive, message 1 of 2:"
+    assert preview[2] == "Preview – what every member will receive, message 2 of 2:"
+    assert preview[1].startswith("Paragraph 1:") and preview[3].startswith("Paragraph ")
+    assert f"{preview[1]}\n\n{preview[3]}" == update
+    assert "Ready to send to 2 members (2 messages each), now" in preview[4]
+
+    await admin.press("Send")
+    assert "is on its way to 2 members" in admin.new_text()
+    await sent_to_the_admin(db)
+    assert app.monitor is not None
+    await app.monitor.tick()
+    # Half the messages are out, but one member of two has received nothing yet.
+    assert [b.status for b in await db.broadcasts()] == [BroadcastStatus.SENDING]
+    assert [m for m in admin.messages if "Delivery report" in m.plain_text] == []
+    await admin.send("/broadcasts")
+    assert "sending, 1 of 2 members reached" in admin.new_text()
+
+    clock.advance(timedelta(hours=9, minutes=1))  # 08:01 for the member at UTC-10
+    app.wake_sender()
+    await night.wait_for("Paragraph 7")
+    assert [m.plain_text for m in night.new()] == [preview[1], preview[3]]
+    report = (await admin.wait_for("Delivery report")).plain_text
+    assert "Reached: 2 of 2 members" in report
+    await admin.wait_for("Update #1: finished, 2 of 2 members reached.")
+
+
+async def test_an_update_waiting_for_a_member_who_erases_their_data_still_finishes(
+    admin: Phone, emulator: BotAPIEmulator, app: BotApp, db: Database
+) -> None:
+    night = await member_at_night(emulator, app)
+    await compose(admin, "Road works on Friday")
+    await admin.press("Send")
+    await sent_to_the_admin(db)
+    await night.send("/forget")
+    await night.send("Yes")
+    assert "everything about you is erased" in night.new_text()
+    report = (await admin.wait_for("Delivery report")).plain_text
+    assert "Reached: 1 of 2 members" in report

@@ -135,15 +135,31 @@ async def show_step(
 async def _preview(
     responder: Responder, t: Translator, draft: Draft, broadcasts: Broadcasts, session: AsyncSession
 ) -> None:
-    """Each variant exactly as recipients will see it, then a summary to confirm."""
-    for language, text in draft.variants().items():
-        label = (
-            t("broadcast.everyone_else") if language == DEFAULT else t(f"language.name.{language}")
-        )
-        if len(draft.variants()) == 1:
-            label = t("broadcast.everyone")
-        responder.text("broadcast.preview_header", locale=t.locale, language=label)
-        _send_exactly(responder, draft, text)
+    """Each variant exactly as recipients will receive it, message by message, then a summary
+    to confirm."""
+    variants = draft.variants()
+    counts = []
+    for language, text in variants.items():
+        if len(variants) == 1:
+            who = t("broadcast.readers.all")
+        elif language == DEFAULT:
+            who = t("broadcast.readers.others")
+        else:
+            who = t("broadcast.readers.language", language=t(f"language.name.{language}"))
+        parts = draft.parts(text)
+        counts.append(len(parts))
+        for number, (kind, part) in enumerate(parts, 1):
+            if len(parts) == 1:
+                responder.text("broadcast.preview", locale=t.locale, who=who)
+            else:
+                responder.text(
+                    "broadcast.preview_part",
+                    locale=t.locale,
+                    who=who,
+                    part=number,
+                    parts=len(parts),
+                )
+            _send_exactly(responder, kind, draft.media_file_id, part)
     size = await broadcasts.audience_size(session, draft.audience)
     when = (
         t("broadcast.when_now")
@@ -155,21 +171,26 @@ async def _preview(
         _button(f"✔ {t('broadcast.confirm')}", "preview", "send"),
         _button(t("broadcast.cancel"), "preview", "cancel"),
     ]
+    if max(counts) == 1:
+        key = "broadcast.summary"
+    else:
+        key = "broadcast.summary_parts" if min(counts) == max(counts) else "broadcast.summary_up_to"
     responder.text(
-        "broadcast.summary",
+        key,
         locale=t.locale,
         count=size,
+        parts=max(counts),
         when=when,
         urgent=urgent,
         markup=InlineKeyboardMarkup(inline_keyboard=rows),
     )
 
 
-def _send_exactly(responder: Responder, draft: Draft, text: str) -> None:
-    bot, chat_id, media = responder.bot, responder.chat_id, draft.media_file_id
-    if draft.media_kind == "photo" and media:
+def _send_exactly(responder: Responder, kind: str, media: str | None, text: str) -> None:
+    bot, chat_id = responder.bot, responder.chat_id
+    if kind == "photo" and media:
         responder.later(lambda: bot.send_photo(chat_id, media, caption=text or None))
-    elif draft.media_kind == "document" and media:
+    elif kind == "document" and media:
         responder.later(lambda: bot.send_document(chat_id, media, caption=text or None))
     else:
         responder.send(text)
