@@ -40,6 +40,11 @@ SKIP_KEY = "common.skip"
 DONE_KEY = "common.done"
 # Misunderstandings in a row after which a question is shown with every way out of it.
 WAY_OUT_AFTER = 3
+# ... and after which, the way out shown twice, the question is set aside until it is asked
+# again (/start): the member is told once how to come back, and nothing typed is refused.
+SET_ASIDE_AFTER = WAY_OUT_AFTER + 2
+SET_ASIDE_KEY = "chat.set_aside"
+WAITING_KEY = "chat.set_aside.waiting"
 
 
 @dataclass(frozen=True)
@@ -208,11 +213,13 @@ def start(flow: Flow) -> Step:
 
 
 def prompt(flow: Flow, state: RunState) -> Step:
-    """Ask the open question again (after a restart, /start or a language change)."""
+    """Ask the open question again (after a restart, /start or a language change), afresh:
+    the misunderstandings before it no longer count."""
     node = _open_question(flow, state)
     if node is None:
         return Step(state=state, accepted=False, closed=True)
-    return Step(state=state, replies=(_question(node, state),), accepted=False)
+    asked = replace(state, misses=0)
+    return Step(state=asked, replies=(_question(node, asked),), accepted=False)
 
 
 def resume(
@@ -406,6 +413,10 @@ def _open_question(flow: Flow, state: RunState) -> AskNode | None:
 
 def _reject(node: AskNode, state: RunState, hint: Reply | None = None) -> Step:
     missed = replace(state, misses=state.misses + 1)
+    if missed.misses >= SET_ASIDE_AFTER:
+        # Spoken to whoever types (a facilitator in a proxy run), like a hint.
+        key = SET_ASIDE_KEY if missed.misses == SET_ASIDE_AFTER else WAITING_KEY
+        return Step(state=missed, replies=(Reply(key=key, hint=True),), accepted=False)
     if missed.misses >= WAY_OUT_AFTER:
         # The same refusal again would not help: every option, and every way out, instead.
         return Step(

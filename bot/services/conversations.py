@@ -441,7 +441,7 @@ class Conversations:
         if flow is None:
             await self._end(session, paused, RunStatus.ABANDONED)
             return ()
-        step = engine.prompt(flow, self._open(paused)[0])
+        step = await self._ask_again(session, paused, flow)
         return (_say("chat.resumed"), *(Message(r, _id(paused)) for r in step.replies))
 
     async def _store_answers(
@@ -625,8 +625,24 @@ class Conversations:
         flow = self._current_flow(run)
         if flow is None:
             return await self._restart_changed(session, user, member, run)
-        step = engine.prompt(flow, self._open(run)[0])
+        step = await self._ask_again(session, run, flow)
         return self._outcome(user, member, messages=_run_messages(run, step.replies))
+
+    async def _ask_again(self, session: AsyncSession, run: FlowRun, flow: Flow) -> Step:
+        """The open question asked afresh: a question set aside after misunderstandings is
+        open to answers again."""
+        step = engine.prompt(flow, self._open(run)[0])
+        if run.misses:
+            await repo.save_run_state(
+                session,
+                run=run,
+                node_id=run.node_id,
+                answers=run.answers,
+                selected=run.selected or (),
+                misses=step.state.misses,
+                now=self.clock.now(),
+            )
+        return step
 
     def _current_flow(self, run: FlowRun) -> Flow | None:
         """The run's flow, or None when it was removed or its open node no longer fits."""

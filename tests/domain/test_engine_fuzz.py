@@ -18,6 +18,9 @@ from hypothesis import strategies as st
 
 from bot.content import load_flows
 from bot.domain.engine import (
+    SET_ASIDE_AFTER,
+    SET_ASIDE_KEY,
+    WAITING_KEY,
     WAY_OUT_AFTER,
     Input,
     Label,
@@ -150,6 +153,12 @@ def check_outcome(flow: Flow, node: AskNode, state: RunState, event: Input, step
     else:
         assert step.state == replace(state, misses=state.misses + 1)
         assert (step.answers, dict(step.profile)) == ((), {})
+        if step.state.misses >= SET_ASIDE_AFTER:
+            [reply] = step.replies
+            assert reply.question is None and reply.hint
+            first = step.state.misses == SET_ASIDE_AFTER
+            assert reply.key == (SET_ASIDE_KEY if first else WAITING_KEY)
+            return
         if step.state.misses >= WAY_OUT_AFTER:
             assert [r.way_out for r in step.replies] == [True]
             assert step.replies[0].question == asked_again[0].question

@@ -11,11 +11,15 @@ import pytest
 
 from bot.content import load_flows
 from bot.domain.engine import (
+    SET_ASIDE_AFTER,
+    SET_ASIDE_KEY,
+    WAITING_KEY,
     WAY_OUT_AFTER,
     PressInput,
     RunState,
     Step,
     TextInput,
+    prompt,
     resume,
     start,
 )
@@ -225,16 +229,25 @@ def nonsense(flow_id: str, node_id: str, times: int) -> list[Step]:
     return steps
 
 
-def test_the_third_misreading_in_a_row_shows_the_way_out() -> None:
-    steps = nonsense("onboarding", "group", 5)
-    assert [s.state.misses for s in steps] == [1, 2, 3, 4, 5]
+def test_the_third_misreading_in_a_row_shows_the_way_out_and_the_fifth_sets_it_aside() -> None:
+    steps = nonsense("onboarding", "group", 8)
+    assert [s.state.misses for s in steps] == [1, 2, 3, 4, 5, 6, 7, 8]
     assert [[r.hint for r in s.replies] for s in steps[: WAY_OUT_AFTER - 1]] == [[True, False]] * 2
-    for step in steps[WAY_OUT_AFTER - 1 :]:
+    for step in steps[WAY_OUT_AFTER - 1 : SET_ASIDE_AFTER - 1]:
         [reply] = step.replies
         assert reply.way_out and reply.question is not None
         assert reply.question.node_id == "group"
+    keys = [[r.key for r in s.replies] for s in steps[SET_ASIDE_AFTER - 1 :]]
+    assert keys == [[SET_ASIDE_KEY], [WAITING_KEY], [WAITING_KEY], [WAITING_KEY]]
     after = resume(ONBOARDING, steps[-1].state, TextInput("Municipality"), **speech("en"))
     assert after.accepted and after.state.misses == 0
+
+
+def test_asking_a_question_again_starts_the_count_again() -> None:
+    [*_, set_aside] = nonsense("onboarding", "group", SET_ASIDE_AFTER)
+    asked = prompt(ONBOARDING, set_aside.state)
+    assert asked.state.misses == 0
+    assert [r.question.node_id for r in asked.replies if r.question] == ["group"]
 
 
 def test_a_good_answer_or_a_press_starts_the_count_again() -> None:

@@ -121,32 +121,72 @@ async def test_a_typo_in_a_several_choice_answer(phone: Phone, db: Database) -> 
 # -- 14.3: no endless loop --------------------------------------------------------------------
 
 
-async def test_five_nonsense_answers_end_with_a_way_out(phone: Phone) -> None:
+GROUPS = [
+    "Municipality",
+    "Private company",
+    "Civil-society organisation",
+    "Community member",
+    "Other",
+]
+SET_ASIDE = "Let us leave this question for now"
+
+
+async def nonsense_at_the_group_question(phone: Phone, times: int) -> list[str]:
+    """What the bot answers to each of `times` unreadable answers to a question that cannot
+    be skipped (the stakeholder group at onboarding)."""
     await send_all(phone, "/start", "yes", "English", "Skip")
     phone.new()
-    refusals = []
-    for _ in range(5):
+    replies = []
+    for _ in range(times):
         await phone.send("blah")
-        refusals.append(phone.new_text())
-    assert max(Counter(refusals).values()) <= 3, refusals
-    way_out = refusals[-1]
+        replies.append(phone.new_text())
+    return replies
+
+
+async def test_five_nonsense_answers_end_with_a_way_out(phone: Phone, db: Database) -> None:
+    replies = await nonsense_at_the_group_question(phone, 5)
+    assert max(Counter(replies).values()) <= 2, replies
+    assert all("Sorry, I did not understand" in r for r in replies[:2])
+    way_out = replies[2]
+    assert replies[3] == way_out  # shown twice, then the question is set aside
     assert "Which group do you belong to" in way_out
-    for number, label in enumerate(
-        [
-            "Municipality",
-            "Private company",
-            "Civil-society organisation",
-            "Community member",
-            "Other",
-        ],
-        1,
-    ):
+    for number, label in enumerate(GROUPS, 1):
         assert f"{number}. {label}" in way_out
     assert "/cancel" in way_out and "/help" in way_out
     assert "skip" not in way_out.casefold(), "this question cannot be skipped"
+
+    set_aside = replies[4]
+    assert set_aside.startswith(SET_ASIDE)
+    assert "Which group" not in set_aside
+    assert all(f"/{command}" in set_aside for command in ("start", "cancel", "help"))
+    asked = [m for m in phone.messages if "Which group" in m.plain_text]
+    assert all(not m.buttons for m in asked), "no button answers a question set aside"
+    [run] = await db.runs(phone.user_id)
+    assert run.status == "running", "the answers given so far wait with the question"
+
+    await phone.send("/start")
+    again = phone.new_text()
+    assert "Which group do you belong to" in again and "Sorry" not in again
     assert [b for b, _ in phone.last.buttons][0] == "1. Municipality"
+    await phone.send("blah")  # a fresh start: a plain hint again, not the way out
+    assert "Sorry, I did not understand" in phone.new_text()
     await phone.send("1")
     assert "name of your organisation" in phone.new_text()
+
+
+async def test_eight_nonsense_answers_are_never_refused_the_same_way_a_fourth_time(
+    phone: Phone, db: Database
+) -> None:
+    replies = await nonsense_at_the_group_question(phone, 8)
+    assert max(Counter(replies).values()) <= 3, replies
+    assert replies[4].startswith(SET_ASIDE)
+    for waiting in replies[5:]:
+        assert "Sorry" not in waiting and "Which group" not in waiting
+        assert "/start" in waiting and "/help" in waiting
+    await phone.send("Municipality")  # an answer is still taken while the question waits
+    assert "name of your organisation" in phone.new_text()
+    member = await db.member(phone.user_id)
+    assert member is not None and member.stakeholder_group == "municipality"
 
 
 async def test_the_way_out_offers_to_skip_where_the_flow_allows(phone: Phone, db: Database) -> None:
