@@ -4,13 +4,14 @@ on a real database (an SQLite file; PostgreSQL too when TEST_DATABASE_URL is set
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +29,16 @@ from bot.services.ballots import Ballots
 from bot.services.sealing import Sealer
 from bot.storage import outbox, repo
 from bot.storage.db import SessionFactory, create_engine
-from bot.storage.models import Broadcast, FlowRun, Member, OutboxMessage, Ticket, TicketRoute
+from bot.storage.models import (
+    Answer,
+    Broadcast,
+    FlowRun,
+    Member,
+    OutboxMessage,
+    RunStatus,
+    Ticket,
+    TicketRoute,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456:TEST-secret-token-value"
@@ -114,14 +124,21 @@ def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     return settings
 
 
-@pytest.fixture
-async def app(settings: Settings, clock: ManualClock) -> AsyncIterator[BotApp]:
+@contextlib.asynccontextmanager
+async def running_app(settings: Settings, clock: ManualClock) -> AsyncIterator[BotApp]:
+    """The bot started on `settings`, stopped on leaving."""
     bot_app = BotApp(settings, clock=clock)
     await bot_app.start()
     try:
         yield bot_app
     finally:
         await bot_app.stop()
+
+
+@pytest.fixture
+async def app(settings: Settings, clock: ManualClock) -> AsyncIterator[BotApp]:
+    async with running_app(settings, clock) as bot_app:
+        yield bot_app
 
 
 @dataclass
@@ -313,6 +330,39 @@ async def add_anonymous_concern(
         )
     )
     return ticket
+
+
+async def add_roles_run(
+    session: Any, member: Member, claims: Iterable[tuple[str, str]], *, now: Any
+) -> None:
+    """A finished roles run of `member` with its named answers, `claims` being (question,
+    option) pairs, as the conversation stores them. Flushed in the caller's session; the
+    caller commits."""
+    assert member.id is not None
+    run = FlowRun(
+        member_id=member.id,
+        flow_id="roles",
+        flow_version=2,
+        status=RunStatus.DONE,
+        started_at=now,
+        updated_at=now,
+    )
+    session.add(run)
+    await session.flush()
+    session.add_all(
+        Answer(
+            run_id=run.id,
+            member_id=member.id,
+            flow_id="roles",
+            question_key=question,
+            kind="multi_choice",
+            value_choice=option,
+            stakeholder_group=member.stakeholder_group,
+            created_at=now,
+        )
+        for question, option in claims
+    )
+    await session.flush()
 
 
 async def release_ballots(app: BotApp, *, at_least: int = 1) -> int:

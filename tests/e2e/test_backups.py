@@ -9,11 +9,10 @@ import os
 import sqlite3
 import stat
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from conftest import ADMIN, Database, Phone, onboard
+from conftest import ADMIN, Database, Phone, onboard, running_app
 from sqlalchemy import text
 from test_data_rights import everything
 
@@ -32,16 +31,6 @@ LATECOMER = 7_700_004
 
 async def cli(*args: str) -> int:
     return await asyncio.to_thread(main, list(args))
-
-
-@contextlib.asynccontextmanager
-async def running(settings: Settings, clock: ManualClock) -> AsyncIterator[BotApp]:
-    app = BotApp(settings, clock=clock)
-    await app.start()
-    try:
-        yield app
-    finally:
-        await app.stop()
 
 
 async def test_a_restore_erases_again_who_used_forget_since_the_backup(
@@ -74,11 +63,11 @@ async def test_a_restore_erases_again_who_used_forget_since_the_backup(
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ANONYMITY_KEY", "another-anonymity-key-0123456789abcdef")
         assert await cli("restore", str(out)) == 2
-    async with running(cli_env, clock) as untouched:
+    async with running_app(cli_env, clock) as untouched:
         assert await Database(untouched).member(LATECOMER) is not None
 
     assert await cli("restore", str(out)) == 0
-    async with running(cli_env, clock) as restored:
+    async with running_app(cli_env, clock) as restored:
         again = Database(restored)
         assert await again.member(LEAVER) is None  # forgotten, though the backup had them
         assert await again.member(ADMIN) is not None
@@ -100,7 +89,7 @@ async def test_a_restore_erases_again_who_used_forget_since_the_backup(
 
     # A second restore of the same backup erases them again: the log came along.
     assert await cli("restore", str(out)) == 0
-    async with running(cli_env, clock) as twice:
+    async with running_app(cli_env, clock) as twice:
         assert await Database(twice).member(LEAVER) is None
 
 
@@ -136,7 +125,7 @@ async def test_move_to_postgres_copies_every_row_and_the_bot_goes_on(
         assert await cli("move-to-postgres", "--to", target, "--schema", schema) == 1
 
         moved = cli_env.model_copy(update={"database_url": target, "database_schema": schema})
-        async with running(moved, clock) as on_postgres:
+        async with running_app(moved, clock) as on_postgres:
             assert await everything(on_postgres) == before
             member = Phone(emulator, on_postgres, user_id=LEAVER, first_name="Zainab")
             member.seen = len(member.messages)

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, TOKEN, Database, Phone, closed_port, onboard
+from conftest import ROOT, TOKEN, Database, Phone, closed_port, onboard, running_app
 from pydantic import SecretStr
 from test_backups import cli
 from test_concerns import raise_concern
@@ -179,9 +179,7 @@ async def test_keys_rotate_reseals_routes_and_tags(
     assert stale.engine is not None
     await stale.engine.dispose()
     rotated = settings.model_copy(update={"anonymity_key": SecretStr(new_key_file.read_text())})
-    again = BotApp(rotated, clock=clock)
-    await again.start()
-    try:
+    async with running_app(rotated, clock) as again:
         admin, raiser = Phone(emulator, again, ADMIN_ID), Phone(emulator, again, 1002)
         admin.seen, raiser.seen = len(admin.messages), len(raiser.messages)
         await admin.press("Answer", message=await admin.wait_for(f"New concern {handle}"))
@@ -189,8 +187,6 @@ async def test_keys_rotate_reseals_routes_and_tags(
         await raiser.wait_for("It goes on Monday's agenda.")
         await raiser.send("/concerns")
         assert f"{handle} (anonymous)" in raiser.new_text()
-    finally:
-        await again.stop()
 
 
 ADMIN_ID = 9001

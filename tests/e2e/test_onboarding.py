@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import Database, Phone
+from conftest import Database, Phone, running_app
 from sqlmodel import select
 
 from bot.app import BotApp
@@ -297,9 +297,7 @@ async def test_restart_mid_flow_loses_nothing(
         await phone.send(text)
     await app.stop()
 
-    restarted = BotApp(settings, clock=clock)
-    await restarted.start()
-    try:
+    async with running_app(settings, clock) as restarted:
         phone.app = restarted
         phone.new()
         await phone.send("/start")
@@ -309,8 +307,6 @@ async def test_restart_mid_flow_loses_nothing(
         for text in ("Civil-society organisation", "Friends of the River", "Coordinator", "no"):
             await phone.send(text)
         assert "Send /roles" in phone.new_text()
-    finally:
-        await restarted.stop()
     restarted_db = Database(restarted)
     answers = await restarted_db.answers(phone.user_id, "onboarding")
     assert answers["language"] == "en"

@@ -6,9 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import Database, Phone
+from conftest import Database, Phone, running_app
 
-from bot.app import BotApp
 from bot.config import Settings
 from bot.domain.clock import ManualClock
 from bot.sandbox.emulator import BotAPIEmulator
@@ -139,9 +138,7 @@ async def test_the_bot_serves_members_while_a_call_at_start_keeps_failing(
     emulator.inject_fault(
         method, status=status, description="", count=6, body=body, content_type=content_type
     )
-    app = BotApp(settings, clock=clock)
-    await app.start()
-    try:
+    async with running_app(settings, clock) as app:
         phone = Phone(emulator, app, user_id=1020)
         await phone.send("/start")
         assert "Do you agree?" in phone.new_text()
@@ -151,8 +148,6 @@ async def test_the_bot_serves_members_while_a_call_at_start_keeps_failing(
         assert app.retries.pending == []
         if method == "setMyCommands":
             assert len(emulator.commands_by_scope) == 2
-    finally:
-        await app.stop()
 
 
 async def test_a_call_at_start_that_times_out_does_not_stop_the_bot(
@@ -162,14 +157,10 @@ async def test_a_call_at_start_that_times_out_does_not_stop_the_bot(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     emulator.inject_fault("setMyCommands", status=200, description="slow", delay=5.0, count=3)
-    app = BotApp(settings.model_copy(update={"telegram_timeout": 1.0}), clock=clock)
-    await app.start()
-    try:
+    async with running_app(settings.model_copy(update={"telegram_timeout": 1.0}), clock) as app:
         phone = Phone(emulator, app, user_id=1021)
         await phone.send("/start")
         assert "Do you agree?" in phone.new_text()
         assert "setMyCommands failed (HTTP Client says - Request timeout error)" in caplog.text
         await app.retries.wait_done(timeout=15)
         assert len(emulator.commands_by_scope) == 2  # the menu in both languages, in the end
-    finally:
-        await app.stop()

@@ -10,7 +10,7 @@ import asyncio
 from datetime import datetime, timedelta
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, add_roles_run
 from sqlmodel import col, select
 
 from bot.app import BotApp
@@ -19,7 +19,7 @@ from bot.config import Settings
 from bot.domain.clock import ManualClock
 from bot.storage import repo
 from bot.storage import schedules as store
-from bot.storage.models import Answer, FlowRun, OccurrenceStatus, RunStatus, Schedule
+from bot.storage.models import Answer, OccurrenceStatus, Schedule
 
 RATED = "municipality"  # every rating below is of the municipality, by community members
 LONE_RATING = 1.0
@@ -194,30 +194,7 @@ async def seed_roles(app: BotApp, clock: ManualClock, group: str, people: int, a
             )
             member.stakeholder_group = group
             await session.flush()
-            assert member.id is not None
-            run = FlowRun(
-                member_id=member.id,
-                flow_id="roles",
-                flow_version=2,
-                status=RunStatus.DONE,
-                started_at=now,
-                updated_at=now,
-            )
-            session.add(run)
-            await session.flush()
-            for question in ("brings", "leads"):
-                session.add(
-                    Answer(
-                        run_id=run.id,
-                        member_id=member.id,
-                        flow_id="roles",
-                        question_key=question,
-                        kind="multi_choice",
-                        value_choice=area,
-                        stakeholder_group=group,
-                        created_at=now,
-                    )
-                )
+            await add_roles_run(session, member, [("brings", area), ("leads", area)], now=now)
             answer = rating(now, OTHERS_RATING)
             answer.stakeholder_group = group
             session.add(answer)

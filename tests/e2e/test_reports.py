@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ADMIN, ROOT, Phone, add_anonymous_concern, onboard
+from conftest import ADMIN, ROOT, Phone, add_anonymous_concern, add_roles_run, onboard
 from matplotlib.image import imread
 
 from bot.app import BotApp
@@ -25,7 +25,7 @@ from bot.domain.releases import week_start
 from bot.sandbox.emulator import BotAPIEmulator, SentMessage
 from bot.services.reports import KINDS, Reports
 from bot.storage import repo
-from bot.storage.models import Answer, FlowRun, Member, RunStatus
+from bot.storage.models import Answer, Member
 
 RAISER = 7_700_001
 RAISER_NAME = "Zephyrine"
@@ -107,35 +107,9 @@ async def seed(app: BotApp, clock: ManualClock) -> None:
                 created_at=answers[-1].created_at,
             )
         )
+        claims = [("brings", "decisions"), ("brings", "funding"), ("leads", "decisions")]
         for member in members["municipality"][:5]:
-            assert member.id is not None
-            run = FlowRun(
-                member_id=member.id,
-                flow_id="roles",
-                flow_version=2,
-                status=RunStatus.DONE,
-                started_at=now,
-                updated_at=now,
-            )
-            session.add(run)
-            await session.flush()
-            for question, area in (
-                ("brings", "decisions"),
-                ("brings", "funding"),
-                ("leads", "decisions"),
-            ):
-                answers.append(
-                    Answer(
-                        run_id=run.id,
-                        member_id=member.id,
-                        flow_id="roles",
-                        question_key=question,
-                        kind="multi_choice",
-                        value_choice=area,
-                        stakeholder_group="municipality",
-                        created_at=now,
-                    )
-                )
+            await add_roles_run(session, member, claims, now=now)
         session.add_all(answers)
         assert raiser.id is not None
         await add_anonymous_concern(

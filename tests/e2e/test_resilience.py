@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, TOKEN, Database, Phone, closed_port, onboard
+from conftest import ROOT, TOKEN, Database, Phone, closed_port, onboard, running_app
 
 from bot.app import BotApp
 from bot.config import Settings
@@ -27,9 +27,7 @@ async def test_bot_works_when_set_my_commands_and_chat_action_fail(
     emulator.inject_fault(
         "sendChatAction", status=500, description="Internal Server Error", count=10
     )
-    app = BotApp(settings, clock=clock)
-    await app.start()
-    try:
+    async with running_app(settings, clock) as app:
         phone = Phone(emulator, app, user_id=1010)
         await phone.send("/start")
         assert "Do you agree?" in phone.new_text()
@@ -43,8 +41,6 @@ async def test_bot_works_when_set_my_commands_and_chat_action_fail(
         await phone.send("/mydata")
         assert emulator.calls["sendChatAction"] >= 1
         assert [m.kind for m in phone.new()] == ["document"]
-    finally:
-        await app.stop()
 
 
 async def test_commands_are_published_in_each_language(
