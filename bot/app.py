@@ -180,6 +180,8 @@ class BotApp:
             reads=self.read_sessions,
             clock=self.clock,
             tracker=self.tracker,
+            redelivered=self.webhook,
+            retry_s=self.settings.update_retry_s,
             chat_lock_namespace=self._namespace if self._shared else None,
             services={
                 "concerns": self.concerns,

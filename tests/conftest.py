@@ -10,13 +10,14 @@ import socket
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import text
 from sqlmodel import col, select
 
@@ -95,6 +96,22 @@ def settings(emulator: BotAPIEmulator, database_url: str, database_schema: str |
     )
 
 
+WEBHOOK_SECRET = "webhook-secret_0123456789"
+
+
+def webhook_settings(settings: Settings) -> Settings:
+    """`settings` receiving updates by webhook on a free local port."""
+    port = closed_port()  # free now, for the bot to listen on
+    return settings.model_copy(
+        update={
+            "webhook_url": f"http://127.0.0.1:{port}/telegram/webhook",
+            "webhook_secret": SecretStr(WEBHOOK_SECRET),
+            "webhook_host": "127.0.0.1",
+            "webhook_port": port,
+        }
+    )
+
+
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock()
@@ -122,6 +139,29 @@ async def app(settings: Settings, clock: ManualClock) -> AsyncIterator[BotApp]:
         yield bot_app
     finally:
         await bot_app.stop()
+
+
+@pytest.fixture
+async def start_bot(
+    emulator: BotAPIEmulator, clock: ManualClock
+) -> AsyncIterator[Callable[..., Awaitable[BotApp]]]:
+    started: list[BotApp] = []
+
+    """Starts a bot on the given settings, polling or by webhook; stops them all at the end."""
+
+    async def start(settings: Settings, *, webhook: bool = False) -> BotApp:
+        app = BotApp(
+            webhook_settings(settings) if webhook else settings, clock=clock, webhook=webhook
+        )
+        started.append(app)
+        await app.start()
+        return app
+
+    try:
+        yield start
+    finally:
+        for app in reversed(started):
+            await app.stop()
 
 
 @dataclass
