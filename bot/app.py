@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -44,7 +45,12 @@ from bot.storage.db import (
     create_session_factory,
     engine_for,
 )
-from bot.telegram.factory import build_bot, build_dispatcher, publish_commands
+from bot.telegram.factory import (
+    build_bot,
+    build_dispatcher,
+    publish_commands,
+    publish_description,
+)
 from bot.telegram.middlewares import UpdateTracker
 from bot.telegram.progress import BroadcastMonitor
 from bot.telegram.retry import RetryInBackground
@@ -213,7 +219,7 @@ class BotApp:
         assert self.catalogs is not None and self.flows is not None
         me = await self.bot.get_me()
         log.info("partnerbot is @%s (id %s)", me.username, me.id)
-        await self._publish_commands()
+        await self._publish_profile()
         assert self.session_factory is not None and self.broadcasts is not None
         assert self.engine is not None
         self.monitor = BroadcastMonitor(
@@ -283,12 +289,16 @@ class BotApp:
         )
         log.info("receiving updates by webhook at %s", url)
 
-    async def _publish_commands(self) -> None:
-        """The command menu, in every language: the bot serves without it, so a failure is
-        retried in the background."""
+    async def _publish_profile(self) -> None:
+        """The command menu and the descriptions, in every language: the bot serves without
+        them, so a failure is retried in the background."""
         bot, catalogs, flows = self.bot, self.catalogs, self.flows
         assert bot is not None and catalogs is not None and flows is not None
         await self.retries.call("setMyCommands", lambda: publish_commands(bot, catalogs, flows))
+        for method, short in (("setMyDescription", False), ("setMyShortDescription", True)):
+            await self.retries.call(
+                method, functools.partial(publish_description, bot, catalogs, short=short)
+            )
 
     # -- leadership: what only one instance runs ----------------------------------------------
 
@@ -482,7 +492,7 @@ class BotApp:
         if self.digests is not None:
             self.digests.use(flows, self.catalogs)
         if self.bot is not None and self._polling is not None:
-            await self._publish_commands()
+            await self._publish_profile()
         log.info("flows and wording reloaded: %s", ", ".join(flows.flows))
         return None
 

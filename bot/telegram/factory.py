@@ -121,3 +121,15 @@ async def publish_commands(bot: Bot, catalogs: Catalogs, flows: FlowRegistry) ->
         await bot.set_my_commands(
             commands, scope=BotCommandScopeAllPrivateChats(), language_code=language
         )
+
+
+async def publish_description(bot: Bot, catalogs: Catalogs, *, short: bool) -> None:
+    """Tell Telegram the bot's description (shown before Start), or its short description
+    (profile page, shared links), in every language; raises on the first failure."""
+    for locale in catalogs.locales:
+        t = catalogs.translator(locale)
+        language = None if locale == catalogs.default else locale
+        if short:
+            await bot.set_my_short_description(t("bot.short_description"), language)
+        else:
+            await bot.set_my_description(t("bot.description"), language)

@@ -181,3 +181,27 @@ async def test_health_answers_503_from_the_moment_shutdown_begins_while_updates_
     with pytest.raises(aiohttp.ClientConnectionError):
         async with aiohttp.ClientSession() as http, http.get(f"{base}/healthz"):
             pass
+
+
+async def test_an_update_it_cannot_read_is_logged_and_skipped(
+    emulator: BotAPIEmulator,
+    settings: Settings,
+    start_app: Callable[[Settings], Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = await start_app(settings)
+    user = {"id": USER, "is_bot": False, "first_name": "Amina"}
+    chat = {"id": USER, "type": "private", "first_name": "Amina"}
+    broken = {"message_id": 1, "from": user, "chat": chat, "date": "yesterday", "text": "hi"}
+    skipped = emulator.post_update({"message": broken})
+    # Answered 200 at once, not refused at each delivery: the member's next update comes.
+    await emulator.wait_for_update_confirmed(skipped, timeout=15)
+    assert emulator.stats.webhook_failures == 0
+    assert f"update {skipped} cannot be read and is skipped" in caplog.text
+    assert app.tracker.times_handled(skipped) == 1
+    update_id = emulator.send_text(USER, "/start", first_name="Amina")
+    await emulator.wait_for_update_confirmed(update_id, timeout=15)
+    assert len(emulator.messages(USER)) == 2  # the welcome and the consent question
+    # What is not an update at all is still refused.
+    assert await post(app, {"message": broken}) == 400
+    assert await post(app, {"update_id": "x"}) == 400
