@@ -23,6 +23,7 @@ from bot.domain.clock import Clock, SystemClock
 from bot.domain.contracts import CONCERNS_FINISHER
 from bot.domain.flows import FlowError, FlowProblem, FlowRegistry
 from bot.i18n import Catalogs
+from bot.ops.failures import FailureLog
 from bot.ops.lag import LoopProbe
 from bot.ops.metrics import Metrics, Snapshot
 from bot.ops.server import OpsServer, Probes, build_ops_app
@@ -103,6 +104,12 @@ class BotApp:
     _draining: bool = False
     _background: list[asyncio.Task[None]] = field(default_factory=list)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    _probe_failures: FailureLog = field(
+        default_factory=lambda: FailureLog(log, "the health check's database probe")
+    )
+    _figure_failures: FailureLog = field(
+        default_factory=lambda: FailureLog(log, "reading the outbox figures for /metrics")
+    )
 
     def wake_sender(self) -> None:
         """Tell the outbox sender that new messages are waiting."""
@@ -356,9 +363,11 @@ class BotApp:
             assert self.reader is not None
             async with asyncio.timeout(HEALTH_TIMEOUT_S):
                 await ping(self.reader)
-        except Exception:
-            log.warning("health check: the database does not answer", exc_info=True)
+        except Exception as exc:
+            self._probe_failures.failed(exc)
             database = False
+        else:
+            self._probe_failures.succeeded()
         details = {
             "database": database,
             "leader": self.leadership is not None and self.leadership.is_leader,
@@ -383,8 +392,10 @@ class BotApp:
                             0.0 if oldest is None else max(0.0, (now - oldest).total_seconds())
                         ),
                     }
-            except Exception:
-                log.warning("metrics: could not read the outbox figures", exc_info=True)
+            except Exception as exc:
+                self._figure_failures.failed(exc)
+            else:
+                self._figure_failures.succeeded()
         leadership = self.leadership
         return Snapshot(
             leader=leadership is not None and leadership.is_leader,

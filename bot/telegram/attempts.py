@@ -20,6 +20,7 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
 
+from bot.ops.failures import FailureLog
 from bot.storage.db import describe_error, is_transient
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -43,8 +44,15 @@ class UpdateAttempts(BaseMiddleware):
         self.budget_s = budget_s
         self.first_delay_s = first_delay_s
         self.max_delay_s = max_delay_s
-        self.failed_attempts = 0
-        self._failing_since: float | None = None
+        self.failures = FailureLog(
+            log,
+            "handling updates",
+            meanwhile=(
+                "Telegram will deliver the updates again"
+                if redelivered
+                else f"each update is tried again for up to {budget_s:g}s"
+            ),
+        )
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
@@ -58,7 +66,7 @@ class UpdateAttempts(BaseMiddleware):
             except Exception as exc:
                 if not is_transient(exc):
                     raise
-                self._failed(exc, loop.time())
+                self.failures.failed(exc)
                 if self.redelivered:
                     raise
                 if loop.time() + delay - started > self.budget_s:
@@ -72,27 +80,5 @@ class UpdateAttempts(BaseMiddleware):
                 await asyncio.sleep(delay)
                 delay = min(self.max_delay_s, delay * 2)
                 continue
-            self._succeeded(loop.time())
+            self.failures.succeeded()
             return result
-
-    def _failed(self, exc: BaseException, now: float) -> None:
-        self.failed_attempts += 1
-        if self._failing_since is not None:
-            return
-        self._failing_since = now
-        then = (
-            "Telegram will deliver the updates again"
-            if self.redelivered
-            else f"each update is tried again for up to {self.budget_s:g}s"
-        )
-        log.error("handling updates fails: %s; %s", describe_error(exc), then)
-
-    def _succeeded(self, now: float) -> None:
-        if self._failing_since is None:
-            return
-        log.warning(
-            "handling updates works again after %.1fs (%d failed attempts so far)",
-            now - self._failing_since,
-            self.failed_attempts,
-        )
-        self._failing_since = None

@@ -260,3 +260,33 @@ async def test_a_bug_gets_one_apology_and_one_traceback(
     await phone.send("Acme Water 0")
     assert "What is your role" in phone.new_text()
     assert sum(m.plain_text.startswith(SORRY) for m in phone.messages) == 1
+
+
+async def test_an_outage_is_logged_once_per_change_of_state_by_every_part(
+    faulty: tuple[Settings, Fault],
+    emulator: BotAPIEmulator,
+    start_bot: Callable[..., Awaitable[BotApp]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings, fault = faulty
+    # The broadcast monitor ticks every 0.1 s and followers campaign every 0.2 s: a line (or a
+    # traceback) per try would be dozens in the outage.
+    app = await start_bot(settings.model_copy(update={"leader_poll_s": 0.2}))
+    [phone] = await members_at_the_organisation_question(emulator, app, 1)
+    caplog.clear()
+    caplog.set_level(logging.INFO)
+    await fault.begin()
+    update_id = emulator.send_text(phone.user_id, "Acme Water 0")
+    await attempted_during(fault, lambda: emulator.is_update_confirmed(update_id))
+    await app.tracker.wait_handled(update_id, timeout=30)
+    await phone.send("Director 0")
+    assert "roles and responsibilities" in phone.new_text()
+
+    lines = [r for r in caplog.records if r.name.startswith("bot") and r.levelno >= logging.WARNING]
+    shown = [f"{r.name}: {r.getMessage()}" for r in lines]
+    assert all(r.exc_info is None for r in lines), "\n".join(shown)
+    by_logger: dict[str, int] = {}
+    for record in lines:
+        by_logger[record.name] = by_logger.get(record.name, 0) + 1
+    # At most: lost it (the leader's lock), fails, works again; never one line per try.
+    assert all(count <= 3 for count in by_logger.values()), "\n".join(shown)
