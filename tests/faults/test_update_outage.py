@@ -120,6 +120,17 @@ async def members_at_the_organisation_question(
     return phones
 
 
+async def a_member_at_the_organisation_question(
+    starting: Awaitable[BotApp], emulator: BotAPIEmulator, caplog: pytest.LogCaptureFixture
+) -> tuple[BotApp, Phone]:
+    """The bot `starting`, one member at the organisation question, the log from then on."""
+    app = await starting
+    [phone] = await members_at_the_organisation_question(emulator, app, 1)
+    caplog.clear()
+    caplog.set_level(logging.INFO)
+    return app, phone
+
+
 async def attempted_during(fault: Fault, tried: Callable[[], bool]) -> None:
     """Hold the fault until the bot has tried (`tried`), then `OUTAGE_S` longer; lift it."""
     try:
@@ -199,10 +210,9 @@ async def test_polling_gives_up_after_its_retries_with_one_apology(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     settings, fault = faulty
-    app = await start_bot(settings.model_copy(update={"update_retry_s": 1.5}), webhook=False)
-    [phone] = await members_at_the_organisation_question(emulator, app, 1)
-    caplog.clear()
-    caplog.set_level(logging.INFO)
+    app, phone = await a_member_at_the_organisation_question(
+        start_bot(settings.model_copy(update={"update_retry_s": 1.5})), emulator, caplog
+    )
 
     await fault.begin()
     try:
@@ -271,10 +281,9 @@ async def test_an_outage_is_logged_once_per_change_of_state_by_every_part(
     settings, fault = faulty
     # The broadcast monitor ticks every 0.1 s and followers campaign every 0.2 s: a line (or a
     # traceback) per try would be dozens in the outage.
-    app = await start_bot(settings.model_copy(update={"leader_poll_s": 0.2}))
-    [phone] = await members_at_the_organisation_question(emulator, app, 1)
-    caplog.clear()
-    caplog.set_level(logging.INFO)
+    app, phone = await a_member_at_the_organisation_question(
+        start_bot(settings.model_copy(update={"leader_poll_s": 0.2})), emulator, caplog
+    )
     await fault.begin()
     update_id = emulator.send_text(phone.user_id, "Acme Water 0")
     await attempted_during(fault, lambda: emulator.is_update_confirmed(update_id))
