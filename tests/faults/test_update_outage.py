@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import pytest
 from conftest import Database, Phone
-from pgproxy import FaultProxy
+from pgproxy import FaultProxy, pg_proxy  # noqa: F401  (a fixture)
 from sqlalchemy.engine import make_url
 
 from bot.app import BotApp
@@ -299,3 +299,33 @@ async def test_an_outage_is_logged_once_per_change_of_state_by_every_part(
         by_logger[record.name] = by_logger.get(record.name, 0) + 1
     # At most: lost it (the leader's lock), fails, works again; never one line per try.
     assert all(count <= 3 for count in by_logger.values()), "\n".join(shown)
+
+
+async def test_a_database_that_stops_answering_holds_updates_until_it_answers(
+    pg_proxy: FaultProxy,  # noqa: F811
+    settings: Settings,
+    emulator: BotAPIEmulator,
+    start_bot: Callable[..., Awaitable[BotApp]],
+) -> None:
+    # Connections stay open, nothing comes back: each statement runs into its time-out.
+    stalling = settings.model_copy(
+        update={
+            "database_url": pg_proxy.proxied_url(settings.database_url),
+            "database_statement_timeout_s": 1.0,
+            "database_connect_timeout_s": 1.0,
+        }
+    )
+    app = await start_bot(stalling)
+    phones = await members_at_the_organisation_question(emulator, app, 2)
+    pg_proxy.stall()
+    sent = [
+        emulator.send_text(phone.user_id, text)
+        for n, phone in enumerate(phones)
+        for text in (f"Acme Water {n}", f"Director {n}")
+    ]
+    await attempted_during(
+        Outage(pg_proxy), lambda: all(emulator.is_update_confirmed(u) for u in sent)
+    )
+    for update_id in sent:
+        await app.tracker.wait_handled(update_id, timeout=60)
+    await assert_onboarded_on_their_answers(phones, Database(app))
