@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from bot.domain.clock import Clock, SystemClock
 from bot.domain.contracts import CONCERNS_FINISHER
 from bot.domain.flows import FlowError, FlowProblem, FlowRegistry
 from bot.i18n import Catalogs
+from bot.ops.failures import FailureLog
 from bot.ops.lag import LoopProbe
 from bot.ops.metrics import Metrics, Snapshot
 from bot.ops.server import OpsServer, Probes, build_ops_app
@@ -44,7 +46,12 @@ from bot.storage.db import (
     create_session_factory,
     engine_for,
 )
-from bot.telegram.factory import build_bot, build_dispatcher, publish_commands
+from bot.telegram.factory import (
+    build_bot,
+    build_dispatcher,
+    publish_commands,
+    publish_description,
+)
 from bot.telegram.middlewares import UpdateTracker
 from bot.telegram.progress import BroadcastMonitor
 from bot.telegram.retry import RetryInBackground
@@ -97,6 +104,12 @@ class BotApp:
     _draining: bool = False
     _background: list[asyncio.Task[None]] = field(default_factory=list)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    _probe_failures: FailureLog = field(
+        default_factory=lambda: FailureLog(log, "the health check's database probe")
+    )
+    _figure_failures: FailureLog = field(
+        default_factory=lambda: FailureLog(log, "reading the outbox figures for /metrics")
+    )
 
     def wake_sender(self) -> None:
         """Tell the outbox sender that new messages are waiting."""
@@ -180,6 +193,8 @@ class BotApp:
             reads=self.read_sessions,
             clock=self.clock,
             tracker=self.tracker,
+            redelivered=self.webhook,
+            retry_s=self.settings.update_retry_s,
             chat_lock_namespace=self._namespace if self._shared else None,
             services={
                 "concerns": self.concerns,
@@ -211,7 +226,7 @@ class BotApp:
         assert self.catalogs is not None and self.flows is not None
         me = await self.bot.get_me()
         log.info("partnerbot is @%s (id %s)", me.username, me.id)
-        await self._publish_commands()
+        await self._publish_profile()
         assert self.session_factory is not None and self.broadcasts is not None
         assert self.engine is not None
         self.monitor = BroadcastMonitor(
@@ -281,12 +296,16 @@ class BotApp:
         )
         log.info("receiving updates by webhook at %s", url)
 
-    async def _publish_commands(self) -> None:
-        """The command menu, in every language: the bot serves without it, so a failure is
-        retried in the background."""
+    async def _publish_profile(self) -> None:
+        """The command menu and the descriptions, in every language: the bot serves without
+        them, so a failure is retried in the background."""
         bot, catalogs, flows = self.bot, self.catalogs, self.flows
         assert bot is not None and catalogs is not None and flows is not None
         await self.retries.call("setMyCommands", lambda: publish_commands(bot, catalogs, flows))
+        for method, short in (("setMyDescription", False), ("setMyShortDescription", True)):
+            await self.retries.call(
+                method, functools.partial(publish_description, bot, catalogs, short=short)
+            )
 
     # -- leadership: what only one instance runs ----------------------------------------------
 
@@ -344,9 +363,11 @@ class BotApp:
             assert self.reader is not None
             async with asyncio.timeout(HEALTH_TIMEOUT_S):
                 await ping(self.reader)
-        except Exception:
-            log.warning("health check: the database does not answer", exc_info=True)
+        except Exception as exc:
+            self._probe_failures.failed(exc)
             database = False
+        else:
+            self._probe_failures.succeeded()
         details = {
             "database": database,
             "leader": self.leadership is not None and self.leadership.is_leader,
@@ -371,8 +392,10 @@ class BotApp:
                             0.0 if oldest is None else max(0.0, (now - oldest).total_seconds())
                         ),
                     }
-            except Exception:
-                log.warning("metrics: could not read the outbox figures", exc_info=True)
+            except Exception as exc:
+                self._figure_failures.failed(exc)
+            else:
+                self._figure_failures.succeeded()
         leadership = self.leadership
         return Snapshot(
             leader=leadership is not None and leadership.is_leader,
@@ -480,7 +503,7 @@ class BotApp:
         if self.digests is not None:
             self.digests.use(flows, self.catalogs)
         if self.bot is not None and self._polling is not None:
-            await self._publish_commands()
+            await self._publish_profile()
         log.info("flows and wording reloaded: %s", ", ".join(flows.flows))
         return None
 

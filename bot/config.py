@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     request_retries: int = Field(default=4, ge=0, le=10)
     update_concurrency: int = Field(default=16, ge=1, le=1000)
+    # Polling: how long an update whose database work fails for a passing reason is tried
+    # again before the member is told (by webhook, Telegram delivers it again instead).
+    update_retry_s: float = Field(default=30.0, ge=0)
 
     # Delivery (bot/delivery): Telegram's limits, all configurable.
     send_rate_per_s: float = Field(default=30.0, gt=0)

@@ -11,13 +11,14 @@ import socket
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import text
 from sqlmodel import col, select
 
@@ -105,6 +106,22 @@ def settings(emulator: BotAPIEmulator, database_url: str, database_schema: str |
     )
 
 
+WEBHOOK_SECRET = "webhook-secret_0123456789"
+
+
+def webhook_settings(settings: Settings) -> Settings:
+    """`settings` receiving updates by webhook on a free local port."""
+    port = closed_port()  # free now, for the bot to listen on
+    return settings.model_copy(
+        update={
+            "webhook_url": f"http://127.0.0.1:{port}/telegram/webhook",
+            "webhook_secret": SecretStr(WEBHOOK_SECRET),
+            "webhook_host": "127.0.0.1",
+            "webhook_port": port,
+        }
+    )
+
+
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock()
@@ -125,9 +142,13 @@ def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
 
 
 @contextlib.asynccontextmanager
-async def running_app(settings: Settings, clock: ManualClock) -> AsyncIterator[BotApp]:
-    """The bot started on `settings`, stopped on leaving."""
-    bot_app = BotApp(settings, clock=clock)
+async def running_app(
+    settings: Settings, clock: ManualClock, *, webhook: bool = False
+) -> AsyncIterator[BotApp]:
+    """The bot started on `settings` (by webhook on a free port when asked), stopped on leaving."""
+    bot_app = BotApp(
+        webhook_settings(settings) if webhook else settings, clock=clock, webhook=webhook
+    )
     await bot_app.start()
     try:
         yield bot_app
@@ -139,6 +160,19 @@ async def running_app(settings: Settings, clock: ManualClock) -> AsyncIterator[B
 async def app(settings: Settings, clock: ManualClock) -> AsyncIterator[BotApp]:
     async with running_app(settings, clock) as bot_app:
         yield bot_app
+
+
+@pytest.fixture
+async def start_bot(
+    emulator: BotAPIEmulator, clock: ManualClock
+) -> AsyncIterator[Callable[..., Awaitable[BotApp]]]:
+    """Starts bots on given settings, polling or by webhook; stops them all at the end."""
+    async with contextlib.AsyncExitStack() as started:
+
+        async def start(settings: Settings, *, webhook: bool = False) -> BotApp:
+            return await started.enter_async_context(running_app(settings, clock, webhook=webhook))
+
+        yield start
 
 
 @dataclass

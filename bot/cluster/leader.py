@@ -23,6 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.cluster.locks import advisory_key
+from bot.ops.failures import FailureLog
 
 log = logging.getLogger(__name__)
 Callback = Callable[[], Awaitable[None]]
@@ -45,6 +46,9 @@ class Leadership:
         self.poll_interval = poll_interval
         self.on_elected = on_elected
         self.on_deposed = on_deposed
+        self._campaigning = FailureLog(
+            log, "campaigning for leadership", meanwhile="trying again each poll"
+        )
         self.is_leader = False
         self.elected_at: float | None = None  # time.time() of the current term's start
         self.terms = 0
@@ -102,10 +106,11 @@ class Leadership:
                 text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}
             )
             won = bool(result.scalar())
-        except Exception:
-            log.warning("could not reach the database to campaign for leadership", exc_info=True)
+        except Exception as exc:
+            self._campaigning.failed(exc)
             await self._release()
             return
+        self._campaigning.succeeded()
         if won:
             self._holding = True
             await self._elected()

@@ -14,6 +14,7 @@ import random
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.delivery.limits import backoff_delay
+from bot.storage.db import describe_error as describe
 
 log = logging.getLogger(__name__)
 
@@ -26,13 +27,6 @@ SETTLE_S = 30.0
 def unreachable(exc: BaseException) -> bool:
     """Whether `exc` says the database could not be used (rather than a bug of ours)."""
     return isinstance(exc, SQLAlchemyError | OSError | TimeoutError)
-
-
-def describe(exc: BaseException) -> str:
-    """The error in one short line (database errors carry their statement on further lines)."""
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    text = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-    return text[:200]
 
 
 class Breaker:

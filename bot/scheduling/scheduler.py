@@ -30,6 +30,7 @@ from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.clock import Clock
+from bot.ops.failures import FailureLog
 from bot.services.ballots import Ballots
 from bot.services.checkins import Checkins, TickReport
 from bot.services.conversations import CONSENT_SHOWN_FOR
@@ -76,6 +77,9 @@ class CheckinScheduler:
         self._lock = asyncio.Lock()
         # How late (s) the last job started after its due time: a busy event loop shows here.
         self.lag_s: float | None = None
+        self._failures = FailureLog(
+            log, "scheduled check-ins", meanwhile="the next sweep tries again"
+        )
 
     @property
     def jobs(self) -> dict[str, datetime | None]:
@@ -108,11 +112,8 @@ class CheckinScheduler:
         )
         self._scheduler.add_listener(self._on_submitted, EVENT_JOB_SUBMITTED)
         self._scheduler.start()
-        try:
-            await self.tick()
-        except Exception:
-            # Members must still be answered when scheduling breaks; the sweep tries again.
-            log.exception("catching up on scheduled check-ins failed")
+        # Members must still be answered when scheduling breaks; the sweep tries again.
+        await self._fire()
 
     async def stop(self) -> None:
         """Stop firing; a pass in progress finishes first."""
@@ -195,8 +196,10 @@ class CheckinScheduler:
     async def _fire(self) -> None:
         try:
             await self.tick()
-        except Exception:
-            log.exception("scheduled check-ins failed; the next sweep tries again")
+        except Exception as exc:
+            self._failures.failed(exc)
+        else:
+            self._failures.succeeded()
 
     def _sync_jobs(self, fire: Mapping[int, datetime], now: datetime) -> None:
         """One date job per schedule, at its next send time on the wall clock."""

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -31,6 +32,38 @@ def normalise_url(url: str) -> str:
 
 class DatabaseUnreachableError(RuntimeError):
     """The database did not answer at start-up."""
+
+
+# SQLSTATE classes that mean "try again": connection exceptions (08), transaction rollbacks
+# such as serialization failures and deadlocks (40), insufficient resources (53), operator
+# intervention: a statement timeout, a server shutting down or starting (57).
+TRANSIENT_SQLSTATE_CLASSES = frozenset({"08", "40", "53", "57"})
+# SQLite's words for another connection holding the lock past the busy timeout.
+SQLITE_BUSY_WORDS = ("database is locked", "database is busy", "database table is locked")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether `exc` says the database could not be used for now (a lost or refused
+    connection, a timeout, a lock held elsewhere), so that trying again later may succeed;
+    false for what would fail the same way again (a bug, a constraint, a missing table)."""
+    if isinstance(exc, DatabaseUnreachableError | OSError | TimeoutError | sa_exc.TimeoutError):
+        return True
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    if exc.connection_invalidated or isinstance(exc, sa_exc.InterfaceError):
+        return True
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if isinstance(sqlstate, str):
+        return sqlstate[:2] in TRANSIENT_SQLSTATE_CLASSES
+    message = str(exc.orig).lower()
+    return isinstance(exc, sa_exc.OperationalError) and any(w in message for w in SQLITE_BUSY_WORDS)
+
+
+def describe_error(exc: BaseException) -> str:
+    """The error in one short line (database errors carry their statement on further lines)."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    text = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    return text[:200]
 
 
 def engine_for(settings: Settings) -> AsyncEngine:

@@ -21,6 +21,7 @@ from bot.services.checkins import Checkins
 from bot.services.conversations import Conversations
 from bot.services.sealing import Sealer
 from bot.storage.db import SessionFactory
+from bot.telegram.attempts import UpdateAttempts
 from bot.telegram.middlewares import ChatOrder, DatabaseSession, MemberContext, UpdateTracker
 from bot.telegram.retry import RetryRequests
 from bot.telegram.routers import get_routers
@@ -71,10 +72,16 @@ def build_dispatcher(
     clock: Clock,
     tracker: UpdateTracker,
     sealer: Sealer,
+    redelivered: bool = False,
+    retry_s: float = 30.0,
     chat_lock_namespace: str | None = None,
     services: Mapping[str, object] | None = None,
 ) -> Dispatcher:
-    """A dispatcher with our middlewares and routers; services reach handlers by name."""
+    """A dispatcher with our middlewares and routers; services reach handlers by name.
+
+    `redelivered`: Telegram delivers an update again when its handling fails (webhook mode);
+    otherwise an update failing for a passing reason is tried again for `retry_s`.
+    """
     dispatcher = Dispatcher(
         # No handler keeps aiogram FSM state (conversation state lives in the database).
         disable_fsm=True,
@@ -86,11 +93,14 @@ def build_dispatcher(
         sealer=sealer,
         reads=reads,
         writes=sessions,
+        # Read by the errors router: whether a failed update comes again.
+        redelivered=redelivered,
     )
     for name, service in (services or {}).items():
         dispatcher[name] = service
     dispatcher.update.outer_middleware(tracker)
     dispatcher.update.outer_middleware(ChatOrder())
+    dispatcher.update.outer_middleware(UpdateAttempts(redelivered=redelivered, budget_s=retry_s))
     dispatcher.update.outer_middleware(
         DatabaseSession(sessions, clock, chat_lock_namespace=chat_lock_namespace)
     )
@@ -111,3 +121,15 @@ async def publish_commands(bot: Bot, catalogs: Catalogs, flows: FlowRegistry) ->
         await bot.set_my_commands(
             commands, scope=BotCommandScopeAllPrivateChats(), language_code=language
         )
+
+
+async def publish_description(bot: Bot, catalogs: Catalogs, *, short: bool) -> None:
+    """Tell Telegram the bot's description (shown before Start), or its short description
+    (profile page, shared links), in every language; raises on the first failure."""
+    for locale in catalogs.locales:
+        t = catalogs.translator(locale)
+        language = None if locale == catalogs.default else locale
+        if short:
+            await bot.set_my_short_description(t("bot.short_description"), language)
+        else:
+            await bot.set_my_description(t("bot.description"), language)

@@ -14,6 +14,7 @@ from aiogram.exceptions import TelegramAPIError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.i18n import Catalogs, Translator
+from bot.ops.failures import FailureLog
 from bot.services.broadcasts import Broadcasts, Progress
 from bot.storage import outbox, repo
 from bot.storage.db import SessionFactory
@@ -41,14 +42,17 @@ class BroadcastMonitor:
         self.interval = interval
         self.wake_sender = wake_sender
         self._shown: dict[int, str] = {}
+        self._failures = FailureLog(log, "the broadcast monitor")
 
     async def run(self, stop: asyncio.Event) -> None:
         """Tick every `interval` seconds until `stop` is set."""
         while not stop.is_set():
             try:
                 await self.tick()
-            except Exception:
-                log.exception("broadcast monitor tick failed; trying again")
+            except Exception as exc:
+                self._failures.failed(exc)
+            else:
+                self._failures.succeeded()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.interval)
 

@@ -90,15 +90,17 @@ class RetryRequests(BaseRequestMiddleware):
         return f"RetryRequests(attempts={self.attempts})"
 
 
-# Failures of a Bot API call: Telegram's refusals, the network, answers that are not the API's.
-CALL_FAILED = (TelegramAPIError, ClientDecodeError)
+# Failures of a Bot API call that may pass: the network, a 5xx, a 429, answers that are not the
+# API's (a proxy's page). Any other refusal (a 4xx) would come again the same way.
+PASSING = (TelegramNetworkError, TelegramServerError, TelegramRetryAfter, ClientDecodeError)
 RETRY_FIRST_S = 1.0
 RETRY_MAX_S = 300.0
 
 
 class RetryInBackground:
-    """Calls the bot can serve without (its command menu, removing a webhook): tried once; on
-    failure logged and tried again in the background, backing off, until they succeed."""
+    """Calls the bot can serve without (its command menu and descriptions, removing a webhook):
+    tried once; on a passing failure logged and tried again in the background, backing off,
+    until they succeed; a refusal (a 4xx) is logged once and left."""
 
     def __init__(
         self, *, first_delay: float = RETRY_FIRST_S, max_delay: float = RETRY_MAX_S
@@ -120,8 +122,11 @@ class RetryInBackground:
         try:
             await call()
             return True
-        except CALL_FAILED as exc:
+        except PASSING as exc:
             log.warning("%s failed (%s); trying again in the background", what, exc)
+        except TelegramAPIError as exc:
+            _refused(what, exc)
+            return False
         self._tasks[what] = asyncio.create_task(self._retry(what, call), name=f"retry:{what}")
         return False
 
@@ -133,12 +138,15 @@ class RetryInBackground:
             attempt += 1
             try:
                 await call()
-            except CALL_FAILED as exc:
+            except PASSING as exc:
                 delay = min(self.max_delay, delay * 2)
                 log.warning(
                     "%s failed again (attempt %d: %s); next try in %.0fs", what, attempt, exc, delay
                 )
                 continue
+            except TelegramAPIError as exc:
+                _refused(what, exc)
+                return
             log.info("%s succeeded at attempt %d", what, attempt)
             return
 
@@ -155,3 +163,7 @@ class RetryInBackground:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+def _refused(what: str, exc: TelegramAPIError) -> None:
+    log.error("%s refused (%s); not tried again", what, exc)

@@ -1,4 +1,4 @@
-"""Reading getUpdates answers one update at a time when aiogram cannot read them all at once."""
+"""Reading updates aiogram cannot read: logged and skipped, by polling and by webhook alike."""
 
 from __future__ import annotations
 
@@ -64,20 +64,26 @@ def _read_one_by_one(data: Any, bot: Bot) -> list[Update] | None:
     raw_updates = data.get("result")
     if not isinstance(raw_updates, list):
         return None
-    updates: list[Update] = []
-    for raw in raw_updates:
-        try:
-            updates.append(Update.model_validate(raw, context={"bot": bot}))
-        except ValidationError as error:
-            update_id = raw.get("update_id") if isinstance(raw, dict) else None
-            if not isinstance(update_id, int):
-                return None
-            log.error(
-                "update %s cannot be read and is skipped (%d problem(s), first at %s: %s)",
-                update_id,
-                error.error_count(),
-                ".".join(str(part) for part in error.errors()[0]["loc"]),
-                error.errors()[0]["msg"],
-            )
-            updates.append(Update(update_id=update_id))
-    return updates
+    try:
+        return [read_update(raw, bot) for raw in raw_updates]
+    except ValueError:
+        return None
+
+
+def read_update(raw: Any, bot: Bot) -> Update:
+    """The update `raw` holds; a placeholder with only its id (logged, then skipped by the
+    dispatcher) when aiogram cannot read it; ValueError when it is no update at all."""
+    try:
+        return Update.model_validate(raw, context={"bot": bot})
+    except ValidationError as error:
+        update_id = raw.get("update_id") if isinstance(raw, dict) else None
+        if not isinstance(update_id, int) or isinstance(update_id, bool):
+            raise ValueError("not an update") from None
+        log.error(
+            "update %s cannot be read and is skipped (%d problem(s), first at %s: %s)",
+            update_id,
+            error.error_count(),
+            ".".join(str(part) for part in error.errors()[0]["loc"]),
+            error.errors()[0]["msg"],
+        )
+        return Update(update_id=update_id)

@@ -3,11 +3,13 @@ updates, a Bot API server that fails at start, ids too large to be anyone's."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 from conftest import Database, Phone, running_app
 
+from bot.app import BotApp
 from bot.config import Settings
 from bot.domain.clock import ManualClock
 from bot.sandbox.emulator import BotAPIEmulator
@@ -121,6 +123,8 @@ async def test_an_unreadable_update_is_logged_and_skipped(
         ("setMyCommands", 502, "<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html"),
         ("setMyCommands", 200, '{"hello": "not the Bot API"}', "application/json"),
         ("deleteWebhook", 503, "Service Unavailable", "text/plain"),
+        ("setMyDescription", 502, "<html><body>Bad Gateway</body></html>", "text/html"),
+        ("setMyShortDescription", 200, '{"hello": "not the Bot API"}', "application/json"),
     ],
 )
 async def test_the_bot_serves_members_while_a_call_at_start_keeps_failing(
@@ -148,6 +152,8 @@ async def test_the_bot_serves_members_while_a_call_at_start_keeps_failing(
         assert app.retries.pending == []
         if method == "setMyCommands":
             assert len(emulator.commands_by_scope) == 2
+        if method.endswith("Description"):
+            assert len(emulator.descriptions) == 4  # both kinds, both languages
 
 
 async def test_a_call_at_start_that_times_out_does_not_stop_the_bot(
@@ -164,3 +170,40 @@ async def test_a_call_at_start_that_times_out_does_not_stop_the_bot(
         assert "setMyCommands failed (HTTP Client says - Request timeout error)" in caplog.text
         await app.retries.wait_done(timeout=15)
         assert len(emulator.commands_by_scope) == 2  # the menu in both languages, in the end
+
+
+async def test_the_bot_describes_itself_in_every_language(
+    emulator: BotAPIEmulator, app: BotApp
+) -> None:
+    await app.retries.wait_done(timeout=15)
+    described = emulator.descriptions
+    assert set(described) == {
+        (field, language)
+        for field in ("description", "short_description")
+        for language in ("", "fr")
+    }
+    assert described[("description", "")].startswith("The partnership's listening line")
+    assert described[("description", "fr")].startswith("La ligne d’écoute du partenariat")
+    assert len(described[("short_description", "fr")]) <= 120
+
+
+@pytest.mark.parametrize("method", ["setMyCommands", "setMyDescription"])
+async def test_a_call_at_start_refused_with_a_4xx_is_logged_once_and_left(
+    emulator: BotAPIEmulator,
+    settings: Settings,
+    start_bot: Callable[..., Awaitable[BotApp]],
+    caplog: pytest.LogCaptureFixture,
+    method: str,
+) -> None:
+    emulator.inject_fault(method, status=400, description="Bad Request: refused", count=5)
+    app = await start_bot(settings)
+    phone = Phone(emulator, app, user_id=1022)
+    await phone.send("/start")
+    assert "Do you agree?" in phone.new_text()
+    # The same call would be refused the same way again: nothing is left to retry.
+    assert app.retries.pending == []
+    assert emulator.calls[method] == 1
+    refused = [r.getMessage() for r in caplog.records if r.getMessage().startswith(method)]
+    assert refused == [
+        f"{method} refused (Telegram server says - Bad Request: refused); not tried again"
+    ]

@@ -15,7 +15,7 @@ from conftest import Phone
 from sqlalchemy.exc import OperationalError
 
 from bot.app import BotApp
-from bot.storage.db import create_engine
+from bot.storage.db import create_engine, is_transient
 
 
 async def _table(url: str) -> None:
@@ -66,9 +66,15 @@ async def test_a_writer_gives_up_after_the_busy_timeout(
     try:
         async with first.begin() as holder:
             await holder.exec_driver_sql("INSERT INTO note VALUES ('first')")
-            with pytest.raises(OperationalError, match="locked"):
+            with pytest.raises(OperationalError, match="locked") as locked:
                 async with second.begin() as connection:
                     await connection.exec_driver_sql("INSERT INTO note VALUES ('second')")
+        # Worth trying again later (an update is); a missing table is not.
+        assert is_transient(locked.value)
+        with pytest.raises(OperationalError, match="no such table") as missing:
+            async with second.begin() as connection:
+                await connection.exec_driver_sql("SELECT * FROM nowhere")
+        assert not is_transient(missing.value)
     finally:
         await first.dispose()
         await second.dispose()

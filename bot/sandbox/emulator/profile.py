@@ -1,4 +1,5 @@
-"""The bot's profile: getMe, its command menus (set/get/deleteMyCommands), close and logOut."""
+"""The bot's profile: getMe, its command menus (set/get/deleteMyCommands), its descriptions
+(setMyDescription, setMyShortDescription), close and logOut."""
 
 from __future__ import annotations
 
@@ -54,6 +55,21 @@ class Profile(EmulatorState):
     @bot_api("getMyCommands")
     async def _get_my_commands(self, p: Params) -> Any:
         return self.commands_by_scope.get(_commands_key(p), [])
+
+    @bot_api("setMyDescription")
+    async def _set_my_description(self, p: Params) -> Any:
+        return self._describe(p, "description", 512)
+
+    @bot_api("setMyShortDescription")
+    async def _set_my_short_description(self, p: Params) -> Any:
+        return self._describe(p, "short_description", 120)
+
+    def _describe(self, p: Params, field: str, limit: int) -> bool:
+        text = p.get_str(field) or ""
+        if len(text) > limit:
+            raise APIError(400, f"Bad Request: {field} is too long")
+        self.descriptions[(field, p.get_str("language_code") or "")] = text
+        return True
 
 
 def _commands_key(p: Params) -> tuple[str, str]:

@@ -75,6 +75,8 @@ class EmulatorState:
         self.bot_username = bot_username
         self.commands: list[dict[str, Any]] = []
         self.commands_by_scope: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        # (field, language_code or ""): the bot's description and short description.
+        self.descriptions: dict[tuple[str, str], str] = {}
         self.webhook: dict[str, Any] | None = None
         self.calls: collections.Counter[str] = collections.Counter()
         self.stats = EmulatorStats()

@@ -1,4 +1,8 @@
-"""The last resort: an update whose handling failed is logged and the member told."""
+"""The last resort: an update whose handling failed is logged and the member told (once).
+
+A passing database failure was already logged by `UpdateAttempts`; when Telegram delivers the
+update again (webhook), the member is told nothing: the next delivery may well succeed.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +13,21 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import ErrorEvent
 
 from bot.i18n import Catalogs
+from bot.storage.db import is_transient
 
 log = logging.getLogger(__name__)
 
 
-async def on_error(event: ErrorEvent, bot: Bot, catalogs: Catalogs) -> None:
-    """Log the failure with its update, and apologise in the chat it came from."""
+async def on_error(
+    event: ErrorEvent, bot: Bot, catalogs: Catalogs, redelivered: bool = False
+) -> None:
+    """Log a bug with its traceback; apologise in the chat, unless the update comes again."""
     update = event.update
-    log.error("update %s failed", update.update_id, exc_info=event.exception)
+    if is_transient(event.exception):
+        if redelivered:
+            return
+    else:
+        log.error("update %s failed", update.update_id, exc_info=event.exception)
     if update.callback_query is not None:
         try:
             # The phone shows a spinner on the button until the press is answered.
