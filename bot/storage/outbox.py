@@ -19,6 +19,7 @@ from sqlalchemy import (
     delete,
     exists,
     func,
+    literal,
     or_,
     tuple_,
     update,
@@ -236,9 +237,13 @@ def _due_query(*, personal: bool, excluding: bool) -> SelectOfScalar[OutboxMessa
             or_(col(earlier.next_attempt_at) <= now, col(earlier.attempts) > 0),
         ),
     )
+    # Implied by `ahead`, but spelt out, with the statuses inlined, so both stores see that
+    # ix_outbox_pending_chat covers it (SQLite matches a partial index's condition by its text).
+    pending = col(earlier.status).in_([literal(str(s), literal_execute=True) for s in PENDING])
     blocked = exists().where(
         col(earlier.chat_id) == col(OutboxMessage.chat_id),
         col(earlier.id) < col(OutboxMessage.id),
+        pending,
         ahead,
     )
     broadcast = col(OutboxMessage.broadcast_id)
@@ -253,7 +258,7 @@ def _due_query(*, personal: bool, excluding: bool) -> SelectOfScalar[OutboxMessa
             col(OutboxMessage.chat_id).not_in(bindparam("excluded", expanding=True))
         )
     return (
-        # Follows ix_outbox_due, so the scan stops after `room` rows instead of sorting.
+        # Follows ix_outbox_due_personal / _broadcast, so the scan stops after `room` rows.
         query.order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
         .limit(bindparam("room"))
         .with_for_update(skip_locked=True, of=OutboxMessage)
