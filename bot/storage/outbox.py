@@ -17,7 +17,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
-    exists,
     func,
     literal,
     or_,
@@ -240,11 +239,21 @@ def _due_query(*, personal: bool, excluding: bool) -> SelectOfScalar[OutboxMessa
     # Implied by `ahead`, but spelt out, with the statuses inlined, so both stores see that
     # ix_outbox_pending_chat covers it (SQLite matches a partial index's condition by its text).
     pending = col(earlier.status).in_([literal(str(s), literal_execute=True) for s in PENDING])
-    blocked = exists().where(
-        col(earlier.chat_id) == col(OutboxMessage.chat_id),
-        col(earlier.id) < col(OutboxMessage.id),
-        pending,
-        ahead,
+    # LIMIT (a bound parameter) keeps PostgreSQL from turning NOT EXISTS into an anti-join,
+    # which it joined and sorted over the whole queue, and with statistics from when nearly
+    # every row was sent (an outbox's usual state before a burst) joined the queue to itself,
+    # quadratic in its length. As a subquery it is one index probe per candidate, whatever
+    # the statistics say.
+    blocked = (
+        select(earlier.id)
+        .where(
+            col(earlier.chat_id) == col(OutboxMessage.chat_id),
+            col(earlier.id) < col(OutboxMessage.id),
+            pending,
+            ahead,
+        )
+        .offset(0)
+        .exists()
     )
     broadcast = col(OutboxMessage.broadcast_id)
     query = select(OutboxMessage).where(

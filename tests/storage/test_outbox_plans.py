@@ -39,16 +39,26 @@ def _row(chat_id: int, *, broadcast_id: int | None, status: str, due: datetime) 
     }
 
 
-@pytest.fixture
-async def queued(database_url: str, database_schema: str | None) -> AsyncIterator[AsyncEngine]:
-    """A migrated database with a personal queue, a broadcast queue and some history."""
+@pytest.fixture(params=["fresh", "stale"])
+async def queued(
+    request: pytest.FixtureRequest, database_url: str, database_schema: str | None
+) -> AsyncIterator[AsyncEngine]:
+    """A migrated database with some history, a personal queue and a broadcast queue; on
+    PostgreSQL analysed after the queue was added ("fresh") or before it, when every row was
+    sent ("stale", an outbox's usual state when a burst arrives)."""
     engine = create_engine(database_url, schema=database_schema)
     await migrate.upgrade(engine)
-    rows = [
+    analyse = engine.dialect.name == "postgresql"
+    history = [
         _row(chat, broadcast_id=None, status=OutboxStatus.SENT, due=NOW - timedelta(days=1))
         for chat in range(1, QUEUED + 1)
         for _ in range(HISTORY)
     ]
+    async with engine.begin() as conn:
+        await conn.execute(insert(OutboxMessage), history)
+        if analyse:
+            await conn.execute(text("ANALYZE outboxmessage"))
+    rows: list[dict[str, Any]] = []
     # Ten personal rows are due (three of them in excluded chats), so the claim's second
     # statement, over the broadcast queue, runs too.
     rows += [
@@ -68,7 +78,7 @@ async def queued(database_url: str, database_schema: str | None) -> AsyncIterato
         broadcast = {"id": 1, "status": "sending", "audience": {}, "texts": {}}
         await conn.execute(insert(Broadcast), [{**broadcast, "send_at": NOW, "created_at": NOW}])
         await conn.execute(insert(OutboxMessage), rows)
-        if engine.dialect.name == "postgresql":
+        if analyse and request.param == "fresh":
             await conn.execute(text("ANALYZE outboxmessage"))
     try:
         yield engine
@@ -106,7 +116,9 @@ def _nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
     return [plan, *(node for child in plan.get("Plans", []) for node in _nodes(child))]
 
 
-async def _plan(engine: AsyncEngine, statement: str, parameters: Any) -> tuple[set[str], str]:
+async def _plan(
+    engine: AsyncEngine, statement: str, parameters: Any, *, sorted_ok: bool
+) -> tuple[set[str], str]:
     """Which indexes the statement's plan uses, and the whole plan (for the failure message)."""
     async with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
@@ -116,8 +128,12 @@ async def _plan(engine: AsyncEngine, statement: str, parameters: Any) -> tuple[s
             plan = (json.loads(found) if isinstance(found, str) else found)[0]["Plan"]
             nodes = _nodes(plan)
             shown = json.dumps(plan, indent=1)
-            # A Sort or a Seq Scan means every due row is read before the first is returned.
-            assert not {"Sort", "Seq Scan"} & {node["Node Type"] for node in nodes}, shown
+            kinds = {node["Node Type"] for node in nodes}
+            # A join is planned from estimates: from stale ones it joined the queue to itself.
+            assert not {"Seq Scan", "Hash Join", "Nested Loop", "Merge Join"} & kinds, shown
+            # A sort reads every due row before the first is returned (linear, not quadratic,
+            # so tolerated while the statistics say nothing is queued).
+            assert sorted_ok or "Sort" not in kinds, shown
             return {node["Index Name"] for node in nodes if "Index Name" in node}, shown
         explained = await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
         details = [str(row[-1]) for row in explained.all()]
@@ -126,11 +142,14 @@ async def _plan(engine: AsyncEngine, statement: str, parameters: Any) -> tuple[s
         return {d.split("USING INDEX ")[1].split()[0] for d in details if "USING INDEX" in d}, shown
 
 
-async def test_the_claim_walks_its_indexes(queued: AsyncEngine) -> None:
+async def test_the_claim_walks_its_indexes(
+    queued: AsyncEngine, request: pytest.FixtureRequest
+) -> None:
+    stale = "stale" in request.node.callspec.id
     personal, broadcast = await _claim_statements(queued)
     for (statement, parameters), walks in (
         (personal, "ix_outbox_due_personal"),
         (broadcast, "ix_outbox_due_broadcast"),
     ):
-        indexes, shown = await _plan(queued, statement, parameters)
+        indexes, shown = await _plan(queued, statement, parameters, sorted_ok=stale)
         assert {walks, "ix_outbox_pending_chat"} <= indexes, shown
