@@ -239,11 +239,11 @@ def _due_query(*, personal: bool, excluding: bool) -> SelectOfScalar[OutboxMessa
     # Implied by `ahead`, but spelt out, with the statuses inlined, so both stores see that
     # ix_outbox_pending_chat covers it (SQLite matches a partial index's condition by its text).
     pending = col(earlier.status).in_([literal(str(s), literal_execute=True) for s in PENDING])
-    # LIMIT (a bound parameter) keeps PostgreSQL from turning NOT EXISTS into an anti-join,
-    # which it joined and sorted over the whole queue, and with statistics from when nearly
-    # every row was sent (an outbox's usual state before a burst) joined the queue to itself,
-    # quadratic in its length. As a subquery it is one index probe per candidate, whatever
-    # the statistics say.
+    # OFFSET 0 keeps PostgreSQL from turning NOT EXISTS into an anti-join, which it planned
+    # over the whole queue, and with statistics from when nearly every row was sent (an
+    # outbox's usual state when a burst arrives) as the queue joined to itself: quadratic,
+    # seconds a claim. As a subquery it is one index probe per candidate, whatever the
+    # statistics say (docs/benchmarks.md, "The outbox claim on PostgreSQL").
     blocked = (
         select(earlier.id)
         .where(
