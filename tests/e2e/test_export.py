@@ -306,3 +306,17 @@ def test_the_csv_guard_catches_formulas_after_leading_whitespace() -> None:
     ]
     written = list(csv.DictReader(io.StringIO(to_csv(rows).decode("utf-8-sig"))))
     assert [r["value"] for r in written] == ["'" + t for t in texts]
+
+
+def test_every_cell_of_the_xlsx_export_is_text() -> None:
+    from bot.services.export import ExportRow, to_xlsx
+
+    texts = ['=HYPERLINK("http://x","x")', "#N/A", "=1+1", "+1", "@SUM(A1)", "plain", "3"]
+    rows = [
+        ExportRow("", "", "roles", "q", "text", t, "no", "no", "no", "", "2026-01-05")
+        for t in texts
+    ]
+    sheet = load_workbook(io.BytesIO(to_xlsx(rows)))["answers"]
+    cells = [row[5] for row in sheet.iter_rows(min_row=2)]
+    assert [c.value for c in cells] == texts
+    assert {c.data_type for c in cells} == {"s"}
