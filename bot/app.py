@@ -199,7 +199,9 @@ class BotApp:
             services={
                 "concerns": self.concerns,
                 "committees": self.committees,
-                "reports": Reports(flows=flows, min_group=self.settings.report_min_group),
+                "reports": Reports(
+                    flows=flows, min_group=self.settings.report_min_group, clock=self.clock
+                ),
                 "export_policy": export_policy(self.settings),
             },
         )

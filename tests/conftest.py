@@ -399,6 +399,19 @@ async def add_roles_run(
     await session.flush()
 
 
+async def begin_flow(app: BotApp, phone: Phone, flow_id: str) -> None:
+    """Open `flow_id` for `phone`'s member as a check-in would (the flow has no command)."""
+    from bot.services.conversations import UserRef
+
+    assert app.session_factory is not None and app.conversations is not None
+    async with app.session_factory() as session:
+        member = await repo.get_member_by_telegram_id(session, telegram_user_id=phone.user_id)
+        assert member is not None
+        user = UserRef(telegram_user_id=phone.user_id, chat_id=phone.user_id, display_name="x")
+        await app.conversations.begin(session, user=user, member=member, flow_id=flow_id)
+        await session.commit()
+
+
 async def release_ballots(app: BotApp, *, at_least: int = 1) -> int:
     """Release waiting ballots as the leader does, in batches of `at_least` instead of k (for
     tests with fewer respondents than k, or reading before an occurrence closes)."""

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 
 from bot.domain.anonymity import ALL, Cell, Key, SuppressedTable, suppress
-from bot.domain.releases import releasable
+from bot.domain.releases import releasable, settled
 
 TRUST_FLOW = "trust_pulse"
 ROLES_FLOW = "roles"
@@ -402,6 +402,46 @@ def role_map(
     support_only = tuple(area for area in gaps if role_row(area, "support") in by_row)
     overlaps = {area: found for area, found in leading.items() if len(found) > 1}
     return RoleMap(table, gaps, support_only, overlaps)
+
+
+def settled_latest(rows: Iterable[AnswerRow], *, now: datetime, k: int) -> list[AnswerRow]:
+    """The role and progress rows as of their settled moments (`releases.settled`): the role
+    map moves on per group, progress per objective and group, each once at least k people
+    changed their latest answer. A facilitator's proxy answers count for nothing and stay."""
+    rows = list(rows)
+    proxies = [r for r in rows if r.proxy]
+    rows = counted(rows)
+
+    def person(row: AnswerRow) -> str:
+        return row.respondent or row.response or f"row:{id(row)}"
+
+    def claims(found: Sequence[AnswerRow]) -> tuple[tuple[str, str], ...]:
+        said = list(role_claims(found).values())
+        return tuple(sorted(said[0][1].items())) if said else ()
+
+    def latest(found: Sequence[AnswerRow]) -> tuple[float | None, bool]:
+        last = max(found, key=lambda r: r.created_at)
+        return last.number, last.skipped
+
+    roles = settled(
+        [r for r in rows if r.flow_id == ROLES_FLOW],
+        figure_of=group_of,
+        person_of=person,
+        when=lambda r: r.created_at,
+        state=claims,
+        now=now,
+        k=k,
+    )
+    progress = settled(
+        [r for r in rows if r.flow_id == PROGRESS_FLOW],
+        figure_of=lambda r: (r.question_key, group_of(r)),
+        person_of=person,
+        when=lambda r: r.created_at,
+        state=latest,
+        now=now,
+        k=k,
+    )
+    return roles + progress + proxies
 
 
 def proxy_responses(rows: Iterable[AnswerRow]) -> int:

@@ -23,7 +23,7 @@ from bot.domain import concerns as rules
 from bot.domain.clock import Clock
 from bot.domain.engine import Reply
 from bot.i18n import Catalogs, Translator
-from bot.services.sealing import Sealer
+from bot.services.sealing import SEALED_DRAFT, Sealer
 from bot.storage import committees as committee_store
 from bot.storage import outbox, repo
 from bot.storage import tickets as store
@@ -263,13 +263,13 @@ class Concerns:
             session,
             member_id=_id(member),
             kind=RAISER_DRAFT,
-            data={"ticket": self.sealer.seal(_id(ticket))},
+            data={SEALED_DRAFT: self.sealer.seal(_id(ticket))},
             now=self.clock.now(),
         )
 
     async def pending_reply(self, session: AsyncSession, *, member: Member) -> Ticket | None:
         row = await repo.get_draft(session, member_id=_id(member), kind=RAISER_DRAFT)
-        ticket_id = None if row is None else self.sealer.unseal(str(row.data.get("ticket", "")))
+        ticket_id = None if row is None else self.sealer.unseal(str(row.data.get(SEALED_DRAFT, "")))
         return None if ticket_id is None else await store.get_ticket(session, ticket_id=ticket_id)
 
     async def reply(

@@ -318,16 +318,20 @@ class Digests:
         self, session: AsyncSession, *, pulse_flow: str, since: datetime, until: datetime
     ) -> VoiceDigest:
         """What members said from the start of the week of `since` until `until`, as figures a
-        committee may see: whole periods, each under k left out, like every other release;
-        comments quoted only among at least `min_commenters` of them."""
+        committee may see: whole periods over by `until`, each under k left out, like every
+        other release; comments quoted only among at least `min_commenters` of them."""
         first_day = round_since(since)
         questions = self.number_questions(pulse_flow)
         windows = await list_pulse_windows(session, flow_ids=[pulse_flow])
         periods = Periods(windows.get(pulse_flow, ()))
         finished = releasable(
-            await queries.finished_runs(
-                session, since=first_day, until=until, exclude_flows=[ONBOARDING]
-            ),
+            [
+                run
+                for run in await queries.finished_runs(
+                    session, since=first_day, until=until, exclude_flows=[ONBOARDING]
+                )
+                if periods.closed(run[1], until)
+            ],
             figure_of=lambda run: run[0],
             period_of=lambda run: periods.of(run[1]),
             respondents=len,
@@ -356,6 +360,7 @@ class Digests:
                 since=first_day,
                 until=until,
                 periods=periods,
+                closed_by=until,
             ),
             pulse_questions=questions,
             quotes=quotes,

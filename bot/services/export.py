@@ -4,9 +4,10 @@ Members appear only as pseudonyms, keyed and new for each export (an admin may a
 longitudinal ones, stable across exports, and that is audited); profile answers (organisation,
 role title) are never beside a pseudonym. Anonymous answers carry no respondent, no response id
 and only their week, only for a group with at least k respondents in that week (k = 10 for free
-text), and they come after the named ones, ordered by their content: neither a column nor the
-row order links them to the named answers of the same run. Proxy answers (recorded by a
-facilitator for someone without a phone) are flagged, and every answer keeps its group.
+text) and once that week is over, and they come after the named ones, ordered by their content:
+neither a column nor the row order links them to the named answers of the same run. Proxy
+answers (recorded by a facilitator for someone without a phone) are flagged, and every answer
+keeps its group.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from openpyxl import Workbook  # type: ignore[import-untyped]
 from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
 
 from bot.config import Settings
-from bot.domain.releases import releasable, round_since, week_start
+from bot.domain.releases import Periods, releasable, round_since, week_start
 from bot.services.conversations import ONBOARDING
 from bot.services.sealing import Sealer
 from bot.storage import audit
@@ -137,10 +138,16 @@ def to_row(answer: AnswerRecord, sealer: Sealer, *, salt: str | None = None) -> 
     )
 
 
-def releasable_answers(answers: Sequence[AnswerRecord], policy: ExportPolicy) -> list[AnswerRecord]:
-    """Named answers, and anonymous ones of each question, group and week answered by at least
-    k people themselves (free text: `min_comments`); proxy answers never count towards k."""
-    counted = [a for a in answers if is_anonymous(a) and not a.proxy]
+def releasable_answers(
+    answers: Sequence[AnswerRecord], policy: ExportPolicy, *, now: datetime
+) -> list[AnswerRecord]:
+    """Named answers, and anonymous ones of each question, group and week over at `now`
+    answered by at least k people themselves (free text: `min_comments`); proxy answers never
+    count towards k."""
+    weeks = Periods()
+    counted = [
+        a for a in answers if is_anonymous(a) and not a.proxy and weeks.closed(a.created_at, now)
+    ]
     kept: set[int] = set()
     for kind_is_text, k in ((False, policy.min_group), (True, policy.min_comments)):
         found = releasable(
@@ -234,7 +241,9 @@ async def export_answers(
         async for batch in stream_answers_for_export(session, flow_id=flow_id, since=since):
             answers.extend(batch)
     salt = None if longitudinal else secrets.token_hex(16)
-    data, rows = await asyncio.to_thread(_build, answers, sealer, file_format, policy, salt)
+    data, rows = await asyncio.to_thread(
+        _build, answers, sealer, file_format, policy, salt=salt, now=now
+    )
     async with writes() as session:
         await audit.record(
             session,
@@ -260,10 +269,12 @@ def _build(
     sealer: Sealer,
     file_format: str,
     policy: ExportPolicy,
+    *,
     salt: str | None,
+    now: datetime,
 ) -> tuple[bytes, int]:
     """The file's bytes and its number of answers released (pure, for a worker thread)."""
-    rows = arrange(releasable_answers(answers, policy), sealer, salt=salt)
+    rows = arrange(releasable_answers(answers, policy, now=now), sealer, salt=salt)
     return (to_csv(rows) if file_format == "csv" else to_xlsx(rows)), len(rows)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from bot.config import Settings
 from bot.content import load_content
 from bot.domain.anonymity import ALL, SuppressedTable
+from bot.domain.clock import Clock, SystemClock
 from bot.domain.flows import AskNode, FlowRegistry
 from bot.domain.releases import Periods, round_since
 from bot.domain.reports import (
@@ -36,6 +37,7 @@ from bot.domain.reports import (
     role_chart,
     role_map,
     role_row_label,
+    settled_latest,
     trust_matrix,
     trust_matrix_chart,
     trust_over_time,
@@ -47,6 +49,8 @@ from bot.storage.db import SessionFactory, create_reader, create_session_factory
 from bot.storage.reports import count_members_by_group, list_answer_rows, list_pulse_windows
 
 KINDS = ("trust", "matrix", "response", "roles", "progress")
+# Figures of each person's latest answer, read as of a settled moment rather than by period.
+LATEST_KINDS = frozenset({"roles", "progress"})
 
 
 @dataclass(frozen=True)
@@ -69,8 +73,9 @@ class Reports:
     """Builds the reports; what counts as a trust rating, a role or an objective comes from the
     flows."""
 
-    def __init__(self, *, flows: FlowRegistry, min_group: int) -> None:
+    def __init__(self, *, flows: FlowRegistry, min_group: int, clock: Clock | None = None) -> None:
         self.k = min_group
+        self.clock = clock or SystemClock()
         self.groups = flows.options_for("stakeholder_group")
         self.areas = _options(flows, ROLES_FLOW, ROLES_QUESTION)
         self.objectives = _scale_questions(flows, PROGRESS_FLOW)
@@ -85,7 +90,8 @@ class Reports:
         words: Words,
     ) -> list[ReportPart]:
         """The asked-for reports over the answers given since `since` (all when None), which
-        is rounded down to the start of its week: every report reads whole periods. Read in one
+        is rounded down to the start of its week: every report reads whole, closed periods, and
+        the role map and progress their settled moments (`bot.domain.releases`). Read in one
         snapshot of `reads` (sessions that take no write lock), then computed and drawn."""
         flows = {
             "trust": [TRUST_FLOW],
@@ -101,11 +107,19 @@ class Reports:
             rows = await list_answer_rows(session, flow_ids=flow_ids, since=since)
             members = await count_members_by_group(session) if "response" in kinds else {}
         periods = {flow: Periods(windows.get(flow, ())) for flow in flow_ids}
-        rows = await asyncio.to_thread(_in_periods, rows, periods)
+        closed, latest = await asyncio.to_thread(
+            _published, rows, periods, now=self.clock.now(), k=self.k
+        )
         # Figures and drawing take a moment per report: off the event loop, one per call.
         return [
             await asyncio.to_thread(
-                self.part, kind, rows, members=members, since=since, asked=asked, words=words
+                self.part,
+                kind,
+                latest if kind in LATEST_KINDS else closed,
+                members=members,
+                since=since,
+                asked=asked,
+                words=words,
             )
             for kind in kinds
         ]
@@ -240,16 +254,21 @@ def table_lines(
     ]
 
 
-def _in_periods(rows: Sequence[AnswerRow], periods: dict[str, Periods]) -> list[AnswerRow]:
-    """The rows with the period and week of their flow's check-ins (for a worker thread)."""
-    return [
+def _published(
+    rows: Sequence[AnswerRow], periods: dict[str, Periods], *, now: datetime, k: int
+) -> tuple[list[AnswerRow], list[AnswerRow]]:
+    """The rows of closed periods, with the period and week of their flow's check-ins; and the
+    rows the role map and progress read as of their settled moments (for a worker thread)."""
+    closed = [
         replace(
             row,
             period=periods[row.flow_id].of(row.created_at),
             week=periods[row.flow_id].week_of(row.created_at),
         )
         for row in rows
+        if periods[row.flow_id].closed(row.created_at, now)
     ]
+    return closed, settled_latest(rows, now=now, k=k)
 
 
 def _options(flows: FlowRegistry, flow_id: str, question: str) -> tuple[str, ...]:

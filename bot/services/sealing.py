@@ -32,6 +32,8 @@ ERASED = "erased"
 CONSENT = "consent"
 # Where a run's memory keeps its sealed part (services/ballots.py uses the same key).
 SEALED_MEMORY = "~sealed"
+# A draft's key for what it holds sealed (the ticket an anonymous raiser is replying to).
+SEALED_DRAFT = "ticket"
 
 # Sealed values are padded to a multiple of this many bytes, so that the length of a sealed
 # ballot or run memory does not tell how long the comment inside it was.
@@ -267,5 +269,6 @@ async def rotate(session: AsyncSession, *, old: Sealer, new: Sealer, now: dateti
         token=token,
         raiser_tag=raiser_tag,
         memory_key=SEALED_MEMORY,
+        draft_key=SEALED_DRAFT,
         now=now,
     )

@@ -112,9 +112,11 @@ async def number_answers(
     since: datetime,
     until: datetime,
     periods: Periods | None = None,
+    closed_by: datetime | None = None,
 ) -> list[AnswerRow]:
     """Members' own answers (not a facilitator's proxy ones) to these questions of a flow
-    stored in [since, until): question, group, number, and the period of `periods` they fall in.
+    stored in [since, until): question, group, number, and the period of `periods` they fall in
+    (with `closed_by` too, only those of periods over by then).
 
     Anonymous answers are stamped with their day only, so `since` should be a day's start.
     """
@@ -136,6 +138,7 @@ async def number_answers(
     return [
         AnswerRow(q, g, n, bool(s), periods.of(at) if periods else "")
         for q, g, n, s, at in (await (await session.connection()).execute(query)).all()
+        if periods is None or closed_by is None or periods.closed(at, closed_by)
     ]
 
 

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.storage.models import (
     Ballot,
     ConsentPrompt,
+    Draft,
     Erasure,
     FlowRun,
     KeyRing,
@@ -55,6 +56,7 @@ async def reseal(
     token: Callable[[str], str],
     raiser_tag: Callable[[TicketRoute], str],
     memory_key: str,
+    draft_key: str,
     now: datetime,
 ) -> int:
     """Re-seal every sealed column with `token`, re-tag every route (after re-sealing) and
@@ -72,6 +74,12 @@ async def reseal(
         if isinstance(run.answers, dict) and isinstance(run.answers.get(memory_key), str):
             run.answers = {**run.answers, memory_key: token(run.answers[memory_key])}
             session.add(run)
+            changed += 1
+    # A raiser about to reply keeps the ticket sealed under `draft_key` of their draft.
+    for draft in (await session.exec(select(Draft))).all():
+        if isinstance(draft.data, dict) and isinstance(draft.data.get(draft_key), str):
+            draft.data = {**draft.data, draft_key: token(draft.data[draft_key])}
+            session.add(draft)
             changed += 1
     for route in (await session.exec(select(TicketRoute))).all():
         route.raiser_tag = raiser_tag(route)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain.releases import Periods, Window, releasable, round_since, week_start
+from bot.domain.releases import Periods, Window, releasable, round_since, settled, week_start
 
 K = 5
 
@@ -78,3 +78,46 @@ def test_an_answer_belongs_to_its_occurrence_else_to_the_rest_of_its_week() -> N
 def test_k_must_be_positive() -> None:
     with pytest.raises(ValueError):
         releasable([], figure_of=str, period_of=str, respondents=len, k=0)
+
+
+def test_a_period_is_published_once_it_is_over() -> None:
+    start = datetime(2026, 12, 2, tzinfo=UTC)
+    periods = Periods((Window("7", start, start + timedelta(days=2)),))
+    in_round, after = start + timedelta(hours=3), start + timedelta(days=3)
+    assert not periods.closed(in_round, start + timedelta(days=1))
+    assert periods.closed(in_round, start + timedelta(days=2))
+    assert not periods.closed(after, datetime(2026, 12, 6, 23, 59, tzinfo=UTC))
+    assert periods.closed(after, datetime(2026, 12, 7, tzinfo=UTC))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    changes=st.lists(
+        st.tuples(st.integers(0, 7), st.integers(0, 11), st.integers(0, 2)), max_size=40
+    ),
+    weeks=st.integers(min_value=1, max_value=9),
+)
+def test_two_releases_of_latest_answers_differ_by_at_least_k_people_or_not_at_all(
+    changes: list[tuple[int, int, int]], weeks: int
+) -> None:
+    """Rows (week, person, answer): every Monday's release of each person's latest answer."""
+    monday = datetime(2026, 1, 5, tzinfo=UTC)
+    rows = [(monday + timedelta(weeks=w, hours=p), p, a) for w, p, a in changes]
+
+    def release(now: datetime) -> dict[int, int]:
+        kept = settled(
+            rows,
+            figure_of=lambda _: 0,
+            person_of=lambda r: str(r[1]),
+            when=lambda r: r[0],
+            state=lambda found: max(found)[2],
+            now=now,
+            k=K,
+        )
+        return {person: answer for _, person, answer in sorted(kept)}
+
+    releases = [release(monday + timedelta(weeks=w, days=d)) for w in range(weeks) for d in (2, 4)]
+    for one in releases:
+        for other in releases:
+            differing = {p for p in one.keys() | other.keys() if one.get(p) != other.get(p)}
+            assert not differing or len(differing) >= K

@@ -5,19 +5,27 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import ADMIN, Database, Phone, add_anonymous_concern, onboard, release_ballots
+from conftest import (
+    ADMIN,
+    Database,
+    Phone,
+    add_anonymous_concern,
+    begin_flow,
+    onboard,
+    release_ballots,
+)
 from openpyxl import load_workbook  # type: ignore[import-untyped]
 from sqlmodel import col, select
 
 from bot.app import BotApp
 from bot.cli import main
 from bot.config import Settings
+from bot.domain.clock import ManualClock
 from bot.sandbox.emulator import BotAPIEmulator, SentMessage
-from bot.services.conversations import UserRef
 from bot.storage import audit
 from bot.storage.models import Answer
 
@@ -41,15 +49,7 @@ async def answer_roles(phone: Phone) -> None:
 
 async def answer_trust_pulse(phone: Phone, app: BotApp) -> None:
     """An anonymous flow, as a check-in would open it, answered over the chat."""
-    assert app.session_factory is not None and app.conversations is not None
-    async with app.session_factory() as session:
-        from bot.storage import repo
-
-        member = await repo.get_member_by_telegram_id(session, telegram_user_id=phone.user_id)
-        assert member is not None
-        user = UserRef(telegram_user_id=phone.user_id, chat_id=phone.user_id, display_name="x")
-        await app.conversations.begin(session, user=user, member=member, flow_id="trust_pulse")
-        await session.commit()
+    await begin_flow(app, phone, "trust_pulse")
     for value in ("4", "3", "2", "5", "4", "3"):
         await phone.send(value)
     await phone.send(ANONYMOUS_TEXT)
@@ -165,11 +165,12 @@ def without_pseudonyms(rows: list[dict[str, str]]) -> list[dict[str, str]]:
 
 
 async def test_a_coordinator_exports_csv_and_xlsx(
-    admin: Phone, member: Phone, app: BotApp, db: Database
+    admin: Phone, member: Phone, app: BotApp, db: Database, clock: ManualClock
 ) -> None:
     await others_answer_the_pulse(app, 9)  # ten commenters in the week: enough to export
     await raise_anonymous_concern(app, MEMBER)
     pseudonym = await pseudonym_of(db, app, MEMBER)
+    clock.advance(timedelta(days=7))  # the week is over: its anonymous answers may go
 
     await admin.send("/export")
     assert "Export all answers as which kind of file?" in admin.new_text()
@@ -258,7 +259,7 @@ async def test_the_command_line_export_is_audited(
 
 
 async def test_a_lone_members_anonymous_answers_are_not_exported(
-    admin: Phone, member: Phone, app: BotApp
+    admin: Phone, member: Phone, app: BotApp, clock: ManualClock
 ) -> None:
     """The member is alone in answering the pulse this week: their ratings and comment would
     be theirs in all but name, so none of them leaves the bot."""
@@ -268,6 +269,7 @@ async def test_a_lone_members_anonymous_answers_are_not_exported(
     assert ANONYMOUS_TEXT.encode() not in document.file_bytes
     assert [r for r in csv_rows(document.file_bytes) if r["anonymous"] == "yes"] == []
     await others_answer_the_pulse(app, 4)  # five raters: the ratings go, the comments stay
+    clock.advance(timedelta(days=7))  # once their week is over
     await admin.send("/export csv trust_pulse")
     rows = csv_rows(admin.new()[-1].file_bytes or b"")
     assert {r["question"] for r in rows} == {"municipality", "community"}

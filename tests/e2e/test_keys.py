@@ -11,8 +11,19 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, TOKEN, Database, Phone, closed_port, onboard, running_app
+from conftest import (
+    ROOT,
+    TOKEN,
+    Database,
+    Phone,
+    begin_flow,
+    closed_port,
+    onboard,
+    release_ballots,
+    running_app,
+)
 from pydantic import SecretStr
+from sqlmodel import col, select
 from test_backups import cli
 from test_concerns import raise_concern
 from test_data_rights import everything
@@ -23,7 +34,7 @@ from bot.domain.clock import ManualClock
 from bot.sandbox.emulator import BotAPIEmulator
 from bot.services.sealing import KeyProblem, Sealer
 from bot.storage import audit
-from bot.storage.models import KeyRing, TicketRoute
+from bot.storage.models import Answer, KeyRing, TicketRoute
 
 OTHER_KEY = "another-anonymity-key-0123456789abcdef"
 
@@ -190,3 +201,80 @@ async def test_keys_rotate_reseals_routes_and_tags(
 
 
 ADMIN_ID = 9001
+
+
+async def begin_pulse(app: BotApp, phone: Phone, ratings: tuple[str, ...]) -> None:
+    """The trust pulse as a check-in opens it, answered up to `len(ratings)` questions."""
+    await begin_flow(app, phone, "trust_pulse")
+    for value in ratings:
+        await phone.send(value)
+
+
+async def test_keys_rotate_reseals_what_is_still_on_its_way(
+    admin: Phone,
+    emulator: BotAPIEmulator,
+    app: BotApp,
+    cli_env: Settings,
+    clock: ManualClock,
+    db: Database,
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A ballot not yet released, a pulse half answered (its answers sealed on the run) and an
+    anonymous raiser about to reply when the key is rotated: all carry on with the new key."""
+    settings = cli_env
+    raiser, voter, halfway = (
+        Phone(emulator, app, user_id=user, first_name=name)
+        for user, name in ((1002, "Fatou"), (1003, "Ines"), (1004, "Jomo"))
+    )
+    for phone in (raiser, voter, halfway):
+        await onboard(phone)
+    said = await raise_concern(
+        raiser,
+        category="Trust",
+        about="The municipality",
+        urgency="Urgent",
+        text="Meetings move without notice.",
+        identity="Stay anonymous",
+    )
+    handle = said.split("ticket ")[1].split(" ")[0].rstrip(";")
+    await admin.press("Answer", message=await admin.wait_for(f"New concern {handle}"))
+    await admin.send("Which meetings?")
+    await raiser.press("Reply", message=await raiser.wait_for("Which meetings?"))
+    await begin_pulse(app, voter, ("5", "4", "3", "2", "1", "2"))
+    await voter.press("Skip")
+    await voter.wait_for("See you next week")
+    await begin_pulse(app, halfway, ("1", "1", "1"))
+    await app.stop()
+
+    assert settings.anonymity_key is not None
+    (tmp_path / "old.key").write_text(settings.anonymity_key.get_secret_value())
+    new_key_file = tmp_path_factory.mktemp("keys") / "new.key"
+    monkeypatch.delenv("ANONYMITY_KEY")
+    assert await cli("keys", "new", str(new_key_file)) == 0
+    monkeypatch.setenv("ANONYMITY_KEY_FILE", str(new_key_file))
+    assert await cli("keys", "rotate", "--old-key-file", str(tmp_path / "old.key")) == 0
+
+    rotated = settings.model_copy(update={"anonymity_key": SecretStr(new_key_file.read_text())})
+    async with running_app(rotated, clock) as again:
+        admin, raiser, halfway = (
+            Phone(emulator, again, p.user_id) for p in (admin, raiser, halfway)
+        )
+        admin.seen, raiser.seen, halfway.seen = (len(p.messages) for p in (admin, raiser, halfway))
+        await raiser.send("The ward meetings.")
+        await admin.wait_for("The ward meetings.")
+        for value in ("2", "2", "2"):
+            await halfway.send(value)
+        await halfway.press("Skip")
+        await halfway.wait_for("See you next week")
+        assert await release_ballots(again) == 14  # six ratings and a skipped comment each
+        async with again.session_factory() as session:  # type: ignore[misc]
+            ratings = (
+                await session.exec(
+                    select(Answer.value_number).where(col(Answer.flow_id) == "trust_pulse")
+                )
+            ).all()
+        assert sorted(r for r in ratings if r is not None) == sorted(
+            [5, 4, 3, 2, 1, 2, 1, 1, 1, 2, 2, 2]
+        )

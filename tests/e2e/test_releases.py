@@ -7,23 +7,31 @@ publishes and tries to work one person's rating out of them (n·mean − m·mean
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
-from conftest import ROOT, add_roles_run
+from conftest import ROOT, Phone, add_roles_run, onboard
 from sqlmodel import col, select
 
 from bot.app import BotApp
 from bot.cli import main
 from bot.config import Settings
 from bot.domain.clock import ManualClock
+from bot.domain.schedules import Recurrence, ScheduleSpec
+from bot.sandbox.emulator import BotAPIEmulator, SentMessage
 from bot.storage import repo
 from bot.storage import schedules as store
-from bot.storage.models import Answer, OccurrenceStatus, Schedule
+from bot.storage.models import Answer, OccurrenceStatus, Schedule, ScheduleStatus
 
 RATED = "municipality"  # every rating below is of the municipality, by community members
 LONE_RATING = 1.0
 OTHERS_RATING = 4.0
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """No background sweep: the tests tick when they mean to."""
+    return settings.model_copy(update={"checkin_sweep_s": 3600.0})
 
 
 def day_start(moment: datetime) -> datetime:
@@ -242,3 +250,200 @@ async def test_a_one_member_group_is_not_revealed_by_response_rates_or_the_role_
         )
     assert outputs[0] == outputs[1]
     assert "Private company" not in outputs[1][0]
+
+
+# -- releases over time: the open week, and latest answers ------------------------------------
+
+PROGRESS = "Progress pulse"
+PROGRESS_REPORT = "Progress on objectives by partner group"
+RESPONSE_REPORT = "Responses per group against members per group"
+ROLE_REPORT = "Role map: who says they lead or support what"
+
+
+async def members_of(
+    emulator: BotAPIEmulator, app: BotApp, count: int, *, first: int = 7_300_000
+) -> list[Phone]:
+    phones = [
+        Phone(emulator, app, user_id=first + n, first_name=f"Member{n}") for n in range(count)
+    ]
+    for phone in phones:
+        await onboard(phone, "Community member")
+    return phones
+
+
+async def pause_defaults(app: BotApp) -> None:
+    """The default pulse and review stay quiet: the test's own schedule is all that goes out."""
+    assert app.session_factory is not None and app.checkins is not None
+    async with app.session_factory() as session:
+        for schedule_id in (1, 2):
+            await app.checkins.set_status(
+                session, schedule_id=schedule_id, status=ScheduleStatus.PAUSED, now=app.clock.now()
+            )
+        await session.commit()
+
+
+async def tick(app: BotApp) -> None:
+    assert app.scheduler is not None
+    await app.scheduler.tick()
+
+
+async def answer_progress(phone: Phone, rating: int) -> None:
+    """The progress check-in: one rating for every objective, no comment."""
+    await phone.wait_for(PROGRESS)
+    for _ in range(6):
+        await phone.send(str(rating))
+    await phone.press("Skip")
+    await phone.wait_for("The partnership measures its success")
+
+
+async def next_with(phone: Phone, fragment: str) -> SentMessage:
+    """The first message holding `fragment` among those `phone` has not seen yet."""
+    events = phone.emulator.subscribe()
+    try:
+        async with asyncio.timeout(15):
+            while True:
+                for message in phone.messages[phone.seen :]:
+                    if fragment in message.plain_text:
+                        phone.new()
+                        return message
+                await events.get()
+    finally:
+        phone.emulator.unsubscribe(events)
+
+
+async def published(admin: Phone, kind: str, title: str) -> tuple[str, bytes]:
+    """What `/report <kind>` shows a coordinator: the caption and the chart's bytes."""
+    admin.new()
+    await admin.send(f"/report {kind}")
+    photo = await next_with(admin, title)
+    assert photo.file_bytes is not None
+    return photo.plain_text, photo.file_bytes
+
+
+async def test_reports_on_wednesday_and_friday_of_an_open_week_tell_nobody_apart(
+    emulator: BotAPIEmulator, app: BotApp, clock: ManualClock, admin: Phone
+) -> None:
+    """Five partners rate their progress by Tuesday, a sixth on Thursday: the reports a
+    coordinator takes on Wednesday and on Friday used to differ by the sixth's ratings (6·mean'
+    − 5·mean) and by their response; the open round is published once it closed, whole."""
+    assert app.session_factory is not None and app.checkins is not None
+    await pause_defaults(app)
+    phones = await members_of(emulator, app, 6)
+    async with app.session_factory() as session:
+        spec = ScheduleSpec(
+            flow_id="objectives_progress",
+            recurrence=Recurrence(kind="weekly", at=time(10, 0), days=(0,)),
+            basis="partnership",
+            window=timedelta(days=6),
+        )
+        await app.checkins.create(session, spec, now=clock.now())
+        await session.commit()
+    monday = monday_of(clock)
+    clock.advance(monday + timedelta(hours=10) - clock.now())
+    await tick(app)
+    for phone in phones[:5]:
+        clock.advance(timedelta(minutes=17))
+        await answer_progress(phone, 4)
+    clock.advance(monday + timedelta(days=2, hours=12) - clock.now())  # Wednesday
+    wednesday = [
+        await published(admin, "progress", PROGRESS_REPORT),
+        await published(admin, "response", RESPONSE_REPORT),
+    ]
+    clock.advance(monday + timedelta(days=3, hours=9) - clock.now())  # Thursday
+    await answer_progress(phones[5], 1)
+    clock.advance(monday + timedelta(days=4, hours=12) - clock.now())  # Friday
+    friday = [
+        await published(admin, "progress", PROGRESS_REPORT),
+        await published(admin, "response", RESPONSE_REPORT),
+    ]
+    assert friday == wednesday
+    # Once the round is over (and its week), it is published whole, with the six together.
+    clock.advance(monday + timedelta(days=8, hours=12) - clock.now())
+    await tick(app)
+    assert app.dispatcher is not None and app.read_sessions is not None
+    assert app.catalogs is not None
+    reports = app.dispatcher["reports"]
+    (progress,) = await reports.build(
+        app.read_sessions, kinds=("progress",), since=None, words=app.catalogs.translator("en")
+    )
+    means = {series.label: series.values for series in progress.chart.series}
+    community = progress.chart.x_labels.index("Community member")
+    assert means["Economic"][community] == pytest.approx((5 * 4 + 1) / 6)
+
+
+async def answer_roles(phone: Phone, brings: str, leads: str) -> None:
+    """/roles: what one brings and leads (option numbers), the rest skipped."""
+    phone.new()
+    await phone.send("/roles")
+    await next_with(phone, "What do you (or your organisation) bring")
+    await phone.send(brings)
+    await phone.send(leads)
+    for _ in range(4):
+        await phone.press("Skip")
+    await phone.send("4")
+    await next_with(phone, "Your answers help the partnership agree on who does what")
+
+
+def gaps(caption: str) -> str:
+    return next((line for line in caption.splitlines() if line.startswith("Gaps")), "")
+
+
+async def test_one_member_changing_their_roles_is_not_published_alone(
+    emulator: BotAPIEmulator, app: BotApp, clock: ManualClock, admin: Phone
+) -> None:
+    """Six community members lead community links; a week later one of them says they lead
+    funding instead: the role maps before and after used to differ by exactly that member. The
+    map moves on only once at least k of the group changed their answer."""
+    await pause_defaults(app)
+    phones = await members_of(emulator, app, 6)
+    for phone in phones:
+        await answer_roles(phone, "3, 4", "4")  # brings funding and community links, leads links
+    clock.advance(timedelta(days=7))
+    before = await published(admin, "roles", ROLE_REPORT)
+    assert "Funding or resources" in gaps(before[0])
+    assert "Links with the community" not in gaps(before[0])
+    await answer_roles(phones[0], "3, 4", "3")  # now leads funding
+    clock.advance(timedelta(days=7))
+    assert await published(admin, "roles", ROLE_REPORT) == before
+    for phone in phones[1:5]:
+        await answer_roles(phone, "3, 4", "3")
+    clock.advance(timedelta(days=7))
+    after = await published(admin, "roles", ROLE_REPORT)
+    assert after != before
+    assert "Funding or resources" not in gaps(after[0])
+
+
+async def test_digests_and_exports_on_wednesday_and_friday_tell_nobody_apart(
+    app: BotApp, clock: ManualClock, admin: Phone
+) -> None:
+    """Five ratings on Monday, a sixth on Thursday, none in a pulse round: the voice digest and
+    the export taken on Wednesday and on Friday used to differ by the sixth rating."""
+    assert app.session_factory is not None and app.digests is not None
+    await pause_defaults(app)
+    clock.advance(timedelta(days=7))  # a week without a pulse round (the first opened at start)
+    monday = monday_of(clock)
+    await store_answers(app, [rating(monday, OTHERS_RATING) for _ in range(5)])
+
+    async def digest_and_export() -> tuple[float | None, list[str]]:
+        async with app.session_factory() as session:  # type: ignore[misc]
+            digest = await app.digests.build_voice_digest(  # type: ignore[union-attr]
+                session, pulse_flow="trust_pulse", since=monday, until=clock.now()
+            )
+        figure = next((f for f in digest.pulse.figures if f.question_key == RATED), None)
+        admin.new()
+        await admin.send("/export csv trust_pulse")
+        document = await next_with(admin, "Keep this file safe")
+        assert document.file_bytes is not None
+        lines = document.file_bytes.decode("utf-8-sig").splitlines()
+        shown = None if figure is None else figure.by_group.get("community")
+        return shown, [line for line in lines if ",yes," in line]
+
+    clock.advance(monday + timedelta(days=2, hours=12) - clock.now())  # Wednesday
+    wednesday = await digest_and_export()
+    await store_answers(app, [rating(monday + timedelta(days=3), LONE_RATING)])
+    clock.advance(monday + timedelta(days=4, hours=12) - clock.now())  # Friday
+    assert await digest_and_export() == wednesday
+    clock.advance(timedelta(days=3))  # the week is over: the six go together
+    community, exported = await digest_and_export()
+    assert community == pytest.approx((5 * OTHERS_RATING + LONE_RATING) / 6)
+    assert len(exported) == 6

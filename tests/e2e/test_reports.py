@@ -56,7 +56,7 @@ def anonymous_pulse(
 async def seed(app: BotApp, clock: ManualClock) -> None:
     """Members in three groups; trust pulses (some by proxy); roles claimed by name (five in the
     municipality lead decisions and support funding); and one member who answers anonymously
-    and raises an anonymous concern."""
+    and raises an anonymous concern. Then the clock moves to the next week."""
     assert app.session_factory is not None and app.sealer is not None
     now = clock.now()
     async with app.session_factory() as session:
@@ -116,6 +116,8 @@ async def seed(app: BotApp, clock: ManualClock) -> None:
             session, app.sealer, raiser_id=raiser.id, text=CONCERN_TEXT, now=now
         )
         await session.commit()
+    # A week on: reports publish closed weeks, and the role map as of a Monday.
+    clock.advance(timedelta(days=7))
 
 
 def assert_png(data: bytes | None) -> None:

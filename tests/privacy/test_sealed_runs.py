@@ -11,15 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Database, Phone, onboard
+from conftest import Database, Phone, begin_flow, onboard
 from sqlmodel import col, select
 
 from bot.app import BotApp
 from bot.config import Settings
 from bot.domain.clock import ManualClock
 from bot.sandbox.emulator import BotAPIEmulator
-from bot.services.conversations import UserRef
-from bot.storage import outbox, repo
+from bot.storage import outbox
 from bot.storage.models import Answer, Ballot, FlowRun, ScheduleStatus
 
 REMARK = "the treasurer keeps the fees for himself"
@@ -68,21 +67,10 @@ def settings(settings: Settings, flows_dir: Path) -> Settings:
     return settings.model_copy(update={"flows_dir": flows_dir})
 
 
-async def begin(app: BotApp, phone: Phone, flow_id: str) -> None:
-    """Open `flow_id` for the member, as a check-in would."""
-    assert app.session_factory is not None and app.conversations is not None
-    async with app.session_factory() as session:
-        member = await repo.get_member_by_telegram_id(session, telegram_user_id=phone.user_id)
-        assert member is not None
-        user = UserRef(telegram_user_id=phone.user_id, chat_id=phone.user_id, display_name="x")
-        await app.conversations.begin(session, user=user, member=member, flow_id=flow_id)
-        await session.commit()
-
-
 async def half_a_pulse(app: BotApp, phone: Phone) -> None:
     """Three ratings given, the rest still to come."""
     await onboard(phone)
-    await begin(app, phone, "trust_pulse")
+    await begin_flow(app, phone, "trust_pulse")
     for value in ("4", "2", "5"):
         await phone.send(value)
 
@@ -143,7 +131,7 @@ async def test_a_flow_reloaded_mid_run_leaves_no_anonymous_answer_on_it(
 
 async def test_a_discarded_run_keeps_nothing(app: BotApp, phone: Phone, db: Database) -> None:
     await onboard(phone)
-    await begin(app, phone, "quick_poll")
+    await begin_flow(app, phone, "quick_poll")
     await phone.send("2")
     run = await run_of(db, phone, "quick_poll")
     assert "mood" not in run.answers

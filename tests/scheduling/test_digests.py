@@ -224,16 +224,15 @@ async def test_the_committee_hears_what_members_said_without_who_said_it(
     digest = await amina.wait_for(VOICE)
     await officer.wait_for(VOICE)
     text = digest.plain_text
-    # The lone municipal conversation is withheld: in no figure, not even the total.
-    assert "Conversations finished: 5 (Community member 5)" in text
+    # The pulse round is still open: nothing of it is published before it closed.
+    assert "Conversations finished: none." in text
+    assert "Feeling heard" not in text
     # Two resources concerns are hidden, and the next smallest figure with them.
     assert "Open concerns: 15 (roles – · resources – · trust 7)" in text
     # Two comments only: none is quoted before ten people have commented.
     assert "Please publish the minutes" not in text
     assert "mayor" not in text and TICKET_TEXT not in text
     assert named(sent(digest)) == []
-    # A lone municipal answer is withheld: hidden, and in no figure that would give it away.
-    assert "Feeling heard: 4.4 overall · Municipality – · Community member 4.4" in text
     assert "A dash (–) hides a figure from fewer than 5 people" in text
     for phone in (kenji, maria):
         assert await queued(app, phone, VOICE) == 0
@@ -244,7 +243,10 @@ async def test_the_committee_hears_what_members_said_without_who_said_it(
     await tick(app)
     assert await queued(app, amina, VOICE) == 2
     latest = await amina.wait_for(f"{VOICE}: what members said since 2026-01-05")
+    # The lone municipal conversation is withheld: in no figure, not even the total.
     assert "Conversations finished: 5 (Community member 5)" in latest.plain_text
+    # A lone municipal answer is withheld: hidden, and in no figure that would give it away.
+    assert "Feeling heard: 4.4 overall · Municipality – · Community member 4.4" in latest.plain_text
     assert "Please publish the minutes" not in latest.plain_text
     assert app.session_factory is not None
     async with app.session_factory() as session:
