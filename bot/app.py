@@ -335,7 +335,10 @@ class BotApp:
             wake_sender=self.wake_sender,
             digests=self.digests,
             ballots=self.ballots,
+            concerns=self.concerns,
         )
+        if self.concerns is not None:
+            self.concerns.wake_filing = self.scheduler.file_concerns_soon
         await self.scheduler.start()
         self._background.append(
             asyncio.create_task(self.monitor.run(self._stopping), name="broadcasts")

@@ -7,7 +7,8 @@ them, so schedules added or paused from the CLI are picked up too. A periodic sw
 (`checkins:sweep`) handles reminders, window closing, members who finished a conversation and
 relative events. Each job runs `tick`, which asks `Checkins.run_due` what is due at the
 injected clock's `now` and commits it, releases the anonymous answers now due
-(`Ballots.release_due`) in a transaction of their own, then lets `Digests.run_due` send the
+(`Ballots.release_due`) and files the anonymous concerns their raisers sealed
+(`Concerns.file_sealed`), each in a transaction of its own, then lets `Digests.run_due` send the
 results of pulses whose window closed and the digests of other schedules (`voice_digest`,
 `you_said_we_did`), before waking the sender. One more job (`updates:prune`)
 forgets handled update ids once Telegram can no longer deliver them again.
@@ -33,6 +34,7 @@ from bot.domain.clock import Clock
 from bot.ops.failures import FailureLog
 from bot.services.ballots import Ballots
 from bot.services.checkins import Checkins, TickReport
+from bot.services.concerns import Concerns
 from bot.services.conversations import CONSENT_SHOWN_FOR
 from bot.services.digests import Digests
 from bot.storage import keys, repo
@@ -65,11 +67,14 @@ class CheckinScheduler:
         wake_sender: Callable[[], None],
         digests: Digests | None = None,
         ballots: Ballots | None = None,
+        concerns: Concerns | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.checkins = checkins
         self.digests = digests
         self.ballots = ballots
+        self.concerns = concerns
+        self._filing: set[asyncio.Task[None]] = set()
         self.clock = clock
         self.sweep_interval = sweep_interval
         self.wake_sender = wake_sender
@@ -136,6 +141,7 @@ class CheckinScheduler:
                 report = await self.checkins.run_due(session, now, checkpoint=checkpoint)
                 await session.commit()
             await self._release_ballots()
+            await self.file_concerns()
             async with self.session_factory() as session:
                 if self.digests is not None:
                     await self._run_digests(session, now, report)
@@ -183,6 +189,29 @@ class CheckinScheduler:
                 await session.commit()
         except Exception:
             log.exception("releasing ballots failed; the next pass tries again")
+
+    async def file_concerns(self) -> None:
+        """File the anonymous concerns raisers sealed, in a transaction of their own."""
+        if self.concerns is None:
+            return
+        try:
+            async with self.session_factory() as session:
+                filed = await self.concerns.file_sealed(session)
+                await session.commit()
+        except Exception:
+            log.exception("filing sealed concerns failed; the next pass tries again")
+            return
+        if filed:
+            self.wake_sender()
+
+    def file_concerns_soon(self) -> None:
+        """File sealed concerns now, apart from the update that sealed one (which is not kept
+        waiting); the sweep catches up on any this misses."""
+        if self._scheduler is None:
+            return
+        task = asyncio.get_running_loop().create_task(self.file_concerns())
+        self._filing.add(task)
+        task.add_done_callback(self._filing.discard)
 
     async def _run_digests(self, session: AsyncSession, now: datetime, report: TickReport) -> None:
         """Digest schedules and pulse results: a failure there must not hold check-ins back."""

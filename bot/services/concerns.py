@@ -2,15 +2,19 @@
 
 An anonymous concern keeps no link to its raiser that a coordinator, a report or an export can
 follow: the ticket has no member, and the way back is a route sealed with the anonymity key,
-opened only here to relay an answer or a step. The raiser finds their own tickets through a
-keyed tag. Messages to someone other than the person acting go through the outbox, in the
-same transaction as the change.
+opened only here to relay an answer or a step. Nor can a reader of the database pair it with
+its raiser by transaction: the raiser's transaction stores the concern sealed, with nothing of
+the raiser in clear, and the leader files it as a ticket in a transaction of its own
+(`file_sealed`), at once after that commit or at its next pass. The raiser finds their own
+tickets through a keyed tag. Messages to someone other than the person acting go through the
+outbox, in the same transaction as the change.
 """
 
 from __future__ import annotations
 
 import hmac
 import html
+import logging
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,12 +27,15 @@ from bot.domain import concerns as rules
 from bot.domain.clock import Clock
 from bot.domain.engine import Reply
 from bot.i18n import Catalogs, Translator
+from bot.services.ballots import day_of
 from bot.services.sealing import SEALED_DRAFT, Sealer
+from bot.storage import ballots as sealed_store
 from bot.storage import committees as committee_store
 from bot.storage import outbox, repo
 from bot.storage import tickets as store
 from bot.storage.models import Member, MemberStatus, Ticket
 
+log = logging.getLogger(__name__)
 COORDINATOR_PREFIX = "tk"  # tk:<action>:<ticket id>, coordinators' buttons
 RAISER_PREFIX = "tr"  # tr:reply:<ticket id>, the raiser's button
 COORDINATOR_DRAFT = "ticket"
@@ -105,35 +112,97 @@ class Concerns:
         self.sealer = sealer
         self.wake_sender = wake_sender
         self.draw = draw
+        # Told once a raiser's sealed concern is committed (the leader files it).
+        self.wake_filing: Callable[[], None] = lambda: None
 
     # -- raising ----------------------------------------------------------------------------
 
     async def finish_flow(
         self, session: AsyncSession, member: Member, answers: Mapping[str, Any]
     ) -> tuple[Reply, ...]:
-        """The end of the concerns flow: the answers become a ticket; what to tell the raiser."""
-        ticket = await self.raise_concern(
-            session, member=member, concern=rules.Concern.from_answers(answers)
+        """The end of the concerns flow: the answers become a ticket (an anonymous one once
+        the leader files it); what to tell the raiser."""
+        concern = rules.Concern.from_answers(answers)
+        if concern.anonymous:
+            handle = await self.seal_concern(session, member=member, answers=answers)
+            return (Reply(key="concern.received_anonymous", params={"handle": handle}),)
+        ticket = await self.raise_concern(session, member=member, concern=concern)
+        return (Reply(key="concern.received", params={"handle": ticket.handle}),)
+
+    async def seal_concern(
+        self, session: AsyncSession, *, member: Member, answers: Mapping[str, Any]
+    ) -> str:
+        """Store an anonymous concern sealed, to be filed apart from the raiser's transaction;
+        the handle its ticket will have."""
+        handle = await self._new_handle(session)
+        sealed = self.sealer.seal_json(
+            {"answers": dict(answers), "raiser": _id(member), "handle": handle}
         )
-        key = "concern.received_anonymous" if ticket.anonymous else "concern.received"
-        return (Reply(key=key, params={"handle": ticket.handle}),)
+        day = day_of(self.clock.now())
+        await sealed_store.add_ballot(
+            session, flow_id=sealed_store.SEALED_CONCERNS, day=day, sealed=sealed
+        )
+        event.listen(session.sync_session, "after_commit", lambda _s: self.wake_filing(), once=True)
+        return handle
+
+    async def file_sealed(self, session: AsyncSession) -> int:
+        """File every sealed anonymous concern as a ticket; how many. Run it in a transaction
+        of its own (the leader's), and commit it."""
+        filed = 0
+        waiting = await sealed_store.list_ballots(session, flow_id=sealed_store.SEALED_CONCERNS)
+        for ballot in waiting:
+            try:
+                sealed = self.sealer.unseal_json(ballot.sealed)
+            except ValueError:
+                log.error("a sealed concern cannot be opened with this anonymity key; kept")
+                continue
+            if not await sealed_store.take_ballot(session, ballot_id=ballot.id):
+                continue  # another instance filed it
+            handle = str(sealed["handle"])
+            if await store.handle_taken(session, handle=handle):
+                handle = await self._new_handle(session)
+            await self._file(
+                session,
+                concern=rules.Concern.from_answers(sealed["answers"]),
+                raiser_id=int(sealed["raiser"]),
+                handle=handle,
+            )
+            filed += 1
+        return filed
 
     async def raise_concern(
         self, session: AsyncSession, *, member: Member, concern: rules.Concern
     ) -> Ticket:
-        """Record a concern and send it to the responsible committee's coordinators."""
-        assert member.id is not None
+        """Record a concern and send it to the responsible committee's coordinators (an
+        anonymous one goes through `seal_concern` and `file_sealed` instead)."""
+        return await self._file(
+            session,
+            concern=concern,
+            raiser_id=_id(member),
+            handle=await self._new_handle(session),
+            raiser=member,
+        )
+
+    async def _file(
+        self,
+        session: AsyncSession,
+        *,
+        concern: rules.Concern,
+        raiser_id: int,
+        handle: str,
+        raiser: Member | None = None,
+    ) -> Ticket:
         now = self.clock.now()
         committees = await committee_store.list_committees(session)
         committee_id = rules.route([rules.CommitteeView(id=c.id or 0) for c in committees])
         ticket = await store.create_ticket(
             session,
-            handle=await self._new_handle(session),
+            handle=handle,
             category=concern.category,
             about=concern.about,
             urgency=concern.urgency,
             text=concern.text,
-            member_id=None if concern.anonymous else member.id,
+            member_id=None if concern.anonymous else raiser_id,
             committee_id=committee_id,
             now=now,
         )
@@ -142,13 +211,13 @@ class Concerns:
             await store.create_route(
                 session,
                 ticket_id=ticket.id,
-                sealed=self.sealer.seal(member.id),
-                raiser_tag=self.sealer.tag("raiser", member.id),
+                sealed=self.sealer.seal(raiser_id),
+                raiser_tag=self.sealer.tag("raiser", raiser_id),
             )
         await store.add_event(
             session, ticket_id=ticket.id, kind="status", status=rules.RECEIVED, now=now
         )
-        await self._to_coordinators(session, ticket, "ticket.new", raiser=member)
+        await self._to_coordinators(session, ticket, "ticket.new", raiser=raiser)
         return ticket
 
     async def _new_handle(self, session: AsyncSession) -> str:

@@ -25,6 +25,10 @@ from bot.storage.models import (
     ScheduleOccurrence,
 )
 
+# The "flow" of sealed anonymous concerns waiting to be filed as tickets (never a flow id):
+# they share the ballots' table, and their move by the leader, but are never released as answers.
+SEALED_CONCERNS = "~concerns"
+
 
 async def add_ballot(session: AsyncSession, *, flow_id: str, day: datetime, sealed: str) -> None:
     """Store a sealed ballot under a random key (no serial id to follow)."""
@@ -33,8 +37,12 @@ async def add_ballot(session: AsyncSession, *, flow_id: str, day: datetime, seal
 
 
 async def pending_by_flow(session: AsyncSession) -> dict[str, int]:
-    """How many ballots wait, by flow."""
-    query = select(Ballot.flow_id, func.count()).group_by(col(Ballot.flow_id))
+    """How many ballots wait, by flow (sealed concerns are not ballots of answers)."""
+    query = (
+        select(Ballot.flow_id, func.count())
+        .where(col(Ballot.flow_id) != SEALED_CONCERNS)
+        .group_by(col(Ballot.flow_id))
+    )
     return {str(flow): int(n) for flow, n in (await session.exec(query)).all()}
 
 
@@ -64,3 +72,9 @@ async def release(
     if answers:
         await (await session.connection()).execute(insert(Answer), list(answers))
     await session.exec(delete(Ballot).where(col(Ballot.id).in_(list(ballot_ids))))
+
+
+async def take_ballot(session: AsyncSession, *, ballot_id: str) -> bool:
+    """Delete one ballot; False when another transaction took it first."""
+    result = await session.exec(delete(Ballot).where(col(Ballot.id) == ballot_id))
+    return bool(result.rowcount)

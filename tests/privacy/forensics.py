@@ -187,3 +187,47 @@ def exposures(pieces: Iterator[Piece], people: list[Person]) -> list[str]:
             if hits:
                 found.append(f"{piece.where}: {person.name}'s words beside {hits}")
     return found
+
+
+def _rows(page: bytes, number: int) -> dict[bytes, Piece]:
+    return {p.raw: p for p in _page_pieces(page, number, f"page {number}") if p.row} if page else {}
+
+
+def sqlite_transactions(database: Path) -> list[list[Piece]]:
+    """The transactions the WAL holds (its frames up to each commit frame), each as the rows
+    its frames added to or removed from their pages against the page's previous image (in the
+    WAL, else in the file): what one transaction wrote and deleted, as a reader pairs them."""
+    wal = database.with_name(database.name + "-wal")
+    if not wal.exists():
+        return []
+    data, log = database.read_bytes(), wal.read_bytes()
+    (size,) = struct.unpack(">H", data[16:18])
+    size = 65536 if size == 1 else size
+    salts = log[16:24]
+    previous: dict[int, bytes] = {}
+    transactions: list[list[Piece]] = []
+    changed: list[Piece] = []
+    at = WAL_HEADER
+    while at + FRAME_HEADER + size <= len(log) and log[at + 8 : at + 16] == salts:
+        number, commit = struct.unpack(">II", log[at : at + 8])
+        page = log[at + FRAME_HEADER : at + FRAME_HEADER + size]
+        before = previous.get(number, data[(number - 1) * size : number * size])
+        old, new = _rows(before, number), _rows(page, number)
+        changed += [new[raw] for raw in new.keys() - old.keys()]
+        changed += [old[raw] for raw in old.keys() - new.keys()]
+        previous[number] = page
+        if commit:
+            transactions.append(changed)
+            changed = []
+        at += FRAME_HEADER + size
+    return transactions
+
+
+def transactions_pairing(transactions: list[list[Piece]], marker: str, person: Person) -> int:
+    """How many transactions changed both a row holding `marker` and a row of `person`."""
+    return sum(
+        1
+        for changed in transactions
+        if any(marker in "\n".join(p.texts) for p in changed)
+        and any(person.in_values(set(p.ints), list(p.texts)) for p in changed)
+    )

@@ -17,7 +17,14 @@ from typing import Any
 
 import pytest
 from conftest import ADMIN, Phone, onboard
-from forensics import Person, Piece, exposures, sqlite_pieces
+from forensics import (
+    Person,
+    Piece,
+    exposures,
+    sqlite_pieces,
+    sqlite_transactions,
+    transactions_pairing,
+)
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
@@ -186,10 +193,67 @@ async def xmins_shared(app: BotApp) -> list[str]:
         return [f"{q} (xmin {x})" for x, q in result.all() if x in linked]
 
 
+MEMBER_TABLES = ("member", "flowrun", "checkin", "draft")
+
+
+async def wal_position(app: BotApp) -> str:
+    """Where PostgreSQL's WAL stands now, with pg_walinspect ready to read it from there."""
+    assert app.session_factory is not None
+    async with app.session_factory() as session:
+        try:
+            async with session.begin_nested():
+                await session.exec(
+                    text("CREATE EXTENSION IF NOT EXISTS pg_walinspect SCHEMA public")  # type: ignore[call-overload]
+                )
+        except Exception:  # noqa: BLE001 - another test run created it meanwhile
+            pass
+        lsn = (await session.exec(text("SELECT pg_current_wal_lsn()::text"))).one()[0]  # type: ignore[call-overload]
+        await session.commit()
+    return str(lsn)
+
+
+async def tickets_beside_a_member(app: BotApp, since: str) -> list[str]:
+    """Tickets whose transaction, as PostgreSQL's WAL records it, also wrote or deleted a row
+    of a member's (their account, runs, check-ins, drafts): one update is one person's, so the
+    WAL (and the dead tuples it describes) pairs the ticket with its raiser."""
+    assert app.session_factory is not None
+    async with app.session_factory() as session:
+        schema = (await session.exec(text("SELECT current_schema()"))).one()[0]  # type: ignore[call-overload]
+        files = {}
+        for table in MEMBER_TABLES:
+            node = (
+                await session.exec(text(f'SELECT pg_relation_filenode(\'"{schema}"."{table}"\')'))  # type: ignore[call-overload]
+            ).one()[0]
+            files[f"/{node} "] = table
+        writers = {
+            int(x)
+            for (x,) in (await session.exec(text("SELECT xmin::text FROM ticketroute"))).all()  # type: ignore[call-overload]
+        }
+        records = (
+            await session.exec(
+                text(  # type: ignore[call-overload]
+                    "SELECT xid::text::bigint, block_ref FROM public.pg_get_wal_records_info("
+                    f"'{since}', pg_current_wal_lsn()) WHERE resource_manager LIKE 'Heap%'"
+                )
+            )
+        ).all()
+    return sorted(
+        {
+            f"the ticket of transaction {xid} beside a {table} row"
+            for xid, blocks in records
+            if xid in writers
+            for node, table in files.items()
+            if node in (blocks or "") + " "
+        }
+    )
+
+
 async def test_a_database_reader_cannot_tie_anonymous_words_to_anyone(
     emulator: BotAPIEmulator, app: BotApp, clock: ManualClock, database_url: str
 ) -> None:
     await move_member_ids(app)
+    postgres = not database_url.startswith("sqlite")
+    since = await wal_position(app) if postgres else ""
     admin = Phone(emulator, app, user_id=ADMIN, first_name="Ada")
     await onboard(admin, "Municipality")
     phones = [
@@ -247,6 +311,12 @@ async def test_a_database_reader_cannot_tie_anonymous_words_to_anyone(
                 handle = await raise_anonymous_concern(raiser, concern, look)
                 said[raiser.user_id].add(handle)
                 card = await admin.wait_for(f"New concern {handle}")
+                if reader.sqlite is not None:  # the WAL still holds the raiser's transaction
+                    raised_by = next(p for p in people() if p.telegram_id == raiser.user_id)
+                    paired = transactions_pairing(
+                        sqlite_transactions(reader.sqlite), handle, raised_by
+                    )
+                    assert paired == 0, "the ticket was written in its raiser's transaction"
                 await admin.press("Answer", message=card)
                 await admin.send("We will raise it with the mayor.")
                 await raiser.wait_for("We will raise it with the mayor.")
@@ -274,5 +344,6 @@ async def test_a_database_reader_cannot_tie_anonymous_words_to_anyone(
     # Each week is a fresh draw of 11: by chance alone a mean this high has odds near 1e-4.
     following = {c: r for c, r in correlations.items() if abs(sum(r) / len(r)) >= 0.7}
     assert following == {}, f"anonymous answers sorted by these follow who finished: {following}"
-    if not database_url.startswith("sqlite"):
+    if postgres:
         assert await xmins_shared(app) == []
+        assert await tickets_beside_a_member(app, since) == []
