@@ -215,7 +215,8 @@ async def wal_position(app: BotApp) -> str:
 async def tickets_beside_a_member(app: BotApp, since: str) -> list[str]:
     """Tickets whose transaction, as PostgreSQL's WAL records it, also wrote or deleted a row
     of a member's (their account, runs, check-ins, drafts): one update is one person's, so the
-    WAL (and the dead tuples it describes) pairs the ticket with its raiser."""
+    WAL (and the dead tuples it describes) pairs the ticket with its raiser. Row locks and
+    pruning write no row, and a reading transaction may log them."""
     assert app.session_factory is not None
     async with app.session_factory() as session:
         schema = (await session.exec(text("SELECT current_schema()"))).one()[0]  # type: ignore[call-overload]
@@ -233,7 +234,8 @@ async def tickets_beside_a_member(app: BotApp, since: str) -> list[str]:
             await session.exec(
                 text(  # type: ignore[call-overload]
                     "SELECT xid::text::bigint, block_ref FROM public.pg_get_wal_records_info("
-                    f"'{since}', pg_current_wal_lsn()) WHERE resource_manager LIKE 'Heap%'"
+                    f"'{since}', pg_current_wal_lsn()) WHERE resource_manager = 'Heap'"
+                    " AND record_type NOT LIKE 'LOCK%' AND record_type NOT LIKE 'INPLACE%'"
                 )
             )
         ).all()
