@@ -148,6 +148,7 @@ async def amain(args: argparse.Namespace) -> int:
                 )
                 app = BotApp(settings)
                 await app.prepare()
+                app.start_sender()  # sends the replies the updates write to the outbox
                 assert app.bot is not None and app.dispatcher is not None
                 bot = app.bot
                 dispatchers = {"echo": echo_dispatcher(), "partnerbot": app.dispatcher}

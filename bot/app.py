@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -46,6 +46,7 @@ from bot.storage.db import (
     create_session_factory,
     engine_for,
 )
+from bot.storage.models import OutboxMessage
 from bot.telegram.factory import (
     build_bot,
     build_dispatcher,
@@ -67,8 +68,10 @@ class BotApp:
     """partnerbot, polling one Bot API server (or receiving by webhook when `webhook` is set);
     `start` and `stop` for tests and the sandbox.
 
-    Every instance handles updates; only the leader (bot/cluster) runs the outbox sender, the
-    check-in scheduler and the broadcast monitor. On SQLite the one instance always leads.
+    Every instance handles updates and runs an outbox sender that sends the replies its
+    updates wrote (the fast path); only the leader (bot/cluster) has it claim due rows, and
+    runs the check-in scheduler and the broadcast monitor. On SQLite the one instance always
+    leads.
     """
 
     settings: Settings
@@ -115,6 +118,12 @@ class BotApp:
         """Tell the outbox sender that new messages are waiting."""
         if self.sender is not None:
             self.sender.wake()
+
+    async def deliver_replies(self, rows: Sequence[OutboxMessage]) -> None:
+        """Send the replies an update wrote leased to this instance (see `Sender.deliver_now`);
+        without a sender (stopping), their leases end and the leader's sender takes them."""
+        if self.sender is not None:
+            await self.sender.deliver_now(rows, wait_s=self.settings.send_lease_s)
 
     async def prepare(self) -> None:
         """Migrate the database, load flows and wording, build the bot; no network yet."""
@@ -195,6 +204,9 @@ class BotApp:
             tracker=self.tracker,
             redelivered=self.webhook,
             retry_s=self.settings.update_retry_s,
+            deliver=self.deliver_replies,
+            wake_sender=self.wake_sender,
+            reply_lease_s=self.settings.send_lease_s,
             chat_lock_namespace=self._namespace if self._shared else None,
             services={
                 "concerns": self.concerns,
@@ -240,6 +252,7 @@ class BotApp:
             wake_sender=self.wake_sender,
         )
         self._draining = False
+        self.start_sender()
         self.leadership = Leadership(
             self.engine,
             namespace=self._namespace,
@@ -271,6 +284,22 @@ class BotApp:
             ),
             name="partnerbot-polling",
         )
+
+    def start_sender(self) -> None:
+        """Start the outbox sender (bot/delivery), with a Bot of its own that does not retry:
+        it sends this instance's replies, and claims due rows while this instance leads."""
+        assert self.session_factory is not None
+        self.sender = Sender(
+            settings=self.settings,
+            session_factory=self.session_factory,
+            transport=build_transport(self.settings),
+            clock=self.clock,
+            open_route=None if self.sealer is None else self.sealer.open_route,
+            composer=self.checkins,
+            claiming=False,
+            on_reply_rate_limited=self.metrics.observe_reply_rate_limited,
+        )
+        self.sender.start()
 
     async def _receive_by_webhook(self) -> None:
         """Serve the webhook (with /healthz and /metrics), then tell Telegram where it is."""
@@ -312,20 +341,12 @@ class BotApp:
     # -- leadership: what only one instance runs ----------------------------------------------
 
     async def _lead(self) -> None:
-        """This instance leads: run the outbox sender, the scheduler and the broadcast monitor."""
+        """This instance leads: the outbox sender claims, the scheduler and the broadcast
+        monitor run."""
         assert self.session_factory is not None and self.checkins is not None
-        assert self.monitor is not None
+        assert self.monitor is not None and self.sender is not None
         self._stopping = asyncio.Event()
-        # The outbox sender (bot/delivery), with a Bot of its own that does not retry.
-        self.sender = Sender(
-            settings=self.settings,
-            session_factory=self.session_factory,
-            transport=build_transport(self.settings),
-            clock=self.clock,
-            open_route=None if self.sealer is None else self.sealer.open_route,
-            composer=self.checkins,
-        )
-        self.sender.start()
+        self.sender.lead()
         # Scheduled check-ins: defaults ensured, downtime caught up, jobs rebuilt from the DB.
         self.scheduler = CheckinScheduler(
             session_factory=self.session_factory,
@@ -345,7 +366,7 @@ class BotApp:
         )
 
     async def _follow(self) -> None:
-        """Stop what only the leader runs; sends in flight finish and claimed rows go back."""
+        """Stop what only the leader runs; the sender stops claiming, its claimed rows go back."""
         self._stopping.set()
         if self.scheduler is not None:
             await self.scheduler.stop()
@@ -353,8 +374,7 @@ class BotApp:
         await asyncio.gather(*self._background, return_exceptions=True)
         self._background.clear()
         if self.sender is not None:
-            await self.sender.stop()
-            self.sender = None
+            await self.sender.follow()
 
     # -- operations: /healthz and /metrics ----------------------------------------------------
 
@@ -446,6 +466,10 @@ class BotApp:
             self.leadership = None
         else:
             await self._follow()
+        if self.sender is not None:
+            # Sends in flight finish and claimed rows go back.
+            await self.sender.stop()
+            self.sender = None
         await self.retries.close()
         if self.bot is not None:
             await self.bot.session.close()

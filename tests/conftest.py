@@ -493,3 +493,39 @@ async def wait_drained(session_factory: SessionFactory, timeout: float = 30.0) -
                 if await outbox.outbox_depth(session) == {"queued": 0, "sending": 0}:
                     return
             await asyncio.sleep(0.05)
+
+
+@contextlib.asynccontextmanager
+async def partnerbot_run(
+    settings: Settings, concurrency: int = 8
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`python -m bot run` against the emulator and the test database; killed on the way out."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.upper().startswith(("SEND_", "DATABASE_", "TELEGRAM_", "BOT_", "ANONYMITY_"))
+    }
+    env.update(
+        BOT_TOKEN=settings.token(),
+        TELEGRAM_API_URL=settings.telegram_api_url,
+        DATABASE_URL=settings.database_url,
+        FLOWS_DIR=str(ROOT / "flows"),
+        LOCALES_DIR=str(ROOT / "locales"),
+        LOG_LEVEL=os.environ.get("TEST_BOT_LOG_LEVEL", "WARNING"),
+        SEND_RATE_PER_S="100",
+        SEND_PER_CHAT_PER_S="10",
+        SEND_CONCURRENCY=str(concurrency),
+    )
+    if settings.anonymity_key is not None:
+        env["ANONYMITY_KEY"] = settings.anonymity_key.get_secret_value()
+    if settings.database_schema:
+        env["DATABASE_SCHEMA"] = settings.database_schema
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", cwd=ROOT, env=env, stdin=asyncio.subprocess.DEVNULL
+    )
+    try:
+        yield process
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()

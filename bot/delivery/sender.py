@@ -9,6 +9,10 @@ seconds. When the database stops answering (a claim, a commit or a renewal fails
 breaker (`bot.delivery.breaker`) stops claiming and sending until it answers again, and the
 outcomes it could not record are kept and recorded then. Database times come from the
 injected Clock; pacing uses the event loop's clock.
+
+Every instance runs one sender; only the leader's claims (`lead`). Each one also sends the
+replies its own updates wrote already leased (`deliver_now`, the fast path), recording their
+outcomes with the same group commits and renewing their leases with the same heartbeat.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import heapq
 import logging
 import math
@@ -44,7 +49,6 @@ from bot.delivery.transport import (
     Transport,
 )
 from bot.domain.clock import Clock
-from bot.domain.payload import run_asked
 from bot.storage import outbox, repo
 from bot.storage.db import SessionFactory
 from bot.storage.models import CHECKIN_KIND, OutboxMessage, OutboxStatus
@@ -64,6 +68,11 @@ MAX_BATCH = 500
 COMMIT_LINGER_S = 0.005
 # Leases are renewed this many times per lease, so one late renewal never lets one lapse.
 RENEWALS_PER_LEASE = 3
+
+
+@dataclass(frozen=True)
+class NotSent:
+    """A fast-path row left unsent behind one that failed: back to the queue, untouched."""
 
 
 class Composer(Protocol):
@@ -103,15 +112,19 @@ class Sender:
         seed: int | None = None,
         open_route: Callable[[str], int | None] | None = None,
         composer: Composer | None = None,
+        claiming: bool = True,
+        on_reply_rate_limited: Callable[[], None] | None = None,
     ) -> None:
         self.session_factory = session_factory
+        # Told of each 429 met on the fast path (the reply path's metric).
+        self.on_reply_rate_limited = on_reply_rate_limited
+        # Claims due rows (the leader's sender); any sender delivers its replies (`deliver_now`).
+        self.claiming = claiming
         # Opens the sealed chat of a relay to an anonymous raiser, only to send it.
         self.open_route = open_route
         self.transport = transport
         self.composer = composer
         self._composed: dict[int, Composed | None] = {}
-        # The run whose question a composed check-in asks, kept until its outcome is recorded.
-        self._asks: dict[int, int] = {}
         self.clock = clock
         self.poll_interval = poll_interval
         self.paid = settings.paid_broadcast
@@ -139,7 +152,7 @@ class Sender:
         self._ready: list[tuple[float, int, OutboxMessage]] = []
         self._held: dict[int, OutboxMessage] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._outcomes: list[tuple[OutboxMessage, Outcome, asyncio.Future[None]]] = []
+        self._outcomes: list[tuple[OutboxMessage, Outcome | NotSent, asyncio.Future[None]]] = []
         self._outcomes_waiting = asyncio.Event()
         self._writer_stopping = False
         # Renewals and outcome commits both rewrite a held row's lease token: one at a time.
@@ -163,6 +176,21 @@ class Sender:
         if self._task is None:
             self._stopping = False
             self._task = asyncio.create_task(self.run(), name="outbox-sender")
+
+    def lead(self) -> None:
+        """Start claiming due rows (this instance leads)."""
+        self.claiming = True
+        self.wake()
+
+    async def follow(self) -> None:
+        """Stop claiming; rows claimed but not yet sent go back to the queue."""
+        self.claiming = False
+        self._signal.set()
+        if self._claiming is not None:
+            await asyncio.wait([self._claiming])
+        waiting = [message for _, _, message in self._ready]
+        self._ready.clear()
+        await self._give_back(waiting)
 
     def wake(self) -> None:
         """New messages were committed: look for them now instead of at the next poll."""
@@ -222,7 +250,8 @@ class Sender:
             self._claiming.add_done_callback(self._claimed)
         if not self._ready:
             busy = self._claiming is not None or self._tasks
-            if not busy and not (self._woken or self._finished or self._more):
+            looking = self.claiming and (self._woken or self._finished or self._more)
+            if not busy and not looking:
                 self._idle.set()
             await self._wait(self._idle_timeout(loop.time()))
             return
@@ -246,7 +275,7 @@ class Sender:
         task.add_done_callback(self._tasks.discard)
 
     def _should_claim(self, now: float) -> bool:
-        if self._stopping or len(self._ready) >= max(1, self.batch // 2):
+        if not self.claiming or self._stopping or len(self._ready) >= max(1, self.batch // 2):
             return False
         since = now - self._last_claim
         if self._woken or self._more:
@@ -256,6 +285,8 @@ class Sender:
         return since >= self.poll_interval or now >= self._next_look
 
     def _idle_timeout(self, now: float) -> float:
+        if not self.claiming:
+            return self.poll_interval  # until `lead` or `stop` signals
         moments = [self._last_claim + self.poll_interval, self._next_look]
         if self._finished:
             moments.append(self._last_claim + CLAIM_GAP_S)
@@ -386,19 +417,58 @@ class Sender:
 
     # -- sending ---------------------------------------------------------------------------
 
+    async def deliver_now(self, messages: Sequence[OutboxMessage], *, wait_s: float) -> None:
+        """The fast path: send one chat's replies, written leased by the update that made them,
+        in order, and wait (up to `wait_s`) for their outcomes to be committed with the next
+        group. Should one not be delivered, it and those after it go back to the queue for the
+        claiming sender (a 429 or 5xx is retried after its back-off there)."""
+        loop = asyncio.get_running_loop()
+        committed: list[asyncio.Future[None]] = []
+        failed = False
+        for message in messages:
+            row_id = _id(message)
+            self._held[row_id] = message
+            outcome: Outcome | NotSent = NotSent()
+            if not (failed or self._stopping or self.breaker.is_open):
+                if self._paused_until <= loop.time():
+                    try:
+                        outcome = await self._send_once(message)
+                    except Exception:
+                        # Moving a migrated chat's rows failed: the leases of this row and
+                        # those after it end, and the claiming sender takes them again.
+                        log.exception("outbox message %s: not sent; retried later", row_id)
+                        for later in messages[messages.index(message) :]:
+                            self._held.pop(_id(later), None)
+                        break
+                if isinstance(outcome, RateLimited) and self.on_reply_rate_limited is not None:
+                    self.on_reply_rate_limited()
+                failed = not isinstance(outcome, Delivered)
+            future = self._submit(message, outcome)
+            future.add_done_callback(functools.partial(self._let_go, row_id))
+            committed.append(future)
+        await asyncio.wait(committed, timeout=wait_s)
+        if failed and self.claiming:
+            self.wake()
+
+    def _let_go(self, row_id: int, _: asyncio.Future[None]) -> None:
+        """A fast-path row's outcome is committed: its lease needs no more renewals."""
+        self._held.pop(row_id, None)
+
+    async def _send_once(self, message: OutboxMessage) -> Outcome:
+        """Send one row, following a group's move to a supergroup; a 429 pauses all sends."""
+        outcome = await self._send(message)
+        if isinstance(outcome, Migrated):
+            outcome = await self._follow_migration(message, outcome)
+        if isinstance(outcome, RateLimited):
+            # Telegram limits the whole bot, so every send waits, not just this chat's.
+            loop = asyncio.get_running_loop()
+            self._paused_until = max(self._paused_until, loop.time() + outcome.retry_after)
+            log.warning("Telegram asked to wait %ss (429); all sends paused", outcome.retry_after)
+        return outcome
+
     async def _deliver(self, message: OutboxMessage) -> None:
         try:
-            outcome = await self._send(message)
-            if isinstance(outcome, Migrated):
-                outcome = await self._follow_migration(message, outcome)
-            if isinstance(outcome, RateLimited):
-                # Telegram limits the whole bot, so every send waits, not just this chat's.
-                loop = asyncio.get_running_loop()
-                self._paused_until = max(self._paused_until, loop.time() + outcome.retry_after)
-                log.warning(
-                    "Telegram asked to wait %ss (429); all sends paused", outcome.retry_after
-                )
-            await self._record(message, outcome)
+            await self._record(message, await self._send_once(message))
         except Exception:
             log.exception(
                 "outbox message %s: outcome not recorded; it is retried when its lease ends",
@@ -421,8 +491,6 @@ class Sender:
             if composed is None:
                 return Rejected("the check-in's flow is gone or changed; it cannot be written")
             kind, text, markup = "text", composed.text, composed.reply_markup
-            if (run := run_asked(markup)) is not None:
-                self._asks[_id(message)] = run
         chat_id = message.chat_id
         if message.route is not None:
             opened = None if self.open_route is None else self.open_route(message.route)
@@ -466,12 +534,16 @@ class Sender:
 
     # -- recording outcomes ----------------------------------------------------------------
 
-    async def _record(self, message: OutboxMessage, outcome: Outcome) -> None:
+    async def _record(self, message: OutboxMessage, outcome: Outcome | NotSent) -> None:
         """Hand an outcome to the next group commit; return once it is committed."""
+        await self._submit(message, outcome)
+
+    def _submit(self, message: OutboxMessage, outcome: Outcome | NotSent) -> asyncio.Future[None]:
+        """Hand an outcome to the next group commit; the future is done once it is committed."""
         committed = asyncio.get_running_loop().create_future()
         self._outcomes.append((message, outcome, committed))
         self._outcomes_waiting.set()
-        await committed
+        return committed
 
     async def _write_outcomes(self) -> None:
         """Commit outcomes in groups: all that arrived while the previous commit ran.
@@ -483,7 +555,7 @@ class Sender:
         is sent) and tried again, with what arrived meanwhile, when the breaker allows.
         """
         loop = asyncio.get_running_loop()
-        unrecorded: list[tuple[OutboxMessage, Outcome, asyncio.Future[None]]] = []
+        unrecorded: list[tuple[OutboxMessage, Outcome | NotSent, asyncio.Future[None]]] = []
         while True:
             if unrecorded:
                 await self._until_probe(loop)
@@ -536,7 +608,7 @@ class Sender:
                     await self._outcomes_waiting.wait()
             self._outcomes_waiting.clear()
 
-    async def _commit_outcomes(self, group: list[tuple[OutboxMessage, Outcome]]) -> None:
+    async def _commit_outcomes(self, group: list[tuple[OutboxMessage, Outcome | NotSent]]) -> None:
         counts: collections.Counter[str] = collections.Counter()
         async with self._lease_lock, self.session_factory() as session:
             now = self.clock.now()
@@ -546,11 +618,11 @@ class Sender:
                 if kept is not None and kept < len(sent):
                     log.warning("%d message(s) were sent after their lease ended", len(sent) - kept)
                 counts["sent"] += len(sent)
-                # A check-in's question: a typed answer takes its buttons away later.
+                # The question a typed answer answers, and whose buttons it then takes away.
                 asked = {
-                    run: mid
+                    asking[0]: (mid, asking[1])
                     for m, mid in sent
-                    if (run := self._asks.get(_id(m)) or run_asked(m.reply_markup))
+                    if (asking := self._asking(m)) is not None
                 }
                 if asked:
                     await repo.note_prompt_messages(session, sent=asked)
@@ -559,10 +631,19 @@ class Sender:
                     await self._apply(session, message, outcome, now, counts)
             await outbox.add_delivery_counts(session, counts=counts)
             await session.commit()
-        for message, _ in group:
-            self._asks.pop(_id(message), None)
         for name, n in counts.items():
             setattr(self.stats, name, getattr(self.stats, name) + n)
+
+    def _asking(self, message: OutboxMessage) -> tuple[int, bool] | None:
+        """The run whose open question a row asks, and whether its message has buttons."""
+        if message.run_id is None:
+            return None
+        if message.kind != CHECKIN_KIND:
+            return message.run_id, message.reply_markup is not None
+        composed = self._composed.get(_id(message))
+        if composed is None or not composed.asks:
+            return None
+        return message.run_id, composed.reply_markup is not None
 
     # -- leases ----------------------------------------------------------------------------
 
@@ -608,11 +689,13 @@ class Sender:
         self,
         session: AsyncSession,
         message: OutboxMessage,
-        outcome: Outcome,
+        outcome: Outcome | NotSent,
         now: datetime,
         counts: collections.Counter[str],
     ) -> None:
-        if isinstance(outcome, RateLimited):
+        if isinstance(outcome, NotSent):
+            await outbox.release(session, message=message)
+        elif isinstance(outcome, RateLimited):
             await outbox.release(session, message=message)
             counts["rate_limited"] += 1
         elif isinstance(outcome, Transient):

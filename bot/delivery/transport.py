@@ -29,6 +29,8 @@ class Composed:
 
     text: str
     reply_markup: dict[str, Any] | None = None
+    # It asks its run's open question (the last part of a check-in that has one).
+    asks: bool = False
 
 
 @dataclass(frozen=True)

@@ -174,6 +174,9 @@ def split_html(html: str, limit: int = TEXT_LIMIT, *, first_limit: int | None = 
     if limit < 1 or (first_limit is not None and first_limit < 1):
         raise ValueError("limits must be positive")
     head = limit if first_limit is None else first_limit
+    if utf16_len(html) <= head:
+        # Every reply comes this way: no need to parse what fits even counting its markup.
+        return [html] if _TAG.sub("", html).strip() else []
     tokens = _tokens(html)
     shown = [t.shown for t in tokens if isinstance(t, _Char)]
     if not "".join(shown).strip():

@@ -798,11 +798,10 @@ class Checkins:
             )
             return None
         text = step.parts[part].replace(NAME_SLOT, html.escape(names[run_id]))
-        keyboard = None
-        if step.question is not None and part == len(step.parts) - 1:
-            t = self.catalogs.translator(locale)
-            keyboard = render_keyboard(Message(step.question, run_id), t)
-        return Composed(text, keyboard)
+        if step.question is None or part < len(step.parts) - 1:
+            return Composed(text)
+        keyboard = render_keyboard(Message(step.question, run_id), self.catalogs.translator(locale))
+        return Composed(text, keyboard, asks=True)
 
     async def _expire(self, session: AsyncSession, now: datetime) -> int:
         """Runs of check-ins whose window closed become expired; the anonymous answers already
@@ -911,6 +910,7 @@ class Checkins:
                 reply_markup=keyboard,
                 language=t.locale,
                 dedupe_key=f"checkin:{item.checkin_id}:reminder:{number}",
+                asks_run=item.run_id,
             )
             source = f"checkin:{item.schedule_id}"
             if len(split_html(message.text)) == 1:
@@ -925,6 +925,7 @@ class Checkins:
                     language=message.language,
                     source=source,
                     dedupe_key=message.dedupe_key,
+                    asks_run=message.asks_run,
                     now=now,
                 )
             following = spec.reminders[number] if number < len(spec.reminders) else None

@@ -247,8 +247,10 @@ class Conversations:
         member: Member | None,
         event: Input,
         run_id: int | None = None,
+        message_id: int | None = None,
     ) -> Outcome:
-        """Apply typed text or a button press (of run `run_id`) to the open question."""
+        """Apply typed text (chat message `message_id`) or a button press (of run `run_id`)
+        to the open question."""
         if member is None:
             if run_id not in (None, PRE_CONSENT_RUN):
                 return self._outcome(user, None, closed=True)
@@ -266,6 +268,10 @@ class Conversations:
             if isinstance(event, PressInput):
                 return self._outcome(user, member, closed=True)
             return self._outcome(user, member, messages=(_say("chat.idle"),))
+        if _typed_before(event, message_id, run):
+            # A private chat numbers both sides' messages in one sequence: this was typed
+            # before the open question was shown (a retype overtaken by its original, say).
+            return self._outcome(user, member, messages=(_say("chat.typed_before_question"),))
         if run.proxy is not None and member.role == MemberRole.MEMBER:
             # Answering for someone else is a coordinator's task, checked at every answer.
             await self._end(session, run, RunStatus.ABANDONED)
@@ -279,7 +285,8 @@ class Conversations:
             return self._outcome(user, member, closed=True)
         # Typed text is followed by the question again or the next one: the buttons of the
         # message that asked it would answer a question no longer shown there.
-        stale = run.prompt_message_id if isinstance(event, engine.TextInput) else None
+        typed = isinstance(event, engine.TextInput)
+        stale = run.prompt_message_id if typed and run.prompt_buttons else None
         if not step.accepted:
             await self._save(session, run, flow, step, ballot)
             messages = _run_messages(run, step.replies)
@@ -685,6 +692,17 @@ def _run_messages(run: FlowRun, replies: Iterable[Reply]) -> tuple[Message, ...]
 
 def _without(answers: Mapping[str, Any], keys: set[str]) -> dict[str, Any]:
     return {k: v for k, v in answers.items() if k not in keys}
+
+
+def _typed_before(event: Input, message_id: int | None, run: FlowRun) -> bool:
+    """Whether typed text was sent before the message asking the run's open question."""
+    shown = run.prompt_message_id
+    return (
+        isinstance(event, engine.TextInput)
+        and message_id is not None
+        and shown is not None
+        and message_id < shown
+    )
 
 
 def _anonymous_keys(flow: Flow) -> set[str]:

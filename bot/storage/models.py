@@ -99,8 +99,10 @@ class FlowRun(SQLModel, table=True):
     proxy: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     # Answers in a row to the open question that could not be read (see engine.WAY_OUT_AFTER).
     misses: int = 0
-    # The chat message asking the open question, whose buttons go once it is answered by typing.
+    # The chat message asking the open question: a typed message older than it was written
+    # before the question was shown; its buttons (`prompt_buttons`) go once it is answered.
     prompt_message_id: int | None = Field(default=None, sa_type=BigInteger)
+    prompt_buttons: bool = False
     started_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -19,6 +19,7 @@ from sqlalchemy import (
     case,
     delete,
     func,
+    insert,
     literal,
     or_,
     tuple_,
@@ -51,6 +52,10 @@ ANONYMOUS_RELAY = "ticket:anonymous"
 # Lanes of relays stand where a chat id would, so a ticket's messages keep their order: beyond
 # any Telegram chat id (at most 52 significant bits), never one of a member's chats.
 RELAY_LANES = 2**53
+# The `source` of the bot's replies to what a member sent (bot.telegram.render.Outgoing).
+REPLY = "reply"
+# Rows deleted as soon as they are sent or given up (see `_forget_once_final`).
+KEPT_UNTIL_FINAL = (ANONYMOUS_RELAY, REPLY)
 SKIP_REASONS: dict[str, str] = {
     MemberStatus.STOPPED: "member stopped",
     MemberStatus.BLOCKED: "member blocked",
@@ -100,12 +105,17 @@ async def enqueue(
     dedupe_key: str | None = None,
     not_before: datetime | None = None,
     route: str | None = None,
+    asks_run: int | None = None,
+    lease_until: datetime | None = None,
     now: datetime,
 ) -> list[OutboxMessage]:
     """Queue one logical message in the caller's transaction; [] if `dedupe_key` was queued.
 
     Text longer than a message (or a caption) becomes several rows delivered in order; buttons
-    go under the last one. With `route` (a sealed chat id) `chat_id` is only a lane.
+    go under the last one, and so does `asks_run`, the run whose open question it asks (its
+    sending records the prompt). With `route` (a sealed chat id) `chat_id` is only a lane.
+    With `lease_until` the rows are written already claimed (`sending`) by the caller, who
+    sends them at once; should it die, they return to the queue when the lease ends.
     """
     parts = _parts(kind, text, media_file_id)
     keys = _dedupe_keys(dedupe_key, len(parts))
@@ -115,28 +125,34 @@ async def enqueue(
         )
         if (await session.exec(query)).first() is not None:
             return []
-    rows = [
-        OutboxMessage(
-            chat_id=chat_id,
-            route=route,
-            member_id=member_id,
-            broadcast_id=broadcast_id,
-            source=source,
-            dedupe_key=key,
-            kind=part_kind,
-            language=language,
-            text=part_text,
-            reply_markup=dict(reply_markup) if reply_markup and n == len(parts) - 1 else None,
-            media_file_id=media_file_id if part_kind in MEDIA_KINDS else None,
-            status=OutboxStatus.QUEUED,
-            next_attempt_at=not_before or now,
-            created_at=now,
-        )
+    values: list[dict[str, Any]] = [
+        {
+            "chat_id": chat_id,
+            "route": route,
+            "member_id": member_id,
+            "broadcast_id": broadcast_id,
+            "source": source,
+            "dedupe_key": key,
+            "kind": part_kind,
+            "language": language,
+            "text": part_text,
+            "reply_markup": dict(reply_markup) if reply_markup and n == len(parts) - 1 else None,
+            "media_file_id": media_file_id if part_kind in MEDIA_KINDS else None,
+            "run_id": asks_run if n == len(parts) - 1 else None,
+            "status": OutboxStatus.QUEUED if lease_until is None else OutboxStatus.SENDING,
+            "lease_until": lease_until,
+            "next_attempt_at": not_before or now,
+            "created_at": now,
+        }
         for n, ((part_kind, part_text), key) in enumerate(zip(parts, keys, strict=True))
     ]
+    rows = [OutboxMessage(**row) for row in values]
     if dedupe_key is None:
-        session.add_all(rows)
-        await session.flush()
+        # One statement per row, without the ORM's unit of work: every reply comes this way.
+        connection = await session.connection()
+        for row, row_values in zip(rows, values, strict=True):
+            inserted = insert(OutboxMessage).values(row_values).returning(col(OutboxMessage.id))
+            row.id = (await connection.execute(inserted)).scalar_one()
         return rows
     try:
         # Another transaction may queue the same key between our check and our insert.
@@ -255,6 +271,40 @@ async def next_due_at(session: AsyncSession) -> datetime | None:
     return (await session.exec(query)).one()
 
 
+def _ahead(earlier: Any, now: Any) -> ColumnElement[bool]:
+    """`earlier` (an outbox row) goes before later rows of its chat: it is being sent, due, or
+    waiting for its retry (a row scheduled for later holds nothing back)."""
+    return or_(
+        col(earlier.status) == OutboxStatus.SENDING,
+        and_(
+            col(earlier.status) == OutboxStatus.QUEUED,
+            or_(col(earlier.next_attempt_at) <= now, col(earlier.attempts) > 0),
+        ),
+    )
+
+
+@functools.cache
+def _queue_query() -> SelectOfScalar[int | None]:
+    """`replies_waiting`'s query, built once; `chat` and `now` are bound when it runs."""
+    now = bindparam("now", type_=UTCDateTime)
+    query = select(col(OutboxMessage.id)).where(
+        col(OutboxMessage.chat_id) == bindparam("chat"),
+        col(OutboxMessage.source) == REPLY,
+        _ahead(OutboxMessage, now),
+    )
+    return query.limit(1)
+
+
+async def replies_waiting(session: AsyncSession, *, chat_id: int, now: datetime) -> bool:
+    """Whether an earlier reply to the chat is still to go (one that met a 429, say).
+
+    Only replies: a reply does not wait behind a broadcast or a check-in still queued for
+    the chat (it never did), only behind the replies before it.
+    """
+    found = await session.exec(_queue_query(), params={"chat": chat_id, "now": now})
+    return found.first() is not None
+
+
 @functools.cache
 def _due_query(*, personal: bool, excluding: bool) -> SelectOfScalar[OutboxMessage]:
     """The claim's query, built once (building it costs more than running it): due queued
@@ -262,15 +312,7 @@ def _due_query(*, personal: bool, excluding: bool) -> SelectOfScalar[OutboxMessa
     `now` and `room` (and `excluded` chats) are bound when it runs."""
     now = bindparam("now", type_=UTCDateTime)
     earlier = aliased(OutboxMessage)
-    ahead = or_(
-        col(earlier.status) == OutboxStatus.SENDING,
-        and_(
-            col(earlier.status) == OutboxStatus.QUEUED,
-            # A row waiting for its retry holds later ones back; one scheduled later does not.
-            or_(col(earlier.next_attempt_at) <= now, col(earlier.attempts) > 0),
-        ),
-    )
-    # Implied by `ahead`, but spelt out, with the statuses inlined, so both stores see that
+    # Implied by `_ahead`, but spelt out, with the statuses inlined, so both stores see that
     # ix_outbox_pending_chat covers it (SQLite matches a partial index's condition by its text).
     pending = col(earlier.status).in_([literal(str(s), literal_execute=True) for s in PENDING])
     # OFFSET 0 keeps PostgreSQL from turning NOT EXISTS into an anti-join, which it planned
@@ -284,7 +326,7 @@ def _due_query(*, personal: bool, excluding: bool) -> SelectOfScalar[OutboxMessa
             col(earlier.chat_id) == col(OutboxMessage.chat_id),
             col(earlier.id) < col(OutboxMessage.id),
             pending,
-            ahead,
+            _ahead(earlier, now),
         )
         .offset(0)
         .exists()
@@ -345,9 +387,11 @@ async def claim_due(
             row.status, row.lease_until = OutboxStatus.SENDING, lease_until
         session.add(row)
     await session.flush()
-    skipped = [row.id for row in found if row.status == OutboxStatus.SKIPPED and _relay(row)]
+    skipped = [
+        row.id for row in found if row.status == OutboxStatus.SKIPPED and _kept_until_final(row)
+    ]
     if skipped:
-        await _forget_anonymous_relays(session, col(OutboxMessage.id).in_(skipped))
+        await _forget_once_final(session, col(OutboxMessage.id).in_(skipped))
     return found
 
 
@@ -376,19 +420,20 @@ async def _set(session: AsyncSession, where: ColumnElement[bool], **values: Any)
     return int(result.rowcount or 0)
 
 
-def _relay(message: OutboxMessage) -> bool:
-    return message.source == ANONYMOUS_RELAY
+def _kept_until_final(message: OutboxMessage) -> bool:
+    return message.source in KEPT_UNTIL_FINAL
 
 
-async def _forget_anonymous_relays(session: AsyncSession, where: ColumnElement[bool]) -> None:
-    """Delete the rows matching `where` that are anonymous relays in a final status.
+async def _forget_once_final(session: AsyncSession, where: ColumnElement[bool]) -> None:
+    """Delete the rows matching `where` that are anonymous relays or replies in a final status.
 
-    Once such a message is sent or given up, nothing needs its row, and keeping it would tie
-    the raiser's chat to their anonymous ticket for anyone reading the database.
+    Once such a message is sent or given up, nothing needs its row: keeping a relay would tie
+    the raiser's chat to their anonymous ticket for anyone reading the database, and keeping
+    replies would store all the bot ever said in each chat (and keep a chat id after /forget).
     """
     statement = delete(OutboxMessage).where(
         where,
-        col(OutboxMessage.source) == ANONYMOUS_RELAY,
+        col(OutboxMessage.source).in_(KEPT_UNTIL_FINAL),
         col(OutboxMessage.status).in_(FINAL),
     )
     await session.exec(statement.execution_options(synchronize_session=False))
@@ -435,9 +480,9 @@ async def record_sent_many(
     ]
     connection = await session.connection()
     result = await connection.execute(_mark_sent(), rows)
-    relays = [m.id for m, _ in sent if _relay(m)]
+    relays = [m.id for m, _ in sent if _kept_until_final(m)]
     if relays:
-        await _forget_anonymous_relays(session, col(OutboxMessage.id).in_(relays))
+        await _forget_once_final(session, col(OutboxMessage.id).in_(relays))
     if len(rows) > 1 and not connection.dialect.supports_sane_multi_rowcount:
         return None
     return int(result.rowcount)
@@ -477,7 +522,7 @@ async def record_attempt_failed(
         values.update(status=OutboxStatus.QUEUED, next_attempt_at=retry_at)
     changed = await _set(session, _ours(message), **values) == 1
     if retry_at is None:
-        await _forget_anonymous_relays(session, col(OutboxMessage.id) == message.id)
+        await _forget_once_final(session, col(OutboxMessage.id) == message.id)
     return changed
 
 
@@ -490,7 +535,7 @@ async def record_undeliverable(
     changed = await _set(
         session, _ours(message), status=status, last_error=reason, lease_until=None
     )
-    await _forget_anonymous_relays(session, col(OutboxMessage.id) == message.id)
+    await _forget_once_final(session, col(OutboxMessage.id) == message.id)
     return changed == 1
 
 
@@ -504,6 +549,9 @@ async def block_chat(
             await repo.update_member(
                 session, member=member, changes={"status": MemberStatus.BLOCKED}, now=now
             )
+    else:
+        # A reply names no member (see `bot.telegram.render.Outgoing.write`): its chat does.
+        await repo.mark_chat_blocked(session, chat_id=message.chat_id, now=now)
     await record_undeliverable(session, message=message, status=OutboxStatus.SKIPPED, reason=reason)
     others = await _set(
         session,
@@ -514,7 +562,7 @@ async def block_chat(
         status=OutboxStatus.SKIPPED,
         last_error=reason,
     )
-    await _forget_anonymous_relays(session, col(OutboxMessage.chat_id) == message.chat_id)
+    await _forget_once_final(session, col(OutboxMessage.chat_id) == message.chat_id)
     return others + 1
 
 

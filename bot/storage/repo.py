@@ -292,14 +292,28 @@ async def save_run_state(
     return run
 
 
-async def note_prompt_messages(session: AsyncSession, *, sent: Mapping[int, int | None]) -> None:
-    """Remember, per run id, the chat message whose buttons answer its open question."""
-    for run_id, message_id in sent.items():
-        await session.exec(
-            update(FlowRun)
-            .where(col(FlowRun.id) == run_id, col(FlowRun.status) == RunStatus.RUNNING)
-            .values(prompt_message_id=message_id)
-        )
+async def note_prompt_messages(
+    session: AsyncSession, *, sent: Mapping[int, tuple[int, bool]]
+) -> None:
+    """Remember, per run id, the chat message asking its open question (message id, and
+    whether it has buttons), in one statement."""
+    if not sent:
+        return
+    rows = [
+        {"run": run_id, "prompt": message_id, "buttons": buttons}
+        for run_id, (message_id, buttons) in sent.items()
+    ]
+    connection = await session.connection()
+    await connection.execute(_note_prompt(), rows)
+
+
+@functools.cache
+def _note_prompt() -> Update:
+    return (
+        update(FlowRun)
+        .where(col(FlowRun.id) == bindparam("run"), col(FlowRun.status) == RunStatus.RUNNING)
+        .values(prompt_message_id=bindparam("prompt"), prompt_buttons=bindparam("buttons"))
+    )
 
 
 async def end_run(

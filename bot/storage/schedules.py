@@ -680,6 +680,8 @@ class QueuedMessage:
     reply_markup: Mapping[str, Any] | None
     language: str
     dedupe_key: str
+    # The run whose open question the message asks (see `outbox.enqueue`).
+    asks_run: int | None = None
 
 
 async def insert_messages(
@@ -698,6 +700,7 @@ async def insert_messages(
                 "language": m.language,
                 "text": m.text,
                 "reply_markup": dict(m.reply_markup) if m.reply_markup else None,
+                "run_id": m.asks_run,
                 "status": OutboxStatus.QUEUED,
                 "attempts": 0,
                 "next_attempt_at": now,

@@ -23,6 +23,7 @@ from bot.services.sealing import Sealer
 from bot.storage.db import SessionFactory
 from bot.telegram.attempts import UpdateAttempts
 from bot.telegram.middlewares import ChatOrder, DatabaseSession, MemberContext, UpdateTracker
+from bot.telegram.render import Deliver
 from bot.telegram.retry import RetryRequests
 from bot.telegram.routers import get_routers
 from bot.telegram.updates import SkipUnreadableUpdates
@@ -74,6 +75,9 @@ def build_dispatcher(
     sealer: Sealer,
     redelivered: bool = False,
     retry_s: float = 30.0,
+    deliver: Deliver,
+    wake_sender: Callable[[], None],
+    reply_lease_s: float,
     chat_lock_namespace: str | None = None,
     services: Mapping[str, object] | None = None,
 ) -> Dispatcher:
@@ -102,7 +106,14 @@ def build_dispatcher(
     dispatcher.update.outer_middleware(ChatOrder())
     dispatcher.update.outer_middleware(UpdateAttempts(redelivered=redelivered, budget_s=retry_s))
     dispatcher.update.outer_middleware(
-        DatabaseSession(sessions, clock, chat_lock_namespace=chat_lock_namespace)
+        DatabaseSession(
+            sessions,
+            clock,
+            deliver=deliver,
+            wake_sender=wake_sender,
+            reply_lease_s=reply_lease_s,
+            chat_lock_namespace=chat_lock_namespace,
+        )
     )
     dispatcher.update.outer_middleware(MemberContext(conversations, catalogs))
     dispatcher.include_routers(*get_routers())

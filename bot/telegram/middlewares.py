@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from aiogram import BaseMiddleware
@@ -18,7 +19,7 @@ from bot.i18n import Catalogs
 from bot.services.conversations import Conversations, UserRef
 from bot.storage import repo
 from bot.storage.db import SessionFactory
-from bot.telegram.render import Outgoing, Responder
+from bot.telegram.render import Deliver, Outgoing, Responder
 from bot.telegram.updates import carries_nothing
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -113,23 +114,33 @@ class ChatOrder(BaseMiddleware):
 
 
 class DatabaseSession(BaseMiddleware):
-    """One session and transaction per update, claiming its id (a redelivery is ignored); the
-    Bot API calls and slow work (reports, exports) the handler asked for come after the commit,
-    so the transaction holds the database (on SQLite, its one writer) only while it reads,
-    decides and writes."""
+    """One session and transaction per update, claiming its id (a redelivery is ignored) and
+    writing the replies to the outbox; they are sent, with the other Bot API calls and slow
+    work (reports, exports) the handler asked for, after the commit, so the transaction holds
+    the database (on SQLite, its one writer) only while it reads, decides and writes."""
 
     def __init__(
-        self, sessions: SessionFactory, clock: Clock, *, chat_lock_namespace: str | None = None
+        self,
+        sessions: SessionFactory,
+        clock: Clock,
+        *,
+        deliver: Deliver,
+        wake_sender: Callable[[], None],
+        reply_lease_s: float,
+        chat_lock_namespace: str | None = None,
     ) -> None:
         self.sessions = sessions
         self.clock = clock
+        self.deliver = deliver
+        self.wake_sender = wake_sender
+        self.reply_lease = timedelta(seconds=reply_lease_s)
         # On PostgreSQL several instances may receive one chat's updates: a transaction-level
         # advisory lock per chat (ChatOrder only orders this process) keeps them one at a time.
         self.chat_lock_namespace = chat_lock_namespace
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
-        outgoing = Outgoing(self._mark_blocked, self._note_prompts)
+        outgoing = Outgoing(self._mark_blocked, self.deliver, self.wake_sender)
         data["outgoing"] = outgoing
         async with self.sessions() as session:
             chat_id = _chat_key(data)
@@ -142,14 +153,11 @@ class DatabaseSession(BaseMiddleware):
                 return None
             data["session"] = session
             result = await handler(event, data)
+            now = self.clock.now()
+            await outgoing.write(session, now=now, lease_until=now + self.reply_lease)
             await session.commit()
         await outgoing.flush()
         return result
-
-    async def _note_prompts(self, sent: dict[int, int | None]) -> None:
-        async with self.sessions() as session:
-            await repo.note_prompt_messages(session, sent=sent)
-            await session.commit()
 
     async def _mark_blocked(self, chat_id: int) -> None:
         async with self.sessions() as session:

@@ -1,10 +1,14 @@
-"""Showing replies in a chat: engine output as messages and keyboards, sent after commit."""
+"""Showing replies in a chat: engine output as messages and keyboards, written to the outbox
+with the update's own transaction and sent after it commits."""
 
 from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from aiogram import Bot
 from aiogram.enums import ChatAction
@@ -15,11 +19,14 @@ from aiogram.types import (
     InlineKeyboardMarkup,
     Message,
 )
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.i18n import Catalogs, Translator
 from bot.services import conversations
 from bot.services.conversations import PRE_CONSENT_RUN, Outcome
 from bot.services.rendering import Keyboard, render, render_text
+from bot.storage import outbox
+from bot.storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -30,43 +37,106 @@ def markup(keyboard: Keyboard | None) -> InlineKeyboardMarkup | None:
 
 
 Call = Callable[[], Awaitable[object]]
+# Sends rows written already leased, in order (`Sender.deliver_now`).
+Deliver = Callable[[Sequence[OutboxMessage]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A message to the chat, kept in the outbox: HTML text (a photo's or document's caption,
+    for a file already in Telegram), its buttons (Bot API JSON) and the run whose open
+    question it asks."""
+
+    text: str
+    keyboard: dict[str, Any] | None = None
+    asks_run: int | None = None
+    kind: str = "text"
+    media_file_id: str | None = None
 
 
 class Outgoing:
-    """The Bot API calls an update's handling asked for, made once its transaction committed.
+    """What an update's handling shows: messages, written to the outbox in the update's own
+    transaction (`write`), and other Bot API calls, made once it committed (`flush`).
 
-    Nothing waits on the network while the update's database work is in progress: the member's
-    answer is safe before anything is sent, and (on SQLite) the write lock is never held across
-    a round trip to Telegram.
+    A reply is as durable as the change it reports: should the instance die after the commit,
+    the leases the rows were written with end and the claiming sender delivers them. Nothing
+    waits on the network while the update's database work is in progress, and (on SQLite) the
+    write lock is never held across a round trip to Telegram. Answers to button presses, chat
+    actions, edits and slow work after the commit (`Responder.after_commit`) stay direct and
+    best-effort: lost with the instance, as a toast or a redrawn keyboard is of no lasting use.
     """
 
     def __init__(
         self,
         on_forbidden: Callable[[int], Awaitable[None]],
-        on_prompts: Callable[[dict[int, int | None]], Awaitable[None]] | None = None,
+        deliver: Deliver,
+        on_queued: Callable[[], None],
     ) -> None:
-        self._calls: list[tuple[int, Call]] = []
+        self._steps: list[tuple[int, Call | Reply]] = []
+        self._written: dict[int, list[OutboxMessage]] = {}
         self._on_forbidden = on_forbidden
-        self._on_prompts = on_prompts
-        self._prompts: dict[int, int | None] = {}
+        self._deliver = deliver
+        self._on_queued = on_queued
+        self._queued = False
+        self.written = False
 
     def add(self, chat_id: int, call: Call) -> None:
-        self._calls.append((chat_id, call))
+        self._steps.append((chat_id, call))
 
-    def note_prompt(self, run_id: int, message_id: int | None) -> None:
-        """A message asking run `run_id`'s open question was sent (None: one without buttons)."""
-        self._prompts[run_id] = message_id
+    def reply(self, chat_id: int, reply: Reply) -> None:
+        self._steps.append((chat_id, reply))
+
+    async def write(self, session: AsyncSession, *, now: datetime, lease_until: datetime) -> None:
+        """Queue the replies in the update's transaction, leased to this instance to send at
+        once; behind a chat's earlier replies still to go, they queue for the claiming sender
+        (which keeps the chat's order).
+
+        Replies carry no member: they answer what the member just sent, so they go to members
+        who stopped the bot too; /forget deletes a chat's queued rows.
+        """
+        self.written = True
+        waiting: dict[int, bool] = {}
+        for index, (chat_id, step) in enumerate(self._steps):
+            if not isinstance(step, Reply):
+                continue
+            if chat_id not in waiting:
+                waiting[chat_id] = await outbox.replies_waiting(session, chat_id=chat_id, now=now)
+            self._queued |= waiting[chat_id]
+            self._written[index] = await outbox.enqueue(
+                session,
+                chat_id=chat_id,
+                member_id=None,
+                text=step.text,
+                kind=step.kind,
+                media_file_id=step.media_file_id,
+                reply_markup=step.keyboard,
+                source=outbox.REPLY,
+                asks_run=step.asks_run,
+                lease_until=None if waiting[chat_id] else lease_until,
+                now=now,
+            )
 
     async def flush(self) -> None:
-        """Make the calls in order, with those they add; a chat that refuses messages gets no
-        further ones."""
+        """Make the calls and send the leased replies in order, with the calls they add; a
+        chat that refuses messages gets no further calls."""
+        if self._queued:
+            self._on_queued()
         refused: set[int] = set()
-        while self._calls:
-            chat_id, call = self._calls.pop(0)
+        leased: list[OutboxMessage] = []
+        index = 0
+        while index < len(self._steps):
+            chat_id, step = self._steps[index]
+            rows = self._written.get(index, [])
+            index += 1
+            leased += [row for row in rows if row.lease_until is not None]
+            if isinstance(step, Reply):
+                continue
+            await self._send(leased)
+            leased = []
             if chat_id in refused:
                 continue
             try:
-                await call()
+                await step()
             except TelegramForbiddenError as exc:
                 refused.add(chat_id)
                 log.info("chat %s refuses messages (%s)", chat_id, exc.message)
@@ -75,9 +145,11 @@ class Outgoing:
                 # Retries already happened in the session middleware; the answer is stored,
                 # and /start asks the open question again.
                 log.error("could not reply in chat %s: %s", chat_id, exc)
-        prompts, self._prompts = self._prompts, {}
-        if prompts and self._on_prompts is not None:
-            await self._on_prompts(prompts)
+        await self._send(leased)
+
+    async def _send(self, rows: list[OutboxMessage]) -> None:
+        for chat_id in dict.fromkeys(row.chat_id for row in rows):
+            await self._deliver([row for row in rows if row.chat_id == chat_id])
 
 
 class Responder:
@@ -117,11 +189,7 @@ class Responder:
         for message in outcome.messages:
             rendered = render(message, self._speaking(message, t), outcome.params)
             asks = message.reply.question is not None and message.run_id != PRE_CONSENT_RUN
-            self.send(
-                rendered.text,
-                markup(rendered.keyboard),
-                prompt_of=message.run_id if asks else None,
-            )
+            self._reply(Reply(rendered.text, rendered.keyboard, message.run_id if asks else None))
 
     def show_answer(self, outcome: Outcome, question: Message) -> None:
         """Edit an answered question's message: its buttons go, the answer chosen shows."""
@@ -154,25 +222,24 @@ class Responder:
         values = {k: html.escape(str(v)) for k, v in params.items()}
         self.send(t(key, **values) + (t(then, **values) if then else ""), markup)
 
-    def send(
-        self,
-        text: str,
-        keyboard: InlineKeyboardMarkup | None = None,
-        *,
-        prompt_of: int | None = None,
-    ) -> None:
-        """Send ready HTML text; `prompt_of` a run whose open question it asks."""
+    def send(self, text: str, keyboard: InlineKeyboardMarkup | None = None) -> None:
+        """Send ready HTML text (through the outbox, see `Outgoing`)."""
+        data = None if keyboard is None else keyboard.model_dump(mode="json", exclude_none=True)
+        self._reply(Reply(text, data))
 
-        async def call() -> None:
-            if prompt_of is not None:
-                # Until it is sent, no message of the chat holds the question's buttons (a
-                # question without buttons leaves none to take away once it is answered).
-                self.outgoing.note_prompt(prompt_of, None)
-            sent = await self.bot.send_message(self.chat_id, text, reply_markup=keyboard)
-            if prompt_of is not None and keyboard is not None:
-                self.outgoing.note_prompt(prompt_of, sent.message_id)
+    def media(self, kind: str, file_id: str, caption: str) -> None:
+        """Send a photo or document already in Telegram, with an HTML caption."""
+        self._reply(Reply(caption, kind=kind, media_file_id=file_id))
 
-        self.later(call)
+    def _reply(self, reply: Reply) -> None:
+        if not self.outgoing.written:
+            self.outgoing.reply(self.chat_id, reply)
+            return
+        # Made by slow work after the commit (a report's text): sent directly, best-effort.
+        if reply.kind != "text":
+            raise ValueError("a file already in Telegram is sent by the update's handler")
+        keyboard = markup(reply.keyboard)
+        self.later(lambda: self.bot.send_message(self.chat_id, reply.text, reply_markup=keyboard))
 
     def document(self, data: bytes, filename: str, caption: str | None = None) -> None:
         """Send a file made in memory (an export, a member's data)."""

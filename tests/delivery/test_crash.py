@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import signal
-import sys
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-from conftest import news_text, queue_news, wait_drained
+from conftest import news_text, partnerbot_run, queue_news, wait_drained
 
 from bot.config import Settings
 from bot.sandbox.emulator import BotAPIEmulator, RateLimits
@@ -19,42 +14,9 @@ from bot.storage import migrate, outbox
 from bot.storage.db import create_engine, create_session_factory
 from bot.storage.models import OutboxStatus
 
-ROOT = Path(__file__).resolve().parents[2]
 RECIPIENTS = 300
 CONCURRENCY = 8
 FIRST_USER = 700_000
-
-
-@contextlib.asynccontextmanager
-async def partnerbot_run(settings: Settings) -> AsyncIterator[asyncio.subprocess.Process]:
-    """`python -m bot run` against the emulator and the test database; killed on the way out."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.upper().startswith(("SEND_", "DATABASE_", "TELEGRAM_", "BOT_"))
-    }
-    env.update(
-        BOT_TOKEN=settings.token(),
-        TELEGRAM_API_URL=settings.telegram_api_url,
-        DATABASE_URL=settings.database_url,
-        FLOWS_DIR=str(ROOT / "flows"),
-        LOCALES_DIR=str(ROOT / "locales"),
-        LOG_LEVEL="WARNING",
-        SEND_RATE_PER_S="100",
-        SEND_PER_CHAT_PER_S="10",
-        SEND_CONCURRENCY=str(CONCURRENCY),
-    )
-    if settings.database_schema:
-        env["DATABASE_SCHEMA"] = settings.database_schema
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", cwd=ROOT, env=env, stdin=asyncio.subprocess.DEVNULL
-    )
-    try:
-        yield process
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
 
 
 @pytest.mark.slow
@@ -71,7 +33,7 @@ async def test_a_killed_sender_loses_nothing_and_repeats_at_most_what_was_in_fli
         for chat_id in chats:
             emulator.open_chat(chat_id)
 
-        async with partnerbot_run(settings) as first:
+        async with partnerbot_run(settings, CONCURRENCY) as first:
             await emulator.wait_for_messages(chats[RECIPIENTS // 2], 1, timeout=60)
             first.send_signal(signal.SIGKILL)
             await first.wait()
@@ -80,7 +42,7 @@ async def test_a_killed_sender_loses_nothing_and_repeats_at_most_what_was_in_fli
             left_sending = len(await outbox.list_messages(session, status=OutboxStatus.SENDING))
         assert 0 < delivered_before < RECIPIENTS
 
-        async with partnerbot_run(settings) as second:
+        async with partnerbot_run(settings, CONCURRENCY) as second:
             for chat_id in chats:
                 await emulator.wait_for_messages(chat_id, 1, timeout=60)
             # Rows left `sending` by the killed process come back when their lease ends (the

@@ -319,3 +319,22 @@ async def test_the_answers_of_others_are_untouched(
     async with app.session_factory() as session:
         left = (await session.exec(select(Answer).where(col(Answer.flow_id) == "roles"))).all()
     assert left == []
+
+
+async def test_forget_drops_the_replies_still_queued_for_the_member(
+    phone: Phone, db: Database
+) -> None:
+    await onboard(phone)
+    # Telegram makes the bot wait: /help's reply goes to the outbox's queue meanwhile.
+    phone.emulator.inject_fault(
+        "sendMessage", status=429, description="Too Many Requests: retry after 3", retry_after=3
+    )
+    await phone.send("/help")
+    assert phone.new() == []
+    await phone.send("/forget")
+    await phone.send("Yes")
+    await phone.wait_for("everything about you is erased")
+    shown = phone.new_text()
+    assert "/language" not in shown, "a reply queued for a forgotten member was sent"
+    assert "Erase everything about you?" not in shown
+    assert await db.member(phone.user_id) is None

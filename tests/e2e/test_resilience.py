@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from bot.app import BotApp
 from bot.config import Settings
 from bot.domain.clock import ManualClock
 from bot.sandbox.emulator import BotAPIEmulator
+from bot.storage import outbox
 from bot.storage.models import MemberStatus
 
 
@@ -64,30 +67,56 @@ async def test_a_rate_limited_reply_is_retried_after_the_pause(phone: Phone) -> 
         "sendMessage", status=429, description="Too Many Requests: retry after 1", retry_after=1
     )
     await phone.send("/help")
-    assert "/language" in phone.new_text()
+    # The outbox sender takes the reply over once the pause is over.
+    await phone.wait_for("/language")
     assert phone.emulator.calls["sendMessage"] == 2
 
 
-async def test_server_errors_and_timeouts_are_retried(phone: Phone) -> None:
+async def failed_attempts(app: BotApp, attempts: int) -> None:
+    """Wait until the outbox recorded the reply's `attempts`-th failure."""
+    assert app.session_factory is not None
+    async with asyncio.timeout(15):
+        while True:
+            async with app.session_factory() as session:
+                (row,) = await outbox.list_messages(session)
+            if row.attempts == attempts:
+                return
+            await asyncio.sleep(0.05)
+
+
+async def retry_due(app: BotApp, clock: ManualClock) -> None:
+    """Let the outbox's back-off pass (the database's clock is the test's) and wake the sender."""
+    clock.advance(timedelta(minutes=15))
+    app.wake_sender()
+
+
+async def test_server_errors_and_timeouts_are_retried(
+    phone: Phone, app: BotApp, clock: ManualClock
+) -> None:
     phone.emulator.inject_fault("sendMessage", status=502, description="Bad Gateway")
     await phone.send("/help")
-    assert "/language" in phone.new_text()
+    await retry_due(app, clock)
+    await phone.wait_for("/language")
     phone.emulator.inject_fault("sendMessage", status=200, description="slow", delay=3.0)
     await phone.send("/help")
-    assert "/language" in phone.new_text()
+    (_, again) = await phone.emulator.wait_for_messages(phone.user_id, 2)
+    assert "/language" in again.plain_text
 
 
-async def test_a_reply_that_keeps_failing_is_logged(
-    phone: Phone, caplog: pytest.LogCaptureFixture
+async def test_a_reply_that_keeps_failing_is_retried_and_logged(
+    phone: Phone, app: BotApp, clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     phone.emulator.inject_fault(
         "sendMessage", status=500, description="Internal Server Error", count=3
     )
     await phone.send("/help")
     assert phone.new() == []
-    assert any("could not reply in chat 1001" in r.getMessage() for r in caplog.records)
-    await phone.send("/help")
-    assert "/language" in phone.new_text()
+    for attempts in (1, 2, 3):
+        await failed_attempts(app, attempts)
+        await retry_due(app, clock)
+    await phone.wait_for("/language")
+    failed = [r.getMessage() for r in caplog.records if "failed (" in r.getMessage()]
+    assert [m.split(":")[1].strip()[:9] for m in failed] == ["attempt 1", "attempt 2", "attempt 3"]
 
 
 async def test_a_member_who_blocked_the_bot_is_marked_blocked(phone: Phone, db: Database) -> None:

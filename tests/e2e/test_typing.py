@@ -360,3 +360,41 @@ async def test_answered_questions_show_the_answer_and_lose_their_buttons(phone: 
     assert brings.buttons == []
     # Nothing asked Telegram to take buttons off a message that had none left.
     assert phone.emulator.stats.bad_requests == 0
+
+
+# -- an answer goes to the question the member saw -------------------------------------------
+
+
+async def test_a_retype_overtaken_by_its_original_does_not_answer_the_next_question(
+    phone: Phone, db: Database, emulator: BotAPIEmulator
+) -> None:
+    await send_all(phone, "/start", "Yes", "1. English", "Skip", "2. Private company")
+    assert "name of your organisation" in phone.new_text()
+    # Sent twice before the bot answered the first (as after "please try again" while the
+    # original was still on its way): both are older than the role question.
+    updates = [
+        emulator.send_text(phone.user_id, "Acme Water Ltd", first_name=phone.first_name)
+        for _ in range(2)
+    ]
+    for update_id in updates:
+        await phone.app.tracker.wait_handled(update_id)
+    asked, told = (m.plain_text for m in phone.new())
+    assert "What is your role" in asked
+    assert "written before the question above" in told
+    assert "What is your role" not in told, "the question on screen is not repeated"
+
+    await phone.send("Engineer")
+    assert "roles and responsibilities" in phone.new_text()
+    await phone.send("No")
+    member = await db.member(phone.user_id)
+    assert member is not None
+    assert (member.organisation, member.role_title) == ("Acme Water Ltd", "Engineer")
+
+
+async def test_an_answer_typed_after_the_question_is_taken(phone: Phone) -> None:
+    await send_all(phone, "/start", "Yes", "1. English", "Skip", "2. Private company")
+    phone.new()
+    await send_all(phone, "Acme Water Ltd", "Engineer")
+    shown = phone.new_text()
+    assert "written before" not in shown
+    assert "roles and responsibilities" in shown

@@ -66,11 +66,16 @@ async def set_zone(app: BotApp, user_id: int, zone: str) -> None:
 
 
 async def queued_texts(app: BotApp, user_id: int) -> list[str]:
-    """What the outbox holds for a chat, sent or not (deterministic right after a tick)."""
+    """What the outbox holds for a chat but replies, sent or not (deterministic right after a
+    tick)."""
     assert app.session_factory is not None
     assert app.checkins is not None
     async with app.session_factory() as session:
-        messages = await outbox.list_messages(session, chat_id=user_id)
+        messages = [
+            m
+            for m in await outbox.list_messages(session, chat_id=user_id)
+            if m.source != outbox.REPLY
+        ]
         return [w.text for w in await written(session, app.checkins, messages) if w is not None]
 
 

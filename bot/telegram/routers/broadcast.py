@@ -187,11 +187,8 @@ async def _preview(
 
 
 def _send_exactly(responder: Responder, kind: str, media: str | None, text: str) -> None:
-    bot, chat_id = responder.bot, responder.chat_id
-    if kind == "photo" and media:
-        responder.later(lambda: bot.send_photo(chat_id, media, caption=text or None))
-    elif kind == "document" and media:
-        responder.later(lambda: bot.send_document(chat_id, media, caption=text or None))
+    if kind in ("photo", "document") and media:
+        responder.media(kind, media, text)
     else:
         responder.send(text)
 

@@ -53,7 +53,9 @@ async def on_text(
 ) -> None:
     """Typed text answers the open question."""
     event = TextInput(text=message.text or "")
-    outcome = await conversations.answer(session, user=user, member=member, event=event)
+    outcome = await conversations.answer(
+        session, user=user, member=member, event=event, message_id=message.message_id
+    )
     if outcome.stale_buttons is not None:
         responder.remove_buttons(outcome.stale_buttons)
     responder.show(outcome)
