@@ -318,19 +318,19 @@ class Conversations:
         now = self.clock.now()
         tag = self.consent_tag(user.telegram_user_id)
         # Consent is an answer to the question shown: its button, or typing after it was sent.
-        shown = isinstance(event, PressInput) or await keys.consent_was_shown(
-            session, tag=tag, since=now - CONSENT_SHOWN_FOR
-        )
-        if not shown:
+        misses = await keys.consent_misses(session, tag=tag, since=now - CONSENT_SHOWN_FOR)
+        if misses is None and not isinstance(event, PressInput):
             return await self._welcome(session, user)
-        step = self._resume(flow, first.state, event, self.locale_of(user, None))
+        state = dataclasses.replace(first.state, misses=misses or 0)
+        step = self._resume(flow, state, event, self.locale_of(user, None))
         if step.closed or (not step.accepted and isinstance(event, PressInput)):
             return self._outcome(
                 user, None, closed=step.closed, messages=tuple(Message(r) for r in step.replies)
             )
         if not step.accepted:
-            # Someone who never saw the welcome gets it, not just a hint.
-            return await self._welcome(session, user)
+            # Counted like any question's misunderstandings: hints, the way out, set aside.
+            await keys.consent_missed(session, tag=tag, misses=step.state.misses)
+            return self._outcome(user, None, messages=tuple(Message(r) for r in step.replies))
         await keys.consent_answered(session, tag=tag)
         if step.discard:
             return self._outcome(user, None, messages=tuple(Message(r) for r in step.replies))

@@ -118,13 +118,23 @@ async def consent_shown(session: AsyncSession, *, tag: str, now: datetime) -> No
     if prompt is None:
         prompt = ConsentPrompt(tag=tag, shown_at=now)
     prompt.shown_at = now
+    prompt.misses = 0
     session.add(prompt)
 
 
-async def consent_was_shown(session: AsyncSession, *, tag: str, since: datetime) -> bool:
-    """Whether the consent question was shown to this person after `since`."""
+async def consent_misses(session: AsyncSession, *, tag: str, since: datetime) -> int | None:
+    """How many answers in a row to the consent question shown to this person after `since`
+    were not understood; None when it was not shown since."""
     prompt = await session.get(ConsentPrompt, tag)
-    return prompt is not None and prompt.shown_at >= since
+    return prompt.misses if prompt is not None and prompt.shown_at >= since else None
+
+
+async def consent_missed(session: AsyncSession, *, tag: str, misses: int) -> None:
+    """Count another answer to the consent question that was not understood."""
+    prompt = await session.get(ConsentPrompt, tag)
+    if prompt is not None:
+        prompt.misses = misses
+        session.add(prompt)
 
 
 async def consent_answered(session: AsyncSession, *, tag: str) -> None:

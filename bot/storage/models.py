@@ -525,3 +525,5 @@ class ConsentPrompt(SQLModel, table=True):
 
     tag: str = Field(max_length=64, primary_key=True)
     shown_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    # Misunderstood answers to it in a row (nothing else of the person is kept).
+    misses: int = Field(default=0, sa_column_kwargs={"server_default": "0"})

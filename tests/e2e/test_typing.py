@@ -189,6 +189,26 @@ async def test_eight_nonsense_answers_are_never_refused_the_same_way_a_fourth_ti
     assert member is not None and member.stakeholder_group == "municipality"
 
 
+async def test_nonsense_at_the_consent_question_is_not_answered_with_the_welcome_again(
+    phone: Phone, db: Database
+) -> None:
+    """Before consent nothing is stored of the person, yet the question's misunderstandings
+    are counted like any other's: hints, the way out twice, then it is set aside."""
+    await phone.send("/start")
+    phone.new()
+    replies = []
+    for _ in range(8):
+        await phone.send("blah")
+        replies.append(phone.new_text())
+    assert max(Counter(replies).values()) <= 3, replies
+    assert not any("listening line" in r for r in replies), replies
+    assert "/cancel" in replies[2] and "Do you agree?" in replies[2]
+    assert replies[4].startswith(SET_ASIDE)
+    await phone.send("yes")  # the answer is still taken while the question waits
+    assert "Which language" in phone.new_text()
+    assert await db.member(phone.user_id) is not None
+
+
 async def test_the_way_out_offers_to_skip_where_the_flow_allows(phone: Phone, db: Database) -> None:
     await send_all(phone, "/start", "yes", "English", "Skip", "Community member")
     phone.new()
