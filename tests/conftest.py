@@ -7,11 +7,13 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +21,7 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlmodel import col, select
 
 from bot.app import BotApp
@@ -28,7 +30,7 @@ from bot.domain.clock import ManualClock
 from bot.sandbox.emulator import BotAPIEmulator, SentMessage
 from bot.services.ballots import Ballots
 from bot.services.sealing import Sealer
-from bot.storage import outbox, repo
+from bot.storage import migrate, outbox, repo
 from bot.storage.db import SessionFactory, create_engine
 from bot.storage.models import (
     Answer,
@@ -47,11 +49,92 @@ ADMIN = 9001  # in ADMIN_IDS of the test settings
 BACKENDS = ["sqlite", "postgres"]
 
 
+@dataclass(frozen=True)
+class Statement:
+    """One statement the migrations sent to PostgreSQL, as the driver received it."""
+
+    sql: str
+    parameters: Any
+
+
+def run_aside(work: Coroutine[Any, Any, None]) -> None:
+    """Run `work` to the end on a loop of its own, in a thread (a fixture may ask for a
+    session template while the test's loop is running)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, work).result()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite file migrated to head once per session, copied for each test."""
+    path = tmp_path_factory.mktemp("template") / "partnerbot.db"
+
+    async def build() -> None:
+        engine = create_engine(f"sqlite:///{path}")
+        try:
+            await migrate.upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    run_aside(build())
+    # Closing the last connection checkpointed the WAL: the file alone holds the schema.
+    assert not path.with_name(f"{path.name}-wal").exists()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> list[Statement]:
+    """The statements (DDL and seed rows) the migrations send to an empty PostgreSQL schema,
+    captured once per session by migrating a throw-away schema, to replay in each test's own.
+    Reads are left out: on an empty schema they change nothing."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        pytest.skip("TEST_DATABASE_URL is not set")
+    schema = f"template_{uuid.uuid4().hex[:12]}"
+    captured: list[Statement] = []
+
+    def record(
+        _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool
+    ) -> None:
+        if not statement.lstrip().upper().startswith("SELECT"):
+            captured.append(Statement(statement, parameters))
+
+    async def build() -> None:
+        admin = create_engine(base)
+        engine = create_engine(base, schema=schema)
+        try:
+            async with admin.begin() as conn:
+                await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            event.listen(engine.sync_engine, "before_cursor_execute", record)
+            await migrate.upgrade(engine)
+        finally:
+            await engine.dispose()
+            async with admin.begin() as conn:
+                await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            await admin.dispose()
+
+    run_aside(build())
+    # Replayed under another search_path, a statement must not name the template's schema.
+    assert not [each for each in captured if schema in each.sql], "schema-qualified statement"
+    return captured
+
+
+def fresh_database(request: pytest.FixtureRequest) -> bool:
+    """Whether the test wants an empty database (it tests the migrations themselves) rather
+    than one already at head."""
+    return request.node.get_closest_marker("empty_database") is not None
+
+
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database for one test, on each backend available."""
+    """A fresh database for one test, on each backend available: at the migrations' head
+    (`migrate.upgrade` finds nothing to do), or empty for tests marked `empty_database`."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'partnerbot.db'}"
+        path = tmp_path / "partnerbot.db"
+        if not fresh_database(request):
+            shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+            path.chmod(0o600)
+        yield f"sqlite:///{path}"
         return
     base = os.environ.get("TEST_DATABASE_URL")
     if not base:
@@ -60,21 +143,33 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
-async def database_schema(database_url: str) -> AsyncIterator[str | None]:
-    """On PostgreSQL, a schema of its own for the test, dropped afterwards."""
+async def database_schema(
+    request: pytest.FixtureRequest, database_url: str
+) -> AsyncIterator[str | None]:
+    """On PostgreSQL, a schema of its own for the test (at head unless the test is marked
+    `empty_database`), dropped afterwards."""
     if not database_url.startswith("postgres"):
         yield None
         return
+    template: list[Statement] = (
+        [] if fresh_database(request) else request.getfixturevalue("postgres_template")
+    )
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    engine = create_engine(database_url)
-    async with engine.begin() as conn:
-        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    admin = create_engine(database_url)
+    engine = create_engine(database_url, schema=schema)
     try:
+        async with admin.begin() as conn:
+            await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        async with engine.begin() as conn:
+            for statement in template:
+                await conn.exec_driver_sql(statement.sql, statement.parameters)
+        await engine.dispose()
         yield schema
     finally:
-        async with engine.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         await engine.dispose()
+        async with admin.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.dispose()
 
 
 @pytest.fixture

@@ -1,15 +1,15 @@
 """`partnerbot flows check` catches every class of broken flow, naming file, flow and node.
 
-Each case copies a good flow, breaks one thing, and runs the real command on it.
+Each case copies a good flow, breaks one thing, and runs the real command on it (in this
+process: `main` with the command's arguments, its output captured).
 """
 
 from __future__ import annotations
 
 import copy
-import os
-import subprocess
-import sys
+import io
 from collections.abc import Callable
+from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,13 +18,13 @@ import pytest
 import yaml
 from babel.messages.pofile import read_po, write_po
 
+from bot.cli import main
 from bot.content import load_flows
 from bot.domain.flows import FlowError
 from bot.i18n import Catalogs
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCALES = ROOT / "locales"
-ENV = {**os.environ, "DEFAULT_LOCALE": "en", "LOCALES_DIR": str(LOCALES)}
 
 # A small valid flow using keys the shipped catalogs translate.
 GOOD: dict[str, Any] = {
@@ -52,18 +52,36 @@ GOOD: dict[str, Any] = {
 }
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "flows", *args],
-        cwd=ROOT,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+@dataclass(frozen=True)
+class Result:
+    """What `partnerbot flows …` did: its exit status and what it printed."""
+
+    returncode: int
+    stdout: str
+    stderr: str
 
 
-def check(directory: Path, locales: Path = LOCALES) -> subprocess.CompletedProcess[str]:
+@pytest.fixture(autouse=True)
+def environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The settings the command reads: English by default, the shipped catalogs."""
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("DEFAULT_LOCALE", "en")
+    monkeypatch.setenv("LOCALES_DIR", str(LOCALES))
+
+
+def run(*args: str) -> Result:
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            status = main(["flows", *args])
+        except SystemExit as exc:  # as the interpreter reports it when the command exits
+            status = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+            if isinstance(exc.code, str):
+                print(exc.code, file=err)
+    return Result(status, out.getvalue(), err.getvalue())
+
+
+def check(directory: Path, locales: Path = LOCALES) -> Result:
     return run("check", str(directory), "--locales", str(locales))
 
 
@@ -77,7 +95,7 @@ def node(flow: dict[str, Any], node_id: str) -> dict[str, Any]:
     return found
 
 
-def problem_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
+def problem_lines(result: Result) -> list[str]:
     """The problems listed on stderr after the `N problem(s) in DIR:` header.
 
     Each starts with its file's path; a YAML parser's message may run on over more lines.
@@ -89,9 +107,7 @@ def problem_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
     return lines
 
 
-def assert_reported(
-    result: subprocess.CompletedProcess[str], where: str, fragment: str, count: int = 1
-) -> None:
+def assert_reported(result: Result, where: str, fragment: str, count: int = 1) -> None:
     """Exit code 1, and `count` problem lines at `where` that contain `fragment`."""
     assert result.returncode == 1, result.stdout + result.stderr
     lines = problem_lines(result)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
@@ -12,6 +13,9 @@ from sqlmodel import SQLModel
 from bot.storage import migrate
 from bot.storage.db import create_engine
 from bot.storage.models import UTCDateTime
+
+# These build the schema themselves, from nothing.
+pytestmark = pytest.mark.empty_database
 
 
 def _differences(connection: Any) -> list[Any]:
