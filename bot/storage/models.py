@@ -70,7 +70,7 @@ class Member(SQLModel, table=True):
     telegram_user_id: int = Field(sa_type=BigInteger, unique=True, index=True)
     chat_id: int = Field(sa_type=BigInteger)
     display_name: str = Field(default="", max_length=200)
-    language: str = Field(default="en", max_length=16)
+    language: str = Field(max_length=16)
     stakeholder_group: str | None = Field(default=None, max_length=40)
     organisation: str | None = Field(default=None, max_length=200)
     role_title: str | None = Field(default=None, max_length=200)

@@ -22,7 +22,13 @@ from bot.services.conversations import Conversations
 from bot.services.sealing import Sealer
 from bot.storage.db import SessionFactory
 from bot.telegram.attempts import UpdateAttempts
-from bot.telegram.middlewares import ChatOrder, DatabaseSession, MemberContext, UpdateTracker
+from bot.telegram.middlewares import (
+    ChatOrder,
+    DatabaseSession,
+    MemberContext,
+    MemberLocale,
+    UpdateTracker,
+)
 from bot.telegram.render import Deliver
 from bot.telegram.retry import RetryRequests
 from bot.telegram.routers import get_routers
@@ -116,6 +122,7 @@ def build_dispatcher(
         )
     )
     dispatcher.update.outer_middleware(MemberContext(conversations, catalogs))
+    dispatcher.update.outer_middleware(MemberLocale(conversations, catalogs))
     dispatcher.include_routers(*get_routers())
     return dispatcher
 

@@ -9,7 +9,7 @@ keeps sync filters and handlers out.
 from __future__ import annotations
 
 from aiogram.filters import Command, Filter
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.services.proxy import running_proxy_run
@@ -59,16 +59,6 @@ class PlainText(Filter):
 
     async def __call__(self, message: Message) -> bool:
         return bool(message.text) and not _is_command(message)
-
-
-class DataPrefix(Filter):
-    """A button press whose callback data starts with `prefix`."""
-
-    def __init__(self, prefix: str) -> None:
-        self.prefix = prefix
-
-    async def __call__(self, callback: CallbackQuery) -> bool:
-        return callback.data is not None and callback.data.startswith(self.prefix)
 
 
 class CommandOrTypedInput(Filter):

@@ -192,3 +192,23 @@ class MemberContext(BaseMiddleware):
             bot=data["bot"], chat_id=user.chat_id, catalogs=self.catalogs, outgoing=data["outgoing"]
         )
         return await handler(event, data)
+
+
+class MemberLocale(BaseMiddleware):
+    """The language to answer in, as `locale` and its translator `t`: the member's, else their
+    Telegram app's if we ship it, else the partnership's default (`DEFAULT_LOCALE`)."""
+
+    def __init__(self, conversations: Conversations, catalogs: Catalogs) -> None:
+        self.conversations = conversations
+        self.catalogs = catalogs
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        user: UserRef | None = data.get("user")
+        locale = (
+            self.catalogs.default
+            if user is None
+            else self.conversations.locale_of(user, data.get("member"))
+        )
+        data["locale"] = locale
+        data["t"] = self.catalogs.translator(locale)
+        return await handler(event, data)

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 
 from aiogram import F, Router
 from aiogram.dispatcher.event.handler import CallableObject
-from aiogram.types import CallbackQuery, Chat, Message, User
+from aiogram.types import Chat, Message, User
 
-from bot.telegram.filters import DataPrefix, NotCommand, PlainText
+from bot.telegram.filters import NotCommand, PlainText
 from bot.telegram.routers import get_routers
 
 
@@ -57,6 +57,3 @@ async def test_the_filters_answer_as_the_magic_filters_they_replace() -> None:
     assert not await PlainText()(message(None))
     assert await NotCommand()(message(None))
     assert not await NotCommand()(message("/stop"))
-    press = CallbackQuery(id="1", from_user=user, chat_instance="x", data="conv:yes")
-    assert await DataPrefix("conv:")(press)
-    assert not await DataPrefix("broadcast:")(press)

@@ -13,17 +13,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.i18n import Translator
 from bot.storage import audit
-from bot.storage.models import Member
-from bot.telegram.filters import DataPrefix, PrivateChat, command
+from bot.telegram.access import Admin, refuse
+from bot.telegram.callbacks import AuditPage
+from bot.telegram.filters import PrivateChat, command
 from bot.telegram.render import Responder
-from bot.telegram.routers.roles import is_admin
 
-PREFIX = "au"
 PAGE = 20
-
-
-def _locale(member: Member | None) -> str:
-    return member.language if member else "en"
 
 
 async def _page(
@@ -41,13 +36,14 @@ async def _page(
     if offset > 0:
         buttons.append(
             InlineKeyboardButton(
-                text=f"‹ {t('audit.newer')}", callback_data=f"{PREFIX}:{max(0, offset - PAGE)}"
+                text=f"‹ {t('audit.newer')}",
+                callback_data=AuditPage(offset=max(0, offset - PAGE)).pack(),
             )
         )
     if offset + PAGE < total:
         buttons.append(
             InlineKeyboardButton(
-                text=f"{t('audit.older')} ›", callback_data=f"{PREFIX}:{offset + PAGE}"
+                text=f"{t('audit.older')} ›", callback_data=AuditPage(offset=offset + PAGE).pack()
             )
         )
     markup = InlineKeyboardMarkup(inline_keyboard=[buttons]) if buttons else None
@@ -55,27 +51,22 @@ async def _page(
 
 
 async def on_audit(
-    message: Message, session: AsyncSession, member: Member | None, responder: Responder
+    message: Message, session: AsyncSession, t: Translator, responder: Responder
 ) -> None:
     """The latest entries."""
-    locale = _locale(member)
-    if not is_admin(member):
-        responder.text("audit.admins_only", locale=locale)
-        return
-    text, markup = await _page(session, responder.catalogs.translator(locale), 0)
+    text, markup = await _page(session, t, 0)
     responder.send(text, markup)
 
 
 async def on_page(
-    callback: CallbackQuery, session: AsyncSession, member: Member | None, responder: Responder
+    callback: CallbackQuery,
+    callback_data: AuditPage,
+    session: AsyncSession,
+    t: Translator,
+    responder: Responder,
 ) -> None:
     """Older or newer entries, in place."""
-    t = responder.catalogs.translator(_locale(member))
-    if not is_admin(member):
-        responder.answer_callback(callback, t("audit.not_allowed"), alert=True)
-        return
-    arg = (callback.data or "").split(":", 1)[1]
-    text, markup = await _page(session, t, int(arg) if arg.isdigit() else 0)
+    text, markup = await _page(session, t, callback_data.offset)
     responder.answer_callback(callback)
     if isinstance(callback.message, Message):
         message_id = callback.message.message_id
@@ -90,6 +81,8 @@ def create_router() -> Router:
     """The audit router."""
     router = Router(name=__name__)
     router.message.filter(PrivateChat())
-    router.message.register(on_audit, command("audit"))
-    router.callback_query.register(on_page, DataPrefix(f"{PREFIX}:"))
+    router.message.register(on_audit, command("audit"), Admin())
+    router.message.register(refuse("audit.admins_only"), command("audit"))
+    router.callback_query.register(on_page, AuditPage.filter(), Admin())
+    router.callback_query.register(refuse("audit.not_allowed"), AuditPage.filter())
     return router

@@ -12,7 +12,7 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from aiogram import Router
+from aiogram import F, Router
 from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -23,21 +23,21 @@ from bot.domain.timing import BadDateTime, parse_local_datetime, zone
 from bot.i18n import Translator
 from bot.services.broadcasts import Broadcasts, Progress
 from bot.storage.models import BroadcastStatus, Member
-from bot.telegram.filters import DataPrefix, NotCommand, PrivateChat, command
+from bot.telegram.access import Coordinator, is_coordinator, refuse
+from bot.telegram.callbacks import BroadcastStep
+from bot.telegram.filters import NotCommand, PrivateChat, command
 from bot.telegram.render import Responder
-from bot.telegram.routers.roles import is_coordinator
 
 log = logging.getLogger(__name__)
-PREFIX = "bc"
 CHECKED, UNCHECKED = "☑", "☐"
 
 
-def _data(step: str, action: str, arg: str = "") -> str:
-    return f"{PREFIX}:{step}:{action}:{arg}"
-
-
 def _button(text: str, step: str, action: str, arg: str = "") -> list[InlineKeyboardButton]:
-    return [InlineKeyboardButton(text=text, callback_data=_data(step, action, arg))]
+    return [
+        InlineKeyboardButton(
+            text=text, callback_data=BroadcastStep(step=step, action=action, arg=arg).pack()
+        )
+    ]
 
 
 def _audience_markup(
@@ -196,17 +196,13 @@ def _send_exactly(responder: Responder, kind: str, media: str | None, text: str)
 async def on_broadcast(
     message: Message,
     session: AsyncSession,
-    member: Member | None,
+    member: Member,
     broadcasts: Broadcasts,
+    t: Translator,
     responder: Responder,
 ) -> None:
     """Start writing a broadcast."""
-    if not is_coordinator(member):
-        responder.text("broadcast.coordinators_only", locale=member.language if member else "en")
-        return
-    assert member is not None
     draft = await broadcasts.begin(session, coordinator=member)
-    t = responder.catalogs.translator(member.language)
     await show_step(responder, t, draft, broadcasts, session)
 
 
@@ -265,19 +261,16 @@ async def on_draft_cancel(
 
 async def on_draft_press(
     callback: CallbackQuery,
+    callback_data: BroadcastStep,
     session: AsyncSession,
-    member: Member | None,
+    member: Member,
     broadcasts: Broadcasts,
+    t: Translator,
     responder: Responder,
 ) -> None:
     """A button of the draft's current step."""
-    _, step, action, arg = (callback.data or "").split(":", 3)
-    locale = member.language if member else "en"
-    t = responder.catalogs.translator(locale)
-    if not is_coordinator(member):
-        responder.answer_callback(callback, t("broadcast.not_allowed"), alert=True)
-        return
-    assert member is not None
+    step, action, arg = callback_data.step, callback_data.action, callback_data.arg
+    locale = t.locale
     draft = await broadcasts.current(session, coordinator=member)
     if draft is None or draft.step != step:
         responder.answer_callback(callback, t("chat.closed"))
@@ -384,16 +377,12 @@ def _strip_tags(text: str) -> str:
 async def on_list(
     message: Message,
     session: AsyncSession,
-    member: Member | None,
     broadcasts: Broadcasts,
+    t: Translator,
     responder: Responder,
 ) -> None:
     """Recent broadcasts with their figures; scheduled ones can be cancelled."""
-    locale = member.language if member else "en"
-    if not is_coordinator(member):
-        responder.text("broadcast.coordinators_only", locale=locale)
-        return
-    t = responder.catalogs.translator(locale)
+    locale = t.locale
     recent = await broadcasts.recent(session)
     if not recent:
         responder.text("broadcast.none_yet", locale=locale)
@@ -414,18 +403,16 @@ async def on_list(
 
 async def on_cancel_scheduled(
     callback: CallbackQuery,
+    callback_data: BroadcastStep,
     session: AsyncSession,
-    member: Member | None,
+    member: Member,
     broadcasts: Broadcasts,
+    t: Translator,
     responder: Responder,
 ) -> None:
     """Cancel a scheduled broadcast from /broadcasts."""
-    locale = member.language if member else "en"
-    t = responder.catalogs.translator(locale)
-    if not is_coordinator(member):
-        responder.answer_callback(callback, t("broadcast.not_allowed"), alert=True)
-        return
-    broadcast_id = int((callback.data or "").rsplit(":", 1)[1] or 0)
+    locale = t.locale
+    broadcast_id = int(callback_data.arg) if callback_data.arg.isdigit() else 0
     cancelled = await broadcasts.cancel(session, broadcast_id=broadcast_id, actor=member)
     key = "broadcast.cancelled_scheduled" if cancelled else "broadcast.too_late"
     responder.answer_callback(callback, t(key, id=broadcast_id))
@@ -437,10 +424,16 @@ def create_router() -> Router:
     """The broadcast router."""
     router = Router(name=__name__)
     router.message.filter(PrivateChat())
-    router.message.register(on_broadcast, command("broadcast"))
-    router.message.register(on_list, command("broadcasts"))
+    router.message.register(on_broadcast, command("broadcast"), Coordinator())
+    router.message.register(on_list, command("broadcasts"), Coordinator())
+    router.message.register(
+        refuse("broadcast.coordinators_only"), command("broadcast", "broadcasts")
+    )
     router.message.register(on_draft_cancel, command("cancel"), HasBroadcastDraft())
     router.message.register(on_draft_message, NotCommand(), HasBroadcastDraft())
-    router.callback_query.register(on_cancel_scheduled, DataPrefix(f"{PREFIX}:list:cancel:"))
-    router.callback_query.register(on_draft_press, DataPrefix(f"{PREFIX}:"))
+    steps = BroadcastStep.filter()
+    cancel = BroadcastStep.filter((F.step == "list") & (F.action == "cancel"))
+    router.callback_query.register(on_cancel_scheduled, cancel, Coordinator())
+    router.callback_query.register(on_draft_press, steps, Coordinator())
+    router.callback_query.register(refuse("broadcast.not_allowed"), steps)
     return router

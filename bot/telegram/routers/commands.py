@@ -8,12 +8,13 @@ from aiogram.types import Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.clock import Clock
+from bot.i18n import Translator
 from bot.services import proxy
 from bot.services.conversations import Conversations, UserRef
 from bot.storage.models import Member
+from bot.telegram.access import is_coordinator
 from bot.telegram.filters import IsCommand, PrivateChat, command
 from bot.telegram.render import Responder
-from bot.telegram.routers.roles import is_coordinator
 
 
 async def on_start(
@@ -30,15 +31,9 @@ async def on_start(
 
 
 async def on_help(
-    message: Message,
-    user: UserRef,
-    member: Member | None,
-    conversations: Conversations,
-    responder: Responder,
+    message: Message, member: Member | None, t: Translator, responder: Responder
 ) -> None:
     """What the bot can do (and, for coordinators, what they can do)."""
-    locale = conversations.locale_of(user, member)
-    t = responder.catalogs.translator(locale)
     text = t("cmd.help") + t("concern.help") + t("mydata.help")
     if is_coordinator(member):
         text += t("cmd.help_coordinator") + t("ticket.help_coordinator") + t("export.help")
@@ -82,13 +77,14 @@ async def on_other_command(
     user: UserRef,
     member: Member | None,
     conversations: Conversations,
+    locale: str,
     responder: Responder,
 ) -> None:
     """A flow's own command (e.g. /roles), or an unknown command."""
     name = (message.text or "").split()[0].lstrip("/").split("@")[0].lower()
     flow = conversations.flows.by_command(name)
     if flow is None:
-        responder.text("chat.unknown_command", locale=conversations.locale_of(user, member))
+        responder.text("chat.unknown_command", locale=locale)
         return
     if member is None:
         responder.show(await conversations.start_command(session, user=user, member=None))

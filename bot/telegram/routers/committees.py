@@ -18,9 +18,10 @@ from bot.domain.ids import parse_telegram_id
 from bot.i18n import Translator
 from bot.services.committees import CommitteeError, CommitteeOverview, Committees
 from bot.storage.models import Member
+from bot.telegram.access import Coordinator, refuse
 from bot.telegram.filters import PrivateChat, command
 from bot.telegram.render import Responder
-from bot.telegram.routers.roles import ID_SHOWN, is_coordinator
+from bot.telegram.routers.roles import ID_SHOWN
 
 
 def describe(overview: CommitteeOverview, t: Translator) -> str:
@@ -42,16 +43,12 @@ def describe(overview: CommitteeOverview, t: Translator) -> str:
 async def on_committees(
     message: Message,
     session: AsyncSession,
-    member: Member | None,
     committees: Committees,
+    t: Translator,
     responder: Responder,
 ) -> None:
     """/committees: every committee with its members."""
-    locale = member.language if member else "en"
-    if not is_coordinator(member):
-        responder.text("committee.coordinators_only", locale=locale)
-        return
-    t = responder.catalogs.translator(locale)
+    locale = t.locale
     found = await committees.overview(session)
     if not found:
         responder.text("committee.none_yet", locale=locale)
@@ -64,15 +61,13 @@ async def on_committee(
     message: Message,
     command: CommandObject,
     session: AsyncSession,
-    member: Member | None,
+    member: Member,
     committees: Committees,
+    t: Translator,
     responder: Responder,
 ) -> None:
     """/committee new|staff|unstaff|archive …"""
-    locale = member.language if member else "en"
-    if not is_coordinator(member):
-        responder.text("committee.coordinators_only", locale=locale)
-        return
+    locale = t.locale
     verb, _, rest = (command.args or "").strip().partition(" ")
     rest = rest.strip()
     try:
@@ -107,7 +102,6 @@ async def on_committee(
         else:
             raise CommitteeError("usage")
     except CommitteeError as exc:
-        t = responder.catalogs.translator(locale)
         params = {k: html.escape(str(v)) for k, v in exc.params.items()}
         responder.send(t(f"committee.error.{exc.code}", **params))
 
@@ -116,6 +110,9 @@ def create_router() -> Router:
     """The committees router."""
     router = Router(name=__name__)
     router.message.filter(PrivateChat())
-    router.message.register(on_committees, command("committees"))
-    router.message.register(on_committee, command("committee"))
+    router.message.register(on_committees, command("committees"), Coordinator())
+    router.message.register(on_committee, command("committee"), Coordinator())
+    router.message.register(
+        refuse("committee.coordinators_only"), command("committees", "committee")
+    )
     return router

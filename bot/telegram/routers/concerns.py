@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from aiogram import Router
+from aiogram import F, Router
 from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -19,8 +19,6 @@ from bot.domain import concerns as rules
 from bot.domain.reading import clean, is_blank
 from bot.i18n import Translator
 from bot.services.concerns import (
-    COORDINATOR_PREFIX,
-    RAISER_PREFIX,
     Concerns,
     Pending,
     actions_keyboard,
@@ -28,17 +26,14 @@ from bot.services.concerns import (
     describe,
 )
 from bot.storage.models import Member, Ticket
-from bot.telegram.filters import DataPrefix, PlainText, PrivateChat, command
+from bot.telegram.access import Coordinator, is_coordinator, refuse
+from bot.telegram.callbacks import TicketAction, TicketReply
+from bot.telegram.filters import PlainText, PrivateChat, command
 from bot.telegram.render import Responder, markup
-from bot.telegram.routers.roles import is_coordinator
 
 STATUS_OF_ACTION = {"discussed": rules.DISCUSSED, "agreed": rules.AGREED, "done": rules.DONE}
 LIST_LIMIT = 20
 PREVIEW = 60
-
-
-def _locale(member: Member | None) -> str:
-    return member.language if member else "en"
 
 
 def _preview(text: str) -> str:
@@ -100,16 +95,12 @@ async def _show_card(
 async def on_tickets(
     message: Message,
     session: AsyncSession,
-    member: Member | None,
     concerns: Concerns,
+    t: Translator,
     responder: Responder,
 ) -> None:
     """/tickets: the open tickets, each with a button to open it."""
-    locale = _locale(member)
-    if not is_coordinator(member):
-        responder.text("ticket.coordinators_only", locale=locale)
-        return
-    t = responder.catalogs.translator(locale)
+    locale = t.locale
     tickets = await concerns.open_tickets(session)
     if not tickets:
         responder.text("ticket.none_open", locale=locale)
@@ -132,20 +123,16 @@ async def on_tickets(
 
 async def on_ticket_press(
     callback: CallbackQuery,
+    callback_data: TicketAction,
     session: AsyncSession,
-    member: Member | None,
+    member: Member,
     concerns: Concerns,
+    t: Translator,
     responder: Responder,
 ) -> None:
     """A coordinator's button on a ticket: show, answer, a step, or decline."""
-    locale = _locale(member)
-    t = responder.catalogs.translator(locale)
-    if not is_coordinator(member):
-        responder.answer_callback(callback, t("ticket.not_allowed"), alert=True)
-        return
-    assert member is not None
-    _, action, ticket_ref = (callback.data or "").split(":", 2)
-    ticket = await concerns.get(session, int(ticket_ref)) if ticket_ref.isdigit() else None
+    locale, action = t.locale, callback_data.action
+    ticket = await concerns.get(session, callback_data.ticket_id)
     if ticket is None:
         responder.answer_callback(callback, t("chat.closed"))
         return
@@ -242,10 +229,10 @@ async def on_my_concerns(
     session: AsyncSession,
     member: Member | None,
     concerns: Concerns,
+    locale: str,
     responder: Responder,
 ) -> None:
     """/concerns: the member's own tickets by handle, with where each stands."""
-    locale = _locale(member)
     if member is None:
         responder.text("concern.none_yet", locale=locale)
         return
@@ -264,7 +251,7 @@ async def on_my_concerns(
         [
             InlineKeyboardButton(
                 text=t("concern.reply_to", handle=ticket.handle),
-                callback_data=f"{RAISER_PREFIX}:reply:{ticket.id}",
+                callback_data=TicketReply(action="reply", ticket_id=ticket.id or 0).pack(),
             )
         ]
         for ticket in tickets
@@ -275,16 +262,16 @@ async def on_my_concerns(
 
 async def on_reply_press(
     callback: CallbackQuery,
+    callback_data: TicketReply,
     session: AsyncSession,
     member: Member | None,
     concerns: Concerns,
+    t: Translator,
     responder: Responder,
 ) -> None:
     """The raiser's Reply button: their next message goes to the coordinators."""
-    locale = _locale(member)
-    t = responder.catalogs.translator(locale)
-    ref = (callback.data or "").rsplit(":", 1)[-1]
-    ticket = await concerns.get(session, int(ref)) if ref.isdigit() else None
+    locale = t.locale
+    ticket = await concerns.get(session, callback_data.ticket_id)
     if (
         member is None
         or ticket is None
@@ -322,12 +309,14 @@ def create_router() -> Router:
     """The concerns router."""
     router = Router(name=__name__)
     router.message.filter(PrivateChat())
-    router.message.register(on_tickets, command("tickets"))
+    router.message.register(on_tickets, command("tickets"), Coordinator())
+    router.message.register(refuse("ticket.coordinators_only"), command("tickets"))
     router.message.register(on_my_concerns, command("concerns"))
     router.message.register(on_pending_cancel, command("cancel"), HasPendingTicket())
     router.message.register(on_pending_cancel, command("cancel"), HasPendingReply())
     router.message.register(on_pending_text, PlainText(), HasPendingTicket())
     router.message.register(on_reply_text, PlainText(), HasPendingReply())
-    router.callback_query.register(on_ticket_press, DataPrefix(f"{COORDINATOR_PREFIX}:"))
-    router.callback_query.register(on_reply_press, DataPrefix(f"{RAISER_PREFIX}:reply:"))
+    router.callback_query.register(on_ticket_press, TicketAction.filter(), Coordinator())
+    router.callback_query.register(refuse("ticket.not_allowed"), TicketAction.filter())
+    router.callback_query.register(on_reply_press, TicketReply.filter(F.action == "reply"))
     return router

@@ -7,15 +7,17 @@ from aiogram.types import CallbackQuery, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.engine import PressInput, TextInput
-from bot.domain.payload import PREFIX, decode_answer
+from bot.i18n import Translator
 from bot.services.conversations import Conversations, UserRef
 from bot.storage.models import Member
-from bot.telegram.filters import DataPrefix, HasText, PrivateChat
+from bot.telegram.callbacks import Answer
+from bot.telegram.filters import HasText, PrivateChat
 from bot.telegram.render import Responder
 
 
 async def on_press(
     callback: CallbackQuery,
+    callback_data: Answer,
     session: AsyncSession,
     user: UserRef,
     member: Member | None,
@@ -23,13 +25,9 @@ async def on_press(
     responder: Responder,
 ) -> None:
     """A button of a question was pressed."""
-    payload = decode_answer(callback.data or "")
-    if payload is None:
-        responder.answer_callback(callback)
-        return
-    event = PressInput(node_id=payload.node_id, value=payload.value)
+    event = PressInput(node_id=callback_data.node_id, value=callback_data.value)
     outcome = await conversations.answer(
-        session, user=user, member=member, event=event, run_id=payload.run_id
+        session, user=user, member=member, event=event, run_id=callback_data.run_id
     )
     if outcome.closed:
         responder.answer_callback(callback, responder.translator(outcome)("chat.closed"))
@@ -67,36 +65,24 @@ async def on_other_content(
     user: UserRef,
     member: Member | None,
     conversations: Conversations,
+    locale: str,
     responder: Responder,
 ) -> None:
     """Stickers, photos, voice notes: say what we can read and ask again."""
-    responder.text("chat.unsupported", locale=conversations.locale_of(user, member))
+    responder.text("chat.unsupported", locale=locale)
     if member is not None:
         responder.show(await conversations.reprompt(session, user=user, member=member))
 
 
-async def on_unknown_press(
-    callback: CallbackQuery,
-    user: UserRef,
-    member: Member | None,
-    conversations: Conversations,
-    responder: Responder,
-) -> None:
+async def on_unknown_press(callback: CallbackQuery, t: Translator, responder: Responder) -> None:
     """A button no handler knows (an old keyboard, forged data): answered, so that the phone
     stops waiting."""
-    t = responder.catalogs.translator(conversations.locale_of(user, member))
     responder.answer_callback(callback, t("chat.unknown_button"))
 
 
-async def on_edit(
-    message: Message,
-    user: UserRef,
-    member: Member | None,
-    conversations: Conversations,
-    responder: Responder,
-) -> None:
+async def on_edit(message: Message, locale: str, responder: Responder) -> None:
     """An edited message: what was sent is what counts, so say how to change an answer."""
-    responder.text("chat.edit_not_read", locale=conversations.locale_of(user, member))
+    responder.text("chat.edit_not_read", locale=locale)
 
 
 def create_router() -> Router:
@@ -104,7 +90,7 @@ def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(PrivateChat())
     router.edited_message.filter(PrivateChat())
-    router.callback_query.register(on_press, DataPrefix(f"{PREFIX}:"))
+    router.callback_query.register(on_press, Answer.filter())
     # Routers before this one handled every button they know.
     router.callback_query.register(on_unknown_press)
     router.message.register(on_text, HasText())

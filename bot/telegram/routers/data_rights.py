@@ -14,14 +14,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.clock import Clock
 from bot.domain.reading import normalise
+from bot.i18n import Translator
 from bot.services import data_rights
-from bot.services.conversations import Conversations, UserRef
 from bot.services.sealing import Sealer
 from bot.storage.models import Member
-from bot.telegram.filters import DataPrefix, PlainText, PrivateChat, command
+from bot.telegram.callbacks import ForgetChoice
+from bot.telegram.filters import PlainText, PrivateChat, command
 from bot.telegram.render import Responder
-
-PREFIX = "fg"
 
 
 class ConfirmingForget(Filter):
@@ -42,15 +41,13 @@ class ConfirmingForget(Filter):
 async def on_mydata(
     message: Message,
     session: AsyncSession,
-    user: UserRef,
     member: Member | None,
-    conversations: Conversations,
     sealer: Sealer,
     clock: Clock,
+    locale: str,
     responder: Responder,
 ) -> None:
     """Send the member a JSON file of all that is stored about them."""
-    locale = conversations.locale_of(user, member)
     if member is None:
         responder.text("mydata.nothing", locale=locale)
         return
@@ -64,14 +61,12 @@ async def on_mydata(
 async def on_forget(
     message: Message,
     session: AsyncSession,
-    user: UserRef,
     member: Member | None,
-    conversations: Conversations,
     clock: Clock,
+    locale: str,
     responder: Responder,
 ) -> None:
     """Ask the member to confirm that everything about them should be erased."""
-    locale = conversations.locale_of(user, member)
     if member is None:
         responder.text("forget.nothing", locale=locale)
         return
@@ -79,8 +74,12 @@ async def on_forget(
     t = responder.catalogs.translator(locale)
     rows = [
         [
-            InlineKeyboardButton(text=t("forget.button_yes"), callback_data=f"{PREFIX}:yes"),
-            InlineKeyboardButton(text=t("forget.button_no"), callback_data=f"{PREFIX}:no"),
+            InlineKeyboardButton(
+                text=t("forget.button_yes"), callback_data=ForgetChoice(answer="yes").pack()
+            ),
+            InlineKeyboardButton(
+                text=t("forget.button_no"), callback_data=ForgetChoice(answer="no").pack()
+            ),
         ]
     ]
     responder.text(
@@ -116,23 +115,24 @@ async def on_cancel(
 
 async def on_press(
     callback: CallbackQuery,
+    callback_data: ForgetChoice,
     session: AsyncSession,
     member: Member | None,
     sealer: Sealer,
     clock: Clock,
+    t: Translator,
     responder: Responder,
 ) -> None:
     """The yes or no button of /forget; a stale one does nothing."""
     if member is None or not await data_rights.is_confirming(
         session, member=member, now=clock.now()
     ):
-        locale = member.language if member else "en"
-        responder.answer_callback(callback, responder.catalogs.translator(locale)("chat.closed"))
+        responder.answer_callback(callback, t("chat.closed"))
         return
     responder.answer_callback(callback)
     if isinstance(callback.message, Message):
         responder.remove_buttons(callback.message.message_id)
-    if (callback.data or "").endswith(":yes"):
+    if callback_data.answer == "yes":
         await _forget(session, member, sealer, clock, responder)
     else:
         await _keep(session, member, responder)
@@ -159,5 +159,5 @@ def create_router() -> Router:
     router.message.register(on_forget, command("forget"))
     router.message.register(on_cancel, command("cancel"), ConfirmingForget())
     router.message.register(on_typed_answer, PlainText(), ConfirmingForget())
-    router.callback_query.register(on_press, DataPrefix(f"{PREFIX}:"))
+    router.callback_query.register(on_press, ForgetChoice.filter())
     return router

@@ -15,21 +15,18 @@ from aiogram.filters import CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.domain.clock import Clock
+from bot.i18n import Translator
 from bot.services.conversations import Conversations
 from bot.services.export import FORMATS, ExportPolicy, export_answers, parse_since
 from bot.services.sealing import Sealer
 from bot.storage.db import SessionFactory
 from bot.storage.models import Member
-from bot.telegram.filters import DataPrefix, PrivateChat, command
+from bot.telegram.access import Coordinator, is_admin, refuse
+from bot.telegram.callbacks import ExportChoice
+from bot.telegram.filters import PrivateChat, command
 from bot.telegram.render import Responder
-from bot.telegram.routers.roles import is_admin, is_coordinator
 
-PREFIX = "ex"
 LONGITUDINAL = "longitudinal"
-
-
-def _locale(member: Member | None) -> str:
-    return member.language if member else "en"
 
 
 async def on_export(
@@ -37,24 +34,23 @@ async def on_export(
     command: CommandObject,
     reads: SessionFactory,
     writes: SessionFactory,
-    member: Member | None,
+    member: Member,
     conversations: Conversations,
     sealer: Sealer,
     clock: Clock,
+    t: Translator,
     responder: Responder,
     export_policy: ExportPolicy,
 ) -> None:
     """Offer the formats, or export at once when the command names what to export."""
-    locale = _locale(member)
-    if not is_coordinator(member):
-        responder.text("export.coordinators_only", locale=locale)
-        return
+    locale = t.locale
     args = (command.args or "").split()
     if not args:
-        t = responder.catalogs.translator(locale)
         rows = [
             [
-                InlineKeyboardButton(text=t(f"export.format.{f}"), callback_data=f"{PREFIX}:{f}")
+                InlineKeyboardButton(
+                    text=t(f"export.format.{f}"), callback_data=ExportChoice(file_format=f).pack()
+                )
                 for f in FORMATS
             ]
         ]
@@ -85,6 +81,7 @@ async def on_export(
         member,
         sealer,
         clock,
+        t,
         responder,
         export_policy,
         file_format,
@@ -96,37 +93,35 @@ async def on_export(
 
 async def on_export_press(
     callback: CallbackQuery,
+    callback_data: ExportChoice,
     reads: SessionFactory,
     writes: SessionFactory,
-    member: Member | None,
+    member: Member,
     sealer: Sealer,
     clock: Clock,
+    t: Translator,
     responder: Responder,
     export_policy: ExportPolicy,
 ) -> None:
     """A format button of /export."""
-    locale = _locale(member)
-    if not is_coordinator(member):
-        t = responder.catalogs.translator(locale)
-        responder.answer_callback(callback, t("export.not_allowed"), alert=True)
-        return
-    file_format = (callback.data or "").split(":", 1)[1]
+    file_format = callback_data.file_format
     responder.answer_callback(callback)
     if file_format not in FORMATS:
         return
     if isinstance(callback.message, Message):
         responder.remove_buttons(callback.message.message_id)
     _send_export(
-        reads, writes, member, sealer, clock, responder, export_policy, file_format, None, None
+        reads, writes, member, sealer, clock, t, responder, export_policy, file_format, None, None
     )
 
 
 def _send_export(
     reads: SessionFactory,
     writes: SessionFactory,
-    member: Member | None,
+    member: Member,
     sealer: Sealer,
     clock: Clock,
+    t: Translator,
     responder: Responder,
     policy: ExportPolicy,
     file_format: str,
@@ -136,7 +131,6 @@ def _send_export(
     longitudinal: bool = False,
 ) -> None:
     """Build, audit and send the export once the update committed."""
-    t = responder.catalogs.translator(_locale(member))
 
     async def build_and_send() -> None:
         export = await export_answers(
@@ -161,6 +155,8 @@ def create_router() -> Router:
     """The export router."""
     router = Router(name=__name__)
     router.message.filter(PrivateChat())
-    router.message.register(on_export, command("export"))
-    router.callback_query.register(on_export_press, DataPrefix(f"{PREFIX}:"))
+    router.message.register(on_export, command("export"), Coordinator())
+    router.message.register(refuse("export.coordinators_only"), command("export"))
+    router.callback_query.register(on_export_press, ExportChoice.filter(), Coordinator())
+    router.callback_query.register(refuse("export.not_allowed"), ExportChoice.filter())
     return router

@@ -9,10 +9,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.i18n import Catalogs
 from bot.services.conversations import Conversations, UserRef
 from bot.storage.models import Member
-from bot.telegram.filters import DataPrefix, command
+from bot.telegram.callbacks import LanguageChoice
+from bot.telegram.filters import command
 from bot.telegram.render import Responder
-
-PREFIX = "lang:"
 
 
 async def on_language(
@@ -22,6 +21,7 @@ async def on_language(
     member: Member | None,
     conversations: Conversations,
     catalogs: Catalogs,
+    locale: str,
     responder: Responder,
 ) -> None:
     """Offer every shipped language, each named in itself."""
@@ -31,19 +31,19 @@ async def on_language(
     buttons = [
         [
             InlineKeyboardButton(
-                text=catalogs.translator(code)(f"language.name.{code}"), callback_data=PREFIX + code
+                text=catalogs.translator(code)(f"language.name.{code}"),
+                callback_data=LanguageChoice(code=code).pack(),
             )
         ]
         for code in catalogs.locales
     ]
     markup = InlineKeyboardMarkup(inline_keyboard=buttons)
-    responder.text(
-        "cmd.language.choose", locale=conversations.locale_of(user, member), markup=markup
-    )
+    responder.text("cmd.language.choose", locale=locale, markup=markup)
 
 
 async def on_language_chosen(
     callback: CallbackQuery,
+    callback_data: LanguageChoice,
     session: AsyncSession,
     user: UserRef,
     member: Member | None,
@@ -51,7 +51,7 @@ async def on_language_chosen(
     responder: Responder,
 ) -> None:
     """Switch the language and ask the open question again in it."""
-    code = (callback.data or "").removeprefix(PREFIX)
+    code = callback_data.code
     if member is None or code not in conversations.locales:
         responder.answer_callback(callback)
         return
@@ -64,5 +64,5 @@ def create_router() -> Router:
     """The language router."""
     router = Router(name=__name__)
     router.message.register(on_language, command("language"))
-    router.callback_query.register(on_language_chosen, DataPrefix(PREFIX))
+    router.callback_query.register(on_language_chosen, LanguageChoice.filter())
     return router

@@ -15,22 +15,21 @@ from aiogram.filters import CommandObject, Filter
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain.payload import PREFIX as ANSWER_PREFIX
 from bot.i18n import Translator
 from bot.services import proxy
 from bot.services.conversations import Conversations, UserRef
 from bot.storage.models import FlowRun, Member, RunStatus
-from bot.telegram.filters import DataPrefix, PlainText, PrivateChat, command
+from bot.telegram.access import Coordinator, is_coordinator, refuse
+from bot.telegram.callbacks import Answer, ProxyStep
+from bot.telegram.filters import PlainText, PrivateChat, command
 from bot.telegram.render import Responder
 from bot.telegram.routers import conversation
-from bot.telegram.routers.roles import is_coordinator
 
-PREFIX = "px"
 NO_LANGUAGE = "-"
 
 
-def _button(text: str, *parts: str) -> list[InlineKeyboardButton]:
-    return [InlineKeyboardButton(text=text, callback_data=":".join((PREFIX, *parts)))]
+def _button(text: str, data: ProxyStep) -> list[InlineKeyboardButton]:
+    return [InlineKeyboardButton(text=text, callback_data=data.pack())]
 
 
 def _markup(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
@@ -51,7 +50,7 @@ class HasProxyRun(Filter):
 
 def _flows_markup(conversations: Conversations, t: Translator) -> InlineKeyboardMarkup:
     flows = proxy.eligible_flows(conversations.flows)
-    return _markup([_button(t(f.title), "f", f.id) for f in flows])
+    return _markup([_button(t(f.title), ProxyStep(step="f", flow=f.id)) for f in flows])
 
 
 async def on_proxy(
@@ -59,17 +58,13 @@ async def on_proxy(
     command: CommandObject,
     session: AsyncSession,
     user: UserRef,
-    member: Member | None,
+    member: Member,
     conversations: Conversations,
+    t: Translator,
     responder: Responder,
 ) -> None:
     """Choose the questionnaire, or start at once: `/proxy FLOW GROUP [LANGUAGE]`."""
-    locale = member.language if member else "en"
-    if not is_coordinator(member):
-        responder.text("proxy.coordinators_only", locale=locale)
-        return
-    assert member is not None
-    t = responder.catalogs.translator(locale)
+    locale = t.locale
     args = (command.args or "").split()
     if not args:
         responder.text("proxy.choose_flow", locale=locale, markup=_flows_markup(conversations, t))
@@ -125,38 +120,36 @@ async def _begin(
 
 async def on_press(
     callback: CallbackQuery,
+    callback_data: ProxyStep,
     session: AsyncSession,
     user: UserRef,
-    member: Member | None,
+    member: Member,
     conversations: Conversations,
+    t: Translator,
     responder: Responder,
 ) -> None:
     """The flow, group and language buttons, and "record the next person"."""
-    locale = member.language if member else "en"
-    t = responder.catalogs.translator(locale)
-    if not is_coordinator(member):
-        responder.answer_callback(callback, t("proxy.no_longer_allowed"), alert=True)
-        return
-    assert member is not None
-    parts = (callback.data or "").split(":")[1:]
+    locale, step = t.locale, callback_data.step
+    flow, group, language = callback_data.flow, callback_data.group, callback_data.language
     responder.answer_callback(callback)
     if isinstance(callback.message, Message):
         responder.remove_buttons(callback.message.message_id)
     groups = conversations.flows.options_for("stakeholder_group")
-    if parts == ["new"]:
+    if step == "new":
         responder.text("proxy.choose_flow", locale=locale, markup=_flows_markup(conversations, t))
-    elif len(parts) == 2 and parts[0] == "f" and parts[1] in conversations.flows:
-        rows = [_button(t(f"group.{g}"), "g", parts[1], g) for g in groups]
+    elif step == "f" and flow in conversations.flows:
+        rows = [_button(t(f"group.{g}"), ProxyStep(step="g", flow=flow, group=g)) for g in groups]
         responder.text("proxy.choose_group", locale=locale, markup=_markup(rows))
-    elif len(parts) == 3 and parts[0] == "g" and parts[2] in groups:
+    elif step == "g" and group in groups:
+        names = {code: t(f"language.name.{code}") for code in conversations.locales}
+        names[NO_LANGUAGE] = t("proxy.language_skip")
         rows = [
-            _button(t(f"language.name.{code}"), "l", parts[1], parts[2], code)
-            for code in conversations.locales
+            _button(name, ProxyStep(step="l", flow=flow, group=group, language=code))
+            for code, name in names.items()
         ]
-        rows.append(_button(t("proxy.language_skip"), "l", parts[1], parts[2], NO_LANGUAGE))
         responder.text("proxy.choose_language", locale=locale, markup=_markup(rows))
-    elif len(parts) == 4 and parts[0] == "l" and _valid(conversations, *parts[1:]):
-        await _begin(session, user, member, conversations, responder, t, *parts[1:])
+    elif step == "l" and _valid(conversations, flow, group, language):
+        await _begin(session, user, member, conversations, responder, t, flow, group, language)
     else:
         responder.text("proxy.usage", locale=locale)
 
@@ -178,6 +171,7 @@ async def on_answer_text(
 
 async def on_answer_press(
     callback: CallbackQuery,
+    callback_data: Answer,
     session: AsyncSession,
     user: UserRef,
     member: Member,
@@ -186,7 +180,9 @@ async def on_answer_press(
     proxy_run: FlowRun,
 ) -> None:
     """A pressed answer for the person; once the questionnaire is done, offer the next one."""
-    await conversation.on_press(callback, session, user, member, conversations, responder)
+    await conversation.on_press(
+        callback, callback_data, session, user, member, conversations, responder
+    )
     await _ended(session, member, conversations, proxy_run)
     _offer_next(responder, member, proxy_run)
 
@@ -208,8 +204,11 @@ def _offer_next(responder: Responder, member: Member, run: FlowRun) -> None:
     language = run.proxy.get("language") or NO_LANGUAGE
     group = str(run.proxy.get("group"))
     rows = [
-        _button(t("proxy.next_same"), "l", run.flow_id, group, language),
-        _button(t("proxy.next_other"), "new"),
+        _button(
+            t("proxy.next_same"),
+            ProxyStep(step="l", flow=run.flow_id, group=group, language=language),
+        ),
+        _button(t("proxy.next_other"), ProxyStep(step="new")),
     ]
     responder.text("proxy.finished", locale=member.language, markup=_markup(rows))
 
@@ -218,8 +217,10 @@ def create_router() -> Router:
     """The proxy router."""
     router = Router(name=__name__)
     router.message.filter(PrivateChat())
-    router.message.register(on_proxy, command("proxy"))
+    router.message.register(on_proxy, command("proxy"), Coordinator())
+    router.message.register(refuse("proxy.coordinators_only"), command("proxy"))
     router.message.register(on_answer_text, PlainText(), HasProxyRun())
-    router.callback_query.register(on_press, DataPrefix(f"{PREFIX}:"))
-    router.callback_query.register(on_answer_press, DataPrefix(f"{ANSWER_PREFIX}:"), HasProxyRun())
+    router.callback_query.register(on_press, ProxyStep.filter(), Coordinator())
+    router.callback_query.register(refuse("proxy.no_longer_allowed"), ProxyStep.filter())
+    router.callback_query.register(on_answer_press, Answer.filter(), HasProxyRun())
     return router

@@ -14,26 +14,23 @@ from aiogram.enums import ChatAction
 from aiogram.filters import CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
+from bot.i18n import Translator
 from bot.services.reports import KINDS, Reports, parse_since
 from bot.storage.db import SessionFactory
-from bot.storage.models import Member
-from bot.telegram.filters import DataPrefix, PrivateChat, command
+from bot.telegram.access import Coordinator, refuse
+from bot.telegram.callbacks import ReportChoice
+from bot.telegram.filters import PrivateChat, command
 from bot.telegram.render import Responder
-from bot.telegram.routers.roles import is_coordinator
 
-PREFIX = "rp"
 EVERY = "all"
 CAPTION_LIMIT = 1024  # Telegram's, for a photo's caption
 
 
-def _locale(member: Member | None) -> str:
-    return member.language if member else "en"
-
-
-def _choices(responder: Responder, locale: str) -> InlineKeyboardMarkup:
-    t = responder.catalogs.translator(locale)
+def _choices(t: Translator) -> InlineKeyboardMarkup:
     buttons = [
-        InlineKeyboardButton(text=t(f"report.button.{kind}"), callback_data=f"{PREFIX}:{kind}")
+        InlineKeyboardButton(
+            text=t(f"report.button.{kind}"), callback_data=ReportChoice(kind=kind).pack()
+        )
         for kind in (*KINDS, EVERY)
     ]
     return InlineKeyboardMarkup(inline_keyboard=[buttons[i : i + 2] for i in range(0, 6, 2)])
@@ -43,18 +40,15 @@ async def on_report(
     message: Message,
     command: CommandObject,
     reads: SessionFactory,
-    member: Member | None,
     reports: Reports,
+    t: Translator,
     responder: Responder,
 ) -> None:
     """Offer the reports, or send the one (or all) the command names."""
-    locale = _locale(member)
-    if not is_coordinator(member):
-        responder.text("report.coordinators_only", locale=locale)
-        return
+    locale = t.locale
     args = (command.args or "").split()
     if not args:
-        responder.text("report.choose", locale=locale, markup=_choices(responder, locale))
+        responder.text("report.choose", locale=locale, markup=_choices(t))
         return
     kinds: tuple[str, ...] = KINDS
     since = None
@@ -69,42 +63,37 @@ async def on_report(
             except ValueError:
                 responder.text("report.usage", locale=locale, value=arg)
                 return
-    _send(reads, member, reports, responder, kinds, since)
+    _send(reads, reports, t, responder, kinds, since)
 
 
 async def on_report_press(
     callback: CallbackQuery,
+    callback_data: ReportChoice,
     reads: SessionFactory,
-    member: Member | None,
     reports: Reports,
+    t: Translator,
     responder: Responder,
 ) -> None:
     """A report button of /report."""
-    locale = _locale(member)
-    if not is_coordinator(member):
-        t = responder.catalogs.translator(locale)
-        responder.answer_callback(callback, t("report.not_allowed"), alert=True)
-        return
-    choice = (callback.data or "").split(":", 1)[1]
+    choice = callback_data.kind
     responder.answer_callback(callback)
     if choice not in (*KINDS, EVERY):
         return
     if isinstance(callback.message, Message):
         responder.remove_buttons(callback.message.message_id)
-    _send(reads, member, reports, responder, KINDS if choice == EVERY else (choice,), None)
+    _send(reads, reports, t, responder, KINDS if choice == EVERY else (choice,), None)
 
 
 def _send(
     reads: SessionFactory,
-    member: Member | None,
     reports: Reports,
+    t: Translator,
     responder: Responder,
     kinds: tuple[str, ...],
     since: datetime | None,
 ) -> None:
     """Build and send the reports once the update committed: members' answers never wait for
     a report's reading and drawing."""
-    t = responder.catalogs.translator(_locale(member))
 
     async def build_and_send() -> None:
         for part in await reports.build(reads, kinds=kinds, since=since, words=t):
@@ -122,6 +111,8 @@ def create_router() -> Router:
     """The report router."""
     router = Router(name=__name__)
     router.message.filter(PrivateChat())
-    router.message.register(on_report, command("report"))
-    router.callback_query.register(on_report_press, DataPrefix(f"{PREFIX}:"))
+    router.message.register(on_report, command("report"), Coordinator())
+    router.message.register(refuse("report.coordinators_only"), command("report"))
+    router.callback_query.register(on_report_press, ReportChoice.filter(), Coordinator())
+    router.callback_query.register(refuse("report.not_allowed"), ReportChoice.filter())
     return router

@@ -9,8 +9,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.clock import Clock
 from bot.domain.ids import parse_telegram_id
+from bot.i18n import Translator
 from bot.storage import audit, repo
 from bot.storage.models import Member, MemberRole
+from bot.telegram.access import Admin, refuse
 from bot.telegram.filters import command
 from bot.telegram.render import Responder
 
@@ -19,54 +21,44 @@ GRANTABLE = {MemberRole.COORDINATOR.value, MemberRole.ADMIN.value}
 ID_SHOWN = 40
 
 
-def is_admin(member: Member | None) -> bool:
-    return member is not None and member.role == MemberRole.ADMIN
-
-
-def is_coordinator(member: Member | None) -> bool:
-    """Coordinators and admins may broadcast; checked again at every use."""
-    return member is not None and member.role in (MemberRole.COORDINATOR, MemberRole.ADMIN)
-
-
 async def on_promote(
     message: Message,
     command: CommandObject,
     session: AsyncSession,
-    member: Member | None,
+    member: Member,
     clock: Clock,
+    t: Translator,
     responder: Responder,
 ) -> None:
     """`/promote <telegram id> [coordinator|admin]`."""
-    await _change_role(message, command, session, member, clock, responder, promote=True)
+    await _change_role(message, command, session, member, clock, t, responder, promote=True)
 
 
 async def on_demote(
     message: Message,
     command: CommandObject,
     session: AsyncSession,
-    member: Member | None,
+    member: Member,
     clock: Clock,
+    t: Translator,
     responder: Responder,
 ) -> None:
     """`/demote <telegram id>`: back to a plain member."""
-    await _change_role(message, command, session, member, clock, responder, promote=False)
+    await _change_role(message, command, session, member, clock, t, responder, promote=False)
 
 
 async def _change_role(
     message: Message,
     command: CommandObject,
     session: AsyncSession,
-    member: Member | None,
+    member: Member,
     clock: Clock,
+    t: Translator,
     responder: Responder,
     *,
     promote: bool,
 ) -> None:
-    locale = member.language if member else "en"
-    if not is_admin(member):
-        responder.text("roles.admins_only", locale=locale)
-        return
-    assert member is not None
+    locale = t.locale
     args = (command.args or "").split()
     usage = "roles.usage_promote" if promote else "roles.usage_demote"
     if not args or not args[0].lstrip("-").isdigit():
@@ -104,13 +96,14 @@ async def _change_role(
         now=clock.now(),
     )
     name = target.display_name or args[0]
-    label = responder.catalogs.translator(locale)(f"roles.name.{role}")
+    label = t(f"roles.name.{role}")
     responder.text("roles.changed", locale=locale, name=name, role=label)
 
 
 def create_router() -> Router:
     """The roles router."""
     router = Router(name=__name__)
-    router.message.register(on_promote, command("promote"))
-    router.message.register(on_demote, command("demote"))
+    router.message.register(on_promote, command("promote"), Admin())
+    router.message.register(on_demote, command("demote"), Admin())
+    router.message.register(refuse("roles.admins_only"), command("promote", "demote"))
     return router

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from aiogram import Router
+from aiogram import F, Router
 from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -31,11 +31,11 @@ from bot.i18n import Translator
 from bot.services.checkins import Checkins, span, spec_of
 from bot.storage import audit
 from bot.storage.models import Member, ScheduleStatus
-from bot.telegram.filters import DataPrefix, NotCommand, PrivateChat, command
+from bot.telegram.access import Coordinator, is_coordinator, refuse
+from bot.telegram.callbacks import ScheduleStep
+from bot.telegram.filters import NotCommand, PrivateChat, command
 from bot.telegram.render import Responder
-from bot.telegram.routers.roles import is_coordinator
 
-PREFIX = "sch"
 CHECKED, UNCHECKED = "☑", "☐"
 WEEKS = (1, 2, 3, 4)
 MONTHS = (1, 2, 3, 6, 12)
@@ -44,15 +44,15 @@ Rows = list[list[InlineKeyboardButton]]
 
 
 def _button(text: str, step: str, action: str, arg: str = "") -> list[InlineKeyboardButton]:
-    return [InlineKeyboardButton(text=text, callback_data=f"{PREFIX}:{step}:{action}:{arg}")]
+    return [
+        InlineKeyboardButton(
+            text=text, callback_data=ScheduleStep(step=step, action=action, arg=arg).pack()
+        )
+    ]
 
 
 def _markup(rows: Rows) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=rows)
-
-
-def _locale(member: Member | None) -> str:
-    return member.language if member else "en"
 
 
 class HasScheduleDraft(Filter):
@@ -78,16 +78,13 @@ class HasScheduleDraft(Filter):
 async def on_schedules(
     message: Message,
     session: AsyncSession,
-    member: Member | None,
     checkins: Checkins,
     clock: Clock,
+    locale: str,
     responder: Responder,
 ) -> None:
     """The schedules, with buttons to create, pause, resume and delete."""
-    if not is_coordinator(member):
-        responder.text("schedules.coordinators_only", locale=_locale(member))
-        return
-    await _show_list(responder, session, checkins, clock.now(), _locale(member))
+    await _show_list(responder, session, checkins, clock.now(), locale)
 
 
 async def _show_list(
@@ -111,20 +108,17 @@ async def _show_list(
 
 async def on_list_press(
     callback: CallbackQuery,
+    callback_data: ScheduleStep,
     session: AsyncSession,
-    member: Member | None,
+    member: Member,
     checkins: Checkins,
     clock: Clock,
+    t: Translator,
     responder: Responder,
 ) -> None:
     """New, pause, resume, delete (with a confirmation) from the list."""
-    _, _, action, arg = (callback.data or "").split(":", 3)
-    locale = _locale(member)
-    t = responder.catalogs.translator(locale)
-    if not is_coordinator(member):
-        responder.answer_callback(callback, t("schedules.not_allowed"), alert=True)
-        return
-    assert member is not None
+    action, arg = callback_data.action, callback_data.arg
+    locale = t.locale
     now = clock.now()
     responder.answer_callback(callback)
     if action == "new":
@@ -397,20 +391,16 @@ async def on_draft_cancel(
 
 async def on_draft_press(
     callback: CallbackQuery,
+    callback_data: ScheduleStep,
     session: AsyncSession,
-    member: Member | None,
+    member: Member,
     checkins: Checkins,
     clock: Clock,
+    t: Translator,
     responder: Responder,
 ) -> None:
     """A button of the draft's current step."""
-    _, step, action, arg = (callback.data or "").split(":", 3)
-    locale = _locale(member)
-    t = responder.catalogs.translator(locale)
-    if not is_coordinator(member):
-        responder.answer_callback(callback, t("schedules.not_allowed"), alert=True)
-        return
-    assert member is not None
+    step, action, arg = callback_data.step, callback_data.action, callback_data.arg
     now = clock.now()
     draft = await checkins.current_draft(session, coordinator=member)
     if draft is None or draft.step != step:
@@ -512,9 +502,14 @@ def create_router() -> Router:
     """The schedules router."""
     router = Router(name=__name__)
     router.message.filter(PrivateChat())
-    router.message.register(on_schedules, command("schedules"))
+    router.message.register(on_schedules, command("schedules"), Coordinator())
+    router.message.register(refuse("schedules.coordinators_only"), command("schedules"))
     router.message.register(on_draft_cancel, command("cancel"), HasScheduleDraft())
     router.message.register(on_draft_message, NotCommand(), HasScheduleDraft())
-    router.callback_query.register(on_list_press, DataPrefix(f"{PREFIX}:list:"))
-    router.callback_query.register(on_draft_press, DataPrefix(f"{PREFIX}:"))
+    steps = ScheduleStep.filter()
+    router.callback_query.register(
+        on_list_press, ScheduleStep.filter(F.step == "list"), Coordinator()
+    )
+    router.callback_query.register(on_draft_press, steps, Coordinator())
+    router.callback_query.register(refuse("schedules.not_allowed"), steps)
     return router

@@ -1,0 +1,109 @@
+"""Every button's callback data: one typed factory per button family, packed within 64 bytes.
+
+The packed forms are those the hand-written buttons used (`<prefix>:<field>:...`), so buttons
+sent before these factories keep working; a press that does not unpack (forged, or an older
+layout) matches no factory and is answered by the conversation router's last handler.
+
+Answer and ticket buttons are also built outside this layer (questions go through the outbox,
+coordinators are told of tickets by the sender), as plain Bot API JSON from
+`bot.domain.payload.encode_answer` and `bot.services.concerns`; `tests/unit/test_callbacks.py`
+holds those encoders to the factories' packing.
+"""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+
+from bot.domain import payload
+
+
+class Answer(CallbackData, prefix=payload.PREFIX):
+    """A question's option: the run, the question and the value."""
+
+    run_id: int
+    node_id: str
+    value: str
+
+
+class LanguageChoice(CallbackData, prefix="lang"):
+    """/language: the locale chosen."""
+
+    code: str
+
+
+class ForgetChoice(CallbackData, prefix="fg"):
+    """/forget: "yes" or "no"."""
+
+    answer: str
+
+
+class ReportChoice(CallbackData, prefix="rp"):
+    """/report: one report, or "all"."""
+
+    kind: str
+
+
+class ExportChoice(CallbackData, prefix="ex"):
+    """/export: the file format."""
+
+    file_format: str
+
+
+class AuditPage(CallbackData, prefix="au"):
+    """/audit: the page starting at `offset`."""
+
+    offset: int
+
+
+class BroadcastStep(CallbackData, prefix="bc"):
+    """A broadcast draft's button (`step` the draft's step) or a scheduled one's (`list`)."""
+
+    step: str
+    action: str
+    arg: str = ""
+
+
+class ScheduleStep(CallbackData, prefix="sch"):
+    """A schedule draft's button (`step` the draft's step) or one in /schedules (`list`)."""
+
+    step: str
+    action: str
+    arg: str = ""
+
+
+class ProxyStep(CallbackData, prefix="px"):
+    """/proxy: choose a flow (`f`), then a group (`g`), then a language (`l`); `new` restarts."""
+
+    step: str
+    flow: str = ""
+    group: str = ""
+    language: str = ""
+
+
+class TicketAction(CallbackData, prefix="tk"):
+    """A coordinator's button on a ticket: show, answer, decline, or a step."""
+
+    action: str
+    ticket_id: int
+
+
+class TicketReply(CallbackData, prefix="tr"):
+    """The raiser's Reply button under a relayed message."""
+
+    action: str
+    ticket_id: int
+
+
+FACTORIES: tuple[type[CallbackData], ...] = (
+    Answer,
+    LanguageChoice,
+    ForgetChoice,
+    ReportChoice,
+    ExportChoice,
+    AuditPage,
+    BroadcastStep,
+    ScheduleStep,
+    ProxyStep,
+    TicketAction,
+    TicketReply,
+)

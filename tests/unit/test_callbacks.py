@@ -1,0 +1,126 @@
+"""Every button family's callback data fits Telegram's 64 bytes at its largest, and the encoders
+outside the telegram layer pack exactly as the factories unpack."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from aiogram.filters.callback_data import MAX_CALLBACK_LENGTH, CallbackData
+
+from bot.content import load_flows
+from bot.domain.flows import AskNode
+from bot.domain.payload import encode_answer
+from bot.i18n import Catalogs
+from bot.services.concerns import ACTIONS, coordinator_button, reply_keyboard
+from bot.services.export import FORMATS
+from bot.services.reports import KINDS
+from bot.storage.models import Member, Ticket
+from bot.telegram.callbacks import (
+    FACTORIES,
+    Answer,
+    AuditPage,
+    BroadcastStep,
+    ExportChoice,
+    ForgetChoice,
+    LanguageChoice,
+    ProxyStep,
+    ReportChoice,
+    ScheduleStep,
+    TicketAction,
+    TicketReply,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+CATALOGS = Catalogs.load(ROOT / "locales", default="en")
+FLOWS = load_flows(ROOT / "flows", locale_keys=CATALOGS.keys())
+# The largest database id (a signed 64-bit integer) and the longest language code stored.
+BIG_ID = 2**63 - 1
+LANGUAGE = "x" * (Member.model_fields["language"].metadata[0].max_length)
+
+
+def _longest(values: object) -> str:
+    return max((str(v) for v in values), key=lambda v: len(v.encode()))  # type: ignore[attr-defined]
+
+
+def _answers() -> list[Answer]:
+    return [
+        Answer(run_id=BIG_ID, node_id=node.id, value=value)
+        for flow in FLOWS.flows.values()
+        for node in flow.nodes.values()
+        if isinstance(node, AskNode)
+        for value in node.button_values()
+    ]
+
+
+ANSWERS = _answers()
+FLOW = _longest(FLOWS.flows)
+GROUP = _longest(FLOWS.options_for("stakeholder_group"))
+# The widest value each family carries, as the routers build them.
+SAMPLES: dict[type[CallbackData], list[CallbackData]] = {
+    Answer: [*ANSWERS],
+    LanguageChoice: [LanguageChoice(code=LANGUAGE)],
+    ForgetChoice: [ForgetChoice(answer="yes"), ForgetChoice(answer="no")],
+    ReportChoice: [ReportChoice(kind=k) for k in (*KINDS, "all")],
+    ExportChoice: [ExportChoice(file_format=f) for f in FORMATS],
+    AuditPage: [AuditPage(offset=BIG_ID)],
+    BroadcastStep: [
+        BroadcastStep(step="audience", action="committee", arg=str(BIG_ID)),
+        BroadcastStep(step="audience", action="group", arg=GROUP),
+        BroadcastStep(step="variant_text", action="lang", arg=LANGUAGE),
+        BroadcastStep(step="list", action="cancel", arg=str(BIG_ID)),
+    ],
+    ScheduleStep: [
+        ScheduleStep(step="flow", action="pick", arg=FLOW),
+        ScheduleStep(step="audience", action="committee", arg=str(BIG_ID)),
+        ScheduleStep(step="audience", action="group", arg=GROUP),
+        ScheduleStep(step="reminders", action="pick", arg="999.999.999"),
+        ScheduleStep(step="list", action="delyes", arg=str(BIG_ID)),
+    ],
+    ProxyStep: [ProxyStep(step="l", flow=FLOW, group=GROUP, language=LANGUAGE)],
+    TicketAction: [TicketAction(action=a, ticket_id=BIG_ID) for a in ("answer", *ACTIONS.values())],
+    TicketReply: [TicketReply(action="reply", ticket_id=BIG_ID)],
+}
+
+
+def test_every_factory_has_samples() -> None:
+    assert set(SAMPLES) == set(FACTORIES)
+    assert all(SAMPLES.values())
+
+
+@pytest.mark.parametrize("factory", FACTORIES, ids=lambda f: f.__name__)
+def test_the_largest_values_fit_and_round_trip(factory: type[CallbackData]) -> None:
+    for sample in SAMPLES[factory]:
+        packed = sample.pack()  # raises over 64 bytes
+        assert len(packed.encode()) <= MAX_CALLBACK_LENGTH
+        assert factory.unpack(packed) == sample
+
+
+def test_prefixes_are_distinct_so_no_press_is_ambiguous() -> None:
+    prefixes = [f.__prefix__ for f in FACTORIES]
+    assert len(prefixes) == len(set(prefixes))
+
+
+def test_the_outbox_encoders_pack_as_the_factories() -> None:
+    """Question and ticket buttons are built as Bot API JSON outside the telegram layer."""
+    for answer in ANSWERS:
+        assert encode_answer(answer.run_id, answer.node_id, answer.value) == answer.pack()
+    button = coordinator_button("T-1", "show", BIG_ID)
+    assert TicketAction.unpack(button["callback_data"]) == TicketAction(
+        action="show", ticket_id=BIG_ID
+    )
+    now = datetime.now(UTC)
+    ticket = Ticket(
+        id=BIG_ID,
+        handle="T-1",
+        category="x",
+        about="x",
+        urgency="x",
+        text="x",
+        created_at=now,
+        updated_at=now,
+    )
+    keyboard = reply_keyboard(ticket, CATALOGS.translator("en"))
+    data = keyboard["inline_keyboard"][0][0]["callback_data"]
+    assert TicketReply.unpack(data) == TicketReply(action="reply", ticket_id=BIG_ID)
