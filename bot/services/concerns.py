@@ -125,7 +125,9 @@ class Concerns:
         concern = rules.Concern.from_answers(answers)
         if concern.anonymous:
             handle = await self.seal_concern(session, member=member, answers=answers)
-            return (Reply(key="concern.received_anonymous", params={"handle": handle}),)
+            return (
+                Reply(key="concern.received_anonymous", params={"handle": handle}, unstored=True),
+            )
         ticket = await self.raise_concern(session, member=member, concern=concern)
         return (Reply(key="concern.received", params={"handle": ticket.handle}),)
 

@@ -189,6 +189,12 @@ class Responder:
         for message in outcome.messages:
             rendered = render(message, self._speaking(message, t), outcome.params)
             asks = message.reply.question is not None and message.run_id != PRE_CONSENT_RUN
+            if message.reply.unstored:
+                # No outbox row in the raiser's transaction may hold their chat beside their
+                # ticket (tests/privacy/test_forensics.py): sent directly, best-effort;
+                # /concerns lists the raiser's tickets should it be lost.
+                self._direct(rendered.text, markup(rendered.keyboard))
+                continue
             self._reply(Reply(rendered.text, rendered.keyboard, message.run_id if asks else None))
 
     def show_answer(self, outcome: Outcome, question: Message) -> None:
@@ -238,8 +244,10 @@ class Responder:
         # Made by slow work after the commit (a report's text): sent directly, best-effort.
         if reply.kind != "text":
             raise ValueError("a file already in Telegram is sent by the update's handler")
-        keyboard = markup(reply.keyboard)
-        self.later(lambda: self.bot.send_message(self.chat_id, reply.text, reply_markup=keyboard))
+        self._direct(reply.text, markup(reply.keyboard))
+
+    def _direct(self, text: str, keyboard: InlineKeyboardMarkup | None) -> None:
+        self.later(lambda: self.bot.send_message(self.chat_id, text, reply_markup=keyboard))
 
     def document(self, data: bytes, filename: str, caption: str | None = None) -> None:
         """Send a file made in memory (an export, a member's data)."""
