@@ -136,7 +136,10 @@ async def test_the_same_update_sent_to_two_instances_is_handled_once(
         # One database, one leader: the second instance follows.
         assert first.leadership is not None and first.leadership.is_leader
         assert second.leadership is not None and not second.leadership.is_leader
-        assert second.sender is None and second.scheduler is None
+        # Every instance sends its own replies; only the leader claims what is due.
+        assert first.sender is not None and first.sender.claiming
+        assert second.sender is not None and not second.sender.claiming
+        assert second.scheduler is None
 
 
 async def test_health_and_metrics_are_served_beside_the_webhook(
