@@ -268,9 +268,13 @@ class Conversations:
             if isinstance(event, PressInput):
                 return self._outcome(user, member, closed=True)
             return self._outcome(user, member, messages=(_say("chat.idle"),))
-        if _typed_before(event, message_id, run):
-            # A private chat numbers both sides' messages in one sequence: this was typed
-            # before the open question was shown (a retype overtaken by its original, say).
+        if isinstance(event, engine.TextInput) and (
+            _typed_before(event, message_id, run)
+            or await repo.question_on_its_way(session, run_id=_id(run))
+        ):
+            # Typed before the open question was shown: a private chat numbers both sides'
+            # messages in one sequence (a retype overtaken by its original, say), and a question
+            # still in the outbox (the database was down, say) was not shown at all.
             return self._outcome(user, member, messages=(_say("chat.typed_before_question"),))
         if run.proxy is not None and member.role == MemberRole.MEMBER:
             # Answering for someone else is a coordinator's task, checked at every answer.

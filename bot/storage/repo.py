@@ -36,6 +36,8 @@ from bot.storage.models import (
     Member,
     MemberRole,
     MemberStatus,
+    OutboxMessage,
+    OutboxStatus,
     ProcessedUpdate,
     RunStatus,
 )
@@ -314,6 +316,18 @@ def _note_prompt() -> Update:
         .where(col(FlowRun.id) == bindparam("run"), col(FlowRun.status) == RunStatus.RUNNING)
         .values(prompt_message_id=bindparam("prompt"), prompt_buttons=bindparam("buttons"))
     )
+
+
+async def question_on_its_way(session: AsyncSession, *, run_id: int) -> bool:
+    """Whether the message asking the run's open question waits in the outbox: nothing typed
+    now can answer it, since it was not shown yet. One being sent (leased) may have been shown
+    already; the chat's message ids decide then, once its outcome is recorded."""
+    query = (
+        select(col(OutboxMessage.id))
+        .where(col(OutboxMessage.run_id) == run_id, OutboxMessage.status == OutboxStatus.QUEUED)
+        .limit(1)
+    )
+    return (await session.exec(query)).first() is not None
 
 
 async def end_run(
