@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# Test processes: the tests mostly wait on loopback HTTP and the database, so more than the
+# CPU count pays (`make test TEST_WORKERS=0` runs in this one process).
+TEST_WORKERS ?= 4
 # Exact versions with their hashes (`make lock` regenerates them from pyproject.toml).
 LOCK := requirements-dev.lock
 UV_VERSION := 0.13.9
@@ -33,7 +36,7 @@ run: $(STAMP) catalogs  ## the real bot (needs BOT_TOKEN)
 	@$(BIN)/partnerbot run
 
 test: $(STAMP) catalogs  ## the whole test suite (PostgreSQL too when TEST_DATABASE_URL is set)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 lint: $(STAMP)  ## ruff (checks and formatting) and mypy
 	$(BIN)/ruff check .
