@@ -22,7 +22,7 @@ from bot.domain.flows import AskNode, Flow, FlowRegistry
 from bot.domain.timing import zone, zone_label
 from bot.services.ballots import Ballots, Row, day_of
 from bot.storage import keys, repo
-from bot.storage.models import FlowRun, Member, MemberRole, MemberStatus, RunStatus
+from bot.storage.models import FlowRun, Member, MemberRole, MemberStatus, OutboxStatus, RunStatus
 
 ONBOARDING = "onboarding"
 TIME_ZONE = "timezone"
@@ -268,13 +268,9 @@ class Conversations:
             if isinstance(event, PressInput):
                 return self._outcome(user, member, closed=True)
             return self._outcome(user, member, messages=(_say("chat.idle"),))
-        if isinstance(event, engine.TextInput) and (
-            _typed_before(event, message_id, run)
-            or await repo.question_on_its_way(session, run_id=_id(run))
+        if isinstance(event, engine.TextInput) and await self._typed_before_shown(
+            session, event, message_id, run
         ):
-            # Typed before the open question was shown: a private chat numbers both sides'
-            # messages in one sequence (a retype overtaken by its original, say), and a question
-            # still in the outbox (the database was down, say) was not shown at all.
             return self._outcome(user, member, messages=(_say("chat.typed_before_question"),))
         if run.proxy is not None and member.role == MemberRole.MEMBER:
             # Answering for someone else is a coordinator's task, checked at every answer.
@@ -301,6 +297,18 @@ class Conversations:
         return self._outcome(
             user, member, messages=messages, answered=step.answered, stale_buttons=stale
         )
+
+    async def _typed_before_shown(
+        self, session: AsyncSession, event: engine.TextInput, message_id: int | None, run: FlowRun
+    ) -> bool:
+        """Whether typed text was sent before the run's open question was shown. A private
+        chat numbers both sides' messages in one sequence (a retype overtaken by its original,
+        say); a question still queued (the database was down, say) was not shown at all; one
+        being sent may or may not have been: the update waits until its outcome is recorded."""
+        waiting = await repo.question_in_outbox(session, run_id=_id(run))
+        if waiting == OutboxStatus.SENDING:
+            raise QuestionInFlight(_id(run))
+        return waiting == OutboxStatus.QUEUED or _typed_before(event, message_id, run)
 
     def _resume(self, flow: Flow, state: RunState, event: Input, locale: str) -> Step:
         return engine.resume(
@@ -696,6 +704,15 @@ def _run_messages(run: FlowRun, replies: Iterable[Reply]) -> tuple[Message, ...]
 
 def _without(answers: Mapping[str, Any], keys: set[str]) -> dict[str, Any]:
     return {k: v for k, v in answers.items() if k not in keys}
+
+
+class QuestionInFlight(Exception):
+    """Typed text may answer a question whose message is being sent right now: whether the
+    member saw it is known once the send's outcome is recorded. Nothing was applied; the
+    update is tried again shortly (`bot.telegram.attempts`)."""
+
+    def __init__(self, run_id: int) -> None:
+        super().__init__(f"the open question of run {run_id} is being sent")
 
 
 def _typed_before(event: Input, message_id: int | None, run: FlowRun) -> bool:

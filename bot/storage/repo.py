@@ -318,16 +318,18 @@ def _note_prompt() -> Update:
     )
 
 
-async def question_on_its_way(session: AsyncSession, *, run_id: int) -> bool:
-    """Whether the message asking the run's open question waits in the outbox: nothing typed
-    now can answer it, since it was not shown yet. One being sent (leased) may have been shown
-    already; the chat's message ids decide then, once its outcome is recorded."""
+async def question_in_outbox(session: AsyncSession, *, run_id: int) -> OutboxStatus | None:
+    """The status of a message asking the run's open question that is still in the outbox
+    (queued or being sent), or None when none is."""
+    pending = (OutboxStatus.QUEUED, OutboxStatus.SENDING)
     query = (
-        select(col(OutboxMessage.id))
-        .where(col(OutboxMessage.run_id) == run_id, OutboxMessage.status == OutboxStatus.QUEUED)
+        select(col(OutboxMessage.status))
+        .where(col(OutboxMessage.run_id) == run_id, col(OutboxMessage.status).in_(pending))
+        .order_by(col(OutboxMessage.id).desc())
         .limit(1)
     )
-    return (await session.exec(query)).first() is not None
+    status = (await session.exec(query)).first()
+    return None if status is None else OutboxStatus(status)
 
 
 async def end_run(

@@ -1,5 +1,7 @@
 """Attempts at an update whose database work fails for a passing reason (an outage, a timeout,
-a lock held elsewhere): each failed attempt is rolled back whole and tells the member nothing.
+a lock held elsewhere), or that cannot be decided yet (typed text while the question it may
+answer is being sent: `QuestionInFlight`): each attempt is rolled back whole and tells the member
+nothing.
 
 By webhook, Telegram delivers the update again (it was answered 500). By polling, nobody would:
 the bot keeps the update and tries it again itself, backing off, for `budget_s` in all; only
@@ -21,12 +23,18 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
 
 from bot.ops.failures import FailureLog
+from bot.services.conversations import QuestionInFlight
 from bot.storage.db import describe_error, is_transient
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 log = logging.getLogger(__name__)
 FIRST_DELAY_S = 0.5
 MAX_DELAY_S = 8.0
+
+
+def passing(exc: BaseException) -> bool:
+    """Whether an update that failed with `exc` may well succeed when tried again."""
+    return isinstance(exc, QuestionInFlight) or is_transient(exc)
 
 
 class UpdateAttempts(BaseMiddleware):
@@ -64,9 +72,11 @@ class UpdateAttempts(BaseMiddleware):
                 # Each attempt starts from the update's own data, not what the last one added.
                 result = await handler(event, dict(data))
             except Exception as exc:
-                if not is_transient(exc):
+                if not passing(exc):
                     raise
-                self.failures.failed(exc)
+                if not isinstance(exc, QuestionInFlight):
+                    # Waiting for a send's outcome is no failure: nothing to log.
+                    self.failures.failed(exc)
                 if self.redelivered:
                     raise
                 if loop.time() + delay - started > self.budget_s:

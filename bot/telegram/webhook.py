@@ -5,7 +5,8 @@ commits its changes together with its `update_id`: a crash before that means no 
 Telegram delivers the update again. A repeat (to this instance or another on the same
 database) finds its `update_id` taken and is answered 200 without doing anything twice.
 
-Only a passing failure (the database unreachable, a timeout: `is_transient`) is answered 500,
+Only a passing failure (the database unreachable, a timeout, a question being sent: see
+`attempts.passing`) is answered 500,
 silently, for Telegram to deliver the update again; a bug would fail the same way each time, so
 its update is answered 200 once the member got the errors router's one apology. An update
 aiogram cannot read is logged and answered 200 too (as polling skips it), not refused forever.
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from aiogram import Bot, Dispatcher
 from aiohttp import web
 
-from bot.storage.db import is_transient
+from bot.telegram.attempts import passing
 from bot.telegram.middlewares import FAILURES
 from bot.telegram.updates import read_update
 
@@ -63,7 +64,7 @@ class WebhookReceiver:
         except Exception as exc:
             failures.append(exc)
         self._observe("error" if failures else "ok")
-        if any(is_transient(failure) for failure in failures):
+        if any(passing(failure) for failure in failures):
             # Its transaction was rolled back: nothing of it is recorded. Logged once per
             # outage by UpdateAttempts, not here for each delivery.
             return web.json_response({"ok": False}, status=500)

@@ -310,6 +310,8 @@ async def test_an_outage_is_logged_once_per_change_of_state_by_every_part(
     update_id = emulator.send_text(phone.user_id, "Acme Water 0")
     await attempted_during(fault, lambda: emulator.is_update_confirmed(update_id))
     await app.tracker.wait_handled(update_id, timeout=30)
+    # Typed once the question is shown (before, it would not be taken as its answer).
+    await phone.wait_for("What is your role", timeout=REPLY_AFTER_OUTAGE_S)
     await phone.send("Director 0")
     await phone.wait_for("roles and responsibilities", timeout=REPLY_AFTER_OUTAGE_S)
     assert "roles and responsibilities" in phone.new_text()

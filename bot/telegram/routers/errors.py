@@ -13,7 +13,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import ErrorEvent
 
 from bot.i18n import Catalogs
-from bot.storage.db import is_transient
+from bot.telegram.attempts import passing
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ async def on_error(
 ) -> None:
     """Log a bug with its traceback; apologise in the chat, unless the update comes again."""
     update = event.update
-    if is_transient(event.exception):
+    if passing(event.exception):
         if redelivered:
             return
     else:
