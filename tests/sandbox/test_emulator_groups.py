@@ -169,6 +169,12 @@ async def test_forum_topics_need_an_admin_bot_and_an_open_topic(
     assert exc.value.message == "Bad Request: not enough rights to create a topic"
 
     emu.set_bot_status(forum, "administrator", by=ADA)
+    with pytest.raises(TelegramBadRequest) as exc:
+        await bot.create_forum_topic(forum, " ")
+    assert exc.value.message == "Bad Request: TOPIC_TITLE_EMPTY"
+    with pytest.raises(TelegramBadRequest) as exc:
+        await bot.close_forum_topic(forum, 9999)
+    assert exc.value.message == "Bad Request: TOPIC_ID_INVALID"
     topic = await bot.create_forum_topic(forum, "Digests")
     assert topic.name == "Digests" and topic.icon_color == 7322096
     sent = await bot.send_message(forum, "This week", message_thread_id=topic.message_thread_id)
@@ -258,6 +264,9 @@ async def test_poll_errors(emu: BotAPIEmulator, bot: Bot) -> None:
     with pytest.raises(TelegramBadRequest) as exc:
         await bot.send_poll(group, "Too many?", [str(i) for i in range(13)])
     assert exc.value.message == "Bad Request: POLL_ANSWERS_INVALID"
+    with pytest.raises(TelegramBadRequest) as exc:
+        await bot.send_poll(group, " ", ["yes", "no"])
+    assert exc.value.message == "Bad Request: poll question must be non-empty"
     sent = await bot.send_message(group, "not a poll")
     with pytest.raises(TelegramBadRequest) as exc:
         await bot.stop_poll(group, sent.message_id)
@@ -339,6 +348,12 @@ async def test_copy_message_shows_a_voice_note_to_a_committee(
     with pytest.raises(TelegramBadRequest) as exc:
         await bot.copy_message(group, BEN, 9999)
     assert exc.value.message == "Bad Request: message to copy not found"
+    joined = emu.set_group_member(group, 7004, "member", by=ADA)
+    [service] = [u for u in await drain(bot) if u.update_id in joined]
+    assert service.message is not None
+    with pytest.raises(TelegramBadRequest) as exc:
+        await bot.copy_message(BEN, group, service.message.message_id)
+    assert exc.value.message == "Bad Request: message can't be copied"
 
 
 async def test_twenty_messages_a_minute_in_a_group(

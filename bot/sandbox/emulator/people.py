@@ -309,10 +309,9 @@ class People(EmulatorState):
         }
         if thread_id is not None:
             topic = chat.topics.get(thread_id)
-            if topic is None and not chat.info.get("is_forum"):
+            if topic is None:
                 raise ValueError(f"no topic {thread_id} in chat {chat.id}")
-            closed = topic is not None and topic["is_closed"]
-            if closed and chat.members.get(user["id"]) not in ADMINS:
+            if topic["is_closed"] and chat.members.get(user["id"]) not in ADMINS:
                 raise ValueError(f"topic {thread_id} is closed")
             message["message_thread_id"] = thread_id
             message["is_topic_message"] = True

@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.sandbox.emulator.messages import Messages
 from bot.sandbox.emulator.params import Params, bot_api, check_reply, reply_markup
-from bot.sandbox.emulator.types import APIError, Chat, SentMessage, unix_now
+from bot.sandbox.emulator.types import APIError, Chat, SentMessage
 
 MAX_POLL_OPTIONS = 12
 _FIRST_POLL_ID = 5_000_000_000_000_000_000
@@ -87,7 +87,6 @@ class Polls(Messages):
         poll["is_closed"] = True
         if markup is not None:
             message.reply_markup = markup
-        message.edit_date = unix_now()
         chat.signal.fire()
         self._publish("edit", chat.id, message=message)
         self._enqueue({"poll": dict(poll)}, None)
