@@ -100,6 +100,15 @@ async def test_people_joining_and_leaving_are_service_messages(
     with pytest.raises(ValueError, match="not in group"):
         emu.post_in_group(group, BEN, "/bind x")
 
+    assert await bot.leave_chat(group) is True
+    [left_by_itself] = await drain(bot)
+    assert left_by_itself.my_chat_member is not None
+    assert left_by_itself.my_chat_member.from_user.id == BOT
+    assert left_by_itself.my_chat_member.new_chat_member.status == "left"
+    with pytest.raises(TelegramForbiddenError) as exc:
+        await bot.send_message(group, "back?")
+    assert exc.value.message == "Forbidden: bot is not a member of the group chat"
+
 
 async def test_privacy_mode_lets_through_commands_replies_and_mentions(
     emu: BotAPIEmulator, bot: Bot

@@ -10,9 +10,10 @@ Where things are:
 - the Bot API, one family a module, each method marked ``@bot_api("name")``:
   messages.py (send*, deleteMessage, sendChatAction), polls.py (sendPoll, stopPoll),
   copies.py (copyMessage), edits.py (editMessage*), callbacks.py (answerCallbackQuery),
-  groups.py (getChat, getChatMember, getChatAdministrators, *ForumTopic), files.py (getFile,
-  downloads), profile.py (getMe, *MyCommands, close, logOut), updates.py (getUpdates,
-  *Webhook*; ``allowed_updates`` drops the kinds the bot did not ask for, as Telegram does)
+  groups.py (getChat, getChatMember, getChatAdministrators, leaveChat, *ForumTopic),
+  files.py (getFile, downloads), profile.py (getMe, *MyCommands, close, logOut), updates.py
+  (getUpdates, *Webhook*; ``allowed_updates`` drops the kinds the bot did not ask for, as
+  Telegram does)
 - control.py: acting as users in private chats and observing the bot, in process and under
   /_emulator/
 - people.py: groups and what people send besides private texts (below)

@@ -20,7 +20,6 @@ from bot.sandbox.emulator.types import (
     EmulatorEvent,
     SentMessage,
     UnknownMessageError,
-    chat_member,
     default_chat_info,
     unix_now,
 )
@@ -48,7 +47,11 @@ class Control(EmulatorState):
         language_code: str | None = "en",
         chat_id: int | None = None,
     ) -> int:
-        """Deliver a text message from a user (private chat unless chat_id); return update_id."""
+        """Deliver a text message from a user (private chat unless chat_id); return update_id.
+
+        Into a group it is delivered as it is, whoever is in the group: post_in_group() (in
+        people.py) is a member writing under privacy mode.
+        """
         user = self._remember_user(user_id, first_name, last_name, username, language_code)
         chat = self._user_chat(user, chat_id)
         message_id = chat.allocate_message_id()
@@ -96,20 +99,8 @@ class Control(EmulatorState):
         if status not in _MEMBER_STATUSES:
             raise ValueError(f"status must be one of {sorted(_MEMBER_STATUSES)}, not {status!r}")
         user = self._known_user(user_id)
-        chat = self._user_chat(user, None)
-        old_status, chat.member_status = chat.member_status, status
         self.block(user_id, status == "kicked")
-        bot_user = self._bot_user(self._bot_id)
-        update = {
-            "my_chat_member": {
-                "chat": chat.info,
-                "from": user,
-                "date": unix_now(),
-                "old_chat_member": chat_member(old_status, bot_user),
-                "new_chat_member": chat_member(status, bot_user),
-            }
-        }
-        return self._enqueue(update, chat.id)
+        return self._set_bot_status(self._user_chat(user, None), status, user)
 
     def block(self, chat_id: int, blocked: bool = True) -> None:
         """Make sends to chat_id fail with 403 (or stop doing so)."""

@@ -1,5 +1,5 @@
 """Groups, supergroups and forum topics as the bot sees them: getChat, getChatMember,
-getChatAdministrators, createForumTopic, closeForumTopic and reopenForumTopic.
+getChatAdministrators, leaveChat, createForumTopic, closeForumTopic and reopenForumTopic.
 
 Who is in a group, and the groups themselves, come from the control API (group_control.py).
 """
@@ -66,6 +66,14 @@ class Groups(EmulatorState):
         if chat.member_status in ADMINS:
             admins.append(chat_member(chat.member_status, self._bot_user(p.bot_id)))
         return admins
+
+    @bot_api("leaveChat")
+    async def _leave_chat(self, p: Params) -> Any:
+        chat = self._target_chat(p)
+        if chat.id > 0:
+            raise APIError(400, "Bad Request: chat member status can't be changed in private chats")
+        self._set_bot_status(chat, "left", self._bot_user(p.bot_id))
+        return True
 
     @bot_api("createForumTopic")
     async def _create_forum_topic(self, p: Params) -> Any:

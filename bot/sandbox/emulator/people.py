@@ -22,7 +22,6 @@ from bot.sandbox.emulator.types import (
     PRESENT,
     SUPERGROUP_ID_BELOW,
     Chat,
-    chat_member,
     unix_now,
 )
 
@@ -110,19 +109,10 @@ class People(EmulatorState):
         if status not in MEMBER_STATUSES - {"creator"}:
             raise ValueError(f"the bot's status cannot be {status!r}")
         actor = self._known_user(by if by is not None else self._creator(chat))
-        bot_user = self._bot_user(self._bot_id)
-        old, chat.member_status = chat.member_status, status
-        update = {
-            "my_chat_member": {
-                "chat": chat.info,
-                "from": actor,
-                "date": unix_now(),
-                "old_chat_member": chat_member(old, bot_user),
-                "new_chat_member": chat_member(status, bot_user),
-            }
-        }
-        ids = [self._enqueue(update, chat.id)]
+        old = chat.member_status
+        ids = [self._set_bot_status(chat, status, actor)]
         if old not in PRESENT and status in PRESENT:
+            bot_user = self._bot_user(self._bot_id)
             ids += _ids(self._post_as(actor, chat, {"new_chat_members": [bot_user]}))
         return ids
 

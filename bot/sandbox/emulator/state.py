@@ -34,8 +34,10 @@ from bot.sandbox.emulator.types import (
     SentMessage,
     Signal,
     bot_user_info,
+    chat_member,
     default_chat_info,
     drop_none,
+    unix_now,
 )
 
 ApiHandler = Callable[[Params], Awaitable[Any]]
@@ -254,6 +256,21 @@ class EmulatorState:
         if isinstance(replied, dict) and replied.get("message_id") in chat.by_id:
             return True
         return name in text.lower()
+
+    def _set_bot_status(self, chat: Chat, status: str, actor: dict[str, Any]) -> int:
+        """Give the bot `status` in `chat` and tell it by a my_chat_member update (its id)."""
+        bot_user = self._bot_user(self._bot_id)
+        old, chat.member_status = chat.member_status, status
+        update = {
+            "my_chat_member": {
+                "chat": chat.info,
+                "from": actor,
+                "date": unix_now(),
+                "old_chat_member": chat_member(old, bot_user),
+                "new_chat_member": chat_member(status, bot_user),
+            }
+        }
+        return self._enqueue(update, chat.id)
 
     def _poll_message(self, poll_id: str) -> tuple[Chat, SentMessage, dict[str, Any]]:
         """The bot's poll `poll_id`: its chat, its message and its JSON (ValueError if none)."""
