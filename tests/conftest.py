@@ -43,6 +43,7 @@ from bot.storage.models import (
     TicketRoute,
 )
 
+pytest_plugins = ["emulator_fixtures"]
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456:TEST-secret-token-value"
 ADMIN = 9001  # in ADMIN_IDS of the test settings

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 from aiogram import Bot, Dispatcher
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramConflictError,
@@ -62,51 +60,9 @@ class FakeClock:
         self.now += seconds
 
 
-def make_bot(base_url: str) -> Bot:
-    return Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(base_url)))
-
-
-async def close_bot(bot: Bot) -> None:
-    # closing the client directly skips AiohttpSession.close()'s fixed 250 ms grace sleep
-    client = await bot.session.create_session()  # type: ignore[attr-defined]
-    await client.close()
-
-
 def keyboard(*buttons: tuple[str, str]) -> InlineKeyboardMarkup:
     rows = [[InlineKeyboardButton(text=text, callback_data=data)] for text, data in buttons]
     return InlineKeyboardMarkup(inline_keyboard=rows)
-
-
-@pytest.fixture
-async def launch() -> AsyncIterator[Launch]:
-    started: list[tuple[BotAPIEmulator, Bot]] = []
-
-    async def _launch(**kwargs: Any) -> tuple[BotAPIEmulator, Bot]:
-        emulator = BotAPIEmulator(**kwargs)
-        await emulator.start()
-        bot = make_bot(emulator.base_url)
-        started.append((emulator, bot))
-        return emulator, bot
-
-    yield _launch
-    for emulator, bot in started:
-        await close_bot(bot)
-        await emulator.stop()
-
-
-@pytest.fixture
-async def emu_bot(launch: Launch) -> tuple[BotAPIEmulator, Bot]:
-    return await launch()
-
-
-@pytest.fixture
-def emu(emu_bot: tuple[BotAPIEmulator, Bot]) -> BotAPIEmulator:
-    return emu_bot[0]
-
-
-@pytest.fixture
-def bot(emu_bot: tuple[BotAPIEmulator, Bot]) -> Bot:
-    return emu_bot[1]
 
 
 async def raw_call(
@@ -1116,7 +1072,7 @@ async def test_aiogram_dispatcher_end_to_end(emu: BotAPIEmulator, bot: Bot) -> N
 
 
 @pytest.mark.slow
-async def test_standalone_cli() -> None:
+async def test_standalone_cli(bot_at: Callable[[str], Bot]) -> None:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -1135,11 +1091,7 @@ async def test_standalone_cli() -> None:
         assert url.startswith("http://127.0.0.1:")
         async with aiohttp.ClientSession() as http, http.get(url + "/_emulator/limits") as resp:
             assert (await resp.json())["per_chat_per_s"] == 1.0
-        cli_bot = make_bot(url)
-        try:
-            assert (await cli_bot.get_me()).username == "partnerbot_sandbox_bot"
-        finally:
-            await close_bot(cli_bot)
+        assert (await bot_at(url).get_me()).username == "partnerbot_sandbox_bot"
         proc.terminate()
         assert await asyncio.wait_for(proc.wait(), 10) == 0
     finally:

@@ -105,3 +105,31 @@ def test_update_ids_go_on_above_those_the_bot_handled() -> None:
     assert emulator.send_text(USER, "hi") == 42
     emulator.continue_update_ids(7)  # never backwards
     assert emulator.send_text(USER, "hi") == 43
+
+
+async def test_groups_topics_and_polls_survive_a_restart(
+    emulators: tuple[BotAPIEmulator, BotAPIEmulator],
+) -> None:
+    first, second = emulators
+    await _call(first, "getMe", {})
+    group = first.create_group("Committee", creator=7001, supergroup=True, forum=True)
+    first.set_bot_status(group, "administrator", by=7001)
+    topic = await _call(first, "createForumTopic", {"chat_id": group, "name": "Decisions"})
+    poll = await _call(
+        first,
+        "sendPoll",
+        {"chat_id": group, "question": "Agree?", "options": '["yes","no"]'},
+    )
+    first.vote(7001, poll["poll"]["id"], [0])
+
+    second.restore_state(json.loads(json.dumps(first.saved_state())))
+    await second.start()
+    thread = topic["message_thread_id"]
+    sent = await _call(
+        second, "sendMessage", {"chat_id": group, "text": "x", "message_thread_id": thread}
+    )
+    assert sent["message_thread_id"] == thread
+    member = await _call(second, "getChatMember", {"chat_id": group, "user_id": 7001})
+    assert member["status"] == "creator"
+    stopped = await _call(second, "stopPoll", {"chat_id": group, "message_id": poll["message_id"]})
+    assert (stopped["is_closed"], stopped["total_voter_count"]) == (True, 1)

@@ -20,7 +20,6 @@ from bot.sandbox.emulator.types import (
     EmulatorEvent,
     SentMessage,
     UnknownMessageError,
-    chat_member,
     default_chat_info,
     unix_now,
 )
@@ -48,7 +47,11 @@ class Control(EmulatorState):
         language_code: str | None = "en",
         chat_id: int | None = None,
     ) -> int:
-        """Deliver a text message from a user (private chat unless chat_id); return update_id."""
+        """Deliver a text message from a user (private chat unless chat_id); return update_id.
+
+        Into a group it is delivered as it is, whoever is in the group: post_in_group() (in
+        people.py) is a member writing under privacy mode.
+        """
         user = self._remember_user(user_id, first_name, last_name, username, language_code)
         chat = self._user_chat(user, chat_id)
         message_id = chat.allocate_message_id()
@@ -58,12 +61,9 @@ class Control(EmulatorState):
             "from": user,
             "chat": chat.info,
             "date": unix_now(),
-            "text": text,
+            **text_content(text),
         }
-        command = _COMMAND_RE.match(text)
-        if command is not None and len(command.group()) > 1:
-            length = utf16_len(command.group())
-            message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        chat.user_messages[message_id] = message
         return self._enqueue({"message": message}, chat.id)
 
     def press_button(
@@ -99,20 +99,8 @@ class Control(EmulatorState):
         if status not in _MEMBER_STATUSES:
             raise ValueError(f"status must be one of {sorted(_MEMBER_STATUSES)}, not {status!r}")
         user = self._known_user(user_id)
-        chat = self._user_chat(user, None)
-        old_status, chat.member_status = chat.member_status, status
         self.block(user_id, status == "kicked")
-        bot_user = self._bot_user(self._bot_id)
-        update = {
-            "my_chat_member": {
-                "chat": chat.info,
-                "from": user,
-                "date": unix_now(),
-                "old_chat_member": chat_member(old_status, bot_user),
-                "new_chat_member": chat_member(status, bot_user),
-            }
-        }
-        return self._enqueue(update, chat.id)
+        return self._set_bot_status(self._user_chat(user, None), status, user)
 
     def block(self, chat_id: int, blocked: bool = True) -> None:
         """Make sends to chat_id fail with 403 (or stop doing so)."""
@@ -273,10 +261,10 @@ class Control(EmulatorState):
             ("GET", "/stats", self._c_stats),
         ]
         for verb, path, handler in control:
-            router.add_route(verb, CONTROL_PREFIX + path, _guarded(handler))
+            router.add_route(verb, CONTROL_PREFIX + path, guarded(handler))
 
     async def _c_text(self, request: web.Request) -> web.StreamResponse:
-        body = await _body(request)
+        body = await request_body(request)
         chat_id = body.get("chat_id")
         update_id = self.send_text(
             int(request.match_info["user_id"]),
@@ -290,7 +278,7 @@ class Control(EmulatorState):
         return json_response({"update_id": update_id})
 
     async def _c_press(self, request: web.Request) -> web.StreamResponse:
-        body = await _body(request)
+        body = await request_body(request)
         chat_id = body.get("chat_id")
         update_id = self.press_button(
             int(request.match_info["user_id"]),
@@ -301,12 +289,12 @@ class Control(EmulatorState):
         return json_response({"update_id": update_id})
 
     async def _c_status(self, request: web.Request) -> web.StreamResponse:
-        body = await _body(request)
+        body = await request_body(request)
         user_id = int(request.match_info["user_id"])
         return json_response({"update_id": self.set_member_status(user_id, str(body["status"]))})
 
     async def _c_update(self, request: web.Request) -> web.StreamResponse:
-        return json_response({"update_id": self.post_update(await _body(request))})
+        return json_response({"update_id": self.post_update(await request_body(request))})
 
     async def _c_confirmed(self, request: web.Request) -> web.StreamResponse:
         update_id = int(request.match_info["update_id"])
@@ -318,13 +306,13 @@ class Control(EmulatorState):
         return json_response({"update_id": update_id, "confirmed": True})
 
     async def _c_block(self, request: web.Request) -> web.StreamResponse:
-        body = await _body(request)
+        body = await request_body(request)
         blocked = bool(body.get("blocked", True))
         self.block(int(request.match_info["chat_id"]), blocked)
         return json_response({"blocked": blocked})
 
     async def _c_open_chats(self, request: web.Request) -> web.StreamResponse:
-        body = await _body(request)
+        body = await request_body(request)
         chat_ids = [int(chat_id) for chat_id in body["chat_ids"]]
         for chat_id in chat_ids:
             self.open_chat(chat_id)
@@ -335,7 +323,7 @@ class Control(EmulatorState):
 
     async def _c_random_faults(self, request: web.Request) -> web.StreamResponse:
         self.set_random_faults(
-            RandomFaults(**_fields_of(RandomFaults, "field", await _body(request)))
+            RandomFaults(**_fields_of(RandomFaults, "field", await request_body(request)))
         )
         return json_response(dataclasses.asdict(self._faults.random))
 
@@ -359,7 +347,7 @@ class Control(EmulatorState):
         return json_response([m.to_dict() for m in got])
 
     async def _c_fault(self, request: web.Request) -> web.StreamResponse:
-        body = await _body(request)
+        body = await request_body(request)
         retry_after = body.get("retry_after")
         parameters = body.get("parameters")
         self.inject_fault(
@@ -376,7 +364,7 @@ class Control(EmulatorState):
         return json_response({"ok": True})
 
     async def _c_limits(self, request: web.Request) -> web.StreamResponse:
-        body = _fields_of(RateLimits, "limit", await _body(request))
+        body = _fields_of(RateLimits, "limit", await request_body(request))
         values = {k: None if v is None else float(v) for k, v in body.items()}
         self.set_limits(RateLimits(**values))
         return json_response(dataclasses.asdict(self.limits))
@@ -391,6 +379,16 @@ class Control(EmulatorState):
         return json_response(payload)
 
 
+def text_content(text: str) -> dict[str, Any]:
+    """A person's text as Message JSON: the text, and a leading command marked as one."""
+    content: dict[str, Any] = {"text": text}
+    command = _COMMAND_RE.match(text)
+    if command is not None and len(command.group()) > 1:
+        length = utf16_len(command.group())
+        content["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+    return content
+
+
 def _fields_of(kind: type[Any], noun: str, body: dict[str, Any]) -> dict[str, Any]:
     """`body`, refused if it names a field the dataclass `kind` does not have."""
     unknown = set(body) - {f.name for f in dataclasses.fields(kind)}
@@ -399,7 +397,8 @@ def _fields_of(kind: type[Any], noun: str, body: dict[str, Any]) -> dict[str, An
     return body
 
 
-async def _body(request: web.Request) -> dict[str, Any]:
+async def request_body(request: web.Request) -> dict[str, Any]:
+    """The control call's JSON object (empty without a body)."""
     if not request.can_read_body:
         return {}
     body = await request.json()
@@ -408,7 +407,7 @@ async def _body(request: web.Request) -> dict[str, Any]:
     return body
 
 
-def _guarded(handler: Handler) -> Handler:
+def guarded(handler: Handler) -> Handler:
     """Turn bad control-API input into JSON 400/404 answers instead of 500s."""
 
     async def wrapper(request: web.Request) -> web.StreamResponse:

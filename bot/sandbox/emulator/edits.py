@@ -8,6 +8,7 @@ from bot.sandbox.emulator.params import Params, bot_api, render, reply_markup
 from bot.sandbox.emulator.state import EmulatorState
 from bot.sandbox.emulator.types import APIError, Chat, SentMessage, unix_now
 
+_CAPTIONED = frozenset({"photo", "document", "voice"})
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are "
     "exactly the same as a current content and reply markup of the message"
@@ -36,7 +37,7 @@ class Edits(EmulatorState):
         chat = self._target_chat(p)
         message = self._message_to_edit(chat, p)
         field = "caption" if caption else "text"
-        if (message.kind != "text") != caption:
+        if message.kind not in (_CAPTIONED if caption else {"text"}):
             raise APIError(400, f"Bad Request: there is no {field} in the message to edit")
         text = p.get_str(field) or ""
         plain, entities = render(p, text, caption=caption, strict_html=self._strict_html)

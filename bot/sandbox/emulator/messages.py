@@ -1,4 +1,5 @@
-"""Sending: sendMessage, sendPhoto, sendDocument, deleteMessage and sendChatAction."""
+"""Sending: sendMessage, sendPhoto, sendDocument, deleteMessage and sendChatAction (sendPoll
+is in polls.py, copyMessage in copies.py)."""
 
 from __future__ import annotations
 
@@ -42,8 +43,10 @@ class Messages(Files):
         rendered = render(p, text, caption=False, strict_html=self._strict_html)
         markup = reply_markup(p)
         check_reply(chat, p)
+        thread_id = self._thread_of(chat, p)
         self._check_rate(chat.id)
-        return self._store_message(chat, p, "text", text, rendered, markup).to_api()
+        message = self._store_message(chat, p, "text", text, rendered, markup, thread_id=thread_id)
+        return message.to_api()
 
     @bot_api("sendPhoto")
     async def _send_photo(self, p: Params) -> Any:
@@ -60,8 +63,11 @@ class Messages(Files):
         markup = reply_markup(p)
         stored = self._input_file(p, kind, kind)
         check_reply(chat, p)
+        thread_id = self._thread_of(chat, p)
         self._check_rate(chat.id)
-        message = self._store_message(chat, p, kind, caption, rendered, markup, stored)
+        message = self._store_message(
+            chat, p, kind, caption, rendered, markup, stored, thread_id=thread_id
+        )
         return message.to_api()
 
     def _store_message(
@@ -73,6 +79,9 @@ class Messages(Files):
         rendered: tuple[str, list[dict[str, Any]]],
         markup: dict[str, Any] | None,
         stored: StoredFile | None = None,
+        *,
+        content: dict[str, Any] | None = None,
+        thread_id: int | None = None,
     ) -> SentMessage:
         message = SentMessage(
             message_id=chat.allocate_message_id(),
@@ -85,6 +94,8 @@ class Messages(Files):
             plain_text=rendered[0],
             entities=rendered[1],
             file=stored,
+            content=content,
+            thread_id=thread_id,
             chat=chat.info,
             sender=self._bot_user(p.bot_id),
         )
@@ -116,6 +127,7 @@ class Messages(Files):
             return True
         if message_id in chat.user_message_ids:
             chat.user_message_ids.discard(message_id)
+            chat.user_messages.pop(message_id, None)
             return True
         raise APIError(400, "Bad Request: message to delete not found")
 

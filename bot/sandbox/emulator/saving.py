@@ -68,13 +68,23 @@ class Saving(EmulatorState):
         chat.next_message_id = max(chat.next_message_id, int(entry["next_message_id"]))
         chat.user_message_ids.update(int(i) for i in entry["user_message_ids"])
         chat.member_status = str(entry["member_status"])
+        chat.members.update((int(user_id), status) for user_id, status in entry.get("members", []))
+        chat.topics.update(
+            (int(topic["message_thread_id"]), topic) for topic in entry.get("topics", [])
+        )
+        chat.migrated_to = entry.get("migrated_to")
         for saved in entry["messages"]:
             file = None if saved["file_id"] is None else self._files.get(saved["file_id"])
-            values = {name: saved[name] for name in _MESSAGE_FIELDS}
+            # fields added since a state was saved take their defaults
+            values = {name: saved[name] for name in _MESSAGE_FIELDS if name in saved}
             message = SentMessage(**values, chat_id=chat.id, chat=chat.info, file=file)
             chat.messages.append(message)
             chat.by_id[message.message_id] = message
             chat.live_count += 1
+            if message.kind == "poll" and message.content:
+                # the totals stay; who voted for what is not kept
+                self._polls[message.content["poll"]["id"]] = (chat.id, message.message_id)
+                self._votes[message.content["poll"]["id"]] = {}
 
 
 def _saved_chat(chat: Chat) -> dict[str, Any]:
@@ -88,5 +98,8 @@ def _saved_chat(chat: Chat) -> dict[str, Any]:
         "next_message_id": chat.next_message_id,
         "user_message_ids": sorted(chat.user_message_ids),
         "member_status": chat.member_status,
+        "members": sorted(chat.members.items()),
+        "topics": list(chat.topics.values()),
+        "migrated_to": chat.migrated_to,
         "messages": messages,
     }

@@ -16,22 +16,25 @@ from aiohttp import web
 
 from bot.sandbox.emulator.callbacks import Callbacks
 from bot.sandbox.emulator.control import Control
+from bot.sandbox.emulator.copies import Copies
 from bot.sandbox.emulator.edits import Edits
 from bot.sandbox.emulator.files import TOKEN_RE
+from bot.sandbox.emulator.groups import Groups
 from bot.sandbox.emulator.limits import RandomFaults, RateLimits
-from bot.sandbox.emulator.messages import Messages
 from bot.sandbox.emulator.params import Params, json_response, read_params
+from bot.sandbox.emulator.people import People
 from bot.sandbox.emulator.profile import Profile
 from bot.sandbox.emulator.saving import Saving
 from bot.sandbox.emulator.types import MAX_UPLOAD_BYTES, APIError
 from bot.sandbox.emulator.updates import Updates
 
 
-class BotAPIEmulator(Messages, Edits, Callbacks, Profile, Updates, Control, Saving):
+class BotAPIEmulator(Copies, Edits, Callbacks, Groups, Profile, Updates, Control, People, Saving):
     """An in-process fake of the Telegram Bot API server plus a control API to act as users.
 
     Each Bot API method is emulated in the module of its family, marked with `@bot_api(name)`:
-    messages.py, edits.py, callbacks.py, files.py, profile.py, updates.py.
+    messages.py, polls.py, copies.py, edits.py, callbacks.py, groups.py, files.py, profile.py,
+    updates.py.
     """
 
     @functools.cached_property
@@ -42,6 +45,7 @@ class BotAPIEmulator(Messages, Edits, Callbacks, Profile, Updates, Control, Savi
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         app.router.add_get("/file/bot{token}/{file_path:.+}", self._handle_file)
         self._add_control_routes(app.router)
+        self._add_people_routes(app.router)
         return app
 
     @property

@@ -21,6 +21,8 @@ from aiohttp import web
 from bot.sandbox.emulator.limits import Faults, RandomFaults, RateLimits, Throttle
 from bot.sandbox.emulator.params import Params, bot_api_name, json_response
 from bot.sandbox.emulator.types import (
+    ADMINS,
+    PRESENT,
     SUPERGROUP_ID_BELOW,
     APIError,
     CallbackAnswer,
@@ -32,8 +34,10 @@ from bot.sandbox.emulator.types import (
     SentMessage,
     Signal,
     bot_user_info,
+    chat_member,
     default_chat_info,
     drop_none,
+    unix_now,
 )
 
 ApiHandler = Callable[[Params], Awaitable[Any]]
@@ -46,6 +50,8 @@ _MESSAGE_KEYS = (
     "business_message",
     "edited_business_message",
 )
+# What a bot receives when it names no allowed_updates (Telegram's default).
+_NOT_BY_DEFAULT = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 
 
 @dataclass(slots=True)
@@ -111,6 +117,11 @@ class EmulatorState:
         self._confirm_signal = Signal()
         self._calls_signal = Signal()
         self._poll_generation: dict[str, int] = {}
+        # the update kinds the bot last asked for (getUpdates or setWebhook); None: the default
+        self._allowed_updates: frozenset[str] | None = None
+        # poll id -> (chat id, message id) of the bot's polls, and each voter's choice
+        self._polls: dict[str, tuple[int, int]] = {}
+        self._votes: dict[str, dict[int, list[int]]] = {}
         self._subscribers: list[asyncio.Queue[EmulatorEvent]] = []
         self._closing = asyncio.Event()
         # Webhook mode: pending updates are POSTed to the webhook by this task.
@@ -194,15 +205,81 @@ class EmulatorState:
             if p.values.get("chat_id") in (None, ""):
                 raise APIError(400, "Bad Request: chat_id is empty")
             raise APIError(400, "Bad Request: chat not found")
+        kind = "supergroup" if chat_id <= SUPERGROUP_ID_BELOW else "group"
         if chat_id in self._blocked:
             if chat_id > 0:
                 raise APIError(403, "Forbidden: bot was blocked by the user")
-            kind = "supergroup" if chat_id <= SUPERGROUP_ID_BELOW else "group"
             raise APIError(403, f"Forbidden: bot was kicked from the {kind} chat")
         chat = self._chats.get(chat_id)
         if chat is None or not chat.known:
             raise APIError(400, "Bad Request: chat not found")
+        if chat.migrated_to is not None:
+            raise APIError(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                {"migrate_to_chat_id": chat.migrated_to},
+            )
+        if chat_id < 0 and chat.member_status == "kicked":
+            raise APIError(403, f"Forbidden: bot was kicked from the {kind} chat")
+        if chat_id < 0 and chat.member_status == "left":
+            raise APIError(403, f"Forbidden: bot is not a member of the {kind} chat")
         return chat
+
+    def _thread_of(self, chat: Chat, p: Params) -> int | None:
+        """The call's message_thread_id, refused if the chat has no such open thread."""
+        thread_id = p.get_int("message_thread_id")
+        if thread_id is None:
+            return None
+        topic = chat.topics.get(thread_id)
+        if topic is None:
+            if chat.info.get("is_forum") or (
+                thread_id not in chat.by_id and thread_id not in chat.user_messages
+            ):
+                raise APIError(400, "Bad Request: message thread not found")
+        elif topic.get("is_closed") and chat.member_status not in ADMINS:
+            raise APIError(400, "Bad Request: TOPIC_CLOSED")
+        return thread_id
+
+    def _bot_reads(self, chat: Chat, message: dict[str, Any]) -> bool:
+        """Whether the bot receives a person's group message (privacy mode, as BotFather sets
+        it by default: commands, replies to it, mentions of it and service messages)."""
+        if chat.member_status not in PRESENT:
+            return False
+        if chat.member_status in ADMINS or not _is_content(message):
+            return True  # admins read everything; service messages reach every bot
+        text = str(message.get("text") or message.get("caption") or "")
+        name = "@" + self.bot_username.lower()
+        if text.startswith("/"):
+            command = text.split(maxsplit=1)[0].lower()
+            return "@" not in command or command.endswith(name)
+        replied = message.get("reply_to_message")
+        if isinstance(replied, dict) and replied.get("message_id") in chat.by_id:
+            return True
+        return name in text.lower()
+
+    def _set_bot_status(self, chat: Chat, status: str, actor: dict[str, Any]) -> int:
+        """Give the bot `status` in `chat` and tell it by a my_chat_member update (its id)."""
+        bot_user = self._bot_user(self._bot_id)
+        old, chat.member_status = chat.member_status, status
+        update = {
+            "my_chat_member": {
+                "chat": chat.info,
+                "from": actor,
+                "date": unix_now(),
+                "old_chat_member": chat_member(old, bot_user),
+                "new_chat_member": chat_member(status, bot_user),
+            }
+        }
+        return self._enqueue(update, chat.id)
+
+    def _poll_message(self, poll_id: str) -> tuple[Chat, SentMessage, dict[str, Any]]:
+        """The bot's poll `poll_id`: its chat, its message and its JSON (ValueError if none)."""
+        chat_id, message_id = self._polls.get(poll_id, (0, 0))
+        chat = self._chats.get(chat_id)
+        message = None if chat is None else chat.by_id.get(message_id)
+        if chat is None or message is None or not message.content:
+            raise ValueError(f"no poll {poll_id!r} of the bot")
+        return chat, message, message.content["poll"]
 
     def _check_rate(self, chat_id: int) -> None:
         """Refuse with 429 a call the flood limits do not let through now."""
@@ -252,7 +329,21 @@ class EmulatorState:
             self._users.setdefault(sender["id"], sender)
         return chat.id
 
+    def _set_allowed_updates(self, p: Params) -> None:
+        """Remember the update kinds a getUpdates or setWebhook call names (if it names any)."""
+        allowed = p.get_json("allowed_updates", "Bad Request: can't parse allowed updates")
+        if isinstance(allowed, list):
+            self._allowed_updates = frozenset(str(kind) for kind in allowed) or None
+
+    def _wanted(self, update: dict[str, Any]) -> bool:
+        kind = next((key for key in update if key != "update_id"), "")
+        if self._allowed_updates is None:
+            return kind not in _NOT_BY_DEFAULT
+        return kind in self._allowed_updates
+
     def _enqueue(self, update: dict[str, Any], chat_id: int | None) -> int:
+        """Queue `update` for the bot and return its id; an update of a kind the bot did not
+        ask for takes an id and is dropped, as Telegram never sends it."""
         if "update_id" in update:
             update_id = int(update["update_id"])
         else:
@@ -260,6 +351,9 @@ class EmulatorState:
             update = {"update_id": update_id, **update}
         self._next_update_id = max(self._next_update_id, update_id + 1)
         self._max_update_id = max(self._max_update_id, update_id)
+        if not self._wanted(update):
+            self.stats.updates_dropped += 1
+            return update_id
         item = Pending(update_id, update, chat_id=chat_id)
         if chat_id is not None and ("message" in update or "callback_query" in update):
             self._chat(chat_id).last_user_at = self._clock()
@@ -326,3 +420,9 @@ class EmulatorState:
         event = EmulatorEvent(kind, chat_id, message, answer, update)
         for queue in self._subscribers:
             queue.put_nowait(event)
+
+
+def _is_content(message: dict[str, Any]) -> bool:
+    """Whether a person's message carries content (else it is a service message)."""
+    kinds = ("text", "photo", "document", "voice", "location", "poll")
+    return any(key in message for key in kinds)

@@ -18,7 +18,11 @@ CALLBACK_DATA_LIMIT = 64
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 SUPERGROUP_ID_BELOW = -1_000_000_000_000
 
-MessageKind = Literal["text", "photo", "document"]
+MessageKind = Literal["text", "photo", "document", "voice", "location", "poll"]
+# Statuses of a chat member, the bot included, and those that are in the chat.
+MEMBER_STATUSES = frozenset({"creator", "administrator", "member", "left", "kicked"})
+PRESENT = frozenset({"creator", "administrator", "member"})
+ADMINS = frozenset({"creator", "administrator"})
 EventKind = Literal["message", "edit", "delete", "callback_answer", "update"]
 
 
@@ -74,15 +78,23 @@ class FileStore:
         return self._by_path.get(path)
 
     def add(
-        self, kind: MessageKind, file_name: str | None, mime: str | None, data: bytes | None
+        self,
+        kind: MessageKind,
+        file_name: str | None,
+        mime: str | None,
+        data: bytes | None,
+        size: tuple[int, int] | None = None,
     ) -> StoredFile:
-        """Store a new file and give it an id and a path."""
+        """Store a new file and give it an id and a path (a photo's size read or given)."""
         self._seq += 1
         seq = self._seq
         if kind == "photo":
             path = f"photos/file_{seq}.jpg"
-            width, height = _image_size(data)
+            width, height = size or _image_size(data)
             file_name = None
+        elif kind == "voice":
+            path = f"voice/file_{seq}.oga"
+            width = height = 0
         else:
             suffix = ""
             if file_name and "." in file_name:
@@ -148,6 +160,9 @@ class SentMessage:
     edit_date: int | None = None
     deleted: bool = False
     file: StoredFile | None = None
+    # Message JSON beyond text and the bot's own file: a poll, a location, a copied voice note
+    content: dict[str, Any] | None = None
+    thread_id: int | None = None  # the forum topic (or reply thread) it was sent to
     chat: dict[str, Any] = field(default_factory=dict, repr=False)
     sender: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -194,6 +209,12 @@ class SentMessage:
         }
         if self.edit_date is not None:
             message["edit_date"] = self.edit_date
+        if self.thread_id is not None:
+            message["message_thread_id"] = self.thread_id
+            if self.chat.get("is_forum"):
+                message["is_topic_message"] = True
+        if self.content:
+            message.update(self.content)
         if self.kind == "text":
             message["text"] = self.plain_text
             if self.entities:
@@ -293,6 +314,7 @@ class EmulatorStats:
     chat_actions: int = 0
     updates_posted: int = 0
     updates_confirmed: int = 0
+    updates_dropped: int = 0  # of kinds the bot's allowed_updates leave out
     faults_triggered: int = 0
     random_errors: int = 0
     webhook_posts: int = 0  # updates POSTed to the webhook, and those not answered 2xx
@@ -367,7 +389,14 @@ class Chat:
     next_message_id: int = 1
     live_count: int = 0
     answers: list[CallbackAnswer] = field(default_factory=list)
-    member_status: str = "member"
+    member_status: str = "member"  # the bot's own status in the chat
+    # groups: people's statuses (the bot's is member_status), forum topics by thread id, and
+    # the supergroup a group was upgraded to (its id then refuses every call)
+    members: dict[int, str] = field(default_factory=dict)
+    topics: dict[int, dict[str, Any]] = field(default_factory=dict)
+    migrated_to: int | None = None
+    # people's messages as the bot would receive them (replies and copyMessage read them)
+    user_messages: dict[int, dict[str, Any]] = field(default_factory=dict)
     signal: Signal = field(default_factory=Signal)
     last_user_at: float = -math.inf  # emulator clock of the user's last message or press
 
@@ -406,11 +435,34 @@ def bot_user_info(bot_id: int, username: str) -> dict[str, Any]:
     }
 
 
-def chat_member(status: str, bot_user: dict[str, Any]) -> dict[str, Any]:
-    """Telegram ChatMember JSON for the bot with `status`."""
-    member: dict[str, Any] = {"status": status, "user": bot_user}
+_ADMIN_RIGHTS = {
+    "can_be_edited": False,
+    "is_anonymous": False,
+    "can_manage_chat": True,
+    "can_delete_messages": True,
+    "can_manage_video_chats": True,
+    "can_restrict_members": True,
+    "can_promote_members": False,
+    "can_change_info": True,
+    "can_invite_users": True,
+    "can_post_stories": False,
+    "can_edit_stories": False,
+    "can_delete_stories": False,
+    "can_send_welcome_messages": False,
+    "can_pin_messages": True,
+    "can_manage_topics": True,
+}
+
+
+def chat_member(status: str, user: dict[str, Any]) -> dict[str, Any]:
+    """Telegram ChatMember JSON for `user` (a person or the bot) with `status`."""
+    member: dict[str, Any] = {"status": status, "user": user}
     if status == "kicked":
         member["until_date"] = 0
+    elif status == "creator":
+        member["is_anonymous"] = False
+    elif status == "administrator":
+        member.update(_ADMIN_RIGHTS)
     return member
 
 

@@ -36,6 +36,7 @@ class Updates(EmulatorState):
         offset = p.get_int("offset")
         limit = min(max(p.get_int("limit") or 100, 1), 100)
         timeout = max(p.get_int("timeout") or 0, 0)
+        self._set_allowed_updates(p)
         token = str(p.bot_id)
         generation = self._poll_generation.get(token, 0) + 1
         self._poll_generation[token] = generation
@@ -76,6 +77,7 @@ class Updates(EmulatorState):
         allowed = p.get_json("allowed_updates", "Bad Request: can't parse allowed updates")
         if isinstance(allowed, list):
             webhook["allowed_updates"] = allowed
+        self._set_allowed_updates(p)
         self.webhook = webhook
         if self._pusher is None or self._pusher.done():
             self._pusher = asyncio.create_task(self._push_updates(), name="emulator-webhook")
