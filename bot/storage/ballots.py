@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert
+from sqlalchemy import delete, func, insert, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -58,6 +58,26 @@ async def flows_with_open_occurrences(session: AsyncSession) -> set[str]:
         .distinct()
     )
     return {str(flow) for flow in (await session.exec(query)).all()}
+
+
+async def published_occurrences(
+    session: AsyncSession, *, flow_id: str, let_go_before: datetime
+) -> set[str]:
+    """The flow's check-in occurrences (their ids, as window keys) whose figures are out: their
+    results went to the participants, or they closed before `let_go_before` (none will go)."""
+    query = (
+        select(ScheduleOccurrence.id)
+        .join(Schedule, col(Schedule.id) == col(ScheduleOccurrence.schedule_id))
+        .where(
+            col(Schedule.kind) == ScheduleKind.CHECKIN,
+            col(Schedule.flow_id) == flow_id,
+            or_(
+                col(ScheduleOccurrence.results_sent_at).is_not(None),
+                col(ScheduleOccurrence.last_close_at) < let_go_before,
+            ),
+        )
+    )
+    return {str(key) for key in (await session.exec(query)).all()}
 
 
 async def list_ballots(session: AsyncSession, *, flow_id: str) -> list[Ballot]:
