@@ -15,6 +15,7 @@ from __future__ import annotations
 import hmac
 import html
 import logging
+import random
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -106,12 +107,14 @@ class Concerns:
         sealer: Sealer,
         wake_sender: Callable[[], None] = lambda: None,
         draw: Callable[[], int] = lambda: secrets.randbits(rules.HANDLE_BITS),
+        shuffle: random.Random | None = None,
     ) -> None:
         self.clock = clock
         self.catalogs = catalogs
         self.sealer = sealer
         self.wake_sender = wake_sender
         self.draw = draw
+        self.random = shuffle or random.SystemRandom()
         # Told once a raiser's sealed concern is committed (the leader files it).
         self.wake_filing: Callable[[], None] = lambda: None
 
@@ -148,10 +151,12 @@ class Concerns:
         return handle
 
     async def file_sealed(self, session: AsyncSession) -> int:
-        """File every sealed anonymous concern as a ticket; how many. Run it in a transaction
-        of its own (the leader's), and commit it."""
+        """File every sealed anonymous concern as a ticket, in no particular order; how many.
+        Run it in a transaction of its own (the leader's), and commit it."""
         filed = 0
         waiting = await sealed_store.list_ballots(session, flow_id=sealed_store.SEALED_CONCERNS)
+        # Stored in the order they were raised: filed so, their ids would follow the raisers.
+        self.random.shuffle(waiting)
         for ballot in waiting:
             try:
                 sealed = self.sealer.unseal_json(ballot.sealed)
