@@ -1,5 +1,5 @@
 """Anonymous raisers, as a reader of the database finds them: concerns filed together are not
-numbered in their raisers' order."""
+numbered in their raisers' order, and /forget reaches a concern waiting to be filed."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from conftest import Database, Phone, onboard
 
 from bot.app import BotApp
 from bot.sandbox.emulator import BotAPIEmulator
-from bot.storage.models import Ticket
+from bot.storage.ballots import SEALED_CONCERNS
+from bot.storage.models import Ballot, Ticket
 
 RAISERS = 8
+WORDS = "the treasurer of the Zarqa board keeps the fees"
 
 
 async def raise_anonymously(phone: Phone, text: str) -> str:
@@ -43,3 +45,23 @@ async def test_concerns_filed_together_are_not_numbered_in_their_raisers_order(
     assert sorted(filed) == sorted(handles)
     # By chance alone, shuffled tickets keep the raisers' order once in 8! = 40,320.
     assert filed != handles
+
+
+async def test_forget_reaches_a_concern_not_yet_filed(
+    emulator: BotAPIEmulator, app: BotApp, db: Database
+) -> None:
+    """A member raises an anonymous concern and erases their data before the leader files it:
+    the concern used to be filed afterwards, their words with it, and the sealed concern kept
+    the way back to them meanwhile."""
+    phone = Phone(emulator, app, user_id=7_400_100, first_name="Raiser")
+    await onboard(phone)
+    assert app.scheduler is not None
+    await app.scheduler.stop()  # the leader is busy: the concern waits, sealed
+    await raise_anonymously(phone, WORDS)
+    assert [b.flow_id for b in await db.rows(Ballot)] == [SEALED_CONCERNS]
+    await phone.send("/forget")
+    await phone.send("Yes")
+    assert "everything about you is erased" in phone.new_text()
+    assert await db.rows(Ballot) == []
+    await app.scheduler.file_concerns()
+    assert WORDS not in [t.text for t in await db.rows(Ticket)]
