@@ -1,9 +1,20 @@
 """Anonymous raisers, as a reader of the database finds them: concerns filed together are not
-numbered in their raisers' order, and /forget reaches a concern waiting to be filed."""
+numbered in their raisers' order, a raiser's reply is not written beside them, and /forget
+reaches a concern waiting to be filed."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from conftest import Database, Phone, onboard
+from forensics import (
+    Person,
+    beside_a_member,
+    move_member_ids,
+    sqlite_transactions,
+    transactions_pairing,
+    wal_position,
+)
 
 from bot.app import BotApp
 from bot.sandbox.emulator import BotAPIEmulator
@@ -12,6 +23,9 @@ from bot.storage.models import Ballot, Ticket
 
 RAISERS = 8
 WORDS = "the treasurer of the Zarqa board keeps the fees"
+REPLY = "the receipts are in the blue folder at the Zarqa office"
+TELEGRAM_ID = 7_100_000_123
+MEMBER_IDS = 8_200_000_000
 
 
 async def raise_anonymously(phone: Phone, text: str) -> str:
@@ -65,3 +79,34 @@ async def test_forget_reaches_a_concern_not_yet_filed(
     assert await db.rows(Ballot) == []
     await app.scheduler.file_concerns()
     assert WORDS not in [t.text for t in await db.rows(Ticket)]
+
+
+async def test_a_raisers_reply_is_not_written_in_their_transaction(
+    emulator: BotAPIEmulator, app: BotApp, db: Database, admin: Phone, database_url: str
+) -> None:
+    """An anonymous raiser replies to the coordinators' answer. The reply used to be written in
+    the raiser's own transaction, beside the deletion of their draft and a message to their
+    chat naming the ticket: the WAL (and PostgreSQL's dead tuples) paired them."""
+    await move_member_ids(app, MEMBER_IDS)
+    postgres = not database_url.startswith("sqlite")
+    since = await wal_position(app) if postgres else ""
+    phone = Phone(emulator, app, user_id=TELEGRAM_ID, first_name="Quorrinne")
+    await onboard(phone)
+    handle = await raise_anonymously(phone, WORDS)
+    card = await admin.wait_for(f"New concern {handle}")
+    await admin.press("Answer", message=card)
+    await admin.send("Which office do you mean?")
+    relayed = await phone.wait_for("Which office do you mean?")
+    await phone.press("Reply", message=relayed)
+    await phone.send(REPLY)
+    await admin.wait_for(REPLY)
+    member = await db.member(TELEGRAM_ID)
+    assert member is not None and member.id is not None
+    if postgres:
+        writers = "SELECT xmin::text FROM ticketevent WHERE from_raiser"
+        assert await beside_a_member(app, since, writers) == []
+    else:
+        raiser = Person(TELEGRAM_ID, member.id, phone.first_name, frozenset({REPLY, handle}))
+        written = sqlite_transactions(Path(database_url.removeprefix("sqlite:///")))
+        assert transactions_pairing(written, REPLY, raiser) == 0, "the reply beside its raiser"
+        assert transactions_pairing(written, handle, raiser) == 0, "the handle beside its raiser"
