@@ -514,7 +514,7 @@ async def release_ballots(app: BotApp, *, at_least: int = 1) -> int:
     assert app.session_factory is not None and app.sealer is not None
     ballots = Ballots(sealer=app.sealer, min_group=at_least)
     async with app.session_factory() as session:
-        released = await ballots.release_due(session, hold_open=False)
+        released = await ballots.release_due(session, now=app.clock.now(), hold_open=False)
         await session.commit()
     return released
 

@@ -92,8 +92,24 @@ class Periods:
         """Whether the period holding `when` is over at `now`, so its figures may be published."""
         return self.end_of(when) <= now
 
+    def window(self, when: datetime) -> Window | None:
+        """The occurrence window holding `when`, if any."""
+        return self._holding(when)
+
     def _holding(self, when: datetime) -> Window | None:
         return next((w for w in self.windows if w.start <= when < w.end), None)
+
+
+def landing_day(day: datetime, *, now: datetime, published: Callable[[datetime], bool]) -> datetime:
+    """The day a batch of anonymous answers released at `now` is stamped with: its own, unless
+    that day's period was already published; then the first day from `now`'s on whose period
+    was not (a period still open), so that no published figure ever changes."""
+    if not published(day):
+        return day
+    landing = day_start(now)
+    while published(landing):
+        landing += timedelta(days=1)
+    return landing
 
 
 def releasable(

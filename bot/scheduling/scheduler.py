@@ -185,7 +185,7 @@ class CheckinScheduler:
             return
         try:
             async with self.session_factory() as session:
-                await self.ballots.release_due(session)
+                await self.ballots.release_due(session, now=self.clock.now())
                 await session.commit()
         except Exception:
             log.exception("releasing ballots failed; the next pass tries again")

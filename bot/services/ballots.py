@@ -5,7 +5,9 @@ ends (finished, cancelled, expired or restarted) they become a sealed ballot wit
 link. The leader releases a flow's ballots into `answer` in one transaction of its own, once at
 least k are waiting and no check-in occurrence of the flow is still open: the answers of the
 whole batch are shuffled together and stamped with one day, so a database reader can tell
-neither who gave which answer nor in which order people answered.
+neither who gave which answer nor in which order people answered. That day lies in a period
+not yet published (the batch's latest, or else the open one): a released batch never changes
+a figure already out.
 """
 
 from __future__ import annotations
@@ -13,19 +15,24 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain.releases import Periods, landing_day
 from bot.services.sealing import SEALED_MEMORY, Sealer
 from bot.storage import ballots as store
 from bot.storage.repo import answer_row
+from bot.storage.reports import list_pulse_windows
 
 log = logging.getLogger(__name__)
 # The run memory's key for its sealed part: flow answer keys are slugs and never start so.
 SEALED = SEALED_MEMORY
 Row = Mapping[str, Any]
+# Pulse results are let go for an occurrence closed longer ago (digests.RESULTS_STALE): its
+# figures are out in reports all the same.
+RESULTS_LET_GO = timedelta(days=7)
 
 
 def day_of(moment: datetime) -> datetime:
@@ -93,7 +100,9 @@ class Ballots:
 
     # -- release ------------------------------------------------------------------------------
 
-    async def release_due(self, session: AsyncSession, *, hold_open: bool = True) -> int:
+    async def release_due(
+        self, session: AsyncSession, *, now: datetime, hold_open: bool = True
+    ) -> int:
         """Release every flow's ballots that may go now; how many answers were released.
 
         Run it in a transaction of its own and commit it: the answers must not share a
@@ -105,10 +114,28 @@ class Ballots:
         released = 0
         for flow_id, count in sorted(waiting.items()):
             if count >= self.k and flow_id not in held:
-                released += await self._release(session, flow_id)
+                released += await self._release(session, flow_id, now)
         return released
 
-    async def _release(self, session: AsyncSession, flow_id: str) -> int:
+    async def _landing_day(
+        self, session: AsyncSession, flow_id: str, day: datetime, now: datetime
+    ) -> datetime:
+        """`day`, or an open period's day when `day`'s period was published already: a week
+        once over, an occurrence once its results went out (the batch held for an occurrence
+        is released just before they do, and lands in it)."""
+        windows = await list_pulse_windows(session, flow_ids=[flow_id])
+        periods = Periods(windows.get(flow_id, ()))
+        out = await store.published_occurrences(
+            session, flow_id=flow_id, let_go_before=now - RESULTS_LET_GO
+        )
+
+        def published(when: datetime) -> bool:
+            window = periods.window(when)
+            return periods.closed(when, now) if window is None else window.key in out
+
+        return landing_day(day, now=now, published=published)
+
+    async def _release(self, session: AsyncSession, flow_id: str, now: datetime) -> int:
         ballots = await store.list_ballots(session, flow_id=flow_id)
         opened: list[tuple[str, list[Row]]] = []
         for ballot in ballots:
@@ -118,7 +145,8 @@ class Ballots:
                 log.error("a %s ballot cannot be opened with this anonymity key; kept", flow_id)
         if len(opened) < self.k:
             return 0
-        day = max(b.day for b in ballots if b.id in {i for i, _ in opened})
+        latest = max(b.day for b in ballots if b.id in {i for i, _ in opened})
+        day = await self._landing_day(session, flow_id, latest, now)
         answers = [
             answer_row(
                 flow_id=flow_id,

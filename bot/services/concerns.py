@@ -15,6 +15,7 @@ from __future__ import annotations
 import hmac
 import html
 import logging
+import random
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -106,12 +107,14 @@ class Concerns:
         sealer: Sealer,
         wake_sender: Callable[[], None] = lambda: None,
         draw: Callable[[], int] = lambda: secrets.randbits(rules.HANDLE_BITS),
+        shuffle: random.Random | None = None,
     ) -> None:
         self.clock = clock
         self.catalogs = catalogs
         self.sealer = sealer
         self.wake_sender = wake_sender
         self.draw = draw
+        self.random = shuffle or random.SystemRandom()
         # Told once a raiser's sealed concern is committed (the leader files it).
         self.wake_filing: Callable[[], None] = lambda: None
 
@@ -137,40 +140,58 @@ class Concerns:
         """Store an anonymous concern sealed, to be filed apart from the raiser's transaction;
         the handle its ticket will have."""
         handle = await self._new_handle(session)
-        sealed = self.sealer.seal_json(
-            {"answers": dict(answers), "raiser": _id(member), "handle": handle}
-        )
-        day = day_of(self.clock.now())
-        await sealed_store.add_ballot(
-            session, flow_id=sealed_store.SEALED_CONCERNS, day=day, sealed=sealed
-        )
-        event.listen(session.sync_session, "after_commit", lambda _s: self.wake_filing(), once=True)
+        value = {"answers": dict(answers), "raiser": _id(member), "handle": handle}
+        await self._seal_for_filing(session, sealed_store.SEALED_CONCERNS, value)
         return handle
 
+    async def _seal_for_filing(
+        self, session: AsyncSession, kind: str, value: Mapping[str, Any]
+    ) -> None:
+        """Store `value` sealed, for the leader to file once this transaction is committed."""
+        sealed = self.sealer.seal_json(dict(value))
+        day = day_of(self.clock.now())
+        await sealed_store.add_ballot(session, flow_id=kind, day=day, sealed=sealed)
+        event.listen(session.sync_session, "after_commit", lambda _s: self.wake_filing(), once=True)
+
     async def file_sealed(self, session: AsyncSession) -> int:
-        """File every sealed anonymous concern as a ticket; how many. Run it in a transaction
-        of its own (the leader's), and commit it."""
+        """File every sealed anonymous concern as a ticket, then every sealed reply on its
+        ticket, in no particular order; how many. Run it in a transaction of its own (the
+        leader's), and commit it."""
         filed = 0
-        waiting = await sealed_store.list_ballots(session, flow_id=sealed_store.SEALED_CONCERNS)
-        for ballot in waiting:
-            try:
-                sealed = self.sealer.unseal_json(ballot.sealed)
-            except ValueError:
-                log.error("a sealed concern cannot be opened with this anonymity key; kept")
-                continue
-            if not await sealed_store.take_ballot(session, ballot_id=ballot.id):
-                continue  # another instance filed it
-            handle = str(sealed["handle"])
-            if await store.handle_taken(session, handle=handle):
-                handle = await self._new_handle(session)
-            await self._file(
-                session,
-                concern=rules.Concern.from_answers(sealed["answers"]),
-                raiser_id=int(sealed["raiser"]),
-                handle=handle,
-            )
-            filed += 1
+        for kind in sealed_store.SEALED_TICKETS:
+            waiting = await sealed_store.list_ballots(session, flow_id=kind)
+            # Stored in the order they were sent: filed so, their ids would follow the raisers.
+            self.random.shuffle(waiting)
+            for ballot in waiting:
+                try:
+                    sealed = self.sealer.unseal_json(ballot.sealed)
+                except ValueError:
+                    log.error("a sealed %s cannot be opened with this anonymity key; kept", kind)
+                    continue
+                if not await sealed_store.take_ballot(session, ballot_id=ballot.id):
+                    continue  # another instance filed it
+                if kind == sealed_store.SEALED_CONCERNS:
+                    await self._file_sealed_concern(session, sealed)
+                else:
+                    await self._file_sealed_reply(session, sealed)
+                filed += 1
         return filed
+
+    async def _file_sealed_concern(self, session: AsyncSession, sealed: Mapping[str, Any]) -> None:
+        handle = str(sealed["handle"])
+        if await store.handle_taken(session, handle=handle):
+            handle = await self._new_handle(session)
+        await self._file(
+            session,
+            concern=rules.Concern.from_answers(sealed["answers"]),
+            raiser_id=int(sealed["raiser"]),
+            handle=handle,
+        )
+
+    async def _file_sealed_reply(self, session: AsyncSession, sealed: Mapping[str, Any]) -> None:
+        ticket = await store.get_ticket(session, ticket_id=int(sealed["ticket"]))
+        if ticket is not None:
+            await self._relay_reply(session, ticket, str(sealed["text"]))
 
     async def raise_concern(
         self, session: AsyncSession, *, member: Member, concern: rules.Concern
@@ -346,7 +367,16 @@ class Concerns:
     async def reply(
         self, session: AsyncSession, *, member: Member, ticket: Ticket, text: str
     ) -> None:
-        """The raiser's reply, relayed to the coordinators without who wrote it."""
+        """The raiser's reply, relayed to the coordinators without who wrote it. An anonymous
+        raiser's is stored sealed, and the leader writes it on the ticket in a transaction of
+        its own (`file_sealed`), as it files their concern."""
+        if not ticket.anonymous:
+            await self._relay_reply(session, ticket, text)
+            return
+        value = {"ticket": _id(ticket), "text": text}
+        await self._seal_for_filing(session, sealed_store.SEALED_REPLIES, value)
+
+    async def _relay_reply(self, session: AsyncSession, ticket: Ticket, text: str) -> None:
         assert ticket.id is not None
         now = self.clock.now()
         await store.add_event(

@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.services.ballots import Ballots
 from bot.services.sealing import RAISER, Sealer
 from bot.storage import audit, keys, repo
+from bot.storage import ballots as sealed_store
 from bot.storage.data_rights import MemberRecords, collect_member_records, erase_member
 from bot.storage.models import Member, Ticket
 
@@ -108,11 +109,26 @@ async def keep(session: AsyncSession, *, member: Member) -> None:
     await repo.delete_draft(session, member_id=member.id)
 
 
+async def _erase(session: AsyncSession, *, member: Member, sealer: Sealer) -> None:
+    """Erase the member, the anonymous concerns they sealed that are not filed yet included
+    (each holds their words and, sealed, the way back to them)."""
+    assert member.id is not None
+    waiting = await sealed_store.list_ballots(session, flow_id=sealed_store.SEALED_CONCERNS)
+    for ballot in waiting:
+        try:
+            raiser = sealer.unseal_json(ballot.sealed).get("raiser")
+        except ValueError:
+            continue
+        if raiser == member.id:
+            await sealed_store.take_ballot(session, ballot_id=ballot.id)
+    await erase_member(session, member=member, raiser_tag=sealer.tag(RAISER, member.id))
+
+
 async def forget(session: AsyncSession, *, member: Member, sealer: Sealer, now: datetime) -> None:
     """Erase the member; the audit log notes that a member was forgotten, not who, and the
     erasure log keeps a keyed hash of them, so that restoring an older backup erases them again."""
     assert member.id is not None
-    await erase_member(session, member=member, raiser_tag=sealer.tag(RAISER, member.id))
+    await _erase(session, member=member, sealer=sealer)
     await keys.log_erasure(session, member_tag=sealer.erasure_tag(member.id), now=now)
     await audit.record(
         session,
@@ -135,7 +151,7 @@ async def forget_again(
         member = await repo.get_member(session, member_id=member_id)
         if pending[tag] <= 0 or member is None:
             continue
-        await erase_member(session, member=member, raiser_tag=sealer.tag(RAISER, member_id))
+        await _erase(session, member=member, sealer=sealer)
         await audit.record(
             session,
             actor=None,

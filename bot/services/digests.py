@@ -341,7 +341,7 @@ class Digests:
         for group, _ in finished:
             responses[group] = responses.get(group, 0) + 1
         comments = await queries.count_comments(
-            session, since=first_day, until=until, exclude_flows=[ONBOARDING]
+            session, since=first_day, until=until, exclude_flows=[ONBOARDING], periods=periods
         )
         quotes = (
             await queries.quotable_comments(

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert
+from sqlalchemy import delete, func, insert, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -25,9 +25,12 @@ from bot.storage.models import (
     ScheduleOccurrence,
 )
 
-# The "flow" of sealed anonymous concerns waiting to be filed as tickets (never a flow id):
-# they share the ballots' table, and their move by the leader, but are never released as answers.
+# The "flows" of sealed anonymous concerns, and of anonymous raisers' replies, waiting to be
+# filed (never flow ids): they share the ballots' table, and their move by the leader, but are
+# never released as answers.
 SEALED_CONCERNS = "~concerns"
+SEALED_REPLIES = "~replies"
+SEALED_TICKETS = (SEALED_CONCERNS, SEALED_REPLIES)
 
 
 async def add_ballot(session: AsyncSession, *, flow_id: str, day: datetime, sealed: str) -> None:
@@ -37,10 +40,10 @@ async def add_ballot(session: AsyncSession, *, flow_id: str, day: datetime, seal
 
 
 async def pending_by_flow(session: AsyncSession) -> dict[str, int]:
-    """How many ballots wait, by flow (sealed concerns are not ballots of answers)."""
+    """How many ballots wait, by flow (sealed concerns and replies are not ballots of answers)."""
     query = (
         select(Ballot.flow_id, func.count())
-        .where(col(Ballot.flow_id) != SEALED_CONCERNS)
+        .where(col(Ballot.flow_id).not_in(SEALED_TICKETS))
         .group_by(col(Ballot.flow_id))
     )
     return {str(flow): int(n) for flow, n in (await session.exec(query)).all()}
@@ -58,6 +61,26 @@ async def flows_with_open_occurrences(session: AsyncSession) -> set[str]:
         .distinct()
     )
     return {str(flow) for flow in (await session.exec(query)).all()}
+
+
+async def published_occurrences(
+    session: AsyncSession, *, flow_id: str, let_go_before: datetime
+) -> set[str]:
+    """The flow's check-in occurrences (their ids, as window keys) whose figures are out: their
+    results went to the participants, or they closed before `let_go_before` (none will go)."""
+    query = (
+        select(ScheduleOccurrence.id)
+        .join(Schedule, col(Schedule.id) == col(ScheduleOccurrence.schedule_id))
+        .where(
+            col(Schedule.kind) == ScheduleKind.CHECKIN,
+            col(Schedule.flow_id) == flow_id,
+            or_(
+                col(ScheduleOccurrence.results_sent_at).is_not(None),
+                col(ScheduleOccurrence.last_close_at) < let_go_before,
+            ),
+        )
+    )
+    return {str(key) for key in (await session.exec(query)).all()}
 
 
 async def list_ballots(session: AsyncSession, *, flow_id: str) -> list[Ballot]:

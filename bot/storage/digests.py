@@ -217,10 +217,16 @@ async def quotable_comments(
 
 
 async def count_comments(
-    session: AsyncSession, *, since: datetime, until: datetime, exclude_flows: Sequence[str]
+    session: AsyncSession,
+    *,
+    since: datetime,
+    until: datetime,
+    exclude_flows: Sequence[str],
+    periods: Periods,
 ) -> int:
-    """Free-text answers members wrote themselves in [since, until), quotable or not."""
-    query = select(func.count()).where(
+    """Free-text answers members wrote themselves in [since, until), quotable or not, in
+    periods over by `until`."""
+    query = select(Answer.created_at).where(
         col(Answer.kind) == "text",
         col(Answer.flow_id).not_in(list(exclude_flows)),
         col(Answer.value_text).is_not(None),
@@ -228,7 +234,7 @@ async def count_comments(
         col(Answer.created_at) >= since,
         col(Answer.created_at) < until,
     )
-    return int((await session.exec(query)).one())
+    return sum(1 for at in (await session.exec(query)).all() if periods.closed(at, until))
 
 
 # -- you said, we did -------------------------------------------------------------------------

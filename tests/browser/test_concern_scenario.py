@@ -103,7 +103,7 @@ async def test_an_anonymous_concern_is_answered_moved_to_done_and_replied_to(
         await tap_latest(fatou, "Répondre")
         await sees(fatou, "toujours sans votre nom")
         await type_in(fatou, "Fatou", "Merci, surtout celles du jeudi.")
-        await sees(fatou, f"Votre réponse sur {handle} a été transmise")
+        await sees(fatou, "Votre réponse a été transmise aux coordinateurs")
         reply = said(ada, f"Reply about concern {handle}")
         await expect(reply).to_contain_text("Merci, surtout celles du jeudi.", timeout=WAIT_MS)
         await expect(reply).to_contain_text("(anonymous)")

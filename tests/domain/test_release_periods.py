@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain.releases import Periods, Window, releasable, round_since, settled, week_start
+from bot.domain.releases import (
+    Periods,
+    Window,
+    landing_day,
+    releasable,
+    round_since,
+    settled,
+    week_start,
+)
 
 K = 5
 
@@ -121,3 +130,32 @@ def test_two_releases_of_latest_answers_differ_by_at_least_k_people_or_not_at_al
         for other in releases:
             differing = {p for p in one.keys() | other.keys() if one.get(p) != other.get(p)}
             assert not differing or len(differing) >= K
+
+
+def test_a_batch_lands_in_its_own_period_unless_that_one_is_out_already() -> None:
+    """Answers of a week still open, or of an occurrence whose results are not out, keep their
+    day; a published one's go to the first day from the release on whose period is not."""
+    monday = datetime(2026, 1, 12, tzinfo=UTC)
+    occurrence = Window("7", monday + timedelta(days=1), monday + timedelta(days=3, hours=10))
+    periods = Periods((occurrence,))
+    thursday = monday + timedelta(days=3, hours=12)
+
+    def published_by(now: datetime, out: set[str]) -> Callable[[datetime], bool]:
+        def published(day: datetime) -> bool:
+            window = periods.window(day)
+            return periods.closed(day, now) if window is None else window.key in out
+
+        return published
+
+    tuesday = monday + timedelta(days=1)
+    # The round closed this morning, its results are about to go: its batch lands in it.
+    assert landing_day(tuesday, now=thursday, published=published_by(thursday, set())) == tuesday
+    # Its results went out: a late batch skips today (still the round's) for Friday.
+    late = landing_day(tuesday, now=thursday, published=published_by(thursday, {"7"}))
+    assert late == monday + timedelta(days=4)
+    # Sunday's ballots released on Monday: the week is over, so the new week's Monday.
+    next_monday = monday + timedelta(days=7, hours=1)
+    sunday = monday + timedelta(days=6)
+    assert landing_day(
+        sunday, now=next_monday, published=published_by(next_monday, {"7"})
+    ) == monday + timedelta(days=7)

@@ -111,7 +111,7 @@ async def test_anonymous_concern_answered_replied_and_done(
     await fatou.press("Répondre", message=answer)
     assert "toujours sans votre nom" in fatou.new_text()
     await fatou.send("Merci, surtout celles du jeudi.")
-    assert f"Votre réponse sur {handle} a été transmise" in fatou.new_text()
+    assert "Votre réponse a été transmise aux coordinateurs" in fatou.new_text()
     reply = await admin.wait_for("Reply about concern")
     assert reply.plain_text == (
         f"↩ Reply about concern {handle} (received) from the person who raised it (anonymous):\n\n"

@@ -10,7 +10,7 @@ import asyncio
 from datetime import datetime, time, timedelta
 
 import pytest
-from conftest import ROOT, Phone, add_roles_run, onboard
+from conftest import ROOT, Database, Phone, add_roles_run, begin_flow, onboard
 from sqlmodel import col, select
 
 from bot.app import BotApp
@@ -413,6 +413,26 @@ async def test_one_member_changing_their_roles_is_not_published_alone(
     assert "Funding or resources" not in gaps(after[0])
 
 
+async def digest_and_export(
+    app: BotApp, admin: Phone, *, since: datetime
+) -> tuple[float | None, list[str]]:
+    """The community's rating of the municipality in a voice digest from `since` until now,
+    and the anonymous rows of a coordinator's `/export` of the trust pulse."""
+    assert app.session_factory is not None and app.digests is not None
+    async with app.session_factory() as session:
+        digest = await app.digests.build_voice_digest(
+            session, pulse_flow="trust_pulse", since=since, until=app.clock.now()
+        )
+    figure = next((f for f in digest.pulse.figures if f.question_key == RATED), None)
+    admin.new()
+    await admin.send("/export csv trust_pulse")
+    document = await next_with(admin, "Keep this file safe")
+    assert document.file_bytes is not None
+    lines = document.file_bytes.decode("utf-8-sig").splitlines()
+    shown = None if figure is None else figure.by_group.get("community")
+    return shown, [line for line in lines if ",yes," in line]
+
+
 async def test_digests_and_exports_on_wednesday_and_friday_tell_nobody_apart(
     app: BotApp, clock: ManualClock, admin: Phone
 ) -> None:
@@ -423,27 +443,38 @@ async def test_digests_and_exports_on_wednesday_and_friday_tell_nobody_apart(
     clock.advance(timedelta(days=7))  # a week without a pulse round (the first opened at start)
     monday = monday_of(clock)
     await store_answers(app, [rating(monday, OTHERS_RATING) for _ in range(5)])
-
-    async def digest_and_export() -> tuple[float | None, list[str]]:
-        async with app.session_factory() as session:  # type: ignore[misc]
-            digest = await app.digests.build_voice_digest(  # type: ignore[union-attr]
-                session, pulse_flow="trust_pulse", since=monday, until=clock.now()
-            )
-        figure = next((f for f in digest.pulse.figures if f.question_key == RATED), None)
-        admin.new()
-        await admin.send("/export csv trust_pulse")
-        document = await next_with(admin, "Keep this file safe")
-        assert document.file_bytes is not None
-        lines = document.file_bytes.decode("utf-8-sig").splitlines()
-        shown = None if figure is None else figure.by_group.get("community")
-        return shown, [line for line in lines if ",yes," in line]
-
     clock.advance(monday + timedelta(days=2, hours=12) - clock.now())  # Wednesday
-    wednesday = await digest_and_export()
+    wednesday = await digest_and_export(app, admin, since=monday)
     await store_answers(app, [rating(monday + timedelta(days=3), LONE_RATING)])
     clock.advance(monday + timedelta(days=4, hours=12) - clock.now())  # Friday
-    assert await digest_and_export() == wednesday
+    assert await digest_and_export(app, admin, since=monday) == wednesday
     clock.advance(timedelta(days=3))  # the week is over: the six go together
-    community, exported = await digest_and_export()
+    community, exported = await digest_and_export(app, admin, since=monday)
     assert community == pytest.approx((5 * OTHERS_RATING + LONE_RATING) / 6)
     assert len(exported) == 6
+
+
+async def test_ballots_released_after_their_week_was_published_go_to_the_open_week(
+    emulator: BotAPIEmulator, app: BotApp, clock: ManualClock, admin: Phone, db: Database
+) -> None:
+    """Five members answer the pulse late on a Sunday; the leader releases their ballots on
+    Monday, once that week is over and published: they used to join it, so the digest and
+    the export of a week already out changed by exactly their answers."""
+    await pause_defaults(app)
+    clock.advance(timedelta(days=7))  # a week without a pulse round (the first opened at start)
+    monday = monday_of(clock)
+    phones = await members_of(emulator, app, 5)
+    clock.advance(monday + timedelta(days=6, hours=22) - clock.now())  # Sunday night
+    for phone in phones:
+        await begin_flow(app, phone, "trust_pulse")
+        for _ in range(6):
+            await phone.send("2")
+        await phone.press("Skip")
+        await phone.wait_for("See you next week")
+    clock.advance(timedelta(hours=3))  # Monday 01:00: the week is over, its figures are out
+    before = await digest_and_export(app, admin, since=monday)
+    await tick(app)  # the leader releases the five ballots
+    assert await digest_and_export(app, admin, since=monday) == before
+    released = [a for a in await db.rows(Answer) if a.flow_id == "trust_pulse"]
+    assert len([a for a in released if a.question_key == RATED]) == 5
+    assert {a.created_at for a in released} == {monday + timedelta(days=7)}

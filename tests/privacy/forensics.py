@@ -9,6 +9,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy import text as sql
+
+from bot.app import BotApp
+
 WAL_HEADER = 32
 FRAME_HEADER = 24
 TABLE_LEAF, INDEX_LEAF, TABLE_INTERIOR, INDEX_INTERIOR = 13, 10, 5, 2
@@ -230,4 +234,82 @@ def transactions_pairing(transactions: list[list[Piece]], marker: str, person: P
         for changed in transactions
         if any(marker in "\n".join(p.texts) for p in changed)
         and any(person.in_values(set(p.ints), list(p.texts)) for p in changed)
+    )
+
+
+# -- the database as a whole (through the bot's engine) ------------------------------------------
+
+MEMBER_TABLES = ("member", "flowrun", "checkin", "draft")
+
+
+async def move_member_ids(app: BotApp, start: int) -> None:
+    """Member ids from `start` on, past 32 bits like Telegram ids, so that raw bytes find them
+    (SQLite numbers after the largest id: a stopped stand-in)."""
+    assert app.session_factory is not None
+    async with app.session_factory() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            await session.exec(
+                sql(f"SELECT setval(pg_get_serial_sequence('member', 'id'), {start})")  # type: ignore[call-overload]
+            )
+        else:
+            await session.exec(
+                sql(  # type: ignore[call-overload]
+                    "INSERT INTO member (id, telegram_user_id, chat_id, display_name, language,"
+                    " role, status, consent_at, joined_at, updated_at) VALUES"
+                    f" ({start}, 1, 1, '', 'en', 'member', 'stopped',"
+                    " '2026-01-01', '2026-01-01', '2026-01-01')"
+                )
+            )
+        await session.commit()
+
+
+async def wal_position(app: BotApp) -> str:
+    """Where PostgreSQL's WAL stands now, with pg_walinspect ready to read it from there."""
+    assert app.session_factory is not None
+    async with app.session_factory() as session:
+        try:
+            async with session.begin_nested():
+                await session.exec(
+                    sql("CREATE EXTENSION IF NOT EXISTS pg_walinspect SCHEMA public")  # type: ignore[call-overload]
+                )
+        except Exception:  # noqa: BLE001 - another test run created it meanwhile
+            pass
+        lsn = (await session.exec(sql("SELECT pg_current_wal_lsn()::text"))).one()[0]  # type: ignore[call-overload]
+        await session.commit()
+    return str(lsn)
+
+
+async def beside_a_member(app: BotApp, since: str, writers: str) -> list[str]:
+    """Transactions among `writers` (a query of `xmin::text`s, e.g. of a ticket's rows) that,
+    as PostgreSQL's WAL records them since `since`, also wrote or deleted a row of a member's
+    (their account, runs, check-ins, drafts): one update is one person's, so the WAL (and the
+    dead tuples it describes) pairs what the writer wrote with that person. Row locks and
+    pruning write no row, and a reading transaction may log them."""
+    assert app.session_factory is not None
+    async with app.session_factory() as session:
+        schema = (await session.exec(sql("SELECT current_schema()"))).one()[0]  # type: ignore[call-overload]
+        files = {}
+        for table in MEMBER_TABLES:
+            node = (
+                await session.exec(sql(f'SELECT pg_relation_filenode(\'"{schema}"."{table}"\')'))  # type: ignore[call-overload]
+            ).one()[0]
+            files[f"/{node} "] = table
+        written = {int(x) for (x,) in (await session.exec(sql(writers))).all()}  # type: ignore[call-overload]
+        records = (
+            await session.exec(
+                sql(  # type: ignore[call-overload]
+                    "SELECT xid::text::bigint, block_ref FROM public.pg_get_wal_records_info("
+                    f"'{since}', pg_current_wal_lsn()) WHERE resource_manager = 'Heap'"
+                    " AND record_type NOT LIKE 'LOCK%' AND record_type NOT LIKE 'INPLACE%'"
+                )
+            )
+        ).all()
+    return sorted(
+        {
+            f"transaction {xid} beside a {table} row"
+            for xid, blocks in records
+            if xid in written
+            for node, table in files.items()
+            if node in (blocks or "") + " "
+        }
     )

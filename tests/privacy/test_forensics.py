@@ -20,10 +20,13 @@ from conftest import ADMIN, Phone, onboard
 from forensics import (
     Person,
     Piece,
+    beside_a_member,
     exposures,
+    move_member_ids,
     sqlite_pieces,
     sqlite_transactions,
     transactions_pairing,
+    wal_position,
 )
 from sqlalchemy import text
 from sqlmodel import SQLModel
@@ -52,26 +55,6 @@ MONDAY = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 def settings(settings: Settings) -> Settings:
     """No background sweep: the test ticks when it means to."""
     return settings.model_copy(update={"checkin_sweep_s": 3600.0})
-
-
-async def move_member_ids(app: BotApp) -> None:
-    """Member ids from MEMBER_IDS on (SQLite numbers after the largest id: a stopped stand-in)."""
-    assert app.session_factory is not None
-    async with app.session_factory() as session:
-        if session.get_bind().dialect.name == "postgresql":
-            await session.exec(
-                text(f"SELECT setval(pg_get_serial_sequence('member', 'id'), {MEMBER_IDS})")  # type: ignore[call-overload]
-            )
-        else:
-            await session.exec(
-                text(  # type: ignore[call-overload]
-                    "INSERT INTO member (id, telegram_user_id, chat_id, display_name, language,"
-                    " role, status, consent_at, joined_at, updated_at) VALUES"
-                    f" ({MEMBER_IDS}, 1, 1, '', 'en', 'member', 'stopped',"
-                    " '2026-01-01', '2026-01-01', '2026-01-01')"
-                )
-            )
-        await session.commit()
 
 
 async def tick(app: BotApp) -> None:
@@ -193,67 +176,10 @@ async def xmins_shared(app: BotApp) -> list[str]:
         return [f"{q} (xmin {x})" for x, q in result.all() if x in linked]
 
 
-MEMBER_TABLES = ("member", "flowrun", "checkin", "draft")
-
-
-async def wal_position(app: BotApp) -> str:
-    """Where PostgreSQL's WAL stands now, with pg_walinspect ready to read it from there."""
-    assert app.session_factory is not None
-    async with app.session_factory() as session:
-        try:
-            async with session.begin_nested():
-                await session.exec(
-                    text("CREATE EXTENSION IF NOT EXISTS pg_walinspect SCHEMA public")  # type: ignore[call-overload]
-                )
-        except Exception:  # noqa: BLE001 - another test run created it meanwhile
-            pass
-        lsn = (await session.exec(text("SELECT pg_current_wal_lsn()::text"))).one()[0]  # type: ignore[call-overload]
-        await session.commit()
-    return str(lsn)
-
-
-async def tickets_beside_a_member(app: BotApp, since: str) -> list[str]:
-    """Tickets whose transaction, as PostgreSQL's WAL records it, also wrote or deleted a row
-    of a member's (their account, runs, check-ins, drafts): one update is one person's, so the
-    WAL (and the dead tuples it describes) pairs the ticket with its raiser. Row locks and
-    pruning write no row, and a reading transaction may log them."""
-    assert app.session_factory is not None
-    async with app.session_factory() as session:
-        schema = (await session.exec(text("SELECT current_schema()"))).one()[0]  # type: ignore[call-overload]
-        files = {}
-        for table in MEMBER_TABLES:
-            node = (
-                await session.exec(text(f'SELECT pg_relation_filenode(\'"{schema}"."{table}"\')'))  # type: ignore[call-overload]
-            ).one()[0]
-            files[f"/{node} "] = table
-        writers = {
-            int(x)
-            for (x,) in (await session.exec(text("SELECT xmin::text FROM ticketroute"))).all()  # type: ignore[call-overload]
-        }
-        records = (
-            await session.exec(
-                text(  # type: ignore[call-overload]
-                    "SELECT xid::text::bigint, block_ref FROM public.pg_get_wal_records_info("
-                    f"'{since}', pg_current_wal_lsn()) WHERE resource_manager = 'Heap'"
-                    " AND record_type NOT LIKE 'LOCK%' AND record_type NOT LIKE 'INPLACE%'"
-                )
-            )
-        ).all()
-    return sorted(
-        {
-            f"the ticket of transaction {xid} beside a {table} row"
-            for xid, blocks in records
-            if xid in writers
-            for node, table in files.items()
-            if node in (blocks or "") + " "
-        }
-    )
-
-
 async def test_a_database_reader_cannot_tie_anonymous_words_to_anyone(
     emulator: BotAPIEmulator, app: BotApp, clock: ManualClock, database_url: str
 ) -> None:
-    await move_member_ids(app)
+    await move_member_ids(app, MEMBER_IDS)
     postgres = not database_url.startswith("sqlite")
     since = await wal_position(app) if postgres else ""
     admin = Phone(emulator, app, user_id=ADMIN, first_name="Ada")
@@ -348,4 +274,4 @@ async def test_a_database_reader_cannot_tie_anonymous_words_to_anyone(
     assert following == {}, f"anonymous answers sorted by these follow who finished: {following}"
     if postgres:
         assert await xmins_shared(app) == []
-        assert await tickets_beside_a_member(app, since) == []
+        assert await beside_a_member(app, since, "SELECT xmin::text FROM ticketroute") == []

@@ -401,32 +401,49 @@ def test_every_digest_key_has_wording_in_every_locale() -> None:
         assert sorted(keys - known) == [], locale
 
 
+async def quotes_after(
+    app: BotApp, comments: int, *, day: datetime, since: datetime, until: datetime
+) -> tuple[str, ...]:
+    """What a voice digest over [since, until) quotes once `comments` more quotable comments
+    are stored, stamped with `day` as anonymous answers are."""
+    assert app.session_factory is not None and app.digests is not None
+    async with app.session_factory() as session:
+        for index in range(comments):
+            session.add(
+                Answer(
+                    flow_id="trust_pulse",
+                    question_key="comment",
+                    kind="text",
+                    value_text=f"Comment number {index} of {day.date()}",
+                    anonymous=True,
+                    quotable=True,
+                    stakeholder_group="community",
+                    created_at=day,
+                )
+            )
+        await session.commit()
+        digest = await app.digests.build_voice_digest(
+            session, pulse_flow="trust_pulse", since=since, until=until
+        )
+    return digest.quotes
+
+
 async def test_comments_are_quoted_only_among_ten_commenters(
     app: BotApp, clock: ManualClock
 ) -> None:
-    assert app.session_factory is not None and app.digests is not None
     today = clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    over = today + timedelta(days=7)  # the week is over: its comments may be counted
+    assert await quotes_after(app, 9, day=today, since=today, until=over) == ()  # nine: none
+    assert len(await quotes_after(app, 1, day=today, since=today, until=over)) == 3  # the tenth
 
-    async def quotes_after(comments: int) -> tuple[str, ...]:
-        async with app.session_factory() as session:  # type: ignore[misc]
-            for index in range(comments):
-                session.add(
-                    Answer(
-                        flow_id="trust_pulse",
-                        question_key="comment",
-                        kind="text",
-                        value_text=f"Comment number {index}",
-                        anonymous=True,
-                        quotable=True,
-                        stakeholder_group="community",
-                        created_at=today,
-                    )
-                )
-            await session.commit()
-            digest = await app.digests.build_voice_digest(  # type: ignore[union-attr]
-                session, pulse_flow="trust_pulse", since=today, until=clock.now() + timedelta(1)
-            )
-        return digest.quotes
 
-    assert await quotes_after(9) == ()  # nine commenters: none quoted
-    assert len(await quotes_after(1)) == 3  # the tenth: a few quoted
+async def test_comments_of_the_open_week_do_not_count_towards_ten(
+    app: BotApp, clock: ManualClock
+) -> None:
+    """Nine comments last week and one this week: a digest on Wednesday used to count ten and
+    quote, though only closed periods are published (and the tenth commenter's week is not)."""
+    monday = clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    clock.advance(timedelta(days=9))  # Wednesday of the next week
+    await quotes_after(app, 9, day=monday, since=monday, until=clock.now())
+    this_week = monday + timedelta(days=7)
+    assert await quotes_after(app, 1, day=this_week, since=monday, until=clock.now()) == ()

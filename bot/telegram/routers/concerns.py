@@ -302,7 +302,9 @@ async def on_reply_text(
         responder.text("ticket.cancelled", locale=member.language)
         return
     await concerns.reply(session, member=member, ticket=ticket, text=text)
-    responder.text("concern.reply_sent", locale=member.language, handle=ticket.handle)
+    # Told in the raiser's transaction: an anonymous ticket's handle is not beside their chat.
+    key = "concern.reply_sent_anonymous" if ticket.anonymous else "concern.reply_sent"
+    responder.text(key, locale=member.language, handle=ticket.handle)
 
 
 def create_router() -> Router:
