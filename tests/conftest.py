@@ -320,13 +320,16 @@ class Phone:
         offered = [b for m in candidates for b, _ in m.buttons]
         raise AssertionError(f"no button {label!r}; buttons shown: {offered}")
 
-    async def wait_for(self, fragment: str, timeout: float = 15.0) -> SentMessage:
-        """Wait until a message (new or edited) containing `fragment` is in the chat."""
+    async def wait_for(
+        self, fragment: str, timeout: float = 15.0, *, unseen: bool = False
+    ) -> SentMessage:
+        """Wait until a message (new or edited) containing `fragment` is in the chat; with
+        `unseen`, among those not yet taken by `new()` (a question asked again, say)."""
         events = self.emulator.subscribe()
         try:
             async with asyncio.timeout(timeout):
                 while True:
-                    for message in self.messages:
+                    for message in self.messages[self.seen if unseen else 0 :]:
                         if fragment in message.plain_text:
                             return message
                     await events.get()

@@ -64,7 +64,9 @@ async def tick(app: BotApp) -> None:
 
 async def answer_pulse(phone: Phone, remark: str, *, cancel: bool = False) -> None:
     """Six ratings and a remark; then keep it out of digests, or /cancel at that question."""
-    await phone.wait_for(PULSE)
+    # This week's pulse, not last week's: answers typed before it is shown are not taken.
+    await phone.wait_for(PULSE, unseen=True)
+    phone.new()
     for n in range(6):
         await phone.send(str(1 + (phone.user_id + n) % 5))
     await phone.send(remark)
