@@ -1,22 +1,23 @@
-"""`partnerbot schedules add|list|pause|resume|delete`: the work behind the command line.
+"""`partnerbot schedules add|list|pause|resume|delete`: scheduled check-ins and digests.
 
-Returns the lines to print (in the default locale's wording, tags stripped) and raises
-`ScheduleError` for invalid input; `bot.cli` prints either and sets the exit status. A running
-bot picks changes up at its next sweep (CHECKIN_SWEEP_S).
+Prints in the default locale's wording (tags stripped); invalid input exits 1 with the reason. A
+running bot picks changes up at its next sweep (CHECKIN_SWEEP_S).
 """
 
 from __future__ import annotations
 
-import html
-import re
+import argparse
+import asyncio
 from argparse import Namespace
 from datetime import UTC, datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.cli.common import database, load_settings, plain, say
 from bot.config import Settings
 from bot.content import load_content
 from bot.domain.broadcasts import Audience
+from bot.domain.flows import FlowError
 from bot.domain.schedules import (
     DEFAULT_REMINDERS,
     DEFAULT_WINDOW,
@@ -32,13 +33,12 @@ from bot.domain.schedules import (
     parse_time,
 )
 from bot.i18n import Translator
+from bot.logs import configure_logging
 from bot.services.checkins import Checkins, spec_of
 from bot.services.digests import DEFAULT_DIGEST_WINDOW, Digests
-from bot.storage import audit, migrate
-from bot.storage.db import create_session_factory, engine_for
+from bot.storage import audit
 from bot.storage.models import Schedule, ScheduleKind, ScheduleStatus
 
-_TAG = re.compile(r"<[^>]+>")
 AUDITED = {
     "add": "schedule.created",
     "pause": "schedule.paused",
@@ -50,11 +50,6 @@ STATUS_OF = {
     "resume": ScheduleStatus.ACTIVE,
     "delete": ScheduleStatus.DELETED,
 }
-
-
-def plain(text: str) -> str:
-    """Chat HTML as terminal text."""
-    return html.unescape(_TAG.sub("", text))
 
 
 def recurrence_from(args: Namespace) -> Recurrence:
@@ -142,45 +137,40 @@ async def run(settings: Settings, args: Namespace) -> list[str]:
         min_group=settings.report_min_group,
         min_commenters=settings.report_min_commenters,
     )
-    engine = engine_for(settings)
-    try:
-        await migrate.upgrade(engine)
-        async with create_session_factory(engine)() as session:
-            if spec is not None and kind_of(args) != ScheduleKind.CHECKIN:
-                schedule = await digests.create(
-                    session, spec, kind=kind_of(args), committee=args.committee, now=now
-                )
-                lines = await _describe(checkins, session, schedule, now, t)
-            elif spec is not None:
-                lines = await _add(checkins, session, spec, now, t)
-            elif args.schedules_command == "list":
-                schedules = await checkins.all(session)
-                lines = [plain(await checkins.summary(session, s, now=now, t=t)) for s in schedules]
-                lines = lines or [plain(t("schedules.none_yet"))]
-            else:
-                status = STATUS_OF[args.schedules_command]
-                changed = await checkins.set_status(
-                    session, schedule_id=args.id, status=status, now=now
-                )
-                if changed is None:
-                    raise ScheduleError("unknown", value=args.id)
-                label = t(f"schedules.status.{status}")
-                lines = [plain(t("schedules.cli.changed", id=args.id, status=label))]
-            if args.schedules_command in AUDITED:
-                await audit.record(
-                    session,
-                    actor=None,
-                    actor_label=audit.CLI_LABEL,
-                    action=AUDITED[args.schedules_command],
-                    detail={
-                        "schedule": getattr(args, "id", None),
-                        "flow": getattr(args, "flow", None),
-                    },
-                    now=now,
-                )
-            await session.commit()
-    finally:
-        await engine.dispose()
+    async with database(settings) as db, db.sessions() as session:
+        if spec is not None and kind_of(args) != ScheduleKind.CHECKIN:
+            schedule = await digests.create(
+                session, spec, kind=kind_of(args), committee=args.committee, now=now
+            )
+            lines = await _describe(checkins, session, schedule, now, t)
+        elif spec is not None:
+            lines = await _add(checkins, session, spec, now, t)
+        elif args.schedules_command == "list":
+            schedules = await checkins.all(session)
+            lines = [plain(await checkins.summary(session, s, now=now, t=t)) for s in schedules]
+            lines = lines or [plain(t("schedules.none_yet"))]
+        else:
+            status = STATUS_OF[args.schedules_command]
+            changed = await checkins.set_status(
+                session, schedule_id=args.id, status=status, now=now
+            )
+            if changed is None:
+                raise ScheduleError("unknown", value=args.id)
+            label = t(f"schedules.status.{status}")
+            lines = [plain(t("schedules.cli.changed", id=args.id, status=label))]
+        if args.schedules_command in AUDITED:
+            await audit.record(
+                session,
+                actor=None,
+                actor_label=audit.CLI_LABEL,
+                action=AUDITED[args.schedules_command],
+                detail={
+                    "schedule": getattr(args, "id", None),
+                    "flow": getattr(args, "flow", None),
+                },
+                now=now,
+            )
+        await session.commit()
     return lines
 
 
@@ -211,3 +201,69 @@ def error_text(settings: Settings, error: ScheduleError) -> str:
     catalogs, _ = load_content(settings)
     t = catalogs.translator(catalogs.default)
     return plain(t(error.key, **error.params))
+
+
+def cmd_schedules(args: argparse.Namespace) -> int:
+    """Add, list, pause, resume or delete scheduled check-ins; exit 1 on invalid input."""
+    settings = load_settings()
+    configure_logging("WARNING")
+    try:
+        lines = asyncio.run(run(settings, args))
+    except ScheduleError as exc:
+        say(f"partnerbot: {error_text(settings, exc)}", error=True)
+        return 1
+    except FlowError as exc:
+        say(f"partnerbot: flows are broken:\n{exc}", error=True)
+        return 1
+    say("\n".join(lines))
+    return 0
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `schedules add|list|pause|resume|delete`."""
+    commands = sub.add_parser("schedules", help=cmd_schedules.__doc__).add_subparsers(
+        dest="schedules_command", required=True
+    )
+    add = commands.add_parser("add", help="create a schedule: FLOW and one of the when-options")
+    add.add_argument(
+        "flow", nargs="?", help="flow id, e.g. trust_pulse (a voice digest: its pulse flow)"
+    )
+    add.add_argument(
+        "--kind",
+        choices=("checkin", "voice_digest", "you_said_we_did"),
+        default="checkin",
+        help="check-ins (default), a committee's voice digest, or 'you said, we did' for all",
+    )
+    add.add_argument("--committee", metavar="NAME", help="the committee a voice digest goes to")
+    when = add.add_argument_group("when (exactly one)")
+    when.add_argument("--weekly", metavar="DAYS", help="days of the week, e.g. mon,thu")
+    when.add_argument("--monthly", metavar="NTH:DAY", help="e.g. first:tue or last:fri")
+    when.add_argument("--once", metavar="DATE", help="a date, YYYY-MM-DD")
+    when.add_argument("--after-joining", metavar="DAYS", help="N days after a member joined")
+    when.add_argument(
+        "--after-flow", metavar="FLOW:DAYS", help="N days after a member last finished FLOW"
+    )
+    add.add_argument("--at", default="10:00", help="time of day, HH:MM (default 10:00)")
+    add.add_argument("--every", default="1", help="every N weeks or months (default 1)")
+    add.add_argument(
+        "--basis",
+        choices=("member", "partnership"),
+        default="member",
+        help="whose clock: each member's (default) or the partnership's",
+    )
+    add.add_argument("--window", help="how long members may answer, e.g. 72h (default)")
+    add.add_argument("--reminders", help="e.g. 24h,48h (default), or none; at most two")
+    add.add_argument("--group", action="append", help="a stakeholder group (repeatable)")
+    add.add_argument("--language", action="append", help="a language code (repeatable)")
+    add.add_argument(
+        "--to-committee",
+        action="append",
+        type=int,
+        metavar="NUMBER",
+        help="check-ins: the members of a committee (repeatable)",
+    )
+    commands.add_parser("list", help="active and paused schedules")
+    for name in ("pause", "resume", "delete"):
+        change = commands.add_parser(name, help=f"{name} a schedule")
+        change.add_argument("id", type=int, help="schedule number, as `schedules list` shows")
+    sub.choices["schedules"].set_defaults(func=cmd_schedules)
