@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.cli.common import database, load_settings, plain, say
 from bot.config import Settings
-from bot.content import load_content
+from bot.content import Content, load_content
 from bot.domain.broadcasts import Audience
 from bot.domain.flows import FlowError
 from bot.domain.schedules import (
@@ -35,7 +35,8 @@ from bot.domain.schedules import (
 from bot.i18n import Translator
 from bot.logs import configure_logging
 from bot.services.checkins import Checkins, spec_of
-from bot.services.digests import DEFAULT_DIGEST_WINDOW, Digests
+from bot.services.digests import DEFAULT_DIGEST_WINDOW
+from bot.services.runtime import checkins_for, digests_for
 from bot.storage import audit
 from bot.storage.models import Schedule, ScheduleKind, ScheduleStatus
 
@@ -117,26 +118,11 @@ def spec_from(args: Namespace) -> ScheduleSpec:
 
 async def run(settings: Settings, args: Namespace) -> list[str]:
     """Carry out one `schedules` subcommand against the configured database."""
-    catalogs, flows = load_content(settings)
-    checkins = Checkins(
-        flows=flows,
-        catalogs=catalogs,
-        partnership_timezone=settings.partnership_timezone,
-        quiet_start=settings.quiet_hours_start,
-        quiet_end=settings.quiet_hours_end,
-    )
-    t = catalogs.translator(catalogs.default)
+    content = Content.load(settings)
+    checkins, digests = checkins_for(settings, content), digests_for(settings, content)
+    t = content.catalogs.translator(content.default_locale)
     now = datetime.now(UTC)
     spec = spec_from(args) if args.schedules_command == "add" else None
-    digests = Digests(
-        flows=flows,
-        catalogs=catalogs,
-        partnership_timezone=settings.partnership_timezone,
-        quiet_start=settings.quiet_hours_start,
-        quiet_end=settings.quiet_hours_end,
-        min_group=settings.report_min_group,
-        min_commenters=settings.report_min_commenters,
-    )
     async with database(settings) as db, db.sessions() as session:
         if spec is not None and kind_of(args) != ScheduleKind.CHECKIN:
             schedule = await digests.create(
