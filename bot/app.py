@@ -17,10 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.cluster.leader import Leadership
 from bot.cluster.locks import ping, startup_lock
 from bot.config import Settings
-from bot.content import load_content
+from bot.content import Content
 from bot.delivery.sender import Sender
 from bot.domain.clock import Clock, SystemClock
-from bot.domain.contracts import CONCERNS_FINISHER
 from bot.domain.flows import FlowError, FlowProblem, FlowRegistry
 from bot.i18n import Catalogs
 from bot.ops.failures import FailureLog
@@ -28,16 +27,11 @@ from bot.ops.lag import LoopProbe
 from bot.ops.metrics import Metrics, Snapshot
 from bot.ops.server import OpsServer, Probes, build_ops_app
 from bot.scheduling.scheduler import KEEP_UPDATE_IDS, CheckinScheduler
-from bot.services.ballots import Ballots
-from bot.services.broadcasts import Broadcasts
 from bot.services.checkins import Checkins
-from bot.services.committees import Committees
-from bot.services.concerns import Concerns
 from bot.services.conversations import ONBOARDING, Conversations
 from bot.services.digests import Digests
-from bot.services.export import export_policy
-from bot.services.reports import Reports
-from bot.services.sealing import CONSENT, Sealer, unlock
+from bot.services.runtime import Services
+from bot.services.sealing import Sealer, unlock
 from bot.storage import migrate, outbox, repo
 from bot.storage.db import (
     SessionFactory,
@@ -63,6 +57,21 @@ log = logging.getLogger(__name__)
 HEALTH_TIMEOUT_S = 3.0
 
 
+@dataclass(frozen=True)
+class Runtime:
+    """What `BotApp.prepare` builds once: the database, the features, the bot, its dispatcher."""
+
+    engine: AsyncEngine
+    sessions: SessionFactory
+    # Long reads (reports, exports, health): no write lock, one snapshot (`create_reader`).
+    reader: AsyncEngine
+    reads: SessionFactory
+    services: Services
+    bot: Bot
+    dispatcher: Dispatcher
+    monitor: BroadcastMonitor
+
+
 @dataclass
 class BotApp:
     """partnerbot, polling one Bot API server (or receiving by webhook when `webhook` is set);
@@ -78,26 +87,10 @@ class BotApp:
     webhook: bool = False
     clock: Clock = field(default_factory=SystemClock)
     tracker: UpdateTracker = field(default_factory=UpdateTracker)
-    engine: AsyncEngine | None = None
-    session_factory: SessionFactory | None = None
-    # Long reads (reports, exports, health): no write lock, one snapshot (`create_reader`).
-    reader: AsyncEngine | None = None
-    read_sessions: SessionFactory | None = None
-    bot: Bot | None = None
-    dispatcher: Dispatcher | None = None
-    conversations: Conversations | None = None
-    catalogs: Catalogs | None = None
-    flows: FlowRegistry | None = None
-    broadcasts: Broadcasts | None = None
-    monitor: BroadcastMonitor | None = None
+    # Built once by `prepare`; what follows changes as the instance starts, leads and stops.
+    runtime: Runtime | None = None
     sender: Sender | None = None
-    checkins: Checkins | None = None
-    digests: Digests | None = None
     scheduler: CheckinScheduler | None = None
-    sealer: Sealer | None = None
-    ballots: Ballots | None = None
-    committees: Committees | None = None
-    concerns: Concerns | None = None
     leadership: Leadership | None = None
     ops: OpsServer | None = None
     metrics: Metrics = field(default_factory=Metrics)
@@ -114,6 +107,66 @@ class BotApp:
         default_factory=lambda: FailureLog(log, "reading the outbox figures for /metrics")
     )
 
+    @property
+    def ready(self) -> Runtime:
+        """What `prepare` built; RuntimeError before."""
+        if self.runtime is None:
+            raise RuntimeError("the bot is not prepared yet (BotApp.prepare)")
+        return self.runtime
+
+    # The parts tests, the sandbox and the benchmarks reach for, by their usual names.
+    @property
+    def engine(self) -> AsyncEngine:
+        return self.ready.engine
+
+    @property
+    def session_factory(self) -> SessionFactory:
+        return self.ready.sessions
+
+    @property
+    def read_sessions(self) -> SessionFactory:
+        return self.ready.reads
+
+    @property
+    def bot(self) -> Bot:
+        return self.ready.bot
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        return self.ready.dispatcher
+
+    @property
+    def monitor(self) -> BroadcastMonitor:
+        return self.ready.monitor
+
+    @property
+    def content(self) -> Content:
+        return self.ready.services.content
+
+    @property
+    def catalogs(self) -> Catalogs:
+        return self.content.catalogs
+
+    @property
+    def flows(self) -> FlowRegistry:
+        return self.content.flows
+
+    @property
+    def sealer(self) -> Sealer:
+        return self.ready.services.sealer
+
+    @property
+    def conversations(self) -> Conversations:
+        return self.ready.services.conversations
+
+    @property
+    def checkins(self) -> Checkins:
+        return self.ready.services.checkins
+
+    @property
+    def digests(self) -> Digests:
+        return self.ready.services.digests
+
     def wake_sender(self) -> None:
         """Tell the outbox sender that new messages are waiting."""
         if self.sender is not None:
@@ -127,17 +180,72 @@ class BotApp:
 
     async def prepare(self) -> None:
         """Migrate the database, load flows and wording, build the bot; no network yet."""
-        catalogs, flows = load_content(self.settings)
-        self.engine = engine_for(self.settings)
-        await check_reachable(
-            self.engine, connect_timeout_s=self.settings.database_connect_timeout_s
+        content = Content.load(self.settings)
+        engine = engine_for(self.settings)
+        sessions = create_session_factory(engine)
+        reader = create_reader(engine)
+        try:
+            sealer = await self._open_database(engine, sessions)
+        except BaseException:
+            # Nothing half-built stays open: the caller has no runtime to close.
+            for each in (reader, engine):
+                await each.dispose()
+            raise
+        services = Services.build(
+            self.settings, content, sealer=sealer, clock=self.clock, wake_sender=self.wake_sender
         )
-        self.session_factory = create_session_factory(self.engine)
-        self.reader = create_reader(self.engine)
-        self.read_sessions = create_session_factory(self.reader)
-        async with startup_lock(self.engine, namespace=self._namespace):
-            await migrate.upgrade(self.engine)
-            async with self.session_factory() as session:
+        bot = build_bot(self.settings, on_rate_limited=self.metrics.observe_reply_rate_limited)
+        reads = create_session_factory(reader)
+        dispatcher = build_dispatcher(
+            sealer=sealer,
+            broadcasts=services.broadcasts,
+            checkins=services.checkins,
+            conversations=services.conversations,
+            catalogs=content.catalogs,
+            sessions=sessions,
+            reads=reads,
+            clock=self.clock,
+            tracker=self.tracker,
+            redelivered=self.webhook,
+            retry_s=self.settings.update_retry_s,
+            deliver=self.deliver_replies,
+            wake_sender=self.wake_sender,
+            reply_lease_s=self.settings.send_lease_s,
+            chat_lock_namespace=self._namespace if engine.dialect.name == "postgresql" else None,
+            services={
+                "concerns": services.concerns,
+                "committees": services.committees,
+                "reports": services.reports,
+                "export_policy": services.export_policy,
+            },
+        )
+        monitor = BroadcastMonitor(
+            bot=bot,
+            session_factory=sessions,
+            broadcasts=services.broadcasts,
+            catalogs=content.catalogs,
+            interval=self.settings.progress_interval_s,
+            wake_sender=self.wake_sender,
+        )
+        if self.metrics.observe_update not in self.tracker.observers:
+            self.tracker.observers.append(self.metrics.observe_update)
+        self.runtime = Runtime(
+            engine=engine,
+            sessions=sessions,
+            reader=reader,
+            reads=reads,
+            services=services,
+            bot=bot,
+            dispatcher=dispatcher,
+            monitor=monitor,
+        )
+
+    async def _open_database(self, engine: AsyncEngine, sessions: SessionFactory) -> Sealer:
+        """Reach, migrate and tidy the database; the sealer its anonymity key opens."""
+        await check_reachable(engine, connect_timeout_s=self.settings.database_connect_timeout_s)
+        async with startup_lock(engine, namespace=self._namespace):
+            await migrate.upgrade(engine)
+            async with sessions() as session:
                 now = self.clock.now()
                 await repo.prune_processed_updates(session, before=now - KEEP_UPDATE_IDS)
                 await repo.ensure_admins(
@@ -146,85 +254,7 @@ class BotApp:
                 # Refuses (KeyProblem) a key other than the one the database was set up with.
                 sealer = await unlock(session, self.settings, now=now)
                 await session.commit()
-        self.sealer = sealer
-        self.ballots = Ballots(sealer=sealer, min_group=self.settings.report_min_group)
-        self.concerns = Concerns(
-            clock=self.clock, catalogs=catalogs, sealer=sealer, wake_sender=self.wake_sender
-        )
-        self.conversations = Conversations(
-            flows=flows,
-            locales=catalogs.locales,
-            default_locale=catalogs.default,
-            clock=self.clock,
-            label_for=lambda locale: catalogs.translator(locale),
-            ballots=self.ballots,
-            words=catalogs.words,
-            decimal_mark_for=catalogs.decimal_mark,
-            admin_ids=self.settings.admin_ids,
-            consent_tag=lambda telegram_user_id: sealer.tag(CONSENT, telegram_user_id),
-            finishers={CONCERNS_FINISHER: self.concerns.finish_flow},
-            partnership_timezone=self.settings.partnership_timezone,
-        )
-        self.broadcasts = Broadcasts(
-            clock=self.clock,
-            locales=catalogs.locales,
-            groups=flows.options_for("stakeholder_group"),
-            partnership_timezone=self.settings.partnership_timezone,
-            quiet_start=self.settings.quiet_hours_start,
-            quiet_end=self.settings.quiet_hours_end,
-            wake_sender=self.wake_sender,
-        )
-        self.checkins = Checkins(
-            flows=flows,
-            catalogs=catalogs,
-            partnership_timezone=self.settings.partnership_timezone,
-            quiet_start=self.settings.quiet_hours_start,
-            quiet_end=self.settings.quiet_hours_end,
-        )
-        self.digests = Digests(
-            flows=flows,
-            catalogs=catalogs,
-            partnership_timezone=self.settings.partnership_timezone,
-            quiet_start=self.settings.quiet_hours_start,
-            quiet_end=self.settings.quiet_hours_end,
-            min_group=self.settings.report_min_group,
-            min_commenters=self.settings.report_min_commenters,
-        )
-        self.committees = Committees(clock=self.clock)
-        self.bot = build_bot(self.settings, on_rate_limited=self.metrics.observe_reply_rate_limited)
-        self.dispatcher = build_dispatcher(
-            sealer=self.sealer,
-            broadcasts=self.broadcasts,
-            checkins=self.checkins,
-            conversations=self.conversations,
-            catalogs=catalogs,
-            sessions=self.session_factory,
-            reads=self.read_sessions,
-            clock=self.clock,
-            tracker=self.tracker,
-            redelivered=self.webhook,
-            retry_s=self.settings.update_retry_s,
-            deliver=self.deliver_replies,
-            wake_sender=self.wake_sender,
-            reply_lease_s=self.settings.send_lease_s,
-            chat_lock_namespace=self._namespace if self._shared else None,
-            services={
-                "concerns": self.concerns,
-                "committees": self.committees,
-                "reports": Reports(
-                    flows=flows, min_group=self.settings.report_min_group, clock=self.clock
-                ),
-                "export_policy": export_policy(self.settings),
-            },
-        )
-        if self.metrics.observe_update not in self.tracker.observers:
-            self.tracker.observers.append(self.metrics.observe_update)
-        self.catalogs, self.flows = catalogs, flows
-
-    @property
-    def _shared(self) -> bool:
-        """Whether other instances may use the same database (PostgreSQL)."""
-        return self.engine is not None and self.engine.dialect.name == "postgresql"
+        return sealer
 
     @property
     def _namespace(self) -> str:
@@ -236,25 +266,14 @@ class BotApp:
             self.probe = LoopProbe(self.metrics.observe_loop_lag)
         self.probe.start()
         await self.prepare()
-        assert self.bot is not None and self.dispatcher is not None
-        assert self.catalogs is not None and self.flows is not None
-        me = await self.bot.get_me()
+        ready = self.ready
+        me = await ready.bot.get_me()
         log.info("partnerbot is @%s (id %s)", me.username, me.id)
         await self._publish_profile()
-        assert self.session_factory is not None and self.broadcasts is not None
-        assert self.engine is not None
-        self.monitor = BroadcastMonitor(
-            bot=self.bot,
-            session_factory=self.session_factory,
-            broadcasts=self.broadcasts,
-            catalogs=self.catalogs,
-            interval=self.settings.progress_interval_s,
-            wake_sender=self.wake_sender,
-        )
         self._draining = False
         self.start_sender()
         self.leadership = Leadership(
-            self.engine,
+            ready.engine,
             namespace=self._namespace,
             poll_interval=self.settings.leader_poll_s,
             on_elected=self._lead,
@@ -264,23 +283,22 @@ class BotApp:
         if self.webhook:
             await self._receive_by_webhook()
             return
-        bot = self.bot
         # Should it fail, getUpdates is refused while a webhook is set, and polling retries.
         await self.retries.call(
-            "deleteWebhook", lambda: bot.delete_webhook(drop_pending_updates=False)
+            "deleteWebhook", lambda: ready.bot.delete_webhook(drop_pending_updates=False)
         )
         if self.settings.ops_port is not None:
             self.ops = OpsServer(build_ops_app(probes=self._probes(), metrics=self.metrics))
             await self.ops.start(self.settings.ops_host, self.settings.ops_port)
         self._polling = asyncio.create_task(
-            self.dispatcher.start_polling(
-                self.bot,
+            ready.dispatcher.start_polling(
+                ready.bot,
                 handle_signals=False,
                 close_bot_session=False,
                 # Past this many updates in progress, the rest wait at Telegram (unconfirmed)
                 # instead of queueing for a database connection inside the bot.
                 tasks_concurrency_limit=self.settings.update_concurrency,
-                allowed_updates=self.dispatcher.resolve_used_update_types(),
+                allowed_updates=ready.dispatcher.resolve_used_update_types(),
             ),
             name="partnerbot-polling",
         )
@@ -288,14 +306,14 @@ class BotApp:
     def start_sender(self) -> None:
         """Start the outbox sender (bot/delivery), with a Bot of its own that does not retry:
         it sends this instance's replies, and claims due rows while this instance leads."""
-        assert self.session_factory is not None
+        services = self.ready.services
         self.sender = Sender(
             settings=self.settings,
-            session_factory=self.session_factory,
+            session_factory=self.ready.sessions,
             transport=build_transport(self.settings),
             clock=self.clock,
-            open_route=None if self.sealer is None else self.sealer.open_route,
-            composer=self.checkins,
+            open_route=services.sealer.open_route,
+            composer=services.checkins,
             claiming=False,
             on_reply_rate_limited=self.metrics.observe_reply_rate_limited,
         )
@@ -303,11 +321,11 @@ class BotApp:
 
     async def _receive_by_webhook(self) -> None:
         """Serve the webhook (with /healthz and /metrics), then tell Telegram where it is."""
-        assert self.bot is not None and self.dispatcher is not None
+        ready = self.ready
         url, secret = self.settings.webhook()
         receiver = WebhookReceiver(
-            dispatcher=self.dispatcher,
-            bot=self.bot,
+            dispatcher=ready.dispatcher,
+            bot=ready.bot,
             secret=secret,
             observe=self.metrics.observe_webhook,
         )
@@ -319,10 +337,10 @@ class BotApp:
         await self.ops.start(self.settings.webhook_host, self.settings.webhook_port)
         # Every instance registers the same public URL (a load balancer's); doing it again
         # is harmless, and the updates Telegram holds stay queued for us.
-        await self.bot.set_webhook(
+        await ready.bot.set_webhook(
             url,
             secret_token=secret,
-            allowed_updates=self.dispatcher.resolve_used_update_types(),
+            allowed_updates=ready.dispatcher.resolve_used_update_types(),
             drop_pending_updates=False,
         )
         log.info("receiving updates by webhook at %s", url)
@@ -331,7 +349,6 @@ class BotApp:
         """The command menu and the descriptions, in every language: the bot serves without
         them, so a failure is retried in the background."""
         bot, catalogs, flows = self.bot, self.catalogs, self.flows
-        assert bot is not None and catalogs is not None and flows is not None
         await self.retries.call("setMyCommands", lambda: publish_commands(bot, catalogs, flows))
         for method, short in (("setMyDescription", False), ("setMyShortDescription", True)):
             await self.retries.call(
@@ -343,26 +360,26 @@ class BotApp:
     async def _lead(self) -> None:
         """This instance leads: the outbox sender claims, the scheduler and the broadcast
         monitor run."""
-        assert self.session_factory is not None and self.checkins is not None
-        assert self.monitor is not None and self.sender is not None
+        ready = self.ready
+        services = ready.services
+        assert self.sender is not None
         self._stopping = asyncio.Event()
         self.sender.lead()
         # Scheduled check-ins: defaults ensured, downtime caught up, jobs rebuilt from the DB.
         self.scheduler = CheckinScheduler(
-            session_factory=self.session_factory,
-            checkins=self.checkins,
+            session_factory=ready.sessions,
+            checkins=services.checkins,
             clock=self.clock,
             sweep_interval=self.settings.checkin_sweep_s,
             wake_sender=self.wake_sender,
-            digests=self.digests,
-            ballots=self.ballots,
-            concerns=self.concerns,
+            digests=services.digests,
+            ballots=services.ballots,
+            concerns=services.concerns,
         )
-        if self.concerns is not None:
-            self.concerns.wake_filing = self.scheduler.file_concerns_soon
+        services.concerns.wake_filing = self.scheduler.file_concerns_soon
         await self.scheduler.start()
         self._background.append(
-            asyncio.create_task(self.monitor.run(self._stopping), name="broadcasts")
+            asyncio.create_task(ready.monitor.run(self._stopping), name="broadcasts")
         )
 
     async def _follow(self) -> None:
@@ -385,9 +402,8 @@ class BotApp:
         """Healthy: the database answers and the instance is not shutting down."""
         database = True
         try:
-            assert self.reader is not None
             async with asyncio.timeout(HEALTH_TIMEOUT_S):
-                await ping(self.reader)
+                await ping(self.ready.reader)
         except Exception as exc:
             self._probe_failures.failed(exc)
             database = False
@@ -405,9 +421,9 @@ class BotApp:
     async def snapshot(self) -> Snapshot:
         """Figures for /metrics; the outbox's are read from the database."""
         figures: dict[str, Any] = {}
-        if self.read_sessions is not None:
+        if self.runtime is not None:
             try:
-                async with asyncio.timeout(HEALTH_TIMEOUT_S), self.read_sessions() as session:
+                async with asyncio.timeout(HEALTH_TIMEOUT_S), self.runtime.reads() as session:
                     now = self.clock.now()
                     oldest = await outbox.oldest_due_at(session, now=now)
                     figures = {
@@ -445,9 +461,10 @@ class BotApp:
                 self.settings.shutdown_grace_s,
             )
             await asyncio.sleep(self.settings.shutdown_grace_s)
-        if self._polling is not None and self.dispatcher is not None:
+        runtime = self.runtime
+        if self._polling is not None and runtime is not None:
             with contextlib.suppress(RuntimeError):
-                await self.dispatcher.stop_polling()
+                await runtime.dispatcher.stop_polling()
             # stop_polling() does nothing before polling has begun: cancel the task then.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self._polling), timeout=5)
@@ -471,11 +488,10 @@ class BotApp:
             await self.sender.stop()
             self.sender = None
         await self.retries.close()
-        if self.bot is not None:
-            await self.bot.session.close()
-        # On PostgreSQL the reader shares the engine's pool: disposing of both is harmless.
-        for engine in (self.reader, self.engine):
-            if engine is not None:
+        if runtime is not None:
+            await runtime.bot.session.close()
+            # On PostgreSQL the reader shares the engine's pool: disposing of both is harmless.
+            for engine in (runtime.reader, runtime.engine):
                 await engine.dispose()
         if self.probe is not None:
             await self.probe.stop()
@@ -506,34 +522,20 @@ class BotApp:
 
         Returns the error (file, flow and node of each problem) instead of raising it.
         """
-        if self.conversations is None or self.catalogs is None:
-            raise RuntimeError("reload_content() needs a prepared BotApp")
+        content = self.content  # RuntimeError before `prepare`
         try:
-            catalogs, flows = await asyncio.to_thread(load_content, self.settings)
+            loaded = await asyncio.to_thread(Content.load, self.settings)
         except FlowError as exc:
             return exc
         except (OSError, ValueError) as exc:  # no catalogs, or no default locale among them
             return FlowError([FlowProblem(str(self.settings.locales_dir), str(exc))])
-        if ONBOARDING not in flows:
+        if ONBOARDING not in loaded.flows:
             message = f"the flows directory must define the '{ONBOARDING}' flow"
             return FlowError([FlowProblem(str(self.settings.flows_dir), message)])
-        # Handlers, middlewares and the broadcast monitor share this one Catalogs object:
-        # updating it in place hands all of them the new wording at once.
-        self.catalogs.replace_with(catalogs)
-        self.flows = flows
-        self.conversations.flows = flows
-        self.conversations.locales = catalogs.locales
-        self.conversations.default_locale = catalogs.default
-        if self.broadcasts is not None:
-            self.broadcasts.locales = catalogs.locales
-            self.broadcasts.groups = flows.options_for("stakeholder_group")
-        if self.checkins is not None:
-            self.checkins.use(flows, self.catalogs)
-        if self.digests is not None:
-            self.digests.use(flows, self.catalogs)
-        if self.bot is not None and self._polling is not None:
+        content.swap(loaded)
+        if self._polling is not None:
             await self._publish_profile()
-        log.info("flows and wording reloaded: %s", ", ".join(flows.flows))
+        log.info("flows and wording reloaded: %s", ", ".join(content.flows.flows))
         return None
 
     # -- end of hot reload ------------------------------------------------------------------

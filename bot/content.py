@@ -6,7 +6,7 @@ The domain parses and checks; reading files is this module's job, so the domain 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import yaml
@@ -50,6 +50,47 @@ def load_content(settings: Settings) -> tuple[Catalogs, FlowRegistry]:
     catalogs = Catalogs.load(settings.locales_dir, default=settings.default_locale)
     flows = load_flows(settings.flows_dir, locale_keys=catalogs.keys())
     return catalogs, flows
+
+
+class Content:
+    """The flows and wording in force, one holder every service reads them through: a reload
+    (the sandbox's web simulator) is one `swap` here, seen by all at once."""
+
+    def __init__(self, catalogs: Catalogs, flows: FlowRegistry) -> None:
+        self.catalogs = catalogs
+        self.flows = flows
+        self._followers: list[Callable[[Content], None]] = []
+
+    @classmethod
+    def load(cls, settings: Settings) -> Content:
+        """The content the settings point at; raises FlowError naming what is wrong."""
+        return cls(*load_content(settings))
+
+    @property
+    def locales(self) -> tuple[str, ...]:
+        return self.catalogs.locales
+
+    @property
+    def default_locale(self) -> str:
+        return self.catalogs.default
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """The stakeholder groups members choose among (the flows' `stakeholder_group`)."""
+        return self.flows.options_for("stakeholder_group")
+
+    def follow(self, follower: Callable[[Content], None]) -> None:
+        """Call `follower` after every swap: for what keeps work derived from the content."""
+        self._followers.append(follower)
+
+    def swap(self, other: Content) -> None:
+        """Take another load's flows and wording."""
+        # Handlers, middlewares and the broadcast monitor hold this Catalogs object itself:
+        # updating it in place hands all of them the new wording at once.
+        self.catalogs.replace_with(other.catalogs)
+        self.flows = other.flows
+        for follower in self._followers:
+            follower(self)
 
 
 def load_transcripts(flows_dir: Path) -> list[tuple[str, TranscriptFile]]:

@@ -92,12 +92,7 @@ LAYERS: dict[str, Layer] = {
     "sandbox": layer("sandbox", avoid=DATABASE | frozenset({"aiogram"}), job="Bot API emulator"),
     # Entry points and wiring: they assemble everything.
     "app": layer(*EVERYTHING, job="the running bot, wired"),
-    "cli": layer(*EVERYTHING, job="the partnerbot command"),
-    "cli_backup": layer(*EVERYTHING),
-    "cli_keys": layer(*EVERYTHING),
-    "cli_records": layer(*EVERYTHING),
-    "cli_report": layer(*EVERYTHING),
-    "committees_cli": layer(*EVERYTHING),
+    "cli": layer(*EVERYTHING, job="the partnerbot command, one module per command group"),
     "__main__": layer(*EVERYTHING),
     "__init__": layer(),
 }

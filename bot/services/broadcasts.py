@@ -12,6 +12,7 @@ from datetime import datetime, time
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.content import Content
 from bot.domain.broadcasts import Audience, Draft
 from bot.domain.clock import Clock
 from bot.domain.timing import quiet_hours_end, zone
@@ -66,20 +67,26 @@ class Broadcasts:
         self,
         *,
         clock: Clock,
-        locales: tuple[str, ...],
-        groups: tuple[str, ...],
+        content: Content,
         partnership_timezone: str,
         quiet_start: time,
         quiet_end: time,
         wake_sender: Callable[[], None] = lambda: None,
     ) -> None:
         self.clock = clock
-        self.locales = locales
-        self.groups = groups
+        self.content = content
         self.partnership_timezone = partnership_timezone
         self.quiet_start = quiet_start
         self.quiet_end = quiet_end
         self.wake_sender = wake_sender
+
+    @property
+    def locales(self) -> tuple[str, ...]:
+        return self.content.locales
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        return self.content.groups
 
     # -- the draft --------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.content import Content
 from bot.domain import engine
 from bot.domain.clock import Clock
 from bot.domain.contracts import TIME_ZONE_ANSWER, TIME_ZONE_FINISHER
@@ -81,16 +82,11 @@ class Conversations:
     def __init__(
         self,
         *,
-        flows: FlowRegistry,
-        locales: tuple[str, ...],
-        default_locale: str,
+        content: Content,
         clock: Clock,
-        label_for: Callable[[str], engine.Label],
         ballots: Ballots,
         consent_tag: Callable[[int], str],
         finishers: Mapping[str, Finisher] | None = None,
-        words: engine.Words | None = None,
-        decimal_mark_for: Callable[[str], str] = lambda locale: ".",
         admin_ids: frozenset[int] = frozenset(),
         partnership_timezone: str = "UTC",
     ) -> None:
@@ -100,21 +96,29 @@ class Conversations:
             TIME_ZONE_FINISHER: self._zone_set,
             **(finishers or {}),
         }
-        if ONBOARDING not in flows:
+        if ONBOARDING not in content.flows:
             raise ValueError(f"the flows directory must define the '{ONBOARDING}' flow")
-        self.flows = flows
-        self.locales = locales
-        self.default_locale = default_locale
+        # Flows and wording are read through the holder at each use: a reload swaps them there.
+        self.content = content
         self.clock = clock
-        self.label_for = label_for
         self.ballots = ballots
-        self.words = words
-        self.decimal_mark_for = decimal_mark_for
         self.admin_ids = admin_ids
         # Keyed hash of a Telegram user id: who was shown the consent question, unreadable
         # without the anonymity key (nothing else is stored before consent).
         self.consent_tag = consent_tag
         self.partnership_timezone = partnership_timezone
+
+    @property
+    def flows(self) -> FlowRegistry:
+        return self.content.flows
+
+    @property
+    def locales(self) -> tuple[str, ...]:
+        return self.content.locales
+
+    @property
+    def default_locale(self) -> str:
+        return self.content.default_locale
 
     def locale_of(self, user: UserRef, member: Member | None) -> str:
         """The locale to speak to this person in."""
@@ -315,9 +319,9 @@ class Conversations:
             flow,
             state,
             event,
-            label=self.label_for(locale),
-            words=self.words,
-            decimal_mark=self.decimal_mark_for(locale),
+            label=self.content.catalogs.translator(locale),
+            words=self.content.catalogs.words,
+            decimal_mark=self.content.catalogs.decimal_mark(locale),
         )
 
     async def _answer_before_consent(

@@ -5,14 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import html
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
-from pathlib import Path
 
-from bot.config import Settings
-from bot.content import load_content
 from bot.domain.anonymity import ALL, SuppressedTable
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.flows import AskNode, FlowRegistry
@@ -44,8 +40,7 @@ from bot.domain.reports import (
     trust_over_time_chart,
 )
 from bot.services.charts import HIDDEN_MARK, render_png
-from bot.storage import migrate
-from bot.storage.db import SessionFactory, create_reader, create_session_factory, engine_for
+from bot.storage.db import SessionFactory
 from bot.storage.reports import count_members_by_group, list_answer_rows, list_pulse_windows
 
 KINDS = ("trust", "matrix", "response", "roles", "progress")
@@ -282,35 +277,3 @@ def _scale_questions(flows: FlowRegistry, flow_id: str) -> tuple[str, ...]:
     if flow is None:
         return ()
     return tuple(n.id for n in flow.nodes.values() if isinstance(n, AskNode) and n.ask == "scale")
-
-
-async def run_command(settings: Settings, *, since: datetime | None, out: Path | None) -> list[str]:
-    """`partnerbot report`: every report as a table, charts written to `out` as PNG files."""
-    catalogs, flows = load_content(settings)
-    reports = Reports(flows=flows, min_group=settings.report_min_group)
-    engine = engine_for(settings)
-    reader = create_reader(engine)
-    try:
-        await migrate.upgrade(engine)
-        parts = await reports.build(
-            create_session_factory(reader),
-            since=since,
-            words=catalogs.translator(catalogs.default),
-        )
-    finally:
-        for each in (reader, engine):
-            await each.dispose()
-    lines: list[str] = []
-    for part in parts:
-        lines += [*part.lines, *(_plain(line) for line in part.text.splitlines()[1:])]
-        if out is not None:
-            out.mkdir(parents=True, exist_ok=True)
-            path = out / f"report-{part.kind}.png"
-            path.write_bytes(part.png)
-            lines.append(f"-> {path}")
-        lines.append("")
-    return lines
-
-
-def _plain(text: str) -> str:
-    return html.unescape(re.sub(r"<[^>]+>", "", text))

@@ -249,7 +249,7 @@ async def test_mydata_then_forget_leaves_nothing(
     assert {(a["recorded_by"], a["run_id"], a["member_id"]) for a in proxy} == {(None, None, None)}
     # Anonymous answers never led to anyone; they stay, as anonymous as they were.
     assert ANONYMOUS_TEXT in [a["value_text"] for a in rows["answer"]]
-    async with app.session_factory() as session:  # type: ignore[misc]
+    async with app.session_factory() as session:
         entries = await audit.list_entries(session)
     promoted = next(e for e in entries if e.action == "role.promoted")
     assert promoted.detail["target"] == "former member"

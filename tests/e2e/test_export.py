@@ -205,7 +205,7 @@ async def test_a_coordinator_exports_csv_and_xlsx(
     await admin.send("/export csv nowhere")
     assert "I did not understand “nowhere”" in admin.new_text()
 
-    async with app.session_factory() as session:  # type: ignore[misc]
+    async with app.session_factory() as session:
         entries = await audit.list_entries(session)
     exports = [e for e in entries if e.action == "export"]
     assert [e.detail["format"] for e in reversed(exports)] == ["csv", "xlsx", "csv"]
@@ -250,7 +250,7 @@ async def test_the_command_line_export_is_audited(
 
     code = await asyncio.to_thread(main, ["audit", "--since", "2000-01-01"])
     assert code == 0
-    async with app.session_factory() as session:  # type: ignore[misc]
+    async with app.session_factory() as session:
         entries = await audit.list_entries(session)
     assert [
         (e.actor_label, e.action, e.detail["rows"], e.detail.get("longitudinal"))

@@ -220,7 +220,7 @@ async def test_a_one_member_group_is_not_revealed_by_response_rates_or_the_role_
     """The report reads the same whether or not the one member of a group answered."""
     await seed_roles(app, clock, "municipality", 6, "decisions")
     await seed_roles(app, clock, "community", 6, "community_links")
-    async with app.session_factory() as session:  # type: ignore[misc]
+    async with app.session_factory() as session:
         lone = await repo.create_member(
             session,
             telegram_user_id=7_700_001,
@@ -234,7 +234,7 @@ async def test_a_one_member_group_is_not_revealed_by_response_rates_or_the_role_
     outputs = []
     for answered in (False, True):
         if answered:  # the lone private company claims to lead funding, and rates
-            async with app.session_factory() as session:  # type: ignore[misc]
+            async with app.session_factory() as session:
                 await session.delete(
                     await repo.get_member_by_telegram_id(session, telegram_user_id=7_700_001)
                 )

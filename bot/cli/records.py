@@ -8,45 +8,30 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.cli.common import database, load_settings, since_option
 from bot.config import Settings
-
-
-def _since(text: str | None) -> datetime | None:
-    from bot.services.export import parse_since
-
-    if text is None:
-        return None
-    try:
-        return parse_since(text)
-    except ValueError:
-        raise SystemExit(f"partnerbot: --since takes a day, YYYY-MM-DD (not {text!r})") from None
 
 
 async def _export(settings: Settings, args: argparse.Namespace) -> tuple[bytes, str, int]:
     from bot.content import load_content
     from bot.services.export import export_answers, export_policy
     from bot.services.sealing import KeyProblem, unlock
-    from bot.storage import audit, migrate
-    from bot.storage.db import create_reader, create_session_factory, engine_for
+    from bot.storage import audit
 
     _, flows = load_content(settings)
     if args.flow is not None and args.flow not in flows:
         raise SystemExit(f"partnerbot: no flow '{args.flow}'; known: {', '.join(flows.flows)}")
-    since = _since(args.since)
-    engine = engine_for(settings)
-    reader = create_reader(engine)
-    try:
-        await migrate.upgrade(engine)
-        writes = create_session_factory(engine)
-        async with writes() as session:
+    since = since_option(args.since)
+    async with database(settings) as db:
+        async with db.sessions() as session:
             try:
                 sealer = await unlock(session, settings, now=datetime.now(UTC))
             except KeyProblem as exc:
                 raise SystemExit(f"partnerbot: {exc}") from None
             await session.commit()
         export = await export_answers(
-            reads=create_session_factory(reader),
-            writes=writes,
+            reads=db.reads,
+            writes=db.sessions,
             sealer=sealer,
             file_format=args.format,
             flow_id=args.flow,
@@ -57,17 +42,12 @@ async def _export(settings: Settings, args: argparse.Namespace) -> tuple[bytes, 
             policy=export_policy(settings),
             longitudinal=args.longitudinal,
         )
-    finally:
-        for each in (reader, engine):
-            await each.dispose()
     return export.data, export.filename, export.rows
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Export the answers (pseudonymous) as CSV or XLSX; the export is audited."""
-    from bot.cli import _settings
-
-    settings = _settings()
+    settings = load_settings()
     data, filename, rows = asyncio.run(_export(settings, args))
     if args.out is None and args.format == "csv":
         sys.stdout.write(data.decode("utf-8-sig"))
@@ -79,24 +59,16 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 async def _audit_lines(settings: Settings, since: datetime | None) -> list[str]:
-    from bot.storage import audit, migrate
-    from bot.storage.db import create_session_factory, engine_for
+    from bot.storage import audit
 
-    engine = engine_for(settings)
-    try:
-        await migrate.upgrade(engine)
-        async with create_session_factory(engine)() as session:
-            entries = await audit.list_entries(session, since=since)
-    finally:
-        await engine.dispose()
+    async with database(settings) as db, db.sessions() as session:
+        entries = await audit.list_entries(session, since=since)
     return [audit.describe(e) for e in reversed(entries)]
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
     """Print the audit log, oldest first: who broadcast, exported, changed roles or schedules."""
-    from bot.cli import _settings
-
-    lines = asyncio.run(_audit_lines(_settings(), _since(args.since)))
+    lines = asyncio.run(_audit_lines(load_settings(), since_option(args.since)))
     sys.stdout.write("\n".join(lines) + "\n" if lines else "the audit log is empty\n")
     return 0
 

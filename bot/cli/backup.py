@@ -7,23 +7,18 @@ import argparse
 import asyncio
 import os
 import shutil
-import sys
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.cli.common import database, load_settings, say
 from bot.config import Settings
 from bot.storage.models import KeyRing
-
-
-def _say(text: str, *, error: bool = False) -> None:
-    (sys.stderr if error else sys.stdout).write(text + "\n")
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
     """Back the database up while the bot runs: SQLite by VACUUM INTO (one consistent file),
     PostgreSQL by pg_dump (--print shows the command instead)."""
-    from bot.cli import _settings
     from bot.storage.backup import (
         BackupError,
         pg_dump_command,
@@ -32,28 +27,28 @@ def cmd_backup(args: argparse.Namespace) -> int:
         vacuum_into,
     )
 
-    settings = _settings()
+    settings = load_settings()
     stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
     try:
-        database = sqlite_file(settings.database_url)
-        if database is None and not settings.database_url.startswith("postgres"):
+        sqlite = sqlite_file(settings.database_url)
+        if sqlite is None and not settings.database_url.startswith("postgres"):
             raise BackupError("an in-memory database has nothing to back up")
-        if database is not None:
+        if sqlite is not None:
             out = Path(args.out or f"backups/partnerbot-{stamp}.db")
-            vacuum_into(database, out)
+            vacuum_into(sqlite, out)
         else:
             out = Path(args.out or f"backups/partnerbot-{stamp}.dump")
             command = pg_dump_command(out, settings.database_schema)
             if args.print:
-                _say("PGHOST=… PGPORT=… PGUSER=… PGPASSWORD=… PGDATABASE=… " + " ".join(command))
+                say("PGHOST=… PGPORT=… PGUSER=… PGPASSWORD=… PGDATABASE=… " + " ".join(command))
                 return 0
             out.parent.mkdir(parents=True, exist_ok=True)
             run_pg(command, settings.database_url)
             os.chmod(out, 0o600)
     except BackupError as exc:
-        _say(f"partnerbot: {exc}", error=True)
+        say(f"partnerbot: {exc}", error=True)
         return 1
-    _say(
+    say(
         f"backup written to {out}. Keep it apart from the anonymity key; restore it with "
         f"`partnerbot restore {out}`"
     )
@@ -62,23 +57,17 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 async def _erasure_log(settings: Settings) -> tuple[Counter[str], KeyRing | None]:
     """The current database's erasure log and key ring (nothing when there is no database)."""
-    from bot.storage import keys, migrate
+    from bot.storage import keys
     from bot.storage.backup import sqlite_file
-    from bot.storage.db import create_session_factory, engine_for
 
-    database = sqlite_file(settings.database_url)
-    if database is not None and not database.exists():
+    sqlite = sqlite_file(settings.database_url)
+    if sqlite is not None and not sqlite.exists():
         return Counter(), None
-    engine = engine_for(settings)
-    try:
-        await migrate.upgrade(engine)
-        async with create_session_factory(engine)() as session:
-            ring = await keys.get_keyring(session)
-            if ring is not None:
-                session.expunge(ring)
-            return await keys.erasure_tags(session), ring
-    finally:
-        await engine.dispose()
+    async with database(settings) as db, db.sessions() as session:
+        ring = await keys.get_keyring(session)
+        if ring is not None:
+            session.expunge(ring)
+        return await keys.erasure_tags(session), ring
 
 
 async def _forget_again(
@@ -87,32 +76,26 @@ async def _forget_again(
     """In the restored database: erase again whoever the log says was forgotten since."""
     from bot.services.data_rights import forget_again
     from bot.services.sealing import unlock
-    from bot.storage import audit, keys, migrate
-    from bot.storage.db import create_session_factory, engine_for
+    from bot.storage import audit, keys
 
-    engine = engine_for(settings)
-    try:
-        await migrate.upgrade(engine)
-        async with create_session_factory(engine)() as session:
-            if ring is not None and await keys.get_keyring(session) is None:
-                # A backup from before the key ring: it keeps the deployment's erasure key.
-                session.add(KeyRing.model_validate(ring.model_dump()))
-                await session.flush()
-            sealer = await unlock(session, settings, now=now)
-            since = erased - await keys.erasure_tags(session)
-            applied = await forget_again(session, sealer=sealer, erased=since, now=now)
-            await audit.record(
-                session,
-                actor=None,
-                actor_label=audit.CLI_LABEL,
-                action="backup.restored",
-                detail={"erased_again": applied, "erasures_since": sum(since.values())},
-                now=now,
-            )
-            await session.commit()
-            return applied
-    finally:
-        await engine.dispose()
+    async with database(settings) as db, db.sessions() as session:
+        if ring is not None and await keys.get_keyring(session) is None:
+            # A backup from before the key ring: it keeps the deployment's erasure key.
+            session.add(KeyRing.model_validate(ring.model_dump()))
+            await session.flush()
+        sealer = await unlock(session, settings, now=now)
+        since = erased - await keys.erasure_tags(session)
+        applied = await forget_again(session, sealer=sealer, erased=since, now=now)
+        await audit.record(
+            session,
+            actor=None,
+            actor_label=audit.CLI_LABEL,
+            action="backup.restored",
+            detail={"erased_again": applied, "erasures_since": sum(since.values())},
+            now=now,
+        )
+        await session.commit()
+        return applied
 
 
 async def _restore(settings: Settings, path: Path, carried: Path | None) -> str:
@@ -130,8 +113,8 @@ async def _restore(settings: Settings, path: Path, carried: Path | None) -> str:
     erased, ring = await _erasure_log(settings)
     if carried is not None:
         erased |= Counter(carried.read_text().split())
-    database = sqlite_file(settings.database_url)
-    if database is None:
+    sqlite = sqlite_file(settings.database_url)
+    if sqlite is None:
         # pg_restore replaces the tables at once: the key is checked against the dump first.
         fingerprint = dump_fingerprint(path)
         key = configured_key(settings)
@@ -154,14 +137,14 @@ async def _restore(settings: Settings, path: Path, carried: Path | None) -> str:
             ) from None
         log.unlink()
         return f"restored from {path}; {applied} member(s) forgotten since were erased again"
-    staging = database.with_name(f"{database.name}.restoring")
+    staging = sqlite.with_name(f"{sqlite.name}.restoring")
     staging.unlink(missing_ok=True)
     shutil.copyfile(path, staging)
     os.chmod(staging, 0o600)
     try:
         staged = settings.model_copy(update={"database_url": f"sqlite:///{staging}"})
         applied = await _forget_again(staged, erased, ring, now)
-        kept = replace_database(database, staging, now=now)
+        kept = replace_database(sqlite, staging, now=now)
     finally:
         staging.unlink(missing_ok=True)
     before = f"; the database it replaced is kept as {kept}" if kept else ""
@@ -171,7 +154,6 @@ async def _restore(settings: Settings, path: Path, carried: Path | None) -> str:
 def cmd_restore(args: argparse.Namespace) -> int:
     """Replace the database with a backup (stop every instance first); members who used
     /forget since the backup are erased again, from the erasure log."""
-    from bot.cli import _settings
     from bot.logs import configure_logging
     from bot.services.sealing import KeyProblem
     from bot.storage.backup import BackupError
@@ -179,16 +161,16 @@ def cmd_restore(args: argparse.Namespace) -> int:
     configure_logging("WARNING")
     path = Path(args.path)
     if not path.is_file():
-        _say(f"partnerbot: there is no backup at {path}", error=True)
+        say(f"partnerbot: there is no backup at {path}", error=True)
         return 2
     try:
         carried = Path(args.erasures) if args.erasures else None
-        _say(asyncio.run(_restore(_settings(), path, carried)))
+        say(asyncio.run(_restore(load_settings(), path, carried)))
     except KeyProblem as exc:
-        _say(f"partnerbot: the backup does not open with this key: {exc}", error=True)
+        say(f"partnerbot: the backup does not open with this key: {exc}", error=True)
         return 2
     except BackupError as exc:
-        _say(f"partnerbot: {exc}", error=True)
+        say(f"partnerbot: {exc}", error=True)
         return 1
     return 0
 
@@ -220,27 +202,26 @@ async def _move(settings: Settings, url: str, schema: str | None) -> dict[str, t
 def cmd_move_to_postgres(args: argparse.Namespace) -> int:
     """Copy this SQLite deployment (DATABASE_URL) into an empty PostgreSQL database, in one
     transaction, checked table by table (row count and checksum); stop the bot first."""
-    from bot.cli import _settings
     from bot.logs import configure_logging
     from bot.storage.backup import BackupError, sqlite_file
 
     configure_logging("WARNING")
-    settings = _settings()
+    settings = load_settings()
     if sqlite_file(settings.database_url) is None:
-        _say("partnerbot: DATABASE_URL is not an SQLite database; nothing to move", error=True)
+        say("partnerbot: DATABASE_URL is not an SQLite database; nothing to move", error=True)
         return 2
     if not args.to.startswith("postgresql"):
-        _say("partnerbot: --to takes a postgresql://user@host/db URL", error=True)
+        say("partnerbot: --to takes a postgresql://user@host/db URL", error=True)
         return 2
     try:
         digests = asyncio.run(_move(settings, args.to, args.schema))
     except BackupError as exc:
-        _say(f"partnerbot: {exc}", error=True)
+        say(f"partnerbot: {exc}", error=True)
         return 1
     for table, (rows, checksum) in digests.items():
-        _say(f"{table}: {rows} row(s), checksum {checksum[:12]} — the same on both sides")
+        say(f"{table}: {rows} row(s), checksum {checksum[:12]} — the same on both sides")
     schema = f" DATABASE_SCHEMA={args.schema}" if args.schema else ""
-    _say(
+    say(
         f"moved. Start the bot with DATABASE_URL={args.to}{schema} and the same anonymity key; "
         "the SQLite file is left as it was."
     )

@@ -4,40 +4,33 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.cli.common import database, load_settings, say
 from bot.config import Settings
-
-
-def _say(text: str, *, error: bool = False) -> None:
-    (sys.stderr if error else sys.stdout).write(text + "\n")
 
 
 def cmd_keys_new(args: argparse.Namespace) -> int:
     """Write a new random anonymity key to PATH (mode 0600); never prints the key."""
-    from bot.cli import _settings
     from bot.services.sealing import beside_database, new_key, write_key_file
 
-    settings = _settings()
+    settings = load_settings()
     path = Path(args.path)
     directory = beside_database(path, settings.database_url)
     if directory is not None:
-        _say(f"partnerbot: {path} is in the database's directory {directory}", error=True)
+        say(f"partnerbot: {path} is in the database's directory {directory}", error=True)
         return 2
     if not write_key_file(path, new_key()):
-        _say(f"partnerbot: {path} exists already; it was left as it is", error=True)
+        say(f"partnerbot: {path} exists already; it was left as it is", error=True)
         return 2
-    _say(f"new anonymity key written to {path}; keep a copy apart from the database's backups")
+    say(f"new anonymity key written to {path}; keep a copy apart from the database's backups")
     return 0
 
 
 async def _rotate(settings: Settings, old_key_file: Path) -> int:
-    from bot.cluster.locks import startup_lock
     from bot.services.sealing import KeyProblem, Sealer, configured_key, rotate
-    from bot.storage import audit, migrate
-    from bot.storage.db import create_session_factory, engine_for
+    from bot.storage import audit
 
     new_key = configured_key(settings)
     if new_key is None:
@@ -49,48 +42,42 @@ async def _rotate(settings: Settings, old_key_file: Path) -> int:
         old, new = Sealer(old_key_file.read_bytes().strip()), Sealer(new_key)
     except (OSError, ValueError) as exc:
         raise KeyProblem(str(exc)) from None
-    engine = engine_for(settings)
-    try:
-        async with startup_lock(engine, namespace=settings.database_schema or "public"):
-            await migrate.upgrade(engine)
-            async with create_session_factory(engine)() as session:
-                now = datetime.now(UTC)
-                resealed = await rotate(session, old=old, new=new, now=now)
-                await audit.record(
-                    session,
-                    actor=None,
-                    actor_label=audit.CLI_LABEL,
-                    action="keys.rotated",
-                    detail={"resealed": resealed, "fingerprint": new.fingerprint()[:8]},
-                    now=now,
-                )
-                await session.commit()
-    finally:
-        await engine.dispose()
+    # Running instances (on PostgreSQL) wait at their start-up until the keys are moved.
+    async with database(settings, locked=True) as db, db.sessions() as session:
+        now = datetime.now(UTC)
+        resealed = await rotate(session, old=old, new=new, now=now)
+        await audit.record(
+            session,
+            actor=None,
+            actor_label=audit.CLI_LABEL,
+            action="keys.rotated",
+            detail={"resealed": resealed, "fingerprint": new.fingerprint()[:8]},
+            now=now,
+        )
+        await session.commit()
     return resealed
 
 
 def cmd_keys_rotate(args: argparse.Namespace) -> int:
     """Re-seal every sealed route and tag from the old key to the configured one (stop every
     instance first); one transaction, audited."""
-    from bot.cli import _settings
     from bot.logs import configure_logging
     from bot.services.sealing import KeyProblem
 
     configure_logging("WARNING")
     try:
-        resealed = asyncio.run(_rotate(_settings(), Path(args.old_key_file)))
+        resealed = asyncio.run(_rotate(load_settings(), Path(args.old_key_file)))
     except KeyProblem as exc:
-        _say(f"partnerbot: {exc}; nothing was changed", error=True)
+        say(f"partnerbot: {exc}; nothing was changed", error=True)
         return 2
-    _say(
+    say(
         f"{resealed} sealed value(s) re-sealed; the database now expects the new key. Start every "
         "instance with it, and keep the old key until no backup made with it is needed."
     )
     return 0
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `keys` on the `partnerbot` parser."""
     commands = sub.add_parser("keys", help="the anonymity key").add_subparsers(
         dest="keys_command", required=True

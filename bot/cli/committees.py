@@ -1,0 +1,109 @@
+"""`partnerbot committees add|list|staff|unstaff|archive`: committees from the shell.
+
+Prints in the default locale's wording (tags stripped); invalid input exits 1 with the reason.
+A committee is named by its number (as `committees list` shows) or its name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from bot.cli.common import database, load_settings, plain, say
+from bot.config import Settings
+
+
+async def run(settings: Settings, args: argparse.Namespace) -> list[str]:
+    """Do what the arguments ask; the lines to print. Raises CommitteeError on bad input."""
+    from bot.domain.clock import SystemClock
+    from bot.i18n import Catalogs
+    from bot.services.committees import Committees
+    from bot.storage import audit
+
+    t = Catalogs.load(settings.locales_dir, default=settings.default_locale).translator(
+        settings.default_locale
+    )
+    committees = Committees(clock=SystemClock())
+    cli = audit.CLI_LABEL  # the actor of every change made here
+    async with database(settings) as db, db.sessions() as session:
+        command = args.committees_command
+        if command == "add":
+            created = await committees.create(
+                session, name=args.name, purpose=args.purpose, actor_label=cli
+            )
+            lines = [t("committee.created", id=created.id, name=created.name)]
+        elif command == "staff":
+            committee, member = await committees.staff(
+                session,
+                ref=args.committee,
+                telegram_user_id=args.telegram_id,
+                chair=args.chair,
+                actor_label=cli,
+            )
+            key = "committee.staffed_chair" if args.chair else "committee.staffed"
+            lines = [t(key, name=member.display_name, committee=committee.name)]
+        elif command == "unstaff":
+            committee, member = await committees.unstaff(
+                session, ref=args.committee, telegram_user_id=args.telegram_id, actor_label=cli
+            )
+            lines = [t("committee.unstaffed", name=member.display_name, committee=committee.name)]
+        elif command == "archive":
+            archived = await committees.archive(session, ref=args.committee, actor_label=cli)
+            lines = [t("committee.archived", name=archived.name)]
+        else:
+            found = await committees.overview(session)
+            lines = [t("committee.list_header") if found else t("committee.none_yet")]
+            for overview in found:
+                names = [
+                    f"{s.member.display_name} ({s.member.telegram_user_id})"
+                    + (t("committee.chair_mark") if s.chair else "")
+                    for s in overview.seats
+                ]
+                lines.append(
+                    t(
+                        "committee.line",
+                        id=overview.committee.id,
+                        name=overview.committee.name,
+                        members=", ".join(names) or t("committee.nobody"),
+                    )
+                )
+        await session.commit()
+    return [plain(line) for line in lines]
+
+
+def cmd_committees(args: argparse.Namespace) -> int:
+    """Add, list, staff, unstaff or archive committees; exit 1 on invalid input."""
+    from bot.i18n import Catalogs
+    from bot.logs import configure_logging
+    from bot.services.committees import CommitteeError
+
+    settings = load_settings()
+    configure_logging("WARNING")
+    try:
+        lines = asyncio.run(run(settings, args))
+    except CommitteeError as exc:
+        catalogs = Catalogs.load(settings.locales_dir, default=settings.default_locale)
+        t = catalogs.translator(settings.default_locale)
+        say(f"partnerbot: {plain(t(f'committee.error.{exc.code}', **exc.params))}", error=True)
+        return 1
+    say("\n".join(lines))
+    return 0
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `partnerbot committees …`."""
+    parser = sub.add_parser("committees", help=cmd_committees.__doc__)
+    commands = parser.add_subparsers(dest="committees_command", required=True)
+    add = commands.add_parser("add", help="create a committee")
+    add.add_argument("name", help='its name, e.g. "Steering group"')
+    add.add_argument("--purpose", help="what it is for")
+    commands.add_parser("list", help="committees and their members")
+    for name, text in (("staff", "put a member on"), ("unstaff", "take a member off")):
+        change = commands.add_parser(name, help=f"{text} a committee")
+        change.add_argument("committee", help="committee number or name")
+        change.add_argument("telegram_id", type=int, help="the member's Telegram user id")
+        if name == "staff":
+            change.add_argument("--chair", action="store_true", help="the member chairs it")
+    archive = commands.add_parser("archive", help="archive a committee")
+    archive.add_argument("committee", help="committee number or name")
+    parser.set_defaults(func=cmd_committees)

@@ -1,0 +1,116 @@
+"""The features, built once from the settings over one content holder: the running bot and the
+command line take them from here rather than wiring each service by hand."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.config import Settings
+from bot.content import Content
+from bot.domain.clock import Clock
+from bot.domain.contracts import CONCERNS_FINISHER
+from bot.services.ballots import Ballots
+from bot.services.broadcasts import Broadcasts
+from bot.services.checkins import Checkins
+from bot.services.committees import Committees
+from bot.services.concerns import Concerns
+from bot.services.conversations import Conversations
+from bot.services.digests import Digests
+from bot.services.export import ExportPolicy, export_policy
+from bot.services.reports import Reports
+from bot.services.sealing import CONSENT, Sealer
+
+
+def checkins_for(settings: Settings, content: Content) -> Checkins:
+    """Scheduled check-ins, following the content's reloads."""
+    checkins = Checkins(
+        flows=content.flows,
+        catalogs=content.catalogs,
+        partnership_timezone=settings.partnership_timezone,
+        quiet_start=settings.quiet_hours_start,
+        quiet_end=settings.quiet_hours_end,
+    )
+    # It keeps work derived from the flows (their first steps): it is told of a reload.
+    content.follow(lambda new: checkins.use(new.flows, new.catalogs))
+    return checkins
+
+
+def digests_for(settings: Settings, content: Content) -> Digests:
+    """Committees' voice digests and 'you said, we did', following the content's reloads."""
+    digests = Digests(
+        flows=content.flows,
+        catalogs=content.catalogs,
+        partnership_timezone=settings.partnership_timezone,
+        quiet_start=settings.quiet_hours_start,
+        quiet_end=settings.quiet_hours_end,
+        min_group=settings.report_min_group,
+        min_commenters=settings.report_min_commenters,
+    )
+    content.follow(lambda new: digests.use(new.flows, new.catalogs))
+    return digests
+
+
+@dataclass(frozen=True)
+class Services:
+    """Every feature of the running bot, each built once."""
+
+    content: Content
+    sealer: Sealer
+    ballots: Ballots
+    concerns: Concerns
+    conversations: Conversations
+    broadcasts: Broadcasts
+    checkins: Checkins
+    digests: Digests
+    committees: Committees
+    reports: Reports
+    export_policy: ExportPolicy
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        content: Content,
+        *,
+        sealer: Sealer,
+        clock: Clock,
+        wake_sender: Callable[[], None],
+    ) -> Services:
+        """The features over `content`, sealing with `sealer`, waking the outbox sender with
+        `wake_sender` when they write messages."""
+        ballots = Ballots(sealer=sealer, min_group=settings.report_min_group)
+        concerns = Concerns(
+            clock=clock, catalogs=content.catalogs, sealer=sealer, wake_sender=wake_sender
+        )
+        conversations = Conversations(
+            content=content,
+            clock=clock,
+            ballots=ballots,
+            admin_ids=settings.admin_ids,
+            consent_tag=lambda telegram_user_id: sealer.tag(CONSENT, telegram_user_id),
+            # The flow names its hand-over (`finisher:`); here is the code behind each name.
+            finishers={CONCERNS_FINISHER: concerns.finish_flow},
+            partnership_timezone=settings.partnership_timezone,
+        )
+        broadcasts = Broadcasts(
+            clock=clock,
+            content=content,
+            partnership_timezone=settings.partnership_timezone,
+            quiet_start=settings.quiet_hours_start,
+            quiet_end=settings.quiet_hours_end,
+            wake_sender=wake_sender,
+        )
+        return cls(
+            content=content,
+            sealer=sealer,
+            ballots=ballots,
+            concerns=concerns,
+            conversations=conversations,
+            broadcasts=broadcasts,
+            checkins=checkins_for(settings, content),
+            digests=digests_for(settings, content),
+            committees=Committees(clock=clock),
+            reports=Reports(flows=content.flows, min_group=settings.report_min_group, clock=clock),
+            export_policy=export_policy(settings),
+        )
