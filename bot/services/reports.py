@@ -186,7 +186,7 @@ class Reports:
         elif kind == "progress":
             table = objective_progress(used, objectives=self.objectives, groups=self.groups, k=k)
             chart = progress_chart(table, words, k=k, proxies=proxies)
-            lines = table_lines(table, lambda o: words(f"report.objective.{o}"), group, digits=2)
+            lines = table_lines(table, self._objective_words(words), group, digits=2)
         else:
             raise ValueError(f"unknown report {kind!r}")
         if not table.figures:
@@ -216,6 +216,9 @@ class Reports:
 
     def _area_words(self, words: Words) -> Callable[[str], str]:
         return lambda a: words(f"roles.brings.{a}")
+
+    def _objective_words(self, words: Words) -> Callable[[str], str]:
+        return lambda o: words("report.total") if o == ALL else words(f"report.objective.{o}")
 
     def _role_row_words(self, words: Words) -> Callable[[str], str]:
         return lambda r: words("report.total") if r == ALL else role_row_label(words, r)
