@@ -7,7 +7,7 @@ import asyncio
 import html
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.content import load_content
 from bot.domain.anonymity import ALL, SuppressedTable
 from bot.domain.clock import Clock, SystemClock
+from bot.domain.figures import AnswerRow, counted, in_periods
 from bot.domain.flows import AskNode, FlowRegistry
 from bot.domain.releases import Periods, round_since
 from bot.domain.reports import (
@@ -23,10 +24,8 @@ from bot.domain.reports import (
     ROLES_FLOW,
     ROLES_QUESTION,
     TRUST_FLOW,
-    AnswerRow,
     ChartData,
     Words,
-    counted,
     group_label,
     objective_progress,
     progress_chart,
@@ -262,15 +261,7 @@ def _published(
 ) -> tuple[list[AnswerRow], list[AnswerRow]]:
     """The rows of closed periods, with the period and week of their flow's check-ins; and the
     rows the role map and progress read as of their settled moments (for a worker thread)."""
-    closed = [
-        replace(
-            row,
-            period=periods[row.flow_id].of(row.created_at),
-            week=periods[row.flow_id].week_of(row.created_at),
-        )
-        for row in rows
-        if periods[row.flow_id].closed(row.created_at, now)
-    ]
+    closed = in_periods(rows, lambda row: periods[row.flow_id], closed_by=now)
     return closed, settled_latest(rows, now=now, k=k)
 
 

@@ -1,4 +1,5 @@
-"""Queries behind the coordinators' reports: answers as plain rows, members by group."""
+"""Queries behind the figures of reports, pulse results and digests: answers as plain rows,
+members by group, the periods of check-ins."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from sqlalchemy import select as select_columns
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain.figures import NO_GROUP, AnswerRow
 from bot.domain.releases import Window, occurrence_window
-from bot.domain.reports import NO_GROUP, AnswerRow
 from bot.storage.export import BATCH
 from bot.storage.models import (
     Answer,
@@ -24,9 +25,19 @@ from bot.storage.models import (
 
 
 async def list_answer_rows(
-    session: AsyncSession, *, flow_ids: Sequence[str], since: datetime | None = None
+    session: AsyncSession,
+    *,
+    flow_ids: Sequence[str],
+    since: datetime | None = None,
+    until: datetime | None = None,
+    question_keys: Sequence[str] | None = None,
+    own_only: bool = False,
+    named: bool = True,
 ) -> list[AnswerRow]:
-    """Answers of the given flows as report rows; anonymous ones keep no respondent key.
+    """Answers of the given flows (of these questions) stored in [since, until) as figure rows;
+    anonymous ones keep no respondent key, nor any answer when not `named`. `own_only` leaves a
+    facilitator's proxy answers out. Anonymous answers are stamped with their day only, so
+    `since` should be a day's start.
 
     Read in batches of plain columns (no ORM objects), the event loop getting a turn between
     them: a report may cover 100,000 answers."""
@@ -34,16 +45,22 @@ async def list_answer_rows(
     names += " skipped proxy anonymous member_id run_id"
     query = (
         select_columns(*(getattr(Answer, name) for name in names.split()))
-        .where(col(Answer.flow_id).in_(flow_ids))
+        .where(col(Answer.flow_id).in_(list(flow_ids)))
         .order_by(col(Answer.id))
     )
     if since is not None:
         query = query.where(col(Answer.created_at) >= since)
+    if until is not None:
+        query = query.where(col(Answer.created_at) < until)
+    if question_keys is not None:
+        query = query.where(col(Answer.question_key).in_(list(question_keys)))
+    if own_only:
+        query = query.where(col(Answer.proxy).is_(False))
     rows = []
     result = await session.stream(query.execution_options(yield_per=BATCH))
     async for batch in result.partitions():
         for flow, question, group, created, number, choice, skipped, proxy, *who in batch:
-            respondent, response = _respondent(proxy, *who)
+            respondent, response = _respondent(proxy, *who) if named else (None, None)
             rows.append(
                 AnswerRow(
                     flow_id=flow,
@@ -52,8 +69,8 @@ async def list_answer_rows(
                     created_at=created,
                     number=number,
                     choice=choice,
-                    skipped=skipped,
-                    proxy=proxy,
+                    skipped=bool(skipped),
+                    proxy=bool(proxy),
                     respondent=respondent,
                     response=response,
                 )

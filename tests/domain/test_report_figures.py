@@ -6,14 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.domain.anonymity import ALL, Cell, SuppressedTable, derivable_figures, suppress
+from bot.domain.figures import AnswerRow, count_respondents, count_responses
 from bot.domain.reports import (
     PROGRESS_FLOW,
     ROLES_FLOW,
     TRUST_FLOW,
-    AnswerRow,
     RoleMap,
-    count_respondents,
-    count_responses,
     objective_progress,
     proxy_responses,
     response_chart,
