@@ -31,7 +31,7 @@ from bot.sandbox.emulator import BotAPIEmulator, SentMessage
 from bot.services.ballots import Ballots
 from bot.services.sealing import Sealer
 from bot.storage import migrate, outbox, repo
-from bot.storage.db import SessionFactory, create_engine
+from bot.storage.db import SessionFactory, create_engine, create_session_factory
 from bot.storage.models import (
     Answer,
     Broadcast,
@@ -118,6 +118,17 @@ def postgres_template() -> list[Statement]:
     # Replayed under another search_path, a statement must not name the template's schema.
     assert not [each for each in captured if schema in each.sql], "schema-qualified statement"
     return captured
+
+
+@pytest.fixture
+async def sessions(database_url: str, database_schema: str | None) -> AsyncIterator[SessionFactory]:
+    """Sessions on the test's database, migrated, without a bot around it."""
+    engine = create_engine(database_url, schema=database_schema)
+    await migrate.upgrade(engine)
+    try:
+        yield create_session_factory(engine)
+    finally:
+        await engine.dispose()
 
 
 def fresh_database(request: pytest.FixtureRequest) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, and_, func, not_, or_
 from sqlalchemy import select as select_columns
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -21,6 +21,18 @@ from bot.storage.models import (
     Schedule,
     ScheduleKind,
     ScheduleOccurrence,
+)
+
+# What identical answers without a respondent share, counted as one row.
+_SHARED = (
+    "flow_id",
+    "question_key",
+    "stakeholder_group",
+    "created_at",
+    "value_number",
+    "value_choice",
+    "skipped",
+    "proxy",
 )
 
 
@@ -39,28 +51,43 @@ async def list_answer_rows(
     facilitator's proxy answers out. Anonymous answers are stamped with their day only, so
     `since` should be a day's start.
 
-    Read in batches of plain columns (no ORM objects), the event loop getting a turn between
-    them: a report may cover 100,000 answers."""
-    names = "flow_id question_key stakeholder_group created_at value_number value_choice"
-    names += " skipped proxy anonymous member_id run_id"
-    query = (
-        select_columns(*(getattr(Answer, name) for name in names.split()))
-        .where(col(Answer.flow_id).in_(list(flow_ids)))
+    Answers without a respondent are counted in SQL, one row for each set of identical ones
+    (`AnswerRow.count`): a report may cover 100,000 anonymous answers. Named ones are read in
+    batches of plain columns, the event loop getting a turn between them."""
+    filters: list[ColumnElement[bool]] = [col(Answer.flow_id).in_(list(flow_ids))]
+    if since is not None:
+        filters.append(col(Answer.created_at) >= since)
+    if until is not None:
+        filters.append(col(Answer.created_at) < until)
+    if question_keys is not None:
+        filters.append(col(Answer.question_key).in_(list(question_keys)))
+    if own_only:
+        filters.append(col(Answer.proxy).is_(False))
+    unnamed = or_(
+        col(Answer.anonymous).is_(True),
+        and_(col(Answer.member_id).is_(None), col(Answer.run_id).is_(None)),
+    )
+    shared = [getattr(Answer, name) for name in _SHARED]
+    counted = (
+        select_columns(*shared, func.count())
+        .where(*filters, *([unnamed] if named else []))
+        .group_by(*shared)
+    )
+    rows = [
+        AnswerRow(*found[:6], skipped=bool(found[6]), proxy=bool(found[7]), count=int(found[8]))
+        for found in (await (await session.connection()).execute(counted)).all()
+    ]
+    if not named:
+        return rows
+    each = (
+        select_columns(*shared, col(Answer.member_id), col(Answer.run_id))
+        .where(*filters, not_(unnamed))
         .order_by(col(Answer.id))
     )
-    if since is not None:
-        query = query.where(col(Answer.created_at) >= since)
-    if until is not None:
-        query = query.where(col(Answer.created_at) < until)
-    if question_keys is not None:
-        query = query.where(col(Answer.question_key).in_(list(question_keys)))
-    if own_only:
-        query = query.where(col(Answer.proxy).is_(False))
-    rows = []
-    result = await session.stream(query.execution_options(yield_per=BATCH))
+    result = await session.stream(each.execution_options(yield_per=BATCH))
     async for batch in result.partitions():
         for flow, question, group, created, number, choice, skipped, proxy, *who in batch:
-            respondent, response = _respondent(proxy, *who) if named else (None, None)
+            respondent, response = _respondent(bool(proxy), False, *who)
             rows.append(
                 AnswerRow(
                     flow_id=flow,
