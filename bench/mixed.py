@@ -218,7 +218,10 @@ async def seed(engine: AsyncEngine, args: argparse.Namespace, people: People) ->
             "value_number": float(rng.randint(1, 5)),
             "anonymous": True,
             "stakeholder_group": GROUPS[(n // len(RATED)) % len(GROUPS)],
-            "created_at": now - timedelta(minutes=rng.randint(60, 60 * 24 * 56)),
+            # stamped with their day only, as the bot stores anonymous answers
+            "created_at": (now - timedelta(minutes=rng.randint(60, 60 * 24 * 56))).replace(
+                hour=0, minute=0, second=0, microsecond=0
+            ),
         }
         for n in range(args.answers)
     ]

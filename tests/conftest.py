@@ -31,7 +31,7 @@ from bot.sandbox.emulator import BotAPIEmulator, SentMessage
 from bot.services.ballots import Ballots
 from bot.services.sealing import Sealer
 from bot.storage import migrate, outbox, repo
-from bot.storage.db import SessionFactory, create_engine
+from bot.storage.db import SessionFactory, create_engine, create_session_factory
 from bot.storage.models import (
     Answer,
     Broadcast,
@@ -118,6 +118,17 @@ def postgres_template() -> list[Statement]:
     # Replayed under another search_path, a statement must not name the template's schema.
     assert not [each for each in captured if schema in each.sql], "schema-qualified statement"
     return captured
+
+
+@pytest.fixture
+async def sessions(database_url: str, database_schema: str | None) -> AsyncIterator[SessionFactory]:
+    """Sessions on the test's database, migrated, without a bot around it."""
+    engine = create_engine(database_url, schema=database_schema)
+    await migrate.upgrade(engine)
+    try:
+        yield create_session_factory(engine)
+    finally:
+        await engine.dispose()
 
 
 def fresh_database(request: pytest.FixtureRequest) -> bool:
@@ -471,11 +482,26 @@ async def add_roles_run(
     """A finished roles run of `member` with its named answers, `claims` being (question,
     option) pairs, as the conversation stores them. Flushed in the caller's session; the
     caller commits."""
+    answers = [dict(question_key=q, kind="multi_choice", value_choice=o) for q, o in claims]
+    await add_finished_run(session, member, "roles", answers, version=2, now=now)
+
+
+async def add_finished_run(
+    session: Any,
+    member: Member,
+    flow_id: str,
+    answers: Iterable[dict[str, Any]],
+    *,
+    version: int = 1,
+    now: Any,
+) -> None:
+    """A finished run of `flow_id` by `member` with these named answers (`Answer` fields).
+    Flushed in the caller's session; the caller commits."""
     assert member.id is not None
     run = FlowRun(
         member_id=member.id,
-        flow_id="roles",
-        flow_version=2,
+        flow_id=flow_id,
+        flow_version=version,
         status=RunStatus.DONE,
         started_at=now,
         updated_at=now,
@@ -486,14 +512,12 @@ async def add_roles_run(
         Answer(
             run_id=run.id,
             member_id=member.id,
-            flow_id="roles",
-            question_key=question,
-            kind="multi_choice",
-            value_choice=option,
+            flow_id=flow_id,
             stakeholder_group=member.stakeholder_group,
             created_at=now,
+            **answer,
         )
-        for question, option in claims
+        for answer in answers
     )
     await session.flush()
 

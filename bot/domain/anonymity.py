@@ -233,15 +233,25 @@ def _complement(
     figures: Mapping[Key, Cell],
 ) -> Key:
     """The next figure to hide: of the visible figures at the nodes that leak, the one leaving
-    the fewest figures derivable, then a cell before a margin, then the smallest.
+    the fewest figures derivable, then the one on the smallest lines.
 
     A node (a row, a column, a total) with a single hidden figure gives it away by subtraction.
     Looking one step ahead keeps a lone small cell from dragging a whole table down when hiding
-    a total is enough.
+    a total is enough. A cell weighs as its larger row or column, a margin as itself, a margin
+    going first at equal weight: charts show cells, so a small group's figure takes a margin
+    with it rather than the largest group's. In a table of one row or one column each cell is
+    its own line: the largest goes after the total.
     """
+    largest = max((cell.respondents for key, cell in figures.items() if ALL not in key), default=0)
 
-    def cost(key: Key) -> tuple[int, int, Key]:
-        return (1 if ALL in key else 0, figures[key].respondents, key)
+    def cost(key: Key) -> tuple[float, int, int, Key]:
+        own = figures[key].respondents
+        if ALL in key:
+            return (own, 0, own, key)
+        lines = [figures[m].respondents for m in ((key[0], ALL), (ALL, key[1])) if m in figures]
+        if not lines and own >= largest:
+            return (float("inf"), 1, own, key)
+        return (max(lines, default=own), 1, own, key)
 
     at_node: dict[Node, list[Key]] = defaultdict(list)
     for key, (a, b) in edges.items():
@@ -257,7 +267,7 @@ def _complement(
         near = {key for node in edges[exposed] for key in at_node[node] if key not in hidden}
     candidates = sorted(near or (key for key in figures if key not in hidden), key=cost)
 
-    def after(key: Key) -> tuple[int, tuple[int, int, Key]]:
+    def after(key: Key) -> tuple[int, tuple[float, int, int, Key]]:
         return (len(_bridges(hidden | {key}, edges)), cost(key))
 
     return min(candidates[:_CANDIDATES_CONSIDERED], key=after)

@@ -1,9 +1,11 @@
 """What digests say, from plain rows: pulse results, the voice digest, "you said, we did".
 
-Pure: rows in, figures out. Every figure goes through k-anonymity (`bot.domain.anonymity`):
-a group over fewer than k people is hidden, and so is whatever would let it be worked out.
-Nothing here carries an identity: answers arrive as (question, group, number) only, concerns
-as (category, about, outcome), comments as bare text their authors allowed us to quote.
+Pure: rows in, figures out. Means go through the same pipeline as the reports'
+(`bot.domain.figures.mean_table`), counts through k-anonymity (`bot.domain.anonymity`): a
+group over fewer than k people is hidden, and so is whatever would let it be worked out.
+Nothing here needs an identity: answers are read without their respondent (each rating counts
+as one), concerns as (category, about, outcome), comments as bare text their authors allowed us
+to quote.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from bot.domain.anonymity import Cell, SuppressedCounts, suppress, suppress_groups
+from bot.domain.anonymity import SuppressedCounts, suppress_groups
+from bot.domain.figures import AnswerRow, count_answers, mean_table
 from bot.domain.releases import releasable
 
 # Answers without a stakeholder group (a profile never finished) count under this one.
@@ -20,17 +23,6 @@ MAX_QUOTES = 3
 QUOTE_LENGTH = 300
 REPORTED = ("agreed", "done", "declined")
 _MEAN_COLUMN = "mean"
-
-
-@dataclass(frozen=True)
-class AnswerRow:
-    """One stored answer to a number question: no member, no run, only the group."""
-
-    question_key: str
-    group: str | None
-    number: float | None
-    skipped: bool = False
-    period: str = ""  # the fixed period it belongs to (`bot.domain.releases.Periods`)
 
 
 @dataclass(frozen=True)
@@ -129,21 +121,19 @@ def suppress_counts(
 
 
 def suppress_means(
-    values: Mapping[str, Sequence[float]], *, k: int, withheld: Sequence[str] = ()
+    rows: Sequence[AnswerRow], *, k: int
 ) -> tuple[float | None, dict[str, float | None]]:
-    """The overall mean and each group's, k-anonymous: a group's mean is a sum in disguise.
-    `withheld` groups show hidden and add nothing to the overall mean."""
-    cells = {
-        (group, _MEAN_COLUMN): Cell(len(numbers), sum(numbers) / len(numbers))
-        for group, numbers in values.items()
-        if numbers
-    }
-    held = {(group, _MEAN_COLUMN): Cell(0, 0.0) for group in withheld}
-    if not cells and not held:
-        return None, {}
-    table = suppress(cells, k=k, kind="mean", withheld=held)
+    """One question's overall mean and each group's, k-anonymous: a group's mean is a sum in
+    disguise. A group's period with fewer than k ratings shows hidden, in no overall mean."""
+    table = mean_table(
+        rows,
+        row_of=lambda row: _group(row.group),
+        column_of=lambda _: _MEAN_COLUMN,
+        k=k,
+        respondents=count_answers,
+    )
     by_group: dict[str, float | None] = {}
-    for group, _ in [*cells, *held]:
+    for group in table.rows:
         cell = table.visible(group, _MEAN_COLUMN)
         by_group[group] = None if cell is None else cell.value
     total = table.total()
@@ -163,8 +153,7 @@ def pulse_results(
     respondents are its most-answered question's rows. A group's period with fewer than k
     respondents (for a mean: k ratings) is withheld: shown hidden, in no total.
     """
-    numbers: dict[str, dict[str, list[float]]] = {q: {} for q in questions}
-    asked = [row for row in rows if row.question_key in numbers]
+    asked = [row for row in rows if row.question_key in questions]
     kept = releasable(
         asked,
         figure_of=lambda row: _group(row.group),
@@ -172,24 +161,10 @@ def pulse_results(
         respondents=_most_reached,
         k=k,
     )
-    rated = releasable(
-        [row for row in asked if not row.skipped and row.number is not None],
-        figure_of=lambda row: (row.question_key, _group(row.group)),
-        period_of=lambda row: row.period,
-        respondents=len,
-        k=k,
-    )
     reached: dict[str, dict[str, int]] = {}
     for row in kept:
         per_question = reached.setdefault(row.question_key, {})
-        per_question[_group(row.group)] = per_question.get(_group(row.group), 0) + 1
-    for row in rated:
-        assert row.number is not None
-        numbers[row.question_key].setdefault(_group(row.group), []).append(row.number)
-    withheld_means = {q: set[str]() for q in questions}
-    for row in asked:
-        if not row.skipped and row.number is not None:
-            withheld_means[row.question_key].add(_group(row.group))
+        per_question[_group(row.group)] = per_question.get(_group(row.group), 0) + row.count
     respondents: dict[str, int] = {}
     for per_question in reached.values():
         for group, n in per_question.items():
@@ -198,8 +173,9 @@ def pulse_results(
     order = _ordered([*respondents, *withheld], groups)
     figures = []
     for question in questions:
-        held = sorted(withheld_means[question] - set(numbers[question]))
-        overall, by_group = suppress_means(numbers[question], k=k, withheld=held)
+        overall, by_group = suppress_means(
+            [row for row in asked if row.question_key == question], k=k
+        )
         if by_group:
             ordered = {g: by_group[g] for g in _ordered(by_group, order)}
             figures.append(Figure(question, overall, ordered))
@@ -216,7 +192,7 @@ def _most_reached(rows: Sequence[AnswerRow]) -> int:
     """A block's respondents: the rows of its most-answered question."""
     per_question: dict[str, int] = {}
     for row in rows:
-        per_question[row.question_key] = per_question.get(row.question_key, 0) + 1
+        per_question[row.question_key] = per_question.get(row.question_key, 0) + row.count
     return max(per_question.values(), default=0)
 
 

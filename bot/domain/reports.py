@@ -1,10 +1,8 @@
 """Reports for coordinators: answers aggregated into k-anonymous tables, and the charts' data.
 
-Everything here works on plain `AnswerRow`s, so digests and pulse results can reuse it. The
-respondents behind a figure decide whether it may be shown (`bot.domain.anonymity`). Named
-answers carry an opaque respondent key; anonymous answers carry none and cannot be told apart
-by person, so their respondents are counted as the largest number of responses in any one week
-(a pulse is answered at most once a week): a lower bound, which only ever hides more.
+Everything here works on plain `AnswerRow`s and makes its means through the same pipeline as
+pulse results and digests (`bot.domain.figures`). The respondents behind a figure decide
+whether it may be shown (`bot.domain.anonymity`).
 """
 
 from __future__ import annotations
@@ -12,10 +10,22 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Literal
 
 from bot.domain.anonymity import ALL, Cell, Key, SuppressedTable, suppress
+from bot.domain.figures import (
+    NO_GROUP,
+    AnswerRow,
+    count_respondents,
+    count_responses,
+    counted,
+    group_of,
+    latest_answers,
+    mean_table,
+    ordered_cells,
+    shown_week,
+)
 from bot.domain.releases import releasable, settled
 
 TRUST_FLOW = "trust_pulse"
@@ -25,167 +35,11 @@ ROLES_LEAD_QUESTION = "leads"
 PROGRESS_FLOW = "objectives_progress"
 # Not questionnaires that response rates count: the profile, and concerns (never tied to groups).
 NOT_RESPONSES = frozenset({"onboarding", "concerns"})
-NO_GROUP = "unknown"  # answers of members who have not said their stakeholder group
 # A group is under-represented when its share of responses is below this part of its share of
 # the members.
 UNDER_REPRESENTED = 0.8
 
 Words = Callable[..., str]  # a translator: key and parameters to wording
-
-
-@dataclass(frozen=True)
-class AnswerRow:
-    """One stored answer as reports see it: no member, only opaque keys for named answers."""
-
-    flow_id: str
-    question_key: str
-    group: str | None
-    created_at: datetime
-    number: float | None = None
-    choice: str | None = None
-    skipped: bool = False
-    proxy: bool = False
-    respondent: str | None = None  # the same for every answer of one person; None if anonymous
-    response: str | None = None  # the same for every answer of one run; None if anonymous
-    period: str = ""  # the fixed period it belongs to (`bot.domain.releases.Periods`)
-    week: date | None = None  # the week its period is shown in; its own week when None
-
-
-def group_of(row: AnswerRow) -> str:
-    """The stakeholder group a row counts for."""
-    return row.group or NO_GROUP
-
-
-def week_of(when: datetime) -> date:
-    """The Monday of the week a moment falls in (reports go week by week)."""
-    day = when.date()
-    return day - timedelta(days=day.weekday())
-
-
-def count_responses(rows: Iterable[AnswerRow]) -> int:
-    """Questionnaires answered: named runs, plus for anonymous answers the most answers any one
-    question got on each day."""
-    named: set[str] = set()
-    per_day: dict[tuple[str, date], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for row in rows:
-        if row.response is not None or row.respondent is not None:
-            named.add(row.response or f"person:{row.respondent}")
-        else:
-            per_day[(row.flow_id, row.created_at.date())][row.question_key] += 1
-    return len(named) + sum(max(counts.values()) for counts in per_day.values())
-
-
-def count_respondents(rows: Iterable[AnswerRow]) -> int:
-    """Distinct people behind the rows, never more than there really are."""
-    rows = list(rows)
-    named = {row.respondent or row.response for row in rows if row.response or row.respondent}
-    by_week: dict[date, list[AnswerRow]] = defaultdict(list)
-    for row in rows:
-        if row.respondent is None and row.response is None:
-            by_week[week_of(row.created_at)].append(row)
-    anonymous = max((count_responses(week) for week in by_week.values()), default=0)
-    # The same person may answer named and anonymous questions: only the larger part is sure.
-    return max(len(named), anonymous)
-
-
-def shown_week(row: AnswerRow) -> date:
-    """The week a row's period is shown in."""
-    return row.week or week_of(row.created_at)
-
-
-def counted(rows: Iterable[AnswerRow]) -> list[AnswerRow]:
-    """The rows figures are made of: what members said themselves (a facilitator's proxy
-    answers never count towards k, they are reported apart)."""
-    return [row for row in rows if not row.proxy]
-
-
-def rated(rows: Iterable[AnswerRow]) -> list[AnswerRow]:
-    """Rows holding a number (not skipped)."""
-    return [row for row in rows if not row.skipped and row.number is not None]
-
-
-def latest_answers(rows: Iterable[AnswerRow]) -> list[AnswerRow]:
-    """Each named respondent's latest answer to each question; anonymous rows all stay."""
-    latest: dict[tuple[str, str, str], AnswerRow] = {}
-    kept: list[AnswerRow] = []
-    for row in rows:
-        who = row.respondent or row.response
-        if who is None:
-            kept.append(row)
-            continue
-        key = (row.flow_id, row.question_key, who)
-        if key not in latest or row.created_at >= latest[key].created_at:
-            latest[key] = row
-    return kept + list(latest.values())
-
-
-def mean_table(
-    rows: Iterable[AnswerRow],
-    *,
-    row_of: Callable[[AnswerRow], str],
-    column_of: Callable[[AnswerRow], str],
-    k: int,
-    rows_order: Sequence[str] = (),
-    columns_order: Sequence[str] = (),
-) -> SuppressedTable:
-    """Means of the rated rows by (row, column), suppressed; respondents counted per figure.
-
-    A cell's period with fewer than k respondents is left out of it (`releasable`); a cell left
-    with nothing is shown hidden and adds nothing to the margins.
-    """
-    cells_rows: dict[Key, list[AnswerRow]] = defaultdict(list)
-    asked = rated(rows)
-    kept = releasable(
-        asked,
-        figure_of=lambda row: (row_of(row), column_of(row)),
-        period_of=lambda row: row.period,
-        respondents=count_respondents,
-        k=k,
-    )
-    for row in kept:
-        cells_rows[(row_of(row), column_of(row))].append(row)
-    cells = {
-        key: Cell(
-            count_respondents(found),
-            sum(r.number or 0.0 for r in found) / len(found),
-            len(found),
-        )
-        for key, found in _ordered(cells_rows, rows_order, columns_order)
-    }
-    margins: dict[Key, int] = {
-        (ALL, ALL): count_respondents(r for v in cells_rows.values() for r in v)
-    }
-    for row_key in {key[0] for key in cells}:
-        margins[(row_key, ALL)] = count_respondents(
-            r for key, v in cells_rows.items() if key[0] == row_key for r in v
-        )
-    for column_key in {key[1] for key in cells}:
-        margins[(ALL, column_key)] = count_respondents(
-            r for key, v in cells_rows.items() if key[1] == column_key for r in v
-        )
-    withheld = {(row_of(r), column_of(r)): Cell(0, 0.0) for r in asked}
-    return suppress(
-        cells,
-        k=k,
-        kind="mean",
-        margin_respondents=margins,
-        order=(rows_order, columns_order),
-        withheld=withheld,
-    )
-
-
-def _ordered(
-    cells: Mapping[Key, list[AnswerRow]], rows_order: Sequence[str], columns_order: Sequence[str]
-) -> list[tuple[Key, list[AnswerRow]]]:
-    """Cells in the given row and column order, unknown ones after, alphabetically."""
-
-    def rank(value: str, order: Sequence[str]) -> tuple[int, str]:
-        return (order.index(value) if value in order else len(order), value)
-
-    return sorted(
-        cells.items(),
-        key=lambda item: (rank(item[0][0], rows_order), rank(item[0][1], columns_order)),
-    )
 
 
 def trust_rows(rows: Iterable[AnswerRow], groups: Sequence[str]) -> list[AnswerRow]:
@@ -380,7 +234,7 @@ def role_map(
         by_row[row] |= people
         by_group[group] |= people
     rows_order = [role_row(area, role) for area in areas for role in ROLE_KINDS]
-    ordered = _ordered({key: [] for key in claimants}, rows_order, groups)
+    ordered = ordered_cells({key: [] for key in claimants}, rows_order, groups)
     cells = {key: Cell(len(claimants[key]), len(claimants[key])) for key, _ in ordered}
     table = suppress(
         cells,

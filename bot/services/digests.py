@@ -9,27 +9,24 @@ hours. Figures are k-anonymous (`Settings.report_min_group`); no digest names an
 
 from __future__ import annotations
 
-import html
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import partial
 
-from babel.numbers import format_decimal
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain.anonymity import SuppressedCounts
-from bot.domain.concerns import ABOUT, CATEGORIES
+from bot.domain.concerns import CATEGORIES
 from bot.domain.digests import (
     MAX_QUOTES,
-    ActedOn,
     PulseResults,
     VoiceDigest,
     acted_on,
     pulse_results,
     voice_digest,
 )
+from bot.domain.figures import AnswerRow, in_periods
 from bot.domain.flows import AskNode, FlowRegistry
 from bot.domain.releases import Periods, releasable, round_since
 from bot.domain.schedules import (
@@ -44,6 +41,7 @@ from bot.i18n import Catalogs, Translator
 from bot.services.ballots import day_of as day_start
 from bot.services.checkins import TickReport, spec_of
 from bot.services.conversations import ONBOARDING
+from bot.services.digest_wording import DigestWording
 from bot.storage import committees as committee_store
 from bot.storage import digests as queries
 from bot.storage import outbox
@@ -56,7 +54,7 @@ from bot.storage.models import (
     ScheduleOccurrence,
     ScheduleStatus,
 )
-from bot.storage.reports import list_pulse_windows
+from bot.storage.reports import list_answer_rows, list_pulse_windows
 
 log = logging.getLogger(__name__)
 DIGEST_KINDS = (ScheduleKind.VOICE_DIGEST, ScheduleKind.YOU_SAID_WE_DID)
@@ -67,7 +65,6 @@ DEFAULT_DIGEST_WINDOW = timedelta(hours=24)
 FIRST_DIGEST_SPAN = timedelta(days=28)
 # Results of occurrences that closed longer ago than this are old news: never sent.
 RESULTS_STALE = timedelta(days=7)
-SEPARATOR = " · "
 
 
 class DigestError(ScheduleError):
@@ -101,19 +98,20 @@ class Digests:
         min_group: int,
         min_commenters: int = 10,
     ) -> None:
-        self.use(flows, catalogs)
         self.partnership_timezone = partnership_timezone
         self.tz = zone(None, partnership_timezone)
         self.quiet_start = quiet_start
         self.quiet_end = quiet_end
         self.k = min_group
         self.min_commenters = min_commenters
+        self.use(flows, catalogs)
 
     def use(self, flows: FlowRegistry, catalogs: Catalogs) -> None:
         """Work with these flows and this wording from now on (the sandbox reloads them)."""
         self.flows = flows
         self.catalogs = catalogs
         self.groups = flows.options_for("stakeholder_group")
+        self.wording = DigestWording(flows, k=self.k, tz=self.tz)
 
     # -- schedules --------------------------------------------------------------------------
 
@@ -278,10 +276,31 @@ class Digests:
     ) -> PulseResults:
         """A flow's answers in [since, until) by group, suppressed."""
         questions = self.number_questions(flow_id)
-        rows = await queries.number_answers(
-            session, flow_id=flow_id, question_keys=questions, since=since, until=until
-        )
+        rows = await self._rows(session, flow_id, questions, since=since, until=until)
         return pulse_results(rows, questions=questions, groups=self.groups, k=self.k)
+
+    async def _rows(
+        self,
+        session: AsyncSession,
+        flow_id: str,
+        questions: Sequence[str],
+        *,
+        since: datetime,
+        until: datetime,
+    ) -> list[AnswerRow]:
+        """Members' own answers (never a facilitator's proxy ones) to these questions in
+        [since, until), without who gave them."""
+        if not questions:
+            return []
+        return await list_answer_rows(
+            session,
+            flow_ids=[flow_id],
+            question_keys=questions,
+            since=since,
+            until=until,
+            own_only=True,
+            named=False,
+        )
 
     async def send_results(self, session: AsyncSession, now: datetime) -> int:
         """Every participant of each newly closed occurrence gets its aggregate results, once."""
@@ -304,7 +323,7 @@ class Digests:
                 sent += await self._queue(
                     session,
                     readers,
-                    partial(self.render_results, results, schedule.flow_id, day),
+                    partial(self.wording.render_results, results, schedule.flow_id, day),
                     source=f"results:{schedule.id}",
                     dedupe=f"results:{occurrence.id}",
                     now=now,
@@ -353,13 +372,9 @@ class Digests:
         return voice_digest(
             responses=responses,
             open_concerns=await queries.open_concerns_by_category(session),
-            pulse_rows=await queries.number_answers(
-                session,
-                flow_id=pulse_flow,
-                question_keys=questions,
-                since=first_day,
-                until=until,
-                periods=periods,
+            pulse_rows=in_periods(
+                await self._rows(session, pulse_flow, questions, since=first_day, until=until),
+                lambda _: periods,
                 closed_by=until,
             ),
             pulse_questions=questions,
@@ -395,7 +410,7 @@ class Digests:
         )
 
         def text_for(t: Translator) -> str:
-            return self.render_voice_digest(digest, committee, schedule.flow_id, since, t)
+            return self.wording.render_voice_digest(digest, committee, schedule.flow_id, since, t)
 
         sent = await self._queue(
             session,
@@ -425,7 +440,7 @@ class Digests:
         readers = await queries.active_members(session)
 
         def text_for(t: Translator) -> str:
-            return self.render_you_said_we_did(lines, t)
+            return self.wording.render_you_said_we_did(lines, t)
 
         sent = await self._queue(
             session,
@@ -437,149 +452,6 @@ class Digests:
         )
         await queries.mark_reported(session, ticket_ids=[t.ticket_id for t in tickets], now=now)
         return sent
-
-    # -- wording ----------------------------------------------------------------------------
-
-    def _number(self, value: float, t: Translator) -> str:
-        return format_decimal(value, format="0.0", locale=t.locale)
-
-    def _group(self, group: str, t: Translator) -> str:
-        key = f"group.{group}"
-        return t(key) if t.has(key) else group
-
-    def _counts(self, counts: SuppressedCounts, label: Callable[[str], str], t: Translator) -> str:
-        parts = [
-            f"{html.escape(label(key))} {t('results.hidden') if n is None else n}"
-            for key, n in counts.counts.items()
-        ]
-        return SEPARATOR.join(parts)
-
-    def _figures(self, results: PulseResults, flow_id: str, t: Translator) -> list[str]:
-        lines = []
-        for figure in results.figures:
-            if not figure.shown:
-                continue
-            label = self.question_label(flow_id, figure.question_key, t)
-            overall = (
-                t("results.hidden") if figure.overall is None else self._number(figure.overall, t)
-            )
-            groups = [
-                f"{html.escape(self._group(g, t))} "
-                f"{t('results.hidden') if v is None else self._number(v, t)}"
-                for g, v in figure.by_group.items()
-            ]
-            lines.append(
-                t("results.figure", question=label, overall=overall, groups=SEPARATOR.join(groups))
-            )
-        return lines
-
-    def question_label(self, flow_id: str, question_key: str, t: Translator) -> str:
-        """A short name for a question: `results.<flow>.<key>`, else the question itself."""
-        short = f"results.{flow_id}.{question_key}"
-        if t.has(short):
-            return t(short)
-        flow = self.flows.get(flow_id)
-        node = None if flow is None else flow.nodes.get(question_key)
-        if isinstance(node, AskNode):
-            return t(node.text)
-        return html.escape(question_key)
-
-    def _respondents(self, results: PulseResults, t: Translator) -> str:
-        counts = results.respondents
-        if counts.total is None:
-            return t("results.respondents_few", k=self.k)
-        by_group = self._counts(counts, lambda g: self._group(g, t), t)
-        return t("results.respondents", n=counts.total, groups=by_group)
-
-    def render_results(self, results: PulseResults, flow_id: str, day: date, t: Translator) -> str:
-        """A pulse's results for its participants."""
-        flow = self.flows.get(flow_id)
-        title = t(flow.title) if flow else flow_id
-        parts = [t("results.title", flow=html.escape(title), date=day.isoformat())]
-        if results.empty:
-            parts.append(t("results.too_few", k=self.k))
-            return "\n\n".join(parts)
-        parts.append(self._respondents(results, t))
-        figures = self._figures(results, flow_id, t)
-        if figures:
-            parts.append(t("results.scale") + "\n" + "\n".join(figures))
-        if results.suppressed:
-            parts.append(t("results.note", k=self.k))
-        return "\n\n".join(parts)
-
-    def render_voice_digest(
-        self,
-        digest: VoiceDigest,
-        committee: Committee,
-        pulse_flow: str,
-        since: datetime,
-        t: Translator,
-    ) -> str:
-        """The committee's digest, in one reader's language."""
-        local = since.astimezone(self.tz)
-        parts = [
-            t(
-                "digest.voice.title",
-                committee=html.escape(committee.name),
-                since=f"{local:%Y-%m-%d}",
-            )
-        ]
-        responses = digest.responses
-        if not responses.counts:
-            parts.append(t("digest.voice.no_responses"))
-        else:
-            total = t("results.hidden") if responses.total is None else responses.total
-            groups = self._counts(responses, lambda g: self._group(g, t), t)
-            parts.append(t("digest.voice.responses", n=total, groups=groups))
-        concerns = digest.concerns
-        if not concerns.counts:
-            parts.append(t("digest.voice.no_concerns"))
-        else:
-            total = t("results.hidden") if concerns.total is None else concerns.total
-            categories = self._counts(concerns, lambda c: self._category(c, t), t)
-            parts.append(t("digest.voice.concerns", n=total, categories=categories))
-        flow = self.flows.get(pulse_flow)
-        title = html.escape(t(flow.title) if flow else pulse_flow)
-        if digest.pulse.empty:
-            parts.append(t("digest.voice.pulse_few", flow=title, k=self.k))
-        else:
-            lines = [
-                self._respondents(digest.pulse, t),
-                *self._figures(digest.pulse, pulse_flow, t),
-            ]
-            parts.append(t("digest.voice.pulse", flow=title) + "\n" + "\n".join(lines))
-        if digest.quotes:
-            quoted = "\n".join(t("digest.voice.quote", text=html.escape(q)) for q in digest.quotes)
-            parts.append(t("digest.voice.quotes") + "\n" + quoted)
-        if digest.suppressed:
-            parts.append(t("results.note", k=self.k))
-        return "\n\n".join(parts)
-
-    def _category(self, category: str, t: Translator) -> str:
-        key = f"digest.category.{category}"
-        return t(key) if category in CATEGORIES else category
-
-    def _about(self, about: str, t: Translator) -> str:
-        key = f"digest.about.{about}"
-        return t(key) if about in ABOUT else about
-
-    def render_you_said_we_did(self, lines: Sequence[ActedOn], t: Translator) -> str:
-        """What became of the concerns acted on, without anyone's name or words."""
-        parts = [t("digest.yswd.title")]
-        for line in lines:
-            text = t(
-                "digest.yswd.line",
-                category=html.escape(self._category(line.category, t)),
-                about=html.escape(self._about(line.about, t)),
-                outcome=t(f"digest.yswd.status.{line.status}"),
-            )
-            if line.summary:
-                text += "\n" + t("digest.yswd.summary", text=html.escape(line.summary))
-            if line.reason:
-                text += "\n" + t("digest.yswd.reason", reason=html.escape(line.reason))
-            parts.append(text)
-        parts.append(t("digest.yswd.outro"))
-        return "\n\n".join(parts)
 
     # -- queueing ---------------------------------------------------------------------------
 
@@ -619,12 +491,3 @@ class Digests:
 def _id(row: Schedule | Committee) -> int:
     assert row.id is not None, "row was not flushed"
     return row.id
-
-
-def digest_labels() -> Mapping[str, tuple[str, ...]]:
-    """The locale keys built from parts here, for the wording checks."""
-    return {
-        "digest.category": CATEGORIES,
-        "digest.about": ABOUT,
-        "digest.yswd.status": ("agreed", "done", "declined"),
-    }

@@ -17,9 +17,10 @@ import csv
 import io
 import re
 import secrets
-from collections.abc import Sequence
-from dataclasses import astuple, dataclass, fields
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time
+from operator import attrgetter
 from typing import Any
 
 from openpyxl import Workbook  # type: ignore[import-untyped]
@@ -74,6 +75,9 @@ class ExportRow:
 
 
 HEADER = tuple(f.name for f in fields(ExportRow))
+# A row's values in the header's order (`dataclasses.astuple` deep-copies every value: a third
+# of an XLSX export's time).
+values_of: Callable[[ExportRow], tuple[str, ...]] = attrgetter(*HEADER)
 
 
 @dataclass(frozen=True)
@@ -185,7 +189,7 @@ def to_csv(rows: Sequence[ExportRow]) -> bytes:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(HEADER)
     for row in rows:
-        writer.writerow([_safe_text(v) for v in astuple(row)])
+        writer.writerow([_safe_text(v) for v in values_of(row)])
     return buffer.getvalue().encode("utf-8-sig")
 
 
@@ -207,7 +211,7 @@ def to_xlsx(rows: Sequence[ExportRow]) -> bytes:
     sheet = workbook.create_sheet("answers")
     sheet.append(list(HEADER))
     for row in rows:
-        sheet.append([_xlsx_text(sheet, value) for value in astuple(row)])
+        sheet.append([_xlsx_text(sheet, value) for value in values_of(row)])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

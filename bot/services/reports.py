@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import html
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
 from bot.domain.anonymity import ALL, SuppressedTable
 from bot.domain.clock import Clock, SystemClock
+from bot.domain.figures import AnswerRow, counted, in_periods
 from bot.domain.flows import AskNode, FlowRegistry
 from bot.domain.releases import Periods, round_since
 from bot.domain.reports import (
@@ -19,10 +20,8 @@ from bot.domain.reports import (
     ROLES_FLOW,
     ROLES_QUESTION,
     TRUST_FLOW,
-    AnswerRow,
     ChartData,
     Words,
-    counted,
     group_label,
     objective_progress,
     progress_chart,
@@ -181,7 +180,7 @@ class Reports:
         elif kind == "progress":
             table = objective_progress(used, objectives=self.objectives, groups=self.groups, k=k)
             chart = progress_chart(table, words, k=k, proxies=proxies)
-            lines = table_lines(table, lambda o: words(f"report.objective.{o}"), group, digits=2)
+            lines = table_lines(table, self._objective_words(words), group, digits=2)
         else:
             raise ValueError(f"unknown report {kind!r}")
         if not table.figures:
@@ -211,6 +210,9 @@ class Reports:
 
     def _area_words(self, words: Words) -> Callable[[str], str]:
         return lambda a: words(f"roles.brings.{a}")
+
+    def _objective_words(self, words: Words) -> Callable[[str], str]:
+        return lambda o: words("report.total") if o == ALL else words(f"report.objective.{o}")
 
     def _role_row_words(self, words: Words) -> Callable[[str], str]:
         return lambda r: words("report.total") if r == ALL else role_row_label(words, r)
@@ -254,15 +256,7 @@ def _published(
 ) -> tuple[list[AnswerRow], list[AnswerRow]]:
     """The rows of closed periods, with the period and week of their flow's check-ins; and the
     rows the role map and progress read as of their settled moments (for a worker thread)."""
-    closed = [
-        replace(
-            row,
-            period=periods[row.flow_id].of(row.created_at),
-            week=periods[row.flow_id].week_of(row.created_at),
-        )
-        for row in rows
-        if periods[row.flow_id].closed(row.created_at, now)
-    ]
+    closed = in_periods(rows, lambda row: periods[row.flow_id], closed_by=now)
     return closed, settled_latest(rows, now=now, k=k)
 
 

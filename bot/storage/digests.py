@@ -16,7 +16,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain.digests import REPORTED, AnswerRow, TicketRow
+from bot.domain.digests import REPORTED, TicketRow
 from bot.domain.releases import Periods
 from bot.storage.models import (
     Answer,
@@ -102,44 +102,6 @@ async def mark_results_sent(
     occurrence.results_sent_at = now
     session.add(occurrence)
     await session.flush()
-
-
-async def number_answers(
-    session: AsyncSession,
-    *,
-    flow_id: str,
-    question_keys: Sequence[str],
-    since: datetime,
-    until: datetime,
-    periods: Periods | None = None,
-    closed_by: datetime | None = None,
-) -> list[AnswerRow]:
-    """Members' own answers (not a facilitator's proxy ones) to these questions of a flow
-    stored in [since, until): question, group, number, and the period of `periods` they fall in
-    (with `closed_by` too, only those of periods over by then).
-
-    Anonymous answers are stamped with their day only, so `since` should be a day's start.
-    """
-    if not question_keys:
-        return []
-    query = select_columns(
-        col(Answer.question_key),
-        col(Answer.stakeholder_group),
-        col(Answer.value_number),
-        col(Answer.skipped),
-        col(Answer.created_at),
-    ).where(
-        col(Answer.flow_id) == flow_id,
-        col(Answer.question_key).in_(list(question_keys)),
-        col(Answer.created_at) >= since,
-        col(Answer.created_at) < until,
-        col(Answer.proxy).is_(False),
-    )
-    return [
-        AnswerRow(q, g, n, bool(s), periods.of(at) if periods else "")
-        for q, g, n, s, at in (await (await session.connection()).execute(query)).all()
-        if periods is None or closed_by is None or periods.closed(at, closed_by)
-    ]
 
 
 # -- the voice digest -------------------------------------------------------------------------

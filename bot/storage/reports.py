@@ -1,17 +1,18 @@
-"""Queries behind the coordinators' reports: answers as plain rows, members by group."""
+"""Queries behind the figures of reports, pulse results and digests: answers as plain rows,
+members by group, the periods of check-ins."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, and_, func, not_, or_
 from sqlalchemy import select as select_columns
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain.figures import NO_GROUP, AnswerRow
 from bot.domain.releases import Window, occurrence_window
-from bot.domain.reports import NO_GROUP, AnswerRow
 from bot.storage.export import BATCH
 from bot.storage.models import (
     Answer,
@@ -22,28 +23,71 @@ from bot.storage.models import (
     ScheduleOccurrence,
 )
 
+# What identical answers without a respondent share, counted as one row.
+_SHARED = (
+    "flow_id",
+    "question_key",
+    "stakeholder_group",
+    "created_at",
+    "value_number",
+    "value_choice",
+    "skipped",
+    "proxy",
+)
+
 
 async def list_answer_rows(
-    session: AsyncSession, *, flow_ids: Sequence[str], since: datetime | None = None
+    session: AsyncSession,
+    *,
+    flow_ids: Sequence[str],
+    since: datetime | None = None,
+    until: datetime | None = None,
+    question_keys: Sequence[str] | None = None,
+    own_only: bool = False,
+    named: bool = True,
 ) -> list[AnswerRow]:
-    """Answers of the given flows as report rows; anonymous ones keep no respondent key.
+    """Answers of the given flows (of these questions) stored in [since, until) as figure rows;
+    anonymous ones keep no respondent key, nor any answer when not `named`. `own_only` leaves a
+    facilitator's proxy answers out. Anonymous answers are stamped with their day only, so
+    `since` should be a day's start.
 
-    Read in batches of plain columns (no ORM objects), the event loop getting a turn between
-    them: a report may cover 100,000 answers."""
-    names = "flow_id question_key stakeholder_group created_at value_number value_choice"
-    names += " skipped proxy anonymous member_id run_id"
-    query = (
-        select_columns(*(getattr(Answer, name) for name in names.split()))
-        .where(col(Answer.flow_id).in_(flow_ids))
+    Answers without a respondent are counted in SQL, one row for each set of identical ones
+    (`AnswerRow.count`): a report may cover 100,000 anonymous answers. Named ones are read in
+    batches of plain columns, the event loop getting a turn between them."""
+    filters: list[ColumnElement[bool]] = [col(Answer.flow_id).in_(list(flow_ids))]
+    if since is not None:
+        filters.append(col(Answer.created_at) >= since)
+    if until is not None:
+        filters.append(col(Answer.created_at) < until)
+    if question_keys is not None:
+        filters.append(col(Answer.question_key).in_(list(question_keys)))
+    if own_only:
+        filters.append(col(Answer.proxy).is_(False))
+    unnamed = or_(
+        col(Answer.anonymous).is_(True),
+        and_(col(Answer.member_id).is_(None), col(Answer.run_id).is_(None)),
+    )
+    shared = [getattr(Answer, name) for name in _SHARED]
+    counted = (
+        select_columns(*shared, func.count())
+        .where(*filters, *([unnamed] if named else []))
+        .group_by(*shared)
+    )
+    rows = [
+        AnswerRow(*found[:6], skipped=bool(found[6]), proxy=bool(found[7]), count=int(found[8]))
+        for found in (await (await session.connection()).execute(counted)).all()
+    ]
+    if not named:
+        return rows
+    each = (
+        select_columns(*shared, col(Answer.member_id), col(Answer.run_id))
+        .where(*filters, not_(unnamed))
         .order_by(col(Answer.id))
     )
-    if since is not None:
-        query = query.where(col(Answer.created_at) >= since)
-    rows = []
-    result = await session.stream(query.execution_options(yield_per=BATCH))
+    result = await session.stream(each.execution_options(yield_per=BATCH))
     async for batch in result.partitions():
         for flow, question, group, created, number, choice, skipped, proxy, *who in batch:
-            respondent, response = _respondent(proxy, *who)
+            respondent, response = _respondent(bool(proxy), False, *who)
             rows.append(
                 AnswerRow(
                     flow_id=flow,
@@ -52,8 +96,8 @@ async def list_answer_rows(
                     created_at=created,
                     number=number,
                     choice=choice,
-                    skipped=skipped,
-                    proxy=proxy,
+                    skipped=bool(skipped),
+                    proxy=bool(proxy),
                     respondent=respondent,
                     response=response,
                 )

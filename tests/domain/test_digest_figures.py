@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 import pytest
 
 from bot.domain.digests import (
-    AnswerRow,
     TicketRow,
     acted_on,
     pick_quotes,
@@ -13,13 +15,20 @@ from bot.domain.digests import (
     suppress_counts,
     voice_digest,
 )
+from bot.domain.figures import AnswerRow
 from bot.domain.flows import parse_flow
 
 K = 5
+DAY = datetime(2026, 11, 2, tzinfo=UTC)
+
+
+def row(question: str, group: str | None, value: float | None, **kw: Any) -> AnswerRow:
+    """One anonymous pulse answer, as the digests read it."""
+    return AnswerRow("trust_pulse", question, group, DAY, number=value, **kw)
 
 
 def answers(group: str, n: int, value: float, question: str = "heard") -> list[AnswerRow]:
-    return [AnswerRow(question, group, value) for _ in range(n)]
+    return [row(question, group, value) for _ in range(n)]
 
 
 @pytest.mark.parametrize(("respondents", "shown"), [(4, False), (5, True)])
@@ -49,7 +58,7 @@ def test_a_small_group_is_hidden_and_cannot_be_worked_out_from_the_total() -> No
 
 def test_skipped_answers_count_as_respondents_but_not_in_the_mean() -> None:
     rows = answers("community", 5, 4.0, "municipality") + [
-        AnswerRow("municipality", "community", None, skipped=True)
+        row("municipality", "community", None, skipped=True)
     ]
     rows += answers("community", 6, 3.0, "heard")
     results = pulse_results(rows, questions=["municipality", "heard"], k=K)
@@ -58,7 +67,7 @@ def test_skipped_answers_count_as_respondents_but_not_in_the_mean() -> None:
 
 
 def test_groups_follow_the_given_order_and_no_group_counts_as_other() -> None:
-    rows = answers("municipality", 5, 3.0) + [AnswerRow("heard", None, 5.0) for _ in range(5)]
+    rows = answers("municipality", 5, 3.0) + [row("heard", None, 5.0) for _ in range(5)]
     rows += answers("community", 5, 4.0)
     results = pulse_results(
         rows, questions=["heard"], groups=("community", "municipality", "other"), k=K

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.domain.anonymity import ALL, derivable_figures
+from bot.domain.anonymity import ALL, Cell, SuppressedTable, derivable_figures, suppress
+from bot.domain.figures import AnswerRow, count_respondents, count_responses
 from bot.domain.reports import (
     PROGRESS_FLOW,
     ROLES_FLOW,
     TRUST_FLOW,
-    AnswerRow,
     RoleMap,
-    count_respondents,
-    count_responses,
     objective_progress,
     proxy_responses,
     response_chart,
@@ -374,3 +372,33 @@ def test_response_rates_tell_nothing_of_a_one_member_group() -> None:
         assert "group.other" not in chart.marked
         seen.append(chart.series[0].values)
     assert seen[0][-1] is None and seen[1][-1] is None
+
+
+def _trust_chart_table(cells: dict[tuple[str, str], tuple[int, float]]) -> SuppressedTable:
+    """A trust-over-time table (groups by week) as `suppress` leaves it."""
+    return suppress(
+        {key: Cell(n, mean) for key, (n, mean) in cells.items()},
+        k=K,
+        kind="mean",
+        order=(GROUPS, ()),
+    )
+
+
+def test_a_three_person_group_never_makes_the_largest_vanish_from_the_trust_chart() -> None:
+    weeks = ("2026-11-02", "2026-11-09")
+    two_weeks = {
+        ("community", weeks[0]): (52, 3.5),
+        ("community", weeks[1]): (53, 3.7),
+        ("municipality", weeks[0]): (7, 2.5),
+        ("civil_society", weeks[0]): (3, 4.0),
+        ("civil_society", weeks[1]): (3, 1.0),
+    }
+    one_week = {("community", weeks[0]): (57, 3.5), ("civil_society", weeks[0]): (3, 4.0)}
+    for cells in (two_weeks, one_week):
+        table = _trust_chart_table(cells)
+        assert derivable_figures(table) == frozenset()
+        assert table.is_hidden("civil_society", weeks[0])
+        chart = trust_over_time_chart(table, words, k=K, proxies=0)
+        largest = next(s for s in chart.series if s.label == "group.community")
+        columns = sorted(table.columns)
+        assert largest.values == tuple(round(cells[("community", w)][1], 2) for w in columns)

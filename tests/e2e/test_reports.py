@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 import struct
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -14,7 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ADMIN, ROOT, Phone, add_anonymous_concern, add_roles_run, onboard
+from conftest import (
+    ADMIN,
+    ROOT,
+    Phone,
+    add_anonymous_concern,
+    add_finished_run,
+    add_roles_run,
+    onboard,
+)
 from matplotlib.image import imread
 
 from bot.app import BotApp
@@ -22,6 +31,7 @@ from bot.cli import main
 from bot.config import Settings
 from bot.domain.clock import ManualClock
 from bot.domain.releases import week_start
+from bot.i18n import Catalogs
 from bot.sandbox.emulator import BotAPIEmulator, SentMessage
 from bot.services.reports import KINDS, Reports
 from bot.storage import repo
@@ -31,6 +41,8 @@ RAISER = 7_700_001
 RAISER_NAME = "Zephyrine"
 CONCERN_TEXT = "The Zarqa treasurer keeps the receipts"
 ANONYMOUS_COMMENT = "Nobody listens to the Zarqa elders"
+OBJECTIVES = ("economic", "financial", "political", "physical", "social", "institutional")
+REPORT_TITLES = ("trust_time", "trust_matrix", "response", "roles", "progress")
 GROUP_LABELS = {"municipality": "Municipality", "community": "Community member"}
 
 
@@ -118,6 +130,38 @@ async def seed(app: BotApp, clock: ManualClock) -> None:
         await session.commit()
     # A week on: reports publish closed weeks, and the role map as of a Monday.
     clock.advance(timedelta(days=7))
+
+
+async def add_progress_ratings(app: BotApp, clock: ManualClock) -> None:
+    """Five community members rate progress on every objective, by name, a week back."""
+    assert app.session_factory is not None
+    when = clock.now() - timedelta(days=7)
+    async with app.session_factory() as session:
+        for index in range(5):
+            member = await repo.create_member(
+                session,
+                telegram_user_id=600_000 + index,
+                chat_id=600_000 + index,
+                display_name=f"rater {index}",
+                language="en",
+                now=when,
+            )
+            member.stakeholder_group = "community"
+            answers = [
+                dict(question_key=objective, kind="scale", value_number=float(1 + index % 5))
+                for objective in OBJECTIVES
+            ]
+            await add_finished_run(session, member, "objectives_progress", answers, now=when)
+        await session.commit()
+
+
+def command_line_settings(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
+    """`partnerbot` run in-process reads the test's database, flows and wording."""
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    if settings.database_schema:
+        monkeypatch.setenv("DATABASE_SCHEMA", settings.database_schema)
+    monkeypatch.setenv("FLOWS_DIR", str(ROOT / "flows"))
+    monkeypatch.setenv("LOCALES_DIR", str(ROOT / "locales"))
 
 
 def assert_png(data: bytes | None) -> None:
@@ -290,11 +334,7 @@ async def test_the_command_line_prints_tables_and_writes_charts(
     tmp_path: Path,
 ) -> None:
     await seed(app, clock)
-    monkeypatch.setenv("DATABASE_URL", settings.database_url)
-    if settings.database_schema:
-        monkeypatch.setenv("DATABASE_SCHEMA", settings.database_schema)
-    monkeypatch.setenv("FLOWS_DIR", str(ROOT / "flows"))
-    monkeypatch.setenv("LOCALES_DIR", str(ROOT / "locales"))
+    command_line_settings(monkeypatch, settings)
     asked = (clock.now() - timedelta(days=1)).date()
     since, monday = asked.isoformat(), week_start(asked).isoformat()
     code = await asyncio.to_thread(main, ["report", "--since", since, "--out", str(tmp_path)])
@@ -311,3 +351,29 @@ async def test_the_command_line_prints_tables_and_writes_charts(
     matrix = printed.split("How each group (rows) trusts each group (columns), 1–5")[1]
     other = next(line for line in matrix.splitlines() if line.startswith("Other"))
     assert "1.00" not in other and "–" in other
+
+
+@pytest.mark.parametrize("locale", ["en", "fr"])
+async def test_the_command_line_never_shows_a_message_key(
+    app: BotApp,
+    clock: ManualClock,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    locale: str,
+) -> None:
+    await seed(app, clock)
+    await add_progress_ratings(app, clock)
+    command_line_settings(monkeypatch, settings)
+    monkeypatch.setenv("DEFAULT_LOCALE", locale)
+    assert await asyncio.to_thread(main, ["report"]) == 0
+    printed = capsys.readouterr().out
+    catalogs = Catalogs.load(ROOT / "locales", default="en")
+    families = {
+        key.split(".")[0] for keys in catalogs.keys().values() for key in keys if "." in key
+    }
+    raw = re.compile(rf"\b(?:{'|'.join(sorted(families))})\.[\w.*]+")
+    titles = [catalogs.translator(locale)(f"report.{kind}.title") for kind in REPORT_TITLES]
+    assert all(title in printed for title in titles)
+    assert "3.00" in printed.split(titles[-1])[1]  # the progress table has figures
+    assert raw.findall(printed) == []

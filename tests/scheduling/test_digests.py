@@ -23,7 +23,7 @@ from bot.domain.clock import ManualClock
 from bot.domain.schedules import Recurrence, ScheduleSpec
 from bot.i18n import Catalogs
 from bot.sandbox.emulator import BotAPIEmulator, SentMessage
-from bot.services.digests import digest_labels
+from bot.services.digest_wording import digest_labels
 from bot.storage import migrate, outbox, repo
 from bot.storage.db import create_engine, create_session_factory
 from bot.storage.models import (
@@ -391,7 +391,10 @@ def test_coordinators_add_digests_from_the_shell(
 
 def test_every_digest_key_has_wording_in_every_locale() -> None:
     catalogs = Catalogs.load(ROOT / "locales", default="en")
-    source = (ROOT / "bot" / "services" / "digests.py").read_text(encoding="utf-8")
+    source = "".join(
+        (ROOT / "bot" / "services" / name).read_text(encoding="utf-8")
+        for name in ("digests.py", "digest_wording.py")
+    )
     keys = set(re.findall(r"\"((?:digest|results)\.[a-z_.]+[a-z_])\"", source))
     keys -= set(digest_labels())  # prefixes of keys built from parts
     keys |= {f"{prefix}.{part}" for prefix, parts in digest_labels().items() for part in parts}

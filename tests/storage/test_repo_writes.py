@@ -3,27 +3,15 @@ the column types' conversions, as the ORM reads them back."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlmodel import select
 
-from bot.storage import migrate, repo
-from bot.storage.db import SessionFactory, create_engine, create_session_factory
+from bot.storage import repo
+from bot.storage.db import SessionFactory
 from bot.storage.models import FlowRun, ProcessedUpdate
 
 NOW = datetime(2026, 11, 25, 9, 30, 15, 123456, tzinfo=UTC)
-
-
-@pytest.fixture
-async def sessions(database_url: str, database_schema: str | None) -> AsyncIterator[SessionFactory]:
-    engine = create_engine(database_url, schema=database_schema)
-    await migrate.upgrade(engine)
-    try:
-        yield create_session_factory(engine)
-    finally:
-        await engine.dispose()
 
 
 async def test_writes_convert_values_as_the_orm_reads_them(sessions: SessionFactory) -> None:

@@ -11,7 +11,8 @@ import pytest
 from matplotlib.image import imread
 
 from bot.content import load_flows
-from bot.domain.reports import ROLES_FLOW, TRUST_FLOW, AnswerRow, ChartData, Series
+from bot.domain.figures import AnswerRow
+from bot.domain.reports import ROLES_FLOW, TRUST_FLOW, ChartData, Series
 from bot.i18n import Catalogs
 from bot.services.charts import render_png
 from bot.services.reports import KINDS, Reports
