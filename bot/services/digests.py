@@ -364,7 +364,7 @@ class Digests:
         )
         quotes = (
             await queries.quotable_comments(
-                session, since=first_day, until=until, limit=MAX_QUOTES * 3
+                session, since=first_day, until=until, periods=periods, limit=MAX_QUOTES * 3
             )
             if comments >= self.min_commenters
             else []

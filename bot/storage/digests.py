@@ -6,6 +6,7 @@ commits: a digest's messages and the marks that keep it from going twice commit 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -160,22 +161,26 @@ async def open_concerns_by_category(session: AsyncSession) -> dict[str, int]:
 
 
 async def quotable_comments(
-    session: AsyncSession, *, since: datetime, until: datetime, limit: int
+    session: AsyncSession, *, since: datetime, until: datetime, periods: Periods, limit: int
 ) -> list[str]:
-    """Free-text answers their authors allowed us to quote, newest first, text only."""
+    """Free-text answers their authors allowed us to quote, in periods over by `until` (like
+    every published figure), newest first, text only."""
     query = (
-        select(Answer.value_text)
+        select(Answer.value_text, Answer.created_at)
         .where(
             col(Answer.quotable).is_(True),
             col(Answer.kind) == "text",
             col(Answer.value_text).is_not(None),
+            col(Answer.proxy).is_(False),
             col(Answer.created_at) >= since,
             col(Answer.created_at) < until,
         )
         .order_by(col(Answer.created_at).desc(), col(Answer.id).desc())
-        .limit(limit)
     )
-    return [text for text in (await session.exec(query)).all() if text]
+    quotable = (
+        text for text, at in (await session.exec(query)).all() if text and periods.closed(at, until)
+    )
+    return list(itertools.islice(quotable, limit))
 
 
 async def count_comments(

@@ -450,3 +450,14 @@ async def test_comments_of_the_open_week_do_not_count_towards_ten(
     await quotes_after(app, 9, day=monday, since=monday, until=clock.now())
     this_week = monday + timedelta(days=7)
     assert await quotes_after(app, 1, day=this_week, since=monday, until=clock.now()) == ()
+
+
+async def test_a_comment_of_the_open_week_is_never_quoted(app: BotApp, clock: ManualClock) -> None:
+    """Ten comments last week may be quoted; one written this week may not, though it is the
+    newest: its week is not published yet (a later digest would otherwise tie it to a week)."""
+    monday = clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    clock.advance(timedelta(days=9))  # Wednesday of the next week
+    await quotes_after(app, 10, day=monday, since=monday, until=clock.now())
+    this_week = monday + timedelta(days=7)
+    quoted = await quotes_after(app, 1, day=this_week, since=monday, until=clock.now())
+    assert quoted and all(str(monday.date()) in quote for quote in quoted), quoted
