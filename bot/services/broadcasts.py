@@ -104,7 +104,7 @@ class Broadcasts:
         )
 
     async def discard(self, session: AsyncSession, *, coordinator: Member) -> None:
-        await repo.delete_draft(session, member_id=_id(coordinator))
+        await repo.delete_draft(session, member_id=_id(coordinator), kind=DRAFT_KIND)
 
     async def audience_size(self, session: AsyncSession, audience: Audience) -> int:
         """How many members would receive a broadcast to `audience` now."""
@@ -140,7 +140,7 @@ class Broadcasts:
             now=now,
         )
         broadcast.progress_chat_id = coordinator.chat_id
-        await repo.delete_draft(session, member_id=_id(coordinator))
+        await repo.delete_draft(session, member_id=_id(coordinator), kind=DRAFT_KIND)
         if due:
             await self._release(session, broadcast)
         await audit.record(

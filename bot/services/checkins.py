@@ -323,7 +323,7 @@ class Checkins:
         )
 
     async def discard_draft(self, session: AsyncSession, *, coordinator: Member) -> None:
-        await repo.delete_draft(session, member_id=_id(coordinator))
+        await repo.delete_draft(session, member_id=_id(coordinator), kind=DRAFT_KIND)
 
     async def confirm_draft(
         self, session: AsyncSession, *, coordinator: Member, draft: ScheduleDraft, now: datetime
@@ -331,7 +331,7 @@ class Checkins:
         """Turn the draft into an active schedule."""
         schedule = await self.create(session, draft.spec(), now=now, created_by=coordinator.id)
         assert schedule is not None
-        await repo.delete_draft(session, member_id=_id(coordinator))
+        await repo.delete_draft(session, member_id=_id(coordinator), kind=DRAFT_KIND)
         return schedule
 
     async def audience_size(self, session: AsyncSession, audience: Audience) -> int:
