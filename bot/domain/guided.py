@@ -60,6 +60,7 @@ class Say:
     rows: tuple[Row, ...] = ()
     exact: str | None = None
     keyboard: Any = None
+    media: tuple[str, str] | None = None  # an exact text's photo or document: (kind, file id)
     engine: Any = None
 
 

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+from sqlalchemy import event
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import concerns as rules
+from bot.domain.broadcasts import Draft as BroadcastDraft
 from bot.domain.clock import Clock
 from bot.domain.guided import Data, Effect
+from bot.domain.guides.broadcast import Broadcast
 from bot.domain.guides.forget import Forget
 from bot.domain.guides.proxy import Proxy
 from bot.domain.guides.ticket import AnswerTicket
 from bot.i18n import Catalogs
 from bot.services import data_rights, proxy
+from bot.services.broadcasts import Broadcasts
 from bot.services.concerns import Concerns, actions_keyboard
 from bot.services.conversations import Conversations, UserRef
 from bot.services.guided import Guide, Guides
 from bot.services.sealing import Sealer
-from bot.storage.models import Member
+from bot.storage.models import BroadcastStatus, Member
+
+MOMENT = "%Y-%m-%d %H:%M"
 
 
 class ForgetHost:
@@ -96,6 +102,36 @@ class TicketHost:
         }
 
 
+class BroadcastHost:
+    """/broadcast: the audience picker's choices and size, the partnership's zone; sending."""
+
+    def __init__(self, broadcasts: Broadcasts) -> None:
+        self.broadcasts = broadcasts
+
+    async def facts(self, session: AsyncSession, member: Member, data: Data) -> Data:
+        draft, b = BroadcastDraft.from_json(data), self.broadcasts
+        send_at = None if draft.send_at is None else b.scheduled_for(draft.send_at)
+        return {
+            "groups": b.groups,
+            "locales": b.locales,
+            "committees": await b.committees(session),
+            "audience_size": await b.audience_size(session, draft.audience),
+            "timezone": b.partnership_timezone,
+            "send_at": None if send_at is None else send_at.strftime(MOMENT),
+        }
+
+    async def perform(self, session: AsyncSession, member: Member, effect: Effect) -> Data:
+        draft = BroadcastDraft.from_json(effect.params)
+        broadcast = await self.broadcasts.confirm(session, coordinator=member, draft=draft)
+        # After the commit: the sender must find the new rows.
+        wake = self.broadcasts.wake_sender
+        event.listen(session.sync_session, "after_commit", lambda _s: wake(), once=True)
+        when = None
+        if broadcast.status == BroadcastStatus.SCHEDULED:
+            when = self.broadcasts.scheduled_for(broadcast.send_at).strftime(MOMENT)
+        return {"id": broadcast.id, "total": broadcast.total, "when": when}
+
+
 class ProxyHost:
     """/proxy: the questionnaires, groups and languages to choose from; starting the run."""
 
@@ -129,6 +165,7 @@ class ProxyHost:
 def build_guides(
     *,
     conversations: Conversations,
+    broadcasts: Broadcasts,
     catalogs: Catalogs,
     sealer: Sealer,
     clock: Clock,
@@ -136,6 +173,7 @@ def build_guides(
 ) -> Guides:
     """Every guided command with its host."""
     guides = [
+        Guide(Broadcast(), BroadcastHost(broadcasts)),
         Guide(Forget(), ForgetHost(catalogs, sealer, clock), lapse=data_rights.CONFIRM_WITHIN),
         Guide(Proxy(), ProxyHost(conversations)),
     ]

@@ -295,6 +295,9 @@ class Draft(SQLModel, table=True):
     kind: str = Field(max_length=32, primary_key=True)
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+    # The order the member's drafts were last touched in (times may tie): typing goes to the
+    # highest.
+    touched: int = Field(default=0, sa_type=BigInteger)
 
 
 class ScheduleStatus(StrEnum):

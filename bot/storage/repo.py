@@ -513,11 +513,7 @@ async def list_drafts(session: AsyncSession, *, member_id: int) -> list[Draft]:
     """The member's unfinished guided conversations, the most recently touched first."""
     if member_id in session.info.get(_NO_DRAFT, ()):
         return []
-    query = (
-        select(Draft)
-        .where(Draft.member_id == member_id)
-        .order_by(col(Draft.updated_at).desc(), col(Draft.kind))
-    )
+    query = select(Draft).where(Draft.member_id == member_id).order_by(col(Draft.touched).desc())
     return list((await session.exec(query)).all())
 
 
@@ -534,11 +530,12 @@ async def save_draft(
 ) -> Draft:
     """Create or replace the member's draft of this kind; the others stay."""
     session.info.get(_NO_DRAFT, set()).discard(member_id)
+    latest = select(func.max(Draft.touched)).where(Draft.member_id == member_id)
+    touched = int((await session.exec(latest)).one() or 0) + 1
     draft = await session.get(Draft, (member_id, kind))
     if draft is None:
         draft = Draft(member_id=member_id, kind=kind, data=dict(data), updated_at=now)
-    else:
-        draft.data, draft.updated_at = dict(data), now
+    draft.data, draft.updated_at, draft.touched = dict(data), now, touched
     session.add(draft)
     await session.flush()
     return draft

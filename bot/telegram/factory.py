@@ -111,6 +111,7 @@ def build_dispatcher(
         dispatcher[name] = service
     dispatcher["guides"] = build_guides(
         conversations=conversations,
+        broadcasts=broadcasts,
         catalogs=catalogs,
         sealer=sealer,
         clock=clock,

@@ -116,6 +116,8 @@ async def render(
     for say in shown.says:
         if say.engine is not None:
             responder.show(say.engine)
+        elif say.exact is not None and say.media is not None:
+            responder.media(say.media[0], say.media[1], say.exact)
         elif say.exact is not None:
             responder.send(say.exact, _keyboard(t, shown.kind, step, say))
         else:

@@ -1,4 +1,4 @@
-"""a member may keep one draft of each kind: the key is (member_id, kind)
+"""a member may keep one draft of each kind: the key is (member_id, kind); `touched` orders them
 
 Revision ID: 0014
 Revises: 0013
@@ -16,39 +16,37 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _draft_table(name: str, *key: str) -> None:
+def _draft_table(name: str, *key: str, touched: bool) -> None:
+    columns = [sa.Column('touched', sa.BigInteger(), nullable=False)] if touched else []
     op.create_table(name,
     sa.Column('member_id', sa.BigInteger(), autoincrement=False, nullable=False),
     sa.Column('kind', sa.String(length=32), nullable=False),
     sa.Column('data', sa.JSON(), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    *columns,
     sa.ForeignKeyConstraint(['member_id'], ['member.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint(*key)
     )
 
 
-def _move(source: str, target: str) -> None:
-    op.execute(
-        f'INSERT INTO {target} (member_id, kind, data, updated_at) '
-        f'SELECT member_id, kind, data, updated_at FROM {source}'
-    )
-    op.drop_table(source)
-
-
 def upgrade() -> None:
-    _draft_table('draft_by_kind', 'member_id', 'kind')
-    _move('draft', 'draft_by_kind')
+    _draft_table('draft_by_kind', 'member_id', 'kind', touched=True)
+    op.execute(
+        'INSERT INTO draft_by_kind (member_id, kind, data, updated_at, touched) '
+        'SELECT member_id, kind, data, updated_at, 1 FROM draft'
+    )
+    op.drop_table('draft')
     op.rename_table('draft_by_kind', 'draft')
 
 
 def downgrade() -> None:
     # One draft per member again: the most recently touched of each member's is kept.
-    _draft_table('draft_single', 'member_id')
+    _draft_table('draft_single', 'member_id', touched=False)
     op.execute(
         'INSERT INTO draft_single (member_id, kind, data, updated_at) '
         'SELECT member_id, kind, data, updated_at FROM draft d WHERE NOT EXISTS ('
         'SELECT 1 FROM draft n WHERE n.member_id = d.member_id AND '
-        '(n.updated_at > d.updated_at OR (n.updated_at = d.updated_at AND n.kind > d.kind)))'
+        '(n.touched > d.touched OR (n.touched = d.touched AND n.kind > d.kind)))'
     )
     op.drop_table('draft')
     op.rename_table('draft_single', 'draft')
