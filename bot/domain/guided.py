@@ -22,7 +22,8 @@ CHECKED, UNCHECKED = "☑", "☐"
 
 @dataclass(frozen=True)
 class Label:
-    """Wording by key; a parameter may itself be a Label, a `mark` (☑, ➜) goes before it."""
+    """Wording by key; a parameter may itself be a Label (or a tuple of them, listed with
+    commas); a `mark` (☑, ➜) goes before it."""
 
     key: str
     params: Mapping[str, Any] = field(default_factory=dict)
@@ -39,9 +40,10 @@ def checkbox(chosen: bool, key: str, **params: Any) -> Label:
 
 @dataclass(frozen=True)
 class Button:
-    """A button of the draft's current step: pressing it steps with (action, arg)."""
+    """A button of the draft's current step: pressing it steps with (action, arg). A plain
+    string label is shown as it is (a number)."""
 
-    label: Label
+    label: Label | str
     action: str
     arg: str = ""
 

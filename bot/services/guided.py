@@ -81,7 +81,9 @@ class Guides:
         return {g.machine.command: k for k, g in self.by_kind.items() if g.machine.command}
 
     async def open_drafts(self, session: AsyncSession, member: Member | None) -> list[Draft]:
-        """The member's open guided drafts, most recently touched first (lapsed ones go)."""
+        """The member's open guided drafts, most recently touched first. Lapsed ones go, and so
+        do those the member may no longer hold (a demoted coordinator's): what they type then
+        goes on to their questionnaire."""
         if member is None or member.id is None:
             return []
         now, found = self.clock.now(), []
@@ -89,7 +91,8 @@ class Guides:
             guide = self.by_kind.get(draft.kind)
             if guide is None:
                 continue
-            if guide.lapse is not None and now - draft.updated_at > guide.lapse:
+            lapsed = guide.lapse is not None and now - draft.updated_at > guide.lapse
+            if lapsed or not may_use(guide.machine, member):
                 await repo.delete_draft(session, member_id=member.id, kind=draft.kind)
                 continue
             found.append(draft)
@@ -109,9 +112,6 @@ class Guides:
             return None
         draft = drafts[0]
         guide = self.by_kind[draft.kind]
-        if not may_use(guide.machine, member):
-            await self._drop(session, member, draft.kind)
-            return Shown(draft.kind, (Say(guide.machine.refusal),))
         facts = await self._facts(session, member, guide, draft.data)
         turn = guide.machine.step(draft.data, got, facts)
         return await self._closing(session, member, guide, draft.data, turn)

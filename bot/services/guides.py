@@ -12,14 +12,18 @@ from bot.domain.guided import Data, Effect
 from bot.domain.guides.broadcast import Broadcast
 from bot.domain.guides.forget import Forget
 from bot.domain.guides.proxy import Proxy
+from bot.domain.guides.schedule import Schedule
 from bot.domain.guides.ticket import AnswerTicket
+from bot.domain.schedules import ScheduleDraft, ScheduleError, local_moment, relative_day
 from bot.i18n import Catalogs
 from bot.services import data_rights, proxy
 from bot.services.broadcasts import Broadcasts
+from bot.services.checkins import Checkins, span, spec_of
 from bot.services.concerns import Concerns, actions_keyboard
 from bot.services.conversations import Conversations, UserRef
 from bot.services.guided import Guide, Guides
 from bot.services.sealing import Sealer
+from bot.storage import audit
 from bot.storage.models import BroadcastStatus, Member
 
 MOMENT = "%Y-%m-%d %H:%M"
@@ -132,6 +136,65 @@ class BroadcastHost:
         return {"id": broadcast.id, "total": broadcast.total, "when": when}
 
 
+class ScheduleHost:
+    """A new schedule: the conversations, the audience picker's choices and size, the
+    partnership's zone and date, the summary to confirm; creating it."""
+
+    def __init__(self, checkins: Checkins, catalogs: Catalogs, clock: Clock) -> None:
+        self.checkins, self.catalogs, self.clock = checkins, catalogs, clock
+
+    async def facts(self, session: AsyncSession, member: Member, data: Data) -> Data:
+        draft = ScheduleDraft.from_json(data) if data else ScheduleDraft()
+        c, now = self.checkins, self.clock.now()
+        found = {
+            "flows": {f.id: f.title for f in c.schedulable},
+            "groups": c.groups,
+            "locales": c.locales,
+            "committees": await c.committees(session),
+            "audience_size": await c.audience_size(session, draft.audience),
+            "timezone": c.partnership_timezone,
+            "today": c.local_today(now),
+        }
+        if draft.step == "preview":
+            found["summary"] = await self._summary(session, member, draft)
+        return found
+
+    async def _summary(self, session: AsyncSession, member: Member, draft: ScheduleDraft) -> Data:
+        c, now, t = self.checkins, self.clock.now(), self.catalogs.translator(member.language)
+        spec = draft.spec()
+        if spec.recurrence.relative:
+            day = relative_day(now, spec.recurrence.after_days, c.tz)
+            example = c.format_moment(local_moment(day, spec.recurrence.at, c.tz), t)
+            preview = t("schedules.preview_relative", when=example)
+        else:
+            moments = c.preview(spec, now=now)
+            preview = "\n".join(f"• {c.format_moment(m, t)}" for m in moments)
+            preview = preview or t("schedules.preview_none")
+        return {
+            "flow": c.flow_title(spec.flow_id, t),
+            "when": c.describe(spec, t),
+            "audience": c.describe_audience(spec.audience, t),
+            "count": await c.audience_size(session, spec.audience),
+            "window": span(spec.window, t),
+            "reminders": c.describe_reminders(spec, t),
+            "preview": preview,
+        }
+
+    async def perform(self, session: AsyncSession, member: Member, effect: Effect) -> Data:
+        c, now, t = self.checkins, self.clock.now(), self.catalogs.translator(member.language)
+        try:
+            spec = ScheduleDraft.from_json(effect.params).spec()
+            schedule = await c.create(session, spec, now=now, created_by=member.id)
+        except ScheduleError as exc:
+            return {"error": (exc.key, exc.params)}
+        assert schedule is not None
+        detail = {"schedule": schedule.id, "flow": schedule.flow_id}
+        await audit.record(session, actor=member, action="schedule.created", detail=detail, now=now)
+        upcoming = c.next_send(schedule, now=now)
+        when = c.format_moment(upcoming, t) if upcoming else c.describe(spec_of(schedule), t)
+        return {"id": schedule.id, "when": when}
+
+
 class ProxyHost:
     """/proxy: the questionnaires, groups and languages to choose from; starting the run."""
 
@@ -166,6 +229,7 @@ def build_guides(
     *,
     conversations: Conversations,
     broadcasts: Broadcasts,
+    checkins: Checkins,
     catalogs: Catalogs,
     sealer: Sealer,
     clock: Clock,
@@ -176,6 +240,7 @@ def build_guides(
         Guide(Broadcast(), BroadcastHost(broadcasts)),
         Guide(Forget(), ForgetHost(catalogs, sealer, clock), lapse=data_rights.CONFIRM_WITHIN),
         Guide(Proxy(), ProxyHost(conversations)),
+        Guide(Schedule(), ScheduleHost(checkins, catalogs, clock)),
     ]
     if concerns is not None:
         guides.append(Guide(AnswerTicket(), TicketHost(concerns, catalogs)))

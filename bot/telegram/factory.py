@@ -112,6 +112,7 @@ def build_dispatcher(
     dispatcher["guides"] = build_guides(
         conversations=conversations,
         broadcasts=broadcasts,
+        checkins=checkins,
         catalogs=catalogs,
         sealer=sealer,
         clock=clock,

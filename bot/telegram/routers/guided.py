@@ -63,9 +63,15 @@ def _text(t: Translator, label: Label) -> str:
 
 
 def _params(t: Translator, params: Mapping[str, Any]) -> dict[str, str]:
-    return {
-        k: _text(t, v) if isinstance(v, Label) else html.escape(str(v)) for k, v in params.items()
-    }
+    return {k: _value(t, v) for k, v in params.items()}
+
+
+def _value(t: Translator, value: Any) -> str:
+    if isinstance(value, Label):
+        return _text(t, value)
+    if isinstance(value, tuple):
+        return ", ".join(_value(t, v) for v in value)
+    return html.escape(str(value))
 
 
 def _keyboard(t: Translator, kind: str, step: str, say: Say) -> InlineKeyboardMarkup | None:
@@ -78,7 +84,8 @@ def _keyboard(t: Translator, kind: str, step: str, say: Say) -> InlineKeyboardMa
 
 def _button(t: Translator, kind: str, step: str, button: Button) -> InlineKeyboardButton:
     data = GuidedStep(kind=kind, step=step, action=button.action, arg=button.arg)
-    return InlineKeyboardButton(text=_text(t, button.label), callback_data=data.pack())
+    text = button.label if isinstance(button.label, str) else _text(t, button.label)
+    return InlineKeyboardButton(text=text, callback_data=data.pack())
 
 
 async def render(
@@ -89,9 +96,11 @@ async def render(
     shown: Shown,
     t: Translator,
     callback: CallbackQuery | None = None,
+    *,
+    keep_pressed: bool = False,
 ) -> None:
     """Show a machine's turn; for a press, answer it and take the pressed message's buttons
-    off (or redraw it in place)."""
+    off (or redraw it in place) unless `keep_pressed` (a list the button was in)."""
     pressed = callback.message if callback and isinstance(callback.message, Message) else None
     if callback is not None:
         toast = None if shown.toast is None else _text(t, shown.toast)
@@ -111,7 +120,7 @@ async def render(
             )
         )
         return
-    if pressed is not None and shown.says:
+    if pressed is not None and shown.says and not keep_pressed:
         responder.remove_buttons(pressed.message_id)
     for say in shown.says:
         if say.engine is not None:
@@ -228,7 +237,8 @@ async def on_press(
     if shown is None:
         responder.answer_callback(callback, t("chat.closed"))
         return
-    await render(responder, session, member, guides, shown, t, callback)
+    keep = action in (START, RESUME)
+    await render(responder, session, member, guides, shown, t, callback, keep_pressed=keep)
 
 
 def create_router() -> Router:
