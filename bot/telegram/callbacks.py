@@ -50,7 +50,7 @@ class AuditPage(CallbackData, prefix="au"):
 
 
 class BroadcastStep(CallbackData, prefix="bc"):
-    """A broadcast draft's button (`step` the draft's step) or a scheduled one's (`list`)."""
+    """/broadcasts: a scheduled update's button (`step` is `list`)."""
 
     step: str
     action: str
@@ -58,7 +58,7 @@ class BroadcastStep(CallbackData, prefix="bc"):
 
 
 class ScheduleStep(CallbackData, prefix="sch"):
-    """A schedule draft's button (`step` the draft's step) or one in /schedules (`list`)."""
+    """/schedules: pause, resume or delete one (`step` is `list`)."""
 
     step: str
     action: str
