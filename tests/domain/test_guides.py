@@ -88,11 +88,11 @@ def _walk(machine: Machine, turn: Turn, presses: int = 30) -> list[tuple[Turn, t
         buttons = [b for say in shown for row in say.rows for b in row]
         done = [b for b in buttons if b.action in ("done", "send", "create")]
         # Go on when it can; else (nothing ticked yet) tick the first choice.
-        button = ((buttons if refused else done) or buttons or [None])[0]
+        choices = (buttons if refused else done) or buttons
         got = (
-            Input(text="10:00", html="10:00")
-            if button is None
-            else Input(action=button.action, arg=button.arg)
+            Input(action=choices[0].action, arg=choices[0].arg)
+            if choices
+            else Input(text="10:00", html="10:00")
         )
         before, turn = turn.data, machine.step(turn.data, got, FACTS)
         refused, presses = turn.data == before, presses - 1
