@@ -51,6 +51,7 @@ class Shown:
 
     kind: str
     says: tuple[Say, ...] = ()
+    step: str = ""  # the draft's step now, that its buttons carry ("" once closed)
     toast: Label | None = None
     alert: bool = False
     redraw: bool = False
@@ -154,7 +155,7 @@ class Guides:
             return None
         await self._save(session, member, kind, draft.data)
         facts = await self._facts(session, member, guide, draft.data)
-        return Shown(kind, guide.machine.show(draft.data, facts))
+        return Shown(kind, guide.machine.show(draft.data, facts), guide.machine.step_of(draft.data))
 
     async def _closing(
         self, session: AsyncSession, member: Member, guide: Guide, data: Data, turn: Turn
@@ -182,8 +183,14 @@ class Guides:
             if turn.show:
                 facts = await self._facts(session, member, guide, turn.data)
                 says += machine.show(turn.data, facts)
+        step = "" if turn.data is None else machine.step_of(turn.data)
         return Shown(
-            machine.kind, tuple(says), toast=turn.toast, alert=turn.alert, redraw=turn.redraw
+            machine.kind,
+            tuple(says),
+            step,
+            toast=turn.toast,
+            alert=turn.alert,
+            redraw=turn.redraw,
         )
 
     async def _facts(

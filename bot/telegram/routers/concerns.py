@@ -128,11 +128,11 @@ async def on_ticket_press(
             responder.text("ticket.error.closed", locale=locale, handle=ticket.handle)
             return
         shown = await guides.begin(session, member, AnswerTicket.kind, f"{action} {ticket.id}")
-        await guided.render(responder, session, member, guides, shown, t)
+        guided.render(responder, guides, shown, t)
     elif action in STATUS_OF_ACTION:
         move = Effect("move", {"ticket_id": ticket.id, "status": STATUS_OF_ACTION[action]})
         shown = await guides.perform(session, member, AnswerTicket.kind, move)
-        await guided.render(responder, session, member, guides, shown, t)
+        guided.render(responder, guides, shown, t)
         if isinstance(callback.message, Message):
             responder.remove_buttons(callback.message.message_id)
 

@@ -88,10 +88,8 @@ def _button(t: Translator, kind: str, step: str, button: Button) -> InlineKeyboa
     return InlineKeyboardButton(text=text, callback_data=data.pack())
 
 
-async def render(
+def render(
     responder: Responder,
-    session: AsyncSession,
-    member: Member | None,
     guides: Guides,
     shown: Shown,
     t: Translator,
@@ -105,7 +103,7 @@ async def render(
     if callback is not None:
         toast = None if shown.toast is None else _text(t, shown.toast)
         responder.answer_callback(callback, toast, alert=shown.alert)
-    step = await _step(session, member, guides, shown.kind)
+    step = shown.step
     if shown.redraw and pressed is not None and shown.says:
         # Toggling redraws the same message: one picker, not one per press.
         first = shown.says[0]
@@ -135,15 +133,6 @@ async def render(
             )
     if shown.open_others:
         _still_open(responder, guides, shown.open_others, t)
-
-
-async def _step(session: AsyncSession, member: Member | None, guides: Guides, kind: str) -> str:
-    """The step the draft is at now: its buttons carry it, so that older ones go stale."""
-    machine = guides.machine(kind)
-    for draft in await guides.open_drafts(session, member):
-        if draft.kind == kind and machine is not None:
-            return machine.step_of(draft.data)
-    return ""
 
 
 def _still_open(
@@ -189,7 +178,7 @@ async def on_command(
         responder.text(machine.refusal if machine else "chat.closed", locale=t.locale)
         return
     shown = await guides.begin(session, member, kind, args)
-    await render(responder, session, member, guides, shown, t)
+    render(responder, guides, shown, t)
 
 
 async def on_message(
@@ -206,7 +195,7 @@ async def on_message(
     else:
         shown = await guides.typed(session, member, _input(message))
     if shown is not None:
-        await render(responder, session, member, guides, shown, t)
+        render(responder, guides, shown, t)
 
 
 async def on_press(
@@ -238,7 +227,7 @@ async def on_press(
         responder.answer_callback(callback, t("chat.closed"))
         return
     keep = action in (START, RESUME)
-    await render(responder, session, member, guides, shown, t, callback, keep_pressed=keep)
+    render(responder, guides, shown, t, callback, keep_pressed=keep)
 
 
 def create_router() -> Router:
