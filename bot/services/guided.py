@@ -111,11 +111,7 @@ class Guides:
         drafts = await self.open_drafts(session, member)
         if not drafts:
             return None
-        draft = drafts[0]
-        guide = self.by_kind[draft.kind]
-        facts = await self._facts(session, member, guide, draft.data)
-        turn = guide.machine.step(draft.data, got, facts)
-        return await self._closing(session, member, guide, draft.data, turn)
+        return await self._step(session, member, self.by_kind[drafts[0].kind], drafts[0], got)
 
     async def press(
         self, session: AsyncSession, member: Member, kind: str, step: str, got: Input
@@ -125,9 +121,7 @@ class Guides:
         draft = next((d for d in await self.open_drafts(session, member) if d.kind == kind), None)
         if draft is None or guide.machine.step_of(draft.data) != step:
             return None
-        facts = await self._facts(session, member, guide, draft.data)
-        turn = guide.machine.step(draft.data, got, facts)
-        return await self._closing(session, member, guide, draft.data, turn)
+        return await self._step(session, member, guide, draft, got)
 
     async def perform(
         self, session: AsyncSession, member: Member, kind: str, effect: Effect
@@ -157,10 +151,13 @@ class Guides:
         facts = await self._facts(session, member, guide, draft.data)
         return Shown(kind, guide.machine.show(draft.data, facts), guide.machine.step_of(draft.data))
 
-    async def _closing(
-        self, session: AsyncSession, member: Member, guide: Guide, data: Data, turn: Turn
+    async def _step(
+        self, session: AsyncSession, member: Member, guide: Guide, draft: Draft, got: Input
     ) -> Shown:
-        shown = await self._apply(session, member, guide, data, turn)
+        """Step the draft; name the others still open if it closed."""
+        facts = await self._facts(session, member, guide, draft.data)
+        turn = guide.machine.step(draft.data, got, facts)
+        shown = await self._apply(session, member, guide, draft.data, turn)
         kind = guide.machine.kind
         if await self._still_open(session, member, kind):
             return shown
