@@ -20,7 +20,6 @@ from bot.storage import audit, outbox, repo
 from bot.storage import committees as committee_store
 from bot.storage.models import Broadcast, BroadcastStatus, Member, OutboxStatus
 
-DRAFT_KIND = "broadcast"
 PENDING = (OutboxStatus.QUEUED, OutboxStatus.SENDING)
 
 
@@ -61,7 +60,7 @@ def _is_blocked(reason: str) -> bool:
 
 
 class Broadcasts:
-    """Drafts, sends, schedules and follows coordinator broadcasts."""
+    """Sends, schedules and follows coordinator broadcasts (drafts: `domain.guides.broadcast`)."""
 
     def __init__(
         self,
@@ -89,29 +88,6 @@ class Broadcasts:
         return self.content.groups
 
     # -- the draft --------------------------------------------------------------------------
-
-    async def begin(self, session: AsyncSession, *, coordinator: Member) -> Draft:
-        """Start a new draft, replacing any unfinished one."""
-        draft = Draft()
-        await self.save(session, coordinator=coordinator, draft=draft)
-        return draft
-
-    async def current(self, session: AsyncSession, *, coordinator: Member) -> Draft | None:
-        """The coordinator's unfinished draft."""
-        row = await repo.get_draft(session, member_id=_id(coordinator), kind=DRAFT_KIND)
-        return None if row is None else Draft.from_json(row.data)
-
-    async def save(self, session: AsyncSession, *, coordinator: Member, draft: Draft) -> None:
-        await repo.save_draft(
-            session,
-            member_id=_id(coordinator),
-            kind=DRAFT_KIND,
-            data=draft.to_json(),
-            now=self.clock.now(),
-        )
-
-    async def discard(self, session: AsyncSession, *, coordinator: Member) -> None:
-        await repo.delete_draft(session, member_id=_id(coordinator))
 
     async def audience_size(self, session: AsyncSession, audience: Audience) -> int:
         """How many members would receive a broadcast to `audience` now."""
@@ -147,7 +123,6 @@ class Broadcasts:
             now=now,
         )
         broadcast.progress_chat_id = coordinator.chat_id
-        await repo.delete_draft(session, member_id=_id(coordinator))
         if due:
             await self._release(session, broadcast)
         await audit.record(

@@ -24,11 +24,11 @@ from bot.domain import engine
 from bot.domain.broadcasts import Audience
 from bot.domain.engine import Reply, RunState
 from bot.domain.flows import AskNode, Flow, FlowRegistry
+from bot.domain.guides.schedule import span as span_label
 from bot.domain.schedules import (
     DAY_CODES,
     NTH_CODES,
     Recurrence,
-    ScheduleDraft,
     ScheduleError,
     ScheduleSpec,
     local_moment,
@@ -62,7 +62,6 @@ from bot.storage.models import (
 )
 
 log = logging.getLogger(__name__)
-DRAFT_KIND = "schedule"
 # Stands for the member's name while a flow's first step is written once per language: as
 # long as the longest name (200 characters of up to two UTF-16 units each), so the text splits
 # into the same messages whatever the reader's name. A private-use character, never in wording.
@@ -297,42 +296,6 @@ class Checkins:
     async def counts(self, session: AsyncSession, *, schedule_id: int) -> dict[str, int]:
         """A schedule's check-ins by status."""
         return await store.checkin_counts(session, schedule_id=schedule_id)
-
-    # -- the coordinator's draft ------------------------------------------------------------
-
-    async def begin_draft(
-        self, session: AsyncSession, *, coordinator: Member, now: datetime
-    ) -> ScheduleDraft:
-        """Start setting up a schedule, replacing any unfinished draft."""
-        draft = ScheduleDraft()
-        await self.save_draft(session, coordinator=coordinator, draft=draft, now=now)
-        return draft
-
-    async def current_draft(
-        self, session: AsyncSession, *, coordinator: Member
-    ) -> ScheduleDraft | None:
-        """The coordinator's unfinished schedule, if any."""
-        row = await repo.get_draft(session, member_id=_id(coordinator), kind=DRAFT_KIND)
-        return None if row is None else ScheduleDraft.from_json(row.data)
-
-    async def save_draft(
-        self, session: AsyncSession, *, coordinator: Member, draft: ScheduleDraft, now: datetime
-    ) -> None:
-        await repo.save_draft(
-            session, member_id=_id(coordinator), kind=DRAFT_KIND, data=draft.to_json(), now=now
-        )
-
-    async def discard_draft(self, session: AsyncSession, *, coordinator: Member) -> None:
-        await repo.delete_draft(session, member_id=_id(coordinator))
-
-    async def confirm_draft(
-        self, session: AsyncSession, *, coordinator: Member, draft: ScheduleDraft, now: datetime
-    ) -> Schedule:
-        """Turn the draft into an active schedule."""
-        schedule = await self.create(session, draft.spec(), now=now, created_by=coordinator.id)
-        assert schedule is not None
-        await repo.delete_draft(session, member_id=_id(coordinator))
-        return schedule
 
     async def audience_size(self, session: AsyncSession, audience: Audience) -> int:
         """How many members the audience holds now."""
@@ -964,12 +927,8 @@ def _anonymous_keys(flow: Flow) -> set[str]:
 
 def span(duration: timedelta, t: Translator) -> str:
     """`72 h`, `3 d`, `90 min`: a duration in its largest whole unit."""
-    minutes = int(duration.total_seconds() // 60)
-    if minutes % (24 * 60) == 0:
-        return t("schedules.unit.days", n=minutes // (24 * 60))
-    if minutes % 60 == 0:
-        return t("schedules.unit.hours", n=minutes // 60)
-    return t("schedules.unit.minutes", n=minutes)
+    said = span_label(duration)
+    return t(said.key, **said.params)
 
 
 def _id(row: Member | Schedule) -> int:

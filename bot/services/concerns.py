@@ -18,7 +18,6 @@ import logging
 import random
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event
@@ -39,7 +38,6 @@ from bot.storage.models import Member, MemberStatus, Ticket
 log = logging.getLogger(__name__)
 COORDINATOR_PREFIX = "tk"  # tk:<action>:<ticket id>, coordinators' buttons
 RAISER_PREFIX = "tr"  # tr:reply:<ticket id>, the raiser's button
-COORDINATOR_DRAFT = "ticket"
 RAISER_DRAFT = "ticket_reply"
 ACTIONS = {
     rules.DISCUSSED: "discussed",
@@ -48,14 +46,6 @@ ACTIONS = {
     rules.DECLINED: "decline",
 }
 Keyboard = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Pending:
-    """What a coordinator's next message is for: an answer, or the reason of a decline."""
-
-    ticket_id: int
-    mode: str  # "answer" or "decline"
 
 
 def coordinator_button(text: str, action: str, ticket_id: int) -> dict[str, str]:
@@ -314,24 +304,9 @@ class Concerns:
             session, ticket, f"ticket.to_raiser.{status}", reason=html.escape(reason or "")
         )
 
-    async def expect(self, session: AsyncSession, *, coordinator: Member, pending: Pending) -> None:
-        """Take the coordinator's next message as the answer (or decline reason) of a ticket."""
-        await repo.save_draft(
-            session,
-            member_id=_id(coordinator),
-            kind=COORDINATOR_DRAFT,
-            data={"ticket_id": pending.ticket_id, "mode": pending.mode},
-            now=self.clock.now(),
-        )
-
-    async def pending(self, session: AsyncSession, *, coordinator: Member) -> Pending | None:
-        row = await repo.get_draft(session, member_id=_id(coordinator), kind=COORDINATOR_DRAFT)
-        if row is None:
-            return None
-        return Pending(ticket_id=int(row.data["ticket_id"]), mode=str(row.data["mode"]))
-
-    async def drop_pending(self, session: AsyncSession, *, member: Member) -> None:
-        await repo.delete_draft(session, member_id=_id(member))
+    async def drop_reply(self, session: AsyncSession, *, member: Member) -> None:
+        """The raiser's next message is no longer a reply."""
+        await repo.delete_draft(session, member_id=_id(member), kind=RAISER_DRAFT)
 
     # -- raisers ----------------------------------------------------------------------------
 

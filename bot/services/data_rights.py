@@ -21,7 +21,6 @@ from bot.storage import ballots as sealed_store
 from bot.storage.data_rights import MemberRecords, collect_member_records, erase_member
 from bot.storage.models import Member, Ticket
 
-FORGET_DRAFT = "forget"
 CONFIRM_WITHIN = timedelta(minutes=15)
 
 
@@ -87,26 +86,6 @@ async def export_member_data(
     )
     document = member_document(records, now=now)
     return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
-
-
-async def ask_to_forget(session: AsyncSession, *, member: Member, now: datetime) -> None:
-    """Remember that the member asked to be forgotten, until they confirm or refuse."""
-    assert member.id is not None
-    await repo.save_draft(session, member_id=member.id, kind=FORGET_DRAFT, data={}, now=now)
-
-
-async def is_confirming(session: AsyncSession, *, member: Member | None, now: datetime) -> bool:
-    """Whether the member's /forget awaits their yes or no."""
-    if member is None or member.id is None:
-        return False
-    draft = await repo.get_draft(session, member_id=member.id, kind=FORGET_DRAFT)
-    return draft is not None and now - draft.updated_at <= CONFIRM_WITHIN
-
-
-async def keep(session: AsyncSession, *, member: Member) -> None:
-    """The member changed their mind."""
-    assert member.id is not None
-    await repo.delete_draft(session, member_id=member.id)
 
 
 async def _erase(session: AsyncSession, *, member: Member, sealer: Sealer) -> None:

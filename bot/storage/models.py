@@ -282,7 +282,8 @@ class OutboxMessage(SQLModel, table=True):
 
 
 class Draft(SQLModel, table=True):
-    """A coordinator's unfinished guided conversation (e.g. a broadcast being written)."""
+    """An unfinished guided conversation (e.g. a broadcast being written): one per kind, so
+    that starting one keeps the others."""
 
     member_id: int = Field(
         sa_type=BigInteger,
@@ -291,9 +292,12 @@ class Draft(SQLModel, table=True):
         primary_key=True,
         sa_column_kwargs={"autoincrement": False},
     )
-    kind: str = Field(max_length=32)
+    kind: str = Field(max_length=32, primary_key=True)
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+    # The order the member's drafts were last touched in (times may tie): typing goes to the
+    # highest.
+    touched: int = Field(default=0, sa_type=BigInteger)
 
 
 class ScheduleStatus(StrEnum):

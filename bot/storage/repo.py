@@ -506,35 +506,45 @@ async def get_draft(session: AsyncSession, *, member_id: int, kind: str) -> Draf
     """The member's unfinished guided conversation of this kind."""
     if member_id in session.info.get(_NO_DRAFT, ()):
         return None
-    draft = await session.get(Draft, member_id)
-    return draft if draft is not None and draft.kind == kind else None
+    return await session.get(Draft, (member_id, kind))
+
+
+async def list_drafts(session: AsyncSession, *, member_id: int) -> list[Draft]:
+    """The member's unfinished guided conversations, the most recently touched first."""
+    if member_id in session.info.get(_NO_DRAFT, ()):
+        return []
+    query = select(Draft).where(Draft.member_id == member_id).order_by(col(Draft.touched).desc())
+    return list((await session.exec(query)).all())
 
 
 async def has_draft(session: AsyncSession, *, member_id: int) -> bool:
     """Whether the member has an unfinished guided conversation of any kind."""
     if member_id in session.info.get(_NO_DRAFT, ()):
         return False
-    return await session.get(Draft, member_id) is not None
+    query = select(Draft.kind).where(Draft.member_id == member_id).limit(1)
+    return (await session.exec(query)).first() is not None
 
 
 async def save_draft(
     session: AsyncSession, *, member_id: int, kind: str, data: Mapping[str, Any], now: datetime
 ) -> Draft:
-    """Create or replace the member's draft."""
+    """Create or replace the member's draft of this kind; the others stay."""
     session.info.get(_NO_DRAFT, set()).discard(member_id)
-    draft = await session.get(Draft, member_id)
+    latest = select(func.max(Draft.touched)).where(Draft.member_id == member_id)
+    touched = int((await session.exec(latest)).one() or 0) + 1
+    draft = await session.get(Draft, (member_id, kind))
     if draft is None:
         draft = Draft(member_id=member_id, kind=kind, data=dict(data), updated_at=now)
-    else:
-        draft.kind, draft.data, draft.updated_at = kind, dict(data), now
+    draft.data, draft.updated_at, draft.touched = dict(data), now, touched
     session.add(draft)
     await session.flush()
     return draft
 
 
-async def delete_draft(session: AsyncSession, *, member_id: int) -> None:
-    """Forget the member's draft, if any."""
-    await session.exec(delete(Draft).where(col(Draft.member_id) == member_id))
+async def delete_draft(session: AsyncSession, *, member_id: int, kind: str) -> None:
+    """Forget the member's draft of this kind, if any."""
+    query = delete(Draft).where(col(Draft.member_id) == member_id, col(Draft.kind) == kind)
+    await session.exec(query)
 
 
 async def create_broadcast(

@@ -31,12 +31,6 @@ class LanguageChoice(CallbackData, prefix="lang"):
     code: str
 
 
-class ForgetChoice(CallbackData, prefix="fg"):
-    """/forget: "yes" or "no"."""
-
-    answer: str
-
-
 class ReportChoice(CallbackData, prefix="rp"):
     """/report: one report, or "all"."""
 
@@ -56,7 +50,7 @@ class AuditPage(CallbackData, prefix="au"):
 
 
 class BroadcastStep(CallbackData, prefix="bc"):
-    """A broadcast draft's button (`step` the draft's step) or a scheduled one's (`list`)."""
+    """/broadcasts: a scheduled update's button (`step` is `list`)."""
 
     step: str
     action: str
@@ -64,20 +58,21 @@ class BroadcastStep(CallbackData, prefix="bc"):
 
 
 class ScheduleStep(CallbackData, prefix="sch"):
-    """A schedule draft's button (`step` the draft's step) or one in /schedules (`list`)."""
+    """/schedules: pause, resume or delete one (`step` is `list`)."""
 
     step: str
     action: str
     arg: str = ""
 
 
-class ProxyStep(CallbackData, prefix="px"):
-    """/proxy: choose a flow (`f`), then a group (`g`), then a language (`l`); `new` restarts."""
+class GuidedStep(CallbackData, prefix="g"):
+    """A guided command's button: its draft's `kind` and `step`, then the machine's action and
+    argument (`resume` and `start` are the router's own)."""
 
+    kind: str
     step: str
-    flow: str = ""
-    group: str = ""
-    language: str = ""
+    action: str
+    arg: str = ""
 
 
 class TicketAction(CallbackData, prefix="tk"):
@@ -97,13 +92,12 @@ class TicketReply(CallbackData, prefix="tr"):
 FACTORIES: tuple[type[CallbackData], ...] = (
     Answer,
     LanguageChoice,
-    ForgetChoice,
     ReportChoice,
     ExportChoice,
     AuditPage,
     BroadcastStep,
     ScheduleStep,
-    ProxyStep,
+    GuidedStep,
     TicketAction,
     TicketReply,
 )

@@ -19,6 +19,7 @@ from bot.i18n import Catalogs
 from bot.services.broadcasts import Broadcasts
 from bot.services.checkins import Checkins
 from bot.services.conversations import Conversations
+from bot.services.guides import build_guides
 from bot.services.sealing import Sealer
 from bot.storage.db import SessionFactory
 from bot.telegram.attempts import UpdateAttempts
@@ -108,6 +109,15 @@ def build_dispatcher(
     )
     for name, service in (services or {}).items():
         dispatcher[name] = service
+    dispatcher["guides"] = build_guides(
+        conversations=conversations,
+        broadcasts=broadcasts,
+        checkins=checkins,
+        catalogs=catalogs,
+        sealer=sealer,
+        clock=clock,
+        concerns=(services or {}).get("concerns"),  # type: ignore[arg-type]
+    )
     dispatcher.update.outer_middleware(tracker)
     dispatcher.update.outer_middleware(ChatOrder())
     dispatcher.update.outer_middleware(UpdateAttempts(redelivered=redelivered, budget_s=retry_s))

@@ -12,7 +12,6 @@ from aiogram.filters import Command, Filter
 from aiogram.types import Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.services.proxy import running_proxy_run
 from bot.storage import repo
 from bot.storage.models import Member
 
@@ -62,9 +61,8 @@ class PlainText(Filter):
 
 
 class CommandOrTypedInput(Filter):
-    """A command, or a message from someone a guided conversation waits on (a draft open:
-    a broadcast being written, a ticket being answered, /forget to confirm; or a questionnaire
-    a coordinator fills in for someone). Anything else is an answer to the member's own flow."""
+    """A command, or a message from someone a guided conversation waits on (a draft open).
+    Anything else is an answer to a questionnaire."""
 
     async def __call__(
         self, message: Message, member: Member | None = None, session: AsyncSession | None = None
@@ -73,6 +71,4 @@ class CommandOrTypedInput(Filter):
             return True
         if member is None or member.id is None or session is None:
             return False
-        if await repo.has_draft(session, member_id=member.id):
-            return True
-        return await running_proxy_run(session, member=member) is not None
+        return await repo.has_draft(session, member_id=member.id)

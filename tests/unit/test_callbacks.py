@@ -11,6 +11,11 @@ from aiogram.filters.callback_data import MAX_CALLBACK_LENGTH, CallbackData
 
 from bot.content import load_flows
 from bot.domain.flows import AskNode
+from bot.domain.guides.broadcast import Broadcast
+from bot.domain.guides.forget import Forget
+from bot.domain.guides.proxy import Proxy
+from bot.domain.guides.schedule import Schedule
+from bot.domain.guides.ticket import AnswerTicket
 from bot.domain.payload import encode_answer
 from bot.i18n import Catalogs
 from bot.services.concerns import ACTIONS, coordinator_button, reply_keyboard
@@ -23,14 +28,14 @@ from bot.telegram.callbacks import (
     AuditPage,
     BroadcastStep,
     ExportChoice,
-    ForgetChoice,
+    GuidedStep,
     LanguageChoice,
-    ProxyStep,
     ReportChoice,
     ScheduleStep,
     TicketAction,
     TicketReply,
 )
+from bot.telegram.routers.guided import START
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGS = Catalogs.load(ROOT / "locales", default="en")
@@ -57,28 +62,26 @@ def _answers() -> list[Answer]:
 ANSWERS = _answers()
 FLOW = _longest(FLOWS.flows)
 GROUP = _longest(FLOWS.options_for("stakeholder_group"))
+# Guided commands: the longest kind and step their machines use.
+KIND = _longest(m.kind for m in (Broadcast(), Forget(), Proxy(), Schedule(), AnswerTicket()))
+STEP = "variant_text"
 # The widest value each family carries, as the routers build them.
 SAMPLES: dict[type[CallbackData], list[CallbackData]] = {
     Answer: [*ANSWERS],
     LanguageChoice: [LanguageChoice(code=LANGUAGE)],
-    ForgetChoice: [ForgetChoice(answer="yes"), ForgetChoice(answer="no")],
     ReportChoice: [ReportChoice(kind=k) for k in (*KINDS, "all")],
     ExportChoice: [ExportChoice(file_format=f) for f in FORMATS],
     AuditPage: [AuditPage(offset=BIG_ID)],
-    BroadcastStep: [
-        BroadcastStep(step="audience", action="committee", arg=str(BIG_ID)),
-        BroadcastStep(step="audience", action="group", arg=GROUP),
-        BroadcastStep(step="variant_text", action="lang", arg=LANGUAGE),
-        BroadcastStep(step="list", action="cancel", arg=str(BIG_ID)),
+    BroadcastStep: [BroadcastStep(step="list", action="cancel", arg=str(BIG_ID))],
+    ScheduleStep: [ScheduleStep(step="list", action="delyes", arg=str(BIG_ID))],
+    GuidedStep: [
+        GuidedStep(kind=Proxy.kind, step="", action=START, arg=f"{FLOW} {GROUP} {LANGUAGE}"),
+        GuidedStep(kind=KIND, step=STEP, action="pick", arg=FLOW),
+        GuidedStep(kind=KIND, step=STEP, action="committee", arg=str(BIG_ID)),
+        GuidedStep(kind=KIND, step=STEP, action="group", arg=GROUP),
+        GuidedStep(kind=KIND, step=STEP, action="lang", arg=LANGUAGE),
+        GuidedStep(kind=KIND, step=STEP, action="pick", arg="999.999.999"),
     ],
-    ScheduleStep: [
-        ScheduleStep(step="flow", action="pick", arg=FLOW),
-        ScheduleStep(step="audience", action="committee", arg=str(BIG_ID)),
-        ScheduleStep(step="audience", action="group", arg=GROUP),
-        ScheduleStep(step="reminders", action="pick", arg="999.999.999"),
-        ScheduleStep(step="list", action="delyes", arg=str(BIG_ID)),
-    ],
-    ProxyStep: [ProxyStep(step="l", flow=FLOW, group=GROUP, language=LANGUAGE)],
     TicketAction: [TicketAction(action=a, ticket_id=BIG_ID) for a in ("answer", *ACTIONS.values())],
     TicketReply: [TicketReply(action="reply", ticket_id=BIG_ID)],
 }

@@ -15,6 +15,7 @@ from bot.telegram.routers import (
     data_rights,
     errors,
     export,
+    guided,
     language,
     membership,
     proxy,
@@ -36,12 +37,12 @@ def get_routers() -> list[Router]:
     gate.include_routers(
         language.create_router(),
         roles.create_router(),
+        guided.create_router(),
         broadcast.create_router(),
         schedules.create_router(),
         data_rights.create_router(),
         export.create_router(),
         audit.create_router(),
-        proxy.create_router(),
         committees.create_router(),
         concerns.create_router(),
         report.create_router(),
@@ -51,6 +52,8 @@ def get_routers() -> list[Router]:
     # messages, by far the most frequent, do not pass through them.
     return [
         gate,
+        # A questionnaire answered for someone else, before the member's own conversation.
+        proxy.create_router(),
         conversation.create_router(),
         membership.create_router(),
         errors.create_router(),

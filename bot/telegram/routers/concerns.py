@@ -16,20 +16,18 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import concerns as rules
+from bot.domain.guided import Effect
+from bot.domain.guides.ticket import AnswerTicket
 from bot.domain.reading import clean, is_blank
 from bot.i18n import Translator
-from bot.services.concerns import (
-    Concerns,
-    Pending,
-    actions_keyboard,
-    coordinator_button,
-    describe,
-)
+from bot.services.concerns import Concerns, actions_keyboard, coordinator_button, describe
+from bot.services.guided import Guides
 from bot.storage.models import Member, Ticket
-from bot.telegram.access import Coordinator, is_coordinator, refuse
+from bot.telegram.access import Coordinator, refuse
 from bot.telegram.callbacks import TicketAction, TicketReply
 from bot.telegram.filters import PlainText, PrivateChat, command
 from bot.telegram.render import Responder, markup
+from bot.telegram.routers import guided
 
 STATUS_OF_ACTION = {"discussed": rules.DISCUSSED, "agreed": rules.AGREED, "done": rules.DONE}
 LIST_LIMIT = 20
@@ -48,22 +46,6 @@ def _too_long(message: Message, responder: Responder, locale: str) -> bool:
         return False
     responder.text("ticket.too_long", locale=locale, length=length, max=rules.MAX_TEXT)
     return True
-
-
-class HasPendingTicket(Filter):
-    """A coordinator whose next message answers a ticket or gives a decline's reason."""
-
-    async def __call__(
-        self,
-        event: Any,
-        member: Member | None = None,
-        session: AsyncSession | None = None,
-        concerns: Concerns | None = None,
-    ) -> bool | dict[str, Any]:
-        if member is None or session is None or concerns is None:
-            return False
-        pending = await concerns.pending(session, coordinator=member)
-        return False if pending is None else {"pending": pending}
 
 
 class HasPendingReply(Filter):
@@ -127,10 +109,12 @@ async def on_ticket_press(
     session: AsyncSession,
     member: Member,
     concerns: Concerns,
+    guides: Guides,
     t: Translator,
     responder: Responder,
 ) -> None:
-    """A coordinator's button on a ticket: show, answer, a step, or decline."""
+    """A coordinator's button on a ticket: show, a step, or answer and decline (the guided
+    `AnswerTicket`: the coordinator's next message)."""
     locale, action = t.locale, callback_data.action
     ticket = await concerns.get(session, callback_data.ticket_id)
     if ticket is None:
@@ -143,81 +127,25 @@ async def on_ticket_press(
         if action == "decline" and not rules.can_move(ticket.status, rules.DECLINED):
             responder.text("ticket.error.closed", locale=locale, handle=ticket.handle)
             return
-        await concerns.expect(session, coordinator=member, pending=Pending(ticket.id or 0, action))
-        key = "ticket.ask_answer" if action == "answer" else "ticket.ask_reason"
-        responder.text(key, locale=locale, handle=ticket.handle)
+        shown = await guides.begin(session, member, AnswerTicket.kind, f"{action} {ticket.id}")
+        guided.render(responder, guides, shown, t)
     elif action in STATUS_OF_ACTION:
-        await _move(responder, session, concerns, member, ticket, STATUS_OF_ACTION[action], None)
+        move = Effect("move", {"ticket_id": ticket.id, "status": STATUS_OF_ACTION[action]})
+        shown = await guides.perform(session, member, AnswerTicket.kind, move)
+        guided.render(responder, guides, shown, t)
         if isinstance(callback.message, Message):
             responder.remove_buttons(callback.message.message_id)
 
 
-async def _move(
-    responder: Responder,
-    session: AsyncSession,
-    concerns: Concerns,
-    member: Member,
-    ticket: Ticket,
-    status: str,
-    reason: str | None,
-) -> None:
-    locale = member.language
-    try:
-        await concerns.move(
-            session, coordinator=member, ticket=ticket, status=status, reason=reason
-        )
-    except rules.ConcernError as exc:
-        responder.text(f"ticket.error.{exc.code}", locale=locale, handle=ticket.handle)
-        return
-    t = responder.catalogs.translator(locale)
-    responder.text(
-        "ticket.moved", locale=locale, handle=ticket.handle, status=t(f"ticket.status.{status}")
-    )
-    if status not in rules.CLOSED:
-        await _show_card(responder, session, concerns, ticket, t)
-
-
-async def on_pending_text(
-    message: Message,
-    session: AsyncSession,
-    member: Member,
-    pending: Pending,
-    concerns: Concerns,
-    responder: Responder,
-) -> None:
-    """The answer to a ticket, or the reason it is declined."""
-    locale = member.language
-    if _too_long(message, responder, locale):
-        return
-    await concerns.drop_pending(session, member=member)
-    if not is_coordinator(member):
-        responder.text("ticket.coordinators_only", locale=locale)
-        return
-    ticket = await concerns.get(session, pending.ticket_id)
-    text = clean(message.text or "")
-    if ticket is None or is_blank(text):
-        responder.text("ticket.cancelled", locale=locale)
-        return
-    if pending.mode == "decline":
-        await _move(responder, session, concerns, member, ticket, rules.DECLINED, text)
-        return
-    if await concerns.answer(session, coordinator=member, ticket=ticket, text=text):
-        responder.text("ticket.answer_sent", locale=locale, handle=ticket.handle)
-        return
-    # Nobody will read it: say so, and show the ticket again so that it can be closed.
-    responder.text("ticket.raiser_gone", locale=locale, handle=ticket.handle)
-    await _show_card(responder, session, concerns, ticket, responder.catalogs.translator(locale))
-
-
-async def on_pending_cancel(
+async def on_reply_cancel(
     message: Message,
     session: AsyncSession,
     member: Member,
     concerns: Concerns,
     responder: Responder,
 ) -> None:
-    """/cancel instead of an answer, a reason or a reply."""
-    await concerns.drop_pending(session, member=member)
+    """/cancel instead of a reply."""
+    await concerns.drop_reply(session, member=member)
     responder.text("ticket.cancelled", locale=member.language)
 
 
@@ -296,7 +224,7 @@ async def on_reply_text(
     """The raiser's reply, relayed to the coordinators (still anonymous if it was)."""
     if _too_long(message, responder, member.language):
         return
-    await concerns.drop_pending(session, member=member)
+    await concerns.drop_reply(session, member=member)
     text = clean(message.text or "")
     if is_blank(text) or not await concerns.is_raiser(session, member=member, ticket=ticket):
         responder.text("ticket.cancelled", locale=member.language)
@@ -314,9 +242,7 @@ def create_router() -> Router:
     router.message.register(on_tickets, command("tickets"), Coordinator())
     router.message.register(refuse("ticket.coordinators_only"), command("tickets"))
     router.message.register(on_my_concerns, command("concerns"))
-    router.message.register(on_pending_cancel, command("cancel"), HasPendingTicket())
-    router.message.register(on_pending_cancel, command("cancel"), HasPendingReply())
-    router.message.register(on_pending_text, PlainText(), HasPendingTicket())
+    router.message.register(on_reply_cancel, command("cancel"), HasPendingReply())
     router.message.register(on_reply_text, PlainText(), HasPendingReply())
     router.callback_query.register(on_ticket_press, TicketAction.filter(), Coordinator())
     router.callback_query.register(refuse("ticket.not_allowed"), TicketAction.filter())

@@ -1,0 +1,164 @@
+"""Guided commands as step machines: one protocol for every coordinator conversation.
+
+A draft is plain JSON data. A machine takes the draft, what the person typed or pressed and
+the facts the host looked up, and returns a `Turn`: the next draft (or None: closed), what to
+show as message keys and button specs (never wording), and at most one `Effect` for the host
+to carry out (the I/O), whose outcome the machine then words with `settle`.
+
+The host (`bot.services.guided`) stores one draft per (member, kind), so several can be open at
+once; the router (`bot.telegram.routers.guided`) renders turns and packs buttons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+Data = Mapping[str, Any]
+Role = Literal["member", "coordinator"]
+CHECKED, UNCHECKED = "☑", "☐"
+
+
+@dataclass(frozen=True)
+class Label:
+    """Wording by key; a parameter may itself be a Label (or a tuple of them, listed with
+    commas); a `mark` (☑, ➜) goes before it."""
+
+    key: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    mark: str = ""
+
+
+def label(key: str, mark: str = "", **params: Any) -> Label:
+    return Label(key, params, mark)
+
+
+def checkbox(chosen: bool, key: str, **params: Any) -> Label:
+    return Label(key, params, CHECKED if chosen else UNCHECKED)
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button of the draft's current step: pressing it steps with (action, arg). A plain
+    string label is shown as it is (a number)."""
+
+    label: Label | str
+    action: str
+    arg: str = ""
+
+
+Row = tuple[Button, ...]
+
+
+@dataclass(frozen=True)
+class Say:
+    """One message: a key with parameters and buttons in rows; or a text sent exactly
+    (`exact`, built by a service, with its Bot API `keyboard`); or a questionnaire's turn
+    (`engine`, an engine outcome the conversation renderer shows)."""
+
+    key: str = ""
+    params: Mapping[str, Any] = field(default_factory=dict)
+    rows: tuple[Row, ...] = ()
+    exact: str | None = None
+    keyboard: Any = None
+    media: tuple[str, str] | None = None  # an exact text's photo or document: (kind, file id)
+    engine: Any = None
+
+
+def say(key: str, *rows: Row, **params: Any) -> Say:
+    return Say(key, params, tuple(rows))
+
+
+def column(*buttons: Button) -> tuple[Row, ...]:
+    """One button per row."""
+    return tuple((b,) for b in buttons)
+
+
+@dataclass(frozen=True)
+class Input:
+    """What came in: typed text (its HTML too), media, or a pressed button (action, arg)."""
+
+    text: str | None = None
+    html: str | None = None
+    media: tuple[str, str] | None = None
+    action: str | None = None
+    arg: str = ""
+
+    @property
+    def pressed(self) -> bool:
+        return self.action is not None
+
+
+@dataclass(frozen=True)
+class Effect:
+    """Work only the host can do (store, send, erase), by name with JSON-able parameters."""
+
+    name: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A step's result. `show` asks the host to follow with the next step's question;
+    `redraw` edits the pressed message instead; `toast` answers the press alone."""
+
+    data: Data | None
+    says: tuple[Say, ...] = ()
+    effect: Effect | None = None
+    show: bool = True
+    redraw: bool = False
+    toast: Label | None = None
+    alert: bool = False
+
+
+def closed(*says: Say) -> Turn:
+    return Turn(None, says, show=False)
+
+
+def stay(data: Data, *says: Say) -> Turn:
+    """The same step again, saying why (a typed value that does not fit)."""
+    return Turn(data, says, show=False)
+
+
+def refuse(data: Data, toast: Label) -> Turn:
+    """A press that cannot be taken: an alert over the chat, the draft unchanged."""
+    return Turn(data, show=False, toast=toast, alert=True)
+
+
+class Machine(Protocol):
+    """A guided command. `kind` keys its drafts and buttons; `command` starts it (none: a
+    button elsewhere starts it through the host); `title` names it in the list of open ones;
+    `cancelled` is said on /cancel; `refusal` to whom may not hold it."""
+
+    kind: str
+    command: str | None
+    role: Role
+    title: str
+    cancelled: str
+    refusal: str
+
+    def start(self, args: str, facts: Data) -> Turn:
+        """A new draft from the command's arguments."""
+        ...
+
+    def step_of(self, data: Data) -> str:
+        """The draft's current step; a button of another step is stale."""
+        ...
+
+    def step(self, data: Data, got: Input, facts: Data) -> Turn:
+        """Apply an input to the draft."""
+        ...
+
+    def show(self, data: Data, facts: Data) -> tuple[Say, ...]:
+        """The draft's current question."""
+        ...
+
+    def settle(self, data: Data, effect: Effect, outcome: Data) -> Turn:
+        """Word what the host's effect did."""
+        ...
+
+
+def typed(got: Input) -> str:
+    """The typed text, stripped ("" for a press or media alone)."""
+    return (got.text or "").strip()

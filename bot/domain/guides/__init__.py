@@ -1,0 +1,1 @@
+"""The guided commands, each a step machine (`bot.domain.guided.Machine`)."""
