@@ -842,6 +842,7 @@ class Checkins:
         due = await store.due_reminders(session, now=now, schedule_ids=list(specs))
         sources: dict[str, list[store.QueuedMessage]] = {}
         updates: list[dict[str, Any]] = []
+        reminded: set[int] = set()
         for item in due:
             spec = specs[item.schedule_id]
             flow = self.flows.get(item.flow_id)
@@ -892,6 +893,7 @@ class Checkins:
                     now=now,
                 )
             following = spec.reminders[number] if number < len(spec.reminders) else None
+            reminded.add(item.checkin_id)
             updates.append(
                 {
                     "checkin_id": item.checkin_id,
@@ -901,7 +903,9 @@ class Checkins:
             )
         for source, messages in sources.items():
             await store.insert_messages(session, messages, source=source, now=now)
-        await store.record_reminders(session, updates)
+        await store.record_reminders(
+            session, updates, run_ids=[item.run_id for item in due if item.checkin_id in reminded]
+        )
         return len(updates)
 
 

@@ -900,10 +900,25 @@ async def due_reminders(
     return [DueReminder(*row) for row in await _rows(session, query)]
 
 
-async def record_reminders(session: AsyncSession, updates: Sequence[Mapping[str, Any]]) -> None:
-    """Count the reminders sent: each of `checkin_id`, `reminders_sent`, `next_reminder_at`."""
+async def record_reminders(
+    session: AsyncSession, updates: Sequence[Mapping[str, Any]], *, run_ids: Sequence[int]
+) -> None:
+    """Count the reminders sent: each of `checkin_id`, `reminders_sent`, `next_reminder_at`.
+
+    The reminder asks each run's question afresh, as /start does: a question set aside after
+    misunderstandings (`run_ids`) is open to answers again.
+    """
     if not updates:
         return
+    for start in range(0, len(run_ids), BULK_CHUNK):
+        await session.exec(
+            update(FlowRun)
+            .where(
+                col(FlowRun.id).in_(run_ids[start : start + BULK_CHUNK]), col(FlowRun.misses) > 0
+            )
+            .values(misses=0)
+            .execution_options(synchronize_session=False)
+        )
     connection = await session.connection()
     statement = (
         update(CheckIn)
