@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.domain.broadcasts import DEFAULT, Audience, Draft
+from bot.domain.audiences import Audience
+from bot.domain.broadcasts import DEFAULT, Draft
 
 GROUPS = ("municipality", "private_sector", "civil_society", "community", "other")
 LOCALES = ("en", "fr")

@@ -22,6 +22,7 @@ from bot.domain.clock import ManualClock
 from bot.domain.schedules import Recurrence, ScheduleSpec, parse_date, parse_time
 from bot.sandbox.emulator import BotAPIEmulator
 from bot.services.checkins import TickReport
+from bot.storage import checkins as checkin_store
 from bot.storage import outbox, repo
 from bot.storage import schedules as store
 from bot.storage.models import CheckIn, CheckInStatus, OccurrenceStatus, RunStatus, ScheduleStatus
@@ -84,7 +85,7 @@ async def checkins_of(app: BotApp, user_id: int) -> list[CheckIn]:
     async with app.session_factory() as session:
         member = await repo.get_member_by_telegram_id(session, telegram_user_id=user_id)
         assert member is not None
-        return await store.list_checkins(session, member_id=member.id)
+        return await checkin_store.list_checkins(session, member_id=member.id)
 
 
 def count(texts: list[str], fragment: str) -> int:
