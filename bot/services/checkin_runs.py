@@ -22,7 +22,7 @@ from bot.domain import engine
 from bot.domain.audiences import Audience
 from bot.domain.due import DueRule, Verdict, Window
 from bot.domain.engine import RunState
-from bot.domain.flows import AskNode, Flow, FlowRegistry
+from bot.domain.flows import Flow, FlowRegistry
 from bot.domain.schedules import (
     Recurrence,
     ScheduleSpec,
@@ -34,6 +34,7 @@ from bot.domain.text import split_html
 from bot.services import proxy
 from bot.services.ballots import Ballots, day_of
 from bot.services.checkin_messages import CheckinMessages
+from bot.services.run_answers import anonymous_keys, without
 from bot.storage import checkin_opening as opening_store
 from bot.storage import checkins as checkin_store
 from bot.storage import outbox, repo
@@ -543,16 +544,7 @@ def _listed(by_window: Mapping[Window, list[int]]) -> list[opening_store.Group]:
 def _named_only(flow: Flow | None, stored: Mapping[str, Any] | None) -> dict[str, Any]:
     """A run's named answers without the anonymous questions' (those leave it as a ballot)."""
     named = Ballots.named(stored)
-    anonymous = (
-        {
-            n.key
-            for n in flow.nodes.values()
-            if isinstance(n, AskNode) and (n.anonymous or flow.anonymous)
-        }
-        if flow
-        else set(named)
-    )
-    return {k: v for k, v in named.items() if k not in anonymous}
+    return without(named, anonymous_keys(flow) if flow else set(named))
 
 
 def _id(row: Member | Schedule) -> int:
