@@ -24,11 +24,6 @@ class Audience:
     languages: tuple[str, ...] = ()
     committees: tuple[int, ...] = ()
 
-    def includes(self, *, group: str | None, language: str) -> bool:
-        if self.groups and group not in self.groups:
-            return False
-        return not self.languages or language in self.languages
-
     @property
     def everyone(self) -> bool:
         return not self.groups and not self.languages and not self.committees
