@@ -86,7 +86,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 
-from bot.domain.broadcasts import Audience
+from bot.domain.audiences import Audience
 from bot.domain.schedules import Recurrence
 from bot.services.reports import KINDS
 from bot.storage import migrate

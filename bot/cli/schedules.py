@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.cli.common import database, load_settings, plain, say
 from bot.config import Settings
 from bot.content import Content, load_content
-from bot.domain.broadcasts import Audience
+from bot.domain.audiences import Audience
 from bot.domain.flows import FlowError
 from bot.domain.schedules import (
     DEFAULT_REMINDERS,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
+from bot.domain.audiences import Audience
 from bot.domain.text import message_parts
 
 DEFAULT = ""  # the texts key of the text that goes to every language without its own
@@ -18,41 +19,6 @@ DEFAULT = ""  # the texts key of the text that goes to every language without it
 Step = Literal[
     "text", "audience", "variants", "variant_text", "urgent", "when", "when_at", "preview"
 ]
-
-
-@dataclass(frozen=True)
-class Audience:
-    """Members a broadcast goes to: empty tuples mean 'all'.
-
-    `committees` are committee ids; who sits on them is looked up when the message is sent.
-    """
-
-    groups: tuple[str, ...] = ()
-    languages: tuple[str, ...] = ()
-    committees: tuple[int, ...] = ()
-
-    def includes(self, *, group: str | None, language: str) -> bool:
-        if self.groups and group not in self.groups:
-            return False
-        return not self.languages or language in self.languages
-
-    @property
-    def everyone(self) -> bool:
-        return not self.groups and not self.languages and not self.committees
-
-    def to_json(self) -> dict[str, Any]:
-        found: dict[str, Any] = {"groups": list(self.groups), "languages": list(self.languages)}
-        if self.committees:
-            found["committees"] = list(self.committees)
-        return found
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Audience:
-        return cls(
-            tuple(data.get("groups") or ()),
-            tuple(data.get("languages") or ()),
-            tuple(int(c) for c in data.get("committees") or ()),
-        )
 
 
 def _toggle(values: tuple[str, ...], value: str, order: Iterable[str]) -> tuple[str, ...]:

@@ -17,7 +17,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from bot.domain.broadcasts import Audience, _toggle
+from bot.domain.audiences import Audience
+from bot.domain.broadcasts import _toggle
 
 Kind = Literal["weekly", "monthly", "once", "relative"]
 Basis = Literal["member", "partnership"]

@@ -13,10 +13,11 @@ from datetime import datetime, time
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.content import Content
-from bot.domain.broadcasts import Audience, Draft
+from bot.domain.audiences import Audience
+from bot.domain.broadcasts import Draft
 from bot.domain.clock import Clock
 from bot.domain.timing import quiet_hours_end, zone
-from bot.storage import audit, outbox, repo
+from bot.storage import audiences, audit, outbox, repo
 from bot.storage import committees as committee_store
 from bot.storage.models import Broadcast, BroadcastStatus, Member, OutboxStatus
 
@@ -91,12 +92,7 @@ class Broadcasts:
 
     async def audience_size(self, session: AsyncSession, audience: Audience) -> int:
         """How many members would receive a broadcast to `audience` now."""
-        return await repo.count_audience(
-            session,
-            groups=audience.groups,
-            languages=audience.languages,
-            committees=audience.committees,
-        )
+        return await audiences.count_audience(session, audience)
 
     async def committees(self, session: AsyncSession) -> list[tuple[int, str]]:
         """Active committees a broadcast can go to: (id, name), oldest first."""
@@ -153,12 +149,7 @@ class Broadcasts:
         now = self.clock.now()
         audience = Audience.from_json(broadcast.audience)
         draft = Draft(texts=broadcast.texts)
-        members = await repo.list_audience(
-            session,
-            groups=audience.groups,
-            languages=audience.languages,
-            committees=audience.committees,
-        )
+        members = await audiences.list_audience(session, audience)
         for member in members:
             not_before = None
             if not broadcast.urgent:

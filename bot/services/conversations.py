@@ -18,10 +18,11 @@ from bot.content import Content
 from bot.domain import engine
 from bot.domain.clock import Clock
 from bot.domain.contracts import TIME_ZONE_ANSWER, TIME_ZONE_FINISHER
-from bot.domain.engine import Input, PressInput, Reply, RunState, SavedAnswer, Step
+from bot.domain.engine import Input, PressInput, Reply, RunState, Step
 from bot.domain.flows import AskNode, Flow, FlowRegistry
 from bot.domain.timing import zone, zone_label
-from bot.services.ballots import Ballots, Row, day_of
+from bot.services.ballots import Ballots, Row
+from bot.services.run_answers import RunAnswers, anonymous_keys, without
 from bot.storage import keys, repo
 from bot.storage.models import FlowRun, Member, MemberRole, MemberStatus, OutboxStatus, RunStatus
 
@@ -101,7 +102,7 @@ class Conversations:
         # Flows and wording are read through the holder at each use: a reload swaps them there.
         self.content = content
         self.clock = clock
-        self.ballots = ballots
+        self.answers = RunAnswers(ballots=ballots, clock=clock)
         self.admin_ids = admin_ids
         # Keyed hash of a Telegram user id: who was shown the consent question, unreadable
         # without the anonymity key (nothing else is stored before consent).
@@ -283,7 +284,7 @@ class Conversations:
         flow = self._current_flow(run)
         if flow is None:
             return await self._restart_changed(session, user, member, run)
-        state, ballot = self._open(run)
+        state, ballot = self.answers.open(run)
         step = self._resume(flow, state, event, _person_locale(run) or self.locale_of(user, member))
         if step.closed:
             return self._outcome(user, member, closed=True)
@@ -292,7 +293,7 @@ class Conversations:
         typed = isinstance(event, engine.TextInput)
         stale = run.prompt_message_id if typed and run.prompt_buttons else None
         if not step.accepted:
-            await self._save(session, run, flow, step, ballot)
+            await self.answers.save(session, run, flow, step, ballot)
             messages = _run_messages(run, step.replies)
             return self._outcome(
                 user, member, messages=messages, refresh=step.refresh, stale_buttons=stale
@@ -415,18 +416,18 @@ class Conversations:
         finisher = self._finisher(flow.id)
         if finisher is not None:
             return await self._hand_over(session, member, run, flow, step, ballot, finisher)
-        await self._store_answers(session, member, run, flow, step, ballot)
+        await self.answers.store(session, member, run, flow, step, ballot)
         if step.finished:
             # Anonymous answers leave the run as a ballot, in nobody's name; someone else's
             # answers (a proxy run) were stored as theirs and are not kept on the run either.
-            await self._cast(session, run, ballot)
-            anonymous = {a.key for a in step.answers if a.anonymous} | _anonymous_keys(flow)
-            answers = {} if run.proxy is not None else _without(step.state.answers, anonymous)
+            await self.answers.cast(session, run, ballot)
+            anonymous = {a.key for a in step.answers if a.anonymous} | anonymous_keys(flow)
+            answers = {} if run.proxy is not None else without(step.state.answers, anonymous)
             await repo.save_run_state(
                 session, run=run, node_id=None, answers=answers, selected=(), now=now
             )
         else:
-            await self._save(session, run, flow, step, ballot)
+            await self.answers.save(session, run, flow, step, ballot)
         messages = _run_messages(run, step.replies)
         if step.finished and step.start_flow and run.proxy is None:
             messages += await self._start_run(session, member, self.flows[step.start_flow])
@@ -446,7 +447,7 @@ class Conversations:
         then hand them over and remove the run: nothing links the member to what they said but
         the service's record."""
         if not step.finished:
-            await self._save(session, run, flow, step, ballot)
+            await self.answers.save(session, run, flow, step, ballot)
             return _run_messages(run, step.replies)
         extra = await finisher(session, member, dict(step.state.answers))
         messages = _run_messages(run, (*step.replies, *extra))
@@ -466,103 +467,6 @@ class Conversations:
             return ()
         step = await self._ask_again(session, paused, flow)
         return (_say("chat.resumed"), *(Message(r, _id(paused)) for r in step.replies))
-
-    async def _store_answers(
-        self,
-        session: AsyncSession,
-        member: Member,
-        run: FlowRun,
-        flow: Flow,
-        step: Step,
-        ballot: list[Row],
-    ) -> None:
-        """Store the step's answers. A text answer with a `quote_consent` question waits for
-        it (in the run's state) and is stored with its author's choice as `quotable`; if the
-        flow ends without asking, it is stored as not quotable."""
-        consents = flow.quote_consents()
-        held = set(consents.values())
-        for saved in step.answers:
-            if saved.key in held:
-                continue
-            await self._store_answer(session, member, run, flow, saved, ballot)
-            if saved.key in consents:
-                quotable = saved.value == "yes"
-                await self._store_held(
-                    session, member, run, flow, step, ballot, consents[saved.key], quotable
-                )
-        if step.finished:
-            for consent, text_key in consents.items():
-                if consent not in step.state.answers:
-                    await self._store_held(
-                        session, member, run, flow, step, ballot, text_key, False
-                    )
-
-    async def _store_held(
-        self,
-        session: AsyncSession,
-        member: Member,
-        run: FlowRun,
-        flow: Flow,
-        step: Step,
-        ballot: list[Row],
-        key: str,
-        quotable: bool,
-    ) -> None:
-        if key not in step.state.answers:
-            return
-        node = next(n for n in flow.nodes.values() if isinstance(n, AskNode) and n.key == key)
-        saved = SavedAnswer(
-            node_id=node.id,
-            key=key,
-            kind=node.ask,
-            value=step.state.answers[key],
-            anonymous=node.anonymous or flow.anonymous,
-        )
-        await self._store_answer(session, member, run, flow, saved, ballot, quotable=quotable)
-
-    async def _store_answer(
-        self,
-        session: AsyncSession,
-        member: Member,
-        run: FlowRun,
-        flow: Flow,
-        saved: SavedAnswer,
-        ballot: list[Row],
-        *,
-        quotable: bool = False,
-    ) -> None:
-        """Store a named or proxy answer; add an anonymous one to the run's ballot."""
-        values: list[str | int | float | None]
-        values = list(saved.value) if isinstance(saved.value, list) else [saved.value]
-        proxy = run.proxy
-        group = member.stakeholder_group if proxy is None else proxy.get("group")
-        if saved.anonymous and proxy is None:
-            ballot.extend(
-                {
-                    "key": saved.key,
-                    "kind": saved.kind,
-                    "value": v,
-                    "group": group,
-                    "quotable": quotable,
-                }
-                for v in values
-            )
-            return
-        for value in values:
-            await repo.add_answer(
-                session,
-                run_id=run.id,
-                member_id=None if proxy is not None else member.id,
-                flow_id=flow.id,
-                question_key=saved.key,
-                kind=saved.kind,
-                value=value,
-                anonymous=saved.anonymous,
-                stakeholder_group=group,
-                now=self.clock.now(),
-                quotable=quotable,
-                recorded_by=None if proxy is None else member.id,
-            )
 
     def _profile(self, changes: Mapping[str, str]) -> dict[str, str]:
         profile = dict(changes)
@@ -595,52 +499,10 @@ class Conversations:
             await session.flush()
         return _run_messages(run, step.replies)
 
-    def _open(self, run: FlowRun) -> tuple[RunState, list[Row]]:
-        """The run's state (its sealed answers opened) and the ballot it is filling."""
-        answers, ballot = self.ballots.open_memory(run.answers)
-        state = RunState(
-            flow_id=run.flow_id,
-            flow_version=run.flow_version,
-            node_id=run.node_id,
-            answers=answers,
-            selected=tuple(run.selected or ()),
-            misses=run.misses or 0,
-        )
-        return state, ballot
-
-    async def _save(
-        self, session: AsyncSession, run: FlowRun, flow: Flow, step: Step, ballot: list[Row]
-    ) -> None:
-        """Store where an open run stands: its anonymous answers and ballot sealed."""
-        memory = self.ballots.close_memory(step.state.answers, _anonymous_keys(flow), ballot)
-        await repo.save_run_state(
-            session,
-            run=run,
-            node_id=step.state.node_id,
-            answers=memory,
-            selected=step.state.selected,
-            misses=step.state.misses,
-            now=self.clock.now(),
-        )
-
-    async def _cast(self, session: AsyncSession, run: FlowRun, ballot: list[Row]) -> None:
-        if run.proxy is None:
-            await self.ballots.cast(
-                session, flow_id=run.flow_id, ballot=ballot, day=day_of(self.clock.now())
-            )
-
     async def _end(
         self, session: AsyncSession, run: FlowRun, status: RunStatus, *, cast: bool = True
     ) -> None:
-        """Close a run that did not finish: the anonymous answers already given leave it as a
-        ballot (none when `cast` is False); only its named answers stay on it."""
-        _, ballot = self.ballots.open_memory(run.answers)
-        if cast:
-            await self._cast(session, run, ballot)
-        flow = self.flows.get(run.flow_id)
-        anonymous = _anonymous_keys(flow) if flow is not None else set()
-        answers = _without(self.ballots.named(run.answers), anonymous)
-        await repo.end_run(session, run=run, status=status, now=self.clock.now(), answers=answers)
+        await self.answers.end(session, run, self.flows.get(run.flow_id), status, cast=cast)
 
     async def _prompt(
         self, session: AsyncSession, user: UserRef, member: Member, run: FlowRun
@@ -654,7 +516,7 @@ class Conversations:
     async def _ask_again(self, session: AsyncSession, run: FlowRun, flow: Flow) -> Step:
         """The open question asked afresh: a question set aside after misunderstandings is
         open to answers again."""
-        step = engine.prompt(flow, self._open(run)[0])
+        step = engine.prompt(flow, self.answers.open(run)[0])
         if run.misses:
             await repo.save_run_state(
                 session,
@@ -706,10 +568,6 @@ def _run_messages(run: FlowRun, replies: Iterable[Reply]) -> tuple[Message, ...]
     return tuple(Message(r, _id(run), None if r.hint else person) for r in replies)
 
 
-def _without(answers: Mapping[str, Any], keys: set[str]) -> dict[str, Any]:
-    return {k: v for k, v in answers.items() if k not in keys}
-
-
 class QuestionInFlight(Exception):
     """Typed text may answer a question whose message is being sent right now: whether the
     member saw it is known once the send's outcome is recorded. Nothing was applied; the
@@ -728,14 +586,6 @@ def _typed_before(event: Input, message_id: int | None, run: FlowRun) -> bool:
         and shown is not None
         and message_id < shown
     )
-
-
-def _anonymous_keys(flow: Flow) -> set[str]:
-    return {
-        n.key
-        for n in flow.nodes.values()
-        if isinstance(n, AskNode) and (n.anonymous or flow.anonymous)
-    }
 
 
 def _id(row: Member | FlowRun) -> int:

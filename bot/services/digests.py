@@ -17,6 +17,7 @@ from functools import partial
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain.audiences import Audience
 from bot.domain.concerns import CATEGORIES
 from bot.domain.digests import (
     MAX_QUOTES,
@@ -400,7 +401,7 @@ class Digests:
         if committee is None or committee.archived_at is not None:
             log.warning("digest schedule #%s: its committee is gone; nothing sent", schedule.id)
             return 0
-        readers = await queries.committee_recipients(session, committee_id=_id(committee))
+        readers = await queries.recipients(session, Audience(committees=(_id(committee),)))
         if not readers:
             return 0
         # Whole weeks, like every release: the digest says from which Monday.
@@ -437,7 +438,7 @@ class Digests:
         if not tickets:
             return 0
         lines = acted_on(tickets, await queries.status_summaries(session, tickets=tickets))
-        readers = await queries.active_members(session)
+        readers = await queries.recipients(session, Audience())
 
         def text_for(t: Translator) -> str:
             return self.wording.render_you_said_we_did(lines, t)

@@ -17,14 +17,15 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain.audiences import Audience
 from bot.domain.digests import REPORTED, TicketRow
 from bot.domain.releases import Periods
+from bot.storage.audiences import audience_filter
 from bot.storage.models import (
     Answer,
     CheckIn,
     CheckInStatus,
     Committee,
-    CommitteeMember,
     FlowRun,
     Member,
     MemberStatus,
@@ -106,20 +107,6 @@ async def mark_results_sent(
 
 
 # -- the voice digest -------------------------------------------------------------------------
-
-
-async def committee_recipients(session: AsyncSession, *, committee_id: int) -> list[Recipient]:
-    """Active members sitting on the committee."""
-    query = (
-        select(Member.id, Member.chat_id, Member.language, Member.time_zone)
-        .join(CommitteeMember, col(CommitteeMember.member_id) == col(Member.id))
-        .where(
-            col(CommitteeMember.committee_id) == committee_id,
-            col(Member.status) == MemberStatus.ACTIVE,
-        )
-        .order_by(col(Member.id))
-    )
-    return _recipients(list((await session.exec(query)).all()))
 
 
 async def mark_committee_digest(
@@ -275,11 +262,11 @@ async def mark_reported(session: AsyncSession, *, ticket_ids: Sequence[int], now
     )
 
 
-async def active_members(session: AsyncSession) -> list[Recipient]:
-    """Everyone who has not stopped or blocked the bot."""
+async def recipients(session: AsyncSession, audience: Audience) -> list[Recipient]:
+    """The audience's members (a committee's, or everyone who has not stopped the bot)."""
     query = (
         select(Member.id, Member.chat_id, Member.language, Member.time_zone)
-        .where(col(Member.status) == MemberStatus.ACTIVE)
+        .where(*audience_filter(audience))
         .order_by(col(Member.id))
     )
     return _recipients(list((await session.exec(query)).all()))

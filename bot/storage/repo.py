@@ -27,7 +27,6 @@ from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from bot.storage.committees import in_committees
 from bot.storage.models import (
     Answer,
     Broadcast,
@@ -464,42 +463,6 @@ async def count_rows(session: AsyncSession, model: type[Any]) -> int:
 async def get_member(session: AsyncSession, *, member_id: int) -> Member | None:
     """A member by database id."""
     return await session.get(Member, member_id)
-
-
-async def list_audience(
-    session: AsyncSession,
-    *,
-    groups: Sequence[str] = (),
-    languages: Sequence[str] = (),
-    committees: Sequence[int] = (),
-) -> list[Member]:
-    """Active members in the given groups, languages and committees (empty means all), by id."""
-    query = select(Member).where(Member.status == MemberStatus.ACTIVE).order_by(col(Member.id))
-    if committees:
-        query = query.where(in_committees(committees))
-    if groups:
-        query = query.where(col(Member.stakeholder_group).in_(list(groups)))
-    if languages:
-        query = query.where(col(Member.language).in_(list(languages)))
-    return list((await session.exec(query)).all())
-
-
-async def count_audience(
-    session: AsyncSession,
-    *,
-    groups: Sequence[str] = (),
-    languages: Sequence[str] = (),
-    committees: Sequence[int] = (),
-) -> int:
-    """How many active members `list_audience` would return."""
-    query = select(func.count()).select_from(Member).where(Member.status == MemberStatus.ACTIVE)
-    if committees:
-        query = query.where(in_committees(committees))
-    if groups:
-        query = query.where(col(Member.stakeholder_group).in_(list(groups)))
-    if languages:
-        query = query.where(col(Member.language).in_(list(languages)))
-    return int((await session.exec(query)).one())
 
 
 async def get_draft(session: AsyncSession, *, member_id: int, kind: str) -> Draft | None:

@@ -1,23 +1,13 @@
-"""The coordinator's broadcast draft, step by step, and who an audience includes."""
+"""The coordinator's broadcast draft, step by step."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.domain.broadcasts import DEFAULT, Audience, Draft
+from bot.domain.broadcasts import DEFAULT, Draft
 
 GROUPS = ("municipality", "private_sector", "civil_society", "community", "other")
 LOCALES = ("en", "fr")
-
-
-def test_audience_includes() -> None:
-    everyone = Audience()
-    assert everyone.everyone and everyone.includes(group=None, language="fr")
-    community_fr = Audience(groups=("community",), languages=("fr",))
-    assert community_fr.includes(group="community", language="fr")
-    assert not community_fr.includes(group="community", language="en")
-    assert not community_fr.includes(group="municipality", language="fr")
-    assert Audience.from_json(community_fr.to_json()) == community_fr
 
 
 def test_a_draft_with_a_text_per_language() -> None:

@@ -13,10 +13,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.content import load_flows
 from bot.delivery.transport import Composed
-from bot.domain.broadcasts import Audience
+from bot.domain.audiences import Audience
 from bot.domain.schedules import Recurrence, ScheduleSpec
 from bot.i18n import Catalogs
 from bot.services.checkins import Checkins, TickReport
+from bot.storage import checkins as checkin_store
 from bot.storage import migrate, repo
 from bot.storage import schedules as store
 from bot.storage.db import SessionFactory, create_engine, create_session_factory
@@ -159,7 +160,7 @@ class World:
 
     async def checkins_of(self, member: Member | None = None) -> list[CheckIn]:
         async with self.sessions() as session:
-            return await store.list_checkins(
+            return await checkin_store.list_checkins(
                 session, member_id=member.id if member is not None else None
             )
 

@@ -22,6 +22,7 @@ from bot.domain.clock import ManualClock
 from bot.domain.schedules import Recurrence, ScheduleSpec, parse_date, parse_time
 from bot.sandbox.emulator import BotAPIEmulator
 from bot.services.checkins import TickReport
+from bot.storage import checkins as checkin_store
 from bot.storage import outbox, repo
 from bot.storage import schedules as store
 from bot.storage.models import CheckIn, CheckInStatus, OccurrenceStatus, RunStatus, ScheduleStatus
@@ -84,7 +85,7 @@ async def checkins_of(app: BotApp, user_id: int) -> list[CheckIn]:
     async with app.session_factory() as session:
         member = await repo.get_member_by_telegram_id(session, telegram_user_id=user_id)
         assert member is not None
-        return await store.list_checkins(session, member_id=member.id)
+        return await checkin_store.list_checkins(session, member_id=member.id)
 
 
 def count(texts: list[str], fragment: str) -> int:
@@ -375,6 +376,32 @@ async def test_reminders_go_only_to_non_respondents_and_the_window_closes(
     assert statuses == [CheckInStatus.DONE]
     # The pulse is anonymous: seven answers, none linked to Amina or her run.
     assert await db.answers(amina.user_id, "trust_pulse") == {}
+
+
+async def test_a_reminder_asks_a_set_aside_question_afresh(
+    emulator: BotAPIEmulator, app: BotApp, clock: ManualClock
+) -> None:
+    """A question set aside after misunderstandings is open again when the reminder asks it,
+    as after /start: the next unreadable answer gets the question's hint, not the set-aside
+    notice."""
+    amina = Phone(emulator, app, user_id=1001)
+    await onboard(amina)
+    await pause(app, REVIEW)
+    clock.advance(timedelta(hours=1))
+    assert (await tick(app)).sent == 1
+    await amina.wait_for(PULSE)
+    for _ in range(5):
+        await amina.send("blah")
+    assert amina.last.plain_text.startswith("Let us leave this question for now")
+    amina.new()
+
+    clock.advance(timedelta(days=1))
+    assert (await tick(app)).reminded == 1
+    await amina.wait_for(REMINDER)
+    amina.new()
+    await amina.send("blah")
+    reply = amina.new_text()
+    assert reply.startswith("Please answer with a whole number") and "set aside" not in reply
 
 
 # -- /schedules -------------------------------------------------------------------------------

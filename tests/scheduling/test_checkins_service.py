@@ -8,9 +8,9 @@ from datetime import time, timedelta
 import pytest
 from checkin_world import CREATED, World, open_world, utc, weekly
 
-from bot.domain.broadcasts import Audience
+from bot.domain.audiences import Audience
 from bot.domain.schedules import Recurrence
-from bot.storage import schedules as store
+from bot.storage import checkin_opening as store
 from bot.storage.models import (
     CheckInStatus,
     MemberStatus,
@@ -259,7 +259,7 @@ async def test_nothing_is_sent_twice_even_when_opened_again(world: World) -> Non
         opened = await store.open_checkins(
             session,
             opening,
-            audience=store.Selection(),
+            audience=Audience(),
             groups=spec_groups,
             now=utc(*MONDAY, 10, 1),
         )

@@ -13,8 +13,8 @@ from checkin_world import World, open_world, utc, weekly
 from bot.content import load_flows
 from bot.domain.text import split_html
 from bot.services.checkins import Checkins
+from bot.storage import checkins as store
 from bot.storage import outbox, repo
-from bot.storage import schedules as store
 from bot.storage.models import CheckInStatus
 
 MONDAY = (2026, 1, 5)
@@ -153,7 +153,7 @@ async def test_a_large_occurrence_is_committed_in_batches(world: World) -> None:
     # In a conversation: skipped, and the batches go on past them.
     await world.start_flow(members[4], "roles", at=utc(*MONDAY, 9))
     await world.schedule("trust_pulse", weekly(0))
-    world.checkins.open_batch = 10
+    world.checkins.runner.open_batch = 10
     seen: list[tuple[int, int]] = []
     async with world.sessions() as session:
 

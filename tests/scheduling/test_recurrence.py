@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.domain.broadcasts import Audience
+from bot.domain.audiences import Audience
 from bot.domain.schedules import (
     Recurrence,
     ScheduleDraft,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Protocol, Self, TypeVar
 
-from bot.domain.broadcasts import Audience
+from bot.domain.audiences import Audience
 from bot.domain.guided import Button, Data, Input, Row, checkbox, column, label
 
 
