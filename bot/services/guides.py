@@ -14,7 +14,8 @@ from bot.domain.guides.forget import Forget
 from bot.domain.guides.proxy import Proxy
 from bot.domain.guides.schedule import Schedule
 from bot.domain.guides.ticket import AnswerTicket
-from bot.domain.schedules import ScheduleDraft, ScheduleError, local_moment, relative_day
+from bot.domain.schedule_draft import ScheduleDraft
+from bot.domain.schedules import ScheduleError, local_moment, relative_day
 from bot.i18n import Catalogs
 from bot.services import data_rights, proxy
 from bot.services.broadcasts import Broadcasts

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.domain.audiences import Audience
+from bot.domain.schedule_draft import ScheduleDraft
 from bot.domain.schedules import (
     Recurrence,
-    ScheduleDraft,
     ScheduleError,
     ScheduleSpec,
     local_moment,

@@ -2,7 +2,7 @@
 (weekly, monthly, once, or some days after an event), the time, whose clock, how long it stays
 open and its reminders, then a preview of the next send times to confirm.
 
-The draft is `bot.domain.schedules.ScheduleDraft`. Facts: the audience picker's (see
+The draft is `bot.domain.schedule_draft.ScheduleDraft`. Facts: the audience picker's (see
 `audience`), `flows` (id -> title key), `timezone` (the partnership's), `today` (its date), and
 at the preview `summary` (the schedule described, from the host).
 """
@@ -29,7 +29,8 @@ from bot.domain.guided import (
     stay,
 )
 from bot.domain.guides.audience import audience_rows, tick
-from bot.domain.schedules import DAY_CODES, NTH_CODES, TYPED_STEPS, ScheduleDraft, ScheduleError
+from bot.domain.schedule_draft import TYPED_STEPS, ScheduleDraft
+from bot.domain.schedules import DAY_CODES, NTH_CODES, ScheduleError
 
 WEEKS = (1, 2, 3, 4)
 MONTHS = (1, 2, 3, 6, 12)
