@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from bot.domain.conditions import condition_problems
 from bot.domain.payload import SKIP, SUBMIT, answer_payload_size
 
 SCHEMA_VERSION = 1
@@ -116,6 +117,8 @@ class AskNode(_Strict):
     # A yes/no question asking whether the text answer it names may be quoted (without a
     # name) in digests: the host stores that answer once this one is given, marked quotable.
     quote_consent: Slug | None = None
+    # A choice question shows the option a given answer names first, marked (see `given`).
+    suggest: Slug | None = None
     next: Next
 
     @model_validator(mode="after")
@@ -144,6 +147,8 @@ class AskNode(_Strict):
             raise ValueError("a time_zone question can only set `time_zone`")
         if self.quote_consent is not None and self.ask != "yes_no":
             raise ValueError("`quote_consent` belongs on a yes_no question")
+        if self.suggest is not None and self.ask != "choice":
+            raise ValueError("`suggest` belongs on a choice question")
         return self
 
     @property
@@ -194,6 +199,8 @@ class FlowHeader(_Strict):
     finisher: Slug | None = None
     # Members may open it over another flow, and even after /stop (a concern).
     at_any_time: bool = False
+    # Answers the host may give before the flow starts (an invitation's group, say).
+    given: tuple[Slug, ...] = ()
     start: Slug
     nodes: tuple[dict[str, Any], ...] = Field(min_length=1)
 
@@ -213,6 +220,7 @@ class Flow:
     source: str
     finisher: str | None = None
     at_any_time: bool = False
+    given: tuple[str, ...] = ()
 
     def node(self, node_id: str) -> Node:
         return self.nodes[node_id]
@@ -372,6 +380,7 @@ def parse_flow(data: object, *, source: str) -> tuple[Flow | None, list[FlowProb
         source=source,
         finisher=header.finisher,
         at_any_time=header.at_any_time,
+        given=header.given,
     )
     problems.extend(check_graph(flow))
     return (None if problems else flow), problems
@@ -403,6 +412,8 @@ def check_graph(flow: Flow) -> list[FlowProblem]:
                     f"answer name '{node.key}' is also used by node '{saved[node.key]}'", node.id
                 )
             saved[node.key] = node.id
+            if node.suggest is not None and node.suggest not in flow.given:
+                problem(f"`suggest` names no given answer '{node.suggest}'", node.id)
             for value in node.button_values():
                 size = answer_payload_size(node.id, value)
                 if size > TELEGRAM_CALLBACK_LIMIT:
@@ -426,6 +437,8 @@ def check_graph(flow: Flow) -> list[FlowProblem]:
         if isinstance(node, SayNode | AskNode) and not isinstance(node.next, str):
             for branch in node.next:
                 name = branch.when.answer if branch.when else None
+                if name in flow.given:
+                    continue
                 if name and name not in saved:
                     problem(f"condition refers to unknown answer '{name}'", node.id)
                     continue
@@ -450,60 +463,6 @@ def check_graph(flow: Flow) -> list[FlowProblem]:
         if node_id in reachable and node_id not in finishing:
             problem("no path leads from here to an `end` node", node_id)
     return problems
-
-
-def condition_problems(condition: Condition, asked: AskNode, *, own: bool) -> list[str]:
-    """What in `condition` can never hold for the answers `asked` can take (`own`: the
-    condition is on the question's own answer, which is always given when it is tested)."""
-    subject = f"'{asked.key}' ({asked.ask})"
-    found: list[str] = []
-    tested = [condition.equals] if condition.equals is not None else []
-    tested += list(condition.in_ or ())
-    if asked.ask == "multi_choice" and tested:
-        found.append(f"answer {subject} is a list: test it with `contains`, not `equals`/`in`")
-    elif asked.choices or asked.ask in ("scale", "number"):
-        values = [o.value for o in asked.choices]
-        for value in tested:
-            if (_as_text(value) not in values) if values else not _within(value, asked):
-                why = f"its values: {values}" if values else _range(asked)
-                found.append(f"answer {subject} is never {value!r}; {why}")
-    if condition.contains is not None:
-        values = [o.value for o in asked.choices] if asked.ask == "multi_choice" else []
-        if condition.contains not in values:
-            where = f"its values: {values}" if values else "`contains` tests a multi_choice answer"
-            found.append(f"answer {subject} never contains '{condition.contains}'; {where}")
-    bounds = (condition.lt, condition.lte, condition.gt, condition.gte)
-    if asked.ask not in ("scale", "number") and any(b is not None for b in bounds):
-        found.append(f"answer {subject} is not a number: lt/lte/gt/gte never hold")
-    if own and condition.skipped and not asked.skippable:
-        found.append(f"answer {subject} cannot be skipped: `skipped: true` never holds")
-    return found
-
-
-def _as_text(value: Scalar) -> str:
-    # YAML reads a bare `yes`/`no` as a boolean; the engine takes it for the yes/no value.
-    return ("yes" if value else "no") if isinstance(value, bool) else str(value)
-
-
-def _within(value: Scalar, asked: AskNode) -> bool:
-    if isinstance(value, bool):
-        return False
-    try:
-        number = float(value)
-    except ValueError:
-        return False
-    lo, hi = asked.scale_bounds if asked.ask == "scale" else (asked.min, asked.max)
-    whole = asked.ask == "scale" or asked.integer
-    in_range = (lo is None or number >= lo) and (hi is None or number <= hi)
-    return in_range and (number.is_integer() or not whole)
-
-
-def _range(asked: AskNode) -> str:
-    lo, hi = asked.scale_bounds if asked.ask == "scale" else (asked.min, asked.max)
-    kind = "whole number" if asked.ask == "scale" or asked.integer else "number"
-    bounds = [f"from {lo:g}"] if lo is not None else []
-    bounds += [f"to {hi:g}"] if hi is not None else []
-    return " ".join([f"it takes a {kind}", *bounds])
 
 
 def _walk(start: str, neighbours: Any) -> set[str]:
