@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -29,6 +29,8 @@ from bot.storage.models import FlowRun, Member, MemberRole, MemberStatus, Outbox
 ONBOARDING = "onboarding"
 TIME_ZONE = "timezone"
 Finisher = Callable[[AsyncSession, Member, Mapping[str, Any]], Awaitable[tuple[Reply, ...]]]
+# Code that takes up one named answer once stored (a committee seat accepted, say).
+AnswerHook = Callable[[AsyncSession, Member, object], Awaitable[tuple[Reply, ...]]]
 PRE_CONSENT_RUN = 0
 # A typed "yes" counts as consent only this long after the consent question was shown.
 CONSENT_SHOWN_FOR = timedelta(days=7)
@@ -73,6 +75,18 @@ class Outcome:
         return tuple(m.reply for m in self.messages)
 
 
+class Arrivals(Protocol):
+    """How a person came (an invitation link), known by their consent tag until they consent."""
+
+    async def given(self, session: AsyncSession, tag: str) -> Mapping[str, Any]:
+        """The answers onboarding is given for them (see a flow's `given`)."""
+        ...
+
+    async def joined(self, session: AsyncSession, member: Member, tag: str) -> None:
+        """They consented and are now `member`."""
+        ...
+
+
 def _say(key: str, **params: str | int | float) -> Message:
     return Message(Reply(key=key, params=params))
 
@@ -90,6 +104,8 @@ class Conversations:
         finishers: Mapping[str, Finisher] | None = None,
         admin_ids: frozenset[int] = frozenset(),
         partnership_timezone: str = "UTC",
+        arrivals: Arrivals | None = None,
+        answer_hooks: Mapping[str, AnswerHook] | None = None,
     ) -> None:
         # The code a flow's `finisher:` hands it over to when it ends, e.g. a concern that
         # becomes a ticket: its answers are never stored as answers, nor kept on a run.
@@ -108,6 +124,8 @@ class Conversations:
         # without the anonymity key (nothing else is stored before consent).
         self.consent_tag = consent_tag
         self.partnership_timezone = partnership_timezone
+        self.arrivals = arrivals
+        self.answer_hooks = dict(answer_hooks or {})
 
     @property
     def flows(self) -> FlowRegistry:
@@ -338,7 +356,8 @@ class Conversations:
         misses = await keys.consent_misses(session, tag=tag, since=now - CONSENT_SHOWN_FOR)
         if misses is None and not isinstance(event, PressInput):
             return await self._welcome(session, user)
-        state = dataclasses.replace(first.state, misses=misses or 0)
+        given = await self.arrivals.given(session, tag) if self.arrivals else {}
+        state = dataclasses.replace(first.state, misses=misses or 0, answers=given)
         step = self._resume(flow, state, event, self.locale_of(user, None))
         if step.closed or (not step.accepted and isinstance(event, PressInput)):
             return self._outcome(
@@ -348,8 +367,8 @@ class Conversations:
             # Counted like any question's misunderstandings: hints, the way out, set aside.
             await keys.consent_missed(session, tag=tag, misses=step.state.misses)
             return self._outcome(user, None, messages=tuple(Message(r) for r in step.replies))
-        await keys.consent_answered(session, tag=tag)
         if step.discard:
+            await keys.consent_answered(session, tag=tag)
             return self._outcome(user, None, messages=tuple(Message(r) for r in step.replies))
         role = MemberRole.ADMIN if user.telegram_user_id in self.admin_ids else MemberRole.MEMBER
         member = await repo.create_member(
@@ -361,6 +380,9 @@ class Conversations:
             now=now,
             role=role,
         )
+        if self.arrivals is not None:
+            await self.arrivals.joined(session, member, tag)
+        await keys.consent_answered(session, tag=tag)
         run = await repo.create_run(
             session,
             member_id=_id(member),
@@ -428,7 +450,11 @@ class Conversations:
             )
         else:
             await self.answers.save(session, run, flow, step, ballot)
-        messages = _run_messages(run, step.replies)
+        taken_up: tuple[Reply, ...] = ()
+        for saved in step.answers if run.proxy is None else ():
+            if saved.key in self.answer_hooks:
+                taken_up += await self.answer_hooks[saved.key](session, member, saved.value)
+        messages = _run_messages(run, (*taken_up, *step.replies))
         if step.finished and step.start_flow and run.proxy is None:
             messages += await self._start_run(session, member, self.flows[step.start_flow])
         return messages

@@ -10,6 +10,7 @@ from bot.config import Settings
 from bot.content import Content
 from bot.domain.clock import Clock
 from bot.domain.contracts import CONCERNS_FINISHER
+from bot.domain.invites import COMMITTEE_SEAT
 from bot.services.ballots import Ballots
 from bot.services.broadcasts import Broadcasts
 from bot.services.checkins import Checkins
@@ -18,6 +19,7 @@ from bot.services.concerns import Concerns
 from bot.services.conversations import Conversations
 from bot.services.digests import Digests
 from bot.services.export import ExportPolicy, export_policy
+from bot.services.invites import Invitations
 from bot.services.reports import Reports
 from bot.services.sealing import CONSENT, Sealer
 
@@ -64,6 +66,7 @@ class Services:
     checkins: Checkins
     digests: Digests
     committees: Committees
+    invitations: Invitations
     reports: Reports
     export_policy: ExportPolicy
 
@@ -83,6 +86,8 @@ class Services:
         concerns = Concerns(
             clock=clock, catalogs=content.catalogs, sealer=sealer, wake_sender=wake_sender
         )
+        committees = Committees(clock=clock)
+        invitations = Invitations(clock=clock, committees=committees, content=content)
         conversations = Conversations(
             content=content,
             clock=clock,
@@ -92,6 +97,9 @@ class Services:
             # The flow names its hand-over (`finisher:`); here is the code behind each name.
             finishers={CONCERNS_FINISHER: concerns.finish_flow},
             partnership_timezone=settings.partnership_timezone,
+            # An invitation link's group and committee, and the seat it offers, taken up.
+            arrivals=invitations,
+            answer_hooks={COMMITTEE_SEAT: invitations.take_seat},
         )
         broadcasts = Broadcasts(
             clock=clock,
@@ -110,7 +118,8 @@ class Services:
             broadcasts=broadcasts,
             checkins=checkins_for(settings, content),
             digests=digests_for(settings, content),
-            committees=Committees(clock=clock),
+            committees=committees,
+            invitations=invitations,
             reports=Reports(flows=content.flows, min_group=settings.report_min_group, clock=clock),
             export_policy=export_policy(settings),
         )
