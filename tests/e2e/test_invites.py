@@ -4,15 +4,22 @@ closed links (expired, revoked, used up, unknown) and the committee seat a link 
 
 from __future__ import annotations
 
+import asyncio
+import csv
 import io
 import re
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
+import pytest
 import segno
 from conftest import ADMIN, Database, Phone
 from PIL import Image
 
 from bot.app import BotApp
+from bot.cli import main
+from bot.config import Settings
 from bot.domain.clock import ManualClock
 from bot.sandbox.emulator import BotAPIEmulator
 from bot.storage.models import CommitteeMember, ConsentPrompt, Invite, Member
@@ -197,3 +204,135 @@ async def test_only_coordinators_make_links(admin: Phone, phone: Phone, db: Data
     assert "Usage: /invite" in admin.new_text()
     await admin.send("/invite revoke 7")
     assert "There is no invitation #7." in admin.new_text()
+
+
+def invite_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["invite", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+async def in_thread(*args: Any) -> Any:
+    """The CLI runs its own event loop: run it off the test's loop."""
+    return await asyncio.to_thread(*args)
+
+
+async def test_links_from_the_shell(
+    admin: Phone,
+    phone: Phone,
+    cli_env: Settings,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    db: Database,
+) -> None:
+    bot = ("--bot", "partnerbot_sandbox_bot")
+    poster = tmp_path / "poster.png"
+    code, out, err = await in_thread(
+        invite_cli,
+        capsys,
+        "create",
+        *bot,
+        "--group",
+        "civil_society",
+        "--label",
+        "market poster",
+        "--days",
+        "10",
+        "--uses",
+        "3",
+        "--qr",
+        str(poster),
+    )
+    assert (code, err) == (0, "")
+    assert "Invitation #1: group Civil-society organisation, market poster, until" in out
+    assert ", at most 3 people" in out and out.rstrip().endswith(str(poster))
+    found = LINK.search(out)
+    assert found is not None and found.group(1) == "partnerbot_sandbox_bot"
+    expected = [[bool(m) for m in row] for row in segno.make(found.group(0), error="m").matrix]
+    assert qr_modules(poster.read_bytes(), len(expected)) == expected
+
+    await phone.send(f"/start {found.group(2)}")
+    shown = await answer_up_to_group(phone)
+    assert "Your invitation says which group you belong to" in shown
+    await phone.press("Civil-society")
+    member = await db.member(phone.user_id)
+    assert member is not None and (member.stakeholder_group, member.invite_id) == (
+        "civil_society",
+        1,
+    )
+
+    code, out, _ = await in_thread(invite_cli, capsys, "list", *bot)
+    assert code == 0 and "1 joined (open)" in out and found.group(0) in out
+    assert await in_thread(invite_cli, capsys, "revoke", "1") == (
+        0,
+        "Invitation #1 is revoked: its link admits nobody any more"
+        " (those who joined through it stay).\n",
+        "",
+    )
+    code, out, _ = await in_thread(invite_cli, capsys, "list", *bot)
+    assert "1 joined (revoked)" in out
+    code, _, err = await in_thread(invite_cli, capsys, "create", *bot, "--group", "nobody")
+    assert code == 1 and "partnerbot: “nobody” is not a stakeholder group" in err
+    code, _, err = await in_thread(invite_cli, capsys, "create", *bot)
+    assert (code, err) == (
+        1,
+        "partnerbot: An invitation is for a stakeholder group or a committee.\n",
+    )
+
+
+async def test_nominees_get_a_personal_link_each(
+    admin: Phone,
+    emulator: BotAPIEmulator,
+    app: BotApp,
+    cli_env: Settings,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    db: Database,
+) -> None:
+    await admin.send("/committee new Steering group")
+    nominees = tmp_path / "nominees.csv"
+    nominees.write_text(
+        "name,group,organisation,committee\n"
+        "Awa Ndiaye,community,Market women,\n"
+        "Jo Diallo,municipality,City of Thiès,Steering group\n",
+        encoding="utf-8",
+    )
+    bot = ("--bot", "partnerbot_sandbox_bot")
+    code, out, err = await in_thread(invite_cli, capsys, "import", str(nominees), *bot)
+    written = tmp_path / "nominees-links.csv"
+    assert (code, out, err) == (
+        0,
+        f"2 personal invitation links (one person each) written to {written}.\n",
+        "",
+    )
+    with written.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["name"], r["group"], r["committee"]) for r in rows] == [
+        ("Awa Ndiaye", "community", ""),
+        ("Jo Diallo", "municipality", "Steering group"),
+    ]
+    invites = sorted(await db.rows(Invite), key=lambda i: i.id or 0)
+    assert [(i.max_uses, i.label, i.committee_id) for i in invites] == [
+        (1, None, None),
+        (1, None, 1),
+    ]
+
+    # A personal link admits its one person only.
+    jo = Phone(emulator, app, user_id=1020, first_name="Jo")
+    token = rows[1]["link"].rsplit("=", 1)[1]
+    await jo.send(f"/start {token}")
+    await answer_up_to_group(jo)
+    for typed in ("1", "City of Thiès", "Mayor"):
+        await jo.send(typed)
+    await jo.press("Yes")
+    assert "You now sit on the committee “Steering group”." in jo.new_text()
+    other = Phone(emulator, app, user_id=1021, first_name="Mo")
+    await other.send(f"/start {token}")
+    assert "used by as many people as it was made for" in other.new_text()
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,group\nAwa,community\nJo,nobody\n", encoding="utf-8")
+    code, _, err = await in_thread(invite_cli, capsys, "import", str(bad), *bot)
+    assert code == 1 and f"partnerbot: {bad}, row 3: “nobody” is not a stakeholder group" in err
+    assert await db.count(Invite) == 2  # all or none
+    assert not (tmp_path / "bad-links.csv").exists()
