@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,6 +21,7 @@ from bot.domain.contracts import TIME_ZONE_ANSWER, TIME_ZONE_FINISHER
 from bot.domain.engine import Input, PressInput, Reply, RunState, Step
 from bot.domain.flows import AskNode, Flow, FlowRegistry
 from bot.domain.timing import zone, zone_label
+from bot.services.arrivals import Arrivals, NoArrivals
 from bot.services.ballots import Ballots, Row
 from bot.services.run_answers import RunAnswers, anonymous_keys, without
 from bot.storage import keys, repo
@@ -29,8 +30,6 @@ from bot.storage.models import FlowRun, Member, MemberRole, MemberStatus, Outbox
 ONBOARDING = "onboarding"
 TIME_ZONE = "timezone"
 Finisher = Callable[[AsyncSession, Member, Mapping[str, Any]], Awaitable[tuple[Reply, ...]]]
-# Code that takes up one named answer once stored (a committee seat accepted, say).
-AnswerHook = Callable[[AsyncSession, Member, object], Awaitable[tuple[Reply, ...]]]
 PRE_CONSENT_RUN = 0
 # A typed "yes" counts as consent only this long after the consent question was shown.
 CONSENT_SHOWN_FOR = timedelta(days=7)
@@ -75,18 +74,6 @@ class Outcome:
         return tuple(m.reply for m in self.messages)
 
 
-class Arrivals(Protocol):
-    """How a person came (an invitation link), known by their consent tag until they consent."""
-
-    async def given(self, session: AsyncSession, tag: str) -> Mapping[str, Any]:
-        """The answers onboarding is given for them (see a flow's `given`)."""
-        ...
-
-    async def joined(self, session: AsyncSession, member: Member, tag: str) -> None:
-        """They consented and are now `member`."""
-        ...
-
-
 def _say(key: str, **params: str | int | float) -> Message:
     return Message(Reply(key=key, params=params))
 
@@ -105,7 +92,6 @@ class Conversations:
         admin_ids: frozenset[int] = frozenset(),
         partnership_timezone: str = "UTC",
         arrivals: Arrivals | None = None,
-        answer_hooks: Mapping[str, AnswerHook] | None = None,
     ) -> None:
         # The code a flow's `finisher:` hands it over to when it ends, e.g. a concern that
         # becomes a ticket: its answers are never stored as answers, nor kept on a run.
@@ -124,8 +110,7 @@ class Conversations:
         # without the anonymity key (nothing else is stored before consent).
         self.consent_tag = consent_tag
         self.partnership_timezone = partnership_timezone
-        self.arrivals = arrivals
-        self.answer_hooks = dict(answer_hooks or {})
+        self.arrivals = arrivals or NoArrivals()
 
     @property
     def flows(self) -> FlowRegistry:
@@ -356,7 +341,7 @@ class Conversations:
         misses = await keys.consent_misses(session, tag=tag, since=now - CONSENT_SHOWN_FOR)
         if misses is None and not isinstance(event, PressInput):
             return await self._welcome(session, user)
-        given = await self.arrivals.given(session, tag) if self.arrivals else {}
+        given = await self.arrivals.given(session, tag)
         state = dataclasses.replace(first.state, misses=misses or 0, answers=given)
         step = self._resume(flow, state, event, self.locale_of(user, None))
         if step.closed or (not step.accepted and isinstance(event, PressInput)):
@@ -380,8 +365,7 @@ class Conversations:
             now=now,
             role=role,
         )
-        if self.arrivals is not None:
-            await self.arrivals.joined(session, member, tag)
+        await self.arrivals.joined(session, member, tag)
         await keys.consent_answered(session, tag=tag)
         run = await repo.create_run(
             session,
@@ -450,11 +434,8 @@ class Conversations:
             )
         else:
             await self.answers.save(session, run, flow, step, ballot)
-        taken_up: tuple[Reply, ...] = ()
-        for saved in step.answers if run.proxy is None else ():
-            if saved.key in self.answer_hooks:
-                taken_up += await self.answer_hooks[saved.key](session, member, saved.value)
-        messages = _run_messages(run, (*taken_up, *step.replies))
+        said = await self.arrivals.take_up(session, member, step.answers) if not run.proxy else ()
+        messages = _run_messages(run, (*said, *step.replies))
         if step.finished and step.start_flow and run.proxy is None:
             messages += await self._start_run(session, member, self.flows[step.start_flow])
         return messages

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import io
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.content import Content
 from bot.domain import invites as rules
 from bot.domain.clock import Clock
-from bot.domain.engine import Reply
+from bot.domain.engine import Reply, SavedAnswer
 from bot.domain.invites import InviteState, Limits, Nominee
 from bot.i18n import Translator
 from bot.services.committees import CommitteeError, Committees
@@ -238,10 +238,11 @@ class Invitations:
         session.add(member)
         await session.flush()
 
-    async def take_seat(
-        self, session: AsyncSession, member: Member, value: object
+    async def take_up(
+        self, session: AsyncSession, member: Member, answers: Iterable[SavedAnswer]
     ) -> tuple[Reply, ...]:
         """The member's answer to the committee seat their link offered: "yes" seats them."""
+        value = next((a.value for a in answers if a.key == rules.COMMITTEE_SEAT), None)
         invite = None
         if member.invite_id is not None:
             invite = await store.get_invite(session, invite_id=member.invite_id)

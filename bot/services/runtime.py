@@ -10,7 +10,6 @@ from bot.config import Settings
 from bot.content import Content
 from bot.domain.clock import Clock
 from bot.domain.contracts import CONCERNS_FINISHER
-from bot.domain.invites import COMMITTEE_SEAT
 from bot.services.ballots import Ballots
 from bot.services.broadcasts import Broadcasts
 from bot.services.checkins import Checkins
@@ -99,7 +98,6 @@ class Services:
             partnership_timezone=settings.partnership_timezone,
             # An invitation link's group and committee, and the seat it offers, taken up.
             arrivals=invitations,
-            answer_hooks={COMMITTEE_SEAT: invitations.take_seat},
         )
         broadcasts = Broadcasts(
             clock=clock,
