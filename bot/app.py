@@ -215,6 +215,7 @@ class BotApp:
             services={
                 "concerns": services.concerns,
                 "committees": services.committees,
+                "invitations": services.invitations,
                 "reports": services.reports,
                 "export_policy": services.export_policy,
             },

@@ -1,5 +1,5 @@
 """The `partnerbot` command: run | sandbox | migrate | flows | schedules | export | audit | report |
-keys | backup | restore | move-to-postgres | committees.
+keys | backup | restore | move-to-postgres | committees | invite.
 
 One module per command group, each with an `add_parsers(sub)` that registers its commands;
 `common` holds what they share (settings, the database, plain text)."""
@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import argparse
 
-from bot.cli import backup, committees, flows, keys, records, report, run, schedules
+from bot.cli import backup, committees, flows, invites, keys, records, report, run, schedules
 from bot.cli.run import log_secrets, tune_collector
 
 __all__ = ["build_parser", "log_secrets", "main", "tune_collector"]
 
 # In the order `partnerbot --help` lists them.
-GROUPS = (run, flows, schedules, records, report, committees, keys, backup)
+GROUPS = (run, flows, schedules, records, report, committees, invites, keys, backup)
 
 
 def build_parser() -> argparse.ArgumentParser:

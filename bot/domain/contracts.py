@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.domain import concerns, reports
+from bot.domain import concerns, invites, reports
 from bot.domain.flows import AskKind, AskNode, Flow, FlowProblem, FlowRegistry, ProfileField
 
 # Finishers: the code a flow's answers are handed over to when it ends (`finisher:` in a flow).
@@ -89,6 +89,11 @@ NEEDS = (
         "audiences and reports by stakeholder group (FlowRegistry.options_for)",
         flow="onboarding",
         rules=(Sets("stakeholder_group"),),
+    ),
+    Need(
+        "an invitation link's committee seat, taken by answering yes (bot/services/invites.py)",
+        flow="onboarding",
+        rules=(Asks(invites.COMMITTEE_SEAT, ("yes_no",)),),
     ),
     Need(
         "trust reports, the trust matrix and voice digests (bot/domain/reports.py)",

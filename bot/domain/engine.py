@@ -13,7 +13,17 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from bot.domain.flows import AskKind, AskNode, Branch, Condition, EndNode, Flow, Next, SayNode
+from bot.domain.flows import (
+    AskKind,
+    AskNode,
+    Branch,
+    Condition,
+    EndNode,
+    Flow,
+    Next,
+    Option,
+    SayNode,
+)
 from bot.domain.payload import SKIP, SUBMIT
 from bot.domain.reading import (
     Choice,
@@ -92,6 +102,7 @@ class OptionView:
     value: str
     label: str | None = None
     text: str | None = None
+    suggested: bool = False
 
 
 @dataclass(frozen=True)
@@ -261,7 +272,7 @@ def resume(
     ):
         return _submit(flow, state, node, speech)
 
-    reading = read(node, event, speech)
+    reading = read(node, event, speech, _ordered(node, state))
     if not reading.understood:
         return _reject(node, state, reading.hint)
     return _accept(flow, state, node, reading, speech)
@@ -283,8 +294,10 @@ def _says(event: TextInput, key: str, speech: Speech) -> bool:
     return typed in {normalise(w) for w in speech.every(key)} | {f"/{key.rsplit('.', 1)[-1]}"}
 
 
-def read(node: AskNode, event: Input, speech: Speech) -> Reading:
-    """Read an input as an answer to `node`."""
+def read(
+    node: AskNode, event: Input, speech: Speech, shown: tuple[Option, ...] | None = None
+) -> Reading:
+    """Read an input as an answer to `node`, whose options were `shown` in that order."""
     if isinstance(event, PressInput):
         if event.value == SKIP:
             return Reading(node.skippable)
@@ -302,7 +315,7 @@ def read(node: AskNode, event: Input, speech: Speech) -> Reading:
     if node.skippable and _says(TextInput(text), SKIP_KEY, speech):
         return Reading(True)
     if node.ask in ("choice", "yes_no"):
-        found = match_choice(text, _choices(node, speech))
+        found = match_choice(text, _choices(node, speech, shown))
         return Reading(False) if found is None else Reading(True, found.value, not found.exact)
     if node.ask == "multi_choice":
         return _match_many(node, text, speech)
@@ -318,11 +331,20 @@ def read(node: AskNode, event: Input, speech: Speech) -> Reading:
     return Reading(True, text)
 
 
-def _choices(node: AskNode, speech: Speech) -> list[Choice]:
+def _choices(
+    node: AskNode, speech: Speech, shown: tuple[Option, ...] | None = None
+) -> list[Choice]:
     return [
         Choice(o.value, own=(speech.label(o.label),), other=speech.every(o.label))
-        for o in node.choices
+        for o in (node.choices if shown is None else shown)
     ]
+
+
+def _ordered(node: AskNode, state: RunState) -> tuple[Option, ...]:
+    """The options as shown: the one a given answer suggests (`AskNode.suggest`) first."""
+    suggested = state.answers.get(node.suggest) if node.suggest else None
+    first = tuple(o for o in node.choices if o.value == suggested)
+    return (*first, *(o for o in node.choices if o.value != suggested))
 
 
 def _match_many(node: AskNode, text: str, speech: Speech) -> Reading:
@@ -461,9 +483,10 @@ def _question(node: AskNode, state: RunState) -> Reply:
             for i, n in enumerate(range(lo, hi + 1))
         )
     else:
+        suggested = state.answers.get(node.suggest) if node.suggest else None
         options = tuple(
-            OptionView(number=i + 1, value=o.value, label=o.label)
-            for i, o in enumerate(node.choices)
+            OptionView(number=i + 1, value=o.value, label=o.label, suggested=o.value == suggested)
+            for i, o in enumerate(_ordered(node, state))
         )
     view = QuestionView(
         node_id=node.id,

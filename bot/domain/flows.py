@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from bot.domain.flow_problems import FlowError as FlowError
+from bot.domain.flow_problems import FlowProblem as FlowProblem
 from bot.domain.payload import SKIP, SUBMIT, answer_payload_size
 
 SCHEMA_VERSION = 1
@@ -116,6 +118,8 @@ class AskNode(_Strict):
     # A yes/no question asking whether the text answer it names may be quoted (without a
     # name) in digests: the host stores that answer once this one is given, marked quotable.
     quote_consent: Slug | None = None
+    # A choice question shows the option a given answer names first, marked (see `given`).
+    suggest: Slug | None = None
     next: Next
 
     @model_validator(mode="after")
@@ -144,6 +148,8 @@ class AskNode(_Strict):
             raise ValueError("a time_zone question can only set `time_zone`")
         if self.quote_consent is not None and self.ask != "yes_no":
             raise ValueError("`quote_consent` belongs on a yes_no question")
+        if self.suggest is not None and self.ask != "choice":
+            raise ValueError("`suggest` belongs on a choice question")
         return self
 
     @property
@@ -194,6 +200,8 @@ class FlowHeader(_Strict):
     finisher: Slug | None = None
     # Members may open it over another flow, and even after /stop (a concern).
     at_any_time: bool = False
+    # Answers the host may give before the flow starts (an invitation's group, say).
+    given: tuple[Slug, ...] = ()
     start: Slug
     nodes: tuple[dict[str, Any], ...] = Field(min_length=1)
 
@@ -213,6 +221,7 @@ class Flow:
     source: str
     finisher: str | None = None
     at_any_time: bool = False
+    given: tuple[str, ...] = ()
 
     def node(self, node_id: str) -> Node:
         return self.nodes[node_id]
@@ -251,32 +260,6 @@ def targets(node: Node) -> list[str]:
     if isinstance(node.next, str):
         return [node.next]
     return [b.goto for b in node.next]
-
-
-@dataclass(frozen=True)
-class FlowProblem:
-    """One thing wrong with a flow file, located as precisely as possible."""
-
-    file: str
-    message: str
-    flow: str | None = None
-    node: str | None = None
-
-    def __str__(self) -> str:
-        where = [self.file]
-        if self.flow:
-            where.append(f"flow '{self.flow}'")
-        if self.node:
-            where.append(f"node '{self.node}'")
-        return f"{', '.join(where)}: {self.message}"
-
-
-class FlowError(Exception):
-    """Raised when flows fail to load; lists every problem found."""
-
-    def __init__(self, problems: Iterable[FlowProblem]) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
 
 
 @dataclass(frozen=True)
@@ -372,6 +355,7 @@ def parse_flow(data: object, *, source: str) -> tuple[Flow | None, list[FlowProb
         source=source,
         finisher=header.finisher,
         at_any_time=header.at_any_time,
+        given=header.given,
     )
     problems.extend(check_graph(flow))
     return (None if problems else flow), problems
@@ -403,6 +387,8 @@ def check_graph(flow: Flow) -> list[FlowProblem]:
                     f"answer name '{node.key}' is also used by node '{saved[node.key]}'", node.id
                 )
             saved[node.key] = node.id
+            if node.suggest is not None and node.suggest not in flow.given:
+                problem(f"`suggest` names no given answer '{node.suggest}'", node.id)
             for value in node.button_values():
                 size = answer_payload_size(node.id, value)
                 if size > TELEGRAM_CALLBACK_LIMIT:
@@ -426,6 +412,8 @@ def check_graph(flow: Flow) -> list[FlowProblem]:
         if isinstance(node, SayNode | AskNode) and not isinstance(node.next, str):
             for branch in node.next:
                 name = branch.when.answer if branch.when else None
+                if name in flow.given:
+                    continue
                 if name and name not in saved:
                     problem(f"condition refers to unknown answer '{name}'", node.id)
                     continue

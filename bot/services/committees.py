@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.clock import Clock
+from bot.services.errors import CodedError
 from bot.storage import audit, repo
 from bot.storage import committees as store
 from bot.storage.models import Committee, Member
@@ -21,13 +22,8 @@ from bot.storage.models import Committee, Member
 NAME_LENGTH = 80
 
 
-class CommitteeError(ValueError):
+class CommitteeError(CodedError):
     """Invalid input; `code` is the last part of the locale key `committee.error.<code>`."""
-
-    def __init__(self, code: str, **params: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from bot.domain.contracts import TIME_ZONE_ANSWER, TIME_ZONE_FINISHER
 from bot.domain.engine import Input, PressInput, Reply, RunState, Step
 from bot.domain.flows import AskNode, Flow, FlowRegistry
 from bot.domain.timing import zone, zone_label
+from bot.services.arrivals import Arrivals, NoArrivals
 from bot.services.ballots import Ballots, Row
 from bot.services.run_answers import RunAnswers, anonymous_keys, without
 from bot.storage import keys, repo
@@ -90,6 +91,7 @@ class Conversations:
         finishers: Mapping[str, Finisher] | None = None,
         admin_ids: frozenset[int] = frozenset(),
         partnership_timezone: str = "UTC",
+        arrivals: Arrivals | None = None,
     ) -> None:
         # The code a flow's `finisher:` hands it over to when it ends, e.g. a concern that
         # becomes a ticket: its answers are never stored as answers, nor kept on a run.
@@ -108,6 +110,7 @@ class Conversations:
         # without the anonymity key (nothing else is stored before consent).
         self.consent_tag = consent_tag
         self.partnership_timezone = partnership_timezone
+        self.arrivals = arrivals or NoArrivals()
 
     @property
     def flows(self) -> FlowRegistry:
@@ -338,7 +341,8 @@ class Conversations:
         misses = await keys.consent_misses(session, tag=tag, since=now - CONSENT_SHOWN_FOR)
         if misses is None and not isinstance(event, PressInput):
             return await self._welcome(session, user)
-        state = dataclasses.replace(first.state, misses=misses or 0)
+        given = await self.arrivals.given(session, tag)
+        state = dataclasses.replace(first.state, misses=misses or 0, answers=given)
         step = self._resume(flow, state, event, self.locale_of(user, None))
         if step.closed or (not step.accepted and isinstance(event, PressInput)):
             return self._outcome(
@@ -348,8 +352,8 @@ class Conversations:
             # Counted like any question's misunderstandings: hints, the way out, set aside.
             await keys.consent_missed(session, tag=tag, misses=step.state.misses)
             return self._outcome(user, None, messages=tuple(Message(r) for r in step.replies))
-        await keys.consent_answered(session, tag=tag)
         if step.discard:
+            await keys.consent_answered(session, tag=tag)
             return self._outcome(user, None, messages=tuple(Message(r) for r in step.replies))
         role = MemberRole.ADMIN if user.telegram_user_id in self.admin_ids else MemberRole.MEMBER
         member = await repo.create_member(
@@ -361,6 +365,8 @@ class Conversations:
             now=now,
             role=role,
         )
+        await self.arrivals.joined(session, member, tag)
+        await keys.consent_answered(session, tag=tag)
         run = await repo.create_run(
             session,
             member_id=_id(member),
@@ -428,7 +434,8 @@ class Conversations:
             )
         else:
             await self.answers.save(session, run, flow, step, ballot)
-        messages = _run_messages(run, step.replies)
+        said = await self.arrivals.take_up(session, member, step.answers) if not run.proxy else ()
+        messages = _run_messages(run, (*said, *step.replies))
         if step.finished and step.start_flow and run.proxy is None:
             messages += await self._start_run(session, member, self.flows[step.start_flow])
         return messages

@@ -17,6 +17,7 @@ from bot.i18n import Translator
 from bot.services.conversations import Message
 
 CHECKED, UNCHECKED = "☑", "☐"
+SUGGESTED = "✓"  # an invitation's group, shown first; typed back, the mark is ignored
 Keyboard = dict[str, Any]
 
 
@@ -107,7 +108,9 @@ def render_keyboard(message: Message, t: Translator) -> Keyboard | None:
     if q.kind in ("scale", "yes_no"):
         rows.append([button(o.text or t(o.label or ""), o.value) for o in q.options])
     elif q.kind == "choice":
-        rows.extend([button(f"{o.number}. {t(o.label or '')}", o.value)] for o in q.options)
+        for o in q.options:
+            mark = f"{SUGGESTED} " if o.suggested else ""
+            rows.append([button(f"{mark}{o.number}. {t(o.label or '')}", o.value)])
     elif q.kind == "multi_choice":
         for o in q.options:
             mark = CHECKED if o.value in q.selected else UNCHECKED

@@ -18,6 +18,7 @@ from bot.services.concerns import Concerns
 from bot.services.conversations import Conversations
 from bot.services.digests import Digests
 from bot.services.export import ExportPolicy, export_policy
+from bot.services.invites import Invitations
 from bot.services.reports import Reports
 from bot.services.sealing import CONSENT, Sealer
 
@@ -64,6 +65,7 @@ class Services:
     checkins: Checkins
     digests: Digests
     committees: Committees
+    invitations: Invitations
     reports: Reports
     export_policy: ExportPolicy
 
@@ -83,6 +85,8 @@ class Services:
         concerns = Concerns(
             clock=clock, catalogs=content.catalogs, sealer=sealer, wake_sender=wake_sender
         )
+        committees = Committees(clock=clock)
+        invitations = Invitations(clock=clock, committees=committees, content=content)
         conversations = Conversations(
             content=content,
             clock=clock,
@@ -92,6 +96,8 @@ class Services:
             # The flow names its hand-over (`finisher:`); here is the code behind each name.
             finishers={CONCERNS_FINISHER: concerns.finish_flow},
             partnership_timezone=settings.partnership_timezone,
+            # An invitation link's group and committee, and the seat it offers, taken up.
+            arrivals=invitations,
         )
         broadcasts = Broadcasts(
             clock=clock,
@@ -110,7 +116,8 @@ class Services:
             broadcasts=broadcasts,
             checkins=checkins_for(settings, content),
             digests=digests_for(settings, content),
-            committees=Committees(clock=clock),
+            committees=committees,
+            invitations=invitations,
             reports=Reports(flows=content.flows, min_group=settings.report_min_group, clock=clock),
             export_policy=export_policy(settings),
         )

@@ -76,6 +76,10 @@ class Member(SQLModel, table=True):
     role_title: str | None = Field(default=None, max_length=200)
     time_zone: str | None = Field(default=None, max_length=64)
     role: str = Field(default=MemberRole.MEMBER, max_length=16)
+    # The invitation link the member joined through (response-rate follow-up per channel). No
+    # foreign key: member -> invite -> committee -> member would be a cycle, which backups
+    # cannot order; links are never deleted.
+    invite_id: int | None = Field(default=None, sa_type=BigInteger)
     status: str = Field(default=MemberStatus.ACTIVE, max_length=16, index=True)
     consent_at: datetime = Field(sa_type=UTCDateTime)
     joined_at: datetime = Field(sa_type=UTCDateTime)
@@ -531,3 +535,26 @@ class ConsentPrompt(SQLModel, table=True):
     shown_at: datetime = Field(sa_type=UTCDateTime, index=True)
     # Misunderstood answers to it in a row (nothing else of the person is kept).
     misses: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # The invitation the person opened, remembered until they consent (then on the member).
+    invite_id: int | None = Field(default=None, sa_type=BigInteger)
+
+
+class Invite(SQLModel, table=True):
+    """An invitation link (`t.me/<bot>?start=<token>`) for a stakeholder group or committee."""
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=Id)
+    token: str = Field(max_length=64, unique=True)
+    stakeholder_group: str | None = Field(default=None, max_length=40)
+    committee_id: int | None = Field(
+        default=None, sa_type=BigInteger, foreign_key="committee.id", ondelete="SET NULL"
+    )
+    # Where the link is used ("market poster"), shown to coordinators only.
+    label: str | None = Field(default=None, max_length=200)
+    # The member who made it (no foreign key, as on `Member.invite_id`), or None (the shell).
+    created_by: int | None = Field(default=None, sa_type=BigInteger)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    max_uses: int | None = None
+    # People who joined through it.
+    uses: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -89,6 +89,13 @@ class TicketReply(CallbackData, prefix="tr"):
     ticket_id: int
 
 
+class InviteChoice(CallbackData, prefix="iv"):
+    """/invite: a link for a group (`g`) or a committee (`c`), named by `ref`; `l` lists them."""
+
+    kind: str
+    ref: str = ""
+
+
 FACTORIES: tuple[type[CallbackData], ...] = (
     Answer,
     LanguageChoice,
@@ -100,4 +107,5 @@ FACTORIES: tuple[type[CallbackData], ...] = (
     GuidedStep,
     TicketAction,
     TicketReply,
+    InviteChoice,
 )

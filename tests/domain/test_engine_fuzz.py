@@ -43,10 +43,31 @@ SHIPPED = load_flows(ROOT / "flows", locale_keys=CATALOGS.keys())
 PROBES = ["1", "2", "3", "yes", "no", "Something", SKIP]
 
 
+def given_answers(flow: Flow) -> dict[str, str]:
+    """Answers the host may give the flow (its `given`): an option of the question a given
+    answer is suggested to, or an id."""
+    suggested = {
+        n.suggest: n.choices[-1].value
+        for n in flow.nodes.values()
+        if isinstance(n, AskNode) and n.suggest
+    }
+    return {name: suggested.get(name, "1") for name in flow.given}
+
+
 def reachable_states(flow: Flow) -> dict[str, RunState]:
-    """The first state found at each question, exploring every button and a few typed inputs."""
+    """The first state found at each question, exploring every button and a few typed inputs,
+    from the start with and without the answers the flow may be given."""
     found: dict[str, RunState] = {}
-    queue = deque([start(flow).state])
+    first = start(flow).state
+    for beginning in (first, replace(first, answers=given_answers(flow))):
+        for node_id, state in _explore(flow, beginning).items():
+            found.setdefault(node_id, state)
+    return found
+
+
+def _explore(flow: Flow, beginning: RunState) -> dict[str, RunState]:
+    found: dict[str, RunState] = {}
+    queue = deque([beginning])
     while queue:
         state = queue.popleft()
         if state.node_id is None or state.node_id in found:

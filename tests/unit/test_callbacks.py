@@ -29,6 +29,7 @@ from bot.telegram.callbacks import (
     BroadcastStep,
     ExportChoice,
     GuidedStep,
+    InviteChoice,
     LanguageChoice,
     ReportChoice,
     ScheduleStep,
@@ -84,6 +85,11 @@ SAMPLES: dict[type[CallbackData], list[CallbackData]] = {
     ],
     TicketAction: [TicketAction(action=a, ticket_id=BIG_ID) for a in ("answer", *ACTIONS.values())],
     TicketReply: [TicketReply(action="reply", ticket_id=BIG_ID)],
+    InviteChoice: [
+        InviteChoice(kind="g", ref="civil_society"),
+        InviteChoice(kind="c", ref=str(BIG_ID)),
+        InviteChoice(kind="l"),
+    ],
 }
 
 

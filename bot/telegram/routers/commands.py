@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from aiogram import Router
-from aiogram.filters import CommandStart
+from aiogram.filters import CommandObject, CommandStart
 from aiogram.types import Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.clock import Clock
+from bot.domain.invites import InviteState
 from bot.i18n import Translator
 from bot.services import proxy
 from bot.services.conversations import Conversations, UserRef
+from bot.services.invites import Invitations
 from bot.storage.models import Member
 from bot.telegram.access import is_coordinator
 from bot.telegram.filters import IsCommand, PrivateChat, command
@@ -19,14 +21,23 @@ from bot.telegram.render import Responder
 
 async def on_start(
     message: Message,
+    command: CommandObject,
     session: AsyncSession,
     user: UserRef,
     member: Member | None,
     conversations: Conversations,
     responder: Responder,
+    invitations: Invitations | None = None,
 ) -> None:
-    """Begin onboarding, resume an open flow, or welcome a member back."""
+    """Begin onboarding, resume an open flow, or welcome a member back; `/start <token>` came
+    through an invitation link (a closed one is said politely, and onboarding goes on)."""
     outcome = await conversations.start_command(session, user=user, member=member)
+    token = (command.args or "").strip()
+    if token and invitations is not None:
+        tag = None if member is not None else conversations.consent_tag(user.telegram_user_id)
+        found = await invitations.opened(session, token=token, tag=tag)
+        if found is not InviteState.OPEN:
+            responder.text(f"invite.closed.{found}", locale=outcome.locale)
     responder.show(outcome)
 
 

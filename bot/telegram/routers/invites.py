@@ -1,0 +1,156 @@
+"""/invite: coordinators make invitation links (with a QR code), list them and revoke them.
+
+`/invite` offers a button per stakeholder group and committee; `/invite group <group> [30d]
+[200x]`, `/invite committee <committee> [30d] [200x]` (a time and a people limit),
+`/invite list`, `/invite revoke <number>`. The role is checked every time.
+"""
+
+from __future__ import annotations
+
+import html
+
+from aiogram import Bot, Router
+from aiogram.filters import CommandObject
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain import invites as rules
+from bot.i18n import Translator
+from bot.services.invites import Invitations, InviteError, InviteLine, describe, qr_png
+from bot.storage.models import Member
+from bot.telegram.access import Coordinator, refuse
+from bot.telegram.callbacks import InviteChoice
+from bot.telegram.filters import PrivateChat, command
+from bot.telegram.render import Responder
+
+
+async def _username(bot: Bot) -> str:
+    return (await bot.me()).username or ""
+
+
+async def _send_link(line: InviteLine, bot: Bot, t: Translator, responder: Responder) -> None:
+    url = rules.link(await _username(bot), line.invite.token)
+    caption = t("invite.created", link=html.escape(url), **describe(line, t))
+    responder.photo(qr_png(url), f"invite-{line.invite.id}.png", caption)
+
+
+async def _list(session: AsyncSession, invitations: Invitations, bot: Bot, t: Translator) -> str:
+    lines = await invitations.overview(session)
+    if not lines:
+        return t("invite.none_yet")
+    name = await _username(bot)
+    return "\n\n".join(
+        [t("invite.list_header")]
+        + [
+            t(
+                "invite.line",
+                link=html.escape(rules.link(name, line.invite.token)),
+                joined=line.joined,
+                state=t(f"invite.state.{line.state}"),
+                **describe(line, t),
+            )
+            for line in lines
+        ]
+    )
+
+
+async def on_invite(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    member: Member,
+    invitations: Invitations,
+    bot: Bot,
+    t: Translator,
+    responder: Responder,
+) -> None:
+    """/invite [group|committee|list|revoke …]"""
+    verb, _, rest = (command.args or "").strip().partition(" ")
+    words = rest.split()
+    try:
+        if not verb:
+            responder.send(t("invite.choose"), keyboard=await _choices(session, invitations, t))
+        elif verb == "list":
+            responder.send(await _list(session, invitations, bot, t))
+        elif verb == "revoke" and len(words) == 1 and words[0].lstrip("#").isdigit():
+            revoked = await invitations.revoke(
+                session, invite_id=int(words[0].lstrip("#")), actor=member
+            )
+            responder.send(t("invite.revoked", id=revoked.id))
+        elif verb in ("group", "committee") and words:
+            # Limits come last: a group is one word, a committee's name may have several.
+            count = 1 if verb == "group" else len(words)
+            while count > 1 and rules.parse_limits(words[count - 1 : count]) is not None:
+                count -= 1
+            limits = rules.parse_limits(words[count:])
+            if limits is None:
+                raise InviteError("usage")
+            ref = " ".join(words[:count])
+            made = await invitations.create(
+                session,
+                group=ref if verb == "group" else None,
+                committee=ref if verb == "committee" else None,
+                limits=limits,
+                actor=member,
+            )
+            await _send_link(made, bot, t, responder)
+        else:
+            raise InviteError("usage")
+    except InviteError as exc:
+        _error(exc, t, responder)
+
+
+def _error(exc: InviteError, t: Translator, responder: Responder) -> None:
+    key = "invite.usage" if exc.code == "usage" else f"invite.error.{exc.code}"
+    responder.send(t(key, **{k: html.escape(str(v)) for k, v in exc.params.items()}))
+
+
+async def _choices(
+    session: AsyncSession, invitations: Invitations, t: Translator
+) -> InlineKeyboardMarkup:
+    def button(text: str, data: InviteChoice) -> list[InlineKeyboardButton]:
+        return [InlineKeyboardButton(text=text, callback_data=data.pack())]
+
+    rows = [button(t(f"group.{g}"), InviteChoice(kind="g", ref=g)) for g in invitations.groups]
+    rows += [
+        button(f"{c.name}", InviteChoice(kind="c", ref=str(c.id)))
+        for c in await invitations.committees.active(session)
+    ]
+    rows.append(button(t("invite.list_button"), InviteChoice(kind="l")))
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+async def on_choice(
+    callback: CallbackQuery,
+    callback_data: InviteChoice,
+    session: AsyncSession,
+    member: Member,
+    invitations: Invitations,
+    bot: Bot,
+    t: Translator,
+    responder: Responder,
+) -> None:
+    """A button of /invite: a link without limits for that group or committee, or the list."""
+    responder.answer_callback(callback)
+    if callback_data.kind == "l":
+        responder.send(await _list(session, invitations, bot, t))
+        return
+    group = callback_data.ref if callback_data.kind == "g" else None
+    ref = callback_data.ref if callback_data.kind == "c" else None
+    try:
+        made = await invitations.create(session, group=group, committee=ref, actor=member)
+    except InviteError as exc:
+        _error(exc, t, responder)
+        return
+    await _send_link(made, bot, t, responder)
+
+
+def create_router() -> Router:
+    """The invitations router."""
+    router = Router(name=__name__)
+    router.message.filter(PrivateChat())
+    router.message.register(on_invite, command("invite"), Coordinator())
+    router.message.register(refuse("invite.refused"), command("invite"))
+    router.callback_query.register(on_choice, InviteChoice.filter(), Coordinator())
+    router.callback_query.register(refuse("invite.refused"), InviteChoice.filter())
+    return router
