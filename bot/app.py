@@ -32,7 +32,7 @@ from bot.services.conversations import ONBOARDING, Conversations
 from bot.services.digests import Digests
 from bot.services.runtime import Services
 from bot.services.sealing import Sealer, unlock
-from bot.storage import migrate, outbox, repo
+from bot.storage import migrate, outbox_figures, repo
 from bot.storage.db import (
     SessionFactory,
     check_reachable,
@@ -425,10 +425,10 @@ class BotApp:
             try:
                 async with asyncio.timeout(HEALTH_TIMEOUT_S), self.runtime.reads() as session:
                     now = self.clock.now()
-                    oldest = await outbox.oldest_due_at(session, now=now)
+                    oldest = await outbox_figures.oldest_due_at(session, now=now)
                     figures = {
-                        "outbox_depth": await outbox.outbox_depth(session),
-                        "deliveries": await outbox.delivery_counts(session),
+                        "outbox_depth": await outbox_figures.outbox_depth(session),
+                        "deliveries": await outbox_figures.delivery_counts(session),
                         "outbox_oldest_age_s": (
                             0.0 if oldest is None else max(0.0, (now - oldest).total_seconds())
                         ),

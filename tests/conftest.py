@@ -30,7 +30,7 @@ from bot.domain.clock import ManualClock
 from bot.sandbox.emulator import BotAPIEmulator, SentMessage
 from bot.services.ballots import Ballots
 from bot.services.sealing import Sealer
-from bot.storage import migrate, outbox, repo
+from bot.storage import migrate, outbox, outbox_figures, repo
 from bot.storage.db import SessionFactory, create_engine, create_session_factory
 from bot.storage.models import (
     Answer,
@@ -613,7 +613,7 @@ async def wait_drained(session_factory: SessionFactory, timeout: float = 30.0) -
     async with asyncio.timeout(timeout):
         while True:
             async with session_factory() as session:
-                if await outbox.outbox_depth(session) == {"queued": 0, "sending": 0}:
+                if await outbox_figures.outbox_depth(session) == {"queued": 0, "sending": 0}:
                     return
             await asyncio.sleep(0.05)
 

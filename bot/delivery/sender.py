@@ -49,7 +49,7 @@ from bot.delivery.transport import (
     Transport,
 )
 from bot.domain.clock import Clock
-from bot.storage import outbox, repo
+from bot.storage import outbox, outbox_figures, repo
 from bot.storage.db import SessionFactory
 from bot.storage.models import CHECKIN_KIND, OutboxMessage, OutboxStatus
 
@@ -629,7 +629,7 @@ class Sender:
             for message, outcome in group:
                 if not isinstance(outcome, Delivered):
                     await self._apply(session, message, outcome, now, counts)
-            await outbox.add_delivery_counts(session, counts=counts)
+            await outbox_figures.add_delivery_counts(session, counts=counts)
             await session.commit()
         for name, n in counts.items():
             setattr(self.stats, name, getattr(self.stats, name) + n)

@@ -17,7 +17,7 @@ from bot.domain.audiences import Audience
 from bot.domain.broadcasts import Draft
 from bot.domain.clock import Clock
 from bot.domain.timing import quiet_hours_end, zone
-from bot.storage import audiences, audit, outbox, repo
+from bot.storage import audiences, audit, outbox, outbox_figures, repo
 from bot.storage import committees as committee_store
 from bot.storage.models import Broadcast, BroadcastStatus, Member, OutboxStatus
 
@@ -198,8 +198,8 @@ class Broadcasts:
 
     async def progress(self, session: AsyncSession, broadcast: Broadcast) -> Progress:
         """Counts by status, and the reasons of what was not delivered."""
-        counts = await outbox.broadcast_counts(session, broadcast_id=_id(broadcast))
-        reasons = await outbox.broadcast_failures(session, broadcast_id=_id(broadcast))
+        counts = await outbox_figures.broadcast_counts(session, broadcast_id=_id(broadcast))
+        reasons = await outbox_figures.broadcast_failures(session, broadcast_id=_id(broadcast))
         return Progress(broadcast=broadcast, counts=counts, reasons=reasons)
 
     async def sending(self, session: AsyncSession) -> list[Progress]:
