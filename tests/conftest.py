@@ -620,9 +620,10 @@ async def wait_drained(session_factory: SessionFactory, timeout: float = 30.0) -
 
 @contextlib.asynccontextmanager
 async def partnerbot_run(
-    settings: Settings, concurrency: int = 8
+    settings: Settings, concurrency: int = 8, **extra_env: str
 ) -> AsyncIterator[asyncio.subprocess.Process]:
-    """`python -m bot run` against the emulator and the test database; killed on the way out."""
+    """`python -m bot run` against the emulator and the test database (with `extra_env`, e.g.
+    SEND_LEASE_S); killed on the way out."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -639,6 +640,7 @@ async def partnerbot_run(
         SEND_PER_CHAT_PER_S="10",
         SEND_CONCURRENCY=str(concurrency),
     )
+    env.update(extra_env)
     if settings.anonymity_key is not None:
         env["ANONYMITY_KEY"] = settings.anonymity_key.get_secret_value()
     if settings.database_schema:

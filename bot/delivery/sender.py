@@ -114,8 +114,12 @@ class Sender:
         composer: Composer | None = None,
         claiming: bool = True,
         on_reply_rate_limited: Callable[[], None] | None = None,
+        owner: str | None = None,
     ) -> None:
         self.session_factory = session_factory
+        # "<instance>/<run>" on the leases taken here (`lease_owner`); at start the sender
+        # takes back what an earlier run of its instance held when it died.
+        self.owner = owner
         # Told of each 429 met on the fast path (the reply path's metric).
         self.on_reply_rate_limited = on_reply_rate_limited
         # Claims due rows (the leader's sender); any sender delivers its replies (`deliver_now`).
@@ -223,6 +227,7 @@ class Sender:
         writer = asyncio.create_task(self._write_outcomes(), name="outbox-outcomes")
         heartbeat = asyncio.create_task(self._heartbeat(), name="outbox-heartbeat")
         try:
+            await self._take_back(loop)
             while not self._stopping:
                 try:
                     await self._turn(loop)
@@ -292,6 +297,25 @@ class Sender:
             moments.append(self._last_claim + CLAIM_GAP_S)
         return max(0.001, min(moments) - now)
 
+    async def _take_back(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Queue again the rows an earlier run of this instance held when it died."""
+        if self.owner is None:
+            return
+        try:
+            async with self.session_factory() as session:
+                taken = await outbox.take_back(session, owner=self.owner)
+                await session.commit()
+        except Exception as exc:
+            # Their leases still end; the breaker probes until the database answers.
+            self.breaker.failed(exc, loop.time())
+            return
+        if taken:
+            self.stats.lease_expired += taken
+            log.warning(
+                "%d outbox message(s) held by this instance before a restart; queued again", taken
+            )
+            self.wake()
+
     async def _while_open(self, loop: asyncio.AbstractEventLoop) -> None:
         """Send nothing; probe the database when the back-off allows.
 
@@ -336,6 +360,7 @@ class Sender:
                 lease_until=now + self.lease,
                 limit=room,
                 exclude_chats=excluded,
+                owner=self.owner,
             )
             next_due = None if len(rows) == room else await outbox.next_due_at(session)
             await session.commit()

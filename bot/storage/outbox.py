@@ -105,6 +105,7 @@ async def enqueue(
     route: str | None = None,
     asks_run: int | None = None,
     lease_until: datetime | None = None,
+    lease_owner: str | None = None,
     now: datetime,
 ) -> list[OutboxMessage]:
     """Queue one logical message in the caller's transaction; [] if `dedupe_key` was queued.
@@ -112,8 +113,9 @@ async def enqueue(
     Text longer than a message (or a caption) becomes several rows delivered in order; buttons
     go under the last one, and so does `asks_run`, the run whose open question it asks (its
     sending records the prompt). With `route` (a sealed chat id) `chat_id` is only a lane.
-    With `lease_until` the rows are written already claimed (`sending`) by the caller, who
-    sends them at once; should it die, they return to the queue when the lease ends.
+    With `lease_until` the rows are written already claimed (`sending`) by the caller
+    (`lease_owner`), who sends them at once; should it die, they return to the queue when the
+    lease ends, or as soon as it starts again (`take_back`).
     """
     parts = _parts(kind, text, media_file_id)
     keys = _dedupe_keys(dedupe_key, len(parts))
@@ -139,6 +141,7 @@ async def enqueue(
             "run_id": asks_run if n == len(parts) - 1 else None,
             "status": OutboxStatus.QUEUED if lease_until is None else OutboxStatus.SENDING,
             "lease_until": lease_until,
+            "lease_owner": None if lease_until is None else lease_owner,
             "next_attempt_at": not_before or now,
             "created_at": now,
         }
@@ -255,6 +258,7 @@ async def claim_due(
     lease_until: datetime,
     limit: int,
     exclude_chats: Collection[int] = (),
+    owner: str | None = None,
 ) -> list[OutboxMessage]:
     """Take up to `limit` due rows, one per chat, one-to-one ones first, then the longest due.
 
@@ -283,6 +287,7 @@ async def claim_due(
             row.status, row.last_error = OutboxStatus.SKIPPED, reason
         else:
             row.status, row.lease_until = OutboxStatus.SENDING, lease_until
+            row.lease_owner = owner
         session.add(row)
     await session.flush()
     skipped = [
@@ -358,6 +363,7 @@ def _mark_sent() -> Update:
             telegram_message_id=bindparam("row_telegram_id"),
             sent_at=bindparam("now", type_=UTCDateTime),
             lease_until=None,
+            lease_owner=None,
             last_error=None,
         )
     )
@@ -390,7 +396,11 @@ async def release(
     session: AsyncSession, *, message: OutboxMessage, next_attempt_at: datetime | None = None
 ) -> bool:
     """Put a leased message back in the queue untouched (not a failed attempt)."""
-    values: dict[str, Any] = {"status": OutboxStatus.QUEUED, "lease_until": None}
+    values: dict[str, Any] = {
+        "status": OutboxStatus.QUEUED,
+        "lease_until": None,
+        "lease_owner": None,
+    }
     if next_attempt_at is not None:
         values["next_attempt_at"] = next_attempt_at
     changed = await _set(
@@ -413,6 +423,7 @@ async def record_attempt_failed(
         "attempts": col(OutboxMessage.attempts) + 1,
         "last_error": error,
         "lease_until": None,
+        "lease_owner": None,
     }
     if retry_at is None:
         values["status"] = OutboxStatus.FAILED
@@ -431,7 +442,12 @@ async def record_undeliverable(
     if status not in (OutboxStatus.FAILED, OutboxStatus.SKIPPED):
         raise ValueError(f"not a final status for an undelivered message: {status}")
     changed = await _set(
-        session, _ours(message), status=status, last_error=reason, lease_until=None
+        session,
+        _ours(message),
+        status=status,
+        last_error=reason,
+        lease_until=None,
+        lease_owner=None,
     )
     await _forget_once_final(session, col(OutboxMessage.id) == message.id)
     return changed == 1
@@ -513,7 +529,23 @@ async def requeue_expired(
     )
     if keep:
         where = and_(where, col(OutboxMessage.id).not_in(list(keep)))
-    return await _set(session, where, status=OutboxStatus.QUEUED, lease_until=None)
+    return await _set(
+        session, where, status=OutboxStatus.QUEUED, lease_until=None, lease_owner=None
+    )
+
+
+async def take_back(session: AsyncSession, *, owner: str) -> int:
+    """Queue again the rows an earlier run of this instance left `sending` (it died holding
+    them): `owner` is "<instance>/<run>", and a live run of the instance is never another."""
+    instance = owner.rpartition("/")[0]
+    where = and_(
+        col(OutboxMessage.status) == OutboxStatus.SENDING,
+        col(OutboxMessage.lease_owner).startswith(f"{instance}/", autoescape=True),
+        col(OutboxMessage.lease_owner) != owner,
+    )
+    return await _set(
+        session, where, status=OutboxStatus.QUEUED, lease_until=None, lease_owner=None
+    )
 
 
 async def get_message(session: AsyncSession, *, message_id: int) -> OutboxMessage | None:

@@ -85,6 +85,7 @@ def build_dispatcher(
     deliver: Deliver,
     wake_sender: Callable[[], None],
     reply_lease_s: float,
+    reply_lease_owner: str | None = None,
     chat_lock_namespace: str | None = None,
     services: Mapping[str, object] | None = None,
 ) -> Dispatcher:
@@ -128,6 +129,7 @@ def build_dispatcher(
             deliver=deliver,
             wake_sender=wake_sender,
             reply_lease_s=reply_lease_s,
+            reply_lease_owner=reply_lease_owner,
             chat_lock_namespace=chat_lock_namespace,
         )
     )

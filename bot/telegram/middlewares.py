@@ -127,6 +127,7 @@ class DatabaseSession(BaseMiddleware):
         deliver: Deliver,
         wake_sender: Callable[[], None],
         reply_lease_s: float,
+        reply_lease_owner: str | None = None,
         chat_lock_namespace: str | None = None,
     ) -> None:
         self.sessions = sessions
@@ -134,6 +135,7 @@ class DatabaseSession(BaseMiddleware):
         self.deliver = deliver
         self.wake_sender = wake_sender
         self.reply_lease = timedelta(seconds=reply_lease_s)
+        self.reply_lease_owner = reply_lease_owner
         # On PostgreSQL several instances may receive one chat's updates: a transaction-level
         # advisory lock per chat (ChatOrder only orders this process) keeps them one at a time.
         self.chat_lock_namespace = chat_lock_namespace
@@ -154,7 +156,12 @@ class DatabaseSession(BaseMiddleware):
             data["session"] = session
             result = await handler(event, data)
             now = self.clock.now()
-            await outgoing.write(session, now=now, lease_until=now + self.reply_lease)
+            await outgoing.write(
+                session,
+                now=now,
+                lease_until=now + self.reply_lease,
+                lease_owner=self.reply_lease_owner,
+            )
             await session.commit()
         await outgoing.flush()
         return result

@@ -86,7 +86,14 @@ class Outgoing:
     def reply(self, chat_id: int, reply: Reply) -> None:
         self._steps.append((chat_id, reply))
 
-    async def write(self, session: AsyncSession, *, now: datetime, lease_until: datetime) -> None:
+    async def write(
+        self,
+        session: AsyncSession,
+        *,
+        now: datetime,
+        lease_until: datetime,
+        lease_owner: str | None = None,
+    ) -> None:
         """Queue the replies in the update's transaction, leased to this instance to send at
         once; behind a chat's earlier replies still to go, they queue for the claiming sender
         (which keeps the chat's order).
@@ -113,6 +120,7 @@ class Outgoing:
                 source=outbox.REPLY,
                 asks_run=step.asks_run,
                 lease_until=None if waiting[chat_id] else lease_until,
+                lease_owner=lease_owner,
                 now=now,
             )
 
