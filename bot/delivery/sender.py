@@ -2,13 +2,14 @@
 
 One loop claims due rows in small batches (one short transaction, in the background), keeps
 them in a heap by when their chat is free, and starts each send when the pacer allows it, at
-most `send_concurrency` at a time. Outcomes are committed in small groups as Telegram answers;
-a send counts as in flight until its outcome is committed. A heartbeat renews the leases of the
-rows this sender holds, so a lease can be short and a dead sender's rows come back within
-seconds. When the database stops answering (a claim, a commit or a renewal fails), a circuit
-breaker (`bot.delivery.breaker`) stops claiming and sending until it answers again, and the
-outcomes it could not record are kept and recorded then. Database times come from the
-injected Clock; pacing uses the event loop's clock.
+most `send_concurrency` at a time. Outcomes are committed in small groups as Telegram answers
+(`bot.delivery.outcomes`); a send counts as in flight until its outcome is committed. A
+heartbeat (`bot.delivery.leases`) renews the leases of the rows this sender holds, so a lease
+can be short and a dead sender's rows come back within seconds. When the database stops
+answering (a claim, a commit or a renewal fails), a circuit breaker (`bot.delivery.breaker`)
+stops claiming and sending until it answers again, and the outcomes it could not record are
+kept and recorded then. Database times come from the injected Clock; pacing uses the event
+loop's clock.
 
 Every instance runs one sender; only the leader's claims (`lead`). Each one also sends the
 replies its own updates wrote already leased (`deliver_now`, the fast path), recording their
@@ -31,6 +32,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
 from bot.delivery.breaker import Breaker
+from bot.delivery.leases import Heartbeat
 from bot.delivery.limits import Pacer
 from bot.delivery.outcomes import NotSent, OutcomeRecorder, SenderStats, held_id
 from bot.delivery.transport import (
@@ -61,8 +63,6 @@ MAX_EXCLUDED_CHATS = 500
 # Rows claimed per transaction: about this many seconds of sending at the configured rate.
 BATCH_SECONDS = 0.25
 MAX_BATCH = 500
-# Leases are renewed this many times per lease, so one late renewal never lets one lapse.
-RENEWALS_PER_LEASE = 3
 
 
 class Composer(Protocol):
@@ -120,7 +120,6 @@ class Sender:
         self.batch = max(
             2 * settings.send_concurrency, min(MAX_BATCH, math.ceil(rate * BATCH_SECONDS))
         )
-        self.renew_every = settings.send_lease_s / RENEWALS_PER_LEASE
         self.stats = SenderStats()
         self.breaker = Breaker(seed=seed)
         self._slots = asyncio.Semaphore(settings.send_concurrency)
@@ -131,7 +130,16 @@ class Sender:
         self._tasks: set[asyncio.Task[None]] = set()
         # Renewals and outcome commits both rewrite a held row's lease token: one at a time.
         self._lease_lock = asyncio.Lock()
-        self._renew_now = asyncio.Event()  # also set to wake the heartbeat for `stop`
+        self.heartbeat = Heartbeat(
+            session_factory=session_factory,
+            clock=clock,
+            breaker=self.breaker,
+            lease_lock=self._lease_lock,
+            held=self._held,
+            lease=self.lease,
+            on_lost=self._lost,
+            on_failed=self._signal.set,
+        )
         self.outcomes = OutcomeRecorder(
             session_factory=session_factory,
             clock=clock,
@@ -187,7 +195,7 @@ class Sender:
     async def stop(self) -> None:
         """Finish the sends in flight, put claimed but unsent rows back, close the transport."""
         self._stopping = True
-        self._renew_now.set()
+        self.heartbeat.stop()
         self._signal.set()
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
@@ -206,7 +214,7 @@ class Sender:
         """Drain the outbox until stopped."""
         loop = asyncio.get_running_loop()
         writer = asyncio.create_task(self.outcomes.run(), name="outbox-outcomes")
-        heartbeat = asyncio.create_task(self._heartbeat(), name="outbox-heartbeat")
+        heartbeat = asyncio.create_task(self.heartbeat.run(), name="outbox-heartbeat")
         try:
             await self._take_back(loop)
             while not self._stopping:
@@ -313,7 +321,7 @@ class Sender:
         if self.breaker.is_open:
             self.breaker.succeeded(asyncio.get_running_loop().time())
             # Leases may have lapsed meanwhile: renew the ones still ours before sending.
-            self._renew_now.set()
+            self.heartbeat.renew_soon()
             self._signal.set()
 
     async def _wait(self, seconds: float) -> None:
@@ -545,34 +553,8 @@ class Sender:
 
     # -- leases ----------------------------------------------------------------------------
 
-    async def _heartbeat(self) -> None:
-        """Renew the leases of held rows every `renew_every` seconds while the database answers."""
-        loop = asyncio.get_running_loop()
-        while not self._stopping:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.renew_every):
-                    await self._renew_now.wait()
-            self._renew_now.clear()
-            if self._stopping or self.breaker.is_open or not self._held:
-                continue
-            try:
-                await self._renew()
-            except Exception as exc:
-                self.breaker.failed(exc, loop.time())
-                self._signal.set()
-
-    async def _renew(self) -> None:
-        """Extend the leases of the rows held here; drop queued ones another sender took."""
-        async with self._lease_lock:
-            held = list(self._held.values())
-            lease_until = self.clock.now() + self.lease
-            async with self.session_factory() as session:
-                kept = await outbox.renew_leases(session, held=held, lease_until=lease_until)
-                await session.commit()
-            for message in held:
-                if held_id(message) in kept:
-                    message.lease_until = lease_until
-        lost = {held_id(m) for m in held if held_id(m) not in kept}
+    def _lost(self, lost: set[int]) -> None:
+        """Rows another sender re-claimed (their leases had lapsed): never send them here."""
         waiting = [entry for entry in self._ready if entry[1] in lost]
         if not waiting:
             return

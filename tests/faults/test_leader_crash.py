@@ -19,7 +19,7 @@ CHATS = 40
 FIRST_CHAT = 720_000
 CONCURRENCY = 4
 # Far longer than the test waits for the messages: only a take-back can explain their return.
-LEASE_S = 300.0
+LEASE_S = 600.0
 # The killed leader's sends never hear back; the emulator then answers 500 (not delivered).
 STALL_S = 120.0
 
@@ -42,7 +42,7 @@ async def test_a_restarted_leader_sends_the_rows_it_held_at_once_and_once_each(
         lease = {"SEND_LEASE_S": str(LEASE_S)}
         async with partnerbot_run(settings, CONCURRENCY, **lease) as first:
             # Its sends hang at Telegram: the rows it claimed stay leased to it.
-            await emulator.wait_for_calls("sendMessage", CONCURRENCY, timeout=60)
+            await emulator.wait_for_calls("sendMessage", CONCURRENCY, timeout=180)
             first.send_signal(signal.SIGKILL)
             await first.wait()
         assert emulator.message_counts() == {}
