@@ -85,7 +85,7 @@ class Sender:
         clock: Clock,
         poll_interval: float = POLL_INTERVAL_S,
         seed: int | None = None,
-        open_route: Callable[[str], int | None] | None = None,
+        open_route: Callable[[str], tuple[int, str | None] | None] | None = None,
         composer: Composer | None = None,
         claiming: bool = True,
         on_reply_rate_limited: Callable[[], None] | None = None,
@@ -99,7 +99,7 @@ class Sender:
         self.on_reply_rate_limited = on_reply_rate_limited
         # Claims due rows (the leader's sender); any sender delivers its replies (`deliver_now`).
         self.claiming = claiming
-        # Opens the sealed chat of a relay to an anonymous raiser, only to send it.
+        # Opens the sealed chat (and text) of a message to an anonymous raiser, only to send it.
         self.open_route = open_route
         self.transport = transport
         self.composer = composer
@@ -509,7 +509,8 @@ class Sender:
             opened = None if self.open_route is None else self.open_route(message.route)
             if opened is None:
                 return Rejected("the sealed route cannot be opened with this anonymity key")
-            chat_id = opened
+            chat_id, sealed_text = opened
+            text = text if sealed_text is None else sealed_text
         outgoing = Outgoing(
             chat_id=chat_id,
             kind=kind,

@@ -6,7 +6,6 @@ the broadcast as sending, so a crash can neither lose nor double a recipient.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time
 
@@ -71,14 +70,12 @@ class Broadcasts:
         partnership_timezone: str,
         quiet_start: time,
         quiet_end: time,
-        wake_sender: Callable[[], None] = lambda: None,
     ) -> None:
         self.clock = clock
         self.content = content
         self.partnership_timezone = partnership_timezone
         self.quiet_start = quiet_start
         self.quiet_end = quiet_end
-        self.wake_sender = wake_sender
 
     @property
     def locales(self) -> tuple[str, ...]:

@@ -7,6 +7,7 @@ the change that causes the message, and the sender commits each claim and outcom
 from __future__ import annotations
 
 import functools
+import secrets
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -32,6 +33,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.domain.text import message_parts
 from bot.storage import repo
+from bot.storage.db import note_queued
 from bot.storage.models import (
     Member,
     MemberStatus,
@@ -50,6 +52,11 @@ ANONYMOUS_RELAY = "ticket:anonymous"
 # Lanes of relays stand where a chat id would, so a ticket's messages keep their order: beyond
 # any Telegram chat id (at most 52 significant bits), never one of a member's chats.
 RELAY_LANES = 2**53
+# A reply whose chat and text are both sealed in `route` (the confirmation of an anonymous
+# concern: its handle beside the raiser's chat) keeps this in `text`; it goes out on a lane of
+# its own, drawn at random beyond the relays' lanes.
+SEALED_TEXT = "(sealed)"
+SEALED_LANES = 2 * RELAY_LANES
 # The `source` of the bot's replies to what a member sent (bot.telegram.render.Outgoing).
 REPLY = "reply"
 # Rows deleted as soon as they are sent or given up (see `_forget_once_final`).
@@ -77,6 +84,11 @@ def _parts(kind: str, text: str, media_file_id: str | None) -> list[tuple[str, s
 def relay_lane(ticket_id: int) -> int:
     """The `chat_id` of relays about a ticket: their order, and nothing of the raiser."""
     return -(RELAY_LANES + ticket_id)
+
+
+def sealed_lane() -> int:
+    """A `chat_id` for a sealed reply: nothing of its chat, no order with other rows."""
+    return -(SEALED_LANES + secrets.randbelow(RELAY_LANES))
 
 
 def _dedupe_keys(dedupe_key: str | None, count: int) -> list[str | None]:
@@ -148,6 +160,8 @@ async def enqueue(
         for n, ((part_kind, part_text), key) in enumerate(zip(parts, keys, strict=True))
     ]
     rows = [OutboxMessage(**row) for row in values]
+    if lease_until is None:
+        note_queued(session)
     if dedupe_key is None:
         # One statement per row, without the ORM's unit of work: every reply comes this way.
         connection = await session.connection()
