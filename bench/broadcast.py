@@ -12,7 +12,8 @@ Modes (combinable):
   --faults         3 % of the chats blocked (403), 1 % of sends answered 502 at random (seeded),
                    and a burst of 429s from the server once 30 % are delivered
   --crash-at 0.5   SIGKILL the bot once half the messages arrived and start it again (with the
-                   default lease, which the sender's heartbeat keeps short): nothing may be
+                   default lease; the restarted bot takes back at start the rows its killed
+                   run held, bot/delivery/leases.py): nothing may be
                    lost, duplicates stay within the documented bound (`send_concurrency`, see
                    bot/delivery/__init__.py), and the outbox drains within
                    `DRAIN_AFTER_CRASH_MAX_S` of the kill (`drain_after_crash_s`)
