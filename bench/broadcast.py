@@ -12,7 +12,8 @@ Modes (combinable):
   --faults         3 % of the chats blocked (403), 1 % of sends answered 502 at random (seeded),
                    and a burst of 429s from the server once 30 % are delivered
   --crash-at 0.5   SIGKILL the bot once half the messages arrived and start it again (with the
-                   default lease, which the sender's heartbeat keeps short): nothing may be
+                   default lease; the restarted bot takes back at start the rows its killed
+                   run held, bot/delivery/leases.py): nothing may be
                    lost, duplicates stay within the documented bound (`send_concurrency`, see
                    bot/delivery/__init__.py), and the outbox drains within
                    `DRAIN_AFTER_CRASH_MAX_S` of the kill (`drain_after_crash_s`)
@@ -60,7 +61,7 @@ from _common import (
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.storage import migrate, outbox, repo
+from bot.storage import migrate, outbox, outbox_figures, repo
 from bot.storage.db import SessionFactory, create_engine, create_session_factory
 from bot.storage.models import BroadcastStatus
 
@@ -255,7 +256,7 @@ async def _post(http: aiohttp.ClientSession, url: str, body: dict[str, Any]) -> 
 async def _depth(run: Run) -> dict[str, int]:
     assert run.session_factory is not None
     async with run.session_factory() as session:
-        return await outbox.outbox_depth(session)
+        return await outbox_figures.outbox_depth(session)
 
 
 async def drive(run: Run, http: aiohttp.ClientSession) -> dict[str, Any]:
@@ -334,8 +335,8 @@ async def collect(run: Run, http: aiohttp.ClientSession, drove: dict[str, Any]) 
     counts = {int(k): int(n) for k, n in (await _get(http, f"{control}/chats/counts")).items()}
     assert run.session_factory is not None
     async with run.session_factory() as session:
-        statuses = await outbox.broadcast_counts(session, broadcast_id=run.broadcast_id)
-        reasons = await outbox.broadcast_failures(session, broadcast_id=run.broadcast_id)
+        statuses = await outbox_figures.broadcast_counts(session, broadcast_id=run.broadcast_id)
+        reasons = await outbox_figures.broadcast_failures(session, broadcast_id=run.broadcast_id)
     blocked = set(run.blocked)
     reachable = [FIRST_USER_ID + n for n in range(args.recipients)]
     reachable = [c for c in reachable if c not in blocked]

@@ -18,6 +18,7 @@ from bot.cluster.leader import Leadership
 from bot.cluster.locks import ping, startup_lock
 from bot.config import Settings
 from bot.content import Content
+from bot.delivery import leases
 from bot.delivery.sender import Sender
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.flows import FlowError, FlowProblem, FlowRegistry
@@ -32,7 +33,7 @@ from bot.services.conversations import ONBOARDING, Conversations
 from bot.services.digests import Digests
 from bot.services.runtime import Services
 from bot.services.sealing import Sealer, unlock
-from bot.storage import migrate, outbox, repo
+from bot.storage import migrate, outbox_figures, repo
 from bot.storage.db import (
     SessionFactory,
     check_reachable,
@@ -90,6 +91,8 @@ class BotApp:
     # Built once by `prepare`; what follows changes as the instance starts, leads and stops.
     runtime: Runtime | None = None
     sender: Sender | None = None
+    # This run's name on the outbox leases it takes (replies and claims alike).
+    lease_owner: str = ""
     scheduler: CheckinScheduler | None = None
     leadership: Leadership | None = None
     ops: OpsServer | None = None
@@ -168,7 +171,8 @@ class BotApp:
         return self.ready.services.digests
 
     def wake_sender(self) -> None:
-        """Tell the outbox sender that new messages are waiting."""
+        """Tell the outbox sender that new messages are waiting: called by every session
+        whose transaction queued rows, once it commits (`create_session_factory`)."""
         if self.sender is not None:
             self.sender.wake()
 
@@ -182,7 +186,7 @@ class BotApp:
         """Migrate the database, load flows and wording, build the bot; no network yet."""
         content = Content.load(self.settings)
         engine = engine_for(self.settings)
-        sessions = create_session_factory(engine)
+        sessions = create_session_factory(engine, after_queueing=self.wake_sender)
         reader = create_reader(engine)
         try:
             sealer = await self._open_database(engine, sessions)
@@ -191,9 +195,8 @@ class BotApp:
             for each in (reader, engine):
                 await each.dispose()
             raise
-        services = Services.build(
-            self.settings, content, sealer=sealer, clock=self.clock, wake_sender=self.wake_sender
-        )
+        services = Services.build(self.settings, content, sealer=sealer, clock=self.clock)
+        self.lease_owner = leases.lease_owner(self.settings)
         bot = build_bot(self.settings, on_rate_limited=self.metrics.observe_reply_rate_limited)
         reads = create_session_factory(reader)
         dispatcher = build_dispatcher(
@@ -209,8 +212,8 @@ class BotApp:
             redelivered=self.webhook,
             retry_s=self.settings.update_retry_s,
             deliver=self.deliver_replies,
-            wake_sender=self.wake_sender,
             reply_lease_s=self.settings.send_lease_s,
+            reply_lease_owner=self.lease_owner,
             chat_lock_namespace=self._namespace if engine.dialect.name == "postgresql" else None,
             services={
                 "concerns": services.concerns,
@@ -226,7 +229,6 @@ class BotApp:
             broadcasts=services.broadcasts,
             catalogs=content.catalogs,
             interval=self.settings.progress_interval_s,
-            wake_sender=self.wake_sender,
         )
         if self.metrics.observe_update not in self.tracker.observers:
             self.tracker.observers.append(self.metrics.observe_update)
@@ -313,10 +315,11 @@ class BotApp:
             session_factory=self.ready.sessions,
             transport=build_transport(self.settings),
             clock=self.clock,
-            open_route=services.sealer.open_route,
+            open_route=services.sealer.open_message,
             composer=services.checkins,
             claiming=False,
             on_reply_rate_limited=self.metrics.observe_reply_rate_limited,
+            owner=self.lease_owner or None,
         )
         self.sender.start()
 
@@ -372,7 +375,6 @@ class BotApp:
             checkins=services.checkins,
             clock=self.clock,
             sweep_interval=self.settings.checkin_sweep_s,
-            wake_sender=self.wake_sender,
             digests=services.digests,
             ballots=services.ballots,
             concerns=services.concerns,
@@ -426,10 +428,10 @@ class BotApp:
             try:
                 async with asyncio.timeout(HEALTH_TIMEOUT_S), self.runtime.reads() as session:
                     now = self.clock.now()
-                    oldest = await outbox.oldest_due_at(session, now=now)
+                    oldest = await outbox_figures.oldest_due_at(session, now=now)
                     figures = {
-                        "outbox_depth": await outbox.outbox_depth(session),
-                        "deliveries": await outbox.delivery_counts(session),
+                        "outbox_depth": await outbox_figures.outbox_depth(session),
+                        "deliveries": await outbox_figures.delivery_counts(session),
                         "outbox_oldest_age_s": (
                             0.0 if oldest is None else max(0.0, (now - oldest).total_seconds())
                         ),

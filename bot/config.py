@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     send_lease_s: float = Field(default=6.0, gt=0)
     send_max_attempts: int = Field(default=5, ge=1, le=50)
     send_concurrency: int = Field(default=8, ge=1, le=256)
+    # Names this instance on the outbox leases it takes, so that, started again after a crash,
+    # it takes its rows back at once instead of waiting for their leases to end. Unique among
+    # the instances sharing a database and kept across restarts; by default the host's name
+    # and WEBHOOK_PORT (a container's host name is its own).
+    instance_name: str = Field(default="", max_length=100)
 
     # Seals the way back to anonymous raisers and derives pseudonyms in exports. Every instance
     # of one deployment needs the same key; without one, a key file is created on first start,

@@ -30,7 +30,7 @@ from bot.domain.clock import ManualClock
 from bot.sandbox.emulator import BotAPIEmulator, SentMessage
 from bot.services.ballots import Ballots
 from bot.services.sealing import Sealer
-from bot.storage import migrate, outbox, repo
+from bot.storage import migrate, outbox, outbox_figures, repo
 from bot.storage.db import SessionFactory, create_engine, create_session_factory
 from bot.storage.models import (
     Answer,
@@ -613,16 +613,17 @@ async def wait_drained(session_factory: SessionFactory, timeout: float = 30.0) -
     async with asyncio.timeout(timeout):
         while True:
             async with session_factory() as session:
-                if await outbox.outbox_depth(session) == {"queued": 0, "sending": 0}:
+                if await outbox_figures.outbox_depth(session) == {"queued": 0, "sending": 0}:
                     return
             await asyncio.sleep(0.05)
 
 
 @contextlib.asynccontextmanager
 async def partnerbot_run(
-    settings: Settings, concurrency: int = 8
+    settings: Settings, concurrency: int = 8, **extra_env: str
 ) -> AsyncIterator[asyncio.subprocess.Process]:
-    """`python -m bot run` against the emulator and the test database; killed on the way out."""
+    """`python -m bot run` against the emulator and the test database (with `extra_env`, e.g.
+    SEND_LEASE_S); killed on the way out."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -639,6 +640,7 @@ async def partnerbot_run(
         SEND_PER_CHAT_PER_S="10",
         SEND_CONCURRENCY=str(concurrency),
     )
+    env.update(extra_env)
     if settings.anonymity_key is not None:
         env["ANONYMITY_KEY"] = settings.anonymity_key.get_secret_value()
     if settings.database_schema:

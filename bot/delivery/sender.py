@@ -2,13 +2,14 @@
 
 One loop claims due rows in small batches (one short transaction, in the background), keeps
 them in a heap by when their chat is free, and starts each send when the pacer allows it, at
-most `send_concurrency` at a time. Outcomes are committed in small groups as Telegram answers;
-a send counts as in flight until its outcome is committed. A heartbeat renews the leases of the
-rows this sender holds, so a lease can be short and a dead sender's rows come back within
-seconds. When the database stops answering (a claim, a commit or a renewal fails), a circuit
-breaker (`bot.delivery.breaker`) stops claiming and sending until it answers again, and the
-outcomes it could not record are kept and recorded then. Database times come from the
-injected Clock; pacing uses the event loop's clock.
+most `send_concurrency` at a time. Outcomes are committed in small groups as Telegram answers
+(`bot.delivery.outcomes`); a send counts as in flight until its outcome is committed. A
+heartbeat (`bot.delivery.leases`) renews the leases of the rows this sender holds, so a lease
+can be short and a dead sender's rows come back within seconds. When the database stops
+answering (a claim, a commit or a renewal fails), a circuit breaker (`bot.delivery.breaker`)
+stops claiming and sending until it answers again, and the outcomes it could not record are
+kept and recorded then. Database times come from the injected Clock; pacing uses the event
+loop's clock.
 
 Every instance runs one sender; only the leader's claims (`lead`). Each one also sends the
 replies its own updates wrote already leased (`deliver_now`, the fast path), recording their
@@ -18,26 +19,23 @@ outcomes with the same group commits and renewing their leases with the same hea
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import functools
 import heapq
 import logging
 import math
-import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
 from bot.delivery.breaker import Breaker
-from bot.delivery.limits import Pacer, backoff_delay
+from bot.delivery.leases import Heartbeat
+from bot.delivery.limits import Pacer
+from bot.delivery.outcomes import NotSent, OutcomeRecorder, SenderStats, held_id
 from bot.delivery.transport import (
-    Blocked,
-    ChatNotFound,
     Composed,
     Delivered,
     Migrated,
@@ -49,7 +47,7 @@ from bot.delivery.transport import (
     Transport,
 )
 from bot.domain.clock import Clock
-from bot.storage import outbox, repo
+from bot.storage import outbox
 from bot.storage.db import SessionFactory
 from bot.storage.models import CHECKIN_KIND, OutboxMessage, OutboxStatus
 
@@ -65,14 +63,6 @@ MAX_EXCLUDED_CHATS = 500
 # Rows claimed per transaction: about this many seconds of sending at the configured rate.
 BATCH_SECONDS = 0.25
 MAX_BATCH = 500
-COMMIT_LINGER_S = 0.005
-# Leases are renewed this many times per lease, so one late renewal never lets one lapse.
-RENEWALS_PER_LEASE = 3
-
-
-@dataclass(frozen=True)
-class NotSent:
-    """A fast-path row left unsent behind one that failed: back to the queue, untouched."""
 
 
 class Composer(Protocol):
@@ -81,21 +71,6 @@ class Composer(Protocol):
     async def compose(
         self, session: AsyncSession, messages: Sequence[OutboxMessage]
     ) -> dict[int, Composed | None]: ...
-
-
-@dataclass
-class SenderStats:
-    """What the sender did since it started."""
-
-    claims: int = 0
-    sent: int = 0
-    retried: int = 0
-    failed: int = 0
-    skipped: int = 0
-    rate_limited: int = 0
-    released: int = 0
-    lease_expired: int = 0
-    taken_back: int = 0
 
 
 class Sender:
@@ -110,17 +85,21 @@ class Sender:
         clock: Clock,
         poll_interval: float = POLL_INTERVAL_S,
         seed: int | None = None,
-        open_route: Callable[[str], int | None] | None = None,
+        open_route: Callable[[str], tuple[int, str | None] | None] | None = None,
         composer: Composer | None = None,
         claiming: bool = True,
         on_reply_rate_limited: Callable[[], None] | None = None,
+        owner: str | None = None,
     ) -> None:
         self.session_factory = session_factory
+        # "<instance>/<run>" on the leases taken here (`lease_owner`); at start the sender
+        # takes back what an earlier run of its instance held when it died.
+        self.owner = owner
         # Told of each 429 met on the fast path (the reply path's metric).
         self.on_reply_rate_limited = on_reply_rate_limited
         # Claims due rows (the leader's sender); any sender delivers its replies (`deliver_now`).
         self.claiming = claiming
-        # Opens the sealed chat of a relay to an anonymous raiser, only to send it.
+        # Opens the sealed chat (and text) of a message to an anonymous raiser, only to send it.
         self.open_route = open_route
         self.transport = transport
         self.composer = composer
@@ -138,27 +117,42 @@ class Sender:
         # A claimed row is sent only while this much of its lease is left, so that a row
         # held back here is never sent after another sender may have re-claimed it.
         self.lease_margin = timedelta(seconds=min(5.0, settings.send_lease_s / 4))
-        self.max_attempts = settings.send_max_attempts
         self.batch = max(
             2 * settings.send_concurrency, min(MAX_BATCH, math.ceil(rate * BATCH_SECONDS))
         )
-        self.renew_every = settings.send_lease_s / RENEWALS_PER_LEASE
         self.stats = SenderStats()
         self.breaker = Breaker(seed=seed)
-        self._random = random.Random(seed)
         self._slots = asyncio.Semaphore(settings.send_concurrency)
         self._signal = asyncio.Event()
         self._idle = asyncio.Event()
         self._ready: list[tuple[float, int, OutboxMessage]] = []
         self._held: dict[int, OutboxMessage] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._outcomes: list[tuple[OutboxMessage, Outcome | NotSent, asyncio.Future[None]]] = []
-        self._outcomes_waiting = asyncio.Event()
-        self._writer_stopping = False
         # Renewals and outcome commits both rewrite a held row's lease token: one at a time.
         self._lease_lock = asyncio.Lock()
-        self._renew_now = asyncio.Event()  # also set to wake the heartbeat for `stop`
-        self._group_target = max(1, settings.send_concurrency // 2)
+        self.heartbeat = Heartbeat(
+            session_factory=session_factory,
+            clock=clock,
+            breaker=self.breaker,
+            lease_lock=self._lease_lock,
+            held=self._held,
+            lease=self.lease,
+            on_lost=self._lost,
+            on_failed=self._signal.set,
+        )
+        self.outcomes = OutcomeRecorder(
+            session_factory=session_factory,
+            clock=clock,
+            breaker=self.breaker,
+            lease_lock=self._lease_lock,
+            stats=self.stats,
+            composed=self._composed,
+            max_attempts=settings.send_max_attempts,
+            group_target=max(1, settings.send_concurrency // 2),
+            on_answered=self._database_answered,
+            on_failed=self._signal.set,
+            seed=seed,
+        )
         self._task: asyncio.Task[None] | None = None
         self._claiming: asyncio.Task[None] | None = None
         self._stopping = False
@@ -201,7 +195,7 @@ class Sender:
     async def stop(self) -> None:
         """Finish the sends in flight, put claimed but unsent rows back, close the transport."""
         self._stopping = True
-        self._renew_now.set()
+        self.heartbeat.stop()
         self._signal.set()
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
@@ -219,10 +213,10 @@ class Sender:
     async def run(self) -> None:
         """Drain the outbox until stopped."""
         loop = asyncio.get_running_loop()
-        self._writer_stopping = False
-        writer = asyncio.create_task(self._write_outcomes(), name="outbox-outcomes")
-        heartbeat = asyncio.create_task(self._heartbeat(), name="outbox-heartbeat")
+        writer = asyncio.create_task(self.outcomes.run(), name="outbox-outcomes")
+        heartbeat = asyncio.create_task(self.heartbeat.run(), name="outbox-heartbeat")
         try:
+            await self._take_back(loop)
             while not self._stopping:
                 try:
                     await self._turn(loop)
@@ -231,8 +225,7 @@ class Sender:
                     self.breaker.failed(exc, loop.time())
             await self._drain()
         finally:
-            self._writer_stopping = True
-            self._outcomes_waiting.set()
+            self.outcomes.stop()
             await writer
             await heartbeat
 
@@ -292,6 +285,25 @@ class Sender:
             moments.append(self._last_claim + CLAIM_GAP_S)
         return max(0.001, min(moments) - now)
 
+    async def _take_back(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Queue again the rows an earlier run of this instance held when it died."""
+        if self.owner is None:
+            return
+        try:
+            async with self.session_factory() as session:
+                taken = await outbox.take_back(session, owner=self.owner)
+                await session.commit()
+        except Exception as exc:
+            # Their leases still end; the breaker probes until the database answers.
+            self.breaker.failed(exc, loop.time())
+            return
+        if taken:
+            self.stats.lease_expired += taken
+            log.warning(
+                "%d outbox message(s) held by this instance before a restart; queued again", taken
+            )
+            self.wake()
+
     async def _while_open(self, loop: asyncio.AbstractEventLoop) -> None:
         """Send nothing; probe the database when the back-off allows.
 
@@ -303,13 +315,13 @@ class Sender:
             return
         async with self.session_factory() as session:
             await outbox.next_due_at(session)
-        self._database_answered(loop)
+        self._database_answered()
 
-    def _database_answered(self, loop: asyncio.AbstractEventLoop) -> None:
+    def _database_answered(self) -> None:
         if self.breaker.is_open:
-            self.breaker.succeeded(loop.time())
+            self.breaker.succeeded(asyncio.get_running_loop().time())
             # Leases may have lapsed meanwhile: renew the ones still ours before sending.
-            self._renew_now.set()
+            self.heartbeat.renew_soon()
             self._signal.set()
 
     async def _wait(self, seconds: float) -> None:
@@ -336,6 +348,7 @@ class Sender:
                 lease_until=now + self.lease,
                 limit=room,
                 exclude_chats=excluded,
+                owner=self.owner,
             )
             next_due = None if len(rows) == room else await outbox.next_due_at(session)
             await session.commit()
@@ -355,8 +368,8 @@ class Sender:
             if row.status != OutboxStatus.SENDING:
                 self.stats.skipped += 1
                 continue
-            self._held[_id(row)] = row
-            heapq.heappush(self._ready, (self.pacer.chat_ready_at(row.chat_id), _id(row), row))
+            self._held[held_id(row)] = row
+            heapq.heappush(self._ready, (self.pacer.chat_ready_at(row.chat_id), held_id(row), row))
         if self._ready:
             self._idle.clear()
 
@@ -377,7 +390,7 @@ class Sender:
         loop = asyncio.get_running_loop()
         exc = task.exception()
         if exc is None:
-            self._database_answered(loop)
+            self._database_answered()
             return
         self.breaker.failed(exc, loop.time())
         # Claim again only once the database answers a probe.
@@ -398,8 +411,8 @@ class Sender:
                 await outbox.release(session, message=message)
             await session.commit()
         for message in messages:
-            self._held.pop(_id(message), None)
-            self._composed.pop(_id(message), None)
+            self._held.pop(held_id(message), None)
+            self._composed.pop(held_id(message), None)
         self.stats.released += len(messages)
         self._finished = True
 
@@ -426,7 +439,7 @@ class Sender:
         committed: list[asyncio.Future[None]] = []
         failed = False
         for message in messages:
-            row_id = _id(message)
+            row_id = held_id(message)
             self._held[row_id] = message
             outcome: Outcome | NotSent = NotSent()
             if not (failed or self._stopping or self.breaker.is_open):
@@ -438,12 +451,12 @@ class Sender:
                         # those after it end, and the claiming sender takes them again.
                         log.exception("outbox message %s: not sent; retried later", row_id)
                         for later in messages[messages.index(message) :]:
-                            self._held.pop(_id(later), None)
+                            self._held.pop(held_id(later), None)
                         break
                 if isinstance(outcome, RateLimited) and self.on_reply_rate_limited is not None:
                     self.on_reply_rate_limited()
                 failed = not isinstance(outcome, Delivered)
-            future = self._submit(message, outcome)
+            future = self.outcomes.submit(message, outcome)
             future.add_done_callback(functools.partial(self._let_go, row_id))
             committed.append(future)
         await asyncio.wait(committed, timeout=wait_s)
@@ -475,8 +488,8 @@ class Sender:
                 message.id,
             )
         finally:
-            self._held.pop(_id(message), None)
-            self._composed.pop(_id(message), None)
+            self._held.pop(held_id(message), None)
+            self._composed.pop(held_id(message), None)
             self._slots.release()
             self._finished = True
             if not self._ready:
@@ -487,7 +500,7 @@ class Sender:
     async def _send(self, message: OutboxMessage) -> Outcome:
         kind, text, markup = message.kind, message.text, message.reply_markup
         if kind == CHECKIN_KIND:
-            composed = self._composed.get(_id(message))
+            composed = self._composed.get(held_id(message))
             if composed is None:
                 return Rejected("the check-in's flow is gone or changed; it cannot be written")
             kind, text, markup = "text", composed.text, composed.reply_markup
@@ -496,7 +509,8 @@ class Sender:
             opened = None if self.open_route is None else self.open_route(message.route)
             if opened is None:
                 return Rejected("the sealed route cannot be opened with this anonymity key")
-            chat_id = opened
+            chat_id, sealed_text = opened
+            text = text if sealed_text is None else sealed_text
         outgoing = Outgoing(
             chat_id=chat_id,
             kind=kind,
@@ -536,145 +550,12 @@ class Sender:
 
     async def _record(self, message: OutboxMessage, outcome: Outcome | NotSent) -> None:
         """Hand an outcome to the next group commit; return once it is committed."""
-        await self._submit(message, outcome)
-
-    def _submit(self, message: OutboxMessage, outcome: Outcome | NotSent) -> asyncio.Future[None]:
-        """Hand an outcome to the next group commit; the future is done once it is committed."""
-        committed = asyncio.get_running_loop().create_future()
-        self._outcomes.append((message, outcome, committed))
-        self._outcomes_waiting.set()
-        return committed
-
-    async def _write_outcomes(self) -> None:
-        """Commit outcomes in groups: all that arrived while the previous commit ran.
-
-        One transaction per group instead of one per message keeps the database (and SQLite's
-        single writer) off the critical path; a send still counts as in flight until its
-        outcome is committed, so the crash bound stays `send_concurrency`.
-        A group that cannot be committed is kept (its sends keep their slots, so nothing else
-        is sent) and tried again, with what arrived meanwhile, when the breaker allows.
-        """
-        loop = asyncio.get_running_loop()
-        unrecorded: list[tuple[OutboxMessage, Outcome | NotSent, asyncio.Future[None]]] = []
-        while True:
-            if unrecorded:
-                await self._until_probe(loop)
-            else:
-                await self._outcomes_waiting.wait()
-                self._outcomes_waiting.clear()
-                await self._linger(loop)
-            group, self._outcomes = unrecorded + self._outcomes, []
-            unrecorded = []
-            if not group:
-                if self._writer_stopping:
-                    return
-                continue
-            try:
-                await self._commit_outcomes([(m, o) for m, o, _ in group])
-            except Exception as exc:
-                self.breaker.failed(exc, loop.time())
-                self._signal.set()
-                if not self._writer_stopping:
-                    unrecorded = group
-                    continue
-                log.error(
-                    "%d delivered message(s) not recorded before stopping; they are sent again "
-                    "when their leases end",
-                    len(group),
-                )
-            else:
-                self._database_answered(loop)
-            for _, _, committed in group:
-                committed.set_result(None)
-
-    async def _linger(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Wait a moment for a fuller group: a transaction costs far more than a row."""
-        until = loop.time() + COMMIT_LINGER_S
-        while (
-            0 < len(self._outcomes) < self._group_target
-            and not self._writer_stopping
-            and (left := until - loop.time()) > 0
-        ):
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(left):
-                    await self._outcomes_waiting.wait()
-            self._outcomes_waiting.clear()
-
-    async def _until_probe(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Wait until the breaker allows another try, or the sender stops."""
-        while not self._writer_stopping and not self.breaker.due(loop.time()):
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(max(0.001, self.breaker.wait_s(loop.time()))):
-                    await self._outcomes_waiting.wait()
-            self._outcomes_waiting.clear()
-
-    async def _commit_outcomes(self, group: list[tuple[OutboxMessage, Outcome | NotSent]]) -> None:
-        counts: collections.Counter[str] = collections.Counter()
-        async with self._lease_lock, self.session_factory() as session:
-            now = self.clock.now()
-            sent = [(m, o.message_id) for m, o in group if isinstance(o, Delivered)]
-            if sent:
-                kept = await outbox.record_sent_many(session, sent=sent, now=now)
-                if kept is not None and kept < len(sent):
-                    log.warning("%d message(s) were sent after their lease ended", len(sent) - kept)
-                counts["sent"] += len(sent)
-                # The question a typed answer answers, and whose buttons it then takes away.
-                asked = {
-                    asking[0]: (mid, asking[1])
-                    for m, mid in sent
-                    if (asking := self._asking(m)) is not None
-                }
-                if asked:
-                    await repo.note_prompt_messages(session, sent=asked)
-            for message, outcome in group:
-                if not isinstance(outcome, Delivered):
-                    await self._apply(session, message, outcome, now, counts)
-            await outbox.add_delivery_counts(session, counts=counts)
-            await session.commit()
-        for name, n in counts.items():
-            setattr(self.stats, name, getattr(self.stats, name) + n)
-
-    def _asking(self, message: OutboxMessage) -> tuple[int, bool] | None:
-        """The run whose open question a row asks, and whether its message has buttons."""
-        if message.run_id is None:
-            return None
-        if message.kind != CHECKIN_KIND:
-            return message.run_id, message.reply_markup is not None
-        composed = self._composed.get(_id(message))
-        if composed is None or not composed.asks:
-            return None
-        return message.run_id, composed.reply_markup is not None
+        await self.outcomes.submit(message, outcome)
 
     # -- leases ----------------------------------------------------------------------------
 
-    async def _heartbeat(self) -> None:
-        """Renew the leases of held rows every `renew_every` seconds while the database answers."""
-        loop = asyncio.get_running_loop()
-        while not self._stopping:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.renew_every):
-                    await self._renew_now.wait()
-            self._renew_now.clear()
-            if self._stopping or self.breaker.is_open or not self._held:
-                continue
-            try:
-                await self._renew()
-            except Exception as exc:
-                self.breaker.failed(exc, loop.time())
-                self._signal.set()
-
-    async def _renew(self) -> None:
-        """Extend the leases of the rows held here; drop queued ones another sender took."""
-        async with self._lease_lock:
-            held = list(self._held.values())
-            lease_until = self.clock.now() + self.lease
-            async with self.session_factory() as session:
-                kept = await outbox.renew_leases(session, held=held, lease_until=lease_until)
-                await session.commit()
-            for message in held:
-                if _id(message) in kept:
-                    message.lease_until = lease_until
-        lost = {_id(m) for m in held if _id(m) not in kept}
+    def _lost(self, lost: set[int]) -> None:
+        """Rows another sender re-claimed (their leases had lapsed): never send them here."""
         waiting = [entry for entry in self._ready if entry[1] in lost]
         if not waiting:
             return
@@ -684,77 +565,3 @@ class Sender:
             self._held.pop(row_id, None)
         self.stats.taken_back += len(waiting)
         log.warning("%d claimed message(s) were re-claimed elsewhere; not sent", len(waiting))
-
-    async def _apply(
-        self,
-        session: AsyncSession,
-        message: OutboxMessage,
-        outcome: Outcome | NotSent,
-        now: datetime,
-        counts: collections.Counter[str],
-    ) -> None:
-        if isinstance(outcome, NotSent):
-            await outbox.release(session, message=message)
-        elif isinstance(outcome, RateLimited):
-            await outbox.release(session, message=message)
-            counts["rate_limited"] += 1
-        elif isinstance(outcome, Transient):
-            attempt = message.attempts + 1
-            if attempt >= self.max_attempts:
-                log.error(
-                    "outbox message %s failed after %d attempts: %s",
-                    message.id,
-                    attempt,
-                    outcome.reason,
-                )
-                await outbox.record_attempt_failed(
-                    session, message=message, error=outcome.reason, retry_at=None
-                )
-                counts["failed"] += 1
-                return
-            delay = backoff_delay(attempt, jitter=self._random.random())
-            log.warning(
-                "outbox message %s: attempt %d failed (%s); retry in %.1fs",
-                message.id,
-                attempt,
-                outcome.reason,
-                delay,
-            )
-            await outbox.record_attempt_failed(
-                session,
-                message=message,
-                error=outcome.reason,
-                retry_at=now + timedelta(seconds=delay),
-            )
-            counts["retried"] += 1
-        elif isinstance(outcome, Blocked) and message.route is not None:
-            # Blocking the raiser's chat here would tie it to the ticket in one transaction
-            # (and one log line): only this message is given up; their own messages block it.
-            log.info("outbox message %s skipped: %s", message.id, outcome.reason)
-            await outbox.record_undeliverable(
-                session, message=message, status=OutboxStatus.SKIPPED, reason=outcome.reason
-            )
-            counts["skipped"] += 1
-        elif isinstance(outcome, Blocked):
-            log.info("chat %s is closed to the bot: %s", message.chat_id, outcome.reason)
-            counts["skipped"] += await outbox.block_chat(
-                session, message=message, reason=outcome.reason, now=now
-            )
-        elif isinstance(outcome, ChatNotFound):
-            log.warning("outbox message %s skipped: %s", message.id, outcome.reason)
-            await outbox.record_undeliverable(
-                session, message=message, status=OutboxStatus.SKIPPED, reason=outcome.reason
-            )
-            counts["skipped"] += 1
-        else:
-            reason = outcome.reason if isinstance(outcome, Rejected) else repr(outcome)
-            log.error("outbox message %s failed: %s", message.id, reason)
-            await outbox.record_undeliverable(
-                session, message=message, status=OutboxStatus.FAILED, reason=reason
-            )
-            counts["failed"] += 1
-
-
-def _id(message: OutboxMessage) -> int:
-    assert message.id is not None
-    return message.id

@@ -126,15 +126,15 @@ class Reply:
     """One message to show: a locale key, its parameters, and the question it asks, if any.
 
     A `way_out` question is shown after repeated misunderstandings: its options as a numbered
-    list, and how to skip it or leave. An `unstored` reply is said and never written down: it
-    pairs an anonymous raiser's chat with their ticket."""
+    list, and how to skip it or leave. A `sealed` reply is stored only sealed, chat and text:
+    it pairs an anonymous raiser's chat with their ticket."""
 
     key: str
     params: Params = field(default_factory=dict)
     question: QuestionView | None = None
     hint: bool = False
     way_out: bool = False
-    unstored: bool = False
+    sealed: bool = False
 
 
 @dataclass(frozen=True)

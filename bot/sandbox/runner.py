@@ -61,7 +61,6 @@ class _PageHost:
                 await self.app.scheduler.tick()
             except Exception:  # the clock has moved; the scheduler's next sweep tries again
                 log.exception("scheduled check-ins failed after moving the clock")
-        self.app.wake_sender()
         return moved
 
     async def outbox(self) -> Mapping[str, Any]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -64,7 +64,6 @@ class CheckinScheduler:
         checkins: Checkins,
         clock: Clock,
         sweep_interval: float,
-        wake_sender: Callable[[], None],
         digests: Digests | None = None,
         ballots: Ballots | None = None,
         concerns: Concerns | None = None,
@@ -77,7 +76,6 @@ class CheckinScheduler:
         self._filing: set[asyncio.Task[None]] = set()
         self.clock = clock
         self.sweep_interval = sweep_interval
-        self.wake_sender = wake_sender
         self._scheduler: AsyncIOScheduler | None = None
         self._lock = asyncio.Lock()
         # How late (s) the last job started after its due time: a busy event loop shows here.
@@ -128,17 +126,13 @@ class CheckinScheduler:
                 self._scheduler = None
 
     async def tick(self) -> TickReport:
-        """Do what is due now, commit it, wake the sender and rebuild the schedules' jobs."""
+        """Do what is due now, commit it (which wakes the sender, see
+        `bot.storage.db.create_session_factory`) and rebuild the schedules' jobs."""
         async with self._lock:
             now = self.clock.now()
             async with self.session_factory() as session:
-
-                async def checkpoint() -> None:
-                    # A large occurrence commits batch by batch; the sender starts on each.
-                    await session.commit()
-                    self.wake_sender()
-
-                report = await self.checkins.run_due(session, now, checkpoint=checkpoint)
+                # A large occurrence commits batch by batch; the sender starts on each.
+                report = await self.checkins.run_due(session, now, checkpoint=session.commit)
                 await session.commit()
             await self._release_ballots()
             await self.file_concerns()
@@ -147,8 +141,6 @@ class CheckinScheduler:
                     await self._run_digests(session, now, report)
                 fire = await self.checkins.next_fire_times(session, now)
                 await session.commit()
-            if report.enqueued:
-                self.wake_sender()
             self._sync_jobs(fire, now)
             return report
 
@@ -196,13 +188,10 @@ class CheckinScheduler:
             return
         try:
             async with self.session_factory() as session:
-                filed = await self.concerns.file_sealed(session)
+                await self.concerns.file_sealed(session)
                 await session.commit()
         except Exception:
             log.exception("filing sealed concerns failed; the next pass tries again")
-            return
-        if filed:
-            self.wake_sender()
 
     def file_concerns_soon(self) -> None:
         """File sealed concerns now, apart from the update that sealed one (which is not kept

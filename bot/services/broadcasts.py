@@ -6,7 +6,6 @@ the broadcast as sending, so a crash can neither lose nor double a recipient.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time
 
@@ -17,7 +16,7 @@ from bot.domain.audiences import Audience
 from bot.domain.broadcasts import Draft
 from bot.domain.clock import Clock
 from bot.domain.timing import quiet_hours_end, zone
-from bot.storage import audiences, audit, outbox, repo
+from bot.storage import audiences, audit, outbox, outbox_figures, repo
 from bot.storage import committees as committee_store
 from bot.storage.models import Broadcast, BroadcastStatus, Member, OutboxStatus
 
@@ -71,14 +70,12 @@ class Broadcasts:
         partnership_timezone: str,
         quiet_start: time,
         quiet_end: time,
-        wake_sender: Callable[[], None] = lambda: None,
     ) -> None:
         self.clock = clock
         self.content = content
         self.partnership_timezone = partnership_timezone
         self.quiet_start = quiet_start
         self.quiet_end = quiet_end
-        self.wake_sender = wake_sender
 
     @property
     def locales(self) -> tuple[str, ...]:
@@ -198,8 +195,8 @@ class Broadcasts:
 
     async def progress(self, session: AsyncSession, broadcast: Broadcast) -> Progress:
         """Counts by status, and the reasons of what was not delivered."""
-        counts = await outbox.broadcast_counts(session, broadcast_id=_id(broadcast))
-        reasons = await outbox.broadcast_failures(session, broadcast_id=_id(broadcast))
+        counts = await outbox_figures.broadcast_counts(session, broadcast_id=_id(broadcast))
+        reasons = await outbox_figures.broadcast_failures(session, broadcast_id=_id(broadcast))
         return Progress(broadcast=broadcast, counts=counts, reasons=reasons)
 
     async def sending(self, session: AsyncSession) -> list[Progress]:

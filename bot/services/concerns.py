@@ -95,14 +95,12 @@ class Concerns:
         clock: Clock,
         catalogs: Catalogs,
         sealer: Sealer,
-        wake_sender: Callable[[], None] = lambda: None,
         draw: Callable[[], int] = lambda: secrets.randbits(rules.HANDLE_BITS),
         shuffle: random.Random | None = None,
     ) -> None:
         self.clock = clock
         self.catalogs = catalogs
         self.sealer = sealer
-        self.wake_sender = wake_sender
         self.draw = draw
         self.random = shuffle or random.SystemRandom()
         # Told once a raiser's sealed concern is committed (the leader files it).
@@ -119,7 +117,7 @@ class Concerns:
         if concern.anonymous:
             handle = await self.seal_concern(session, member=member, answers=answers)
             return (
-                Reply(key="concern.received_anonymous", params={"handle": handle}, unstored=True),
+                Reply(key="concern.received_anonymous", params={"handle": handle}, sealed=True),
             )
         ticket = await self.raise_concern(session, member=member, concern=concern)
         return (Reply(key="concern.received", params={"handle": ticket.handle}),)
@@ -400,7 +398,6 @@ class Concerns:
                 source="ticket",
                 now=now,
             )
-        self._wake_after_commit(session)
 
     async def _to_raiser(
         self, session: AsyncSession, ticket: Ticket, key: str, **params: str
@@ -430,12 +427,7 @@ class Concerns:
             source=outbox.ANONYMOUS_RELAY if ticket.anonymous else "ticket",
             now=self.clock.now(),
         )
-        self._wake_after_commit(session)
         return True
-
-    def _wake_after_commit(self, session: AsyncSession) -> None:
-        """Wake the sender once the messages just queued are committed (not before)."""
-        event.listen(session.sync_session, "after_commit", lambda _s: self.wake_sender(), once=True)
 
 
 def _id(row: Member | Ticket) -> int:

@@ -68,7 +68,14 @@ def member_document(records: MemberRecords, *, now: datetime) -> dict[str, Any]:
         "messages_to_you": [
             _dump(
                 m,
-                exclude={"member_id", "reply_markup", "dedupe_key", "lease_until", "last_error"},
+                exclude={
+                    "member_id",
+                    "reply_markup",
+                    "dedupe_key",
+                    "lease_until",
+                    "lease_owner",
+                    "last_error",
+                },
             )
             for m in records.outbox
         ],

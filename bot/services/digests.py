@@ -182,7 +182,7 @@ class Digests:
     ) -> DigestReport:
         """Send the results of closed pulses and every digest whose time has come.
 
-        Works in the caller's transaction; commit it, then wake the sender.
+        Works in the caller's transaction; commit it (the commit wakes the sender).
         """
         done = DigestReport()
         done.results = await self.send_results(session, now)

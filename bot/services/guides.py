@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import event
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import concerns as rules
@@ -128,9 +127,6 @@ class BroadcastHost:
     async def perform(self, session: AsyncSession, member: Member, effect: Effect) -> Data:
         draft = BroadcastDraft.from_json(effect.params)
         broadcast = await self.broadcasts.confirm(session, coordinator=member, draft=draft)
-        # After the commit: the sender must find the new rows.
-        wake = self.broadcasts.wake_sender
-        event.listen(session.sync_session, "after_commit", lambda _s: wake(), once=True)
         when = None
         if broadcast.status == BroadcastStatus.SCHEDULED:
             when = self.broadcasts.scheduled_for(broadcast.send_at).strftime(MOMENT)

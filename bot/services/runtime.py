@@ -3,7 +3,6 @@ command line take them from here rather than wiring each service by hand."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.config import Settings
@@ -77,14 +76,11 @@ class Services:
         *,
         sealer: Sealer,
         clock: Clock,
-        wake_sender: Callable[[], None],
     ) -> Services:
-        """The features over `content`, sealing with `sealer`, waking the outbox sender with
-        `wake_sender` when they write messages."""
+        """The features over `content`, sealing with `sealer` (what they queue wakes the
+        outbox sender once committed: `bot.storage.db.create_session_factory`)."""
         ballots = Ballots(sealer=sealer, min_group=settings.report_min_group)
-        concerns = Concerns(
-            clock=clock, catalogs=content.catalogs, sealer=sealer, wake_sender=wake_sender
-        )
+        concerns = Concerns(clock=clock, catalogs=content.catalogs, sealer=sealer)
         committees = Committees(clock=clock)
         invitations = Invitations(clock=clock, committees=committees, content=content)
         conversations = Conversations(
@@ -105,7 +101,6 @@ class Services:
             partnership_timezone=settings.partnership_timezone,
             quiet_start=settings.quiet_hours_start,
             quiet_end=settings.quiet_hours_end,
-            wake_sender=wake_sender,
         )
         return cls(
             content=content,

@@ -87,17 +87,28 @@ class Sealer:
         except InvalidToken as error:
             raise ValueError("not sealed with this anonymity key") from error
 
-    def seal_route(self, chat_id: int) -> str:
-        """A chat id sealed for the sender: a new token each time, so two are never alike."""
-        return self._fernet.encrypt(f"{ROUTE}{chat_id}".encode()).decode()
+    def seal_route(self, chat_id: int, *, text: str | None = None) -> str:
+        """A chat id (and the message's text, if given) sealed for the sender: a new token
+        each time, so two are never alike."""
+        sealed = f"{ROUTE}{chat_id}" if text is None else f"{ROUTE}{chat_id}\n{text}"
+        return self._fernet.encrypt(sealed.encode()).decode()
 
     def open_route(self, sealed: str) -> int | None:
         """The chat id of a sealed route, or None when it was not sealed with this key."""
+        opened = self.open_message(sealed)
+        return None if opened is None else opened[0]
+
+    def open_message(self, sealed: str) -> tuple[int, str | None] | None:
+        """A sealed route's chat id and text (None if it seals none), or None when it was
+        not sealed with this key."""
         try:
             opened = self._fernet.decrypt(sealed.encode()).decode()
         except InvalidToken:
             return None
-        return int(opened[len(ROUTE) :]) if opened.startswith(ROUTE) else None
+        if not opened.startswith(ROUTE):
+            return None
+        chat, newline, text = opened[len(ROUTE) :].partition("\n")
+        return int(chat), (text if newline else None)
 
     def tag(self, purpose: str, member_id: int) -> str:
         """A stable keyed hash of a member for one purpose (e.g. "raiser", "pseudonym")."""

@@ -37,6 +37,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.domain.audiences import Audience
 from bot.storage.audiences import audience_filter
 from bot.storage.checkins import BULK_CHUNK, plain_rows
+from bot.storage.db import note_queued
 from bot.storage.models import (
     CHECKIN_KIND,
     CheckIn,
@@ -329,6 +330,7 @@ async def open_checkins(
         return Opened(0, after_member)
     ours_only = _checkins_after(opening, checkin=before_checkin, member=after_member)
     await _queue_first_messages(connection, opening, ours_only, now=now)
+    note_queued(session)
     last = select(func.max(CheckIn.member_id)).where(*ours_only)
     return Opened(opened, int((await session.exec(last)).one() or after_member))
 

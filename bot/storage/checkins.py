@@ -24,6 +24,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.storage.db import note_queued
 from bot.storage.models import (
     CheckIn,
     CheckInStatus,
@@ -73,6 +74,8 @@ async def insert_messages(
     session: AsyncSession, messages: Sequence[QueuedMessage], *, source: str, now: datetime
 ) -> None:
     """Queue many one-part text messages at once, as `outbox.enqueue` would one by one."""
+    if messages:
+        note_queued(session)
     connection = await session.connection()
     for start in range(0, len(messages), BULK_CHUNK):
         rows = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
@@ -206,6 +208,40 @@ async def check_reachable(engine: AsyncEngine, *, connect_timeout_s: float) -> N
         ) from None
 
 
-def create_session_factory(engine: AsyncEngine) -> SessionFactory:
-    """Sessions that keep loaded objects usable after commit."""
-    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+# In a session's `info`: its transaction queued outbox rows for the claiming sender.
+QUEUED_FOR_SENDER = "queued_for_sender"
+
+
+def note_queued(session: AsyncSession) -> None:
+    """The transaction queued outbox rows: the sender is woken once it commits."""
+    session.info[QUEUED_FOR_SENDER] = True
+
+
+def create_session_factory(
+    engine: AsyncEngine, *, after_queueing: Callable[[], None] | None = None
+) -> SessionFactory:
+    """Sessions that keep loaded objects usable after commit.
+
+    `after_queueing` is the one rule for waking the outbox sender: it is called once a
+    transaction that queued rows (`note_queued`, which `outbox.enqueue` does) commits, whoever
+    committed it (an update, the scheduler, the broadcast monitor), and never before.
+    """
+    if after_queueing is None:
+        return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+    woken = after_queueing
+
+    class WakingSession(Session):
+        """A session that wakes the sender after committing what it queued."""
+
+    def committed(session: Session) -> None:
+        if session.info.pop(QUEUED_FOR_SENDER, False):
+            woken()
+
+    def rolled_back(session: Session) -> None:
+        session.info.pop(QUEUED_FOR_SENDER, None)
+
+    event.listen(WakingSession, "after_commit", committed)
+    event.listen(WakingSession, "after_rollback", rolled_back)
+    return async_sessionmaker(
+        engine, class_=AsyncSession, expire_on_commit=False, sync_session_class=WakingSession
+    )

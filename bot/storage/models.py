@@ -279,6 +279,9 @@ class OutboxMessage(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: datetime = Field(sa_type=UTCDateTime)
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Who holds the lease: "<instance>/<run>" (see `bot.delivery.sender.lease_owner`), so an
+    # instance restarted after a crash takes back the rows its previous run held.
+    lease_owner: str | None = Field(default=None, max_length=160)
     telegram_message_id: int | None = Field(default=None, sa_type=BigInteger)
     last_error: str | None = None
     created_at: datetime = Field(sa_type=UTCDateTime)

@@ -7,6 +7,7 @@ the change that causes the message, and the sender commits each claim and outcom
 from __future__ import annotations
 
 import functools
+import secrets
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -16,7 +17,6 @@ from sqlalchemy import (
     Update,
     and_,
     bindparam,
-    case,
     delete,
     func,
     insert,
@@ -33,8 +33,8 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.domain.text import message_parts
 from bot.storage import repo
+from bot.storage.db import note_queued
 from bot.storage.models import (
-    DeliveryCount,
     Member,
     MemberStatus,
     OutboxMessage,
@@ -52,6 +52,11 @@ ANONYMOUS_RELAY = "ticket:anonymous"
 # Lanes of relays stand where a chat id would, so a ticket's messages keep their order: beyond
 # any Telegram chat id (at most 52 significant bits), never one of a member's chats.
 RELAY_LANES = 2**53
+# A reply whose chat and text are both sealed in `route` (the confirmation of an anonymous
+# concern: its handle beside the raiser's chat) keeps this in `text`; it goes out on a lane of
+# its own, drawn at random beyond the relays' lanes.
+SEALED_TEXT = "(sealed)"
+SEALED_LANES = 2 * RELAY_LANES
 # The `source` of the bot's replies to what a member sent (bot.telegram.render.Outgoing).
 REPLY = "reply"
 # Rows deleted as soon as they are sent or given up (see `_forget_once_final`).
@@ -81,6 +86,11 @@ def relay_lane(ticket_id: int) -> int:
     return -(RELAY_LANES + ticket_id)
 
 
+def sealed_lane() -> int:
+    """A `chat_id` for a sealed reply: nothing of its chat, no order with other rows."""
+    return -(SEALED_LANES + secrets.randbelow(RELAY_LANES))
+
+
 def _dedupe_keys(dedupe_key: str | None, count: int) -> list[str | None]:
     if dedupe_key is None:
         return [None] * count
@@ -107,6 +117,7 @@ async def enqueue(
     route: str | None = None,
     asks_run: int | None = None,
     lease_until: datetime | None = None,
+    lease_owner: str | None = None,
     now: datetime,
 ) -> list[OutboxMessage]:
     """Queue one logical message in the caller's transaction; [] if `dedupe_key` was queued.
@@ -114,8 +125,9 @@ async def enqueue(
     Text longer than a message (or a caption) becomes several rows delivered in order; buttons
     go under the last one, and so does `asks_run`, the run whose open question it asks (its
     sending records the prompt). With `route` (a sealed chat id) `chat_id` is only a lane.
-    With `lease_until` the rows are written already claimed (`sending`) by the caller, who
-    sends them at once; should it die, they return to the queue when the lease ends.
+    With `lease_until` the rows are written already claimed (`sending`) by the caller
+    (`lease_owner`), who sends them at once; should it die, they return to the queue when the
+    lease ends, or as soon as it starts again (`take_back`).
     """
     parts = _parts(kind, text, media_file_id)
     keys = _dedupe_keys(dedupe_key, len(parts))
@@ -141,12 +153,15 @@ async def enqueue(
             "run_id": asks_run if n == len(parts) - 1 else None,
             "status": OutboxStatus.QUEUED if lease_until is None else OutboxStatus.SENDING,
             "lease_until": lease_until,
+            "lease_owner": None if lease_until is None else lease_owner,
             "next_attempt_at": not_before or now,
             "created_at": now,
         }
         for n, ((part_kind, part_text), key) in enumerate(zip(parts, keys, strict=True))
     ]
     rows = [OutboxMessage(**row) for row in values]
+    if lease_until is None:
+        note_queued(session)
     if dedupe_key is None:
         # One statement per row, without the ORM's unit of work: every reply comes this way.
         connection = await session.connection()
@@ -161,106 +176,6 @@ async def enqueue(
     except IntegrityError:
         return []
     return rows
-
-
-async def _count_by(
-    session: AsyncSession, column: Any, *conditions: ColumnElement[bool]
-) -> dict[str, int]:
-    query = select(column, func.count()).where(*conditions).group_by(column)
-    return {str(key): int(n) for key, n in (await session.exec(query)).all()}
-
-
-# A recipient's outcome is the furthest from delivered of their messages' (a long update goes
-# out as several): reached once every part is sent, waiting while one still waits.
-_OUTCOME_ORDER = (
-    OutboxStatus.SENT,
-    OutboxStatus.SKIPPED,
-    OutboxStatus.FAILED,
-    OutboxStatus.QUEUED,
-    OutboxStatus.SENDING,
-)
-_OUTCOME_RANK = case(
-    *((col(OutboxMessage.status) == s, n) for n, s in enumerate(_OUTCOME_ORDER)), else_=0
-)
-
-
-def _recipients(broadcast_id: int) -> Any:
-    """Each recipient of a broadcast (by chat) with the rank of their outcome."""
-    return (
-        select(OutboxMessage.chat_id, func.max(_OUTCOME_RANK).label("outcome"))
-        .where(col(OutboxMessage.broadcast_id) == broadcast_id)
-        .group_by(col(OutboxMessage.chat_id))
-        .subquery()
-    )
-
-
-async def broadcast_counts(session: AsyncSession, *, broadcast_id: int) -> dict[str, int]:
-    """How many of a broadcast's recipients are in each status (every status is present)."""
-    recipients = _recipients(broadcast_id)
-    query = select(recipients.c.outcome, func.count()).group_by(recipients.c.outcome)
-    found = {int(rank): int(n) for rank, n in (await session.exec(query)).all()}
-    return {s.value: found.get(n, 0) for n, s in enumerate(_OUTCOME_ORDER)}
-
-
-async def broadcast_failures(session: AsyncSession, *, broadcast_id: int) -> dict[str, int]:
-    """Why recipients a broadcast did not reach were given up: reason -> how many, each
-    recipient counted once, by the first of their messages that ended as they did."""
-    recipients = _recipients(broadcast_id)
-    given_up = [_OUTCOME_ORDER.index(s) for s in (OutboxStatus.SKIPPED, OutboxStatus.FAILED)]
-    first = (
-        select(func.min(OutboxMessage.id))
-        .join(recipients, recipients.c.chat_id == col(OutboxMessage.chat_id))
-        .where(
-            col(OutboxMessage.broadcast_id) == broadcast_id,
-            recipients.c.outcome == _OUTCOME_RANK,
-            recipients.c.outcome.in_(given_up),
-        )
-        .group_by(col(OutboxMessage.chat_id))
-    )
-    query = (
-        select(OutboxMessage.last_error, func.count())
-        .where(col(OutboxMessage.id).in_(first))
-        .group_by(col(OutboxMessage.last_error))
-    )
-    return {reason or "unknown": int(n) for reason, n in (await session.exec(query)).all()}
-
-
-async def outbox_depth(session: AsyncSession) -> dict[str, int]:
-    """How many messages wait to be sent (`queued`) and are being sent (`sending`)."""
-    found = await _count_by(
-        session, col(OutboxMessage.status), col(OutboxMessage.status).in_(PENDING)
-    )
-    return {status.value: found.get(status.value, 0) for status in PENDING}
-
-
-async def oldest_due_at(session: AsyncSession, *, now: datetime) -> datetime | None:
-    """When the message that has waited longest came due (queued or being sent), if any."""
-    query = select(func.min(OutboxMessage.next_attempt_at)).where(
-        col(OutboxMessage.status).in_(PENDING), col(OutboxMessage.next_attempt_at) <= now
-    )
-    return (await session.exec(query)).one()
-
-
-async def add_delivery_counts(session: AsyncSession, *, counts: Mapping[str, int]) -> None:
-    """Add a group's outcomes (outcome -> how many) to the deployment's delivery counts."""
-    for outcome, n in sorted(counts.items()):
-        if n <= 0:
-            continue
-        statement = (
-            update(DeliveryCount)
-            .where(col(DeliveryCount.outcome) == outcome)
-            .values(total=col(DeliveryCount.total) + n)
-        )
-        result = await session.exec(statement.execution_options(synchronize_session=False))
-        if not result.rowcount:
-            session.add(DeliveryCount(outcome=outcome, total=n))
-            await session.flush()
-
-
-async def delivery_counts(session: AsyncSession) -> dict[str, int]:
-    """Outbox sends by outcome over the deployment's life: sent, retried, failed, ..."""
-    rows = await session.exec(select(DeliveryCount.outcome, DeliveryCount.total))
-    return {outcome: int(total) for outcome, total in rows.all()}
 
 
 async def next_due_at(session: AsyncSession) -> datetime | None:
@@ -357,6 +272,7 @@ async def claim_due(
     lease_until: datetime,
     limit: int,
     exclude_chats: Collection[int] = (),
+    owner: str | None = None,
 ) -> list[OutboxMessage]:
     """Take up to `limit` due rows, one per chat, one-to-one ones first, then the longest due.
 
@@ -385,6 +301,7 @@ async def claim_due(
             row.status, row.last_error = OutboxStatus.SKIPPED, reason
         else:
             row.status, row.lease_until = OutboxStatus.SENDING, lease_until
+            row.lease_owner = owner
         session.add(row)
     await session.flush()
     skipped = [
@@ -460,6 +377,7 @@ def _mark_sent() -> Update:
             telegram_message_id=bindparam("row_telegram_id"),
             sent_at=bindparam("now", type_=UTCDateTime),
             lease_until=None,
+            lease_owner=None,
             last_error=None,
         )
     )
@@ -492,7 +410,11 @@ async def release(
     session: AsyncSession, *, message: OutboxMessage, next_attempt_at: datetime | None = None
 ) -> bool:
     """Put a leased message back in the queue untouched (not a failed attempt)."""
-    values: dict[str, Any] = {"status": OutboxStatus.QUEUED, "lease_until": None}
+    values: dict[str, Any] = {
+        "status": OutboxStatus.QUEUED,
+        "lease_until": None,
+        "lease_owner": None,
+    }
     if next_attempt_at is not None:
         values["next_attempt_at"] = next_attempt_at
     changed = await _set(
@@ -515,6 +437,7 @@ async def record_attempt_failed(
         "attempts": col(OutboxMessage.attempts) + 1,
         "last_error": error,
         "lease_until": None,
+        "lease_owner": None,
     }
     if retry_at is None:
         values["status"] = OutboxStatus.FAILED
@@ -533,7 +456,12 @@ async def record_undeliverable(
     if status not in (OutboxStatus.FAILED, OutboxStatus.SKIPPED):
         raise ValueError(f"not a final status for an undelivered message: {status}")
     changed = await _set(
-        session, _ours(message), status=status, last_error=reason, lease_until=None
+        session,
+        _ours(message),
+        status=status,
+        last_error=reason,
+        lease_until=None,
+        lease_owner=None,
     )
     await _forget_once_final(session, col(OutboxMessage.id) == message.id)
     return changed == 1
@@ -615,7 +543,23 @@ async def requeue_expired(
     )
     if keep:
         where = and_(where, col(OutboxMessage.id).not_in(list(keep)))
-    return await _set(session, where, status=OutboxStatus.QUEUED, lease_until=None)
+    return await _set(
+        session, where, status=OutboxStatus.QUEUED, lease_until=None, lease_owner=None
+    )
+
+
+async def take_back(session: AsyncSession, *, owner: str) -> int:
+    """Queue again the rows an earlier run of this instance left `sending` (it died holding
+    them): `owner` is "<instance>/<run>", and a live run of the instance is never another."""
+    instance = owner.rpartition("/")[0]
+    where = and_(
+        col(OutboxMessage.status) == OutboxStatus.SENDING,
+        col(OutboxMessage.lease_owner).startswith(f"{instance}/", autoescape=True),
+        col(OutboxMessage.lease_owner) != owner,
+    )
+    return await _set(
+        session, where, status=OutboxStatus.QUEUED, lease_until=None, lease_owner=None
+    )
 
 
 async def get_message(session: AsyncSession, *, message_id: int) -> OutboxMessage | None:

@@ -83,8 +83,8 @@ def build_dispatcher(
     redelivered: bool = False,
     retry_s: float = 30.0,
     deliver: Deliver,
-    wake_sender: Callable[[], None],
     reply_lease_s: float,
+    reply_lease_owner: str | None = None,
     chat_lock_namespace: str | None = None,
     services: Mapping[str, object] | None = None,
 ) -> Dispatcher:
@@ -126,8 +126,9 @@ def build_dispatcher(
             sessions,
             clock,
             deliver=deliver,
-            wake_sender=wake_sender,
             reply_lease_s=reply_lease_s,
+            reply_lease_owner=reply_lease_owner,
+            seal_route=sealer.seal_route,
             chat_lock_namespace=chat_lock_namespace,
         )
     )

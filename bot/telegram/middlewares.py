@@ -19,7 +19,7 @@ from bot.i18n import Catalogs
 from bot.services.conversations import Conversations, UserRef
 from bot.storage import repo
 from bot.storage.db import SessionFactory
-from bot.telegram.render import Deliver, Outgoing, Responder
+from bot.telegram.render import Deliver, Outgoing, Responder, SealRoute
 from bot.telegram.updates import carries_nothing
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -125,22 +125,24 @@ class DatabaseSession(BaseMiddleware):
         clock: Clock,
         *,
         deliver: Deliver,
-        wake_sender: Callable[[], None],
         reply_lease_s: float,
+        reply_lease_owner: str | None = None,
+        seal_route: SealRoute | None = None,
         chat_lock_namespace: str | None = None,
     ) -> None:
         self.sessions = sessions
         self.clock = clock
         self.deliver = deliver
-        self.wake_sender = wake_sender
         self.reply_lease = timedelta(seconds=reply_lease_s)
+        self.reply_lease_owner = reply_lease_owner
+        self.seal_route = seal_route
         # On PostgreSQL several instances may receive one chat's updates: a transaction-level
         # advisory lock per chat (ChatOrder only orders this process) keeps them one at a time.
         self.chat_lock_namespace = chat_lock_namespace
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
-        outgoing = Outgoing(self._mark_blocked, self.deliver, self.wake_sender)
+        outgoing = Outgoing(self._mark_blocked, self.deliver, seal_route=self.seal_route)
         data["outgoing"] = outgoing
         async with self.sessions() as session:
             chat_id = _chat_key(data)
@@ -154,7 +156,12 @@ class DatabaseSession(BaseMiddleware):
             data["session"] = session
             result = await handler(event, data)
             now = self.clock.now()
-            await outgoing.write(session, now=now, lease_until=now + self.reply_lease)
+            await outgoing.write(
+                session,
+                now=now,
+                lease_until=now + self.reply_lease,
+                lease_owner=self.reply_lease_owner,
+            )
             await session.commit()
         await outgoing.flush()
         return result

@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import html
 import logging
-from collections.abc import Callable
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
@@ -33,14 +32,12 @@ class BroadcastMonitor:
         broadcasts: Broadcasts,
         catalogs: Catalogs,
         interval: float,
-        wake_sender: Callable[[], None],
     ) -> None:
         self.bot = bot
         self.session_factory = session_factory
         self.broadcasts = broadcasts
         self.catalogs = catalogs
         self.interval = interval
-        self.wake_sender = wake_sender
         self._shown: dict[int, str] = {}
         self._failures = FailureLog(log, "the broadcast monitor")
 
@@ -59,10 +56,8 @@ class BroadcastMonitor:
     async def tick(self) -> None:
         """Release due broadcasts, refresh progress, report the finished ones."""
         async with self.session_factory() as session:
-            released = await self.broadcasts.release_due(session)
+            await self.broadcasts.release_due(session)
             await session.commit()
-            if released:
-                self.wake_sender()
             for progress in await self.broadcasts.sending(session):
                 await self._follow(session, progress)
 
@@ -104,7 +99,6 @@ class BroadcastMonitor:
                     now=self.broadcasts.clock.now(),
                 )
             await session.commit()
-            self.wake_sender()
         if broadcast.progress_chat_id is None or self._shown.get(broadcast_id) == text:
             return
         if broadcast.progress_message_id is None:

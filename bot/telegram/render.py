@@ -8,7 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from aiogram import Bot
 from aiogram.enums import ChatAction
@@ -52,6 +52,15 @@ class Reply:
     asks_run: int | None = None
     kind: str = "text"
     media_file_id: str | None = None
+    # Its chat and text are written sealed (`Outgoing.write`): it ties the chat to an
+    # anonymous ticket, and is written in the raiser's own transaction.
+    sealed: bool = False
+
+
+class SealRoute(Protocol):
+    """Seals a chat id and a message's text into one route (`Sealer.seal_route`)."""
+
+    def __call__(self, chat_id: int, *, text: str | None = None) -> str: ...
 
 
 class Outgoing:
@@ -70,14 +79,13 @@ class Outgoing:
         self,
         on_forbidden: Callable[[int], Awaitable[None]],
         deliver: Deliver,
-        on_queued: Callable[[], None],
+        seal_route: SealRoute | None = None,
     ) -> None:
         self._steps: list[tuple[int, Call | Reply]] = []
+        self._seal_route = seal_route
         self._written: dict[int, list[OutboxMessage]] = {}
         self._on_forbidden = on_forbidden
         self._deliver = deliver
-        self._on_queued = on_queued
-        self._queued = False
         self.written = False
 
     def add(self, chat_id: int, call: Call) -> None:
@@ -86,22 +94,40 @@ class Outgoing:
     def reply(self, chat_id: int, reply: Reply) -> None:
         self._steps.append((chat_id, reply))
 
-    async def write(self, session: AsyncSession, *, now: datetime, lease_until: datetime) -> None:
+    async def write(
+        self,
+        session: AsyncSession,
+        *,
+        now: datetime,
+        lease_until: datetime,
+        lease_owner: str | None = None,
+    ) -> None:
         """Queue the replies in the update's transaction, leased to this instance to send at
         once; behind a chat's earlier replies still to go, they queue for the claiming sender
-        (which keeps the chat's order).
+        (which keeps the chat's order, and is woken once the transaction commits).
 
         Replies carry no member: they answer what the member just sent, so they go to members
-        who stopped the bot too; /forget deletes a chat's queued rows.
+        who stopped the bot too; /forget deletes a chat's queued rows. A sealed reply keeps its
+        chat and text sealed in `route` (opened by the sender at send time) on a lane of its
+        own, like the relays to an anonymous raiser, and is deleted once sent or given up.
         """
         self.written = True
         waiting: dict[int, bool] = {}
         for index, (chat_id, step) in enumerate(self._steps):
             if not isinstance(step, Reply):
                 continue
+            if step.sealed:
+                self._written[index] = await self._write_sealed(
+                    session,
+                    chat_id,
+                    step,
+                    now=now,
+                    lease_until=lease_until,
+                    lease_owner=lease_owner,
+                )
+                continue
             if chat_id not in waiting:
                 waiting[chat_id] = await outbox.replies_waiting(session, chat_id=chat_id, now=now)
-            self._queued |= waiting[chat_id]
             self._written[index] = await outbox.enqueue(
                 session,
                 chat_id=chat_id,
@@ -113,14 +139,37 @@ class Outgoing:
                 source=outbox.REPLY,
                 asks_run=step.asks_run,
                 lease_until=None if waiting[chat_id] else lease_until,
+                lease_owner=lease_owner,
                 now=now,
             )
+
+    async def _write_sealed(
+        self,
+        session: AsyncSession,
+        chat_id: int,
+        reply: Reply,
+        *,
+        now: datetime,
+        lease_until: datetime,
+        lease_owner: str | None,
+    ) -> list[OutboxMessage]:
+        if self._seal_route is None or reply.kind != "text" or reply.keyboard is not None:
+            raise ValueError("a sealed reply is plain text, and needs the anonymity key")
+        return await outbox.enqueue(
+            session,
+            chat_id=outbox.sealed_lane(),
+            route=self._seal_route(chat_id, text=reply.text),
+            member_id=None,
+            text=outbox.SEALED_TEXT,
+            source=outbox.ANONYMOUS_RELAY,
+            lease_until=lease_until,
+            lease_owner=lease_owner,
+            now=now,
+        )
 
     async def flush(self) -> None:
         """Make the calls and send the leased replies in order, with the calls they add; a
         chat that refuses messages gets no further calls."""
-        if self._queued:
-            self._on_queued()
         refused: set[int] = set()
         leased: list[OutboxMessage] = []
         index = 0
@@ -189,13 +238,14 @@ class Responder:
         for message in outcome.messages:
             rendered = render(message, self._speaking(message, t), outcome.params)
             asks = message.reply.question is not None and message.run_id != PRE_CONSENT_RUN
-            if message.reply.unstored:
-                # No outbox row in the raiser's transaction may hold their chat beside their
-                # ticket (tests/privacy/test_forensics.py): sent directly, best-effort;
-                # /concerns lists the raiser's tickets should it be lost.
-                self._direct(rendered.text, markup(rendered.keyboard))
-                continue
-            self._reply(Reply(rendered.text, rendered.keyboard, message.run_id if asks else None))
+            self._reply(
+                Reply(
+                    rendered.text,
+                    rendered.keyboard,
+                    message.run_id if asks else None,
+                    sealed=message.reply.sealed,
+                )
+            )
 
     def show_answer(self, outcome: Outcome, question: Message) -> None:
         """Edit an answered question's message: its buttons go, the answer chosen shows."""

@@ -26,7 +26,7 @@ from sqlalchemy import text
 
 from bot.sandbox.balancer import Balancer
 from bot.sandbox.emulator import BotAPIEmulator
-from bot.storage import migrate, outbox, repo
+from bot.storage import migrate, outbox, outbox_figures, repo
 from bot.storage.db import SessionFactory, create_engine, create_session_factory
 from bot.storage.models import OutboxStatus
 
@@ -139,7 +139,7 @@ async def until(condition: object, timeout: float, what: str) -> None:
 async def until_drained(session_factory: SessionFactory, timeout: float) -> None:
     async def drained() -> bool:
         async with session_factory() as session:
-            return await outbox.outbox_depth(session) == {"queued": 0, "sending": 0}
+            return await outbox_figures.outbox_depth(session) == {"queued": 0, "sending": 0}
 
     await until(drained, timeout, "the outbox is drained")
 

@@ -11,7 +11,7 @@ from bot.app import BotApp
 from bot.config import Settings
 from bot.domain.clock import ManualClock
 from bot.sandbox.emulator import BotAPIEmulator
-from bot.storage import outbox, repo
+from bot.storage import outbox, outbox_figures, repo
 from bot.storage.models import Member, MemberStatus, OutboxStatus
 
 SUPERGROUP = -1_001_234_567_890
@@ -421,16 +421,16 @@ async def test_broadcast_figures_count_rows_by_status_and_reason(
                     dedupe_key=f"broadcast:{broadcast.id}:member:{member.id}",
                     now=clock.now(),
                 )
-            depth = await outbox.outbox_depth(session)
+            depth = await outbox_figures.outbox_depth(session)
             await session.commit()
         delivery.sender.wake()
         for member in members[1:]:
             await emulator.wait_for_messages(member.chat_id, 1)
         await delivery.settle()
         async with delivery.session_factory() as session:
-            counts = await outbox.broadcast_counts(session, broadcast_id=broadcast.id)
-            reasons = await outbox.broadcast_failures(session, broadcast_id=broadcast.id)
-            after = await outbox.outbox_depth(session)
+            counts = await outbox_figures.broadcast_counts(session, broadcast_id=broadcast.id)
+            reasons = await outbox_figures.broadcast_failures(session, broadcast_id=broadcast.id)
+            after = await outbox_figures.outbox_depth(session)
     assert depth == {"queued": 5, "sending": 0}
     assert counts == {"queued": 0, "sending": 0, "sent": 3, "failed": 0, "skipped": 2}
     assert reasons == {"Forbidden: bot was blocked by the user": 1, "member stopped": 1}

@@ -4,6 +4,7 @@ the raiser hears every step and can reply; nothing a coordinator sees names an a
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from conftest import Database, Phone, onboard
 from sqlmodel import col, select
 
 from bot.app import BotApp
+from bot.domain.clock import ManualClock
 from bot.sandbox.emulator import BotAPIEmulator, SentMessage
 from bot.services.sealing import Sealer
 from bot.storage import outbox
@@ -423,3 +425,30 @@ async def test_an_answer_to_an_erased_raiser_says_so_and_the_ticket_can_be_close
     await admin.press("Done")
     assert "is now: done" in admin.new_text()
     assert [t.status for t in await rows(db, Ticket)] == ["done"]
+
+
+async def test_an_anonymous_raisers_confirmation_outlasts_a_telegram_failure(
+    fatou: Phone, emulator: BotAPIEmulator, app: BotApp, clock: ManualClock
+) -> None:
+    """The confirmation (the ticket's handle) is kept in the outbox, sealed, until delivered."""
+    await fatou.send("/concern")
+    for label in ("Ressources", "Le secteur privé", "Bientôt"):
+        await fatou.press(f". {label}")
+    await fatou.send("Les salles promises ne sont jamais libres.")
+    fatou.new()
+    # Telegram fails more sends than a direct send would try.
+    failures = app.settings.request_retries + 1
+    emulator.inject_fault("sendMessage", status=502, description="Bad Gateway", count=failures)
+    await fatou.press("Rester anonyme")
+    assert app.sender is not None
+    for _ in range(2 * failures):
+        if any("ticket" in m.plain_text for m in fatou.messages):
+            break
+        # Past any retry's back-off: one more attempt is made.
+        calls = emulator.calls["sendMessage"]
+        clock.advance(timedelta(minutes=5))
+        app.wake_sender()
+        await emulator.wait_for_calls("sendMessage", count=calls + 1)
+        await app.sender.wait_idle()
+    confirmations = [m.plain_text for m in fatou.new() if "ticket" in m.plain_text]
+    assert len(confirmations) == 1, confirmations

@@ -148,6 +148,10 @@ async def test_health_and_metrics_are_served_beside_the_webhook(
     app = await start_app(settings)
     assert await post(app, start_update(5)) == 200
     assert await post(app, start_update(6), secret="wrong") == 401
+    # The chat is not open: the first reply is skipped, the second goes back to the queue,
+    # where the claiming sender skips it too.
+    assert app.sender is not None
+    await app.sender.wait_idle()
     base = f"http://127.0.0.1:{app.settings.webhook_port}"
     async with aiohttp.ClientSession() as http:
         async with http.get(f"{base}/healthz") as resp:

@@ -22,7 +22,6 @@ def test_a_swap_reaches_every_service() -> None:
         content,
         sealer=Sealer(b"k" * 32),
         clock=SystemClock(),
-        wake_sender=lambda: None,
     )
     loaded = Content.load(settings)
     content.swap(loaded)
