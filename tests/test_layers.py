@@ -292,3 +292,15 @@ def test_each_package_says_its_job() -> None:
     """The table doubles as the map of bot/: every package (not the entry points) has a job."""
     packages = {p.relative_to(BOT).parts[0] for p in _files() if len(p.relative_to(BOT).parts) > 1}
     assert sorted(p for p in packages if not LAYERS[p].job) == []
+
+
+def test_the_architecture_page_names_every_package_and_its_job() -> None:
+    """docs/architecture.md's table says each package's job as these rules do: a new package
+    or a changed job shows up there."""
+    page = (BOT.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    missing = [
+        f"| `{name}` | {rules.job} |"
+        for name, rules in LAYERS.items()
+        if rules.job and f"| `{name}` | {rules.job} |" not in page
+    ]
+    assert missing == []
