@@ -375,8 +375,12 @@ async def member(
 ) -> None:
     """Wait for the check-in, then answer its seven steps, each after thinking."""
     try:
-        first = await _wait(http, base, user_id, 1, args.first_message_timeout)
-        seen = len(first)
+        # The check-in's first question, not just its opening part: a member answers what
+        # they were asked (an answer typed before its question is shown is not taken).
+        shown = await _wait(http, base, user_id, 1, args.first_message_timeout)
+        while not any(m.get("buttons") for m in shown):
+            shown = await _wait(http, base, user_id, len(shown) + 1, args.first_message_timeout)
+        seen = len(shown)
         for typed, pause in zip(TYPED, pauses, strict=True):
             await asyncio.sleep(pause)
             seen = len(await _wait(http, base, user_id, seen, args.step_timeout))

@@ -320,6 +320,8 @@ class BotApp:
             claiming=False,
             on_reply_rate_limited=self.metrics.observe_reply_rate_limited,
             owner=self.lease_owner or None,
+            # Typed answers compare with what this sender showed before its outcome commits.
+            shown=services.conversations.shown,
         )
         self.sender.start()
 

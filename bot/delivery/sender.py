@@ -35,6 +35,7 @@ from bot.delivery.breaker import Breaker
 from bot.delivery.leases import Heartbeat
 from bot.delivery.limits import Pacer
 from bot.delivery.outcomes import NotSent, OutcomeRecorder, SenderStats, held_id
+from bot.delivery.shown import ShownMessages
 from bot.delivery.transport import (
     Composed,
     Delivered,
@@ -90,8 +91,11 @@ class Sender:
         claiming: bool = True,
         on_reply_rate_limited: Callable[[], None] | None = None,
         owner: str | None = None,
+        shown: ShownMessages | None = None,
     ) -> None:
         self.session_factory = session_factory
+        # Message ids of rows sent here, until their outcome is committed (typed answers read them).
+        self.shown = ShownMessages() if shown is None else shown
         # "<instance>/<run>" on the leases taken here (`lease_owner`); at start the sender
         # takes back what an earlier run of its instance held when it died.
         self.owner = owner
@@ -466,12 +470,15 @@ class Sender:
     def _let_go(self, row_id: int, _: asyncio.Future[None]) -> None:
         """A fast-path row's outcome is committed: its lease needs no more renewals."""
         self._held.pop(row_id, None)
+        self.shown.settled(row_id)
 
     async def _send_once(self, message: OutboxMessage) -> Outcome:
         """Send one row, following a group's move to a supergroup; a 429 pauses all sends."""
         outcome = await self._send(message)
         if isinstance(outcome, Migrated):
             outcome = await self._follow_migration(message, outcome)
+        if isinstance(outcome, Delivered):
+            self.shown.sent(held_id(message), outcome.message_id)
         if isinstance(outcome, RateLimited):
             # Telegram limits the whole bot, so every send waits, not just this chat's.
             loop = asyncio.get_running_loop()
@@ -489,6 +496,7 @@ class Sender:
             )
         finally:
             self._held.pop(held_id(message), None)
+            self.shown.settled(held_id(message))
             self._composed.pop(held_id(message), None)
             self._slots.release()
             self._finished = True

@@ -15,6 +15,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.content import Content
+from bot.delivery.shown import ShownMessages
 from bot.domain import engine
 from bot.domain.clock import Clock
 from bot.domain.contracts import TIME_ZONE_ANSWER, TIME_ZONE_FINISHER
@@ -24,8 +25,9 @@ from bot.domain.timing import zone, zone_label
 from bot.services.arrivals import Arrivals, NoArrivals
 from bot.services.ballots import Ballots, Row
 from bot.services.run_answers import RunAnswers, anonymous_keys, without
+from bot.services.shown import typed_before_shown
 from bot.storage import keys, repo
-from bot.storage.models import FlowRun, Member, MemberRole, MemberStatus, OutboxStatus, RunStatus
+from bot.storage.models import FlowRun, Member, MemberRole, MemberStatus, RunStatus
 
 ONBOARDING = "onboarding"
 TIME_ZONE = "timezone"
@@ -92,7 +94,10 @@ class Conversations:
         admin_ids: frozenset[int] = frozenset(),
         partnership_timezone: str = "UTC",
         arrivals: Arrivals | None = None,
+        shown: ShownMessages | None = None,
     ) -> None:
+        # What this instance's sender showed before its outcome is committed (typed answers).
+        self.shown = ShownMessages() if shown is None else shown
         # The code a flow's `finisher:` hands it over to when it ends, e.g. a concern that
         # becomes a ticket: its answers are never stored as answers, nor kept on a run.
         self.finishers: dict[str, Finisher] = {
@@ -276,8 +281,8 @@ class Conversations:
             if isinstance(event, PressInput):
                 return self._outcome(user, member, closed=True)
             return self._outcome(user, member, messages=(_say("chat.idle"),))
-        if isinstance(event, engine.TextInput) and await self._typed_before_shown(
-            session, event, message_id, run
+        if isinstance(event, engine.TextInput) and await typed_before_shown(
+            session, self.shown, message_id, run
         ):
             return self._outcome(user, member, messages=(_say("chat.typed_before_question"),))
         if run.proxy is not None and member.role == MemberRole.MEMBER:
@@ -305,18 +310,6 @@ class Conversations:
         return self._outcome(
             user, member, messages=messages, answered=step.answered, stale_buttons=stale
         )
-
-    async def _typed_before_shown(
-        self, session: AsyncSession, event: engine.TextInput, message_id: int | None, run: FlowRun
-    ) -> bool:
-        """Whether typed text was sent before the run's open question was shown. A private
-        chat numbers both sides' messages in one sequence (a retype overtaken by its original,
-        say); a question still queued (the database was down, say) was not shown at all; one
-        being sent may or may not have been: the update waits until its outcome is recorded."""
-        waiting = await repo.question_in_outbox(session, run_id=_id(run))
-        if waiting == OutboxStatus.SENDING:
-            raise QuestionInFlight(_id(run))
-        return waiting == OutboxStatus.QUEUED or _typed_before(event, message_id, run)
 
     def _resume(self, flow: Flow, state: RunState, event: Input, locale: str) -> Step:
         return engine.resume(
@@ -573,26 +566,6 @@ def _run_messages(run: FlowRun, replies: Iterable[Reply]) -> tuple[Message, ...]
     except the hints, which speak to the facilitator typing the answers."""
     person = _person_locale(run)
     return tuple(Message(r, _id(run), None if r.hint else person) for r in replies)
-
-
-class QuestionInFlight(Exception):
-    """Typed text may answer a question whose message is being sent right now: whether the
-    member saw it is known once the send's outcome is recorded. Nothing was applied; the
-    update is tried again shortly (`bot.telegram.attempts`)."""
-
-    def __init__(self, run_id: int) -> None:
-        super().__init__(f"the open question of run {run_id} is being sent")
-
-
-def _typed_before(event: Input, message_id: int | None, run: FlowRun) -> bool:
-    """Whether typed text was sent before the message asking the run's open question."""
-    shown = run.prompt_message_id
-    return (
-        isinstance(event, engine.TextInput)
-        and message_id is not None
-        and shown is not None
-        and message_id < shown
-    )
 
 
 def _id(row: Member | FlowRun) -> int:

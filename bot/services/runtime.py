@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from bot.config import Settings
 from bot.content import Content
+from bot.delivery.shown import ShownMessages
 from bot.domain.clock import Clock
 from bot.domain.contracts import CONCERNS_FINISHER
 from bot.services.ballots import Ballots
@@ -80,6 +81,7 @@ class Services:
         """The features over `content`, sealing with `sealer` (what they queue wakes the
         outbox sender once committed: `bot.storage.db.create_session_factory`)."""
         ballots = Ballots(sealer=sealer, min_group=settings.report_min_group)
+        shown = ShownMessages()
         concerns = Concerns(clock=clock, catalogs=content.catalogs, sealer=sealer)
         committees = Committees(clock=clock)
         invitations = Invitations(clock=clock, committees=committees, content=content)
@@ -94,6 +96,7 @@ class Services:
             partnership_timezone=settings.partnership_timezone,
             # An invitation link's group and committee, and the seat it offers, taken up.
             arrivals=invitations,
+            shown=shown,
         )
         broadcasts = Broadcasts(
             clock=clock,

@@ -317,18 +317,22 @@ def _note_prompt() -> Update:
     )
 
 
-async def question_in_outbox(session: AsyncSession, *, run_id: int) -> OutboxStatus | None:
-    """The status of a message asking the run's open question that is still in the outbox
-    (queued or being sent), or None when none is."""
+async def question_in_outbox(
+    session: AsyncSession, *, run_id: int
+) -> tuple[int, OutboxStatus] | None:
+    """The id and status of a message asking the run's open question that is still in the
+    outbox (queued or being sent), or None when none is."""
     pending = (OutboxStatus.QUEUED, OutboxStatus.SENDING)
     query = (
-        select(col(OutboxMessage.status))
+        select(col(OutboxMessage.id), col(OutboxMessage.status))
         .where(col(OutboxMessage.run_id) == run_id, col(OutboxMessage.status).in_(pending))
         .order_by(col(OutboxMessage.id).desc())
         .limit(1)
     )
-    status = (await session.exec(query)).first()
-    return None if status is None else OutboxStatus(status)
+    found = (await session.exec(query)).first()
+    if found is None or found[0] is None:
+        return None
+    return found[0], OutboxStatus(found[1])
 
 
 async def end_run(

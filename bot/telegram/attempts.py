@@ -23,7 +23,7 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
 
 from bot.ops.failures import FailureLog
-from bot.services.conversations import QuestionInFlight
+from bot.services.shown import QuestionInFlight
 from bot.storage.db import describe_error, is_transient
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
