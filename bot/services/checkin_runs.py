@@ -27,7 +27,6 @@ from bot.domain.schedules import (
     Recurrence,
     ScheduleSpec,
     next_occurrences,
-    occurrence_bounds,
     plan_occurrences,
 )
 from bot.domain.text import split_html
@@ -228,20 +227,14 @@ class CheckinRunner:
         status: OccurrenceStatus,
         now: datetime,
     ) -> ScheduleOccurrence:
-        bounds = occurrence_bounds(
-            spec.recurrence,
-            day,
-            basis=spec.basis,
-            partnership=self.rule.partnership,
-            window=spec.window,
-        )
-        return await schedule_store.add_occurrence(
+        return await schedule_store.record_occurrence(
             session,
             schedule_id=schedule_id,
-            occurrence=day.isoformat(),
+            spec=spec,
+            day=day,
+            basis=spec.basis,
+            partnership=self.rule.partnership,
             status=status,
-            first_send_at=bounds.first_send,
-            last_close_at=bounds.last_close,
             now=now,
         )
 

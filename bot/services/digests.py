@@ -33,7 +33,6 @@ from bot.domain.releases import Periods, releasable, round_since
 from bot.domain.schedules import (
     ScheduleError,
     ScheduleSpec,
-    occurrence_bounds,
     plan_occurrences,
     validate,
 )
@@ -250,16 +249,14 @@ class Digests:
         status: OccurrenceStatus,
         now: datetime,
     ) -> ScheduleOccurrence:
-        bounds = occurrence_bounds(
-            spec.recurrence, day, basis="partnership", partnership=self.tz, window=spec.window
-        )
-        return await store.add_occurrence(
+        return await store.record_occurrence(
             session,
             schedule_id=schedule_id,
-            occurrence=day.isoformat(),
+            spec=spec,
+            day=day,
+            basis="partnership",
+            partnership=self.tz,
             status=status,
-            first_send_at=bounds.first_send,
-            last_close_at=bounds.last_close,
             now=now,
         )
 

@@ -7,13 +7,15 @@ commits.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain.schedules import Basis, ScheduleSpec, occurrence_bounds
 from bot.storage.models import (
     Member,
     MemberStatus,
@@ -132,6 +134,32 @@ async def last_occurrence(session: AsyncSession, *, schedule_id: int) -> Schedul
         .order_by(col(ScheduleOccurrence.occurrence).desc())
     )
     return (await session.exec(query)).first()
+
+
+async def record_occurrence(
+    session: AsyncSession,
+    *,
+    schedule_id: int,
+    spec: ScheduleSpec,
+    day: date,
+    basis: Basis,
+    partnership: ZoneInfo,
+    status: OccurrenceStatus,
+    now: datetime,
+) -> ScheduleOccurrence:
+    """Record the occurrence of `spec` on `day` as opened or missed, with its bounds."""
+    bounds = occurrence_bounds(
+        spec.recurrence, day, basis=basis, partnership=partnership, window=spec.window
+    )
+    return await add_occurrence(
+        session,
+        schedule_id=schedule_id,
+        occurrence=day.isoformat(),
+        status=status,
+        first_send_at=bounds.first_send,
+        last_close_at=bounds.last_close,
+        now=now,
+    )
 
 
 async def add_occurrence(
