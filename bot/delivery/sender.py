@@ -129,7 +129,9 @@ class Sender:
         self._slots = asyncio.Semaphore(settings.send_concurrency)
         self._signal = asyncio.Event()
         self._idle = asyncio.Event()
-        self._ready: list[tuple[float, int, OutboxMessage]] = []
+        # (when its chat is free, 0 for a reply else 1, row id, row): a reply claimed after
+        # bulk rows still goes before them.
+        self._ready: list[tuple[float, int, int, OutboxMessage]] = []
         self._held: dict[int, OutboxMessage] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         # Renewals and outcome commits both rewrite a held row's lease token: one at a time.
@@ -186,7 +188,7 @@ class Sender:
         self._signal.set()
         if self._claiming is not None:
             await asyncio.wait([self._claiming])
-        waiting = [message for _, _, message in self._ready]
+        waiting = [entry[-1] for entry in self._ready]
         self._ready.clear()
         await self._give_back(waiting)
 
@@ -252,7 +254,7 @@ class Sender:
                 self._idle.set()
             await self._wait(self._idle_timeout(loop.time()))
             return
-        message = self._ready[0][2]
+        message = self._ready[0][-1]
         start = self.pacer.ready_at(message.chat_id)
         if start > loop.time():
             await self._wait(start - loop.time())
@@ -373,7 +375,9 @@ class Sender:
                 self.stats.skipped += 1
                 continue
             self._held[held_id(row)] = row
-            heapq.heappush(self._ready, (self.pacer.chat_ready_at(row.chat_id), held_id(row), row))
+            lane = 0 if row.source == outbox.REPLY else 1
+            ready_at = self.pacer.chat_ready_at(row.chat_id)
+            heapq.heappush(self._ready, (ready_at, lane, held_id(row), row))
         if self._ready:
             self._idle.clear()
 
@@ -425,7 +429,7 @@ class Sender:
             await asyncio.wait([self._claiming])
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        waiting = [message for _, _, message in self._ready]
+        waiting = [entry[-1] for entry in self._ready]
         self._ready.clear()
         try:
             await self._give_back(waiting)
@@ -564,12 +568,12 @@ class Sender:
 
     def _lost(self, lost: set[int]) -> None:
         """Rows another sender re-claimed (their leases had lapsed): never send them here."""
-        waiting = [entry for entry in self._ready if entry[1] in lost]
+        waiting = [entry for entry in self._ready if entry[2] in lost]
         if not waiting:
             return
-        self._ready = [entry for entry in self._ready if entry[1] not in lost]
+        self._ready = [entry for entry in self._ready if entry[2] not in lost]
         heapq.heapify(self._ready)
-        for _, row_id, _ in waiting:
+        for _, _, row_id, _ in waiting:
             self._held.pop(row_id, None)
         self.stats.taken_back += len(waiting)
         log.warning("%d claimed message(s) were re-claimed elsewhere; not sent", len(waiting))

@@ -230,6 +230,15 @@ class OutboxMessage(SQLModel, table=True):
             postgresql_where=text("broadcast_id IS NULL"),
             sqlite_where=text("broadcast_id IS NULL"),
         ),
+        # Replies are claimed first (outbox.LANES); only a few are ever queued (a 429's pause).
+        Index(
+            "ix_outbox_due_reply",
+            "status",
+            "next_attempt_at",
+            "id",
+            postgresql_where=text("broadcast_id IS NULL AND source = 'reply'"),
+            sqlite_where=text("broadcast_id IS NULL AND source = 'reply'"),
+        ),
         Index(
             "ix_outbox_due_broadcast",
             "status",

@@ -220,11 +220,26 @@ async def replies_waiting(session: AsyncSession, *, chat_id: int, now: datetime)
     return found.first() is not None
 
 
+# The claim's lanes, taken in this order: replies to what members sent, other one-to-one
+# messages (check-ins, notices), broadcasts. A reply sent back to the queue (a 429's pause) must
+# not wait behind a due check-in of thousands: a member is waiting for it.
+LANES = ("reply", "personal", "broadcast")
+
+
+def _lane(lane: str) -> ColumnElement[bool]:
+    broadcast = col(OutboxMessage.broadcast_id)
+    if lane == "broadcast":
+        return broadcast.is_not(None)
+    # Inlined, so SQLite sees that ix_outbox_due_reply's condition holds (it matches by text).
+    reply = col(OutboxMessage.source) == literal(REPLY, literal_execute=True)
+    return and_(broadcast.is_(None), reply if lane == "reply" else ~reply)
+
+
 @functools.cache
-def _due_query(*, personal: bool, excluding: bool) -> SelectOfScalar[OutboxMessage]:
-    """The claim's query, built once (building it costs more than running it): due queued
-    rows with no earlier row of their chat still to go first, which keeps each chat's order.
-    `now` and `room` (and `excluded` chats) are bound when it runs."""
+def _due_query(*, lane: str, excluding: bool) -> SelectOfScalar[OutboxMessage]:
+    """The claim's query for one lane, built once (building it costs more than running it):
+    due queued rows with no earlier row of their chat still to go first, which keeps each
+    chat's order. `now` and `room` (and `excluded` chats) are bound when it runs."""
     now = bindparam("now", type_=UTCDateTime)
     earlier = aliased(OutboxMessage)
     # Implied by `_ahead`, but spelt out, with the statuses inlined, so both stores see that
@@ -246,19 +261,18 @@ def _due_query(*, personal: bool, excluding: bool) -> SelectOfScalar[OutboxMessa
         .offset(0)
         .exists()
     )
-    broadcast = col(OutboxMessage.broadcast_id)
     query = select(OutboxMessage).where(
         col(OutboxMessage.status) == OutboxStatus.QUEUED,
         col(OutboxMessage.next_attempt_at) <= now,
         ~blocked,
-        broadcast.is_(None) if personal else broadcast.is_not(None),
+        _lane(lane),
     )
     if excluding:
         query = query.where(
             col(OutboxMessage.chat_id).not_in(bindparam("excluded", expanding=True))
         )
     return (
-        # Follows ix_outbox_due_personal / _broadcast, so the scan stops after `room` rows.
+        # Follows ix_outbox_due_reply / _personal / _broadcast: the scan stops after `room` rows.
         query.order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
         .limit(bindparam("room"))
         .with_for_update(skip_locked=True, of=OutboxMessage)
@@ -274,18 +288,19 @@ async def claim_due(
     exclude_chats: Collection[int] = (),
     owner: str | None = None,
 ) -> list[OutboxMessage]:
-    """Take up to `limit` due rows, one per chat, one-to-one ones first, then the longest due.
+    """Take up to `limit` due rows, one per chat: replies, then other one-to-one rows, then
+    broadcasts (`LANES`), the longest due first in each.
 
     Returns the rows taken: leased ones (`sending`, to deliver) and those of stopped or blocked
     members, marked `skipped` instead. On PostgreSQL the rows are locked with SKIP LOCKED, so
     concurrent senders never take the same row; SQLite's write lock serialises claims.
     """
     found: list[OutboxMessage] = []
-    for personal in (True, False):
+    for lane in LANES:
         room = limit - len(found)
         if room <= 0:
             break
-        query = _due_query(personal=personal, excluding=bool(exclude_chats))
+        query = _due_query(lane=lane, excluding=bool(exclude_chats))
         params: dict[str, Any] = {"now": now, "room": room}
         if exclude_chats:
             params["excluded"] = list(exclude_chats)

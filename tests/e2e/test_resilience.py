@@ -72,6 +72,36 @@ async def test_a_rate_limited_reply_is_retried_after_the_pause(phone: Phone) -> 
     assert phone.emulator.calls["sendMessage"] == 2
 
 
+BULK_CHATS = range(9_000_000, 9_000_150)
+
+
+async def test_a_reply_held_back_by_a_429_goes_before_a_due_bulk_queue(
+    emulator: BotAPIEmulator, settings: Settings, clock: ManualClock
+) -> None:
+    """A 429 sends the replies of its pause back to the queue; there they go before a due
+    check-in or broadcast of thousands, not behind it (a member waited minutes for an answer)."""
+    slow = settings.model_copy(update={"send_rate_per_s": 5.0})
+    async with running_app(slow, clock) as app:
+        assert app.session_factory is not None
+        async with app.session_factory() as session:
+            for chat_id in BULK_CHATS:
+                emulator.open_chat(chat_id)
+                await outbox.enqueue(
+                    session, chat_id=chat_id, member_id=None, text="Weekly pulse", now=clock.now()
+                )
+            await session.commit()
+        app.wake_sender()
+        await emulator.wait_for_calls("sendMessage", 2)
+        emulator.inject_fault(
+            "sendMessage", status=429, description="Too Many Requests: retry after 1", retry_after=1
+        )
+        phone = Phone(emulator, app, user_id=1020)
+        await phone.send("/help")
+        await phone.wait_for("/language", timeout=60)
+        bulk_sent = sum(len(emulator.messages(chat_id)) for chat_id in BULK_CHATS)
+        assert bulk_sent < len(BULK_CHATS) // 2
+
+
 async def failed_attempts(app: BotApp, attempts: int) -> None:
     """Wait until the outbox recorded the reply's `attempts`-th failure."""
     assert app.session_factory is not None

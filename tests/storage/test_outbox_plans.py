@@ -25,11 +25,13 @@ QUEUED = 3000  # per kind: enough for PostgreSQL to plan as it does for a real q
 HISTORY = 2  # sent rows per chat, which the claim must not read
 
 
-def _row(chat_id: int, *, broadcast_id: int | None, status: str, due: datetime) -> dict[str, Any]:
+def _row(
+    chat_id: int, *, broadcast_id: int | None, status: str, due: datetime, source: str = ""
+) -> dict[str, Any]:
     return {
         "chat_id": chat_id,
         "broadcast_id": broadcast_id,
-        "source": "",
+        "source": source,
         "kind": "text",
         "text": "hello",
         "status": status,
@@ -58,9 +60,18 @@ async def queued(
         await conn.execute(insert(OutboxMessage), history)
         if analyse:
             await conn.execute(text("ANALYZE outboxmessage"))
-    rows: list[dict[str, Any]] = []
-    # Ten personal rows are due (three of them in excluded chats), so the claim's second
-    # statement, over the broadcast queue, runs too.
+    # Two replies are due (one in an excluded chat), then ten other personal rows (three of
+    # them in excluded chats), so the claim's three statements all run.
+    rows = [
+        _row(
+            chat,
+            broadcast_id=None,
+            status=OutboxStatus.QUEUED,
+            due=NOW - timedelta(seconds=5),
+            source=outbox.REPLY,
+        )
+        for chat in (3, 2 * QUEUED + 1)
+    ]
     rows += [
         _row(
             chat,
@@ -105,7 +116,8 @@ async def _claim_statements(engine: AsyncEngine) -> list[tuple[str, Any]]:
                 exclude_chats=[1, 2, 3],
             )
             assert len(claimed) == 30
-            assert sum(row.broadcast_id is None for row in claimed) == 7
+            assert [row.chat_id for row in claimed[:1]] == [2 * QUEUED + 1]
+            assert sum(row.broadcast_id is None for row in claimed) == 8
             await session.rollback()
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", record)
@@ -146,8 +158,9 @@ async def test_the_claim_walks_its_indexes(
     queued: AsyncEngine, request: pytest.FixtureRequest
 ) -> None:
     stale = "stale" in request.node.callspec.id
-    personal, broadcast = await _claim_statements(queued)
+    reply, personal, broadcast = await _claim_statements(queued)
     for (statement, parameters), walks in (
+        (reply, "ix_outbox_due_reply"),
         (personal, "ix_outbox_due_personal"),
         (broadcast, "ix_outbox_due_broadcast"),
     ):
