@@ -220,7 +220,7 @@ class BotApp:
                 "committees": services.committees,
                 "invitations": services.invitations,
                 "reports": services.reports,
-                "export_policy": services.export_policy,
+                "exports": services.exports,
             },
         )
         monitor = BroadcastMonitor(
@@ -494,6 +494,7 @@ class BotApp:
             self.sender = None
         await self.retries.close()
         if runtime is not None:
+            runtime.services.close()
             await runtime.bot.session.close()
             # On PostgreSQL the reader shares the engine's pool: disposing of both is harmless.
             for engine in (runtime.reader, runtime.engine):

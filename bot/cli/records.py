@@ -14,7 +14,8 @@ from bot.config import Settings
 
 async def _export(settings: Settings, args: argparse.Namespace) -> tuple[bytes, str, int]:
     from bot.content import load_content
-    from bot.services.export import export_answers, export_policy
+    from bot.services.export import Exports, export_policy
+    from bot.services.offload import Offload
     from bot.services.sealing import KeyProblem, unlock
     from bot.storage import audit
 
@@ -29,17 +30,18 @@ async def _export(settings: Settings, args: argparse.Namespace) -> tuple[bytes, 
             except KeyProblem as exc:
                 raise SystemExit(f"partnerbot: {exc}") from None
             await session.commit()
-        export = await export_answers(
+        exports = Exports(
+            policy=export_policy(settings), sealer=sealer, offload=Offload(in_process=True)
+        )
+        export = await exports.build(
             reads=db.reads,
             writes=db.sessions,
-            sealer=sealer,
             file_format=args.format,
             flow_id=args.flow,
             since=since,
             actor=None,
             actor_label=audit.CLI_LABEL,
             now=datetime.now(UTC),
-            policy=export_policy(settings),
             longitudinal=args.longitudinal,
         )
     return export.data, export.filename, export.rows

@@ -12,7 +12,6 @@ keeps its group.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import re
@@ -29,7 +28,8 @@ from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
 from bot.config import Settings
 from bot.domain.releases import Periods, releasable, round_since, week_start
 from bot.services.conversations import ONBOARDING
-from bot.services.sealing import Sealer
+from bot.services.offload import Offload
+from bot.services.sealing import Sealer, Tagger
 from bot.storage import audit
 from bot.storage.db import SessionFactory
 from bot.storage.export import AnswerRecord, stream_answers_for_export
@@ -107,7 +107,7 @@ def is_anonymous(answer: AnswerRecord) -> bool:
     return answer.anonymous or (answer.member_id is None and not answer.proxy)
 
 
-def to_row(answer: AnswerRecord, sealer: Sealer, *, salt: str | None = None) -> ExportRow:
+def to_row(answer: AnswerRecord, sealer: Tagger, *, salt: str | None = None) -> ExportRow:
     """An answer as an export row: pseudonymous (keyed with `salt`, or longitudinal when None),
     anonymous ones and profile answers without any link."""
     anonymous = is_anonymous(answer)
@@ -166,7 +166,7 @@ def releasable_answers(
 
 
 def arrange(
-    answers: Sequence[AnswerRecord], sealer: Sealer, *, salt: str | None = None
+    answers: Sequence[AnswerRecord], sealer: Tagger, *, salt: str | None = None
 ) -> list[ExportRow]:
     """Linked answers in the order given, then the unlinked ones sorted by their content."""
     rows = [to_row(a, sealer, salt=salt) for a in answers]
@@ -217,68 +217,81 @@ def to_xlsx(rows: Sequence[ExportRow]) -> bytes:
     return buffer.getvalue()
 
 
-async def export_answers(
-    *,
-    reads: SessionFactory,
-    writes: SessionFactory,
-    sealer: Sealer,
-    file_format: str,
-    flow_id: str | None,
-    since: datetime | None,
-    actor: Member | None,
-    actor_label: str | None = None,
-    now: datetime,
-    policy: ExportPolicy,
-    longitudinal: bool = False,
-) -> Export:
-    """Build the export from the start of the week of `since`, and record in the audit log who
-    took it (and whether with longitudinal pseudonyms).
+@dataclass(frozen=True)
+class Exports:
+    """Builds exports: the answers read in batches, the file made in a worker process."""
 
-    The answers are read in batches through `reads` (no write lock held), the file is made
-    off the event loop, and the audit entry is a short transaction of `writes` of its own.
-    """
-    if file_format not in FORMATS:
-        raise ValueError(f"unknown export format {file_format!r}")
-    since = None if since is None else round_since(since)
-    answers: list[AnswerRecord] = []
-    async with reads() as session:
-        async for batch in stream_answers_for_export(session, flow_id=flow_id, since=since):
-            answers.extend(batch)
-    salt = None if longitudinal else secrets.token_hex(16)
-    data, rows = await asyncio.to_thread(
-        _build, answers, sealer, file_format, policy, salt=salt, now=now
-    )
-    async with writes() as session:
-        await audit.record(
-            session,
-            actor=actor,
-            actor_label=actor_label,
-            action="export",
-            detail={
-                "format": file_format,
-                "flow": flow_id,
-                "since": since.date().isoformat() if since else None,
-                "rows": rows,
-                "longitudinal": True if longitudinal else None,
-            },
-            now=now,
+    policy: ExportPolicy
+    sealer: Sealer
+    offload: Offload
+
+    async def build(
+        self,
+        *,
+        reads: SessionFactory,
+        writes: SessionFactory,
+        file_format: str,
+        flow_id: str | None,
+        since: datetime | None,
+        actor: Member | None,
+        actor_label: str | None = None,
+        now: datetime,
+        longitudinal: bool = False,
+    ) -> Export:
+        """Build the export from the start of the week of `since`, and record in the audit log
+        who took it (and whether with longitudinal pseudonyms).
+
+        The answers are read in batches through `reads` (no write lock held), the file is made
+        off the event loop and its interpreter, and the audit entry is a short transaction of
+        `writes` of its own.
+        """
+        if file_format not in FORMATS:
+            raise ValueError(f"unknown export format {file_format!r}")
+        since = None if since is None else round_since(since)
+        answers: list[AnswerRecord] = []
+        async with reads() as session:
+            async for batch in stream_answers_for_export(session, flow_id=flow_id, since=since):
+                answers.extend(batch)
+        salt = None if longitudinal else secrets.token_hex(16)
+        # The worker gets the tagger only: it can make pseudonyms, never open a sealed route.
+        data, rows = await self.offload.run(
+            build_file, answers, self.sealer.tagger, file_format, self.policy, salt=salt, now=now
         )
-        await session.commit()
-    name = f"partnerbot-answers-{flow_id + '-' if flow_id else ''}{now:%Y%m%d-%H%M}.{file_format}"
-    return Export(filename=name, data=data, rows=rows)
+        async with writes() as session:
+            await audit.record(
+                session,
+                actor=actor,
+                actor_label=actor_label,
+                action="export",
+                detail={
+                    "format": file_format,
+                    "flow": flow_id,
+                    "since": since.date().isoformat() if since else None,
+                    "rows": rows,
+                    "longitudinal": True if longitudinal else None,
+                },
+                now=now,
+            )
+            await session.commit()
+        prefix = f"{flow_id}-" if flow_id else ""
+        return Export(
+            filename=f"partnerbot-answers-{prefix}{now:%Y%m%d-%H%M}.{file_format}",
+            data=data,
+            rows=rows,
+        )
 
 
-def _build(
+def build_file(
     answers: Sequence[AnswerRecord],
-    sealer: Sealer,
+    tagger: Tagger,
     file_format: str,
     policy: ExportPolicy,
     *,
     salt: str | None,
     now: datetime,
 ) -> tuple[bytes, int]:
-    """The file's bytes and its number of answers released (pure, for a worker thread)."""
-    rows = arrange(releasable_answers(answers, policy, now=now), sealer, salt=salt)
+    """The file's bytes and its number of answers released (pure, for a worker process)."""
+    rows = arrange(releasable_answers(answers, policy, now=now), tagger, salt=salt)
     return (to_csv(rows) if file_format == "csv" else to_xlsx(rows)), len(rows)
 
 

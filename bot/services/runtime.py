@@ -17,8 +17,9 @@ from bot.services.committees import Committees
 from bot.services.concerns import Concerns
 from bot.services.conversations import Conversations
 from bot.services.digests import Digests
-from bot.services.export import ExportPolicy, export_policy
+from bot.services.export import Exports, export_policy
 from bot.services.invites import Invitations
+from bot.services.offload import Offload
 from bot.services.reports import Reports
 from bot.services.sealing import CONSENT, Sealer
 
@@ -67,7 +68,11 @@ class Services:
     committees: Committees
     invitations: Invitations
     reports: Reports
-    export_policy: ExportPolicy
+    exports: Exports
+
+    def close(self) -> None:
+        """End what runs beside the bot (the export worker)."""
+        self.exports.offload.close()
 
     @classmethod
     def build(
@@ -117,5 +122,5 @@ class Services:
             committees=committees,
             invitations=invitations,
             reports=Reports(flows=content.flows, min_group=settings.report_min_group, clock=clock),
-            export_policy=export_policy(settings),
+            exports=Exports(policy=export_policy(settings), sealer=sealer, offload=Offload()),
         )

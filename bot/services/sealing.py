@@ -14,6 +14,7 @@ import hmac
 import json
 import logging
 import os
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -41,13 +42,30 @@ PAD = 2048
 ROUTE = "chat:"
 
 
+@dataclass(frozen=True)
+class Tagger:
+    """The keyed, irreversible half of a `Sealer` (tags and pseudonyms), plain enough to be
+    handed to a worker process; it opens nothing sealed."""
+
+    mac_key: bytes = field(repr=False)
+
+    def tag(self, purpose: str, member_id: int) -> str:
+        """A stable keyed hash of a member for one purpose (e.g. "raiser", "pseudonym")."""
+        message = f"{purpose}:{member_id}".encode()
+        return hmac.new(self.mac_key, message, hashlib.sha256).hexdigest()[:32]
+
+    def pseudonym(self, member_id: int) -> str:
+        """The member's id in exports: stable across exports, meaningless without the key."""
+        return "m-" + self.tag("pseudonym", member_id)[:12]
+
+
 class Sealer:
     """Seal and unseal member ids; keyed tags that cannot be reversed without the key."""
 
     def __init__(self, key: bytes, *, erasure_key: bytes | None = None) -> None:
         if len(key) < 32:
             raise ValueError("the anonymity key needs at least 32 bytes")
-        self._mac_key = hashlib.sha256(b"partnerbot:tag:" + key).digest()
+        self.tagger = Tagger(hashlib.sha256(b"partnerbot:tag:" + key).digest())
         fernet_key = hashlib.sha256(b"partnerbot:seal:" + key).digest()
         self._fernet = Fernet(base64.urlsafe_b64encode(fernet_key))
         self._fingerprint_key = hashlib.sha256(b"partnerbot:fingerprint:" + key).digest()
@@ -112,12 +130,11 @@ class Sealer:
 
     def tag(self, purpose: str, member_id: int) -> str:
         """A stable keyed hash of a member for one purpose (e.g. "raiser", "pseudonym")."""
-        message = f"{purpose}:{member_id}".encode()
-        return hmac.new(self._mac_key, message, hashlib.sha256).hexdigest()[:32]
+        return self.tagger.tag(purpose, member_id)
 
     def pseudonym(self, member_id: int) -> str:
         """The member's id in exports: stable across exports, meaningless without the key."""
-        return "m-" + self.tag("pseudonym", member_id)[:12]
+        return self.tagger.pseudonym(member_id)
 
     def fingerprint(self) -> str:
         """A keyed hash that tells keys apart and reveals nothing of the key."""

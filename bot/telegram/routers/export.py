@@ -17,8 +17,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from bot.domain.clock import Clock
 from bot.i18n import Translator
 from bot.services.conversations import Conversations
-from bot.services.export import FORMATS, ExportPolicy, export_answers, parse_since
-from bot.services.sealing import Sealer
+from bot.services.export import FORMATS, Exports, parse_since
 from bot.storage.db import SessionFactory
 from bot.storage.models import Member
 from bot.telegram.access import Coordinator, is_admin, refuse
@@ -36,11 +35,10 @@ async def on_export(
     writes: SessionFactory,
     member: Member,
     conversations: Conversations,
-    sealer: Sealer,
     clock: Clock,
     t: Translator,
     responder: Responder,
-    export_policy: ExportPolicy,
+    exports: Exports,
 ) -> None:
     """Offer the formats, or export at once when the command names what to export."""
     locale = t.locale
@@ -79,11 +77,10 @@ async def on_export(
         reads,
         writes,
         member,
-        sealer,
         clock,
         t,
         responder,
-        export_policy,
+        exports,
         file_format,
         flow_id,
         since,
@@ -97,11 +94,10 @@ async def on_export_press(
     reads: SessionFactory,
     writes: SessionFactory,
     member: Member,
-    sealer: Sealer,
     clock: Clock,
     t: Translator,
     responder: Responder,
-    export_policy: ExportPolicy,
+    exports: Exports,
 ) -> None:
     """A format button of /export."""
     file_format = callback_data.file_format
@@ -110,20 +106,17 @@ async def on_export_press(
         return
     if isinstance(callback.message, Message):
         responder.remove_buttons(callback.message.message_id)
-    _send_export(
-        reads, writes, member, sealer, clock, t, responder, export_policy, file_format, None, None
-    )
+    _send_export(reads, writes, member, clock, t, responder, exports, file_format, None, None)
 
 
 def _send_export(
     reads: SessionFactory,
     writes: SessionFactory,
     member: Member,
-    sealer: Sealer,
     clock: Clock,
     t: Translator,
     responder: Responder,
-    policy: ExportPolicy,
+    exports: Exports,
     file_format: str,
     flow_id: str | None,
     since: datetime | None,
@@ -133,16 +126,14 @@ def _send_export(
     """Build, audit and send the export once the update committed."""
 
     async def build_and_send() -> None:
-        export = await export_answers(
+        export = await exports.build(
             reads=reads,
             writes=writes,
-            sealer=sealer,
             file_format=file_format,
             flow_id=flow_id,
             since=since,
             actor=member,
             now=clock.now(),
-            policy=policy,
             longitudinal=longitudinal,
         )
         caption = t("export.caption", rows=export.rows)
