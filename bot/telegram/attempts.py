@@ -37,6 +37,10 @@ def passing(exc: BaseException) -> bool:
     return isinstance(exc, QuestionInFlight) or is_transient(exc)
 
 
+# What an attempt learnt of how to speak to the member (`MemberLocale`), kept for the apology.
+SPOKEN = ("locale", "t")
+
+
 class UpdateAttempts(BaseMiddleware):
     """Tries an update again while it fails for a passing reason (unless Telegram will)."""
 
@@ -68,10 +72,13 @@ class UpdateAttempts(BaseMiddleware):
         started = loop.time()
         delay = self.first_delay_s
         while True:
+            # Each attempt starts from the update's own data, not what the last one added.
+            attempt = dict(data)
             try:
-                # Each attempt starts from the update's own data, not what the last one added.
-                result = await handler(event, dict(data))
+                result = await handler(event, attempt)
             except Exception as exc:
+                # The errors router apologises in the language the member was answered in.
+                data.update({k: attempt[k] for k in SPOKEN if k in attempt})
                 if not passing(exc):
                     raise
                 if not isinstance(exc, QuestionInFlight):

@@ -294,6 +294,31 @@ async def test_a_bug_gets_one_apology_and_one_traceback(
     assert sum(m.plain_text.startswith(SORRY) for m in phone.messages) == 1
 
 
+async def test_the_apology_speaks_the_language_the_member_chose(
+    settings: Settings,
+    emulator: BotAPIEmulator,
+    start_bot: Callable[..., Awaitable[BotApp]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A member whose phone is set to English but who chose French is apologised to in French."""
+    app = await start_bot(settings)
+    phone = Phone(emulator, app, user_id=FIRST_USER + 50, language_code="en")
+    for typed in ("/start", "yes", "Français", "Passer", "Municipalité"):
+        await phone.send(typed)
+    assert "organisation" in phone.new_text()
+    real_answer = Conversations.answer
+
+    async def buggy_answer(self: Conversations, *args: Any, **kwargs: Any) -> Any:
+        if getattr(kwargs.get("event"), "text", None) == "boom":
+            raise RuntimeError("a bug in a handler")
+        return await real_answer(self, *args, **kwargs)
+
+    monkeypatch.setattr(Conversations, "answer", buggy_answer)
+    await phone.send("boom")
+    await phone.wait_for("Désolé, un problème est survenu")
+    assert SORRY not in phone.new_text()
+
+
 async def test_an_outage_is_logged_once_per_change_of_state_by_every_part(
     faulty: tuple[Settings, Fault],
     emulator: BotAPIEmulator,

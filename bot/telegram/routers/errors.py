@@ -12,16 +12,23 @@ from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import ErrorEvent
 
-from bot.i18n import Catalogs
+from bot.i18n import Catalogs, Translator
 from bot.telegram.attempts import passing
 
 log = logging.getLogger(__name__)
 
 
 async def on_error(
-    event: ErrorEvent, bot: Bot, catalogs: Catalogs, redelivered: bool = False
+    event: ErrorEvent,
+    bot: Bot,
+    catalogs: Catalogs,
+    redelivered: bool = False,
+    t: Translator | None = None,
 ) -> None:
-    """Log a bug with its traceback; apologise in the chat, unless the update comes again."""
+    """Log a bug with its traceback; apologise in the chat, unless the update comes again.
+
+    In the member's chosen language (`t`, from `MemberLocale`), or their phone's when the
+    failure came before it was known."""
     update = event.update
     if passing(event.exception):
         if redelivered:
@@ -40,7 +47,7 @@ async def on_error(
         user = update.callback_query.from_user
     if source is None or user is None:
         return
-    t = catalogs.translator(user.language_code)
+    t = t or catalogs.translator(user.language_code)
     try:
         await bot.send_message(chat_id=source.chat.id, text=t("chat.error"))
     except TelegramAPIError as exc:
