@@ -34,7 +34,8 @@ class Offload:
             return await asyncio.to_thread(call)
         pool = self._pool or self._start()
         try:
-            return await asyncio.get_running_loop().run_in_executor(pool, call)
+            # Submitting may start the worker (a fork and exec): in a thread, not on the loop.
+            return await asyncio.wrap_future(await asyncio.to_thread(pool.submit, call))
         except BrokenProcessPool:
             # The worker died (killed, out of memory): the next call starts afresh.
             if self._pool is pool:

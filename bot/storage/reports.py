@@ -73,10 +73,13 @@ async def list_answer_rows(
         .where(*filters, *([unnamed] if named else []))
         .group_by(*shared)
     )
-    rows = [
-        AnswerRow(*found[:6], skipped=bool(found[6]), proxy=bool(found[7]), count=int(found[8]))
-        for found in (await (await session.connection()).execute(counted)).all()
-    ]
+    rows: list[AnswerRow] = []
+    sets = await session.stream(counted.execution_options(yield_per=BATCH))
+    async for batch in sets.partitions():
+        rows.extend(
+            AnswerRow(*found[:6], skipped=bool(found[6]), proxy=bool(found[7]), count=int(found[8]))
+            for found in batch
+        )
     if not named:
         return rows
     each = (
