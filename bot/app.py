@@ -221,6 +221,7 @@ class BotApp:
                 "invitations": services.invitations,
                 "reports": services.reports,
                 "exports": services.exports,
+                "caucus": services.caucus,
             },
         )
         monitor = BroadcastMonitor(

@@ -8,13 +8,24 @@ from __future__ import annotations
 
 import argparse
 
-from bot.cli import backup, committees, flows, invites, keys, records, report, run, schedules
+from bot.cli import (
+    backup,
+    caucus,
+    committees,
+    flows,
+    invites,
+    keys,
+    records,
+    report,
+    run,
+    schedules,
+)
 from bot.cli.run import log_secrets, tune_collector
 
 __all__ = ["build_parser", "log_secrets", "main", "tune_collector"]
 
 # In the order `partnerbot --help` lists them.
-GROUPS = (run, flows, schedules, records, report, committees, invites, keys, backup)
+GROUPS = (run, flows, schedules, records, report, committees, invites, keys, backup, caucus)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.domain import concerns, invites, reports
+from bot.domain import caucus, concerns, invites, reports
 from bot.domain.flows import AskKind, AskNode, Flow, FlowProblem, FlowRegistry, ProfileField
 
 # Finishers: the code a flow's answers are handed over to when it ends (`finisher:` in a flow).
 CONCERNS_FINISHER = "concerns"  # the answers become a ticket (bot/services/concerns.py)
 TIME_ZONE_FINISHER = "timezone"  # the zone just set is confirmed (bot/services/conversations.py)
 TIME_ZONE_ANSWER = "zone"
+CAUCUS_FINISHER = caucus.FINISHER  # the answers join a caucus round (bot/services/caucus.py)
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,16 @@ NEEDS = (
         "/timezone confirms the zone chosen (bot/services/conversations.py)",
         finisher=TIME_ZONE_FINISHER,
         rules=(Asks(TIME_ZONE_ANSWER, ("time_zone",)),),
+    ),
+    Need(
+        "caucus rounds: a group's own issues and opportunities (bot/domain/caucus.py)",
+        finisher=CAUCUS_FINISHER,
+        rules=(
+            Asks(caucus.KIND, ("choice",), caucus.KINDS, wording="caucus.kind.{value}"),
+            Asks(caucus.TEXT, ("text",)),
+            Asks(caucus.PRIORITY, ("scale",)),
+            Asks(caucus.QUOTE, ("yes_no",)),
+        ),
     ),
     Need(
         "audiences and reports by stakeholder group (FlowRegistry.options_for)",

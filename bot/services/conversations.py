@@ -183,11 +183,13 @@ class Conversations:
         member: Member,
         flow_id: str,
         proxy: Mapping[str, str | None] | None = None,
+        given: Mapping[str, Any] | None = None,
     ) -> Outcome:
         """Start `flow_id` for a member, unless another flow is still open.
 
         With `proxy` ({"group", "language"}) a facilitator answers for someone without a phone:
         the answers are stored as that person's (see `_store_answer`), never as the member's.
+        `given`: answers the code gives the flow before it starts (its `given:` names them).
         """
         at_any_time = self._at_any_time(flow_id)
         if member.status == MemberStatus.STOPPED and not at_any_time:
@@ -198,7 +200,8 @@ class Conversations:
                 return self._outcome(user, member, messages=(_say("chat.stopped"),))
             prompt = await self._prompt(session, user, member, running)
             return replace_messages(prompt, (_say("chat.busy"), *prompt.messages))
-        messages = await self._start_run(session, member, self.flows[flow_id], proxy=proxy)
+        flow = self.flows[flow_id]
+        messages = await self._start_run(session, member, flow, proxy=proxy, given=given)
         if running is not None and member.status != MemberStatus.STOPPED:
             messages = (_say("chat.paused"), *messages)
         return self._outcome(user, member, messages=messages)
@@ -481,15 +484,17 @@ class Conversations:
         flow: Flow,
         *,
         proxy: Mapping[str, str | None] | None = None,
+        given: Mapping[str, Any] | None = None,
     ) -> tuple[Message, ...]:
         step = engine.start(flow)
+        allowed = {k: v for k, v in (given or {}).items() if k in flow.given}
         run = await repo.create_run(
             session,
             member_id=_id(member),
             flow_id=flow.id,
             flow_version=flow.version,
             node_id=step.state.node_id,
-            answers=step.state.answers,
+            answers={**step.state.answers, **allowed},
             selected=(),
             now=self.clock.now(),
         )

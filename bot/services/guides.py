@@ -9,6 +9,7 @@ from bot.domain.broadcasts import Draft as BroadcastDraft
 from bot.domain.clock import Clock
 from bot.domain.guided import Data, Effect
 from bot.domain.guides.broadcast import Broadcast
+from bot.domain.guides.caucus import CaucusRounds
 from bot.domain.guides.forget import Forget
 from bot.domain.guides.proxy import Proxy
 from bot.domain.guides.schedule import Schedule
@@ -18,6 +19,7 @@ from bot.domain.schedules import ScheduleError, local_moment, relative_day
 from bot.i18n import Catalogs
 from bot.services import data_rights, proxy
 from bot.services.broadcasts import Broadcasts
+from bot.services.caucus import Caucus, CaucusHost
 from bot.services.checkins import Checkins, span, spec_of
 from bot.services.concerns import Concerns, actions_keyboard
 from bot.services.conversations import Conversations, UserRef
@@ -231,6 +233,7 @@ def build_guides(
     sealer: Sealer,
     clock: Clock,
     concerns: Concerns | None,
+    caucus: Caucus | None = None,
 ) -> Guides:
     """Every guided command with its host."""
     guides = [
@@ -241,4 +244,6 @@ def build_guides(
     ]
     if concerns is not None:
         guides.append(Guide(AnswerTicket(), TicketHost(concerns, catalogs)))
+    if caucus is not None:
+        guides.append(Guide(CaucusRounds(), CaucusHost(caucus)))
     return Guides(guides, clock=clock)

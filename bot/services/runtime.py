@@ -9,9 +9,10 @@ from bot.config import Settings
 from bot.content import Content
 from bot.delivery.shown import ShownMessages
 from bot.domain.clock import Clock
-from bot.domain.contracts import CONCERNS_FINISHER
+from bot.domain.contracts import CAUCUS_FINISHER, CONCERNS_FINISHER
 from bot.services.ballots import Ballots
 from bot.services.broadcasts import Broadcasts
+from bot.services.caucus import Caucus
 from bot.services.checkins import Checkins
 from bot.services.committees import Committees
 from bot.services.concerns import Concerns
@@ -69,6 +70,7 @@ class Services:
     invitations: Invitations
     reports: Reports
     exports: Exports
+    caucus: Caucus
 
     def close(self) -> None:
         """End what runs beside the bot (the export worker)."""
@@ -89,6 +91,13 @@ class Services:
         shown = ShownMessages()
         concerns = Concerns(clock=clock, catalogs=content.catalogs, sealer=sealer)
         committees = Committees(clock=clock)
+        caucus = Caucus(
+            clock=clock,
+            content=content,
+            sealer=sealer,
+            committees=committees,
+            min_group=settings.report_min_group,
+        )
         invitations = Invitations(clock=clock, committees=committees, content=content)
         conversations = Conversations(
             content=content,
@@ -97,7 +106,10 @@ class Services:
             admin_ids=settings.admin_ids,
             consent_tag=lambda telegram_user_id: sealer.tag(CONSENT, telegram_user_id),
             # The flow names its hand-over (`finisher:`); here is the code behind each name.
-            finishers={CONCERNS_FINISHER: concerns.finish_flow},
+            finishers={
+                CONCERNS_FINISHER: concerns.finish_flow,
+                CAUCUS_FINISHER: caucus.finish_flow,
+            },
             partnership_timezone=settings.partnership_timezone,
             # An invitation link's group and committee, and the seat it offers, taken up.
             arrivals=invitations,
@@ -123,4 +135,5 @@ class Services:
             invitations=invitations,
             reports=Reports(flows=content.flows, min_group=settings.report_min_group, clock=clock),
             exports=Exports(policy=export_policy(settings), sealer=sealer, offload=Offload()),
+            caucus=caucus,
         )

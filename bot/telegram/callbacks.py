@@ -96,6 +96,13 @@ class InviteChoice(CallbackData, prefix="iv"):
     ref: str = ""
 
 
+class CaucusAction(CallbackData, prefix="cc"):
+    """A caucus round's button for its group: join, agree, disagree or add a point."""
+
+    action: str
+    round_id: int
+
+
 FACTORIES: tuple[type[CallbackData], ...] = (
     Answer,
     LanguageChoice,
@@ -108,4 +115,5 @@ FACTORIES: tuple[type[CallbackData], ...] = (
     TicketAction,
     TicketReply,
     InviteChoice,
+    CaucusAction,
 )

@@ -117,6 +117,7 @@ def build_dispatcher(
         sealer=sealer,
         clock=clock,
         concerns=(services or {}).get("concerns"),  # type: ignore[arg-type]
+        caucus=(services or {}).get("caucus"),  # type: ignore[arg-type]
     )
     dispatcher.update.outer_middleware(tracker)
     dispatcher.update.outer_middleware(ChatOrder())

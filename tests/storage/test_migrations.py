@@ -11,6 +11,7 @@ from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
 from bot.storage import migrate
+from bot.storage.caucus_models import CaucusRound  # noqa: F401  (registers its tables)
 from bot.storage.db import create_engine
 from bot.storage.models import UTCDateTime
 

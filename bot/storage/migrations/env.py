@@ -9,6 +9,7 @@ from alembic.autogenerate.api import AutogenContext
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
+from bot.storage.caucus_models import CaucusRound  # noqa: F401  (registers its tables)
 from bot.storage.models import UTCDateTime  # importing registers the tables
 
 connection = context.config.attributes.get("connection")

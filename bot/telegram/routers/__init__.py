@@ -8,6 +8,7 @@ from bot.telegram.filters import CommandOrTypedInput
 from bot.telegram.routers import (
     audit,
     broadcast,
+    caucus,
     commands,
     committees,
     concerns,
@@ -54,6 +55,7 @@ def get_routers() -> list[Router]:
     # messages, by far the most frequent, do not pass through them.
     return [
         gate,
+        caucus.create_router(),
         # A questionnaire answered for someone else, before the member's own conversation.
         proxy.create_router(),
         conversation.create_router(),

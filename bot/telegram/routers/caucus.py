@@ -1,0 +1,58 @@
+"""A caucus round's buttons for its group: take part (the `caucus` flow, given the round),
+agree or disagree with the group's results, or add a point. Only the round's group may press
+them; coordinators run rounds with /caucus (the guided router)."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.types import CallbackQuery, Message
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain import caucus as rules
+from bot.i18n import Translator
+from bot.services.caucus import FLOW, Caucus
+from bot.services.conversations import Conversations, UserRef
+from bot.storage.models import Member
+from bot.telegram.callbacks import CaucusAction
+from bot.telegram.render import Responder
+
+
+async def on_press(
+    callback: CallbackQuery,
+    callback_data: CaucusAction,
+    session: AsyncSession,
+    user: UserRef,
+    member: Member | None,
+    caucus: Caucus,
+    conversations: Conversations,
+    t: Translator,
+    responder: Responder,
+) -> None:
+    """Join the round (or add a point to it), or react to its results."""
+    action, round_id = callback_data.action, callback_data.round_id
+    if member is None:
+        responder.answer_callback(callback, t("chat.closed"))
+        return
+    if action in rules.REACTIONS:
+        said = await caucus.react(session, member, round_id, action)
+        responder.answer_callback(callback, t(said), alert=said != "caucus.reacted")
+        if said == "caucus.reacted" and isinstance(callback.message, Message):
+            responder.text(said, locale=t.locale)
+        return
+    refusal = await caucus.may_take_part(session, member, round_id)
+    if refusal:
+        responder.answer_callback(callback, t(refusal), alert=True)
+        return
+    responder.answer_callback(callback)
+    given = {rules.ROUND: str(round_id)}
+    outcome = await conversations.begin(
+        session, user=user, member=member, flow_id=FLOW, given=given
+    )
+    responder.show(outcome)
+
+
+def create_router() -> Router:
+    """The caucus round buttons' router."""
+    router = Router(name=__name__)
+    router.callback_query.register(on_press, CaucusAction.filter())
+    return router
