@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from bot.domain.anonymity import Cell, suppress
+from bot.domain.anonymity import ALL, Cell, suppress
 
 FINISHER = "caucus"  # a flow's `finisher:` handing its answers to caucus rounds
 ROUND = "caucus_round"  # the answer the round's invitation gives the flow (`given:`)
@@ -65,6 +65,7 @@ class Summary:
     respondents: int
     k: int
     kinds: tuple[KindFigures, ...]
+    total: KindFigures  # every point brought, whatever its kind
     quotes: tuple[Entry, ...]
     reactions: Mapping[str, int | None]
 
@@ -96,17 +97,21 @@ def summarise(
     respondents = len({e.respondent for e in entries})
     if respondents < k:
         empty = {r: None for r in REACTIONS}
-        return Summary(respondents, k, tuple(KindFigures(c, None, None) for c in KINDS), (), empty)
+        hidden = tuple(KindFigures(c, None, None) for c in KINDS)
+        return Summary(respondents, k, hidden, KindFigures(ALL, None, None), (), empty)
     people: dict[str, set[str]] = defaultdict(set)
     ratings: dict[str, list[int]] = defaultdict(list)
     for entry in entries:
         people[entry.kind].add(entry.respondent)
         ratings[entry.kind].append(entry.priority)
     present = [kind for kind in KINDS if ratings[kind]]
+    # A person may bring points of both kinds: the totals are over distinct people.
+    everyone = {(ALL, ALL): respondents, (ALL, COUNT): respondents, (ALL, MEAN): respondents}
     counts = suppress(
         {(kind, COUNT): Cell(len(people[kind]), len(ratings[kind])) for kind in present},
         k=k,
         order=(KINDS, ()),
+        margin_respondents=everyone,
     )
     means = suppress(
         {
@@ -118,6 +123,7 @@ def summarise(
         k=k,
         kind="mean",
         order=(KINDS, ()),
+        margin_respondents=everyone,
     )
     kinds = []
     for kind in KINDS:
@@ -131,10 +137,17 @@ def summarise(
             )
         )
     quotes = sorted((e for e in entries if e.quotable), key=lambda e: (-e.priority, e.text))
+    count, mean = counts.total(), means.total()
+    total = KindFigures(
+        ALL,
+        None if count is None else int(count.value),
+        None if mean is None else round(mean.value, 1),
+    )
     return Summary(
         respondents,
         k,
         tuple(kinds),
+        total,
         tuple(quotes[:MAX_QUOTES]),
         react_counts(reactions or {}, k=k),
     )

@@ -18,8 +18,8 @@ def figure_lines(summary: Summary, t: Translator) -> list[str]:
     if summary.withheld:
         return [t("caucus.results.withheld", k=summary.k)]
     lines = []
-    for figures in summary.kinds:
-        kind = t(f"caucus.kind.{figures.kind}")
+    for figures in (*summary.kinds, summary.total):
+        kind = t(f"caucus.kind.{'all' if figures is summary.total else figures.kind}")
         if figures.count is None:
             lines.append(t("caucus.results.kind_hidden", kind=kind, k=summary.k))
         elif figures.count == 0 or figures.priority is None:

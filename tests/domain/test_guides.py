@@ -12,6 +12,7 @@ from aiogram.filters.callback_data import MAX_CALLBACK_LENGTH
 
 from bot.domain.guided import Input, Label, Machine, Say, Turn
 from bot.domain.guides.broadcast import Broadcast
+from bot.domain.guides.caucus import CaucusRounds
 from bot.domain.guides.forget import Forget
 from bot.domain.guides.proxy import Proxy
 from bot.domain.guides.schedule import Schedule
@@ -36,8 +37,18 @@ FACTS: dict[str, Any] = {
     "audience_size": 3,
     "timezone": "Africa/Dakar",
     "send_at": None,
+    "rounds": [{"id": 3, "group": "community", "status": "open"}],
+    "joint": [(7, "Water & roads")],
+    "invited": 4,
 }
-MACHINES: list[Machine] = [Forget(), AnswerTicket(), Proxy(), Broadcast(), Schedule()]
+MACHINES: list[Machine] = [
+    Forget(),
+    AnswerTicket(),
+    Proxy(),
+    Broadcast(),
+    Schedule(),
+    CaucusRounds(),
+]
 
 
 def test_forget_takes_a_typed_yes_or_no_in_the_members_words() -> None:
