@@ -106,7 +106,7 @@ def summarise(
         ratings[entry.kind].append(entry.priority)
     present = [kind for kind in KINDS if ratings[kind]]
     # A person may bring points of both kinds: the totals are over distinct people.
-    everyone = {(ALL, ALL): respondents, (ALL, COUNT): respondents, (ALL, MEAN): respondents}
+    everyone = {(ALL, ALL): respondents}
     counts = suppress(
         {(kind, COUNT): Cell(len(people[kind]), len(ratings[kind])) for kind in present},
         k=k,

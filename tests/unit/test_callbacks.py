@@ -10,14 +10,17 @@ import pytest
 from aiogram.filters.callback_data import MAX_CALLBACK_LENGTH, CallbackData
 
 from bot.content import load_flows
+from bot.domain import caucus
 from bot.domain.flows import AskNode
 from bot.domain.guides.broadcast import Broadcast
+from bot.domain.guides.caucus import CaucusRounds
 from bot.domain.guides.forget import Forget
 from bot.domain.guides.proxy import Proxy
 from bot.domain.guides.schedule import Schedule
 from bot.domain.guides.ticket import AnswerTicket
 from bot.domain.payload import encode_answer
 from bot.i18n import Catalogs
+from bot.services import caucus as caucus_service
 from bot.services.concerns import ACTIONS, coordinator_button, reply_keyboard
 from bot.services.export import FORMATS
 from bot.services.reports import KINDS
@@ -27,6 +30,7 @@ from bot.telegram.callbacks import (
     Answer,
     AuditPage,
     BroadcastStep,
+    CaucusAction,
     ExportChoice,
     GuidedStep,
     InviteChoice,
@@ -64,7 +68,9 @@ ANSWERS = _answers()
 FLOW = _longest(FLOWS.flows)
 GROUP = _longest(FLOWS.options_for("stakeholder_group"))
 # Guided commands: the longest kind and step their machines use.
-KIND = _longest(m.kind for m in (Broadcast(), Forget(), Proxy(), Schedule(), AnswerTicket()))
+KIND = _longest(
+    m.kind for m in (Broadcast(), Forget(), Proxy(), Schedule(), AnswerTicket(), CaucusRounds())
+)
 STEP = "variant_text"
 # The widest value each family carries, as the routers build them.
 SAMPLES: dict[type[CallbackData], list[CallbackData]] = {
@@ -89,6 +95,9 @@ SAMPLES: dict[type[CallbackData], list[CallbackData]] = {
         InviteChoice(kind="g", ref="civil_society"),
         InviteChoice(kind="c", ref=str(BIG_ID)),
         InviteChoice(kind="l"),
+    ],
+    CaucusAction: [
+        CaucusAction(action=a, round_id=BIG_ID) for a in ("join", caucus.ADD, *caucus.REACTIONS)
     ],
 }
 
@@ -133,3 +142,6 @@ def test_the_outbox_encoders_pack_as_the_factories() -> None:
     keyboard = reply_keyboard(ticket, CATALOGS.translator("en"))
     data = keyboard["inline_keyboard"][0][0]["callback_data"]
     assert TicketReply.unpack(data) == TicketReply(action="reply", ticket_id=BIG_ID)
+    for sample in SAMPLES[CaucusAction]:
+        built = caucus_service.button("x", sample.action, BIG_ID)  # type: ignore[attr-defined]
+        assert CaucusAction.unpack(built["callback_data"]) == sample
