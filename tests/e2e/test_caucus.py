@@ -92,7 +92,7 @@ async def test_a_group_answers_sees_its_results_first_reacts_and_briefs_the_comm
         admin, "Open a round", "Community member", "Joint forum", ">Water services review"
     )
     assert "Open a round for Community member about “Water services review”" in said
-    assert "briefing Joint forum? 3 members will be invited." in said
+    assert "briefing Joint forum? 3 member(s) will be invited." in said
     await admin.press("Confirm")
     assert "Round #1 opened for Community member (“Water services review”)" in admin.new_text()
 
@@ -114,9 +114,9 @@ async def test_a_group_answers_sees_its_results_first_reacts_and_briefs_the_comm
 
     # Results go to the group first: the coordinator only learns how many saw them.
     said = await guided(admin, "#1 Community member: show the group its results")
-    assert "Show round #1's results to its group (Community member, 3 members)" in said
+    assert "Show round #1's results to its group (Community member, 3 member(s))" in said
     await admin.press("Confirm")
-    assert "Round #1: results shown to Community member (3 members)." in admin.new_text()
+    assert "Round #1: results shown to Community member, 3 member(s)." in admin.new_text()
     results = (await amina.wait_for(RESULTS)).plain_text
     assert "3 took part. Only your group sees this." in results
     assert "The standpipes run dry by noon" in results
@@ -144,7 +144,7 @@ async def test_a_group_answers_sees_its_results_first_reacts_and_briefs_the_comm
 
     # Closing sends the committee its brief: consented words only, figures k-anonymous.
     said = await guided(admin, "#1 Community member: close, brief the committee", "Confirm")
-    assert "Round #1 (Community member) closed: the brief went to Joint forum (2 members)." in said
+    assert "Round #1 (Community member) closed: the brief went to Joint forum, 2 member(s)." in said
     brief = (await marc.wait_for("Brief from the Community member round")).plain_text
     assert "3 of 3 took part" in brief
     assert "Rainwater tanks at the school" in brief
@@ -208,7 +208,7 @@ async def test_a_small_group_sees_no_figure_and_no_quote(
     )
     assert await shell(clock, capsys, "open", "private_sector", "Joint forum", "Budget lines") == (
         0,
-        "Round #1 opened for Private company (“Budget lines”): 2 members invited.",
+        "Round #1 opened for Private company (“Budget lines”): 2 member(s) invited.",
         "",
     )
     await take_part(jo, "An issue", "Late payments to contractors", 5, quote=True)
@@ -227,7 +227,7 @@ async def test_a_small_group_sees_no_figure_and_no_quote(
     )
     assert (await shell(clock, capsys, "share", "1"))[:2] == (
         0,
-        "Round #1: results shown to Private company (2 members).",
+        "Round #1: results shown to Private company, 2 member(s).",
     )
     results = (await kim.wait_for(RESULTS)).plain_text
     assert "2 took part" in results
@@ -237,7 +237,7 @@ async def test_a_small_group_sees_no_figure_and_no_quote(
 
     assert (await shell(clock, capsys, "close", "#1"))[:2] == (
         0,
-        "Round #1 (Private company) closed: the brief went to Joint forum (1 members).",
+        "Round #1 (Private company) closed: the brief went to Joint forum, 1 member(s).",
     )
     brief = (await admin.wait_for("Brief from the Private company round")).plain_text
     assert "Fewer than 3 people took part" in brief
@@ -278,7 +278,7 @@ async def test_two_groups_rounds_in_parallel_go_side_by_side_in_the_joint_brief(
     for number, group in ((1, "Community member"), (2, "Municipality")):
         await guided(admin, f"#{number} {group}: close, brief the committee", "Confirm")
     said = await guided(admin, "Joint brief to Joint forum", "Confirm")
-    assert "Joint brief of 2 rounds sent to Joint forum (2 members)." in said
+    assert "Joint brief of 2 round(s) sent to Joint forum, 2 member(s)." in said
     joint = (await town[0].wait_for("Joint brief for Joint forum")).plain_text
     community_part, town_part = joint.split("Municipality: “Water”")
     assert "Community member: “Water”, 3 took part" in community_part

@@ -5,7 +5,7 @@ them; coordinators run rounds with /caucus (the guided router)."""
 from __future__ import annotations
 
 from aiogram import Router
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import caucus as rules
@@ -35,9 +35,11 @@ async def on_press(
         return
     if action in rules.REACTIONS:
         said = await caucus.react(session, member, round_id, action)
-        responder.answer_callback(callback, t(said), alert=said != "caucus.reacted")
-        if said == "caucus.reacted" and isinstance(callback.message, Message):
-            responder.text(said, locale=t.locale)
+        if said != "caucus.reacted":
+            responder.answer_callback(callback, t(said), alert=True)
+            return
+        responder.answer_callback(callback)
+        responder.text(said, locale=t.locale)
         return
     refusal = await caucus.may_take_part(session, member, round_id)
     if refusal:
