@@ -129,8 +129,13 @@ class Checkins:
 
     @property
     def schedulable(self) -> tuple[Flow, ...]:
-        """Flows a schedule may start (onboarding is for newcomers, the time zone a setting)."""
-        return tuple(f for f in self.flows.flows.values() if f.id not in (ONBOARDING, TIME_ZONE))
+        """Flows a schedule may start (onboarding is for newcomers, the time zone a setting, and
+        a flow given answers by the code, a caucus round's, starts from there)."""
+        return tuple(
+            f
+            for f in self.flows.flows.values()
+            if f.id not in (ONBOARDING, TIME_ZONE) and not f.given
+        )
 
     def validate(self, spec: ScheduleSpec, *, now: datetime) -> ScheduleSpec:
         """Raise ScheduleError when the schedule cannot work (unknown flow, 25:00, …)."""

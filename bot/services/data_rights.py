@@ -61,6 +61,12 @@ def member_document(records: MemberRecords, *, now: datetime) -> dict[str, Any]:
             {"committee": c.name, "is_chair": seat.is_chair, "added_at": seat.added_at.isoformat()}
             for seat, c in records.committees
         ],
+        # The rounds they were invited to; what they said there is in no one's name.
+        "caucus_rounds": [
+            {"round": r.id, "group": r.stakeholder_group, "topic": r.topic}
+            | {"answered": seat.answered, "reacted": seat.reacted}
+            for seat, r in records.caucus
+        ],
         "concerns": [_ticket(t, records, anonymous=False) for t in records.tickets],
         "anonymous_concerns": [
             _ticket(t, records, anonymous=True) for t in records.anonymous_tickets

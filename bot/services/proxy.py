@@ -27,6 +27,8 @@ def eligible_flows(flows: FlowRegistry) -> list[Flow]:
         flow
         for flow in flows.flows.values()
         if flow.id not in NOT_BY_PROXY
+        # A flow that needs answers only the code gives (a caucus round) starts from there.
+        and not flow.given
         and not any(isinstance(n, AskNode) and n.sets for n in flow.nodes.values())
     ]
 

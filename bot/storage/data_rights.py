@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.storage.audit import FORMER_MEMBER_LABEL
+from bot.storage.caucus_models import CaucusRound, CaucusSeat
 from bot.storage.models import (
     Answer,
     AuditEntry,
@@ -48,6 +49,7 @@ class MemberRecords:
     ticket_events: Sequence[TicketEvent]
     outbox: Sequence[OutboxMessage]
     audit: Sequence[AuditEntry]
+    caucus: Sequence[tuple[CaucusSeat, CaucusRound]] = ()  # the rounds they were invited to
 
 
 async def _all(session: AsyncSession, query: Any) -> Sequence[Any]:
@@ -94,6 +96,13 @@ async def collect_member_records(
             .join(Committee, col(Committee.id) == col(CommitteeMember.committee_id))
             .where(CommitteeMember.member_id == member_id)
             .order_by(col(Committee.name)),
+        ),
+        caucus=await _all(
+            session,
+            select(CaucusSeat, CaucusRound)
+            .join(CaucusRound, col(CaucusRound.id) == col(CaucusSeat.round_id))
+            .where(CaucusSeat.member_id == member_id)
+            .order_by(col(CaucusRound.id)),
         ),
         tickets=named,
         anonymous_tickets=anonymous,
@@ -145,6 +154,10 @@ async def erase_member(session: AsyncSession, *, member: Member, raiser_tag: str
     await session.exec(delete(FlowRun).where(col(FlowRun.member_id) == member_id))
     await session.exec(delete(Draft).where(col(Draft.member_id) == member_id))
     await session.exec(delete(CommitteeMember).where(col(CommitteeMember.member_id) == member_id))
+    await session.exec(delete(CaucusSeat).where(col(CaucusSeat.member_id) == member_id))
+    await session.exec(
+        update(CaucusRound).where(col(CaucusRound.opened_by) == member_id).values(opened_by=None)
+    )
     await session.exec(
         delete(OutboxMessage).where(
             or_(

@@ -6,6 +6,7 @@ groups' parallel rounds go side by side in the joint brief."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -158,6 +159,22 @@ async def test_a_group_answers_sees_its_results_first_reacts_and_briefs_the_comm
     actions = [e.action for e in await db.rows(AuditEntry) if e.action.startswith("caucus.")]
     assert actions == ["caucus.opened", "caucus.shared", "caucus.closed"]
 
+    # Amina's own data names the round she was invited to, not what she said there.
+    await amina.send("/mydata")
+    sent = amina.last
+    assert sent.kind == "document"
+    document = json.loads(sent.file_bytes or b"")
+    assert document["caucus_rounds"] == [
+        {
+            "round": 1,
+            "group": "community",
+            "topic": "Water services review",
+            "answered": True,
+            "reacted": True,
+        }
+    ]
+    assert "standpipes" not in json.dumps(document["caucus_rounds"])
+
 
 @pytest.fixture
 def clock() -> ManualClock:
@@ -291,3 +308,14 @@ async def test_two_groups_rounds_in_parallel_go_side_by_side_in_the_joint_brief(
     assert "Joint brief" not in said  # both rounds are in it
     actions = [e.action for e in await db.rows(AuditEntry) if e.action.startswith("caucus.")]
     assert actions.count("caucus.joint") == 1 and actions.count("caucus.closed") == 2
+
+
+async def test_the_caucus_questions_are_not_offered_without_a_round(admin: Phone) -> None:
+    """Only a round's invitation starts them: neither /proxy nor a schedule can."""
+    await admin.send("/proxy")
+    offered = [label for m in admin.new() for label, _ in m.buttons]
+    assert "Trust pulse" in offered and "Your group's own round" not in offered
+    await admin.send("/schedules")
+    await admin.press("New schedule")
+    offered = [label for m in admin.new() for label, _ in m.buttons]
+    assert "Trust pulse" in offered and "Your group's own round" not in offered

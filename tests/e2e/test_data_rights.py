@@ -15,6 +15,7 @@ from test_export import ANONYMOUS_TEXT, NAMED_TEXT, answer_roles, answer_trust_p
 from bot.app import BotApp
 from bot.sandbox.emulator import BotAPIEmulator
 from bot.storage import audit, repo
+from bot.storage.caucus_models import CaucusRound, CaucusSeat
 from bot.storage.models import (
     Answer,
     CheckIn,
@@ -57,6 +58,18 @@ async def add_records(app: BotApp, telegram_user_id: int) -> None:
         session.add_all([committee, schedule])
         await session.flush()
         assert hidden.id and committee.id and schedule.id
+        # A caucus round they opened and were invited to.
+        caucus = CaucusRound(
+            stakeholder_group="community",
+            committee_id=committee.id,
+            topic="Roads",
+            opened_by=member.id,
+            opened_at=now,
+        )
+        session.add(caucus)
+        await session.flush()
+        assert caucus.id
+        session.add(CaucusSeat(round_id=caucus.id, member_id=member.id, answered=True))
         session.add_all(
             [
                 TicketEvent(
@@ -196,6 +209,9 @@ async def test_mydata_then_forget_leaves_nothing(
             "is_chair": False,
             "added_at": document["committees"][0]["added_at"],
         }
+    ]
+    assert document["caucus_rounds"] == [
+        {"round": 1, "group": "community", "topic": "Roads", "answered": True, "reacted": False}
     ]
     [concern] = document["concerns"]
     assert concern["text"] == NAMED_CONCERN
