@@ -158,3 +158,13 @@ async def count_reactions(session: AsyncSession, *, round_id: int) -> dict[str, 
 async def save_seat(session: AsyncSession, *, seat: CaucusSeat) -> None:
     session.add(seat)
     await session.flush()
+
+
+async def invited_rounds(
+    session: AsyncSession, *, member_id: int
+) -> list[tuple[CaucusSeat, CaucusRound]]:
+    """The rounds a member was invited to, with their seat (for /mydata), by number."""
+    query = select(CaucusSeat, CaucusRound).where(
+        col(CaucusSeat.round_id) == col(CaucusRound.id), col(CaucusSeat.member_id) == member_id
+    )
+    return [(s, r) for s, r in (await session.exec(query.order_by(col(CaucusRound.id)))).all()]

@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.storage.audit import FORMER_MEMBER_LABEL
+from bot.storage.caucus import invited_rounds
 from bot.storage.caucus_models import CaucusRound, CaucusSeat
 from bot.storage.models import (
     Answer,
@@ -97,13 +98,7 @@ async def collect_member_records(
             .where(CommitteeMember.member_id == member_id)
             .order_by(col(Committee.name)),
         ),
-        caucus=await _all(
-            session,
-            select(CaucusSeat, CaucusRound)
-            .join(CaucusRound, col(CaucusRound.id) == col(CaucusSeat.round_id))
-            .where(CaucusSeat.member_id == member_id)
-            .order_by(col(CaucusRound.id)),
-        ),
+        caucus=await invited_rounds(session, member_id=member_id or 0),
         tickets=named,
         anonymous_tickets=anonymous,
         ticket_events=events,
