@@ -312,6 +312,8 @@ async def test_two_groups_rounds_in_parallel_go_side_by_side_in_the_joint_brief(
 
 async def test_the_caucus_questions_are_not_offered_without_a_round(admin: Phone) -> None:
     """Only a round's invitation starts them: neither /proxy nor a schedule can."""
+    await admin.send("/help")
+    assert "/caucus – a stakeholder group's own round before the joint forum" in admin.new_text()
     await admin.send("/proxy")
     offered = [label for m in admin.new() for label, _ in m.buttons]
     assert "Trust pulse" in offered and "Your group's own round" not in offered

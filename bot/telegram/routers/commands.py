@@ -48,7 +48,7 @@ async def on_help(
     text = t("cmd.help") + t("concern.help") + t("mydata.help")
     if is_coordinator(member):
         text += t("cmd.help_coordinator") + t("ticket.help_coordinator") + t("export.help")
-        text += t("report.help")
+        text += t("report.help") + t("caucus.help")
     responder.send(text)
 
 
