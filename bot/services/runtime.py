@@ -10,6 +10,7 @@ from bot.content import Content
 from bot.delivery.shown import ShownMessages
 from bot.domain.clock import Clock
 from bot.domain.contracts import CONCERNS_FINISHER
+from bot.services.alerts import TrustAlerts
 from bot.services.ballots import Ballots
 from bot.services.broadcasts import Broadcasts
 from bot.services.checkins import Checkins
@@ -69,6 +70,7 @@ class Services:
     invitations: Invitations
     reports: Reports
     exports: Exports
+    alerts: TrustAlerts
 
     def close(self) -> None:
         """End what runs beside the bot (the export worker)."""
@@ -123,4 +125,10 @@ class Services:
             invitations=invitations,
             reports=Reports(flows=content.flows, min_group=settings.report_min_group, clock=clock),
             exports=Exports(policy=export_policy(settings), sealer=sealer, offload=Offload()),
+            alerts=TrustAlerts(
+                content=content,
+                clock=clock,
+                min_group=settings.report_min_group,
+                drop=settings.trust_alert_drop,
+            ),
         )
