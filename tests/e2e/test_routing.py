@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,9 +17,20 @@ from bot.app import BotApp
 from bot.cli import main
 from bot.domain.clock import ManualClock
 from bot.sandbox.emulator import BotAPIEmulator
-from bot.storage.models import Answer, AuditEntry, Committee, OutboxMessage, Ticket, TicketRoute
+from bot.storage import repo
+from bot.storage.models import (
+    Answer,
+    AuditEntry,
+    CheckIn,
+    CheckInStatus,
+    Committee,
+    OutboxMessage,
+    Ticket,
+    TicketRoute,
+)
 
 RAISER_NAME = "Zoubeida"
+TRUST_PULSE = 1  # the default schedule created at start
 
 
 @pytest.fixture
@@ -275,3 +287,72 @@ async def test_a_visible_trust_drop_is_told_once_with_a_question(
     [entry] = [e for e in await db.rows(AuditEntry) if e.action == "trust.alert"]
     assert entry.detail["group"] == "municipality"
     assert (entry.detail["before"], entry.detail["after"]) == (4.0, 3.0)
+
+
+async def seed_checkins(app: BotApp, clock: ManualClock) -> None:
+    """Trust pulses sent and finished: the municipality 6 of 8 members, civil society 5 of 10,
+    the community 2 of 6 (too few answered to show); their window then closes."""
+    assert app.session_factory is not None
+    now = clock.now()
+    sizes = {"municipality": (8, 6), "civil_society": (10, 5), "community": (6, 2)}
+    async with app.session_factory() as session:
+        for g, (group, (sent, finished)) in enumerate(sizes.items()):
+            for index in range(sent):
+                member = await repo.create_member(
+                    session,
+                    telegram_user_id=600_000 + 1000 * g + index,
+                    chat_id=600_000 + 1000 * g + index,
+                    display_name=f"{group} {index}",
+                    language="en",
+                    now=now,
+                )
+                member.stakeholder_group = group
+                await session.flush()
+                assert member.id is not None
+                session.add(
+                    CheckIn(
+                        schedule_id=TRUST_PULSE,
+                        occurrence="2026-01-05",
+                        member_id=member.id,
+                        status=CheckInStatus.DONE if index < finished else CheckInStatus.EXPIRED,
+                        due_at=now,
+                        closes_at=now + timedelta(days=2),
+                        sent_at=now,
+                        finished_at=now if index < finished else None,
+                    )
+                )
+        await session.commit()
+    clock.advance(timedelta(days=7))
+
+
+async def test_response_rates_show_answered_of_invited_per_group(
+    admin: Phone,
+    odile: Phone,
+    app: BotApp,
+    clock: ManualClock,
+    cli_env: Any,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    await seed_checkins(app, clock)
+    await admin.send("/report")
+    await admin.press("Response rates")
+    caption = (await admin.wait_for("Answered of invited")).plain_text
+    said = caption.split("Answered of invited (check-ins finished of those sent, per group):")[1]
+    assert "Municipality: 6 of 8 (75%)" in said
+    # Two answered in the community: hidden; with the total shown, another group is hidden too
+    # (else the community's figure would be the total less the others).
+    assert "Community member: –" in said and "Civil-society organisation: –" in said
+    assert "Total: 13 of 24 (54%)" in said
+    assert "Share of" not in said  # the share-of-members chart stays beside it
+
+    await odile.send("/report")
+    await odile.press("Taux de réponse")
+    french = (await odile.wait_for("Réponses sur invitations")).plain_text
+    assert "\nMunicipalité : 6 sur 8 (75 %)\nOrganisation de la société civile : –\n" in french
+
+    out = str(tmp_path)
+    assert await asyncio.to_thread(main, ["report", "--out", out]) == 0
+    printed = capsys.readouterr().out
+    assert "Answered of invited (check-ins finished of those sent, per group):" in printed
+    assert "Municipality: 6 of 8 (75%)\n" in printed
