@@ -141,7 +141,7 @@ class Reports:
         since: datetime | None,
         words: Words,
         asked: datetime | None = None,
-        invited: Mapping[str, Invited] | None = None,
+        invited: Mapping[str, Sequence[Invited]] | None = None,
     ) -> ReportPart:
         """One report from plain rows (pure apart from drawing); `since` starts a period."""
         k = self.k

@@ -170,10 +170,15 @@ async def count_invited_by_group(
     flow_ids: Sequence[str],
     closed_by: datetime,
     since: datetime | None = None,
-) -> dict[str, Invited]:
-    """Check-ins of these flows sent (due at `since` or later) whose window closed by
-    `closed_by`, and how many were finished, by the member's stakeholder group."""
+) -> dict[str, list[Invited]]:
+    """Check-ins of these flows sent, and how many were finished, by the member's stakeholder
+    group and occurrence: whole occurrences that began at `since` or later and closed by
+    `closed_by`."""
     done = col(CheckIn.status) == CheckInStatus.DONE
+    occurrence = and_(
+        col(ScheduleOccurrence.schedule_id) == col(CheckIn.schedule_id),
+        col(ScheduleOccurrence.occurrence) == col(CheckIn.occurrence),
+    )
     query = (
         select_columns(
             col(Member.stakeholder_group),
@@ -184,15 +189,16 @@ async def count_invited_by_group(
         )
         .join(Member, col(Member.id) == col(CheckIn.member_id))
         .join(Schedule, col(Schedule.id) == col(CheckIn.schedule_id))
+        .join(ScheduleOccurrence, occurrence)
         .where(
             col(Schedule.flow_id).in_(list(flow_ids)),
             col(CheckIn.sent_at).is_not(None),
-            col(CheckIn.closes_at) <= closed_by,
-            *([col(CheckIn.due_at) >= since] if since is not None else []),
+            col(ScheduleOccurrence.last_close_at) <= closed_by,
+            *([col(ScheduleOccurrence.first_send_at) >= since] if since is not None else []),
         )
-        .group_by(col(Member.stakeholder_group))
+        .group_by(col(Member.stakeholder_group), col(ScheduleOccurrence.id))
     )
-    found: dict[str, Invited] = {}
+    found: dict[str, list[Invited]] = {}
     for group, *counts in (await (await session.connection()).execute(query)).all():
-        found[group or NO_GROUP] = Invited(*(int(n) for n in counts))
+        found.setdefault(group or NO_GROUP, []).append(Invited(*(int(n) for n in counts)))
     return found

@@ -24,6 +24,7 @@ from bot.storage.models import (
     CheckIn,
     CheckInStatus,
     Committee,
+    ScheduleOccurrence,
     OutboxMessage,
     Ticket,
     TicketRoute,
@@ -31,6 +32,7 @@ from bot.storage.models import (
 
 RAISER_NAME = "Zoubeida"
 TRUST_PULSE = 1  # the default schedule created at start
+OCCURRENCE = "seeded"
 
 
 @pytest.fixture
@@ -296,6 +298,15 @@ async def seed_checkins(app: BotApp, clock: ManualClock) -> None:
     now = clock.now()
     sizes = {"municipality": (8, 6), "civil_society": (10, 5), "community": (6, 2)}
     async with app.session_factory() as session:
+        session.add(
+            ScheduleOccurrence(
+                schedule_id=TRUST_PULSE,
+                occurrence=OCCURRENCE,
+                first_send_at=now,
+                last_close_at=now + timedelta(days=2),
+                recorded_at=now,
+            )
+        )
         for g, (group, (sent, finished)) in enumerate(sizes.items()):
             for index in range(sent):
                 member = await repo.create_member(
@@ -312,7 +323,7 @@ async def seed_checkins(app: BotApp, clock: ManualClock) -> None:
                 session.add(
                     CheckIn(
                         schedule_id=TRUST_PULSE,
-                        occurrence="2026-01-05",
+                        occurrence=OCCURRENCE,
                         member_id=member.id,
                         status=CheckInStatus.DONE if index < finished else CheckInStatus.EXPIRED,
                         due_at=now,
@@ -340,16 +351,15 @@ async def test_response_rates_show_answered_of_invited_per_group(
     caption = (await admin.wait_for("Answered of invited")).plain_text
     said = caption.split("Answered of invited (check-ins finished of those sent, per group):")[1]
     assert "Municipality: 6 of 8 (75%)" in said
-    # Two answered in the community: hidden; with the total shown, another group is hidden too
-    # (else the community's figure would be the total less the others).
-    assert "Community member: –" in said and "Civil-society organisation: –" in said
-    assert "Total: 13 of 24 (54%)" in said
+    assert "Civil-society organisation: 5 of 10 (50%)" in said
+    # Two answered in the community: hidden, and in no total (nothing to subtract).
+    assert "Community member: –" in said and "Total: 11 of 18 (61%)" in said
     assert "Share of" not in said  # the share-of-members chart stays beside it
 
     await odile.send("/report")
     await odile.press("Taux de réponse")
     french = (await odile.wait_for("Réponses sur invitations")).plain_text
-    assert "\nMunicipalité : 6 sur 8 (75 %)\nOrganisation de la société civile : –\n" in french
+    assert "\nMunicipalité : 6 sur 8 (75 %)\nOrganisation de la société civile : 5 sur 10" in french
 
     out = str(tmp_path)
     assert await asyncio.to_thread(main, ["report", "--out", out]) == 0
