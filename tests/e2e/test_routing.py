@@ -24,8 +24,8 @@ from bot.storage.models import (
     CheckIn,
     CheckInStatus,
     Committee,
-    ScheduleOccurrence,
     OutboxMessage,
+    ScheduleOccurrence,
     Ticket,
     TicketRoute,
 )
