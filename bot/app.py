@@ -8,6 +8,7 @@ import functools
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -381,6 +382,8 @@ class BotApp:
             digests=services.digests,
             ballots=services.ballots,
             concerns=services.concerns,
+            escalate_after=timedelta(hours=self.settings.urgent_escalation_h),
+            alerts=services.alerts,
         )
         services.concerns.wake_filing = self.scheduler.file_concerns_soon
         await self.scheduler.start()

@@ -78,6 +78,13 @@ class Settings(BaseSettings):
 
     progress_interval_s: float = Field(default=3.0, gt=0)
 
+    # An urgent concern nobody answered or moved on for this many hours goes to every
+    # coordinator (once).
+    urgent_escalation_h: float = Field(default=48.0, gt=0)
+    # Coordinators are told when a group's trust index (as reports show it) falls by this much
+    # from one period to the next.
+    trust_alert_drop: float = Field(default=0.5, gt=0)
+
     # Scheduled check-ins (bot/scheduling): how often reminders, closing windows, members who
     # finished a conversation and relative events are looked at, in seconds.
     checkin_sweep_s: float = Field(default=60.0, gt=0)

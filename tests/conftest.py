@@ -448,6 +448,16 @@ async def admin(emulator: BotAPIEmulator, app: BotApp) -> Phone:
     return phone
 
 
+@pytest.fixture
+async def marc(emulator: BotAPIEmulator, app: BotApp, admin: Phone) -> Phone:
+    """A municipal officer, made coordinator by the admin."""
+    phone = Phone(emulator, app, user_id=1003, first_name="Marc")
+    await onboard(phone, "Municipality")
+    await admin.send("/promote 1003")
+    admin.new()
+    return phone
+
+
 async def add_anonymous_concern(
     session: Any, sealer: Sealer, *, raiser_id: int, text: str, now: Any, handle: str = "C-TEST1"
 ) -> Ticket:

@@ -1,4 +1,4 @@
-"""`partnerbot committees add|list|staff|unstaff|archive`: committees from the shell.
+"""`partnerbot committees add|list|staff|unstaff|categories|archive`: committees from the shell.
 
 Prints in the default locale's wording (tags stripped); invalid input exits 1 with the reason.
 A committee is named by its number (as `committees list` shows) or its name.
@@ -16,8 +16,14 @@ from bot.config import Settings
 async def run(settings: Settings, args: argparse.Namespace) -> list[str]:
     """Do what the arguments ask; the lines to print. Raises CommitteeError on bad input."""
     from bot.domain.clock import SystemClock
+    from bot.domain.concerns import CATEGORIES
     from bot.i18n import Catalogs
-    from bot.services.committees import Committees
+    from bot.services.committees import (
+        CommitteeError,
+        Committees,
+        categories_said,
+        category_names,
+    )
     from bot.storage import audit
 
     t = Catalogs.load(settings.locales_dir, default=settings.default_locale).translator(
@@ -47,6 +53,16 @@ async def run(settings: Settings, args: argparse.Namespace) -> list[str]:
                 session, ref=args.committee, telegram_user_id=args.telegram_id, actor_label=cli
             )
             lines = [t("committee.unstaffed", name=member.display_name, committee=committee.name)]
+        elif command == "categories":
+            if not args.none and not args.categories:
+                raise CommitteeError("category", known=", ".join(CATEGORIES))
+            committee, handled, moved = await committees.handle(
+                session,
+                ref=args.committee,
+                categories=[] if args.none else args.categories,
+                actor_label=cli,
+            )
+            lines = categories_said(committee, handled, moved, t)
         elif command == "archive":
             archived = await committees.archive(session, ref=args.committee, actor_label=cli)
             lines = [t("committee.archived", name=archived.name)]
@@ -59,20 +75,23 @@ async def run(settings: Settings, args: argparse.Namespace) -> list[str]:
                     + (t("committee.chair_mark") if s.chair else "")
                     for s in overview.seats
                 ]
-                lines.append(
-                    t(
-                        "committee.line",
-                        id=overview.committee.id,
-                        name=overview.committee.name,
-                        members=", ".join(names) or t("committee.nobody"),
-                    )
+                line = t(
+                    "committee.line",
+                    id=overview.committee.id,
+                    name=overview.committee.name,
+                    members=", ".join(names) or t("committee.nobody"),
                 )
+                if overview.categories:
+                    named = category_names(overview.categories, t)
+                    line += t("committee.handles", categories=named)
+                lines.append(line)
         await session.commit()
     return [plain(line) for line in lines]
 
 
 def cmd_committees(args: argparse.Namespace) -> int:
-    """Add, list, staff, unstaff or archive committees; exit 1 on invalid input."""
+    """Add, list, staff, unstaff, route categories to or archive committees; exit 1 on invalid
+    input."""
     from bot.i18n import Catalogs
     from bot.logs import configure_logging
     from bot.services.committees import CommitteeError
@@ -104,6 +123,16 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         change.add_argument("telegram_id", type=int, help="the member's Telegram user id")
         if name == "staff":
             change.add_argument("--chair", action="store_true", help="the member chairs it")
+    handles = commands.add_parser(
+        "categories", help="the concern categories a committee handles (routed to it)"
+    )
+    handles.add_argument("committee", help="committee number or name")
+    handles.add_argument(
+        "categories",
+        nargs="*",
+        help="roles, resources, communication, trust, service_delivery, other",
+    )
+    handles.add_argument("--none", action="store_true", help="it handles no category any more")
     archive = commands.add_parser("archive", help="archive a committee")
     archive.add_argument("committee", help="committee number or name")
     parser.set_defaults(func=cmd_committees)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 CATEGORIES = ("roles", "resources", "communication", "trust", "service_delivery", "other")
 ABOUT = ("municipality", "private_sector", "civil_society", "partnership")
 URGENCIES = ("low", "medium", "high")
+URGENT = "high"  # "Urgent" in the flow: escalates when left unanswered
 IDENTITIES = ("named", "anonymous")
 # Answers, replies and decline reasons are bounded like the concern itself (the `text` question
 # of flows/concerns.yaml).
@@ -107,16 +109,33 @@ def normalise_handle(text: str) -> str:
 
 @dataclass(frozen=True)
 class CommitteeView:
-    """A committee as routing sees it."""
+    """A committee as routing sees it: the concern categories it declared it handles."""
 
     id: int
     archived: bool = False
+    categories: frozenset[str] = frozenset()
 
 
-def route(committees: Sequence[CommitteeView]) -> int | None:
-    """The committee a concern goes to: the first committee created (the steering group) that
-    is not archived; None when there is none, and the concern goes to every coordinator."""
-    for committee in sorted(committees, key=lambda c: c.id):
-        if not committee.archived:
+def route(committees: Sequence[CommitteeView], category: str | None = None) -> int | None:
+    """The committee a concern goes to: the active committee that handles its category, else
+    the first committee created (the steering group) that is not archived; None when there is
+    none, and the concern goes to every coordinator."""
+    active = sorted((c for c in committees if not c.archived), key=lambda c: c.id)
+    for committee in active:
+        if category is not None and category in committee.categories:
             return committee.id
-    return None
+    return active[0].id if active else None
+
+
+def check_categories(categories: Sequence[str]) -> tuple[str, ...]:
+    """The categories a committee declares, in the flow's order; raises ConcernError
+    ("category") for one that is not a concern category."""
+    if any(c not in CATEGORIES for c in categories):
+        raise ConcernError("category")
+    return tuple(c for c in CATEGORIES if c in categories)
+
+
+def overdue(*, urgency: str, created_at: datetime, now: datetime, after: timedelta) -> bool:
+    """Whether an unanswered ticket of this urgency is due to escalate: an urgent one left
+    `after` or longer."""
+    return urgency == URGENT and now - created_at >= after

@@ -8,7 +8,8 @@ them, so schedules added or paused from the CLI are picked up too. A periodic sw
 relative events. Each job runs `tick`, which asks `Checkins.run_due` what is due at the
 injected clock's `now` and commits it, releases the anonymous answers now due
 (`Ballots.release_due`) and files the anonymous concerns their raisers sealed
-(`Concerns.file_sealed`), each in a transaction of its own, then lets `Digests.run_due` send the
+(`Concerns.file_sealed`), escalates urgent tickets left unanswered and tells coordinators of
+trust drops (`TrustAlerts`), each in a transaction of its own, then lets `Digests.run_due` send the
 results of pulses whose window closed and the digests of other schedules (`voice_digest`,
 `you_said_we_did`), before waking the sender. One more job (`updates:prune`)
 forgets handled update ids once Telegram can no longer deliver them again.
@@ -32,6 +33,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.clock import Clock
 from bot.ops.failures import FailureLog
+from bot.services.alerts import TrustAlerts
 from bot.services.ballots import Ballots
 from bot.services.checkins import Checkins, TickReport
 from bot.services.concerns import Concerns
@@ -67,12 +69,16 @@ class CheckinScheduler:
         digests: Digests | None = None,
         ballots: Ballots | None = None,
         concerns: Concerns | None = None,
+        escalate_after: timedelta | None = None,
+        alerts: TrustAlerts | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.checkins = checkins
         self.digests = digests
         self.ballots = ballots
         self.concerns = concerns
+        self.escalate_after = escalate_after
+        self.alerts = alerts
         self._filing: set[asyncio.Task[None]] = set()
         self.clock = clock
         self.sweep_interval = sweep_interval
@@ -136,6 +142,7 @@ class CheckinScheduler:
                 await session.commit()
             await self._release_ballots()
             await self.file_concerns()
+            await self._alert()
             async with self.session_factory() as session:
                 if self.digests is not None:
                     await self._run_digests(session, now, report)
@@ -192,6 +199,19 @@ class CheckinScheduler:
                 await session.commit()
         except Exception:
             log.exception("filing sealed concerns failed; the next pass tries again")
+
+    async def _alert(self) -> None:
+        """Urgent tickets left unanswered, then trust drops, each told once, in a transaction
+        of their own."""
+        try:
+            async with self.session_factory() as session:
+                if self.concerns is not None and self.escalate_after is not None:
+                    await self.concerns.escalate_overdue(session, after=self.escalate_after)
+                if self.alerts is not None:
+                    await self.alerts.run_due(session)
+                await session.commit()
+        except Exception:
+            log.exception("alerts failed; the next pass tries again")
 
     def file_concerns_soon(self) -> None:
         """File sealed concerns now, apart from the update that sealed one (which is not kept

@@ -1,19 +1,24 @@
 """Committees: created, staffed and archived by coordinators in chat and from the shell.
 
 A committee is an audience for broadcasts and schedules (`Audience.committees`, resolved when
-sending) and the place concerns are routed to (see `bot.services.concerns`). Every change is
+sending) and the place concerns are routed to (see `bot.services.concerns`): those of the
+categories it declared it handles, and for the oldest active committee, the rest. Every change is
 in the audit log, in the same transaction, by the member who made it or by `cli`.
 """
 
 from __future__ import annotations
 
+import html
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain import concerns as rules
 from bot.domain.clock import Clock
+from bot.i18n import Translator
 from bot.services.errors import CodedError
 from bot.storage import audit, repo
 from bot.storage import committees as store
@@ -40,6 +45,7 @@ class CommitteeOverview:
 
     committee: Committee
     seats: tuple[Seat, ...]
+    categories: tuple[str, ...] = ()  # the concern categories it handles
 
 
 class Committees:
@@ -150,10 +156,50 @@ class Committees:
     async def overview(self, session: AsyncSession) -> list[CommitteeOverview]:
         """Every active committee with its members."""
         found = []
+        handled = await store.list_categories(session)
         for committee in await store.list_committees(session):
             seats = await store.list_seats(session, committee_id=_id(committee))
-            found.append(CommitteeOverview(committee, tuple(Seat(m, c) for m, c in seats)))
+            categories = rules.check_categories(sorted(handled.get(_id(committee), ())))
+            found.append(
+                CommitteeOverview(committee, tuple(Seat(m, c) for m, c in seats), categories)
+            )
         return found
+
+    async def handle(
+        self,
+        session: AsyncSession,
+        *,
+        ref: str,
+        categories: Sequence[str],
+        actor: Member | None = None,
+        actor_label: str | None = None,
+    ) -> tuple[Committee, tuple[str, ...], dict[str, Committee]]:
+        """The committee handles exactly these concern categories (none: it stops handling
+        any); a category another committee handled moves here. The committee, its categories
+        and the categories taken with the committee each came from."""
+        committee = await self.find(session, ref)
+        try:
+            wanted = rules.check_categories(categories)
+        except rules.ConcernError:
+            raise CommitteeError("category", known=", ".join(rules.CATEGORIES)) from None
+        taken = await store.set_categories(
+            session, committee_id=_id(committee), categories=wanted, now=self.clock.now()
+        )
+        moved = {}
+        for category, previous in taken.items():
+            owner = await store.get_committee(session, committee_id=previous)
+            if owner is not None:
+                moved[category] = owner
+        await self._audit(
+            session,
+            "committee.categories_set",
+            committee,
+            actor,
+            actor_label,
+            categories=list(wanted),
+            taken_from={c: owner.id for c, owner in moved.items()},
+        )
+        return committee, wanted, moved
 
     async def active(self, session: AsyncSession) -> list[Committee]:
         """Active committees, oldest first (for audience pickers)."""
@@ -183,6 +229,32 @@ class Committees:
         if member is None:
             raise CommitteeError("unknown_member", id=telegram_user_id)
         return member
+
+
+def category_names(categories: Sequence[str], t: Translator) -> str:
+    """Concern categories as their names, e.g. "Trust, Resources"."""
+    return ", ".join(t(f"concern.category.{c}") for c in categories)
+
+
+def categories_said(
+    committee: Committee, categories: Sequence[str], moved: Mapping[str, Committee], t: Translator
+) -> list[str]:
+    """What a coordinator reads once a committee declared its categories (chat and CLI)."""
+    name = html.escape(committee.name)
+    if not categories:
+        return [t("committee.categories_none", committee=name)]
+    lines = [
+        t("committee.categories_set", committee=name, categories=category_names(categories, t))
+    ]
+    for category, owner in moved.items():
+        lines.append(
+            t(
+                "committee.categories_moved",
+                category=t(f"concern.category.{category}"),
+                committee=html.escape(owner.name),
+            )
+        )
+    return lines
 
 
 def _about(member: Member) -> dict[str, Any]:

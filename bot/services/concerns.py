@@ -18,6 +18,7 @@ import logging
 import random
 import secrets
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import event
@@ -29,9 +30,9 @@ from bot.domain.engine import Reply
 from bot.i18n import Catalogs, Translator
 from bot.services.ballots import day_of
 from bot.services.sealing import SEALED_DRAFT, Sealer
+from bot.storage import audit, outbox, repo
 from bot.storage import ballots as sealed_store
 from bot.storage import committees as committee_store
-from bot.storage import outbox, repo
 from bot.storage import tickets as store
 from bot.storage.models import Member, MemberStatus, Ticket
 
@@ -205,7 +206,12 @@ class Concerns:
     ) -> Ticket:
         now = self.clock.now()
         committees = await committee_store.list_committees(session)
-        committee_id = rules.route([rules.CommitteeView(id=c.id or 0) for c in committees])
+        handled = await committee_store.list_categories(session)
+        views = [
+            rules.CommitteeView(id=c.id or 0, categories=handled.get(c.id or 0, frozenset()))
+            for c in committees
+        ]
+        committee_id = rules.route(views, concern.category)
         ticket = await store.create_ticket(
             session,
             handle=handle,
@@ -302,6 +308,39 @@ class Concerns:
             session, ticket, f"ticket.to_raiser.{status}", reason=html.escape(reason or "")
         )
 
+    async def escalate_overdue(self, session: AsyncSession, *, after: timedelta) -> int:
+        """Send every urgent ticket nobody answered or moved on for `after` to every
+        coordinator, once each, audited (never naming an anonymous raiser); how many."""
+        now = self.clock.now()
+        escalated = 0
+        hours = f"{after.total_seconds() / 3600:g}"
+        for ticket in await store.list_unanswered(
+            session, urgency=rules.URGENT, raised_by=now - after
+        ):
+            due = rules.overdue(
+                urgency=ticket.urgency, created_at=ticket.created_at, now=now, after=after
+            )
+            if not due or not await store.mark_escalated(session, ticket=ticket, now=now):
+                continue
+            await self._to_coordinators(
+                session, ticket, "ticket.escalated", everyone=True, hours=hours
+            )
+            await audit.record(
+                session,
+                actor=None,
+                actor_label=audit.SYSTEM_LABEL,
+                action="ticket.escalated",
+                detail={
+                    "ticket": ticket.id,
+                    "handle": ticket.handle,
+                    "committee": ticket.committee_id,
+                    "after_hours": after.total_seconds() / 3600,
+                },
+                now=now,
+            )
+            escalated += 1
+        return escalated
+
     async def drop_reply(self, session: AsyncSession, *, member: Member) -> None:
         """The raiser's next message is no longer a reply."""
         await repo.delete_draft(session, member_id=_id(member), kind=RAISER_DRAFT)
@@ -373,11 +412,12 @@ class Concerns:
         key: str,
         *,
         raiser: Member | None = None,
+        everyone: bool = False,
         **params: str,
     ) -> None:
         now = self.clock.now()
         recipients = await committee_store.list_coordinators(
-            session, committee_id=ticket.committee_id
+            session, committee_id=None if everyone else ticket.committee_id
         )
         if not recipients:
             recipients = await committee_store.list_coordinators(session)

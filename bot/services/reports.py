@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import html
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
 from bot.domain.anonymity import ALL, SuppressedTable
+from bot.domain.answering import Answering, Invited, answered_of_invited
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.figures import AnswerRow, counted, in_periods
 from bot.domain.flows import AskNode, FlowRegistry
@@ -40,7 +41,12 @@ from bot.domain.reports import (
 )
 from bot.services.charts import HIDDEN_MARK, render_png
 from bot.storage.db import SessionFactory
-from bot.storage.reports import count_members_by_group, list_answer_rows, list_pulse_windows
+from bot.storage.reports import (
+    count_invited_by_group,
+    count_members_by_group,
+    list_answer_rows,
+    list_pulse_windows,
+)
 
 KINDS = ("trust", "matrix", "response", "roles", "progress")
 # Figures of each person's latest answer, read as of a settled moment rather than by period.
@@ -100,6 +106,13 @@ class Reports:
             windows = await list_pulse_windows(session, flow_ids=flow_ids)
             rows = await list_answer_rows(session, flow_ids=flow_ids, since=since)
             members = await count_members_by_group(session) if "response" in kinds else {}
+            invited = (
+                await count_invited_by_group(
+                    session, flow_ids=self.response_flows, since=since, closed_by=self.clock.now()
+                )
+                if "response" in kinds
+                else {}
+            )
         periods = {flow: Periods(windows.get(flow, ())) for flow in flow_ids}
         closed, latest = await asyncio.to_thread(
             _published, rows, periods, now=self.clock.now(), k=self.k
@@ -114,6 +127,7 @@ class Reports:
                 since=since,
                 asked=asked,
                 words=words,
+                invited=invited,
             )
             for kind in kinds
         ]
@@ -127,6 +141,7 @@ class Reports:
         since: datetime | None,
         words: Words,
         asked: datetime | None = None,
+        invited: Mapping[str, Sequence[Invited]] | None = None,
     ) -> ReportPart:
         """One report from plain rows (pure apart from drawing); `since` starts a period."""
         k = self.k
@@ -161,6 +176,11 @@ class Reports:
             under = [group(g.group) for g in rates.groups if g.under_represented]
             if under:
                 extra.append(words("report.response.under", groups=", ".join(under)))
+            answering = answered_of_invited(invited or {}, k=k, order=self.groups)
+            if answering:
+                said = answering_lines(answering, words, group)
+                extra.extend(said)
+                lines = [*lines, *said]
         elif kind == "roles":
             roles = role_map(used, areas=self.areas, groups=self.groups, k=k)
             chart = role_chart(roles, words, k=k, proxies=proxies)
@@ -216,6 +236,27 @@ class Reports:
 
     def _role_row_words(self, words: Words) -> Callable[[str], str]:
         return lambda r: words("report.total") if r == ALL else role_row_label(words, r)
+
+
+def answering_lines(
+    answering: Sequence[Answering], words: Words, group: Callable[[str], str]
+) -> list[str]:
+    """Answered of invited: a heading, then each group's and the total's check-ins finished of
+    those sent (a dash when hidden)."""
+    lines = [words("report.response.answering")]
+    for found in answering:
+        rate = found.rate
+        if found.finished is None or found.sent is None or rate is None:
+            shown = HIDDEN_MARK
+        else:
+            shown = words(
+                "report.response.answered_of",
+                finished=found.finished,
+                sent=found.sent,
+                percent=round(100 * rate),
+            )
+        lines.append(words("report.response.group_figure", group=group(found.group), figure=shown))
+    return lines
 
 
 def table_lines(

@@ -10,6 +10,7 @@ from bot.content import Content
 from bot.delivery.shown import ShownMessages
 from bot.domain.clock import Clock
 from bot.domain.contracts import CAUCUS_FINISHER, CONCERNS_FINISHER
+from bot.services.alerts import TrustAlerts
 from bot.services.ballots import Ballots
 from bot.services.broadcasts import Broadcasts
 from bot.services.caucus import Caucus
@@ -71,6 +72,7 @@ class Services:
     reports: Reports
     exports: Exports
     caucus: Caucus
+    alerts: TrustAlerts
 
     def close(self) -> None:
         """End what runs beside the bot (the export worker)."""
@@ -136,4 +138,10 @@ class Services:
             reports=Reports(flows=content.flows, min_group=settings.report_min_group, clock=clock),
             exports=Exports(policy=export_policy(settings), sealer=sealer, offload=Offload()),
             caucus=caucus,
+            alerts=TrustAlerts(
+                content=content,
+                clock=clock,
+                min_group=settings.report_min_group,
+                drop=settings.trust_alert_drop,
+            ),
         )

@@ -9,7 +9,14 @@ from sqlalchemy import ColumnElement, delete, exists, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.storage.models import Committee, CommitteeMember, Member, MemberRole, MemberStatus
+from bot.storage.models import (
+    Committee,
+    CommitteeCategory,
+    CommitteeMember,
+    Member,
+    MemberRole,
+    MemberStatus,
+)
 
 COORDINATING = (MemberRole.COORDINATOR.value, MemberRole.ADMIN.value)
 
@@ -121,3 +128,34 @@ async def list_coordinators(
         .where(col(CommitteeMember.member_id) == col(Member.id))
     )
     return list((await session.exec(query.where(seated.exists()))).all())
+
+
+async def list_categories(session: AsyncSession) -> dict[int, frozenset[str]]:
+    """The concern categories each committee handles, by committee id."""
+    found: dict[int, set[str]] = {}
+    for row in (await session.exec(select(CommitteeCategory))).all():
+        found.setdefault(row.committee_id, set()).add(row.category)
+    return {committee: frozenset(categories) for committee, categories in found.items()}
+
+
+async def set_categories(
+    session: AsyncSession, *, committee_id: int, categories: Sequence[str], now: datetime
+) -> dict[str, int]:
+    """The committee handles exactly these categories, taken from any committee that had one;
+    the categories taken, with the committee each came from."""
+    rows = (await session.exec(select(CommitteeCategory))).all()
+    taken = {
+        r.category: r.committee_id
+        for r in rows
+        if r.category in categories and r.committee_id != committee_id
+    }
+    await session.exec(
+        delete(CommitteeCategory).where(
+            (col(CommitteeCategory.committee_id) == committee_id)
+            | col(CommitteeCategory.category).in_(list(categories))
+        )
+    )
+    for category in categories:
+        session.add(CommitteeCategory(category=category, committee_id=committee_id, added_at=now))
+    await session.flush()
+    return taken

@@ -440,6 +440,14 @@ class CommitteeMember(SQLModel, table=True):
     added_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class CommitteeCategory(SQLModel, table=True):
+    """A concern category a committee handles: one owner per category (see `route`)."""
+
+    category: str = Field(max_length=32, primary_key=True)
+    committee_id: int = Field(sa_type=BigInteger, foreign_key="committee.id", ondelete="CASCADE")
+    added_at: datetime = Field(sa_type=UTCDateTime)
+
+
 class TicketStatus(StrEnum):
     RECEIVED = "received"
     DISCUSSED = "discussed"
@@ -471,6 +479,8 @@ class Ticket(SQLModel, table=True):
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Set once the ticket appeared in a "you said, we did" digest.
     reported_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Set once an urgent ticket left unanswered went to every coordinator.
+    escalated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class TicketRoute(SQLModel, table=True):
@@ -501,6 +511,14 @@ class TicketEvent(SQLModel, table=True):
     )
     from_raiser: bool = False
     created_at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+class TrustAlert(SQLModel, table=True):
+    """Coordinators were told of a drop in a group's trust index in this period (told once)."""
+
+    stakeholder_group: str = Field(max_length=40, primary_key=True)
+    period: str = Field(max_length=32, primary_key=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class AuditEntry(SQLModel, table=True):

@@ -6,16 +6,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, func, not_, or_
+from sqlalchemy import ColumnElement, and_, case, distinct, func, not_, or_
 from sqlalchemy import select as select_columns
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain.answering import Invited
 from bot.domain.figures import NO_GROUP, AnswerRow
 from bot.domain.releases import Window, occurrence_window
 from bot.storage.export import BATCH
 from bot.storage.models import (
     Answer,
+    CheckIn,
+    CheckInStatus,
     Member,
     MemberStatus,
     Schedule,
@@ -159,3 +162,43 @@ async def list_pulse_windows(
         window = occurrence_window(str(key), first_send=first, last_close=last)
         windows.setdefault(flow_id, []).append(window)
     return {flow: tuple(found) for flow, found in windows.items()}
+
+
+async def count_invited_by_group(
+    session: AsyncSession,
+    *,
+    flow_ids: Sequence[str],
+    closed_by: datetime,
+    since: datetime | None = None,
+) -> dict[str, list[Invited]]:
+    """Check-ins of these flows sent, and how many were finished, by the member's stakeholder
+    group and occurrence: whole occurrences that began at `since` or later and closed by
+    `closed_by`."""
+    done = col(CheckIn.status) == CheckInStatus.DONE
+    occurrence = and_(
+        col(ScheduleOccurrence.schedule_id) == col(CheckIn.schedule_id),
+        col(ScheduleOccurrence.occurrence) == col(CheckIn.occurrence),
+    )
+    query = (
+        select_columns(
+            col(Member.stakeholder_group),
+            func.count(),
+            func.count(case((done, 1))),
+            func.count(distinct(col(CheckIn.member_id))),
+            func.count(distinct(case((done, col(CheckIn.member_id))))),
+        )
+        .join(Member, col(Member.id) == col(CheckIn.member_id))
+        .join(Schedule, col(Schedule.id) == col(CheckIn.schedule_id))
+        .join(ScheduleOccurrence, occurrence)
+        .where(
+            col(Schedule.flow_id).in_(list(flow_ids)),
+            col(CheckIn.sent_at).is_not(None),
+            col(ScheduleOccurrence.last_close_at) <= closed_by,
+            *([col(ScheduleOccurrence.first_send_at) >= since] if since is not None else []),
+        )
+        .group_by(col(Member.stakeholder_group), col(ScheduleOccurrence.id))
+    )
+    found: dict[str, list[Invited]] = {}
+    for group, *counts in (await (await session.connection()).execute(query)).all():
+        found.setdefault(group or NO_GROUP, []).append(Invited(*(int(n) for n in counts)))
+    return found

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -154,3 +155,41 @@ async def list_events(session: AsyncSession, *, ticket_id: int) -> list[TicketEv
         .order_by(col(TicketEvent.id))
     )
     return list((await session.exec(query)).all())
+
+
+async def list_unanswered(
+    session: AsyncSession, *, urgency: str, raised_by: datetime
+) -> list[Ticket]:
+    """Open tickets of this urgency, raised at `raised_by` or earlier, never escalated, that no
+    coordinator answered or moved on yet (oldest first)."""
+    acted = (
+        select(TicketEvent.id)
+        .where(col(TicketEvent.ticket_id) == col(Ticket.id))
+        .where(
+            (col(TicketEvent.kind) == "answer")
+            | ((col(TicketEvent.kind) == "status") & (col(TicketEvent.status) != "received"))
+        )
+    )
+    query = (
+        select(Ticket)
+        .where(
+            col(Ticket.urgency) == urgency,
+            col(Ticket.status) == "received",
+            col(Ticket.escalated_at).is_(None),
+            col(Ticket.created_at) <= raised_by,
+            ~acted.exists(),
+        )
+        .order_by(col(Ticket.id))
+    )
+    return list((await session.exec(query)).all())
+
+
+async def mark_escalated(session: AsyncSession, *, ticket: Ticket, now: datetime) -> bool:
+    """Record that the ticket went to every coordinator; False when another pass did first."""
+    result = await session.exec(
+        update(Ticket)
+        .where(col(Ticket.id) == ticket.id, col(Ticket.escalated_at).is_(None))
+        .values(escalated_at=now)
+    )
+    ticket.escalated_at = now
+    return bool(result.rowcount)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,33 @@ def test_routing_goes_to_the_first_active_committee() -> None:
     assert rules.route([CommitteeView(2, archived=True)]) is None
 
 
+def test_routing_goes_to_the_committee_owning_the_category() -> None:
+    steering = CommitteeView(1)
+    trust = CommitteeView(3, categories=frozenset({"trust", "roles"}))
+    assert rules.route([trust, steering], "trust") == 3
+    assert rules.route([trust, steering], "resources") == 1  # nobody owns it: the fallback
+    assert rules.route([trust, steering]) == 1
+    archived = CommitteeView(3, archived=True, categories=frozenset({"trust"}))
+    assert rules.route([archived, steering], "trust") == 1
+
+
+def test_declared_categories_are_checked_and_ordered() -> None:
+    assert rules.check_categories(["trust", "roles"]) == ("roles", "trust")
+    with pytest.raises(ConcernError) as raised:
+        rules.check_categories(["trust", "weather"])
+    assert raised.value.code == "category"
+
+
+def test_only_urgent_tickets_escalate_and_only_once_due() -> None:
+    start = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    after = timedelta(hours=48)
+    due = start + after
+    assert rules.overdue(urgency="high", created_at=start, now=due, after=after)
+    early = due - timedelta(seconds=1)
+    assert not rules.overdue(urgency="high", created_at=start, now=early, after=after)
+    assert not rules.overdue(urgency="medium", created_at=start, now=due, after=after)
+
+
 def test_a_concern_from_the_flows_answers() -> None:
     answers = {
         "category": "trust",
@@ -132,7 +160,7 @@ def _own_keys() -> set[str]:
     keys |= {f"concern.category.{c}" for c in rules.CATEGORIES}
     keys |= {f"concern.about.{c}" for c in rules.ABOUT}
     keys |= {f"concern.urgency.{c}" for c in rules.URGENCIES}
-    codes = ("usage", "name", "exists", "unknown", "not_seated", "unknown_member")
+    codes = ("usage", "name", "exists", "unknown", "not_seated", "unknown_member", "category")
     keys |= {f"committee.error.{c}" for c in codes}
     return keys
 

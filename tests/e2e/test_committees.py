@@ -22,16 +22,6 @@ from bot.storage.models import Committee, CommitteeMember, Member, Schedule, Tic
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-async def marc(emulator: BotAPIEmulator, app: BotApp, admin: Phone) -> Phone:
-    """A municipal officer, made coordinator by the admin."""
-    phone = Phone(emulator, app, user_id=1003, first_name="Marc")
-    await onboard(phone, "Municipality")
-    await admin.send("/promote 1003")
-    admin.new()
-    return phone
-
-
 async def rows(db: Database, model: type[Any]) -> list[Any]:
     async with db.session_factory() as session:
         return list((await session.exec(select(model))).all())

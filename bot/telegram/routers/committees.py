@@ -1,27 +1,38 @@
 """/committees and /committee: coordinators and admins create, staff and archive committees.
 
 `/committee new <name>`, `/committee staff <committee> <telegram id> [chair]`,
-`/committee unstaff <committee> <telegram id>`, `/committee archive <committee>`; a committee
+`/committee unstaff <committee> <telegram id>`, `/committee archive <committee>`,
+`/committee categories <committee> <category>…|none` (the concerns it handles); a committee
 is named by its number (as /committees shows) or its name. The role is checked every time.
 """
 
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 
 from aiogram import Router
 from aiogram.filters import CommandObject
 from aiogram.types import Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain.concerns import CATEGORIES
 from bot.domain.ids import parse_telegram_id
 from bot.i18n import Translator
-from bot.services.committees import CommitteeError, CommitteeOverview, Committees
+from bot.services.committees import (
+    CommitteeError,
+    CommitteeOverview,
+    Committees,
+    categories_said,
+    category_names,
+)
 from bot.storage.models import Member
 from bot.telegram.access import Coordinator, refuse
 from bot.telegram.filters import PrivateChat, command
 from bot.telegram.render import Responder
 from bot.telegram.routers.roles import ID_SHOWN
+
+NO_CATEGORY = "none"  # `/committee categories <committee> none`: it handles none any more
 
 
 def describe(overview: CommitteeOverview, t: Translator) -> str:
@@ -32,12 +43,30 @@ def describe(overview: CommitteeOverview, t: Translator) -> str:
         + (t("committee.chair_mark") if seat.chair else "")
         for seat in overview.seats
     ]
-    return t(
+    line = t(
         "committee.line",
         id=committee.id,
         name=html.escape(committee.name),
         members=", ".join(names) if names else t("committee.nobody"),
     )
+    if overview.categories:
+        line += t("committee.handles", categories=category_names(overview.categories, t))
+    return line
+
+
+def split_categories(words: Sequence[str]) -> tuple[str, list[str]]:
+    """`<committee> <category>…` (or `none`) as the committee and the categories; raises
+    CommitteeError when the last word is no category, or nothing names the committee."""
+    known = (*CATEGORIES, NO_CATEGORY)
+    if not words or words[-1].lower() not in known:
+        raise CommitteeError("category", known=", ".join(known))
+    at = len(words)
+    while at > 1 and words[at - 1].lower() in known:
+        at -= 1
+    if at == len(words) or words[at - 1].lower() in known:
+        raise CommitteeError("usage")
+    categories = [w.lower() for w in words[at:] if w.lower() != NO_CATEGORY]
+    return " ".join(words[:at]), categories
 
 
 async def on_committees(
@@ -96,6 +125,12 @@ async def on_committee(
                 )
                 key = "committee.unstaffed"
             responder.text(key, locale=locale, name=seated.display_name, committee=committee.name)
+        elif verb == "categories":
+            ref, categories = split_categories(rest.split())
+            committee, handled, moved = await committees.handle(
+                session, ref=ref, categories=categories, actor=member
+            )
+            responder.send("\n".join(categories_said(committee, handled, moved, t)))
         elif verb == "archive" and rest:
             archived = await committees.archive(session, ref=rest, actor=member)
             responder.text("committee.archived", locale=locale, name=archived.name)
