@@ -218,6 +218,7 @@ class BotApp:
             services={
                 "concerns": services.concerns,
                 "committees": services.committees,
+                "champions": services.champions,
                 "invitations": services.invitations,
                 "reports": services.reports,
                 "exports": services.exports,
@@ -381,6 +382,7 @@ class BotApp:
             digests=services.digests,
             ballots=services.ballots,
             concerns=services.concerns,
+            champions=services.champions,
         )
         services.concerns.wake_filing = self.scheduler.file_concerns_soon
         await self.scheduler.start()

@@ -33,6 +33,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.domain.clock import Clock
 from bot.ops.failures import FailureLog
 from bot.services.ballots import Ballots
+from bot.services.champions import Champions
 from bot.services.checkins import Checkins, TickReport
 from bot.services.concerns import Concerns
 from bot.services.conversations import CONSENT_SHOWN_FOR
@@ -67,12 +68,14 @@ class CheckinScheduler:
         digests: Digests | None = None,
         ballots: Ballots | None = None,
         concerns: Concerns | None = None,
+        champions: Champions | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.checkins = checkins
         self.digests = digests
         self.ballots = ballots
         self.concerns = concerns
+        self.champions = champions
         self._filing: set[asyncio.Task[None]] = set()
         self.clock = clock
         self.sweep_interval = sweep_interval
@@ -136,6 +139,7 @@ class CheckinScheduler:
                 await session.commit()
             await self._release_ballots()
             await self.file_concerns()
+            await self._watch_champions()
             async with self.session_factory() as session:
                 if self.digests is not None:
                     await self._run_digests(session, now, report)
@@ -192,6 +196,17 @@ class CheckinScheduler:
                 await session.commit()
         except Exception:
             log.exception("filing sealed concerns failed; the next pass tries again")
+
+    async def _watch_champions(self) -> None:
+        """Tell coordinators of key people gone quiet, in a transaction of its own."""
+        if self.champions is None:
+            return
+        try:
+            async with self.session_factory() as session:
+                await self.champions.alert_quiet(session)
+                await session.commit()
+        except Exception:
+            log.exception("watching champions failed; the next pass tries again")
 
     def file_concerns_soon(self) -> None:
         """File sealed concerns now, apart from the update that sealed one (which is not kept
