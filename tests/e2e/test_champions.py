@@ -166,18 +166,20 @@ async def test_a_quiet_key_person_is_reported_once_per_silence(
     ada: Phone, amina: Phone, app: BotApp, clock: ManualClock
 ) -> None:
     await name_key_person(ada, "Amina", "lead")
+    scheduler = app.scheduler
+    assert scheduler is not None
     clock.advance(timedelta(days=20))
-    await app.scheduler.tick()
+    await scheduler.tick()
     clock.advance(timedelta(days=2))
-    await app.scheduler.tick()
+    await scheduler.tick()
     await ada.wait_for("Amina, lead of Market women, has done nothing in the partnership for 22")
-    await app.scheduler.tick()
+    await scheduler.tick()
     # Active again (an hour later), then quiet again: a new alert.
     clock.advance(timedelta(hours=1))
     await amina.send("/cancel")  # the weekly pulse the weeks brought: left unanswered
     await answer_roles(amina, "1", "2")
     clock.advance(timedelta(days=30))
-    await app.scheduler.tick()
+    await scheduler.tick()
     await ada.wait_for("for 30 days")
     alerts = [m.plain_text for m in ada.messages if "has done nothing" in m.plain_text]
     assert len(alerts) == 2
