@@ -276,15 +276,18 @@ class Champions:
     def describe(self, a: rules.Activity, t: Translator) -> str:
         """A key person's activity in words."""
         never = t("champions.never")
-        speed = "–" if a.median_hours is None else t("champions.hours", hours=a.median_hours)
+        tickets = t("champions.tickets_none")
+        if a.tickets_handled:
+            speed = "–" if a.median_hours is None else t("champions.hours", hours=a.median_hours)
+            tickets = t(
+                "champions.tickets", tickets=a.tickets_handled, open=a.open_tickets, speed=speed
+            )
         return t(
             "champions.activity",
             last=never if a.last_answer is None else f"{a.last_answer:{DAY}}",
             answered=a.checkins_answered,
             sent=a.checkins_sent,
-            tickets=a.tickets_handled,
-            open=a.open_tickets,
-            speed=speed,
+            tickets=tickets,
             seats=html.escape(", ".join(a.seats)) or t("champions.none"),
         )
 

@@ -5,6 +5,7 @@ stops, is demoted, leaves or is erased, and the handover to a successor."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -82,7 +83,7 @@ async def test_coordinators_keep_the_register_and_leads_propose(
     # The register, with what Amina did: her onboarding answers, no check-in, no ticket.
     assert "#1 lead: Amina" in said
     assert "last answer 20" in said and "check-ins answered 0 of 0" in said
-    assert "tickets handled 0" in said and "committees: none" in said
+    assert "no ticket handled" in said and "committees: none" in said
 
     # Bob is nobody's key person: the register is not his to read.
     await bob.send("/champions")
@@ -153,6 +154,12 @@ async def test_an_erased_key_person_leaves_a_vacant_seat_and_no_name(
     ada: Phone, amina: Phone, db: Database
 ) -> None:
     await name_key_person(ada, "Amina", "lead")
+    # Her seat is part of what /mydata gives her.
+    await amina.send("/mydata")
+    document = json.loads(amina.new()[-1].file_bytes or b"")
+    assert [(s["organisation"], s["role"]) for s in document["key_person_seats"]] == [
+        (MARKET, "lead")
+    ]
     await amina.send("/forget")
     await amina.press("Yes")
     await ada.wait_for("the lead of Market women had their data erased (/forget)")
