@@ -36,6 +36,10 @@ def press(data: Any, action: str, arg: str = "", facts: dict[str, Any] = COORDIN
     return guide.step(data, Input(action=action, arg=arg), facts)
 
 
+def write(data: Any, text: str, facts: dict[str, Any] = COORDINATOR) -> Turn:
+    return guide.step(data, Input(text=text), facts)
+
+
 def test_quiet_counts_from_the_last_activity_or_the_appointment() -> None:
     week = timedelta(days=7)
     assert rules.quiet_since(None, NOW, now=NOW + week, quiet_after=week) == NOW
@@ -75,7 +79,7 @@ def test_naming_a_key_person_ends_in_one_effect() -> None:
     turn = press({"step": "home"}, "set")
     turn = press(turn.data, "role", "deputy")
     assert turn.data == {"step": "who", "purpose": "set", "role": "deputy"}
-    turn = guide.step(turn.data, Input(text="bo"), COORDINATOR)
+    turn = write(turn.data, "bo")
     assert turn.data is not None and turn.data["query"] == "bo"
     turn = press(turn.data, "pick", "5")
     assert turn.effect is not None
@@ -85,7 +89,7 @@ def test_naming_a_key_person_ends_in_one_effect() -> None:
 def test_a_handover_is_confirmed_once() -> None:
     turn = press({"step": "home"}, "handover")
     turn = press(turn.data, "seat", "3")
-    turn = guide.step(turn.data, Input(text="Bob"), COORDINATOR)
+    turn = write(turn.data, "Bob")
     turn = press(turn.data, "pick", "5")
     assert turn.data is not None and turn.data["step"] == "confirm" and turn.effect is None
     back = press(turn.data, "back")
@@ -97,7 +101,7 @@ def test_a_handover_is_confirmed_once() -> None:
 
 def test_a_lead_proposes_by_typing_a_name() -> None:
     turn = press({"step": "propose_role"}, "role", "deputy", facts=LEAD)
-    turn = guide.step(turn.data, Input(text=" Bob "), LEAD)
+    turn = write(turn.data, " Bob ", LEAD)
     assert turn.data is None and turn.effect is not None
     assert dict(turn.effect.params) == {"role": "deputy", "text": "Bob"}
     # A lead cannot reach the coordinators' steps.
