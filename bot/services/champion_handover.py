@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain import champions as rules
 from bot.domain.reports import ROLES_FLOW
 from bot.i18n import Translator
 from bot.services.champions import (
@@ -65,6 +66,9 @@ class Handovers:
             raise ChampionError("unknown", ref=seat_ref)
         if successor is None or successor.id == seat.member_id:
             raise ChampionError("successor")
+        # A seat is its organisation's: the successor speaks for the same one.
+        if rules.org_key(successor.organisation or "") != seat.org_key:
+            raise ChampionError("other_organisation", organisation=html.escape(seat.organisation))
         predecessor = None
         if seat.member_id is not None:
             predecessor = await repo.get_member(session, member_id=seat.member_id)

@@ -68,7 +68,15 @@ class ChampionsHost:
                 for v in views
             ]
         if step == "pick":
-            members = await store.find_members(session, text=str(data.get("query", "")))
+            # A successor is found among the members of the seat's organisation only.
+            seat = None
+            if data.get("purpose") == "handover":
+                seat = await store.get_seat(session, seat_id=int(data.get("seat", 0)))
+            members = await store.find_members(
+                session,
+                text=str(data.get("query", "")),
+                org_key=None if seat is None else seat.org_key,
+            )
             found["matches"] = [
                 (m.id, f"{m.display_name} · {m.organisation or '–'}"[:60]) for m in members
             ]

@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.champions import LEAD, Activity, first_response_hours
+from bot.domain.champions import org_key as folded
 from bot.domain.concerns import OPEN
 from bot.storage.models import (
     Answer,
@@ -70,8 +71,8 @@ async def find_members(
     session: AsyncSession, *, text: str, org_key: str | None = None, exact: bool = False
 ) -> list[Member]:
     """Members by Telegram id or name (a part of it, or all of it with `exact`), within one
-    organisation when given; at most `MATCHES`."""
-    query = select(Member).order_by(col(Member.display_name), col(Member.id)).limit(MATCHES)
+    organisation when given (compared as `champions.org_key` folds it); at most `MATCHES`."""
+    query = select(Member).order_by(col(Member.display_name), col(Member.id))
     text = " ".join(text.split())
     if text.lstrip("-").isdigit():
         query = query.where(col(Member.telegram_user_id) == int(text))
@@ -79,9 +80,10 @@ async def find_members(
         query = query.where(func.lower(col(Member.display_name)) == text.lower())
     else:
         query = query.where(func.lower(col(Member.display_name)).contains(text.lower()))
-    if org_key is not None:
-        query = query.where(func.lower(func.trim(col(Member.organisation))) == org_key)
-    return list((await session.exec(query)).all())
+    if org_key is None:
+        return list((await session.exec(query.limit(MATCHES))).all())
+    found = (await session.exec(query.where(col(Member.organisation).is_not(None)))).all()
+    return [m for m in found if folded(m.organisation or "") == org_key][:MATCHES]
 
 
 async def committee_seats(session: AsyncSession, *, member_id: int) -> list[tuple[Committee, bool]]:
@@ -177,7 +179,12 @@ async def areas_led(
     session: AsyncSession, *, org_key: str, flow_id: str, question: str
 ) -> list[str]:
     """The areas members of the organisation said (named answers) they lead, most named first."""
-    in_org = select(Member.id).where(func.lower(func.trim(col(Member.organisation))) == org_key)
+    candidates = (
+        await session.exec(
+            select(Member.id, Member.organisation).where(col(Member.organisation).is_not(None))
+        )
+    ).all()
+    in_org = [i for i, organisation in candidates if folded(organisation or "") == org_key]
     query = (
         select(Answer.value_choice, func.count())
         .where(

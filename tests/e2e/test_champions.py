@@ -151,7 +151,7 @@ async def test_coordinators_are_told_when_a_key_person_stops_leaves_or_is_demote
 
 
 async def test_an_erased_key_person_leaves_a_vacant_seat_and_no_name(
-    ada: Phone, amina: Phone, db: Database
+    ada: Phone, amina: Phone, bob: Phone, db: Database
 ) -> None:
     await name_key_person(ada, "Amina", "lead")
     # Her seat is part of what /mydata gives her.
@@ -167,6 +167,15 @@ async def test_an_erased_key_person_leaves_a_vacant_seat_and_no_name(
     assert all("Amina" not in m.text for m in await db.outbox())
     await ada.send("/champions")
     assert "#1 lead: vacant" in ada.new_text()
+    # The vacant seat is handed over: nothing to move, a briefing all the same.
+    await ada.press("Hand over")
+    await ada.press("Market women · lead: vacant")
+    await ada.send("Bob")
+    await ada.press("Bob · Market women")
+    assert "from vacant to Bob" in ada.new_text()
+    await ada.press("Confirm the handover")
+    assert "Handed over: Bob is now the lead of Market women" in ada.new_text()
+    await bob.wait_for("You are now the lead of Market women")
 
 
 async def test_a_quiet_key_person_is_reported_once_per_silence(
@@ -229,6 +238,9 @@ async def test_a_handover_moves_seats_and_open_tickets_and_briefs_the_successor(
 
     await ada.press("Hand over")
     await ada.press("Market women · lead: Amina")
+    # A successor speaks for the same organisation: Ada, of the town hall, is not offered.
+    await ada.send("Ada")
+    assert "No member found for “Ada”." in ada.new_text()
     await ada.send("Bob")
     await ada.press("Bob · Market women")
     summary = ada.new_text()
