@@ -79,6 +79,8 @@ async def actions(db: Database) -> list[str]:
 async def test_coordinators_keep_the_register_and_leads_propose(
     ada: Phone, amina: Phone, bob: Phone, db: Database
 ) -> None:
+    await ada.send("/help")
+    assert "/champions – key people per organisation" in ada.new_text()
     await ada.send("/champions")
     assert "No key person yet." in ada.new_text()
     await ada.press("Name a key person")

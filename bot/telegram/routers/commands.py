@@ -50,7 +50,7 @@ async def on_help(
     text = t("cmd.help") + t("concern.help") + t("mydata.help")
     if is_coordinator(member):
         text += t("cmd.help_coordinator") + t("ticket.help_coordinator") + t("export.help")
-        text += t("report.help") + t("caucus.help")
+        text += t("report.help") + t("caucus.help") + t("champions.help")
     responder.send(text)
 
 
