@@ -219,6 +219,7 @@ class BotApp:
             services={
                 "concerns": services.concerns,
                 "committees": services.committees,
+                "champions": services.champions,
                 "invitations": services.invitations,
                 "reports": services.reports,
                 "exports": services.exports,
@@ -384,6 +385,7 @@ class BotApp:
             concerns=services.concerns,
             escalate_after=timedelta(hours=self.settings.urgent_escalation_h),
             alerts=services.alerts,
+            champions=services.champions,
         )
         services.concerns.wake_filing = self.scheduler.file_concerns_soon
         await self.scheduler.start()

@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     # Members are not messaged in these local hours unless a message is urgent.
     quiet_hours_start: time = time(21, 0)
     quiet_hours_end: time = time(8, 0)
+    # Champions (bot/services/champions.py): a key person with no activity for this many days
+    # is quiet, and coordinators are told.
+    champion_quiet_days: int = Field(default=21, ge=1, le=365)
 
     # Production and scale-out (bot/cluster, bot/ops): `partnerbot run --webhook` receives
     # updates on WEBHOOK_HOST:WEBHOOK_PORT at WEBHOOK_URL's path; Telegram must send the secret.

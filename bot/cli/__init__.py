@@ -1,5 +1,5 @@
 """The `partnerbot` command: run | sandbox | migrate | flows | schedules | export | audit | report |
-keys | backup | restore | move-to-postgres | committees | invite.
+keys | backup | restore | move-to-postgres | committees | champions | invite.
 
 One module per command group, each with an `add_parsers(sub)` that registers its commands;
 `common` holds what they share (settings, the database, plain text)."""
@@ -11,6 +11,7 @@ import argparse
 from bot.cli import (
     backup,
     caucus,
+    champions,
     committees,
     flows,
     invites,
@@ -25,7 +26,19 @@ from bot.cli.run import log_secrets, tune_collector
 __all__ = ["build_parser", "log_secrets", "main", "tune_collector"]
 
 # In the order `partnerbot --help` lists them.
-GROUPS = (run, flows, schedules, records, report, committees, invites, keys, backup, caucus)
+GROUPS = (
+    run,
+    flows,
+    schedules,
+    records,
+    report,
+    committees,
+    champions,
+    invites,
+    keys,
+    backup,
+    caucus,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -35,6 +35,7 @@ from bot.domain.clock import Clock
 from bot.ops.failures import FailureLog
 from bot.services.alerts import TrustAlerts
 from bot.services.ballots import Ballots
+from bot.services.champions import Champions
 from bot.services.checkins import Checkins, TickReport
 from bot.services.concerns import Concerns
 from bot.services.conversations import CONSENT_SHOWN_FOR
@@ -71,6 +72,7 @@ class CheckinScheduler:
         concerns: Concerns | None = None,
         escalate_after: timedelta | None = None,
         alerts: TrustAlerts | None = None,
+        champions: Champions | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.checkins = checkins
@@ -79,6 +81,7 @@ class CheckinScheduler:
         self.concerns = concerns
         self.escalate_after = escalate_after
         self.alerts = alerts
+        self.champions = champions
         self._filing: set[asyncio.Task[None]] = set()
         self.clock = clock
         self.sweep_interval = sweep_interval
@@ -143,6 +146,7 @@ class CheckinScheduler:
             await self._release_ballots()
             await self.file_concerns()
             await self._alert()
+            await self._watch_champions()
             async with self.session_factory() as session:
                 if self.digests is not None:
                     await self._run_digests(session, now, report)
@@ -212,6 +216,17 @@ class CheckinScheduler:
                 await session.commit()
         except Exception:
             log.exception("alerts failed; the next pass tries again")
+
+    async def _watch_champions(self) -> None:
+        """Tell coordinators of key people gone quiet, in a transaction of its own."""
+        if self.champions is None:
+            return
+        try:
+            async with self.session_factory() as session:
+                await self.champions.alert_quiet(session)
+                await session.commit()
+        except Exception:
+            log.exception("watching champions failed; the next pass tries again")
 
     def file_concerns_soon(self) -> None:
         """File sealed concerns now, apart from the update that sealed one (which is not kept

@@ -85,6 +85,10 @@ def member_document(records: MemberRecords, *, now: datetime) -> dict[str, Any]:
             )
             for m in records.outbox
         ],
+        "key_person_seats": [
+            {"organisation": s.organisation, "role": s.role, "since": s.appointed_at.isoformat()}
+            for s in records.champion_seats
+        ],
         "your_recorded_actions": [_dump(e, exclude={"actor_member_id"}) for e in records.audit],
     }
 

@@ -6,10 +6,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import concerns as rules
 from bot.domain.broadcasts import Draft as BroadcastDraft
+from bot.domain.champions import ERASED
 from bot.domain.clock import Clock
 from bot.domain.guided import Data, Effect
 from bot.domain.guides.broadcast import Broadcast
 from bot.domain.guides.caucus import CaucusRounds
+from bot.domain.guides.champions import ChampionsGuide
 from bot.domain.guides.forget import Forget
 from bot.domain.guides.proxy import Proxy
 from bot.domain.guides.schedule import Schedule
@@ -20,12 +22,16 @@ from bot.i18n import Catalogs
 from bot.services import data_rights, proxy
 from bot.services.broadcasts import Broadcasts
 from bot.services.caucus import Caucus, CaucusHost
+from bot.services.champion_host import ChampionsHost
+from bot.services.champions import Champions
 from bot.services.checkins import Checkins, span, spec_of
 from bot.services.concerns import Concerns, actions_keyboard
 from bot.services.conversations import Conversations, UserRef
 from bot.services.guided import Guide, Guides
+from bot.services.reports import Reports
 from bot.services.sealing import Sealer
 from bot.storage import audit
+from bot.storage.db import SessionFactory
 from bot.storage.models import BroadcastStatus, Member
 
 MOMENT = "%Y-%m-%d %H:%M"
@@ -34,14 +40,19 @@ MOMENT = "%Y-%m-%d %H:%M"
 class ForgetHost:
     """/forget: the member's own words for yes and no; the erasure."""
 
-    def __init__(self, catalogs: Catalogs, sealer: Sealer, clock: Clock) -> None:
+    def __init__(
+        self, catalogs: Catalogs, sealer: Sealer, clock: Clock, champions: Champions | None = None
+    ) -> None:
         self.catalogs, self.sealer, self.clock = catalogs, sealer, clock
+        self.champions = champions
 
     async def facts(self, session: AsyncSession, member: Member, data: Data) -> Data:
         t = self.catalogs.translator(member.language)
         return {"yes": t("common.yes"), "no": t("common.no")}
 
     async def perform(self, session: AsyncSession, member: Member, effect: Effect) -> Data:
+        if self.champions is not None:  # before the erasure: the alert names nobody
+            await self.champions.departed(session, member, ERASED)
         await data_rights.forget(session, member=member, sealer=self.sealer, now=self.clock.now())
         return {}
 
@@ -234,11 +245,18 @@ def build_guides(
     clock: Clock,
     concerns: Concerns | None,
     caucus: Caucus | None = None,
+    champions: Champions | None = None,
+    reports: Reports | None = None,
+    reads: SessionFactory | None = None,
 ) -> Guides:
     """Every guided command with its host."""
     guides = [
         Guide(Broadcast(), BroadcastHost(broadcasts)),
-        Guide(Forget(), ForgetHost(catalogs, sealer, clock), lapse=data_rights.CONFIRM_WITHIN),
+        Guide(
+            Forget(),
+            ForgetHost(catalogs, sealer, clock, champions),
+            lapse=data_rights.CONFIRM_WITHIN,
+        ),
         Guide(Proxy(), ProxyHost(conversations)),
         Guide(Schedule(), ScheduleHost(checkins, catalogs, clock)),
     ]
@@ -246,4 +264,8 @@ def build_guides(
         guides.append(Guide(AnswerTicket(), TicketHost(concerns, catalogs)))
     if caucus is not None:
         guides.append(Guide(CaucusRounds(), CaucusHost(caucus)))
+    if champions is not None:
+        guides.append(
+            Guide(ChampionsGuide(), ChampionsHost(champions, reports=reports, reads=reads))
+        )
     return Guides(guides, clock=clock)

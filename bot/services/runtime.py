@@ -4,6 +4,7 @@ command line take them from here rather than wiring each service by hand."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.config import Settings
 from bot.content import Content
@@ -14,6 +15,7 @@ from bot.services.alerts import TrustAlerts
 from bot.services.ballots import Ballots
 from bot.services.broadcasts import Broadcasts
 from bot.services.caucus import Caucus
+from bot.services.champions import Champions
 from bot.services.checkins import Checkins
 from bot.services.committees import Committees
 from bot.services.concerns import Concerns
@@ -68,6 +70,7 @@ class Services:
     checkins: Checkins
     digests: Digests
     committees: Committees
+    champions: Champions
     invitations: Invitations
     reports: Reports
     exports: Exports
@@ -134,6 +137,11 @@ class Services:
             checkins=checkins_for(settings, content),
             digests=digests_for(settings, content),
             committees=committees,
+            champions=Champions(
+                clock=clock,
+                content=content,
+                quiet_after=timedelta(days=settings.champion_quiet_days),
+            ),
             invitations=invitations,
             reports=Reports(flows=content.flows, min_group=settings.report_min_group, clock=clock),
             exports=Exports(policy=export_policy(settings), sealer=sealer, offload=Offload()),

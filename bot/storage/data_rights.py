@@ -18,6 +18,7 @@ from bot.storage.models import (
     Answer,
     AuditEntry,
     Broadcast,
+    Champion,
     CheckIn,
     Committee,
     CommitteeMember,
@@ -51,6 +52,8 @@ class MemberRecords:
     outbox: Sequence[OutboxMessage]
     audit: Sequence[AuditEntry]
     caucus: Sequence[tuple[CaucusSeat, CaucusRound]] = ()  # the rounds they were invited to
+    # Seats in the champions register (an organisation's lead or deputy).
+    champion_seats: Sequence[Champion] = ()
 
 
 async def _all(session: AsyncSession, query: Any) -> Sequence[Any]:
@@ -119,6 +122,7 @@ async def collect_member_records(
             .where(AuditEntry.actor_member_id == member_id)
             .order_by(col(AuditEntry.id)),
         ),
+        champion_seats=await _all(session, select(Champion).where(Champion.member_id == member_id)),
     )
 
 

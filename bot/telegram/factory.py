@@ -118,6 +118,9 @@ def build_dispatcher(
         clock=clock,
         concerns=(services or {}).get("concerns"),  # type: ignore[arg-type]
         caucus=(services or {}).get("caucus"),  # type: ignore[arg-type]
+        champions=(services or {}).get("champions"),  # type: ignore[arg-type]
+        reports=(services or {}).get("reports"),  # type: ignore[arg-type]
+        reads=reads,
     )
     dispatcher.update.outer_middleware(tracker)
     dispatcher.update.outer_middleware(ChatOrder())

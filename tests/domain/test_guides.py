@@ -13,6 +13,7 @@ from aiogram.filters.callback_data import MAX_CALLBACK_LENGTH
 from bot.domain.guided import Input, Label, Machine, Say, Turn
 from bot.domain.guides.broadcast import Broadcast
 from bot.domain.guides.caucus import CaucusRounds
+from bot.domain.guides.champions import ChampionsGuide
 from bot.domain.guides.forget import Forget
 from bot.domain.guides.proxy import Proxy
 from bot.domain.guides.schedule import Schedule
@@ -40,6 +41,7 @@ FACTS: dict[str, Any] = {
     "rounds": [{"id": 3, "group": "community", "status": "open"}],
     "joint": [(7, "Water & roads")],
     "invited": 4,
+    "coordinator": True,
 }
 MACHINES: list[Machine] = [
     Forget(),
@@ -48,6 +50,7 @@ MACHINES: list[Machine] = [
     Broadcast(),
     Schedule(),
     CaucusRounds(),
+    ChampionsGuide(),
 ]
 
 
@@ -135,6 +138,7 @@ def test_every_key_shown_is_worded_and_every_button_fits(machine: Machine) -> No
                 )
                 assert len(data.pack().encode()) <= MAX_CALLBACK_LENGTH
     last = walked[-1][0].data if walked else None
-    assert last is None or machine.step_of(last) in ("write", "confirm", "language", "preview")
+    ends = ("write", "confirm", "language", "preview", "home")
+    assert last is None or machine.step_of(last) in ends
     for locale, worded in KEYS.items():
         assert keys - worded == set(), locale

@@ -25,6 +25,14 @@ from bot.domain.guided import (
     typed,
 )
 
+# What each action asks to confirm.
+CONFIRM = {
+    "open": "caucus.confirm_open",
+    "share": "caucus.confirm_share",
+    "close": "caucus.confirm_close",
+    "joint": "caucus.confirm_joint",
+}
+
 
 def _group(name: object) -> object:
     return label(f"group.{name}")
@@ -60,7 +68,7 @@ class CaucusRounds:
         cancel = Button(label("caucus.button.cancel"), "cancel")
         return (
             say(
-                f"caucus.confirm_{data['action']}",
+                CONFIRM[str(data["action"])],
                 *column(confirm, cancel),
                 **self._about(data, facts),
             ),

@@ -7,13 +7,15 @@ from aiogram.filters import CommandObject, CommandStart
 from aiogram.types import Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain.champions import STOPPED
 from bot.domain.clock import Clock
 from bot.domain.invites import InviteState
 from bot.i18n import Translator
 from bot.services import proxy
+from bot.services.champions import Champions
 from bot.services.conversations import Conversations, UserRef
 from bot.services.invites import Invitations
-from bot.storage.models import Member
+from bot.storage.models import Member, MemberStatus
 from bot.telegram.access import is_coordinator
 from bot.telegram.filters import IsCommand, PrivateChat, command
 from bot.telegram.render import Responder
@@ -48,7 +50,7 @@ async def on_help(
     text = t("cmd.help") + t("concern.help") + t("mydata.help")
     if is_coordinator(member):
         text += t("cmd.help_coordinator") + t("ticket.help_coordinator") + t("export.help")
-        text += t("report.help") + t("caucus.help")
+        text += t("report.help") + t("caucus.help") + t("champions.help")
     responder.send(text)
 
 
@@ -77,9 +79,13 @@ async def on_stop(
     member: Member | None,
     conversations: Conversations,
     responder: Responder,
+    champions: Champions | None = None,
 ) -> None:
-    """Opt out of all messages until /start."""
+    """Opt out of all messages until /start; coordinators hear of a key person stopping."""
+    was_active = member is not None and member.status == MemberStatus.ACTIVE
     responder.show(await conversations.stop(session, user=user, member=member))
+    if champions is not None and member is not None and was_active:
+        await champions.departed(session, member, STOPPED)
 
 
 async def on_other_command(

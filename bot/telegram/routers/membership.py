@@ -8,7 +8,9 @@ from aiogram import Router
 from aiogram.types import ChatMemberUpdated
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain.champions import LEFT
 from bot.domain.clock import Clock
+from bot.services.champions import Champions
 from bot.storage import repo
 from bot.storage.models import Member, MemberStatus
 
@@ -17,7 +19,11 @@ GONE = {"kicked", "left"}
 
 
 async def on_my_chat_member(
-    event: ChatMemberUpdated, session: AsyncSession, member: Member | None, clock: Clock
+    event: ChatMemberUpdated,
+    session: AsyncSession,
+    member: Member | None,
+    clock: Clock,
+    champions: Champions | None = None,
 ) -> None:
     """Follow the member's block / unblock of the bot in their private chat."""
     if member is None or event.chat.type != "private":
@@ -31,6 +37,8 @@ async def on_my_chat_member(
         return
     log.info("member %s is now %s (Telegram says %s)", member.id, status, new)
     await repo.update_member(session, member=member, changes={"status": status}, now=clock.now())
+    if status == MemberStatus.BLOCKED and champions is not None:
+        await champions.departed(session, member, LEFT)
 
 
 def create_router() -> Router:

@@ -7,9 +7,11 @@ from aiogram.filters import CommandObject
 from aiogram.types import Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain.champions import DEMOTED
 from bot.domain.clock import Clock
 from bot.domain.ids import parse_telegram_id
 from bot.i18n import Translator
+from bot.services.champions import Champions
 from bot.storage import audit, repo
 from bot.storage.models import Member, MemberRole
 from bot.telegram.access import Admin, refuse
@@ -42,9 +44,14 @@ async def on_demote(
     clock: Clock,
     t: Translator,
     responder: Responder,
+    champions: Champions | None = None,
 ) -> None:
-    """`/demote <telegram id>`: back to a plain member."""
-    await _change_role(message, command, session, member, clock, t, responder, promote=False)
+    """`/demote <telegram id>`: back to a plain member (coordinators hear of a key person's)."""
+    target = await _change_role(
+        message, command, session, member, clock, t, responder, promote=False
+    )
+    if target is not None and champions is not None:
+        await champions.departed(session, target, DEMOTED)
 
 
 async def _change_role(
@@ -57,30 +64,31 @@ async def _change_role(
     responder: Responder,
     *,
     promote: bool,
-) -> None:
+) -> Member | None:
+    """Change the role; the member whose role changed, if it did."""
     locale = t.locale
     args = (command.args or "").split()
     usage = "roles.usage_promote" if promote else "roles.usage_demote"
     if not args or not args[0].lstrip("-").isdigit():
         responder.text(usage, locale=locale)
-        return
+        return None
     telegram_id = parse_telegram_id(args[0])
     if telegram_id is None:
         responder.text("roles.invalid_id", locale=locale, id=args[0][:ID_SHOWN], then=usage)
-        return
+        return None
     role = args[1].lower() if promote and len(args) > 1 else MemberRole.COORDINATOR.value
     if not promote:
         role = MemberRole.MEMBER.value
     elif role not in GRANTABLE:
         responder.text(usage, locale=locale)
-        return
+        return None
     target = await repo.get_member_by_telegram_id(session, telegram_user_id=telegram_id)
     if target is None:
         responder.text("roles.unknown_member", locale=locale, id=args[0])
-        return
+        return None
     if target.id == member.id and not promote:
         responder.text("roles.not_yourself", locale=locale)
-        return
+        return None
     previous, target_label = target.role, audit.member_label(target)
     await repo.update_member(session, member=target, changes={"role": role}, now=clock.now())
     await audit.record(
@@ -98,6 +106,7 @@ async def _change_role(
     name = target.display_name or args[0]
     label = t(f"roles.name.{role}")
     responder.text("roles.changed", locale=locale, name=name, role=label)
+    return target if previous != role else None
 
 
 def create_router() -> Router:
