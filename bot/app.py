@@ -222,6 +222,7 @@ class BotApp:
                 "reports": services.reports,
                 "exports": services.exports,
                 "caucus": services.caucus,
+                "parent_ties": services.parent_ties,
             },
         )
         monitor = BroadcastMonitor(
@@ -381,6 +382,7 @@ class BotApp:
             digests=services.digests,
             ballots=services.ballots,
             concerns=services.concerns,
+            parent_ties=services.parent_ties,
         )
         services.concerns.wake_filing = self.scheduler.file_concerns_soon
         await self.scheduler.start()

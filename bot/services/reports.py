@@ -13,6 +13,9 @@ from bot.domain.anonymity import ALL, SuppressedTable
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.figures import AnswerRow, counted, in_periods
 from bot.domain.flows import AskNode, FlowRegistry
+from bot.domain.parent_ties import ALERT_MEASURE, PARENT_FLOW
+from bot.domain.parent_ties import trend_chart as parent_trend_chart
+from bot.domain.parent_ties import trends as parent_trends
 from bot.domain.releases import Periods, round_since
 from bot.domain.reports import (
     NOT_RESPONSES,
@@ -42,7 +45,7 @@ from bot.services.charts import HIDDEN_MARK, render_png
 from bot.storage.db import SessionFactory
 from bot.storage.reports import count_members_by_group, list_answer_rows, list_pulse_windows
 
-KINDS = ("trust", "matrix", "response", "roles", "progress")
+KINDS = ("trust", "matrix", "response", "roles", "progress", "parent")
 # Figures of each person's latest answer, read as of a settled moment rather than by period.
 LATEST_KINDS = frozenset({"roles", "progress"})
 
@@ -93,6 +96,7 @@ class Reports:
             "response": self.response_flows,
             "roles": [ROLES_FLOW],
             "progress": [PROGRESS_FLOW],
+            "parent": [PARENT_FLOW],
         }
         flow_ids = sorted({flow for kind in kinds for flow in flows[kind]})
         asked, since = since, None if since is None else round_since(since)
@@ -135,6 +139,7 @@ class Reports:
             "matrix": TRUST_FLOW,
             "roles": ROLES_FLOW,
             "progress": PROGRESS_FLOW,
+            "parent": PARENT_FLOW,
         }.get(kind)
         if flow is None:
             used = [r for r in rows if r.flow_id in self.response_flows]
@@ -181,6 +186,18 @@ class Reports:
             table = objective_progress(used, objectives=self.objectives, groups=self.groups, k=k)
             chart = progress_chart(table, words, k=k, proxies=proxies)
             lines = table_lines(table, self._objective_words(words), group, digits=2)
+        elif kind == "parent":  # ties to parent organisations: "marginalised", then each measure
+            tables = parent_trends(used, groups=self.groups, k=k)
+            table = tables[ALERT_MEASURE]
+            chart = parent_trend_chart(table, words, k=k)
+            lines = [
+                line
+                for measure, found in tables.items()
+                for line in (
+                    words(f"parent.measure.{measure}"),
+                    *table_lines(found, group, str, digits=1),
+                )
+            ]
         else:
             raise ValueError(f"unknown report {kind!r}")
         if not table.figures:

@@ -21,6 +21,7 @@ from bot.services.digests import Digests
 from bot.services.export import Exports, export_policy
 from bot.services.invites import Invitations
 from bot.services.offload import Offload
+from bot.services.parent_ties import ParentTies
 from bot.services.reports import Reports
 from bot.services.sealing import CONSENT, Sealer
 
@@ -54,6 +55,20 @@ def digests_for(settings: Settings, content: Content) -> Digests:
     return digests
 
 
+def parent_ties_for(settings: Settings, content: Content) -> ParentTies:
+    """Ties to parent organisations (figures, alerts, /brief), following the content's reloads."""
+    parent_ties = ParentTies(
+        flows=content.flows,
+        catalogs=content.catalogs,
+        min_group=settings.report_min_group,
+        partnership_timezone=settings.partnership_timezone,
+        quiet_start=settings.quiet_hours_start,
+        quiet_end=settings.quiet_hours_end,
+    )
+    content.follow(lambda new: parent_ties.use(new.flows, new.catalogs))
+    return parent_ties
+
+
 @dataclass(frozen=True)
 class Services:
     """Every feature of the running bot, each built once."""
@@ -71,6 +86,7 @@ class Services:
     reports: Reports
     exports: Exports
     caucus: Caucus
+    parent_ties: ParentTies
 
     def close(self) -> None:
         """End what runs beside the bot (the export worker)."""
@@ -136,4 +152,5 @@ class Services:
             reports=Reports(flows=content.flows, min_group=settings.report_min_group, clock=clock),
             exports=Exports(policy=export_policy(settings), sealer=sealer, offload=Offload()),
             caucus=caucus,
+            parent_ties=parent_ties_for(settings, content),
         )
