@@ -1,5 +1,5 @@
 """Drawing a representative's briefing pack as one A4 page (PNG) with matplotlib's Agg canvas:
-the page's words as they come, and a bar chart of the latest figures (hidden ones marked)."""
+the page's words as they come (also kept as the PNG's text), and a bar chart of the latest figures (hidden ones marked)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,8 @@ def _render(page: BriefPage) -> bytes:
             axes.set_ylim(0, page.chart.y_range[1])
     figure.text(0.06, 0.02, "\n".join(textwrap.wrap(page.footer, 120)), fontsize=7, va="bottom")
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
+    # The page's words ride along as PNG text, for screen readers and search (nothing more).
+    figure.savefig(buffer, format="png", metadata={"Title": page.title, "Description": _text(page)})
     return buffer.getvalue()
 
 
@@ -53,3 +54,11 @@ def _section(figure: Figure, section: BriefSection, y: float) -> float:
         figure.text(0.08, y, "• " + "\n  ".join(wrapped), fontsize=9, va="top")
         y -= _LINE * len(wrapped) + 0.004
     return y - 0.02
+
+
+def _text(page: BriefPage) -> str:
+    """Everything the page says, line by line."""
+    lines = [page.title, page.subtitle]
+    for section in (*page.sections, page.figures):
+        lines += [section.heading, *(section.lines or (section.empty,))]
+    return "\n".join([*lines, page.footer])

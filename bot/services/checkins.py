@@ -166,11 +166,8 @@ class Checkins:
         """Validate and store a schedule; None when the default `default_key` exists already."""
         self.validate(spec, now=now)
         rec = self.anchored(spec.recurrence, now=now)
-        kind, audience = ScheduleKind.CHECKIN, spec.audience
-        if spec.flow_id == PARENT_FLOW:
-            # The parent check goes to partners' representatives only (bot/domain/parent_ties.py).
-            kind = ScheduleKind.PARENT_CHECK
-            audience = partner_audience(audience, self.groups) or audience
+        kind = ScheduleKind.PARENT_CHECK if spec.flow_id == PARENT_FLOW else ScheduleKind.CHECKIN
+        audience = self.audience_of(spec)
         return await store.create_schedule(
             session,
             flow_id=spec.flow_id,
@@ -184,6 +181,13 @@ class Checkins:
             default_key=default_key,
             now=now,
         )
+
+    def audience_of(self, spec: ScheduleSpec) -> Audience:
+        """Who the schedule goes to: the parent check only ever to partners' representatives
+        (bot/domain/parent_ties.py), any other flow to its audience as chosen."""
+        if spec.flow_id != PARENT_FLOW:
+            return spec.audience
+        return partner_audience(spec.audience, self.groups) or spec.audience
 
     async def ensure_defaults(self, session: AsyncSession, *, now: datetime) -> list[Schedule]:
         """Create the default schedules that were never created (deleted ones stay deleted)."""

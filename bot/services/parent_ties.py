@@ -219,6 +219,7 @@ class ParentTies:
             about=about or line.about,
             outcome=t(f"digest.yswd.status.{line.status}"),
         )
+        text = text[:1].upper() + text[1:]  # a line starts with the category's name
         extra = line.summary or line.reason
         return f"{text}: {extra}" if extra else text
 
