@@ -1,5 +1,6 @@
 """Drawing a representative's briefing pack as one A4 page (PNG) with matplotlib's Agg canvas:
-the page's words as they come (also kept as the PNG's text), and a bar chart of the latest figures (hidden ones marked)."""
+the page's words as they come (also kept as the PNG's text), and a bar chart of the latest
+figures (hidden ones marked)."""
 
 from __future__ import annotations
 
