@@ -197,7 +197,7 @@ async def test_a_coordinator_gets_every_report_as_a_chart(
         "All reports",
     ]
     await admin.press("All reports", message=offer)
-    await admin.wait_for(PARENT_TITLE)
+    await admin.wait_for(PARENT_TITLE, timeout=30)  # six charts drawn in turn
     photos = [m for m in admin.new() if m.kind == "photo"]
     assert len(photos) == len(KINDS)
     for photo in photos:
@@ -268,7 +268,7 @@ async def test_a_member_is_answered_while_a_report_is_drawn(
     assert "language" in member.new_text()
     assert not [m for m in admin.messages if m.kind == "photo"]
     held_threads.release()
-    await admin.wait_for(PARENT_TITLE)
+    await admin.wait_for(PARENT_TITLE, timeout=30)  # six charts drawn in turn
     assert len([m for m in admin.new() if m.kind == "photo"]) == len(KINDS)
 
 
