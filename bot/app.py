@@ -224,6 +224,7 @@ class BotApp:
                 "reports": services.reports,
                 "exports": services.exports,
                 "caucus": services.caucus,
+                "parent_ties": services.parent_ties,
             },
         )
         monitor = BroadcastMonitor(
@@ -386,6 +387,7 @@ class BotApp:
             escalate_after=timedelta(hours=self.settings.urgent_escalation_h),
             alerts=services.alerts,
             champions=services.champions,
+            parent_ties=services.parent_ties,
         )
         services.concerns.wake_filing = self.scheduler.file_concerns_soon
         await self.scheduler.start()

@@ -18,6 +18,7 @@ from bot.config import Settings
 from bot.content import Content, load_content
 from bot.domain.audiences import Audience
 from bot.domain.flows import FlowError
+from bot.domain.parent_ties import PARENT_FLOW
 from bot.domain.schedules import (
     DEFAULT_REMINDERS,
     DEFAULT_WINDOW,
@@ -35,7 +36,7 @@ from bot.domain.schedules import (
 from bot.i18n import Translator
 from bot.logs import configure_logging
 from bot.services.checkins import Checkins, spec_of
-from bot.services.digests import DEFAULT_DIGEST_WINDOW
+from bot.services.digests import DEFAULT_DIGEST_WINDOW, DIGEST_KINDS
 from bot.services.runtime import checkins_for, digests_for
 from bot.storage import audit
 from bot.storage.models import Schedule, ScheduleKind, ScheduleStatus
@@ -91,7 +92,12 @@ def kind_of(args: Namespace) -> ScheduleKind:
 
 def spec_from(args: Namespace) -> ScheduleSpec:
     """The schedule `schedules add` describes."""
-    if kind_of(args) != ScheduleKind.CHECKIN:
+    if kind_of(args) == ScheduleKind.PARENT_CHECK:
+        # A check-in of the parent_check flow, whose audience creation keeps to partners.
+        if args.flow not in (None, PARENT_FLOW):
+            raise ScheduleError("flow", value=args.flow)
+        args.flow = PARENT_FLOW
+    if kind_of(args) in DIGEST_KINDS:
         # A digest goes out once at its time; the window is how late it may still go.
         return ScheduleSpec(
             flow_id=args.flow or "",
@@ -124,7 +130,7 @@ async def run(settings: Settings, args: Namespace) -> list[str]:
     now = datetime.now(UTC)
     spec = spec_from(args) if args.schedules_command == "add" else None
     async with database(settings) as db, db.sessions() as session:
-        if spec is not None and kind_of(args) != ScheduleKind.CHECKIN:
+        if spec is not None and kind_of(args) in DIGEST_KINDS:
             schedule = await digests.create(
                 session, spec, kind=kind_of(args), committee=args.committee, now=now
             )
@@ -216,9 +222,10 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     add.add_argument(
         "--kind",
-        choices=("checkin", "voice_digest", "you_said_we_did"),
+        choices=("checkin", "voice_digest", "you_said_we_did", "parent_check"),
         default="checkin",
-        help="check-ins (default), a committee's voice digest, or 'you said, we did' for all",
+        help="check-ins (default), a committee's voice digest, 'you said, we did' for all, or "
+        "the parent check of partners' representatives (its flow: parent_check)",
     )
     add.add_argument("--committee", metavar="NAME", help="the committee a voice digest goes to")
     when = add.add_argument_group("when (exactly one)")

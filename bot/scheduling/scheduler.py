@@ -11,7 +11,8 @@ injected clock's `now` and commits it, releases the anonymous answers now due
 (`Concerns.file_sealed`), escalates urgent tickets left unanswered and tells coordinators of
 trust drops (`TrustAlerts`), each in a transaction of its own, then lets `Digests.run_due` send the
 results of pulses whose window closed and the digests of other schedules (`voice_digest`,
-`you_said_we_did`), before waking the sender. One more job (`updates:prune`)
+`you_said_we_did`) and `ParentTies.run_due` alert coordinators after a parent check closed,
+before waking the sender. One more job (`updates:prune`)
 forgets handled update ids once Telegram can no longer deliver them again.
 """
 
@@ -40,6 +41,7 @@ from bot.services.checkins import Checkins, TickReport
 from bot.services.concerns import Concerns
 from bot.services.conversations import CONSENT_SHOWN_FOR
 from bot.services.digests import Digests
+from bot.services.parent_ties import ParentTies
 from bot.storage import keys, repo
 from bot.storage.db import SessionFactory
 
@@ -73,6 +75,7 @@ class CheckinScheduler:
         escalate_after: timedelta | None = None,
         alerts: TrustAlerts | None = None,
         champions: Champions | None = None,
+        parent_ties: ParentTies | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.checkins = checkins
@@ -82,6 +85,7 @@ class CheckinScheduler:
         self.escalate_after = escalate_after
         self.alerts = alerts
         self.champions = champions
+        self.parent_ties = parent_ties
         self._filing: set[asyncio.Task[None]] = set()
         self.clock = clock
         self.sweep_interval = sweep_interval
@@ -150,6 +154,8 @@ class CheckinScheduler:
             async with self.session_factory() as session:
                 if self.digests is not None:
                     await self._run_digests(session, now, report)
+                if self.parent_ties is not None:
+                    await self._run_parent_ties(session, now)
                 fire = await self.checkins.next_fire_times(session, now)
                 await session.commit()
             self._sync_jobs(fire, now)
@@ -245,6 +251,15 @@ class CheckinScheduler:
                 await self.digests.run_due(session, now, report)
         except Exception:
             log.exception("digests failed; the next pass tries again")
+
+    async def _run_parent_ties(self, session: AsyncSession, now: datetime) -> None:
+        """Parent checks just closed: their figures looked at, coordinators alerted."""
+        assert self.parent_ties is not None
+        try:
+            async with session.begin_nested():
+                await self.parent_ties.run_due(session, now)
+        except Exception:
+            log.exception("parent-check alerts failed; the next pass tries again")
 
     async def _fire(self) -> None:
         try:

@@ -6,8 +6,10 @@ import io
 import math
 import textwrap
 import threading
+from collections.abc import Callable
 
 from matplotlib import colormaps
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import Colormap
 from matplotlib.figure import Figure
@@ -25,6 +27,12 @@ def render_png(chart: ChartData) -> bytes:
     """The chart as PNG bytes (safe to call from worker threads)."""
     with _DRAWING:
         return _render(chart)
+
+
+def draw_locked(draw: Callable[[], bytes]) -> bytes:
+    """Run another drawing (a briefing page) under the same lock as the charts."""
+    with _DRAWING:
+        return draw()
 
 
 def _render(chart: ChartData) -> bytes:
@@ -65,7 +73,11 @@ def _line(figure: Figure, chart: ChartData) -> None:
 
 
 def _bars(figure: Figure, chart: ChartData) -> None:
-    axes = figure.axes[0]
+    draw_bars(figure.axes[0], chart)
+
+
+def draw_bars(axes: Axes, chart: ChartData) -> None:
+    """Bars of each series by x label on `axes` (also used by the briefing page)."""
     count = max(len(chart.series), 1)
     width = 0.8 / count
     for index, series in enumerate(chart.series):

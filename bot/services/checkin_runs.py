@@ -39,12 +39,12 @@ from bot.storage import checkins as checkin_store
 from bot.storage import outbox, repo
 from bot.storage import schedules as schedule_store
 from bot.storage.models import (
+    CHECKIN_KINDS,
     Member,
     MemberStatus,
     OccurrenceStatus,
     RunStatus,
     Schedule,
-    ScheduleKind,
     ScheduleOccurrence,
     ScheduleStatus,
 )
@@ -121,7 +121,7 @@ class CheckinRunner:
         report.abandoned = await self._abandon_stale(session, now)
         active = await schedule_store.list_schedules(session, statuses=[ScheduleStatus.ACTIVE])
         # Digest schedules fire digests (bot/services/digests.py), never check-ins.
-        active = [s for s in active if s.kind == ScheduleKind.CHECKIN]
+        active = [s for s in active if s.kind in CHECKIN_KINDS]
         specs = {_id(s): spec_of(s) for s in active}
         zones = await schedule_store.zones_in_use(session)
         for schedule in active:

@@ -20,6 +20,7 @@ from bot.domain import engine
 from bot.domain.audiences import Audience
 from bot.domain.due import DueRule
 from bot.domain.flows import Flow, FlowRegistry
+from bot.domain.parent_ties import PARENT_FLOW, partner_audience
 from bot.domain.schedules import (
     Recurrence,
     ScheduleError,
@@ -41,6 +42,7 @@ from bot.storage.models import (
     OccurrenceStatus,
     OutboxMessage,
     Schedule,
+    ScheduleKind,
     ScheduleStatus,
 )
 
@@ -145,6 +147,8 @@ class Checkins:
         for language in spec.audience.languages:
             if language not in self.locales:
                 raise ScheduleError("language", value=language, known=", ".join(self.locales))
+        if spec.flow_id == PARENT_FLOW and partner_audience(spec.audience, self.groups) is None:
+            raise ScheduleError("parent_audience")
         flow = self.flows.get(spec.flow_id)
         if flow is not None and engine.start(flow).finished:
             raise ScheduleError("flow", value=spec.flow_id)
@@ -162,18 +166,28 @@ class Checkins:
         """Validate and store a schedule; None when the default `default_key` exists already."""
         self.validate(spec, now=now)
         rec = self.anchored(spec.recurrence, now=now)
+        kind = ScheduleKind.PARENT_CHECK if spec.flow_id == PARENT_FLOW else ScheduleKind.CHECKIN
+        audience = self.audience_of(spec)
         return await store.create_schedule(
             session,
             flow_id=spec.flow_id,
             recurrence=rec.to_json(),
             basis=spec.basis,
-            audience=spec.audience.to_json(),
+            audience=audience.to_json(),
+            kind=kind,
             window_minutes=int(spec.window.total_seconds() // 60),
             reminder_minutes=[int(r.total_seconds() // 60) for r in spec.reminders],
             created_by=created_by,
             default_key=default_key,
             now=now,
         )
+
+    def audience_of(self, spec: ScheduleSpec) -> Audience:
+        """Who the schedule goes to: the parent check only ever to partners' representatives
+        (bot/domain/parent_ties.py), any other flow to its audience as chosen."""
+        if spec.flow_id != PARENT_FLOW:
+            return spec.audience
+        return partner_audience(spec.audience, self.groups) or spec.audience
 
     async def ensure_defaults(self, session: AsyncSession, *, now: datetime) -> list[Schedule]:
         """Create the default schedules that were never created (deleted ones stay deleted)."""

@@ -183,8 +183,8 @@ class ScheduleHost:
         return {
             "flow": c.flow_title(spec.flow_id, t),
             "when": c.describe(spec, t),
-            "audience": c.describe_audience(spec.audience, t),
-            "count": await c.audience_size(session, spec.audience),
+            "audience": c.describe_audience(c.audience_of(spec), t),
+            "count": await c.audience_size(session, c.audience_of(spec)),
             "window": span(spec.window, t),
             "reminders": c.describe_reminders(spec, t),
             "preview": preview,

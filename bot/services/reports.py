@@ -14,6 +14,9 @@ from bot.domain.answering import Answering, Invited, answered_of_invited
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.figures import AnswerRow, counted, in_periods
 from bot.domain.flows import AskNode, FlowRegistry
+from bot.domain.parent_ties import ALERT_MEASURE, PARENT_FLOW
+from bot.domain.parent_ties import trend_chart as parent_trend_chart
+from bot.domain.parent_ties import trends as parent_trends
 from bot.domain.releases import Periods, round_since
 from bot.domain.reports import (
     NOT_RESPONSES,
@@ -48,7 +51,7 @@ from bot.storage.reports import (
     list_pulse_windows,
 )
 
-KINDS = ("trust", "matrix", "response", "roles", "progress")
+KINDS = ("trust", "matrix", "response", "roles", "progress", "parent")
 # Figures of each person's latest answer, read as of a settled moment rather than by period.
 LATEST_KINDS = frozenset({"roles", "progress"})
 
@@ -99,6 +102,7 @@ class Reports:
             "response": self.response_flows,
             "roles": [ROLES_FLOW],
             "progress": [PROGRESS_FLOW],
+            "parent": [PARENT_FLOW],
         }
         flow_ids = sorted({flow for kind in kinds for flow in flows[kind]})
         asked, since = since, None if since is None else round_since(since)
@@ -150,6 +154,7 @@ class Reports:
             "matrix": TRUST_FLOW,
             "roles": ROLES_FLOW,
             "progress": PROGRESS_FLOW,
+            "parent": PARENT_FLOW,
         }.get(kind)
         if flow is None:
             used = [r for r in rows if r.flow_id in self.response_flows]
@@ -201,6 +206,18 @@ class Reports:
             table = objective_progress(used, objectives=self.objectives, groups=self.groups, k=k)
             chart = progress_chart(table, words, k=k, proxies=proxies)
             lines = table_lines(table, self._objective_words(words), group, digits=2)
+        elif kind == "parent":  # ties to parent organisations: "marginalised", then each measure
+            tables = parent_trends(used, groups=self.groups, k=k)
+            table = tables[ALERT_MEASURE]
+            chart = parent_trend_chart(table, words, k=k)
+            lines = [
+                line
+                for measure, found in tables.items()
+                for line in (
+                    words(f"parent.measure.{measure}"),
+                    *table_lines(found, group, str, digits=1),
+                )
+            ]
         else:
             raise ValueError(f"unknown report {kind!r}")
         if not table.figures:

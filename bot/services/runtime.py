@@ -24,6 +24,7 @@ from bot.services.digests import Digests
 from bot.services.export import Exports, export_policy
 from bot.services.invites import Invitations
 from bot.services.offload import Offload
+from bot.services.parent_ties import ParentTies
 from bot.services.reports import Reports
 from bot.services.sealing import CONSENT, Sealer
 
@@ -57,6 +58,20 @@ def digests_for(settings: Settings, content: Content) -> Digests:
     return digests
 
 
+def parent_ties_for(settings: Settings, content: Content) -> ParentTies:
+    """Ties to parent organisations (figures, alerts, /brief), following the content's reloads."""
+    parent_ties = ParentTies(
+        flows=content.flows,
+        catalogs=content.catalogs,
+        min_group=settings.report_min_group,
+        partnership_timezone=settings.partnership_timezone,
+        quiet_start=settings.quiet_hours_start,
+        quiet_end=settings.quiet_hours_end,
+    )
+    content.follow(lambda new: parent_ties.use(new.flows, new.catalogs))
+    return parent_ties
+
+
 @dataclass(frozen=True)
 class Services:
     """Every feature of the running bot, each built once."""
@@ -76,6 +91,7 @@ class Services:
     exports: Exports
     caucus: Caucus
     alerts: TrustAlerts
+    parent_ties: ParentTies
 
     def close(self) -> None:
         """End what runs beside the bot (the export worker)."""
@@ -152,4 +168,5 @@ class Services:
                 min_group=settings.report_min_group,
                 drop=settings.trust_alert_drop,
             ),
+            parent_ties=parent_ties_for(settings, content),
         )

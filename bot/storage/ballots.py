@@ -17,11 +17,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.storage.models import (
+    CHECKIN_KINDS,
     Answer,
     Ballot,
     OccurrenceStatus,
     Schedule,
-    ScheduleKind,
     ScheduleOccurrence,
 )
 
@@ -55,7 +55,7 @@ async def flows_with_open_occurrences(session: AsyncSession) -> set[str]:
         select(Schedule.flow_id)
         .join(ScheduleOccurrence, col(ScheduleOccurrence.schedule_id) == col(Schedule.id))
         .where(
-            col(Schedule.kind) == ScheduleKind.CHECKIN,
+            col(Schedule.kind).in_(CHECKIN_KINDS),
             col(ScheduleOccurrence.status) == OccurrenceStatus.OPEN,
         )
         .distinct()
@@ -72,7 +72,7 @@ async def published_occurrences(
         select(ScheduleOccurrence.id)
         .join(Schedule, col(Schedule.id) == col(ScheduleOccurrence.schedule_id))
         .where(
-            col(Schedule.kind) == ScheduleKind.CHECKIN,
+            col(Schedule.kind).in_(CHECKIN_KINDS),
             col(Schedule.flow_id) == flow_id,
             or_(
                 col(ScheduleOccurrence.results_sent_at).is_not(None),

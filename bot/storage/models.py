@@ -340,6 +340,13 @@ class ScheduleKind(StrEnum):
     CHECKIN = "checkin"
     VOICE_DIGEST = "voice_digest"
     YOU_SAID_WE_DID = "you_said_we_did"
+    # A check-in of partners' representatives about their parent organisation
+    # (bot/services/parent_ties.py): run like a check-in, its audience kept to partner groups.
+    PARENT_CHECK = "parent_check"
+
+
+# Schedules that send check-ins (a flow per member), as opposed to digests.
+CHECKIN_KINDS = (ScheduleKind.CHECKIN, ScheduleKind.PARENT_CHECK)
 
 
 class Schedule(SQLModel, table=True):

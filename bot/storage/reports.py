@@ -16,13 +16,13 @@ from bot.domain.figures import NO_GROUP, AnswerRow
 from bot.domain.releases import Window, occurrence_window
 from bot.storage.export import BATCH
 from bot.storage.models import (
+    CHECKIN_KINDS,
     Answer,
     CheckIn,
     CheckInStatus,
     Member,
     MemberStatus,
     Schedule,
-    ScheduleKind,
     ScheduleOccurrence,
 )
 
@@ -152,7 +152,7 @@ async def list_pulse_windows(
         )
         .join(Schedule, col(Schedule.id) == col(ScheduleOccurrence.schedule_id))
         .where(
-            col(Schedule.kind) == ScheduleKind.CHECKIN,
+            col(Schedule.kind).in_(CHECKIN_KINDS),
             col(Schedule.flow_id).in_(list(flow_ids)),
         )
         .order_by(col(ScheduleOccurrence.first_send_at), col(ScheduleOccurrence.id))

@@ -7,6 +7,7 @@ from aiogram import Router
 from bot.telegram.filters import CommandOrTypedInput
 from bot.telegram.routers import (
     audit,
+    brief,
     broadcast,
     caucus,
     commands,
@@ -49,6 +50,7 @@ def get_routers() -> list[Router]:
         invites.create_router(),
         concerns.create_router(),
         report.create_router(),
+        brief.create_router(),
         commands.create_router(),
     )
     # Errors and my_chat_member updates have routers of their own; they go last so that

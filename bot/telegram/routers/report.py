@@ -33,7 +33,9 @@ def _choices(t: Translator) -> InlineKeyboardMarkup:
         )
         for kind in (*KINDS, EVERY)
     ]
-    return InlineKeyboardMarkup(inline_keyboard=[buttons[i : i + 2] for i in range(0, 6, 2)])
+    return InlineKeyboardMarkup(
+        inline_keyboard=[buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    )
 
 
 async def on_report(
