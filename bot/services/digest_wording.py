@@ -41,6 +41,22 @@ class DigestWording:
         ]
         return SEPARATOR.join(parts)
 
+    def _tally(
+        self,
+        counts: SuppressedCounts,
+        label: Callable[[str], str],
+        t: Translator,
+        *,
+        key: str,
+        none: str,
+        named: str,
+    ) -> str:
+        """A total and its parts (`key`, the parts as `named`), or `none` when nothing counted."""
+        if not counts.counts:
+            return t(none)
+        total = t("results.hidden") if counts.total is None else counts.total
+        return t(key, n=total, **{named: self._counts(counts, label, t)})
+
     def _figures(self, results: PulseResults, flow_id: str, t: Translator) -> list[str]:
         lines = []
         for figure in results.figures:
@@ -111,20 +127,26 @@ class DigestWording:
                 since=f"{local:%Y-%m-%d}",
             )
         ]
-        responses = digest.responses
-        if not responses.counts:
-            parts.append(t("digest.voice.no_responses"))
-        else:
-            total = t("results.hidden") if responses.total is None else responses.total
-            groups = self._counts(responses, lambda g: self._group(g, t), t)
-            parts.append(t("digest.voice.responses", n=total, groups=groups))
-        concerns = digest.concerns
-        if not concerns.counts:
-            parts.append(t("digest.voice.no_concerns"))
-        else:
-            total = t("results.hidden") if concerns.total is None else concerns.total
-            categories = self._counts(concerns, lambda c: self._category(c, t), t)
-            parts.append(t("digest.voice.concerns", n=total, categories=categories))
+        parts.append(
+            self._tally(
+                digest.responses,
+                lambda g: self._group(g, t),
+                t,
+                key="digest.voice.responses",
+                none="digest.voice.no_responses",
+                named="groups",
+            )
+        )
+        parts.append(
+            self._tally(
+                digest.concerns,
+                lambda c: self._category(c, t),
+                t,
+                key="digest.voice.concerns",
+                none="digest.voice.no_concerns",
+                named="categories",
+            )
+        )
         flow = self.flows.get(pulse_flow)
         title = html.escape(t(flow.title) if flow else pulse_flow)
         if digest.pulse.empty:
