@@ -44,7 +44,7 @@ class DigestWording:
     def _tally(
         self,
         counts: SuppressedCounts,
-        label: Callable[[str], str],
+        label: Callable[[str, Translator], str],
         t: Translator,
         *,
         key: str,
@@ -55,7 +55,8 @@ class DigestWording:
         if not counts.counts:
             return t(none)
         total = t("results.hidden") if counts.total is None else counts.total
-        return t(key, n=total, **{named: self._counts(counts, label, t)})
+        parts = self._counts(counts, lambda part: label(part, t), t)
+        return t(key, n=total, **{named: parts})
 
     def _figures(self, results: PulseResults, flow_id: str, t: Translator) -> list[str]:
         lines = []
@@ -127,26 +128,14 @@ class DigestWording:
                 since=f"{local:%Y-%m-%d}",
             )
         ]
-        parts.append(
-            self._tally(
-                digest.responses,
-                lambda g: self._group(g, t),
-                t,
-                key="digest.voice.responses",
-                none="digest.voice.no_responses",
-                named="groups",
-            )
+        # Conversations finished by group, then open concerns by category.
+        tallies = (
+            (digest.responses, self._group, "groups", "digest.voice.responses"),
+            (digest.concerns, self._category, "categories", "digest.voice.concerns"),
         )
-        parts.append(
-            self._tally(
-                digest.concerns,
-                lambda c: self._category(c, t),
-                t,
-                key="digest.voice.concerns",
-                none="digest.voice.no_concerns",
-                named="categories",
-            )
-        )
+        empty = {"groups": "digest.voice.no_responses", "categories": "digest.voice.no_concerns"}
+        for counts, label, named, key in tallies:
+            parts.append(self._tally(counts, label, t, key=key, none=empty[named], named=named))
         flow = self.flows.get(pulse_flow)
         title = html.escape(t(flow.title) if flow else pulse_flow)
         if digest.pulse.empty:
