@@ -6,7 +6,7 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
@@ -16,6 +16,8 @@ from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
+
+Row = TypeVar("Row")
 
 SessionFactory = async_sessionmaker[AsyncSession]
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -245,3 +247,10 @@ def create_session_factory(
     return async_sessionmaker(
         engine, class_=AsyncSession, expire_on_commit=False, sync_session_class=WakingSession
     )
+
+
+async def flushed(session: AsyncSession, row: Row) -> Row:
+    """`row` added to the session and flushed (its id known), in the caller's transaction."""
+    session.add(row)
+    await session.flush()
+    return row

@@ -21,7 +21,7 @@ GRANTABLE = {MemberRole.COORDINATOR.value, MemberRole.ADMIN.value}
 ID_SHOWN = 40
 
 
-async def on_promote(
+async def on_change_role(
     message: Message,
     command: CommandObject,
     session: AsyncSession,
@@ -30,34 +30,9 @@ async def on_promote(
     t: Translator,
     responder: Responder,
 ) -> None:
-    """`/promote <telegram id> [coordinator|admin]`."""
-    await _change_role(message, command, session, member, clock, t, responder, promote=True)
-
-
-async def on_demote(
-    message: Message,
-    command: CommandObject,
-    session: AsyncSession,
-    member: Member,
-    clock: Clock,
-    t: Translator,
-    responder: Responder,
-) -> None:
-    """`/demote <telegram id>`: back to a plain member."""
-    await _change_role(message, command, session, member, clock, t, responder, promote=False)
-
-
-async def _change_role(
-    message: Message,
-    command: CommandObject,
-    session: AsyncSession,
-    member: Member,
-    clock: Clock,
-    t: Translator,
-    responder: Responder,
-    *,
-    promote: bool,
-) -> None:
+    """`/promote <telegram id> [coordinator|admin]`, or `/demote <telegram id>`: back to a
+    plain member."""
+    promote = command.command.lower() == "promote"
     locale = t.locale
     args = (command.args or "").split()
     usage = "roles.usage_promote" if promote else "roles.usage_demote"
@@ -103,7 +78,6 @@ async def _change_role(
 def create_router() -> Router:
     """The roles router."""
     router = Router(name=__name__)
-    router.message.register(on_promote, command("promote"), Admin())
-    router.message.register(on_demote, command("demote"), Admin())
+    router.message.register(on_change_role, command("promote", "demote"), Admin())
     router.message.register(refuse("roles.admins_only"), command("promote", "demote"))
     return router
