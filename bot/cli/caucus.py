@@ -9,11 +9,10 @@ Prints in the default locale's wording (tags stripped); invalid input exits 1 wi
 from __future__ import annotations
 
 import argparse
-import asyncio
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from bot.cli.common import database, load_settings, plain, say
+from bot.cli.common import database, load_settings, plain, print_lines
 from bot.config import Settings
 
 if TYPE_CHECKING:
@@ -87,20 +86,14 @@ def _about(found: CaucusRound, t: Translator) -> dict[str, object]:
 def cmd_caucus(args: argparse.Namespace) -> int:
     """Open, list, share, close caucus rounds, or send a joint brief; exit 1 on bad input."""
     from bot.domain.caucus import CaucusError
-    from bot.i18n import Catalogs
-    from bot.logs import configure_logging
 
     settings = load_settings()
-    configure_logging("WARNING")
-    try:
-        lines = asyncio.run(run(settings, args))
-    except CaucusError as exc:
-        catalogs = Catalogs.load(settings.locales_dir, default=settings.default_locale)
-        t = catalogs.translator(settings.default_locale)
-        say(f"partnerbot: {plain(t(f'caucus.error.{exc.code}', **exc.params))}", error=True)
-        return 1
-    say("\n".join(lines))
-    return 0
+    return print_lines(
+        settings,
+        run(settings, args),
+        refused=CaucusError,
+        reason=lambda t, exc: plain(t(f"caucus.error.{exc.code}", **exc.params)),
+    )
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

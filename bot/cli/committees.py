@@ -7,9 +7,8 @@ A committee is named by its number (as `committees list` shows) or its name.
 from __future__ import annotations
 
 import argparse
-import asyncio
 
-from bot.cli.common import database, load_settings, plain, say
+from bot.cli.common import database, default_words, load_settings, plain, print_lines
 from bot.config import Settings
 
 
@@ -17,7 +16,6 @@ async def run(settings: Settings, args: argparse.Namespace) -> list[str]:
     """Do what the arguments ask; the lines to print. Raises CommitteeError on bad input."""
     from bot.domain.clock import SystemClock
     from bot.domain.concerns import CATEGORIES
-    from bot.i18n import Catalogs
     from bot.services.committees import (
         CommitteeError,
         Committees,
@@ -26,9 +24,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> list[str]:
     )
     from bot.storage import audit
 
-    t = Catalogs.load(settings.locales_dir, default=settings.default_locale).translator(
-        settings.default_locale
-    )
+    t = default_words(settings)
     committees = Committees(clock=SystemClock())
     cli = audit.CLI_LABEL  # the actor of every change made here
     async with database(settings) as db, db.sessions() as session:
@@ -92,21 +88,15 @@ async def run(settings: Settings, args: argparse.Namespace) -> list[str]:
 def cmd_committees(args: argparse.Namespace) -> int:
     """Add, list, staff, unstaff, route categories to or archive committees; exit 1 on invalid
     input."""
-    from bot.i18n import Catalogs
-    from bot.logs import configure_logging
     from bot.services.committees import CommitteeError
 
     settings = load_settings()
-    configure_logging("WARNING")
-    try:
-        lines = asyncio.run(run(settings, args))
-    except CommitteeError as exc:
-        catalogs = Catalogs.load(settings.locales_dir, default=settings.default_locale)
-        t = catalogs.translator(settings.default_locale)
-        say(f"partnerbot: {plain(t(f'committee.error.{exc.code}', **exc.params))}", error=True)
-        return 1
-    say("\n".join(lines))
-    return 0
+    return print_lines(
+        settings,
+        run(settings, args),
+        refused=CommitteeError,
+        reason=lambda t, exc: plain(t(f"committee.error.{exc.code}", **exc.params)),
+    )
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -18,6 +19,7 @@ from bot.config import Settings
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
+    from bot.i18n import Translator
     from bot.storage.db import SessionFactory
 
 _TAG = re.compile(r"<[^>]+>")
@@ -54,6 +56,38 @@ def since_option(text: str | None, *, option: str = "--since") -> datetime | Non
         return parse_since(text)
     except ValueError:
         raise SystemExit(f"partnerbot: {option} takes a day, YYYY-MM-DD (not {text!r})") from None
+
+
+def default_words(settings: Settings) -> Translator:
+    """The default locale's wording: what every command prints in."""
+    from bot.i18n import Catalogs
+
+    catalogs = Catalogs.load(settings.locales_dir, default=settings.default_locale)
+    return catalogs.translator(settings.default_locale)
+
+
+E = TypeVar("E", bound=Exception)
+
+
+def print_lines(
+    settings: Settings,
+    work: Coroutine[Any, Any, list[str]],
+    *,
+    refused: type[E],
+    reason: Callable[[Translator, E], str],
+) -> int:
+    """Run a command group's `work` and print its lines (exit status 0); should it raise
+    `refused` (invalid input), print the `reason` in the default locale's words and exit 1."""
+    from bot.logs import configure_logging
+
+    configure_logging("WARNING")
+    try:
+        lines = asyncio.run(work)
+    except refused as exc:
+        say(f"partnerbot: {reason(default_words(settings), exc)}", error=True)
+        return 1
+    say("\n".join(lines))
+    return 0
 
 
 @dataclass(frozen=True)

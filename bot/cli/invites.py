@@ -10,13 +10,16 @@ the reason. Files are written once the links are committed.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import csv
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.cli.common import database, load_settings, plain, say
+from bot.cli.common import database, load_settings, plain, print_lines, say
 from bot.config import Settings
+
+if TYPE_CHECKING:
+    from bot.i18n import Translator
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> list[str]:
@@ -91,28 +94,20 @@ async def run(settings: Settings, args: argparse.Namespace) -> list[str]:
 
 def cmd_invite(args: argparse.Namespace) -> int:
     """Create, list, revoke or import invitation links; exit 1 on invalid input."""
-    from bot.i18n import Catalogs
-    from bot.logs import configure_logging
     from bot.services.invites import InviteError
 
-    settings = load_settings()
-    configure_logging("WARNING")
-    try:
-        lines = asyncio.run(run(settings, args))
-    except InviteError as exc:
-        catalogs = Catalogs.load(settings.locales_dir, default=settings.default_locale)
-        t = catalogs.translator(settings.default_locale)
-        reason = plain(t(f"invite.error.{exc.code}", **exc.params))
+    def reason(t: Translator, exc: InviteError) -> str:
         where = f"{args.file}, row {exc.params['row']}: " if "row" in exc.params else ""
-        say(f"partnerbot: {where}{reason}", error=True)
-        return 1
+        return where + plain(t(f"invite.error.{exc.code}", **exc.params))
+
+    settings = load_settings()
+    try:
+        return print_lines(settings, run(settings, args), refused=InviteError, reason=reason)
     except (OSError, ValueError) as exc:
         if args.invite_command != "import":
             raise
         say(f"partnerbot: {args.file}: {exc}", error=True)
         return 1
-    say("\n".join(lines))
-    return 0
 
 
 BOT_HELP = "the bot's username: links are https://t.me/BOT?start=…"

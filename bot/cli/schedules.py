@@ -7,15 +7,14 @@ running bot picks changes up at its next sweep (CHECKIN_SWEEP_S).
 from __future__ import annotations
 
 import argparse
-import asyncio
 from argparse import Namespace
 from datetime import UTC, datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.cli.common import database, load_settings, plain, say
+from bot.cli.common import database, load_settings, plain, print_lines, say
 from bot.config import Settings
-from bot.content import Content, load_content
+from bot.content import Content
 from bot.domain.audiences import Audience
 from bot.domain.flows import FlowError
 from bot.domain.parent_ties import PARENT_FLOW
@@ -34,7 +33,6 @@ from bot.domain.schedules import (
     parse_time,
 )
 from bot.i18n import Translator
-from bot.logs import configure_logging
 from bot.services.checkins import Checkins, spec_of
 from bot.services.digests import DEFAULT_DIGEST_WINDOW, DIGEST_KINDS
 from bot.services.runtime import checkins_for, digests_for
@@ -188,27 +186,19 @@ async def _describe(
     return lines
 
 
-def error_text(settings: Settings, error: ScheduleError) -> str:
-    """A ScheduleError in the default locale's words."""
-    catalogs, _ = load_content(settings)
-    t = catalogs.translator(catalogs.default)
-    return plain(t(error.key, **error.params))
-
-
 def cmd_schedules(args: argparse.Namespace) -> int:
     """Add, list, pause, resume or delete scheduled check-ins; exit 1 on invalid input."""
     settings = load_settings()
-    configure_logging("WARNING")
     try:
-        lines = asyncio.run(run(settings, args))
-    except ScheduleError as exc:
-        say(f"partnerbot: {error_text(settings, exc)}", error=True)
-        return 1
+        return print_lines(
+            settings,
+            run(settings, args),
+            refused=ScheduleError,
+            reason=lambda t, exc: plain(t(exc.key, **exc.params)),
+        )
     except FlowError as exc:
         say(f"partnerbot: flows are broken:\n{exc}", error=True)
         return 1
-    say("\n".join(lines))
-    return 0
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -26,7 +26,8 @@ from bot.services.champions import (
 from bot.storage import audit, outbox, repo
 from bot.storage import champions as store
 from bot.storage import committees as committee_store
-from bot.storage.models import Champion, Committee, Member, Ticket
+from bot.storage.champion_models import Champion
+from bot.storage.models import Committee, Member, Ticket
 from bot.storage.tickets import add_event
 
 # The roles flow's question on what a member's organisation leads (`flows/roles.yaml`).

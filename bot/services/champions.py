@@ -23,8 +23,9 @@ from bot.i18n import Translator
 from bot.services.errors import CodedError
 from bot.storage import audit, outbox, repo
 from bot.storage import champions as store
+from bot.storage.champion_models import Champion
 from bot.storage.committees import list_coordinators
-from bot.storage.models import Champion, Member
+from bot.storage.models import Member
 
 SOURCE = "champions"
 DAY = "%Y-%m-%d"

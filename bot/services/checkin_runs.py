@@ -27,7 +27,6 @@ from bot.domain.schedules import (
     Recurrence,
     ScheduleSpec,
     next_occurrences,
-    plan_occurrences,
 )
 from bot.domain.text import split_html
 from bot.services import proxy
@@ -184,31 +183,23 @@ class CheckinRunner:
         checkpoint: Checkpoint | None,
     ) -> tuple[int, int]:
         schedule_id = _id(schedule)
-        last = await schedule_store.last_occurrence(session, schedule_id=schedule_id)
-        plan = plan_occurrences(
-            spec.recurrence,
-            after=date.fromisoformat(last.occurrence) if last else None,
-            active_from=schedule.active_from,
-            now=now,
+        caught = await schedule_store.catch_up(
+            session,
+            schedule=schedule,
+            spec=spec,
             basis=spec.basis,
             partnership=self.rule.partnership,
-            window=spec.window,
+            due=OccurrenceStatus.OPEN,
+            now=now,
         )
-        for day in plan.missed:
-            await self._record_occurrence(
-                session, schedule_id, spec, day, OccurrenceStatus.MISSED, now
-            )
+        for day in caught.missed:
             log.warning(
                 "schedule #%s: the occurrence of %s was missed (the bot was not running while "
                 "it was due); nothing is sent for it",
                 schedule_id,
                 day.isoformat(),
             )
-        if plan.opened is not None:
-            await self._record_occurrence(
-                session, schedule_id, spec, plan.opened, OccurrenceStatus.OPEN, now
-            )
-        report.occurrences += len(plan.missed) + (plan.opened is not None)
+        report.occurrences += len(caught.missed) + (caught.due is not None)
         sent = 0
         for occurrence in await schedule_store.list_occurrences(
             session, schedule_id=schedule_id, status=OccurrenceStatus.OPEN
@@ -217,26 +208,6 @@ class CheckinRunner:
                 session, schedule, spec, occurrence, now, zones, checkpoint
             )
         return sent, 0
-
-    async def _record_occurrence(
-        self,
-        session: AsyncSession,
-        schedule_id: int,
-        spec: ScheduleSpec,
-        day: date,
-        status: OccurrenceStatus,
-        now: datetime,
-    ) -> ScheduleOccurrence:
-        return await schedule_store.record_occurrence(
-            session,
-            schedule_id=schedule_id,
-            spec=spec,
-            day=day,
-            basis=spec.basis,
-            partnership=self.rule.partnership,
-            status=status,
-            now=now,
-        )
 
     def _zone_groups(
         self,

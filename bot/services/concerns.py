@@ -21,7 +21,6 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import event
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import concerns as rules
@@ -34,6 +33,7 @@ from bot.storage import audit, outbox, repo
 from bot.storage import ballots as sealed_store
 from bot.storage import committees as committee_store
 from bot.storage import tickets as store
+from bot.storage.db import after_commit
 from bot.storage.models import Member, MemberStatus, Ticket
 
 log = logging.getLogger(__name__)
@@ -140,7 +140,10 @@ class Concerns:
         sealed = self.sealer.seal_json(dict(value))
         day = day_of(self.clock.now())
         await sealed_store.add_ballot(session, flow_id=kind, day=day, sealed=sealed)
-        event.listen(session.sync_session, "after_commit", lambda _s: self.wake_filing(), once=True)
+        after_commit(session, self._file_soon)
+
+    def _file_soon(self) -> None:
+        self.wake_filing()
 
     async def file_sealed(self, session: AsyncSession) -> int:
         """File every sealed anonymous concern as a ticket, then every sealed reply on its

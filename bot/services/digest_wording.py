@@ -41,6 +41,23 @@ class DigestWording:
         ]
         return SEPARATOR.join(parts)
 
+    def _tally(
+        self,
+        counts: SuppressedCounts,
+        label: Callable[[str, Translator], str],
+        t: Translator,
+        *,
+        key: str,
+        none: str,
+        named: str,
+    ) -> str:
+        """A total and its parts (`key`, the parts as `named`), or `none` when nothing counted."""
+        if not counts.counts:
+            return t(none)
+        total = t("results.hidden") if counts.total is None else counts.total
+        parts = self._counts(counts, lambda part: label(part, t), t)
+        return t(key, n=total, **{named: parts})
+
     def _figures(self, results: PulseResults, flow_id: str, t: Translator) -> list[str]:
         lines = []
         for figure in results.figures:
@@ -111,20 +128,14 @@ class DigestWording:
                 since=f"{local:%Y-%m-%d}",
             )
         ]
-        responses = digest.responses
-        if not responses.counts:
-            parts.append(t("digest.voice.no_responses"))
-        else:
-            total = t("results.hidden") if responses.total is None else responses.total
-            groups = self._counts(responses, lambda g: self._group(g, t), t)
-            parts.append(t("digest.voice.responses", n=total, groups=groups))
-        concerns = digest.concerns
-        if not concerns.counts:
-            parts.append(t("digest.voice.no_concerns"))
-        else:
-            total = t("results.hidden") if concerns.total is None else concerns.total
-            categories = self._counts(concerns, lambda c: self._category(c, t), t)
-            parts.append(t("digest.voice.concerns", n=total, categories=categories))
+        # Conversations finished by group, then open concerns by category.
+        tallies = (
+            (digest.responses, self._group, "groups", "digest.voice.responses"),
+            (digest.concerns, self._category, "categories", "digest.voice.concerns"),
+        )
+        empty = {"groups": "digest.voice.no_responses", "categories": "digest.voice.no_concerns"}
+        for counts, label, named, key in tallies:
+            parts.append(self._tally(counts, label, t, key=key, none=empty[named], named=named))
         flow = self.flows.get(pulse_flow)
         title = html.escape(t(flow.title) if flow else pulse_flow)
         if digest.pulse.empty:

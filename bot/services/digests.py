@@ -33,7 +33,6 @@ from bot.domain.releases import Periods, releasable, round_since
 from bot.domain.schedules import (
     ScheduleError,
     ScheduleSpec,
-    plan_occurrences,
     validate,
 )
 from bot.domain.timing import quiet_hours_end, zone
@@ -208,57 +207,30 @@ class Digests:
         self, session: AsyncSession, schedule: Schedule, now: datetime
     ) -> tuple[int, int]:
         spec = spec_of(schedule)
-        schedule_id = _id(schedule)
-        last = await store.last_occurrence(session, schedule_id=schedule_id)
-        plan = plan_occurrences(
-            spec.recurrence,
-            after=date.fromisoformat(last.occurrence) if last else None,
-            active_from=schedule.active_from,
-            now=now,
+        caught = await store.catch_up(
+            session,
+            schedule=schedule,
+            spec=spec,
             basis="partnership",
             partnership=self.tz,
-            window=spec.window,
+            due=OccurrenceStatus.CLOSED,
+            now=now,
         )
-        for day in plan.missed:
-            await self._record(session, schedule_id, spec, day, OccurrenceStatus.MISSED, now)
+        for day in caught.missed:
             log.warning(
                 "digest schedule #%s: the digest of %s was missed (the bot was not running)",
-                schedule_id,
+                schedule.id,
                 day.isoformat(),
             )
-        if plan.opened is None:
-            return 0, len(plan.missed)
-        occurrence = await self._record(
-            session, schedule_id, spec, plan.opened, OccurrenceStatus.CLOSED, now
-        )
+        occurrence = caught.due
+        if occurrence is None:
+            return 0, len(caught.missed)
         if schedule.kind == ScheduleKind.VOICE_DIGEST:
             sent = await self.send_voice_digest(session, schedule, occurrence, now)
         else:
             sent = await self.send_you_said_we_did(session, schedule, occurrence, now)
-        occurrence.results_sent_at = now
-        session.add(occurrence)
-        await session.flush()
-        return sent, len(plan.missed)
-
-    async def _record(
-        self,
-        session: AsyncSession,
-        schedule_id: int,
-        spec: ScheduleSpec,
-        day: date,
-        status: OccurrenceStatus,
-        now: datetime,
-    ) -> ScheduleOccurrence:
-        return await store.record_occurrence(
-            session,
-            schedule_id=schedule_id,
-            spec=spec,
-            day=day,
-            basis="partnership",
-            partnership=self.tz,
-            status=status,
-            now=now,
-        )
+        await queries.mark_results_sent(session, occurrence=occurrence, now=now)
+        return sent, len(caught.missed)
 
     # -- pulse results ----------------------------------------------------------------------
 

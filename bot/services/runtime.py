@@ -4,13 +4,16 @@ command line take them from here rather than wiring each service by hand."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
+from typing import Protocol, TypedDict, TypeVar
 
 from bot.config import Settings
 from bot.content import Content
 from bot.delivery.shown import ShownMessages
 from bot.domain.clock import Clock
 from bot.domain.contracts import CAUCUS_FINISHER, CONCERNS_FINISHER
+from bot.domain.flows import FlowRegistry
+from bot.i18n import Catalogs
 from bot.services.alerts import TrustAlerts
 from bot.services.ballots import Ballots
 from bot.services.broadcasts import Broadcasts
@@ -29,47 +32,59 @@ from bot.services.reports import Reports
 from bot.services.sealing import CONSENT, Sealer
 
 
-def checkins_for(settings: Settings, content: Content) -> Checkins:
-    """Scheduled check-ins, following the content's reloads."""
-    checkins = Checkins(
+class Calendar(TypedDict):
+    """What scheduled work is built from: the content it words, the partnership's clock."""
+
+    flows: FlowRegistry
+    catalogs: Catalogs
+    partnership_timezone: str
+    quiet_start: time
+    quiet_end: time
+
+
+class Reloading(Protocol):
+    def use(self, flows: FlowRegistry, catalogs: Catalogs) -> None: ...
+
+
+R = TypeVar("R", bound=Reloading)
+
+
+def _calendar(settings: Settings, content: Content) -> Calendar:
+    return Calendar(
         flows=content.flows,
         catalogs=content.catalogs,
         partnership_timezone=settings.partnership_timezone,
         quiet_start=settings.quiet_hours_start,
         quiet_end=settings.quiet_hours_end,
     )
-    # It keeps work derived from the flows (their first steps): it is told of a reload.
-    content.follow(lambda new: checkins.use(new.flows, new.catalogs))
-    return checkins
+
+
+def _following(content: Content, service: R) -> R:
+    """`service`, told of every reload of `content` (it keeps work derived from the flows,
+    such as their first steps)."""
+    content.follow(lambda new: service.use(new.flows, new.catalogs))
+    return service
+
+
+def checkins_for(settings: Settings, content: Content) -> Checkins:
+    """Scheduled check-ins, following the content's reloads."""
+    return _following(content, Checkins(**_calendar(settings, content)))
 
 
 def digests_for(settings: Settings, content: Content) -> Digests:
     """Committees' voice digests and 'you said, we did', following the content's reloads."""
     digests = Digests(
-        flows=content.flows,
-        catalogs=content.catalogs,
-        partnership_timezone=settings.partnership_timezone,
-        quiet_start=settings.quiet_hours_start,
-        quiet_end=settings.quiet_hours_end,
+        **_calendar(settings, content),
         min_group=settings.report_min_group,
         min_commenters=settings.report_min_commenters,
     )
-    content.follow(lambda new: digests.use(new.flows, new.catalogs))
-    return digests
+    return _following(content, digests)
 
 
 def parent_ties_for(settings: Settings, content: Content) -> ParentTies:
     """Ties to parent organisations (figures, alerts, /brief), following the content's reloads."""
-    parent_ties = ParentTies(
-        flows=content.flows,
-        catalogs=content.catalogs,
-        min_group=settings.report_min_group,
-        partnership_timezone=settings.partnership_timezone,
-        quiet_start=settings.quiet_hours_start,
-        quiet_end=settings.quiet_hours_end,
-    )
-    content.follow(lambda new: parent_ties.use(new.flows, new.catalogs))
-    return parent_ties
+    parent_ties = ParentTies(**_calendar(settings, content), min_group=settings.report_min_group)
+    return _following(content, parent_ties)
 
 
 @dataclass(frozen=True)

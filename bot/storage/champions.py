@@ -12,9 +12,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.domain.champions import LEAD, Activity, first_response_hours
 from bot.domain.champions import org_key as folded
 from bot.domain.concerns import OPEN
+from bot.storage.champion_models import Champion
 from bot.storage.models import (
     Answer,
-    Champion,
     CheckIn,
     CheckInStatus,
     Committee,

@@ -14,11 +14,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.storage.audit import FORMER_MEMBER_LABEL
 from bot.storage.caucus import invited_rounds
 from bot.storage.caucus_models import CaucusRound, CaucusSeat
+from bot.storage.champion_models import Champion
 from bot.storage.models import (
     Answer,
     AuditEntry,
     Broadcast,
-    Champion,
     CheckIn,
     Committee,
     CommitteeMember,

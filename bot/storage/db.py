@@ -6,7 +6,7 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
@@ -16,6 +16,8 @@ from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
+
+Row = TypeVar("Row")
 
 SessionFactory = async_sessionmaker[AsyncSession]
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -210,6 +212,8 @@ async def check_reachable(engine: AsyncEngine, *, connect_timeout_s: float) -> N
 
 # In a session's `info`: its transaction queued outbox rows for the claiming sender.
 QUEUED_FOR_SENDER = "queued_for_sender"
+# In a session's `info`: what to call once its transaction commits (a dict: each call once).
+AFTER_COMMIT = "after_commit"
 
 
 def note_queued(session: AsyncSession) -> None:
@@ -217,31 +221,47 @@ def note_queued(session: AsyncSession) -> None:
     session.info[QUEUED_FOR_SENDER] = True
 
 
+def after_commit(session: AsyncSession, call: Callable[[], None]) -> None:
+    """Call `call` once the session's transaction commits, never if it rolls back (a session
+    from `create_session_factory`): how work waiting on a transaction is woken."""
+    session.info.setdefault(AFTER_COMMIT, {})[call] = None
+
+
 def create_session_factory(
     engine: AsyncEngine, *, after_queueing: Callable[[], None] | None = None
 ) -> SessionFactory:
-    """Sessions that keep loaded objects usable after commit.
+    """Sessions that keep loaded objects usable after commit and call what waits on a
+    transaction once it commits (`after_commit`), and never before.
 
     `after_queueing` is the one rule for waking the outbox sender: it is called once a
     transaction that queued rows (`note_queued`, which `outbox.enqueue` does) commits, whoever
-    committed it (an update, the scheduler, the broadcast monitor), and never before.
+    committed it (an update, the scheduler, the broadcast monitor).
     """
-    if after_queueing is None:
-        return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
     woken = after_queueing
 
     class WakingSession(Session):
-        """A session that wakes the sender after committing what it queued."""
+        """A session that wakes what waits on its transaction once it commits."""
 
     def committed(session: Session) -> None:
-        if session.info.pop(QUEUED_FOR_SENDER, False):
-            woken()
+        calls = list(session.info.pop(AFTER_COMMIT, {}))
+        if session.info.pop(QUEUED_FOR_SENDER, False) and woken is not None:
+            calls.append(woken)
+        for call in calls:
+            call()
 
     def rolled_back(session: Session) -> None:
         session.info.pop(QUEUED_FOR_SENDER, None)
+        session.info.pop(AFTER_COMMIT, None)
 
     event.listen(WakingSession, "after_commit", committed)
     event.listen(WakingSession, "after_rollback", rolled_back)
     return async_sessionmaker(
         engine, class_=AsyncSession, expire_on_commit=False, sync_session_class=WakingSession
     )
+
+
+async def flushed(session: AsyncSession, row: Row) -> Row:
+    """`row` added to the session and flushed (its id known), in the caller's transaction."""
+    session.add(row)
+    await session.flush()
+    return row

@@ -21,6 +21,7 @@ from bot.domain.audiences import Audience
 from bot.domain.digests import REPORTED, TicketRow
 from bot.domain.releases import Periods
 from bot.storage.audiences import audience_filter
+from bot.storage.db import flushed
 from bot.storage.models import (
     Answer,
     CheckIn,
@@ -102,8 +103,7 @@ async def mark_results_sent(
 ) -> None:
     """The occurrence's results are queued: never again, whatever restarts happen."""
     occurrence.results_sent_at = now
-    session.add(occurrence)
-    await session.flush()
+    await flushed(session, occurrence)
 
 
 # -- the voice digest -------------------------------------------------------------------------
@@ -114,8 +114,7 @@ async def mark_committee_digest(
 ) -> None:
     """The next voice digest covers what is said from now on."""
     committee.last_digest_at = now
-    session.add(committee)
-    await session.flush()
+    await flushed(session, committee)
 
 
 async def finished_runs(

@@ -11,6 +11,7 @@ from sqlalchemy import delete
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.storage.db import flushed
 from bot.storage.models import (
     Ballot,
     ConsentPrompt,
@@ -34,9 +35,7 @@ async def create_keyring(
 ) -> KeyRing:
     """Record the key the database is set up with; flushed, the caller commits."""
     ring = KeyRing(fingerprint=fingerprint, erasure_key=erasure_key, created_at=now)
-    session.add(ring)
-    await session.flush()
-    return ring
+    return await flushed(session, ring)
 
 
 # Every column that holds a token sealed with the anonymity key: a rotation re-seals them all.

@@ -7,7 +7,9 @@ commits.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain.schedules import Basis, ScheduleSpec, occurrence_bounds
+from bot.domain.schedules import Basis, ScheduleSpec, occurrence_bounds, plan_occurrences
 from bot.storage.models import (
     Member,
     MemberStatus,
@@ -160,6 +162,53 @@ async def record_occurrence(
         last_close_at=bounds.last_close,
         now=now,
     )
+
+
+@dataclass(frozen=True)
+class CaughtUp:
+    """What `catch_up` recorded: the days missed, and the occurrence due now (if any)."""
+
+    missed: tuple[date, ...]
+    due: ScheduleOccurrence | None
+
+
+async def catch_up(
+    session: AsyncSession,
+    *,
+    schedule: Schedule,
+    spec: ScheduleSpec,
+    basis: Basis,
+    partnership: ZoneInfo,
+    due: OccurrenceStatus,
+    now: datetime,
+) -> CaughtUp:
+    """Record the occurrences of `schedule` that came due since its last one: the days the bot
+    was not running for as missed, the latest (`plan_occurrences` says which) with status `due`."""
+    assert schedule.id is not None
+    last = await last_occurrence(session, schedule_id=schedule.id)
+    plan = plan_occurrences(
+        spec.recurrence,
+        after=date.fromisoformat(last.occurrence) if last else None,
+        active_from=schedule.active_from,
+        now=now,
+        basis=basis,
+        partnership=partnership,
+        window=spec.window,
+    )
+
+    record = partial(
+        record_occurrence,
+        session,
+        schedule_id=schedule.id,
+        spec=spec,
+        basis=basis,
+        partnership=partnership,
+        now=now,
+    )
+    for day in plan.missed:
+        await record(day=day, status=OccurrenceStatus.MISSED)
+    opened = None if plan.opened is None else await record(day=plan.opened, status=due)
+    return CaughtUp(tuple(plan.missed), opened)
 
 
 async def add_occurrence(

@@ -13,6 +13,7 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.storage.db import flushed
 from bot.storage.models import Ticket, TicketEvent, TicketRoute
 
 
@@ -47,9 +48,7 @@ async def create_ticket(
         created_at=now,
         updated_at=now,
     )
-    session.add(ticket)
-    await session.flush()
-    return ticket
+    return await flushed(session, ticket)
 
 
 async def create_route(
@@ -57,9 +56,7 @@ async def create_route(
 ) -> TicketRoute:
     """Keep the sealed way back to an anonymous raiser."""
     route = TicketRoute(ticket_id=ticket_id, sealed=sealed, raiser_tag=raiser_tag)
-    session.add(route)
-    await session.flush()
-    return route
+    return await flushed(session, route)
 
 
 async def get_route(session: AsyncSession, *, ticket_id: int) -> TicketRoute | None:
@@ -110,15 +107,13 @@ async def set_status(
     ticket.updated_at = now
     if status in ("done", "declined"):
         ticket.closed_at = now
-    session.add(ticket)
-    await session.flush()
+    await flushed(session, ticket)
 
 
 async def touch(session: AsyncSession, *, ticket: Ticket, now: datetime) -> None:
     """Note that something happened on a ticket."""
     ticket.updated_at = now
-    session.add(ticket)
-    await session.flush()
+    await flushed(session, ticket)
 
 
 async def add_event(
@@ -142,9 +137,7 @@ async def add_event(
         from_raiser=from_raiser,
         created_at=now,
     )
-    session.add(event)
-    await session.flush()
-    return event
+    return await flushed(session, event)
 
 
 async def list_events(session: AsyncSession, *, ticket_id: int) -> list[TicketEvent]:

@@ -18,7 +18,8 @@ from bot.cli import main
 from bot.domain.clock import ManualClock
 from bot.sandbox.emulator import BotAPIEmulator
 from bot.storage import repo
-from bot.storage.models import AuditEntry, Champion, CommitteeMember, Ticket, TicketEvent
+from bot.storage.champion_models import Champion
+from bot.storage.models import AuditEntry, CommitteeMember, Ticket, TicketEvent
 from bot.storage.tickets import add_event
 
 MARKET = "Market women"

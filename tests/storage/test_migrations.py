@@ -10,8 +10,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
-from bot.storage import migrate
-from bot.storage.caucus_models import CaucusRound  # noqa: F401  (registers its tables)
+from bot.storage import (
+    migrate,
+    tables,  # noqa: F401  (registers every table)
+)
 from bot.storage.db import create_engine
 from bot.storage.models import UTCDateTime
 

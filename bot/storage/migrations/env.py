@@ -9,8 +9,8 @@ from alembic.autogenerate.api import AutogenContext
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
-from bot.storage.caucus_models import CaucusRound  # noqa: F401  (registers its tables)
-from bot.storage.models import UTCDateTime  # importing registers the tables
+from bot.storage import tables  # noqa: F401  (registers every table)
+from bot.storage.models import UTCDateTime
 
 connection = context.config.attributes.get("connection")
 if connection is None:

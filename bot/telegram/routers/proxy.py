@@ -63,8 +63,7 @@ async def on_answer_text(
 ) -> None:
     """A typed answer for the person; once the questionnaire is done, offer the next one."""
     await conversation.on_text(message, session, user, member, conversations, responder)
-    await _ended(session, member, conversations, proxy_run)
-    _offer_next(responder, member, proxy_run)
+    await _answered(session, member, conversations, responder, proxy_run)
 
 
 async def on_answer_press(
@@ -81,18 +80,23 @@ async def on_answer_press(
     await conversation.on_press(
         callback, callback_data, session, user, member, conversations, responder
     )
-    await _ended(session, member, conversations, proxy_run)
-    _offer_next(responder, member, proxy_run)
+    await _answered(session, member, conversations, responder, proxy_run)
 
 
-async def _ended(
-    session: AsyncSession, member: Member, conversations: Conversations, run: FlowRun
+async def _answered(
+    session: AsyncSession,
+    member: Member,
+    conversations: Conversations,
+    responder: Responder,
+    run: FlowRun,
 ) -> None:
-    """Audit the end of the session once its questionnaire is done (or discarded)."""
+    """Once the questionnaire is done (or discarded), audit the session's end; once done, offer
+    the next one."""
     if run.status != RunStatus.RUNNING:
         event = "done" if run.status == RunStatus.DONE else "abandoned"
         now = conversations.clock.now()
         await proxy.record_session(session, member=member, run=run, event=event, now=now)
+    _offer_next(responder, member, run)
 
 
 def _offer_next(responder: Responder, member: Member, run: FlowRun) -> None:

@@ -23,20 +23,7 @@ GRANTABLE = {MemberRole.COORDINATOR.value, MemberRole.ADMIN.value}
 ID_SHOWN = 40
 
 
-async def on_promote(
-    message: Message,
-    command: CommandObject,
-    session: AsyncSession,
-    member: Member,
-    clock: Clock,
-    t: Translator,
-    responder: Responder,
-) -> None:
-    """`/promote <telegram id> [coordinator|admin]`."""
-    await _change_role(message, command, session, member, clock, t, responder, promote=True)
-
-
-async def on_demote(
+async def on_change_role(
     message: Message,
     command: CommandObject,
     session: AsyncSession,
@@ -46,49 +33,32 @@ async def on_demote(
     responder: Responder,
     champions: Champions | None = None,
 ) -> None:
-    """`/demote <telegram id>`: back to a plain member (coordinators hear of a key person's)."""
-    target = await _change_role(
-        message, command, session, member, clock, t, responder, promote=False
-    )
-    if target is not None and champions is not None:
-        await champions.departed(session, target, DEMOTED)
-
-
-async def _change_role(
-    message: Message,
-    command: CommandObject,
-    session: AsyncSession,
-    member: Member,
-    clock: Clock,
-    t: Translator,
-    responder: Responder,
-    *,
-    promote: bool,
-) -> Member | None:
-    """Change the role; the member whose role changed, if it did."""
+    """`/promote <telegram id> [coordinator|admin]`, or `/demote <telegram id>`: back to a
+    plain member (coordinators hear of a key person's)."""
+    promote = command.command.lower() == "promote"
     locale = t.locale
     args = (command.args or "").split()
     usage = "roles.usage_promote" if promote else "roles.usage_demote"
     if not args or not args[0].lstrip("-").isdigit():
         responder.text(usage, locale=locale)
-        return None
+        return
     telegram_id = parse_telegram_id(args[0])
     if telegram_id is None:
         responder.text("roles.invalid_id", locale=locale, id=args[0][:ID_SHOWN], then=usage)
-        return None
+        return
     role = args[1].lower() if promote and len(args) > 1 else MemberRole.COORDINATOR.value
     if not promote:
         role = MemberRole.MEMBER.value
     elif role not in GRANTABLE:
         responder.text(usage, locale=locale)
-        return None
+        return
     target = await repo.get_member_by_telegram_id(session, telegram_user_id=telegram_id)
     if target is None:
         responder.text("roles.unknown_member", locale=locale, id=args[0])
-        return None
+        return
     if target.id == member.id and not promote:
         responder.text("roles.not_yourself", locale=locale)
-        return None
+        return
     previous, target_label = target.role, audit.member_label(target)
     await repo.update_member(session, member=target, changes={"role": role}, now=clock.now())
     await audit.record(
@@ -103,16 +73,16 @@ async def _change_role(
         },
         now=clock.now(),
     )
+    if not promote and previous != role and champions is not None:
+        await champions.departed(session, target, DEMOTED)
     name = target.display_name or args[0]
     label = t(f"roles.name.{role}")
     responder.text("roles.changed", locale=locale, name=name, role=label)
-    return target if previous != role else None
 
 
 def create_router() -> Router:
     """The roles router."""
     router = Router(name=__name__)
-    router.message.register(on_promote, command("promote"), Admin())
-    router.message.register(on_demote, command("demote"), Admin())
+    router.message.register(on_change_role, command("promote", "demote"), Admin())
     router.message.register(refuse("roles.admins_only"), command("promote", "demote"))
     return router
