@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel
 
+import bot.storage.commitment_models  # noqa: F401  (its tables too)
 import bot.storage.models  # noqa: F401  (the tables, in SQLModel.metadata)
 
 BATCH = 500

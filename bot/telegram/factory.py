@@ -121,6 +121,7 @@ def build_dispatcher(
         champions=(services or {}).get("champions"),  # type: ignore[arg-type]
         reports=(services or {}).get("reports"),  # type: ignore[arg-type]
         reads=reads,
+        commitments=(services or {}).get("commitments"),  # type: ignore[arg-type]
     )
     dispatcher.update.outer_middleware(tracker)
     dispatcher.update.outer_middleware(ChatOrder())

@@ -9,6 +9,7 @@ from alembic.autogenerate.api import AutogenContext
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
+import bot.storage.commitment_models  # noqa: F401  (its tables, in SQLModel.metadata)
 from bot.storage.caucus_models import CaucusRound  # noqa: F401  (registers its tables)
 from bot.storage.models import UTCDateTime  # importing registers the tables
 
