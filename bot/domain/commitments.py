@@ -9,7 +9,6 @@ concerned may propose a change (a variation) or raise a dispute, which a coordin
 from __future__ import annotations
 
 import csv
-import io
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -93,7 +92,7 @@ class CsvProblem:
 def parse_csv(text: str, *, today: date) -> tuple[list[CommitmentSpec], list[CsvProblem]]:
     """Commitments from CSV with a header `owner,what,due,for,source` (and optionally
     `person`, a Telegram user id); every line is checked, none is half-read."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    reader = csv.DictReader(text.lstrip("\ufeff").splitlines())
     header = {(name or "").strip().casefold() for name in reader.fieldnames or ()}
     missing = [c for c in CSV_COLUMNS if c not in header and c != "source"]
     if missing:
