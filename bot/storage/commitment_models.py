@@ -13,7 +13,8 @@ from bot.storage.models import Id, UTCDateTime
 
 class Commitment(SQLModel, table=True):
     """Who (a partner organisation, maybe one person of it) does what, by when, for whom, and
-    the agreement or clause it comes from; where it stands (the owner's latest check-in)."""
+    the agreement or clause it comes from; where it stands (the owner's latest check-in, whose
+    note stays with the check-in: `/forget` takes it away with its author)."""
 
     id: int | None = Field(default=None, primary_key=True, sa_type=Id)
     owner_org: str = Field(max_length=200, index=True)
@@ -25,7 +26,6 @@ class Commitment(SQLModel, table=True):
     beneficiary: str = Field(max_length=200)
     source: str = Field(default="", max_length=300)
     status: str = Field(default="pending", max_length=16, index=True)
-    note: str | None = Field(default=None, max_length=1000)
     created_by: int | None = Field(
         default=None, sa_type=BigInteger, foreign_key="member.id", ondelete="SET NULL"
     )

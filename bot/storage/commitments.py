@@ -3,10 +3,11 @@ the anonymous tallies, and variations with their responses."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -20,7 +21,7 @@ from bot.storage.commitment_models import (
     Variation,
     VariationResponse,
 )
-from bot.storage.models import Member, MemberStatus
+from bot.storage.models import Member, MemberStatus, OutboxMessage
 
 
 async def add_commitment(
@@ -117,7 +118,7 @@ async def record_update(
         note=note,
         created_at=now,
     )
-    commitment.status, commitment.note, commitment.updated_at = status, note, now
+    commitment.status, commitment.updated_at = status, now
     session.add_all([row, commitment])
     await session.flush()
     return row
@@ -254,4 +255,47 @@ async def decide(
     """Record a variation's outcome."""
     variation.status, variation.decided_by, variation.decided_at = outcome, by, now
     session.add(variation)
+    await session.flush()
+
+
+async def forget_member(session: AsyncSession, *, member_id: int, erased: str) -> None:
+    """`/forget` for the register: the member's check-in notes and proposals go, with their
+    words in the messages others were sent about them (replaced by `erased`); their responses
+    and who was asked go; commitments they own or recorded stay, without them."""
+    updates = list(
+        (
+            await session.exec(
+                select(CommitmentUpdate).where(col(CommitmentUpdate.member_id) == member_id)
+            )
+        ).all()
+    )
+    proposals = list(
+        (await session.exec(select(Variation).where(col(Variation.proposed_by) == member_id))).all()
+    )
+    said = [(f"commitment:{u.commitment_id}", u.note) for u in updates if u.note]
+    said += [(f"variation:{v.id}", v.text) for v in proposals]
+    for source, words in said:
+        forms = list(dict.fromkeys((words, html.escape(words), html.escape(words, quote=False))))
+        query = select(OutboxMessage).where(col(OutboxMessage.source) == source)
+        for message in (await session.exec(query)).all():
+            for form in forms:
+                message.text = message.text.replace(form, erased)
+            session.add(message)
+    for gone in (*updates, *proposals):
+        await session.delete(gone)
+    await session.exec(
+        delete(VariationResponse).where(col(VariationResponse.member_id) == member_id)
+    )
+    await session.exec(delete(CommitmentPrompt).where(col(CommitmentPrompt.member_id) == member_id))
+    await session.exec(
+        update(Commitment)
+        .where(col(Commitment.owner_member_id) == member_id)
+        .values(owner_member_id=None)
+    )
+    await session.exec(
+        update(Commitment).where(col(Commitment.created_by) == member_id).values(created_by=None)
+    )
+    await session.exec(
+        update(Variation).where(col(Variation.decided_by) == member_id).values(decided_by=None)
+    )
     await session.flush()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import ADMIN, Database, Phone, begin_flow
 from sqlmodel import col, select
+from test_data_rights import everything
 
 from bot.app import BotApp
 from bot.cli import main
@@ -208,9 +209,10 @@ async def test_the_owner_is_asked_before_and_on_the_due_date(
     alert = await ada.wait_for("At risk")
     assert "Waiting for the pipes" in alert.plain_text and "Amina" in alert.plain_text
     [made] = await db.rows(Commitment)
-    assert (made.status, made.note) == ("at_risk", "Waiting for the pipes")
+    assert made.status == "at_risk"
     [update] = await db.rows(CommitmentUpdate)
     assert (update.stage, update.status, update.commitment_id) == ("before", "at_risk", 1)
+    assert update.note == "Waiting for the pipes"
     runs = {r.flow_id for r in await db.runs(phone.user_id)}
     assert "commitment_checkin" not in runs  # taken over: no run, no answer rows left
     assert await db.answers(phone.user_id, "commitment_checkin") == {}
@@ -355,3 +357,52 @@ async def test_a_partner_proposes_a_change_the_others_respond_and_the_outcome_is
     pressed = emulator.press_button(ADMIN, decision.message_id, reject)
     await app.tracker.wait_handled(pressed)
     assert ada.toast() == "This variation is already settled."
+
+
+NOTE, PROPOSAL = "The pipes are late again", "Please share the plumbing plan first"
+
+
+async def test_forget_takes_the_members_notes_and_proposals_away(
+    emulator: BotAPIEmulator, app: BotApp, clock: ManualClock, db: Database, phone: Phone
+) -> None:
+    ada = Phone(emulator, app, user_id=ADMIN, first_name="Ada")
+    await join(ada, "Steering", "Municipality")
+    await join(phone, "City Hall", "Municipality")
+    youth = Phone(emulator, app, user_id=1003, first_name="Yusuf")
+    await join(youth, "River Youth")
+    await pause_default_schedules(app, db)
+    await record(app, CommitmentSpec("City Hall", "Repair it", date(2026, 1, 7), "River Youth"))
+    clock.advance(timedelta(hours=1, minutes=30))  # two days ahead: the first check-in
+    await tick(app)
+    await phone.wait_for("A commitment is due soon")
+    await phone.press("Blocked")
+    await phone.send(NOTE)
+    await ada.wait_for(NOTE)
+    await youth.send("/commitments")
+    await youth.press("Propose a change to #1")
+    await youth.press("Raise a dispute")
+    await youth.send(PROPOSAL)
+    await youth.press("Send to the partners")
+    await ada.wait_for(PROPOSAL)
+    await phone.press("Disagree")
+    members = {p.user_id: await db.member(p.user_id) for p in (phone, youth)}
+
+    for leaver in (phone, youth):
+        await leaver.send("/forget")
+        await leaver.press("Yes")
+    rows = await everything(app)
+    ids = {m.id for m in members.values() if m is not None}
+    needles = (NOTE, PROPOSAL, "Amina", "Yusuf")
+    found = [
+        f"{table}.{column}"
+        for table, table_rows in rows.items()
+        if table.startswith(("commitment", "variation", "outboxmessage", "auditentry"))
+        for row in table_rows
+        for column, value in row.items()
+        if any(n in str(value) for n in needles)
+        or (column.endswith(("member_id", "_by")) and value in ids)
+    ]
+    assert found == []
+    [kept] = await db.rows(Commitment)
+    assert (kept.what, kept.status) == ("Repair it", "blocked")  # the register stays
+    assert await db.rows(Variation) == [] and await db.rows(CommitmentUpdate) == []

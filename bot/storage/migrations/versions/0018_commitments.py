@@ -28,7 +28,6 @@ def upgrade() -> None:
     sa.Column('beneficiary', sa.String(length=200), nullable=False),
     sa.Column('source', sa.String(length=300), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('note', sa.String(length=1000), nullable=True),
     sa.Column('created_by', sa.BigInteger(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
