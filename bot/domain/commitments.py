@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, time, timedelta, tzinfo
 
 PENDING = "pending"
 # What the owner answers at a delivery check-in (the flow's `status` options).
@@ -118,16 +117,14 @@ def parse_csv(text: str, *, today: date) -> tuple[list[CommitmentSpec], list[Csv
     return specs, problems
 
 
-def checkin_moments(
-    due_on: date, *, lead: timedelta, at: time, tz: ZoneInfo
-) -> dict[str, datetime]:
+def checkin_moments(due_on: date, *, lead: timedelta, at: time, tz: tzinfo) -> dict[str, datetime]:
     """When the owner is asked: `lead` before the due date and on it, at `at` local time."""
     on_due = datetime.combine(due_on, at, tzinfo=tz)
     return {BEFORE: datetime.combine(due_on - lead, at, tzinfo=tz), DUE: on_due}
 
 
 def stages_due(
-    due_on: date, *, now: datetime, lead: timedelta, at: time, tz: ZoneInfo
+    due_on: date, *, now: datetime, lead: timedelta, at: time, tz: tzinfo
 ) -> tuple[str, ...]:
     """The stages whose moment has come by `now`; only the latest counts (a commitment
     recorded two days before its due date is asked once, not twice)."""

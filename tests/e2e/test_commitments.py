@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.domain.clock import ManualClock
 from bot.domain.commitments import CommitmentSpec
 from bot.sandbox.emulator import BotAPIEmulator
+from bot.services.commitments import OpenCommitment, open_commitments_of
 from bot.storage.commitment_models import (
     Commitment,
     CommitmentPrompt,
@@ -76,6 +77,12 @@ async def record(app: BotApp, spec: CommitmentSpec) -> int:
         await session.commit()
     assert made.id is not None
     return made.id
+
+
+async def open_of(app: BotApp, organisation: str) -> list[OpenCommitment]:
+    assert app.session_factory is not None
+    async with app.session_factory() as session:
+        return await open_commitments_of(session, organisation)
 
 
 async def audit_actions(db: Database) -> list[str]:
@@ -222,6 +229,13 @@ async def test_the_owner_is_asked_before_and_on_the_due_date(
     assert phone.new() == []  # asked once per stage
     assert youth.new() == []  # not rated before the due date
 
+    [still_open] = await open_of(app, "city hall")  # what a champion's briefing lists
+    assert (still_open.what, still_open.status, still_open.due_on) == (
+        "Repair the water point",
+        "at_risk",
+        date(2026, 1, 10),
+    )
+
     clock.advance(timedelta(days=3))  # 10 January 10:30: due
     await tick(app)
     await phone.wait_for("A commitment is due today", unseen=True)
@@ -232,6 +246,7 @@ async def test_the_owner_is_asked_before_and_on_the_due_date(
     assert made.status == "done" and made.id == commitment_id
     await youth.send("/commitments")
     assert "Repair the water point: for River Youth, by 2026-01-10. Done" in youth.last.plain_text
+    assert await open_of(app, "City Hall") == []
 
 
 async def test_the_partner_it_is_for_rates_it_anonymously_and_k_anonymously(
@@ -272,7 +287,7 @@ async def test_the_partner_it_is_for_rates_it_anonymously_and_k_anonymously(
     # Nothing but the running sums holds a rating: no answer, no run, no rater.
     [tally] = await db.rows(CommitmentTally)
     assert (tally.raters, tally.delivery_sum, tally.spirit_sum) == (2, 7, 8)
-    async with app.session_factory() as session:  # type: ignore[misc]
+    async with app.session_factory() as session:
         rating_rows = await session.exec(
             select(Answer).where(col(Answer.flow_id) == "commitment_rating")
         )
