@@ -214,7 +214,7 @@ class Commitments:
     def _proposal_text(self, c: Commitment, v: Variation, by: Member, reader: Member) -> str:
         t = self.content.catalogs.translator(reader.language)
         text = t(
-            f"commitments.variation.proposed_{v.kind}",
+            f"commitments.variation.proposed.{v.kind}",
             organisation=html.escape(by.organisation or "–"),
             commitment=describe(c, t),
             text=html.escape(v.text),
@@ -271,14 +271,14 @@ class Commitments:
         for reader in partners:
             t = self.content.catalogs.translator(reader.language)
             text = t(
-                f"commitments.variation.outcome_{outcome}",
+                f"commitments.variation.outcome.{outcome}",
                 commitment=describe(c, t),
                 text=html.escape(v.text),
                 agree=counts.get("agree", 0),
                 disagree=counts.get("disagree", 0),
             )
             await self._tell(session, reader, text, variation=v, key=f"outcome:{reader.id}")
-        return f"commitments.variation.decided_{outcome}"
+        return f"commitments.variation.decided.{outcome}"
 
     async def _tell(
         self,
@@ -295,7 +295,7 @@ class Commitments:
         if choices:
             row = [
                 {
-                    "text": t(f"commitments.variation.button_{choice}"),
+                    "text": t(f"commitments.variation.button.{choice}"),
                     "callback_data": rules.variation_button(_id(variation), choice),
                 }
                 for choice in choices

@@ -48,15 +48,15 @@ class NewCommitment:
         step = data["step"]
         if step in ("owner", "beneficiary"):
             picks = (Button(name, "pick", str(n)) for n, name in enumerate(facts["organisations"]))
-            return (say(f"commitments.new.ask_{step}", *column(*picks)),)
+            return (say(f"commitments.new.ask.{step}", *column(*picks)),)
         if step == "person":
             people = [Button(name, "pick", str(i)) for i, name in facts["people"]]
             people.append(Button(label("commitments.new.whole"), "pick", WHOLE))
-            return (say("commitments.new.ask_person", *column(*people), owner=data["owner"]),)
+            return (say("commitments.new.ask.person", *column(*people), owner=data["owner"]),)
         if step == "source":
             return (
                 say(
-                    "commitments.new.ask_source",
+                    "commitments.new.ask.source",
                     (Button(label("commitments.new.no_source"), "none"),),
                 ),
             )
@@ -77,7 +77,7 @@ class NewCommitment:
                     source=data.get("source") or "–",
                 ),
             )
-        return (say(f"commitments.new.ask_{step}"),)
+        return (say(f"commitments.new.ask.{step}"),)
 
     def step(self, data: Data, got: Input, facts: Data) -> Turn:
         step, text = data["step"], typed(got)

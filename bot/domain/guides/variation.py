@@ -47,7 +47,7 @@ class ProposeVariation:
         step = data["step"]
         if step == "kind":
             kinds = tuple(
-                Button(label(f"commitments.variation.kind_{k}"), "kind", k) for k in VARIATION_KINDS
+                Button(label(f"commitments.variation.kind.{k}"), "kind", k) for k in VARIATION_KINDS
             )
             return (
                 say("commitments.variation.ask_kind", kinds, commitment=facts["commitment"] or "–"),
@@ -64,12 +64,12 @@ class ProposeVariation:
                 say(
                     "commitments.variation.summary",
                     buttons,
-                    kind=label(f"commitments.variation.kind_{data['kind']}"),
+                    kind=label(f"commitments.variation.kind.{data['kind']}"),
                     text=data["text"],
                     due=data.get("due") or "–",
                 ),
             )
-        return (say(f"commitments.variation.ask_text_{data['kind']}"),)
+        return (say(f"commitments.variation.ask_text.{data['kind']}"),)
 
     def step(self, data: Data, got: Input, facts: Data) -> Turn:
         step, text = data["step"], typed(got)

@@ -22,6 +22,7 @@ from bot.telegram.render import Responder
 
 START = "new"  # the guided router's action that starts a draft
 MOST_BUTTONS = 20
+DECIDED = {f"commitments.variation.decided.{outcome}" for outcome in OUTCOMES}
 
 
 def _keyboard(t: Translator, member: Member, proposable: list[int]) -> InlineKeyboardMarkup | None:
@@ -91,7 +92,7 @@ async def on_variation(
     else:
         key = "commitments.coordinators_only"
     responder.answer_callback(callback, t(key))
-    if key.startswith("commitments.variation.decided") and isinstance(callback.message, Message):
+    if key in DECIDED and isinstance(callback.message, Message):
         responder.remove_buttons(callback.message.message_id)
 
 
