@@ -1,7 +1,7 @@
 """commitments register: commitments, delivery check-ins, anonymous tallies, variations
 
 Revision ID: 0018
-Revises: 0022
+Revises: 0017
 Create Date: 2026-12-06 05:40:00.000000
 """
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision: str = '0018'
-down_revision: str | None = '0022'
+down_revision: str | None = '0017'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
