@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.domain.clock import ManualClock
 from bot.domain.commitments import CommitmentSpec
 from bot.sandbox.emulator import BotAPIEmulator
+from bot.services.champion_handover import open_commitments
 from bot.services.commitments import OpenCommitment, open_commitments_of
 from bot.storage.commitment_models import (
     Commitment,
@@ -229,6 +230,10 @@ async def test_the_owner_is_asked_before_and_on_the_due_date(
     assert phone.new() == []  # asked once per stage
     assert youth.new() == []  # not rated before the due date
 
+    assert app.session_factory is not None
+    async with app.session_factory() as session:
+        briefing = await open_commitments(session, org_key="city hall")
+    assert briefing == ["#1 Repair the water point → River Youth · 2026-01-10"]
     [still_open] = await open_of(app, "city hall")  # what a champion's briefing lists
     assert (still_open.what, still_open.status, still_open.due_on) == (
         "Repair the water point",
