@@ -225,6 +225,7 @@ class BotApp:
                 "exports": services.exports,
                 "caucus": services.caucus,
                 "parent_ties": services.parent_ties,
+                "commitments": services.commitments,
             },
         )
         monitor = BroadcastMonitor(
@@ -388,6 +389,7 @@ class BotApp:
             alerts=services.alerts,
             champions=services.champions,
             parent_ties=services.parent_ties,
+            commitments=services.commitment_checkins,
         )
         services.concerns.wake_filing = self.scheduler.file_concerns_soon
         await self.scheduler.start()

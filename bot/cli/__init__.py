@@ -1,5 +1,5 @@
 """The `partnerbot` command: run | sandbox | migrate | flows | schedules | export | audit | report |
-keys | backup | restore | move-to-postgres | committees | champions | invite.
+keys | backup | restore | move-to-postgres | committees | champions | commitments | invite.
 
 One module per command group, each with an `add_parsers(sub)` that registers its commands;
 `common` holds what they share (settings, the database, plain text)."""
@@ -12,6 +12,7 @@ from bot.cli import (
     backup,
     caucus,
     champions,
+    commitments,
     committees,
     flows,
     invites,
@@ -34,6 +35,7 @@ GROUPS = (
     report,
     committees,
     champions,
+    commitments,
     invites,
     keys,
     backup,

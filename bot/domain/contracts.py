@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.domain import caucus, concerns, invites, reports
+from bot.domain import caucus, commitments, concerns, invites, reports
 from bot.domain.flows import AskKind, AskNode, Flow, FlowProblem, FlowRegistry, ProfileField
 
 # Finishers: the code a flow's answers are handed over to when it ends (`finisher:` in a flow).
@@ -123,6 +123,19 @@ NEEDS = (
         "the objective progress report (bot/services/reports.py)",
         flow=reports.PROGRESS_FLOW,
         rules=(Worded("scale", "report.objective.{key}"),),
+    ),
+    Need(
+        "a commitment's delivery check-in (bot/services/commitment_checkins.py)",
+        finisher=commitments.CHECKIN_FINISHER,
+        rules=(
+            Asks("status", ("choice",), commitments.DELIVERY_STATES),
+            Asks("note", ("text",)),
+        ),
+    ),
+    Need(
+        "a commitment's anonymous rating (bot/services/commitment_checkins.py)",
+        finisher=commitments.RATING_FINISHER,
+        rules=(Asks("delivery", ("scale",)), Asks("spirit", ("scale",))),
     ),
 )
 

@@ -38,6 +38,7 @@ from bot.services.alerts import TrustAlerts
 from bot.services.ballots import Ballots
 from bot.services.champions import Champions
 from bot.services.checkins import Checkins, TickReport
+from bot.services.commitment_checkins import CommitmentCheckins
 from bot.services.concerns import Concerns
 from bot.services.conversations import CONSENT_SHOWN_FOR
 from bot.services.digests import Digests
@@ -76,8 +77,10 @@ class CheckinScheduler:
         alerts: TrustAlerts | None = None,
         champions: Champions | None = None,
         parent_ties: ParentTies | None = None,
+        commitments: CommitmentCheckins | None = None,
     ) -> None:
         self.session_factory = session_factory
+        self.commitments = commitments
         self.checkins = checkins
         self.digests = digests
         self.ballots = ballots
@@ -151,6 +154,7 @@ class CheckinScheduler:
             await self.file_concerns()
             await self._alert()
             await self._watch_champions()
+            await self._run_commitments(now)
             async with self.session_factory() as session:
                 if self.digests is not None:
                     await self._run_digests(session, now, report)
@@ -260,6 +264,18 @@ class CheckinScheduler:
                 await self.parent_ties.run_due(session, now)
         except Exception:
             log.exception("parent-check alerts failed; the next pass tries again")
+
+    async def _run_commitments(self, now: datetime) -> None:
+        """Commitments' delivery check-ins and ratings, in a transaction of their own: a
+        failure there must not hold check-ins back."""
+        if self.commitments is None:
+            return
+        try:
+            async with self.session_factory() as session:
+                await self.commitments.run_due(session, now)
+                await session.commit()
+        except Exception:
+            log.exception("commitment check-ins failed; the next pass tries again")
 
     async def _fire(self) -> None:
         try:

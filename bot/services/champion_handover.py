@@ -23,6 +23,7 @@ from bot.services.champions import (
     name_of,
     seat_id,
 )
+from bot.services.commitments import open_commitments_of
 from bot.storage import audit, outbox, repo
 from bot.storage import champions as store
 from bot.storage import committees as committee_store
@@ -46,11 +47,12 @@ class Handover:
 
 
 async def open_commitments(session: AsyncSession, *, org_key: str) -> list[str]:
-    """The organisation's open commitments, one line each, for the successor's briefing.
-
-    The commitments register (migration 0018, built in parallel) adds its lines here; until
-    then there are none to list."""
-    return []
+    """The organisation's open commitments, one line each, for the successor's briefing:
+    what, for whom, by when (from the commitments register)."""
+    return [
+        f"#{c.id} {html.escape(c.what)} → {html.escape(c.beneficiary)} · {c.due_on.isoformat()}"
+        for c in await open_commitments_of(session, org_key)
+    ]
 
 
 class Handovers:

@@ -12,10 +12,12 @@ from bot.domain.guided import Data, Effect
 from bot.domain.guides.broadcast import Broadcast
 from bot.domain.guides.caucus import CaucusRounds
 from bot.domain.guides.champions import ChampionsGuide
+from bot.domain.guides.commitment import NewCommitment
 from bot.domain.guides.forget import Forget
 from bot.domain.guides.proxy import Proxy
 from bot.domain.guides.schedule import Schedule
 from bot.domain.guides.ticket import AnswerTicket
+from bot.domain.guides.variation import ProposeVariation
 from bot.domain.schedule_draft import ScheduleDraft
 from bot.domain.schedules import ScheduleError, local_moment, relative_day
 from bot.i18n import Catalogs
@@ -25,6 +27,8 @@ from bot.services.caucus import Caucus, CaucusHost
 from bot.services.champion_host import ChampionsHost
 from bot.services.champions import Champions
 from bot.services.checkins import Checkins, span, spec_of
+from bot.services.commitment_guides import CommitmentHost, VariationHost
+from bot.services.commitments import Commitments
 from bot.services.concerns import Concerns, actions_keyboard
 from bot.services.conversations import Conversations, UserRef
 from bot.services.guided import Guide, Guides
@@ -248,6 +252,7 @@ def build_guides(
     champions: Champions | None = None,
     reports: Reports | None = None,
     reads: SessionFactory | None = None,
+    commitments: Commitments | None = None,
 ) -> Guides:
     """Every guided command with its host."""
     guides = [
@@ -268,4 +273,7 @@ def build_guides(
         guides.append(
             Guide(ChampionsGuide(), ChampionsHost(champions, reports=reports, reads=reads))
         )
+    if commitments is not None:
+        guides.append(Guide(NewCommitment(), CommitmentHost(commitments)))
+        guides.append(Guide(ProposeVariation(), VariationHost(commitments)))
     return Guides(guides, clock=clock)

@@ -11,7 +11,9 @@ from bot.config import Settings
 from bot.content import Content
 from bot.delivery.shown import ShownMessages
 from bot.domain.clock import Clock
+from bot.domain.commitments import CHECKIN_FINISHER, RATING_FINISHER
 from bot.domain.contracts import CAUCUS_FINISHER, CONCERNS_FINISHER
+from bot.domain.due import DueRule
 from bot.domain.flows import FlowRegistry
 from bot.i18n import Catalogs
 from bot.services.alerts import TrustAlerts
@@ -20,6 +22,8 @@ from bot.services.broadcasts import Broadcasts
 from bot.services.caucus import Caucus
 from bot.services.champions import Champions
 from bot.services.checkins import Checkins
+from bot.services.commitment_checkins import CommitmentCheckins
+from bot.services.commitments import Commitments
 from bot.services.committees import Committees
 from bot.services.concerns import Concerns
 from bot.services.conversations import Conversations
@@ -107,6 +111,8 @@ class Services:
     caucus: Caucus
     alerts: TrustAlerts
     parent_ties: ParentTies
+    commitments: Commitments
+    commitment_checkins: CommitmentCheckins
 
     def close(self) -> None:
         """End what runs beside the bot (the export worker)."""
@@ -134,6 +140,11 @@ class Services:
             committees=committees,
             min_group=settings.report_min_group,
         )
+        commitments = Commitments(clock=clock, content=content, min_group=settings.report_min_group)
+        rule = DueRule(
+            settings.partnership_timezone, settings.quiet_hours_start, settings.quiet_hours_end
+        )
+        commitment_checkins = CommitmentCheckins(clock=clock, content=content, rule=rule)
         invitations = Invitations(clock=clock, committees=committees, content=content)
         conversations = Conversations(
             content=content,
@@ -145,6 +156,8 @@ class Services:
             finishers={
                 CONCERNS_FINISHER: concerns.finish_flow,
                 CAUCUS_FINISHER: caucus.finish_flow,
+                CHECKIN_FINISHER: commitment_checkins.finish_checkin,
+                RATING_FINISHER: commitment_checkins.finish_rating,
             },
             partnership_timezone=settings.partnership_timezone,
             # An invitation link's group and committee, and the seat it offers, taken up.
@@ -184,4 +197,6 @@ class Services:
                 drop=settings.trust_alert_drop,
             ),
             parent_ties=parent_ties_for(settings, content),
+            commitments=commitments,
+            commitment_checkins=commitment_checkins,
         )

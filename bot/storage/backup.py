@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel
 
-import bot.storage.models  # noqa: F401  (the tables, in SQLModel.metadata)
+import bot.storage.tables  # noqa: F401  (every table, in SQLModel.metadata)
 
 BATCH = 500
 # SQLite waits this long (ms) for the bot's write transaction to end before copying.

@@ -11,6 +11,7 @@ from sqlalchemy import delete, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.storage import commitments
 from bot.storage.audit import FORMER_MEMBER_LABEL
 from bot.storage.caucus import invited_rounds
 from bot.storage.caucus_models import CaucusRound, CaucusSeat
@@ -167,6 +168,7 @@ async def erase_member(session: AsyncSession, *, member: Member, raiser_tag: str
     )
     await _scrub_outbox_mentions(session, member)
     await _scrub_ticket_messages(session, member_id)
+    await commitments.forget_member(session, member_id=member_id, erased=ERASED_WORDS)
 
     named = select(Ticket.id).where(Ticket.member_id == member_id)
     await session.exec(

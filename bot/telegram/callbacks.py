@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from aiogram.filters.callback_data import CallbackData
 
-from bot.domain import payload
+from bot.domain import commitments, payload
 
 
 class Answer(CallbackData, prefix=payload.PREFIX):
@@ -103,6 +103,14 @@ class CaucusAction(CallbackData, prefix="cc"):
     round_id: int
 
 
+class VariationPress(CallbackData, prefix=commitments.VARIATION_PREFIX):
+    """A variation of a commitment: a partner's response or a coordinator's outcome (built as
+    plain JSON by `bot.domain.commitments.variation_button`, as the sender queues it)."""
+
+    variation_id: int
+    choice: str
+
+
 FACTORIES: tuple[type[CallbackData], ...] = (
     Answer,
     LanguageChoice,
@@ -116,4 +124,5 @@ FACTORIES: tuple[type[CallbackData], ...] = (
     TicketReply,
     InviteChoice,
     CaucusAction,
+    VariationPress,
 )

@@ -38,7 +38,7 @@ from bot.telegram.updates import SkipUnreadableUpdates
 log = logging.getLogger(__name__)
 # The menu: these first, then each flow's own command, then the rest.
 MENU_FIRST = ("start", "help")
-MENU_LAST = ("concerns", "language", "mydata", "forget", "cancel", "stop")
+MENU_LAST = ("concerns", "commitments", "language", "mydata", "forget", "cancel", "stop")
 MEMBER_COMMANDS = MENU_FIRST + MENU_LAST
 
 
@@ -121,6 +121,7 @@ def build_dispatcher(
         champions=(services or {}).get("champions"),  # type: ignore[arg-type]
         reports=(services or {}).get("reports"),  # type: ignore[arg-type]
         reads=reads,
+        commitments=(services or {}).get("commitments"),  # type: ignore[arg-type]
     )
     dispatcher.update.outer_middleware(tracker)
     dispatcher.update.outer_middleware(ChatOrder())

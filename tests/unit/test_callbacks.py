@@ -10,7 +10,7 @@ import pytest
 from aiogram.filters.callback_data import MAX_CALLBACK_LENGTH, CallbackData
 
 from bot.content import load_flows
-from bot.domain import caucus
+from bot.domain import caucus, commitments
 from bot.domain.flows import AskNode
 from bot.domain.guides.broadcast import Broadcast
 from bot.domain.guides.caucus import CaucusRounds
@@ -39,6 +39,7 @@ from bot.telegram.callbacks import (
     ScheduleStep,
     TicketAction,
     TicketReply,
+    VariationPress,
 )
 from bot.telegram.routers.guided import START
 
@@ -99,6 +100,10 @@ SAMPLES: dict[type[CallbackData], list[CallbackData]] = {
     CaucusAction: [
         CaucusAction(action=a, round_id=BIG_ID) for a in ("join", caucus.ADD, *caucus.REACTIONS)
     ],
+    VariationPress: [
+        VariationPress(variation_id=BIG_ID, choice=c)
+        for c in (*commitments.RESPONSES, *commitments.OUTCOMES)
+    ],
 }
 
 
@@ -113,6 +118,13 @@ def test_the_largest_values_fit_and_round_trip(factory: type[CallbackData]) -> N
         packed = sample.pack()  # raises over 64 bytes
         assert len(packed.encode()) <= MAX_CALLBACK_LENGTH
         assert factory.unpack(packed) == sample
+
+
+def test_variation_buttons_pack_as_their_factory() -> None:
+    """Variation buttons are queued as Bot API JSON by the commitments service."""
+    for choice in (*commitments.RESPONSES, *commitments.OUTCOMES):
+        packed = commitments.variation_button(BIG_ID, choice)
+        assert VariationPress.unpack(packed) == VariationPress(variation_id=BIG_ID, choice=choice)
 
 
 def test_prefixes_are_distinct_so_no_press_is_ambiguous() -> None:
