@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import html
-import importlib
-import pkgutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -26,6 +24,7 @@ from bot.domain.reports import (
     settled_latest,
 )
 from bot.services.charts import render_png
+from bot.services.registries import import_package
 from bot.storage.db import SessionFactory
 from bot.storage.reports import (
     count_invited_by_group,
@@ -35,8 +34,7 @@ from bot.storage.reports import (
 )
 
 # Every module of bot/domain/report_kinds registers its report on import.
-for _module in pkgutil.iter_modules(report_kinds.__path__):
-    importlib.import_module(f"{report_kinds.__name__}.{_module.name}")
+import_package(report_kinds)
 KINDS = report_kinds.kinds()
 
 

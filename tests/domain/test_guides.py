@@ -11,14 +11,11 @@ import pytest
 from aiogram.filters.callback_data import MAX_CALLBACK_LENGTH
 
 from bot.domain.guided import Input, Label, Machine, Say, Turn
-from bot.domain.guides.broadcast import Broadcast
-from bot.domain.guides.caucus import CaucusRounds
-from bot.domain.guides.champions import ChampionsGuide
 from bot.domain.guides.forget import Forget
 from bot.domain.guides.proxy import Proxy
-from bot.domain.guides.schedule import Schedule
 from bot.domain.guides.ticket import AnswerTicket
 from bot.i18n import Catalogs
+from bot.services.guides import registered
 from bot.telegram.callbacks import GuidedStep
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,15 +40,8 @@ FACTS: dict[str, Any] = {
     "invited": 4,
     "coordinator": True,
 }
-MACHINES: list[Machine] = [
-    Forget(),
-    AnswerTicket(),
-    Proxy(),
-    Broadcast(),
-    Schedule(),
-    CaucusRounds(),
-    ChampionsGuide(),
-]
+# Every registered machine: a new guided command is walked without being listed here.
+MACHINES: list[Machine] = [found.machine for found in registered()]
 
 
 def test_forget_takes_a_typed_yes_or_no_in_the_members_words() -> None:

@@ -18,6 +18,7 @@ from bot.domain.guided import (
     Turn,
     closed,
     column,
+    guided,
     label,
     refuse,
     say,
@@ -28,6 +29,7 @@ from bot.domain.reading import clean, is_blank
 from bot.domain.timing import BadDateTime, parse_local_datetime, zone
 
 
+@guided(host="broadcast")
 class Broadcast:
     kind = "broadcast"
     command: str | None = "broadcast"

@@ -23,6 +23,7 @@ from bot.domain.guided import (
     checkbox,
     closed,
     column,
+    guided,
     label,
     refuse,
     say,
@@ -53,6 +54,7 @@ def _error(exc: ScheduleError) -> Label:
     return Label(exc.key, exc.params)
 
 
+@guided(host="schedule")
 class Schedule:
     kind = "schedule"
     command: str | None = None

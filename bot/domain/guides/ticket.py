@@ -7,12 +7,13 @@ Started by the ticket's Answer or Decline button (`bot.telegram.routers.concerns
 from __future__ import annotations
 
 from bot.domain import concerns as rules
-from bot.domain.guided import Data, Effect, Input, Role, Say, Turn, closed, say, stay, typed
+from bot.domain.guided import Data, Effect, Input, Role, Say, Turn, closed, guided, say, stay, typed
 from bot.domain.reading import clean, is_blank
 
 WRITE = "write"
 
 
+@guided(host="tickets")
 class AnswerTicket:
     kind = "ticket"
     command: str | None = None
