@@ -1,4 +1,5 @@
-"""The tickets' host: answering, declining and moving a ticket (coordinators)."""
+"""The tickets' hosts: coordinators answering, declining and moving a ticket; a raiser
+replying."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import concerns as rules
 from bot.domain.guided import Data, Effect
+from bot.domain.guides.reply import SEALED
 from bot.i18n import Catalogs
 from bot.services.concerns import Concerns, actions_keyboard
 from bot.services.guides import host
-from bot.storage.models import Member
+from bot.services.sealing import Sealer
+from bot.storage.models import Member, Ticket
 
 
 @host("tickets")
@@ -73,3 +76,41 @@ class TicketHost:
             "card": await self.concerns.card(session, ticket, t),
             "keyboard": actions_keyboard(ticket, t),
         }
+
+
+@host("ticket_reply")
+class ReplyHost:
+    """A raiser's reply: the ticket, opened from its seal and theirs only; relaying the reply
+    (sealed for filing when anonymous, `Concerns.reply`)."""
+
+    def __init__(self, concerns: Concerns, sealer: Sealer) -> None:
+        self.concerns, self.sealer = concerns, sealer
+
+    async def facts(self, session: AsyncSession, member: Member, data: Data) -> Data:
+        ticket = await self._theirs(session, member, self.sealer.unseal(str(data.get(SEALED, ""))))
+        return {
+            "handle": None if ticket is None else ticket.handle,
+            "anonymous": ticket is not None and ticket.anonymous,
+        }
+
+    async def perform(self, session: AsyncSession, member: Member, effect: Effect) -> Data:
+        if effect.name == "open":
+            ticket = await self._theirs(session, member, int(effect.params["ticket_id"]))
+            return {} if ticket is None else {"sealed": self.sealer.seal(ticket.id or 0)}
+        ticket_id = self.sealer.unseal(str(effect.params[SEALED]))
+        ticket = await self._theirs(session, member, ticket_id)
+        if ticket is None:
+            return {"sent": False}
+        await self.concerns.reply(session, member=member, ticket=ticket, text=effect.params["text"])
+        # Said in the raiser's transaction: an anonymous ticket's handle is not beside them.
+        return {"sent": True, "handle": None if ticket.anonymous else ticket.handle}
+
+    async def _theirs(
+        self, session: AsyncSession, member: Member, ticket_id: int | None
+    ) -> Ticket | None:
+        ticket = None if ticket_id is None else await self.concerns.get(session, ticket_id)
+        if ticket is None or not await self.concerns.is_raiser(
+            session, member=member, ticket=ticket
+        ):
+            return None
+        return ticket
