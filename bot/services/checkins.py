@@ -17,7 +17,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.delivery.transport import Composed
 from bot.domain import engine
-from bot.domain.audiences import Audience
 from bot.domain.due import DueRule
 from bot.domain.flows import Flow, FlowRegistry
 from bot.domain.parent_ties import PARENT_FLOW, partner_audience
@@ -33,7 +32,6 @@ from bot.services.checkin_messages import CheckinMessages
 from bot.services.checkin_runs import CheckinRunner, Checkpoint, TickReport, spec_of
 from bot.services.conversations import ONBOARDING, TIME_ZONE
 from bot.services.schedule_wording import Figures, ScheduleWording, span
-from bot.storage import audiences
 from bot.storage import checkins as checkin_store
 from bot.storage import committees as committee_store
 from bot.storage import schedules as store
@@ -254,14 +252,6 @@ class Checkins:
     async def counts(self, session: AsyncSession, *, schedule_id: int) -> dict[str, int]:
         """A schedule's check-ins by status."""
         return await checkin_store.checkin_counts(session, schedule_id=schedule_id)
-
-    async def audience_size(self, session: AsyncSession, audience: Audience) -> int:
-        """How many members the audience holds now."""
-        return await audiences.count_audience(session, audience)
-
-    async def committees(self, session: AsyncSession) -> list[tuple[int, str]]:
-        """Active committees a check-in can go to: (id, name), oldest first."""
-        return [(c.id or 0, c.name) for c in await committee_store.list_committees(session)]
 
     # -- wording ----------------------------------------------------------------------------
 

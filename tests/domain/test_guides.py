@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from aiogram.filters.callback_data import MAX_CALLBACK_LENGTH
 
-from bot.domain.guided import Input, Label, Machine, Say, Turn
+from bot.domain.guided import Effect, Input, Label, Machine, Say, Turn
 from bot.domain.guides.forget import Forget
 from bot.domain.guides.proxy import Proxy
+from bot.domain.guides.reply import ReplyToTicket
 from bot.domain.guides.ticket import AnswerTicket
 from bot.i18n import Catalogs
 from bot.services.guides import registered
@@ -64,6 +65,23 @@ def test_a_ticket_answer_waits_for_a_shorter_text() -> None:
     assert turn.data is None and turn.effect is not None
     assert (turn.effect.name, turn.effect.params["text"]) == ("decline", "Out of scope")
     assert ticket.step(draft, Input(text="x"), {**FACTS, "handle": None}).data is None
+
+
+def test_a_raisers_reply_keeps_the_ticket_sealed_and_names_no_anonymous_handle() -> None:
+    reply = ReplyToTicket()
+    opening = reply.start("12", FACTS)
+    assert opening.data is None and opening.effect == Effect("open", {"ticket_id": 12})
+    assert reply.settle({}, opening.effect, {}).toast == Label("chat.closed")
+    draft = reply.settle({}, opening.effect, {"sealed": "gAAA"}).data
+    assert draft == {"step": "write", "ticket": "gAAA"}
+    anonymous = {**FACTS, "anonymous": True}
+    assert reply.show(draft, anonymous)[0].params == {}
+    assert reply.step(draft, Input(text="x" * 2001), anonymous).data == draft
+    turn = reply.step(draft, Input(text="Thanks"), anonymous)
+    assert turn.effect == Effect("reply", {"ticket": "gAAA", "text": "Thanks"})
+    sent = reply.settle(draft, turn.effect, {"sent": True, "handle": None})
+    assert [s.key for s in sent.says] == ["concern.reply_sent_anonymous"]
+    assert reply.step(draft, Input(text="Thanks"), {**FACTS, "handle": None}).effect is None
 
 
 def test_proxy_chooses_a_flow_a_group_and_a_language_then_begins() -> None:

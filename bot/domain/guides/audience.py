@@ -1,5 +1,5 @@
-"""The audience picker broadcasts and schedules share: everyone, or stakeholder groups,
-languages and committees ticked one by one.
+"""The audience step broadcasts and schedules share (`ask_audience`, `pick`): everyone, or
+stakeholder groups, languages and committees ticked one by one.
 
 Facts: `groups`, `locales`, `committees` ((id, name) pairs), `audience_size` (of the draft's
 audience now)."""
@@ -7,10 +7,10 @@ audience now)."""
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Protocol, Self, TypeVar
+from typing import Any, Protocol, Self, TypeVar
 
 from bot.domain.audiences import Audience
-from bot.domain.guided import Button, Data, Input, Row, checkbox, column, label
+from bot.domain.guided import Button, Data, Input, Row, Say, Turn, checkbox, column, label, say
 
 
 class Picking(Protocol):
@@ -26,6 +26,25 @@ class Picking(Protocol):
     def toggle_committee(self, committee_id: int) -> Self: ...
 
     def to_everyone(self) -> Self: ...
+
+    def to_json(self) -> dict[str, Any]: ...
+
+
+def ask_audience(prefix: str, audience: Audience, facts: Data) -> Say:
+    """The audience question and its picker, worded under `prefix` (`broadcast`, `schedules`):
+    `<prefix>.ask_audience` with the audience's size, `.everyone`, `.continue`."""
+    go_on, everyone = f"{prefix}.continue", f"{prefix}.everyone"
+    rows = audience_rows(audience, facts, everyone=everyone, go_on=go_on)
+    return say(f"{prefix}.ask_audience", *rows, count=facts["audience_size"])
+
+
+def pick(draft: Picking, got: Input, facts: Data) -> Turn | None:
+    """A press at the audience step: a tick redraws the picker in place (one picker, not one
+    per press); None for the button to go on, which each machine takes its own way."""
+    if got.action == "done":
+        return None
+    ticked = tick(draft, got, facts)
+    return Turn((ticked or draft).to_json(), redraw=True)
 
 
 def audience_rows(audience: Audience, facts: Data, *, everyone: str, go_on: str) -> tuple[Row, ...]:

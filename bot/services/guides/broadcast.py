@@ -8,6 +8,7 @@ from bot.domain.broadcasts import Draft as BroadcastDraft
 from bot.domain.guided import Data, Effect
 from bot.services.broadcasts import Broadcasts
 from bot.services.guides import MOMENT, host
+from bot.services.guides.audience import picker_facts
 from bot.storage.models import BroadcastStatus, Member
 
 
@@ -21,14 +22,8 @@ class BroadcastHost:
     async def facts(self, session: AsyncSession, member: Member, data: Data) -> Data:
         draft, b = BroadcastDraft.from_json(data), self.broadcasts
         send_at = None if draft.send_at is None else b.scheduled_for(draft.send_at)
-        return {
-            "groups": b.groups,
-            "locales": b.locales,
-            "committees": await b.committees(session),
-            "audience_size": await b.audience_size(session, draft.audience),
-            "timezone": b.partnership_timezone,
-            "send_at": None if send_at is None else send_at.strftime(MOMENT),
-        }
+        picker = await picker_facts(session, draft.audience, b)
+        return {**picker, "send_at": None if send_at is None else send_at.strftime(MOMENT)}
 
     async def perform(self, session: AsyncSession, member: Member, effect: Effect) -> Data:
         draft = BroadcastDraft.from_json(effect.params)

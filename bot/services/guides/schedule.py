@@ -11,7 +11,9 @@ from bot.domain.schedules import ScheduleError, local_moment, relative_day
 from bot.i18n import Catalogs
 from bot.services.checkins import Checkins, span, spec_of
 from bot.services.guides import host
+from bot.services.guides.audience import picker_facts
 from bot.storage import audit
+from bot.storage.audiences import count_audience
 from bot.storage.models import Member
 
 
@@ -26,13 +28,10 @@ class ScheduleHost:
     async def facts(self, session: AsyncSession, member: Member, data: Data) -> Data:
         draft = ScheduleDraft.from_json(data) if data else ScheduleDraft()
         c, now = self.checkins, self.clock.now()
+        picker = await picker_facts(session, draft.audience, c)
         found = {
+            **picker,
             "flows": {f.id: f.title for f in c.schedulable},
-            "groups": c.groups,
-            "locales": c.locales,
-            "committees": await c.committees(session),
-            "audience_size": await c.audience_size(session, draft.audience),
-            "timezone": c.partnership_timezone,
             "today": c.local_today(now),
         }
         if draft.step == "preview":
@@ -54,7 +53,7 @@ class ScheduleHost:
             "flow": c.flow_title(spec.flow_id, t),
             "when": c.describe(spec, t),
             "audience": c.describe_audience(c.audience_of(spec), t),
-            "count": await c.audience_size(session, spec.audience),
+            "count": await count_audience(session, c.audience_of(spec)),
             "window": span(spec.window, t),
             "reminders": c.describe_reminders(spec, t),
             "preview": preview,
