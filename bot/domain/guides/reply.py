@@ -9,7 +9,6 @@ replying. Facts: the ticket's `handle` (None: gone, or not theirs) and whether i
 
 from __future__ import annotations
 
-from bot.domain import concerns as rules
 from bot.domain.guided import (
     Data,
     Effect,
@@ -21,10 +20,8 @@ from bot.domain.guided import (
     guided,
     label,
     say,
-    stay,
-    typed,
 )
-from bot.domain.reading import clean, is_blank
+from bot.domain.guides.ticket import written
 
 WRITE = "write"
 SEALED = "ticket"  # the draft's key for the sealed ticket id (re-sealed by a key rotation)
@@ -53,13 +50,9 @@ class ReplyToTicket:
         return (say("concern.ask_reply", handle=facts.get("handle") or ""),)
 
     def step(self, data: Data, got: Input, facts: Data) -> Turn:
-        length = len(typed(got))
-        if length > rules.MAX_TEXT:
-            # The reply keeps waiting for a shorter one.
-            return stay(data, say("ticket.too_long", length=length, max=rules.MAX_TEXT))
-        text = clean(got.text or "")
-        if facts.get("handle") is None or is_blank(text):
-            return closed(say("ticket.cancelled"))
+        text = written(data, got, facts)
+        if isinstance(text, Turn):
+            return text
         params = {SEALED: data[SEALED], "text": text}
         return Turn(None, effect=Effect("reply", params), show=False)
 
