@@ -16,7 +16,7 @@ from bot.domain.guides.proxy import Proxy
 from bot.domain.guides.reply import ReplyToTicket
 from bot.domain.guides.ticket import AnswerTicket
 from bot.i18n import Catalogs
-from bot.services.guides import registered
+from bot.services.guides import hosts, registered
 from bot.telegram.callbacks import GuidedStep
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -150,3 +150,7 @@ def test_every_key_shown_is_worded_and_every_button_fits(machine: Machine) -> No
     assert last is None or machine.step_of(last) in ends
     for locale, worded in KEYS.items():
         assert keys - worded == set(), locale
+
+
+def test_every_machine_names_a_host_that_is_registered() -> None:
+    assert [f.machine.kind for f in registered() if f.host and f.host not in hosts()] == []

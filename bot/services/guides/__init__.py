@@ -41,16 +41,24 @@ def registered() -> list[Registered]:
     return list(MACHINES.values())
 
 
+def hosts() -> dict[str, type[Host]]:
+    """Every host of this package, by name, each module imported so it registers."""
+    import_package(sys.modules[__name__])
+    return HOSTS
+
+
 def build_guides(*, clock: Clock, **services: object) -> Guides:
     """Every registered guided command with its host."""
-    import_package(sys.modules[__name__])
+    known = hosts()
     available: dict[str, object] = {"clock": clock, **services}
     made: dict[str, Host | None] = {}
     guides = []
     for found in registered():
         name = found.host
         if name not in made:
-            made[name] = _build(HOSTS[name], available) if name else NoHost()
+            if name and name not in known:
+                raise LookupError(f"{found.machine.kind!r} names the host {name!r}: none has it")
+            made[name] = _build(known[name], available) if name else NoHost()
         served = made[name]
         if served is not None:
             guides.append(Guide(found.machine, served, lapse=found.lapse))
