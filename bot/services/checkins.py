@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.delivery.transport import Composed
 from bot.domain import engine
+from bot.domain.audiences import Audience
 from bot.domain.due import DueRule
 from bot.domain.flows import Flow, FlowRegistry
 from bot.domain.parent_ties import PARENT_FLOW, partner_audience
