@@ -6,7 +6,7 @@ coordinator's messages and renders each step.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
@@ -19,11 +19,6 @@ DEFAULT = ""  # the texts key of the text that goes to every language without it
 Step = Literal[
     "text", "audience", "variants", "variant_text", "urgent", "when", "when_at", "preview"
 ]
-
-
-def _toggle(values: tuple[str, ...], value: str, order: Iterable[str]) -> tuple[str, ...]:
-    chosen = set(values) ^ {value}
-    return tuple(v for v in order if v in chosen)
 
 
 @dataclass(frozen=True)
@@ -49,22 +44,8 @@ class Draft:
             media_file_id=media_file_id,
         )
 
-    def toggle_group(self, group: str, order: Iterable[str]) -> Draft:
-        return replace(
-            self,
-            audience=replace(self.audience, groups=_toggle(self.audience.groups, group, order)),
-        )
-
-    def toggle_language(self, language: str, order: Iterable[str]) -> Draft:
-        languages = _toggle(self.audience.languages, language, order)
-        return replace(self, audience=replace(self.audience, languages=languages))
-
-    def toggle_committee(self, committee_id: int) -> Draft:
-        chosen = set(self.audience.committees) ^ {committee_id}
-        return replace(self, audience=replace(self.audience, committees=tuple(sorted(chosen))))
-
-    def to_everyone(self) -> Draft:
-        return replace(self, audience=Audience())
+    def with_audience(self, audience: Audience) -> Draft:
+        return replace(self, audience=audience)
 
     def audience_chosen(self, *, locales: tuple[str, ...]) -> Draft:
         """Go on: offer a text per language when the audience may read several."""

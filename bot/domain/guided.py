@@ -5,15 +5,17 @@ the facts the host looked up, and returns a `Turn`: the next draft (or None: clo
 show as message keys and button specs (never wording), and at most one `Effect` for the host
 to carry out (the I/O), whose outcome the machine then words with `settle`.
 
-The host (`bot.services.guided`) stores one draft per (member, kind), so several can be open at
-once; the router (`bot.telegram.routers.guided`) renders turns and packs buttons.
+A machine registers itself with `@guided(host=...)`, naming the host that does its I/O (in
+`bot.services.guides`). `bot.services.guided` stores one draft per (member, kind), so several
+can be open at once; the router (`bot.telegram.routers.guided`) renders turns and packs buttons.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from datetime import timedelta
+from typing import Any, Literal, Protocol, TypeVar
 
 Data = Mapping[str, Any]
 Role = Literal["member", "coordinator"]
@@ -157,6 +159,32 @@ class Machine(Protocol):
     def settle(self, data: Data, effect: Effect, outcome: Data) -> Turn:
         """Word what the host's effect did."""
         ...
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A machine; the host (by name, `bot.services.guides`) that serves its facts and effects,
+    "" for none; how long an untouched draft stays open (None: until closed)."""
+
+    machine: Machine
+    host: str = ""
+    lapse: timedelta | None = None
+
+
+MACHINES: dict[str, Registered] = {}
+M = TypeVar("M", bound=Machine)
+
+
+def guided(*, host: str = "", lapse: timedelta | None = None) -> Callable[[type[M]], type[M]]:
+    """Register a step machine class (a decorator): every module of `bot.domain.guides` is
+    imported by the host, so a new guided command needs no list to be added to."""
+
+    def register(cls: type[M]) -> type[M]:
+        made = cls()
+        MACHINES[made.kind] = Registered(made, host, lapse)
+        return cls
+
+    return register
 
 
 def typed(got: Input) -> str:

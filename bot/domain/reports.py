@@ -40,6 +40,7 @@ NOT_RESPONSES = frozenset({"onboarding", "concerns"})
 UNDER_REPRESENTED = 0.8
 
 Words = Callable[..., str]  # a translator: key and parameters to wording
+HIDDEN_MARK = "–"  # what a suppressed figure shows
 
 
 def trust_rows(rows: Iterable[AnswerRow], groups: Sequence[str]) -> list[AnswerRow]:

@@ -8,8 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, time, timedelta
 from typing import Any, Literal
 
-from bot.domain.audiences import Audience
-from bot.domain.broadcasts import _toggle
+from bot.domain.audiences import Audience, pressed
 from bot.domain.schedules import (
     BASES,
     DEFAULT_REMINDERS,
@@ -77,20 +76,8 @@ class ScheduleDraft:
     def with_flow(self, flow_id: str) -> ScheduleDraft:
         return replace(self, flow_id=flow_id, step="audience")
 
-    def toggle_group(self, group: str, order: Collection[str]) -> ScheduleDraft:
-        groups = _toggle(self.audience.groups, group, order)
-        return replace(self, audience=replace(self.audience, groups=groups))
-
-    def toggle_language(self, language: str, order: Collection[str]) -> ScheduleDraft:
-        languages = _toggle(self.audience.languages, language, order)
-        return replace(self, audience=replace(self.audience, languages=languages))
-
-    def toggle_committee(self, committee_id: int) -> ScheduleDraft:
-        chosen = tuple(sorted(set(self.audience.committees) ^ {committee_id}))
-        return replace(self, audience=replace(self.audience, committees=chosen))
-
-    def to_everyone(self) -> ScheduleDraft:
-        return replace(self, audience=Audience())
+    def with_audience(self, audience: Audience) -> ScheduleDraft:
+        return replace(self, audience=audience)
 
     def audience_chosen(self) -> ScheduleDraft:
         return replace(self, step="kind")
@@ -183,16 +170,12 @@ class ScheduleDraft:
         if step == "flow" and arg in flows:
             return self.with_flow(arg)
         if step == "audience":
-            if action == "all":
-                return self.to_everyone()
-            if action == "group" and arg in groups:
-                return self.toggle_group(arg, groups)
-            if action == "lang" and arg in locales:
-                return self.toggle_language(arg, locales)
-            if action == "committee" and arg.isdigit() and int(arg) in committees:
-                return self.toggle_committee(int(arg))
             if action == "done":
                 return self.audience_chosen()
+            facts = {"groups": groups, "locales": locales, "committees": committees}
+            picked = pressed(self.audience, action, arg, facts)
+            if picked is not None:
+                return self.with_audience(picked)
         if step == "kind" and arg in KINDS:
             return self.with_kind(arg)
         if step == "days" and action == "toggle" and arg.isdigit() and int(arg) < 7:

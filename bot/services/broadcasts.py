@@ -17,7 +17,6 @@ from bot.domain.broadcasts import Draft
 from bot.domain.clock import Clock
 from bot.domain.timing import quiet_hours_end, zone
 from bot.storage import audiences, audit, outbox, outbox_figures, repo
-from bot.storage import committees as committee_store
 from bot.storage.models import Broadcast, BroadcastStatus, Member, OutboxStatus
 
 PENDING = (OutboxStatus.QUEUED, OutboxStatus.SENDING)
@@ -84,16 +83,6 @@ class Broadcasts:
     @property
     def groups(self) -> tuple[str, ...]:
         return self.content.groups
-
-    # -- the draft --------------------------------------------------------------------------
-
-    async def audience_size(self, session: AsyncSession, audience: Audience) -> int:
-        """How many members would receive a broadcast to `audience` now."""
-        return await audiences.count_audience(session, audience)
-
-    async def committees(self, session: AsyncSession) -> list[tuple[int, str]]:
-        """Active committees a broadcast can go to: (id, name), oldest first."""
-        return [(c.id or 0, c.name) for c in await committee_store.list_committees(session)]
 
     # -- sending ----------------------------------------------------------------------------
 

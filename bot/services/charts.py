@@ -14,9 +14,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import Colormap
 from matplotlib.figure import Figure
 
-from bot.domain.reports import ChartData
+from bot.domain.reports import HIDDEN_MARK, ChartData
 
-HIDDEN_MARK = "–"  # what a suppressed cell shows
 UNDER_COLOUR = "#c0392b"
 _DPI = 110
 # matplotlib shares font and text caches between figures: one drawing at a time.

@@ -33,7 +33,6 @@ from bot.services.checkin_messages import CheckinMessages
 from bot.services.checkin_runs import CheckinRunner, Checkpoint, TickReport, spec_of
 from bot.services.conversations import ONBOARDING, TIME_ZONE
 from bot.services.schedule_wording import Figures, ScheduleWording, span
-from bot.storage import audiences
 from bot.storage import checkins as checkin_store
 from bot.storage import committees as committee_store
 from bot.storage import schedules as store
@@ -254,14 +253,6 @@ class Checkins:
     async def counts(self, session: AsyncSession, *, schedule_id: int) -> dict[str, int]:
         """A schedule's check-ins by status."""
         return await checkin_store.checkin_counts(session, schedule_id=schedule_id)
-
-    async def audience_size(self, session: AsyncSession, audience: Audience) -> int:
-        """How many members the audience holds now."""
-        return await audiences.count_audience(session, audience)
-
-    async def committees(self, session: AsyncSession) -> list[tuple[int, str]]:
-        """Active committees a check-in can go to: (id, name), oldest first."""
-        return [(c.id or 0, c.name) for c in await committee_store.list_committees(session)]
 
     # -- wording ----------------------------------------------------------------------------
 

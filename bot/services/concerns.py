@@ -28,7 +28,7 @@ from bot.domain.clock import Clock
 from bot.domain.engine import Reply
 from bot.i18n import Catalogs, Translator
 from bot.services.ballots import day_of
-from bot.services.sealing import SEALED_DRAFT, Sealer
+from bot.services.sealing import Sealer
 from bot.storage import audit, outbox, repo
 from bot.storage import ballots as sealed_store
 from bot.storage import committees as committee_store
@@ -39,7 +39,6 @@ from bot.storage.models import Member, MemberStatus, Ticket
 log = logging.getLogger(__name__)
 COORDINATOR_PREFIX = "tk"  # tk:<action>:<ticket id>, coordinators' buttons
 RAISER_PREFIX = "tr"  # tr:reply:<ticket id>, the raiser's button
-RAISER_DRAFT = "ticket_reply"
 ACTIONS = {
     rules.DISCUSSED: "discussed",
     rules.AGREED: "agreed",
@@ -344,10 +343,6 @@ class Concerns:
             escalated += 1
         return escalated
 
-    async def drop_reply(self, session: AsyncSession, *, member: Member) -> None:
-        """The raiser's next message is no longer a reply."""
-        await repo.delete_draft(session, member_id=_id(member), kind=RAISER_DRAFT)
-
     # -- raisers ----------------------------------------------------------------------------
 
     async def raised_by(self, session: AsyncSession, *, member: Member) -> list[Ticket]:
@@ -363,21 +358,6 @@ class Concerns:
         route = await store.get_route(session, ticket_id=_id(ticket))
         tag = self.sealer.tag("raiser", _id(member))
         return route is not None and hmac.compare_digest(route.raiser_tag, tag)
-
-    async def expect_reply(self, session: AsyncSession, *, member: Member, ticket: Ticket) -> None:
-        """Take the raiser's next message as a reply; the ticket is kept sealed meanwhile."""
-        await repo.save_draft(
-            session,
-            member_id=_id(member),
-            kind=RAISER_DRAFT,
-            data={SEALED_DRAFT: self.sealer.seal(_id(ticket))},
-            now=self.clock.now(),
-        )
-
-    async def pending_reply(self, session: AsyncSession, *, member: Member) -> Ticket | None:
-        row = await repo.get_draft(session, member_id=_id(member), kind=RAISER_DRAFT)
-        ticket_id = None if row is None else self.sealer.unseal(str(row.data.get(SEALED_DRAFT, "")))
-        return None if ticket_id is None else await store.get_ticket(session, ticket_id=ticket_id)
 
     async def reply(
         self, session: AsyncSession, *, member: Member, ticket: Ticket, text: str

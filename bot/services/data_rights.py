@@ -1,6 +1,7 @@
 """A member's rights over their data: a copy of all of it (/mydata), and erasure (/forget).
 
-Erasure asks for a confirmation first, kept as a draft that lapses after `CONFIRM_WITHIN`.
+Erasure asks for a confirmation first (the guided `bot.domain.guides.forget`), kept as a draft
+that lapses after its `CONFIRM_WITHIN`.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import SQLModel
@@ -20,8 +21,6 @@ from bot.storage import audit, keys, repo
 from bot.storage import ballots as sealed_store
 from bot.storage.data_rights import MemberRecords, collect_member_records, erase_member
 from bot.storage.models import Member, Ticket
-
-CONFIRM_WITHIN = timedelta(minutes=15)
 
 
 def _dump(row: SQLModel, *, exclude: Iterable[str] = ()) -> dict[str, Any]:

@@ -39,11 +39,10 @@ from bot.domain.parent_ties import (
     trends,
 )
 from bot.domain.releases import Periods
-from bot.domain.reports import group_label
+from bot.domain.reports import HIDDEN_MARK, group_label
 from bot.domain.timing import quiet_hours_end, zone
 from bot.i18n import Catalogs, Translator
 from bot.services.brief_page import render_brief
-from bot.services.charts import HIDDEN_MARK
 from bot.storage import committees as committee_store
 from bot.storage import digests as digest_queries
 from bot.storage import outbox

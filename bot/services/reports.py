@@ -5,44 +5,26 @@ from __future__ import annotations
 
 import asyncio
 import html
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
-from bot.domain.anonymity import ALL, SuppressedTable
-from bot.domain.answering import Answering, Invited, answered_of_invited
+import bot.domain.report_kinds as report_kinds
+from bot.domain.answering import Invited
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.figures import AnswerRow, counted, in_periods
-from bot.domain.flows import AskNode, FlowRegistry
-from bot.domain.parent_ties import ALERT_MEASURE, PARENT_FLOW
-from bot.domain.parent_ties import trend_chart as parent_trend_chart
-from bot.domain.parent_ties import trends as parent_trends
+from bot.domain.flows import FlowRegistry
 from bot.domain.releases import Periods, round_since
+from bot.domain.report_kinds import REPORTS, Context, table_lines
 from bot.domain.reports import (
-    NOT_RESPONSES,
-    PROGRESS_FLOW,
-    ROLES_FLOW,
-    ROLES_QUESTION,
-    TRUST_FLOW,
     ChartData,
     Words,
-    group_label,
-    objective_progress,
-    progress_chart,
     proxy_responses,
     proxy_text,
-    response_chart,
-    response_rates,
-    role_chart,
-    role_map,
-    role_row_label,
     settled_latest,
-    trust_matrix,
-    trust_matrix_chart,
-    trust_over_time,
-    trust_over_time_chart,
 )
-from bot.services.charts import HIDDEN_MARK, render_png
+from bot.services.charts import render_png
+from bot.services.registries import import_package
 from bot.storage.db import SessionFactory
 from bot.storage.reports import (
     count_invited_by_group,
@@ -51,9 +33,9 @@ from bot.storage.reports import (
     list_pulse_windows,
 )
 
-KINDS = ("trust", "matrix", "response", "roles", "progress", "parent")
-# Figures of each person's latest answer, read as of a settled moment rather than by period.
-LATEST_KINDS = frozenset({"roles", "progress"})
+# Every module of bot/domain/report_kinds registers its report on import.
+import_package(report_kinds)
+KINDS = report_kinds.kinds()
 
 
 @dataclass(frozen=True)
@@ -79,10 +61,8 @@ class Reports:
     def __init__(self, *, flows: FlowRegistry, min_group: int, clock: Clock | None = None) -> None:
         self.k = min_group
         self.clock = clock or SystemClock()
+        self.flows = flows
         self.groups = flows.options_for("stakeholder_group")
-        self.areas = _options(flows, ROLES_FLOW, ROLES_QUESTION)
-        self.objectives = _scale_questions(flows, PROGRESS_FLOW)
-        self.response_flows = [f for f in flows.flows if f not in NOT_RESPONSES]
 
     async def build(
         self,
@@ -96,25 +76,20 @@ class Reports:
         is rounded down to the start of its week: every report reads whole, closed periods, and
         the role map and progress their settled moments (`bot.domain.releases`). Read in one
         snapshot of `reads` (sessions that take no write lock), then computed and drawn."""
-        flows = {
-            "trust": [TRUST_FLOW],
-            "matrix": [TRUST_FLOW],
-            "response": self.response_flows,
-            "roles": [ROLES_FLOW],
-            "progress": [PROGRESS_FLOW],
-            "parent": [PARENT_FLOW],
-        }
-        flow_ids = sorted({flow for kind in kinds for flow in flows[kind]})
+        reports = [REPORTS[kind] for kind in kinds]
+        flow_ids = sorted({flow for r in reports for flow in r.flows(self.flows)})
         asked, since = since, None if since is None else round_since(since)
         async with reads() as session:
             windows = await list_pulse_windows(session, flow_ids=flow_ids)
             rows = await list_answer_rows(session, flow_ids=flow_ids, since=since)
-            members = await count_members_by_group(session) if "response" in kinds else {}
+            counts = any(r.members for r in reports)
+            members = await count_members_by_group(session) if counts else {}
+            asks = sorted({f for r in reports if r.invited for f in r.flows(self.flows)})
             invited = (
                 await count_invited_by_group(
-                    session, flow_ids=self.response_flows, since=since, closed_by=self.clock.now()
+                    session, flow_ids=asks, since=since, closed_by=self.clock.now()
                 )
-                if "response" in kinds
+                if asks
                 else {}
             )
         periods = {flow: Periods(windows.get(flow, ())) for flow in flow_ids}
@@ -125,15 +100,15 @@ class Reports:
         return [
             await asyncio.to_thread(
                 self.part,
-                kind,
-                latest if kind in LATEST_KINDS else closed,
+                r.kind,
+                latest if r.latest else closed,
                 members=members,
                 since=since,
                 asked=asked,
                 words=words,
                 invited=invited,
             )
-            for kind in kinds
+            for r in reports
         ]
 
     def part(
@@ -148,84 +123,26 @@ class Reports:
         invited: Mapping[str, Sequence[Invited]] | None = None,
     ) -> ReportPart:
         """One report from plain rows (pure apart from drawing); `since` starts a period."""
-        k = self.k
-        flow = {
-            "trust": TRUST_FLOW,
-            "matrix": TRUST_FLOW,
-            "roles": ROLES_FLOW,
-            "progress": PROGRESS_FLOW,
-            "parent": PARENT_FLOW,
-        }.get(kind)
-        if flow is None:
-            used = [r for r in rows if r.flow_id in self.response_flows]
-        else:
-            used = [r for r in rows if r.flow_id == flow]
-        proxies = proxy_responses(used)
-        used = counted(used)
-        period = self._period_words(words, since, asked)
-        extra: list[str] = []
-        group = self._group_words(words)
-        if kind == "trust":
-            table = trust_over_time(used, groups=self.groups, k=k)
-            chart = trust_over_time_chart(table, words, k=k, proxies=proxies)
-            lines = table_lines(table, group, lambda c: c, digits=2)
-        elif kind == "matrix":
-            table = trust_matrix(used, groups=self.groups, k=k)
-            chart = trust_matrix_chart(table, words, k=k, proxies=proxies)
-            lines = table_lines(table, group, group, digits=2)
-        elif kind == "response":
-            rates = response_rates(used, members=members, k=k)
-            chart = response_chart(rates, words, k=k, proxies=proxies)
-            table = rates.table
-            lines = table_lines(table, group, lambda _: words("report.response.count"), digits=0)
-            under = [group(g.group) for g in rates.groups if g.under_represented]
-            if under:
-                extra.append(words("report.response.under", groups=", ".join(under)))
-            answering = answered_of_invited(invited or {}, k=k, order=self.groups)
-            if answering:
-                said = answering_lines(answering, words, group)
-                extra.extend(said)
-                lines = [*lines, *said]
-        elif kind == "roles":
-            roles = role_map(used, areas=self.areas, groups=self.groups, k=k)
-            chart = role_chart(roles, words, k=k, proxies=proxies)
-            table = roles.table
-            row = self._role_row_words(words)
-            lines = table_lines(table, row, group, digits=0)
-            area = self._area_words(words)
-            if roles.gaps:
-                gaps = ", ".join(area(a) for a in roles.gaps)
-                extra.append(words("report.roles.gaps", areas=gaps))
-            if roles.support_only:
-                supported = ", ".join(area(a) for a in roles.support_only)
-                extra.append(words("report.roles.support_only", areas=supported))
-            for name, found in roles.overlaps.items():
-                names = ", ".join(group(g) for g in found)
-                extra.append(words("report.roles.overlap", area=area(name), groups=names))
-        elif kind == "progress":
-            table = objective_progress(used, objectives=self.objectives, groups=self.groups, k=k)
-            chart = progress_chart(table, words, k=k, proxies=proxies)
-            lines = table_lines(table, self._objective_words(words), group, digits=2)
-        elif kind == "parent":  # ties to parent organisations: "marginalised", then each measure
-            tables = parent_trends(used, groups=self.groups, k=k)
-            table = tables[ALERT_MEASURE]
-            chart = parent_trend_chart(table, words, k=k)
-            lines = [
-                line
-                for measure, found in tables.items()
-                for line in (
-                    words(f"parent.measure.{measure}"),
-                    *table_lines(found, group, str, digits=1),
-                )
-            ]
-        else:
+        found = REPORTS.get(kind)
+        if found is None:
             raise ValueError(f"unknown report {kind!r}")
-        if not table.figures:
-            extra.insert(0, words("report.empty"))
+        flows = set(found.flows(self.flows))
+        used = [r for r in rows if r.flow_id in flows]
+        proxies = proxy_responses(used)
+        ctx = Context(self.k, self.groups, self.flows, members, proxies, words, invited or {})
+        figures = found.figures(counted(used), ctx)
+        table, chart, k = figures.table, figures.chart, self.k
+        if figures.lines is None:
+            lines = table_lines(table, figures.rows, figures.columns, digits=figures.digits)
+        else:
+            lines = list(figures.lines)
+        lines += figures.more
+        empty = [words("report.empty")] if not table.figures else []
+        extra = [*empty, *figures.extra, *figures.more]
         text = "\n".join(
             [
                 f"<b>{html.escape(chart.title)}</b>",
-                period,
+                self._period_words(words, since, asked),
                 words("report.periods", k=k),
                 *extra,
                 *([words("report.note.hidden", k=k)] if table.hidden else []),
@@ -242,72 +159,6 @@ class Reports:
             return words("report.since", day=day)
         return words("report.since_week", day=day, asked=asked.date().isoformat())
 
-    def _group_words(self, words: Words) -> Callable[[str], str]:
-        return lambda g: words("report.total") if g == ALL else group_label(words, g)
-
-    def _area_words(self, words: Words) -> Callable[[str], str]:
-        return lambda a: words(f"roles.brings.{a}")
-
-    def _objective_words(self, words: Words) -> Callable[[str], str]:
-        return lambda o: words("report.total") if o == ALL else words(f"report.objective.{o}")
-
-    def _role_row_words(self, words: Words) -> Callable[[str], str]:
-        return lambda r: words("report.total") if r == ALL else role_row_label(words, r)
-
-
-def answering_lines(
-    answering: Sequence[Answering], words: Words, group: Callable[[str], str]
-) -> list[str]:
-    """Answered of invited: a heading, then each group's and the total's check-ins finished of
-    those sent (a dash when hidden)."""
-    lines = [words("report.response.answering")]
-    for found in answering:
-        rate = found.rate
-        if found.finished is None or found.sent is None or rate is None:
-            shown = HIDDEN_MARK
-        else:
-            shown = words(
-                "report.response.answered_of",
-                finished=found.finished,
-                sent=found.sent,
-                percent=round(100 * rate),
-            )
-        lines.append(words("report.response.group_figure", group=group(found.group), figure=shown))
-    return lines
-
-
-def table_lines(
-    table: SuppressedTable,
-    row_label: Callable[[str], str],
-    column_label: Callable[[str], str],
-    *,
-    digits: int,
-) -> list[str]:
-    """A suppressed table with its margins as aligned text; hidden figures show a dash."""
-
-    def shown(key: tuple[str, str]) -> str:
-        if key not in table.figures:
-            return ""
-        cell = table.visible(*key)
-        return HIDDEN_MARK if cell is None else f"{cell.value:.{digits}f}"
-
-    if not table.figures:
-        return []
-    columns = list(table.columns)
-    two_d = len(table.rows) > 1 and len(columns) > 1
-    margin = [ALL] if two_d else []
-    lines = [["", *(column_label(c) for c in columns), *(row_label(ALL) for _ in margin)]]
-    for row in table.rows:
-        lines.append([row_label(row), *(shown((row, c)) for c in [*columns, *margin])])
-    if two_d:
-        lines.append([row_label(ALL), *(shown((ALL, c)) for c in [*columns, ALL])])
-    else:
-        lines.append([row_label(ALL), shown((ALL, ALL)), *("" for _ in columns[1:])])
-    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
-    return [
-        "  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip() for line in lines
-    ]
-
 
 def _published(
     rows: Sequence[AnswerRow], periods: dict[str, Periods], *, now: datetime, k: int
@@ -316,16 +167,3 @@ def _published(
     rows the role map and progress read as of their settled moments (for a worker thread)."""
     closed = in_periods(rows, lambda row: periods[row.flow_id], closed_by=now)
     return closed, settled_latest(rows, now=now, k=k)
-
-
-def _options(flows: FlowRegistry, flow_id: str, question: str) -> tuple[str, ...]:
-    flow = flows.flows.get(flow_id)
-    node = flow.nodes.get(question) if flow else None
-    return tuple(o.value for o in node.options) if isinstance(node, AskNode) else ()
-
-
-def _scale_questions(flows: FlowRegistry, flow_id: str) -> tuple[str, ...]:
-    flow = flows.flows.get(flow_id)
-    if flow is None:
-        return ()
-    return tuple(n.id for n in flow.nodes.values() if isinstance(n, AskNode) and n.ask == "scale")

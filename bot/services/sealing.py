@@ -23,6 +23,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
+from bot.domain.guides.reply import SEALED as SEALED_DRAFT  # a raiser's reply draft's ticket
 from bot.storage import keys
 from bot.storage.backup import sqlite_file
 from bot.storage.models import TicketRoute
@@ -33,8 +34,6 @@ ERASED = "erased"
 CONSENT = "consent"
 # Where a run's memory keeps its sealed part (services/ballots.py uses the same key).
 SEALED_MEMORY = "~sealed"
-# A draft's key for what it holds sealed (the ticket an anonymous raiser is replying to).
-SEALED_DRAFT = "ticket"
 
 # Sealed values are padded to a multiple of this many bytes, so that the length of a sealed
 # ballot or run memory does not tell how long the comment inside it was.

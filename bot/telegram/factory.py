@@ -116,12 +116,12 @@ def build_dispatcher(
         catalogs=catalogs,
         sealer=sealer,
         clock=clock,
-        concerns=(services or {}).get("concerns"),  # type: ignore[arg-type]
-        caucus=(services or {}).get("caucus"),  # type: ignore[arg-type]
-        champions=(services or {}).get("champions"),  # type: ignore[arg-type]
-        reports=(services or {}).get("reports"),  # type: ignore[arg-type]
+        concerns=(services or {}).get("concerns"),
+        caucus=(services or {}).get("caucus"),
+        champions=(services or {}).get("champions"),
+        reports=(services or {}).get("reports"),
         reads=reads,
-        commitments=(services or {}).get("commitments"),  # type: ignore[arg-type]
+        commitments=(services or {}).get("commitments"),
     )
     dispatcher.update.outer_middleware(tracker)
     dispatcher.update.outer_middleware(ChatOrder())

@@ -13,8 +13,8 @@ LOCALES = ("en", "fr")
 def test_a_draft_with_a_text_per_language() -> None:
     draft = Draft().with_text("<b>Water cut</b> on Monday", media_kind=None, media_file_id=None)
     assert draft.step == "audience"
-    draft = draft.toggle_group("community", GROUPS).toggle_group("municipality", GROUPS)
-    draft = draft.toggle_group("community", GROUPS)
+    for group in ("community", "municipality", "community"):
+        draft = draft.with_audience(draft.audience.toggled("groups", group, GROUPS))
     assert draft.audience.groups == ("municipality",)
     draft = draft.audience_chosen(locales=LOCALES)
     assert draft.step == "variants"
@@ -33,7 +33,8 @@ def test_a_draft_with_a_text_per_language() -> None:
 
 def test_one_language_audience_skips_the_variants_question() -> None:
     draft = Draft().with_text("hello", media_kind="photo", media_file_id="F1")
-    draft = draft.toggle_language("fr", LOCALES).audience_chosen(locales=LOCALES)
+    draft = draft.with_audience(draft.audience.toggled("languages", "fr", LOCALES))
+    draft = draft.audience_chosen(locales=LOCALES)
     assert draft.step == "urgent"
     assert draft.with_urgency(False).now().step == "preview"
     assert (draft.media_kind, draft.media_file_id) == ("photo", "F1")

@@ -10,15 +10,13 @@ from typing import Any
 import pytest
 from aiogram.filters.callback_data import MAX_CALLBACK_LENGTH
 
-from bot.domain.guided import Input, Label, Machine, Say, Turn
-from bot.domain.guides.broadcast import Broadcast
-from bot.domain.guides.caucus import CaucusRounds
-from bot.domain.guides.champions import ChampionsGuide
+from bot.domain.guided import Effect, Input, Label, Machine, Say, Turn
 from bot.domain.guides.forget import Forget
 from bot.domain.guides.proxy import Proxy
-from bot.domain.guides.schedule import Schedule
+from bot.domain.guides.reply import ReplyToTicket
 from bot.domain.guides.ticket import AnswerTicket
 from bot.i18n import Catalogs
+from bot.services.guides import hosts, registered
 from bot.telegram.callbacks import GuidedStep
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,16 +40,12 @@ FACTS: dict[str, Any] = {
     "joint": [(7, "Water & roads")],
     "invited": 4,
     "coordinator": True,
+    "organisations": ["Acme Water", "City of Dakar"],
+    "people": [(5, "Amina")],
+    "commitment": "#3 Clean the canal",
 }
-MACHINES: list[Machine] = [
-    Forget(),
-    AnswerTicket(),
-    Proxy(),
-    Broadcast(),
-    Schedule(),
-    CaucusRounds(),
-    ChampionsGuide(),
-]
+# Every registered machine: a new guided command is walked without being listed here.
+MACHINES: list[Machine] = [found.machine for found in registered()]
 
 
 def test_forget_takes_a_typed_yes_or_no_in_the_members_words() -> None:
@@ -74,6 +68,23 @@ def test_a_ticket_answer_waits_for_a_shorter_text() -> None:
     assert turn.data is None and turn.effect is not None
     assert (turn.effect.name, turn.effect.params["text"]) == ("decline", "Out of scope")
     assert ticket.step(draft, Input(text="x"), {**FACTS, "handle": None}).data is None
+
+
+def test_a_raisers_reply_keeps_the_ticket_sealed_and_names_no_anonymous_handle() -> None:
+    reply = ReplyToTicket()
+    opening = reply.start("12", FACTS)
+    assert opening.data is None and opening.effect == Effect("open", {"ticket_id": 12})
+    assert reply.settle({}, opening.effect, {}).toast == Label("chat.closed")
+    draft = reply.settle({}, opening.effect, {"sealed": "gAAA"}).data
+    assert draft == {"step": "write", "ticket": "gAAA"}
+    anonymous = {**FACTS, "anonymous": True}
+    assert reply.show(draft, anonymous)[0].params == {}
+    assert reply.step(draft, Input(text="x" * 2001), anonymous).data == draft
+    turn = reply.step(draft, Input(text="Thanks"), anonymous)
+    assert turn.effect == Effect("reply", {"ticket": "gAAA", "text": "Thanks"})
+    sent = reply.settle(draft, turn.effect, {"sent": True, "handle": None})
+    assert [s.key for s in sent.says] == ["concern.reply_sent_anonymous"]
+    assert reply.step(draft, Input(text="Thanks"), {**FACTS, "handle": None}).effect is None
 
 
 def test_proxy_chooses_a_flow_a_group_and_a_language_then_begins() -> None:
@@ -138,7 +149,11 @@ def test_every_key_shown_is_worded_and_every_button_fits(machine: Machine) -> No
                 )
                 assert len(data.pack().encode()) <= MAX_CALLBACK_LENGTH
     last = walked[-1][0].data if walked else None
-    ends = ("write", "confirm", "language", "preview", "home")
+    ends = ("write", "confirm", "language", "preview", "home", "due")
     assert last is None or machine.step_of(last) in ends
     for locale, worded in KEYS.items():
         assert keys - worded == set(), locale
+
+
+def test_every_machine_names_a_host_that_is_registered() -> None:
+    assert [f.machine.kind for f in registered() if f.host and f.host not in hosts()] == []

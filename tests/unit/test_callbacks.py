@@ -12,17 +12,13 @@ from aiogram.filters.callback_data import MAX_CALLBACK_LENGTH, CallbackData
 from bot.content import load_flows
 from bot.domain import caucus, commitments
 from bot.domain.flows import AskNode
-from bot.domain.guides.broadcast import Broadcast
-from bot.domain.guides.caucus import CaucusRounds
-from bot.domain.guides.forget import Forget
 from bot.domain.guides.proxy import Proxy
-from bot.domain.guides.schedule import Schedule
-from bot.domain.guides.ticket import AnswerTicket
 from bot.domain.payload import encode_answer
 from bot.i18n import Catalogs
 from bot.services import caucus as caucus_service
 from bot.services.concerns import ACTIONS, coordinator_button, reply_keyboard
 from bot.services.export import FORMATS
+from bot.services.guides import registered
 from bot.services.reports import KINDS
 from bot.storage.models import Member, Ticket
 from bot.telegram.callbacks import (
@@ -69,9 +65,7 @@ ANSWERS = _answers()
 FLOW = _longest(FLOWS.flows)
 GROUP = _longest(FLOWS.options_for("stakeholder_group"))
 # Guided commands: the longest kind and step their machines use.
-KIND = _longest(
-    m.kind for m in (Broadcast(), Forget(), Proxy(), Schedule(), AnswerTicket(), CaucusRounds())
-)
+KIND = _longest(found.machine.kind for found in registered())
 STEP = "variant_text"
 # The widest value each family carries, as the routers build them.
 SAMPLES: dict[type[CallbackData], list[CallbackData]] = {

@@ -18,16 +18,18 @@ from bot.domain.guided import (
     Turn,
     closed,
     column,
+    guided,
     label,
     refuse,
     say,
     stay,
 )
-from bot.domain.guides.audience import audience_rows, tick
+from bot.domain.guides.audience import ask_audience, pick
 from bot.domain.reading import clean, is_blank
 from bot.domain.timing import BadDateTime, parse_local_datetime, zone
 
 
+@guided(host="broadcast")
 class Broadcast:
     kind = "broadcast"
     command: str | None = "broadcast"
@@ -47,10 +49,7 @@ class Broadcast:
         if step == "text":
             return (say("broadcast.ask_text"),)
         if step == "audience":
-            rows = audience_rows(
-                draft.audience, facts, everyone="broadcast.everyone", go_on="broadcast.continue"
-            )
-            return (say("broadcast.ask_audience", *rows, count=facts["audience_size"]),)
+            return (ask_audience("broadcast", draft.audience, facts),)
         if step == "variants":
             one, per = label("broadcast.one_text"), label("broadcast.per_language")
             return (say("broadcast.ask_variants", *column(Button(one, "one"), Button(per, "per"))),)
@@ -90,13 +89,12 @@ class Broadcast:
 
     def _press(self, draft: Draft, got: Input, facts: Data) -> Turn:
         step, action = draft.step, got.action
-        if step == "audience" and action == "done":
+        if step == "audience":
+            if (ticked := pick(draft, got, facts)) is not None:
+                return ticked
             if facts["audience_size"] == 0:
                 return refuse(draft.to_json(), label("broadcast.nobody"))
             return Turn(draft.audience_chosen(locales=facts["locales"]).to_json())
-        if step == "audience":
-            ticked = tick(draft, got, facts)
-            return Turn((ticked or draft).to_json(), redraw=True)
         if step == "variants" and action == "one":
             return Turn(draft.one_text_for_all().to_json())
         if step == "variants":

@@ -19,6 +19,7 @@ from bot.domain.guided import (
     Turn,
     closed,
     column,
+    guided,
     label,
     say,
     stay,
@@ -38,6 +39,7 @@ def _group(name: object) -> object:
     return label(f"group.{name}")
 
 
+@guided(host="caucus")
 class CaucusRounds:
     kind = "caucus"
     command: str | None = "caucus"

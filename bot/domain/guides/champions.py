@@ -23,6 +23,7 @@ from bot.domain.guided import (
     Turn,
     closed,
     column,
+    guided,
     label,
     say,
     stay,
@@ -39,6 +40,7 @@ def _home() -> Turn:
     return Turn({"step": HOME})
 
 
+@guided(host="champions")
 class ChampionsGuide:
     kind = "champions"
     command: str | None = "champions"

@@ -21,6 +21,7 @@ from bot.domain.guided import (
     Turn,
     closed,
     column,
+    guided,
     label,
     say,
     stay,
@@ -30,6 +31,7 @@ from bot.domain.guided import (
 WHOLE = "0"
 
 
+@guided(host="new_commitment")
 class NewCommitment:
     kind = "commitment"
     command: str | None = "new_commitment"

@@ -3,12 +3,30 @@ yes/no (in their language or English)."""
 
 from __future__ import annotations
 
-from bot.domain.guided import Button, Data, Effect, Input, Role, Say, Turn, closed, label, say, stay
+from datetime import timedelta
+
+from bot.domain.guided import (
+    Button,
+    Data,
+    Effect,
+    Input,
+    Role,
+    Say,
+    Turn,
+    closed,
+    guided,
+    label,
+    say,
+    stay,
+)
 from bot.domain.reading import normalise
 
 CONFIRM = "confirm"
+# An unanswered confirmation lapses: a "yes" typed much later is no confirmation.
+CONFIRM_WITHIN = timedelta(minutes=15)
 
 
+@guided(host="forget", lapse=CONFIRM_WITHIN)
 class Forget:
     kind = "forget"
     command: str | None = "forget"

@@ -17,6 +17,7 @@ from bot.domain.guided import (
     Turn,
     closed,
     column,
+    guided,
     label,
     say,
     stay,
@@ -25,6 +26,7 @@ from bot.domain.guided import (
 NO_LANGUAGE = "-"
 
 
+@guided(host="proxy")
 class Proxy:
     kind = "proxy"
     command: str | None = "proxy"

@@ -23,12 +23,13 @@ from bot.domain.guided import (
     checkbox,
     closed,
     column,
+    guided,
     label,
     refuse,
     say,
     stay,
 )
-from bot.domain.guides.audience import audience_rows, tick
+from bot.domain.guides.audience import ask_audience, pick
 from bot.domain.schedule_draft import TYPED_STEPS, ScheduleDraft
 from bot.domain.schedules import DAY_CODES, NTH_CODES, ScheduleError
 
@@ -53,6 +54,7 @@ def _error(exc: ScheduleError) -> Label:
     return Label(exc.key, exc.params)
 
 
+@guided(host="schedule")
 class Schedule:
     kind = "schedule"
     command: str | None = None
@@ -74,10 +76,7 @@ class Schedule:
             flows = (Button(label(title), "pick", f) for f, title in facts["flows"].items())
             return (say("schedules.ask_flow", *column(*flows)),)
         if step == "audience":
-            rows = audience_rows(
-                draft.audience, facts, everyone="schedules.everyone", go_on="schedules.continue"
-            )
-            return (say("schedules.ask_audience", *rows, count=facts["audience_size"]),)
+            return (ask_audience("schedules", draft.audience, facts),)
         if step == "kind":
             kinds = (Button(label(f"schedules.kind.{k}"), "pick", k) for k in KINDS)
             return (say("schedules.ask_kind", *column(*kinds)),)
@@ -141,9 +140,8 @@ class Schedule:
             if got.action == "create":
                 return Turn(None, effect=Effect("create", data), show=False)
             return closed(say("schedules.cancelled"))
-        if draft.step == "audience" and got.action != "done":
-            ticked = tick(draft, got, facts)
-            return Turn((ticked or draft).to_json(), redraw=True)
+        if draft.step == "audience" and (ticked := pick(draft, got, facts)) is not None:
+            return ticked
         try:
             moved = draft.press(
                 got.action or "",

@@ -7,12 +7,13 @@ Started by the ticket's Answer or Decline button (`bot.telegram.routers.concerns
 from __future__ import annotations
 
 from bot.domain import concerns as rules
-from bot.domain.guided import Data, Effect, Input, Role, Say, Turn, closed, say, stay, typed
+from bot.domain.guided import Data, Effect, Input, Role, Say, Turn, closed, guided, say, stay, typed
 from bot.domain.reading import clean, is_blank
 
 WRITE = "write"
 
 
+@guided(host="tickets")
 class AnswerTicket:
     kind = "ticket"
     command: str | None = None
@@ -35,13 +36,9 @@ class AnswerTicket:
         return (say(key, handle=facts.get("handle") or ""),)
 
     def step(self, data: Data, got: Input, facts: Data) -> Turn:
-        length = len(typed(got))
-        if length > rules.MAX_TEXT:
-            # What it answers keeps waiting for a shorter one.
-            return stay(data, say("ticket.too_long", length=length, max=rules.MAX_TEXT))
-        text = clean(got.text or "")
-        if facts.get("handle") is None or is_blank(text):
-            return closed(say("ticket.cancelled"))
+        text = written(data, got, facts)
+        if isinstance(text, Turn):
+            return text
         params = {"ticket_id": data["ticket_id"], "text": text}
         return Turn(None, effect=Effect(str(data["mode"]), params), show=False)
 
@@ -52,3 +49,15 @@ class AnswerTicket:
         if outcome.get("card"):
             says.append(Say(exact=str(outcome["card"]), keyboard=outcome.get("keyboard")))
         return closed(*says)
+
+
+def written(data: Data, got: Input, facts: Data) -> str | Turn:
+    """A text about a ticket (an answer, a reason, a raiser's reply), or the turn refusing it:
+    too long (it keeps waiting for a shorter one), blank or the ticket gone (nothing sent)."""
+    length = len(typed(got))
+    if length > rules.MAX_TEXT:
+        return stay(data, say("ticket.too_long", length=length, max=rules.MAX_TEXT))
+    text = clean(got.text or "")
+    if facts.get("handle") is None or is_blank(text):
+        return closed(say("ticket.cancelled"))
+    return text

@@ -20,6 +20,7 @@ from bot.domain.guided import (
     Say,
     Turn,
     closed,
+    guided,
     label,
     say,
     stay,
@@ -27,6 +28,7 @@ from bot.domain.guided import (
 )
 
 
+@guided(host="commitment_variation")
 class ProposeVariation:
     kind = "variation"
     command: str | None = None

@@ -8,24 +8,22 @@ anonymous concern.
 from __future__ import annotations
 
 import html
-from typing import Any
 
 from aiogram import F, Router
-from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import concerns as rules
 from bot.domain.guided import Effect
+from bot.domain.guides.reply import ReplyToTicket
 from bot.domain.guides.ticket import AnswerTicket
-from bot.domain.reading import clean, is_blank
 from bot.i18n import Translator
 from bot.services.concerns import Concerns, actions_keyboard, coordinator_button, describe
 from bot.services.guided import Guides
 from bot.storage.models import Member, Ticket
 from bot.telegram.access import Coordinator, refuse
 from bot.telegram.callbacks import TicketAction, TicketReply
-from bot.telegram.filters import PlainText, PrivateChat, command
+from bot.telegram.filters import PrivateChat, command
 from bot.telegram.render import Responder, markup
 from bot.telegram.routers import guided
 
@@ -37,31 +35,6 @@ PREVIEW = 60
 def _preview(text: str) -> str:
     flat = " ".join(text.split())
     return html.escape(flat if len(flat) <= PREVIEW else flat[: PREVIEW - 1] + "…")
-
-
-def _too_long(message: Message, responder: Responder, locale: str) -> bool:
-    """Say so when a text is over the bound; what it answers keeps waiting for a shorter one."""
-    length = len((message.text or "").strip())
-    if length <= rules.MAX_TEXT:
-        return False
-    responder.text("ticket.too_long", locale=locale, length=length, max=rules.MAX_TEXT)
-    return True
-
-
-class HasPendingReply(Filter):
-    """A raiser whose next message is a reply about one of their tickets."""
-
-    async def __call__(
-        self,
-        event: Any,
-        member: Member | None = None,
-        session: AsyncSession | None = None,
-        concerns: Concerns | None = None,
-    ) -> bool | dict[str, Any]:
-        if member is None or session is None or concerns is None:
-            return False
-        ticket = await concerns.pending_reply(session, member=member)
-        return False if ticket is None else {"ticket": ticket}
 
 
 async def _show_card(
@@ -137,18 +110,6 @@ async def on_ticket_press(
             responder.remove_buttons(callback.message.message_id)
 
 
-async def on_reply_cancel(
-    message: Message,
-    session: AsyncSession,
-    member: Member,
-    concerns: Concerns,
-    responder: Responder,
-) -> None:
-    """/cancel instead of a reply."""
-    await concerns.drop_reply(session, member=member)
-    responder.text("ticket.cancelled", locale=member.language)
-
-
 # -- raisers --------------------------------------------------------------------------------
 
 
@@ -193,46 +154,17 @@ async def on_reply_press(
     callback_data: TicketReply,
     session: AsyncSession,
     member: Member | None,
-    concerns: Concerns,
+    guides: Guides,
     t: Translator,
     responder: Responder,
 ) -> None:
-    """The raiser's Reply button: their next message goes to the coordinators."""
-    locale = t.locale
-    ticket = await concerns.get(session, callback_data.ticket_id)
-    if (
-        member is None
-        or ticket is None
-        or not await concerns.is_raiser(session, member=member, ticket=ticket)
-    ):
+    """The raiser's Reply button: their next message goes to the coordinators (the guided
+    `ReplyToTicket`, which keeps the ticket sealed and checks it is theirs)."""
+    if member is None:
         responder.answer_callback(callback, t("chat.closed"))
         return
-    responder.answer_callback(callback)
-    await concerns.expect_reply(session, member=member, ticket=ticket)
-    key = "concern.ask_reply_anonymous" if ticket.anonymous else "concern.ask_reply"
-    responder.text(key, locale=locale, handle=ticket.handle)
-
-
-async def on_reply_text(
-    message: Message,
-    session: AsyncSession,
-    member: Member,
-    ticket: Ticket,
-    concerns: Concerns,
-    responder: Responder,
-) -> None:
-    """The raiser's reply, relayed to the coordinators (still anonymous if it was)."""
-    if _too_long(message, responder, member.language):
-        return
-    await concerns.drop_reply(session, member=member)
-    text = clean(message.text or "")
-    if is_blank(text) or not await concerns.is_raiser(session, member=member, ticket=ticket):
-        responder.text("ticket.cancelled", locale=member.language)
-        return
-    await concerns.reply(session, member=member, ticket=ticket, text=text)
-    # Told in the raiser's transaction: an anonymous ticket's handle is not beside their chat.
-    key = "concern.reply_sent_anonymous" if ticket.anonymous else "concern.reply_sent"
-    responder.text(key, locale=member.language, handle=ticket.handle)
+    shown = await guides.begin(session, member, ReplyToTicket.kind, str(callback_data.ticket_id))
+    guided.render(responder, guides, shown, t, callback, keep_pressed=True)
 
 
 def create_router() -> Router:
@@ -242,8 +174,6 @@ def create_router() -> Router:
     router.message.register(on_tickets, command("tickets"), Coordinator())
     router.message.register(refuse("ticket.coordinators_only"), command("tickets"))
     router.message.register(on_my_concerns, command("concerns"))
-    router.message.register(on_reply_cancel, command("cancel"), HasPendingReply())
-    router.message.register(on_reply_text, PlainText(), HasPendingReply())
     router.callback_query.register(on_ticket_press, TicketAction.filter(), Coordinator())
     router.callback_query.register(refuse("ticket.not_allowed"), TicketAction.filter())
     router.callback_query.register(on_reply_press, TicketReply.filter(F.action == "reply"))

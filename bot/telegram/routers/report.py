@@ -1,4 +1,5 @@
-"""/report: coordinators get k-anonymous charts of trust, response rates, roles and progress.
+"""/report: coordinators get k-anonymous charts (trust, response rates, roles, progress: each
+report registered in `bot.domain.report_kinds`).
 
 `/report` offers the reports as buttons; `/report trust 2026-01-01` asks directly (a report or
 `all`, and a first day, each optional). The role is checked again at every button press.
