@@ -225,6 +225,7 @@ class BotApp:
                 "exports": services.exports,
                 "caucus": services.caucus,
                 "parent_ties": services.parent_ties,
+                "objectives": services.objectives,
             },
         )
         monitor = BroadcastMonitor(

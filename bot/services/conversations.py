@@ -185,7 +185,8 @@ class Conversations:
         proxy: Mapping[str, str | None] | None = None,
         given: Mapping[str, Any] | None = None,
     ) -> Outcome:
-        """Start `flow_id` for a member, unless another flow is still open.
+        """Start `flow_id` for a member, unless another flow is still open; `given`: answers
+        the code gives it before it starts (a flow's `given`, e.g. the objective to rate).
 
         With `proxy` ({"group", "language"}) a facilitator answers for someone without a phone:
         the answers are stored as that person's (see `_store_answer`), never as the member's.

@@ -14,6 +14,7 @@ from bot.domain.answering import Answering, Invited, answered_of_invited
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.figures import AnswerRow, counted, in_periods
 from bot.domain.flows import AskNode, FlowRegistry
+from bot.domain.objectives import StatedObjective
 from bot.domain.parent_ties import ALERT_MEASURE, PARENT_FLOW
 from bot.domain.parent_ties import trend_chart as parent_trend_chart
 from bot.domain.parent_ties import trends as parent_trends
@@ -27,8 +28,6 @@ from bot.domain.reports import (
     ChartData,
     Words,
     group_label,
-    objective_progress,
-    progress_chart,
     proxy_responses,
     proxy_text,
     response_chart,
@@ -43,7 +42,9 @@ from bot.domain.reports import (
     trust_over_time_chart,
 )
 from bot.services.charts import HIDDEN_MARK, render_png
+from bot.services.objective_reports import OBJECTIVE_KINDS, objective_part
 from bot.storage.db import SessionFactory
+from bot.storage.objectives import list_objectives, list_rating_rows
 from bot.storage.reports import (
     count_invited_by_group,
     count_members_by_group,
@@ -51,9 +52,9 @@ from bot.storage.reports import (
     list_pulse_windows,
 )
 
-KINDS = ("trust", "matrix", "response", "roles", "progress", "parent")
+KINDS = ("trust", "matrix", "response", "roles", "progress", "parent", "alignment")
 # Figures of each person's latest answer, read as of a settled moment rather than by period.
-LATEST_KINDS = frozenset({"roles", "progress"})
+LATEST_KINDS = frozenset({"roles", "alignment"})
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,6 @@ class Reports:
         self.clock = clock or SystemClock()
         self.groups = flows.options_for("stakeholder_group")
         self.areas = _options(flows, ROLES_FLOW, ROLES_QUESTION)
-        self.objectives = _scale_questions(flows, PROGRESS_FLOW)
         self.response_flows = [f for f in flows.flows if f not in NOT_RESPONSES]
 
     async def build(
@@ -103,6 +103,7 @@ class Reports:
             "roles": [ROLES_FLOW],
             "progress": [PROGRESS_FLOW],
             "parent": [PARENT_FLOW],
+            "alignment": [ROLES_FLOW, PROGRESS_FLOW],
         }
         flow_ids = sorted({flow for kind in kinds for flow in flows[kind]})
         asked, since = since, None if since is None else round_since(since)
@@ -117,6 +118,9 @@ class Reports:
                 if "response" in kinds
                 else {}
             )
+            if PROGRESS_FLOW in flow_ids:  # ratings tied to objectives (bot/domain/objectives.py)
+                rows += await list_rating_rows(session, since=since)
+            objectives = await list_objectives(session) if "alignment" in kinds else []
         periods = {flow: Periods(windows.get(flow, ())) for flow in flow_ids}
         closed, latest = await asyncio.to_thread(
             _published, rows, periods, now=self.clock.now(), k=self.k
@@ -132,6 +136,7 @@ class Reports:
                 asked=asked,
                 words=words,
                 invited=invited,
+                objectives=objectives,
             )
             for kind in kinds
         ]
@@ -146,6 +151,7 @@ class Reports:
         words: Words,
         asked: datetime | None = None,
         invited: Mapping[str, Sequence[Invited]] | None = None,
+        objectives: Sequence[StatedObjective] = (),
     ) -> ReportPart:
         """One report from plain rows (pure apart from drawing); `since` starts a period."""
         k = self.k
@@ -156,7 +162,9 @@ class Reports:
             "progress": PROGRESS_FLOW,
             "parent": PARENT_FLOW,
         }.get(kind)
-        if flow is None:
+        if kind == "alignment":
+            used = [r for r in rows if r.flow_id in (ROLES_FLOW, PROGRESS_FLOW)]
+        elif flow is None:
             used = [r for r in rows if r.flow_id in self.response_flows]
         else:
             used = [r for r in rows if r.flow_id == flow]
@@ -202,10 +210,18 @@ class Reports:
             for name, found in roles.overlaps.items():
                 names = ", ".join(group(g) for g in found)
                 extra.append(words("report.roles.overlap", area=area(name), groups=names))
-        elif kind == "progress":
-            table = objective_progress(used, objectives=self.objectives, groups=self.groups, k=k)
-            chart = progress_chart(table, words, k=k, proxies=proxies)
-            lines = table_lines(table, self._objective_words(words), group, digits=2)
+        elif kind in OBJECTIVE_KINDS:
+            made = objective_part(
+                kind,
+                used,
+                objectives=objectives,
+                groups=self.groups,
+                areas=self.areas,
+                k=k,
+                words=words,
+            )
+            chart, table, lines = made.chart, made.table, list(made.lines)
+            extra += made.extra
         elif kind == "parent":  # ties to parent organisations: "marginalised", then each measure
             tables = parent_trends(used, groups=self.groups, k=k)
             table = tables[ALERT_MEASURE]
@@ -247,9 +263,6 @@ class Reports:
 
     def _area_words(self, words: Words) -> Callable[[str], str]:
         return lambda a: words(f"roles.brings.{a}")
-
-    def _objective_words(self, words: Words) -> Callable[[str], str]:
-        return lambda o: words("report.total") if o == ALL else words(f"report.objective.{o}")
 
     def _role_row_words(self, words: Words) -> Callable[[str], str]:
         return lambda r: words("report.total") if r == ALL else role_row_label(words, r)
@@ -322,10 +335,3 @@ def _options(flows: FlowRegistry, flow_id: str, question: str) -> tuple[str, ...
     flow = flows.flows.get(flow_id)
     node = flow.nodes.get(question) if flow else None
     return tuple(o.value for o in node.options) if isinstance(node, AskNode) else ()
-
-
-def _scale_questions(flows: FlowRegistry, flow_id: str) -> tuple[str, ...]:
-    flow = flows.flows.get(flow_id)
-    if flow is None:
-        return ()
-    return tuple(n.id for n in flow.nodes.values() if isinstance(n, AskNode) and n.ask == "scale")

@@ -13,6 +13,7 @@ from bot.delivery.shown import ShownMessages
 from bot.domain.clock import Clock
 from bot.domain.contracts import CAUCUS_FINISHER, CONCERNS_FINISHER
 from bot.domain.flows import FlowRegistry
+from bot.domain.objectives import OBJECTIVES_FINISHER, PROGRESS_FINISHER
 from bot.i18n import Catalogs
 from bot.services.alerts import TrustAlerts
 from bot.services.ballots import Ballots
@@ -26,6 +27,7 @@ from bot.services.conversations import Conversations
 from bot.services.digests import Digests
 from bot.services.export import Exports, export_policy
 from bot.services.invites import Invitations
+from bot.services.objectives import Objectives
 from bot.services.offload import Offload
 from bot.services.parent_ties import ParentTies
 from bot.services.reports import Reports
@@ -107,6 +109,7 @@ class Services:
     caucus: Caucus
     alerts: TrustAlerts
     parent_ties: ParentTies
+    objectives: Objectives
 
     def close(self) -> None:
         """End what runs beside the bot (the export worker)."""
@@ -135,6 +138,7 @@ class Services:
             min_group=settings.report_min_group,
         )
         invitations = Invitations(clock=clock, committees=committees, content=content)
+        objectives = Objectives(clock=clock)
         conversations = Conversations(
             content=content,
             clock=clock,
@@ -145,6 +149,8 @@ class Services:
             finishers={
                 CONCERNS_FINISHER: concerns.finish_flow,
                 CAUCUS_FINISHER: caucus.finish_flow,
+                OBJECTIVES_FINISHER: objectives.finish_objective,
+                PROGRESS_FINISHER: objectives.finish_rating,
             },
             partnership_timezone=settings.partnership_timezone,
             # An invitation link's group and committee, and the seat it offers, taken up.
@@ -184,4 +190,5 @@ class Services:
                 drop=settings.trust_alert_drop,
             ),
             parent_ties=parent_ties_for(settings, content),
+            objectives=objectives,
         )

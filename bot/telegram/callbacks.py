@@ -103,6 +103,13 @@ class CaucusAction(CallbackData, prefix="cc"):
     round_id: int
 
 
+class ObjectiveAction(CallbackData, prefix="ob"):
+    """/objectives: state a new objective (`new`) or rate one (`rate`, its id)."""
+
+    action: str
+    objective_id: int = 0
+
+
 FACTORIES: tuple[type[CallbackData], ...] = (
     Answer,
     LanguageChoice,
@@ -116,4 +123,5 @@ FACTORIES: tuple[type[CallbackData], ...] = (
     TicketReply,
     InviteChoice,
     CaucusAction,
+    ObjectiveAction,
 )

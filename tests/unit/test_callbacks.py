@@ -35,6 +35,7 @@ from bot.telegram.callbacks import (
     GuidedStep,
     InviteChoice,
     LanguageChoice,
+    ObjectiveAction,
     ReportChoice,
     ScheduleStep,
     TicketAction,
@@ -98,6 +99,10 @@ SAMPLES: dict[type[CallbackData], list[CallbackData]] = {
     ],
     CaucusAction: [
         CaucusAction(action=a, round_id=BIG_ID) for a in ("join", caucus.ADD, *caucus.REACTIONS)
+    ],
+    ObjectiveAction: [
+        ObjectiveAction(action="rate", objective_id=BIG_ID),
+        ObjectiveAction(action="new"),
     ],
 }
 
