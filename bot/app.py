@@ -226,6 +226,7 @@ class BotApp:
                 "caucus": services.caucus,
                 "parent_ties": services.parent_ties,
                 "commitments": services.commitments,
+                "objectives": services.objectives,
             },
         )
         monitor = BroadcastMonitor(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.domain import caucus, commitments, concerns, invites, reports
+from bot.domain import caucus, commitments, concerns, invites, objectives, reports
 from bot.domain.flows import AskKind, AskNode, Flow, FlowProblem, FlowRegistry, ProfileField
 
 # Finishers: the code a flow's answers are handed over to when it ends (`finisher:` in a flow).
@@ -120,9 +120,32 @@ NEEDS = (
         ),
     ),
     Need(
-        "the objective progress report (bot/services/reports.py)",
-        flow=reports.PROGRESS_FLOW,
-        rules=(Worded("scale", "report.objective.{key}"),),
+        "a partner's objective recorded, for /objectives and the alignment matrix "
+        "(bot/services/objectives.py)",
+        finisher=objectives.OBJECTIVES_FINISHER,
+        rules=(
+            Asks(
+                objectives.CATEGORY,
+                ("choice",),
+                objectives.CATEGORIES,
+                wording="report.objective.{value}",
+            ),
+            *(
+                Asks(name, ("text",))
+                for name in (
+                    objectives.STATEMENT,
+                    objectives.INDICATOR,
+                    objectives.BASELINE,
+                    objectives.TARGET,
+                )
+            ),
+            Asks(objectives.NEEDS, ("multi_choice",), wording="roles.brings.{value}"),
+        ),
+    ),
+    Need(
+        "progress on one objective, for the progress report (bot/services/objectives.py)",
+        finisher=objectives.PROGRESS_FINISHER,
+        rules=(Asks(objectives.RATING, ("scale",)),),
     ),
     Need(
         "a commitment's delivery check-in (bot/services/commitment_checkins.py)",

@@ -219,9 +219,11 @@ class FlowRuntimeError(RuntimeError):
     """A flow that passed loading still cannot go on (e.g. a loop of `say` nodes)."""
 
 
-def start(flow: Flow) -> Step:
-    """Begin `flow`: the replies up to and including its first question."""
-    state = RunState(flow_id=flow.id, flow_version=flow.version, node_id=flow.start)
+def start(flow: Flow, given: Mapping[str, AnswerValue] | None = None) -> Step:
+    """Begin `flow`: the replies up to and including its first question; `given`: answers the
+    host gives it first (only those the flow declares in `given`), which branches may test."""
+    kept = {name: value for name, value in (given or {}).items() if name in flow.given}
+    state = RunState(flow_id=flow.id, flow_version=flow.version, node_id=flow.start, answers=kept)
     return _walk(flow, state, flow.start)
 
 

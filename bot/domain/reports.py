@@ -329,6 +329,8 @@ class ChartData:
     note: str = ""
     y_range: tuple[float, float] | None = None
     marked: tuple[str, ...] = ()  # x labels to flag (under-represented groups)
+    # A heatmap's words in each cell (row by row) instead of its figure (the alignment matrix).
+    cell_texts: tuple[tuple[str, ...], ...] = ()
 
 
 def _series(

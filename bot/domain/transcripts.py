@@ -96,6 +96,7 @@ class Case(_Strict):
     name: str
     language: str = "en"
     at: Slug | None = None  # start at this question instead of the flow's start
+    given: dict[Slug, Scalar] = Field(default_factory=dict)  # the host's answers (flow `given`)
     start: Expect = Expect()
     turns: tuple[Turn, ...] = ()
 
@@ -177,9 +178,9 @@ def run_case(flow: Flow, case: Case, speech: MemberSpeech) -> list[str]:
         "decimal_mark": speech.decimal_mark_for(case.language),
     }
     if case.at is None:
-        step = start(flow)
+        step = start(flow, case.given)
     else:
-        step = prompt(flow, RunState(flow.id, flow.version, case.at))
+        step = prompt(flow, RunState(flow.id, flow.version, case.at, answers=case.given))
     found = _compare("start", flow, step, case.start)
     for number, turn in enumerate(case.turns, start=1):
         state = RunState.from_json(json.loads(json.dumps(step.state.to_json())))

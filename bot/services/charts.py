@@ -104,7 +104,9 @@ def _heatmap(figure: Figure, chart: ChartData) -> None:
     for y, row in enumerate(grid):
         for x, value in enumerate(row):
             text = HIDDEN_MARK if math.isnan(value) else f"{value:g}"
-            axes.text(x, y, text, ha="center", va="center", fontsize=9)
+            if chart.cell_texts:
+                text = "\n".join(textwrap.wrap(chart.cell_texts[y][x], 18))
+            axes.text(x, y, text, ha="center", va="center", fontsize=7 if chart.cell_texts else 9)
     axes.set_xticks(range(len(chart.x_labels)), chart.x_labels, rotation=20, ha="right")
     axes.set_yticks(range(len(chart.series)), [series.label for series in chart.series])
     axes.set_ylabel(chart.y_label)

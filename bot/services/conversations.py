@@ -185,7 +185,8 @@ class Conversations:
         proxy: Mapping[str, str | None] | None = None,
         given: Mapping[str, Any] | None = None,
     ) -> Outcome:
-        """Start `flow_id` for a member, unless another flow is still open.
+        """Start `flow_id` for a member, unless another flow is still open; `given`: answers
+        the code gives it before it starts (a flow's `given`, e.g. the objective to rate).
 
         With `proxy` ({"group", "language"}) a facilitator answers for someone without a phone:
         the answers are stored as that person's (see `_store_answer`), never as the member's.
@@ -486,15 +487,15 @@ class Conversations:
         proxy: Mapping[str, str | None] | None = None,
         given: Mapping[str, Any] | None = None,
     ) -> tuple[Message, ...]:
-        step = engine.start(flow)
-        allowed = {k: v for k, v in (given or {}).items() if k in flow.given}
+        # The given answers go in at the start: a branch before the first question may test them.
+        step = engine.start(flow, given)
         run = await repo.create_run(
             session,
             member_id=_id(member),
             flow_id=flow.id,
             flow_version=flow.version,
             node_id=step.state.node_id,
-            answers={**step.state.answers, **allowed},
+            answers=step.state.answers,
             selected=(),
             now=self.clock.now(),
         )

@@ -22,13 +22,16 @@ NOT_BY_PROXY = frozenset({"onboarding", "concerns"})
 
 
 def eligible_flows(flows: FlowRegistry) -> list[Flow]:
-    """The flows a facilitator may answer for someone: none that sets a profile field."""
+    """The flows a facilitator may answer for someone: none that sets a profile field, nor any
+    handed to a finisher (a ticket, an objective, a rating: each acts as the member who ran it,
+    here the facilitator)."""
     return [
         flow
         for flow in flows.flows.values()
         if flow.id not in NOT_BY_PROXY
         # A flow that needs answers only the code gives (a caucus round) starts from there.
         and not flow.given
+        and flow.finisher is None
         and not any(isinstance(n, AskNode) and n.sets for n in flow.nodes.values())
     ]
 

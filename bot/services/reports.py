@@ -14,9 +14,11 @@ from bot.domain.answering import Invited
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.figures import AnswerRow, counted, in_periods
 from bot.domain.flows import FlowRegistry
+from bot.domain.objectives import StatedObjective
 from bot.domain.releases import Periods, round_since
 from bot.domain.report_kinds import REPORTS, Context, table_lines
 from bot.domain.reports import (
+    PROGRESS_FLOW,
     ChartData,
     Words,
     proxy_responses,
@@ -26,6 +28,7 @@ from bot.domain.reports import (
 from bot.services.charts import render_png
 from bot.services.registries import import_package
 from bot.storage.db import SessionFactory
+from bot.storage.objectives import list_objectives, list_rating_rows
 from bot.storage.reports import (
     count_invited_by_group,
     count_members_by_group,
@@ -92,6 +95,9 @@ class Reports:
                 if asks
                 else {}
             )
+            if PROGRESS_FLOW in flow_ids:  # ratings tied to objectives (bot/domain/objectives.py)
+                rows += await list_rating_rows(session, since=since)
+            stated = await list_objectives(session) if any(r.objectives for r in reports) else []
         periods = {flow: Periods(windows.get(flow, ())) for flow in flow_ids}
         closed, latest = await asyncio.to_thread(
             _published, rows, periods, now=self.clock.now(), k=self.k
@@ -107,6 +113,7 @@ class Reports:
                 asked=asked,
                 words=words,
                 invited=invited,
+                objectives=stated,
             )
             for r in reports
         ]
@@ -121,6 +128,7 @@ class Reports:
         words: Words,
         asked: datetime | None = None,
         invited: Mapping[str, Sequence[Invited]] | None = None,
+        objectives: Sequence[StatedObjective] = (),
     ) -> ReportPart:
         """One report from plain rows (pure apart from drawing); `since` starts a period."""
         found = REPORTS.get(kind)
@@ -129,7 +137,9 @@ class Reports:
         flows = set(found.flows(self.flows))
         used = [r for r in rows if r.flow_id in flows]
         proxies = proxy_responses(used)
-        ctx = Context(self.k, self.groups, self.flows, members, proxies, words, invited or {})
+        ctx = Context(
+            self.k, self.groups, self.flows, members, proxies, words, invited or {}, objectives
+        )
         figures = found.figures(counted(used), ctx)
         table, chart, k = figures.table, figures.chart, self.k
         if figures.lines is None:

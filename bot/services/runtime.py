@@ -15,6 +15,7 @@ from bot.domain.commitments import CHECKIN_FINISHER, RATING_FINISHER
 from bot.domain.contracts import CAUCUS_FINISHER, CONCERNS_FINISHER
 from bot.domain.due import DueRule
 from bot.domain.flows import FlowRegistry
+from bot.domain.objectives import OBJECTIVES_FINISHER, PROGRESS_FINISHER
 from bot.i18n import Catalogs
 from bot.services.alerts import TrustAlerts
 from bot.services.ballots import Ballots
@@ -30,6 +31,7 @@ from bot.services.conversations import Conversations
 from bot.services.digests import Digests
 from bot.services.export import Exports, export_policy
 from bot.services.invites import Invitations
+from bot.services.objectives import Objectives
 from bot.services.offload import Offload
 from bot.services.parent_ties import ParentTies
 from bot.services.reports import Reports
@@ -113,6 +115,7 @@ class Services:
     parent_ties: ParentTies
     commitments: Commitments
     commitment_checkins: CommitmentCheckins
+    objectives: Objectives
 
     def close(self) -> None:
         """End what runs beside the bot (the export worker)."""
@@ -146,6 +149,7 @@ class Services:
         )
         commitment_checkins = CommitmentCheckins(clock=clock, content=content, rule=rule)
         invitations = Invitations(clock=clock, committees=committees, content=content)
+        objectives = Objectives(clock=clock)
         conversations = Conversations(
             content=content,
             clock=clock,
@@ -158,6 +162,8 @@ class Services:
                 CAUCUS_FINISHER: caucus.finish_flow,
                 CHECKIN_FINISHER: commitment_checkins.finish_checkin,
                 RATING_FINISHER: commitment_checkins.finish_rating,
+                OBJECTIVES_FINISHER: objectives.finish_objective,
+                PROGRESS_FINISHER: objectives.finish_rating,
             },
             partnership_timezone=settings.partnership_timezone,
             # An invitation link's group and committee, and the seat it offers, taken up.
@@ -199,4 +205,5 @@ class Services:
             parent_ties=parent_ties_for(settings, content),
             commitments=commitments,
             commitment_checkins=commitment_checkins,
+            objectives=objectives,
         )

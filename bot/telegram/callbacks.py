@@ -111,6 +111,13 @@ class VariationPress(CallbackData, prefix=commitments.VARIATION_PREFIX):
     choice: str
 
 
+class ObjectiveAction(CallbackData, prefix="ob"):
+    """/objectives: state a new objective (`new`) or rate one (`rate`, its id)."""
+
+    action: str
+    objective_id: int = 0
+
+
 FACTORIES: tuple[type[CallbackData], ...] = (
     Answer,
     LanguageChoice,
@@ -125,4 +132,5 @@ FACTORIES: tuple[type[CallbackData], ...] = (
     InviteChoice,
     CaucusAction,
     VariationPress,
+    ObjectiveAction,
 )

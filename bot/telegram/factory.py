@@ -38,7 +38,16 @@ from bot.telegram.updates import SkipUnreadableUpdates
 log = logging.getLogger(__name__)
 # The menu: these first, then each flow's own command, then the rest.
 MENU_FIRST = ("start", "help")
-MENU_LAST = ("concerns", "commitments", "language", "mydata", "forget", "cancel", "stop")
+MENU_LAST = (
+    "concerns",
+    "commitments",
+    "objectives",
+    "language",
+    "mydata",
+    "forget",
+    "cancel",
+    "stop",
+)
 MEMBER_COMMANDS = MENU_FIRST + MENU_LAST
 
 

@@ -58,8 +58,8 @@ def reachable_states(flow: Flow) -> dict[str, RunState]:
     """The first state found at each question, exploring every button and a few typed inputs,
     from the start with and without the answers the flow may be given."""
     found: dict[str, RunState] = {}
-    first = start(flow).state
-    for beginning in (first, replace(first, answers=given_answers(flow))):
+    # Given answers go in at the start: a branch before the first question may test them.
+    for beginning in (start(flow).state, start(flow, given_answers(flow)).state):
         for node_id, state in _explore(flow, beginning).items():
             found.setdefault(node_id, state)
     return found

@@ -159,11 +159,27 @@ CASES = {
         "community",
         "a stakeholder group's rating must be a scale",
     ),
-    "objective without its report wording": Case(
+    "a competency an objective needs, without its wording": Case(
+        "objectives",
+        lambda f: node(f, "needs")["options"].append(
+            {"value": "digital", "label": "roles.brings.other"}
+        ),
+        "needs",
+        "keys missing in locale 'en': roles.brings.digital",
+    ),
+    "a kind of objective Box 6.25 does not have": Case(
+        "objectives",
+        lambda f: node(f, "category")["options"].append(
+            {"value": "cultural", "label": "objectives.category.social"}
+        ),
+        "category",
+        "options ['cultural'] are not among",
+    ),
+    "progress rated under another name": Case(
         "objectives_progress",
-        rename("economic", "digital"),
-        "digital",
-        "keys missing in locale 'en': report.objective.digital",
+        lambda f: node(f, "rating").update(save_as="score"),
+        None,
+        "needs a scale question saved as 'rating'",
     ),
     "no stakeholder group question": Case(
         "onboarding",

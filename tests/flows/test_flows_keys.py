@@ -115,16 +115,17 @@ def test_the_code_wording_of_a_new_objective_is_added(
     copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Keys the code words a flow's questions with (bot/domain/contracts.py) count too."""
-    path = copy / "flows" / "objectives_progress.yaml"
+    path = copy / "flows" / "objectives.yaml"
     path.write_text(
-        path.read_text(encoding="utf-8")
-        .replace("id: economic", "id: digital")
-        .replace("next: economic", "next: digital"),
+        path.read_text(encoding="utf-8").replace(
+            "      - {value: other, label: roles.brings.other}\n    skippable",
+            "      - {value: digital, label: roles.brings.other}\n    skippable",
+        ),
         encoding="utf-8",
     )
     status, said = run(copy, capsys, "keys")
     assert status == 0
-    assert "fr: 1 key(s) added, marked fuzzy: report.objective.digital" in said
+    assert "fr: 1 key(s) added, marked fuzzy: roles.brings.digital" in said
 
 
 def test_broken_flows_add_nothing(copy: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -302,9 +302,7 @@ async def test_partnership_time_is_held_back_by_quiet_hours(
     assert (await tick(app)).sent == 0
     clock.advance(timedelta(minutes=1))  # 08:00 in Auckland
     assert (await tick(app)).sent == 1
-    await tane.wait_for(
-        "What does <b>your organisation</b> aim for".replace("<b>", "").replace("</b>", "")
-    )
+    await tane.wait_for("State one of your organisation’s")
 
 
 async def test_a_member_mid_conversation_is_not_interrupted(

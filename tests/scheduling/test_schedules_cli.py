@@ -88,7 +88,7 @@ def test_add_list_pause_resume_delete(
     code, out, err = run(
         capsys,
         "add",
-        "objectives_progress",
+        "partnership_review",
         "--monthly",
         "last:fri",
         "--every",
@@ -110,7 +110,7 @@ def test_add_list_pause_resume_delete(
     lines = out.splitlines()
     assert lines[:3] == [
         "schedule #1 created",
-        "#1 Progress on our objectives – active",
+        "#1 Partnership review – active",
         "every 3 months on the last Friday at 09:30 (UTC time)",
     ]
     assert "To: Municipality, Français. Answers within 7 d; reminders: 2 d, 4 d." in out
@@ -124,11 +124,11 @@ def test_add_list_pause_resume_delete(
 
     code, out, _ = run(capsys, "list")
     assert code == 0
-    assert "#1 Progress on our objectives – active" in out
+    assert "#1 Partnership review – active" in out
     assert "#2 Roles and responsibilities – active" in out
 
     assert run(capsys, "pause", "1")[:2] == (0, "schedule #1 is now paused\n")
-    assert "#1 Progress on our objectives – paused" in run(capsys, "list")[1]
+    assert "#1 Partnership review – paused" in run(capsys, "list")[1]
     assert run(capsys, "resume", "1")[:2] == (0, "schedule #1 is now active\n")
     assert run(capsys, "delete", "2")[:2] == (0, "schedule #2 is now deleted\n")
     code, out, _ = run(capsys, "list")

@@ -31,6 +31,7 @@ from bot.telegram.callbacks import (
     GuidedStep,
     InviteChoice,
     LanguageChoice,
+    ObjectiveAction,
     ReportChoice,
     ScheduleStep,
     TicketAction,
@@ -97,6 +98,10 @@ SAMPLES: dict[type[CallbackData], list[CallbackData]] = {
     VariationPress: [
         VariationPress(variation_id=BIG_ID, choice=c)
         for c in (*commitments.RESPONSES, *commitments.OUTCOMES)
+    ],
+    ObjectiveAction: [
+        ObjectiveAction(action="rate", objective_id=BIG_ID),
+        ObjectiveAction(action="new"),
     ],
 }
 

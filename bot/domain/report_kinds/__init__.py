@@ -20,14 +20,15 @@ from bot.domain.anonymity import ALL, SuppressedTable
 from bot.domain.answering import Invited
 from bot.domain.figures import AnswerRow
 from bot.domain.flows import AskNode, FlowRegistry
+from bot.domain.objectives import StatedObjective
 from bot.domain.reports import HIDDEN_MARK, ChartData, Words, group_label
 
 
 @dataclass(frozen=True)
 class Context:
     """What every report reads besides its rows: k, the stakeholder groups, the flows, the
-    members per group and the check-ins sent (when asked for), the proxy responses among its
-    rows, and the words."""
+    members per group, the check-ins sent and the objectives stated (when asked for), the proxy
+    responses among its rows, and the words."""
 
     k: int
     groups: tuple[str, ...]
@@ -36,6 +37,7 @@ class Context:
     proxies: int
     words: Words
     invited: Mapping[str, Sequence[Invited]] = field(default_factory=dict)
+    objectives: Sequence[StatedObjective] = ()
 
     def total_or(self, label: Callable[[str], str]) -> Callable[[str], str]:
         """`label`, with the margin (ALL) worded as the total."""
@@ -70,6 +72,7 @@ class Report(Protocol):
     latest: bool  # each person's latest answer as of settled moments, not closed periods
     members: bool  # compares with the members per group
     invited: bool  # compares with the check-ins sent per group
+    objectives: bool  # reads the objectives partners stated
 
     def flows(self, flows: FlowRegistry) -> list[str]:
         """The flows whose answers it reads."""
@@ -86,6 +89,7 @@ class Kind:
     latest = False
     members = False
     invited = False
+    objectives = False
     reads: tuple[str, ...] = ()
 
     def flows(self, flows: FlowRegistry) -> list[str]:

@@ -22,6 +22,7 @@ from bot.telegram.routers import (
     invites,
     language,
     membership,
+    objectives,
     proxy,
     report,
     roles,
@@ -53,6 +54,7 @@ def get_routers() -> list[Router]:
         concerns.create_router(),
         report.create_router(),
         brief.create_router(),
+        objectives.create_router(),
         commands.create_router(),
     )
     # Errors and my_chat_member updates have routers of their own; they go last so that

@@ -15,6 +15,7 @@ from bot.services import proxy
 from bot.services.champions import Champions
 from bot.services.conversations import Conversations, UserRef
 from bot.services.invites import Invitations
+from bot.services.reports import KINDS as REPORT_KINDS
 from bot.storage.models import Member, MemberStatus
 from bot.telegram.access import is_coordinator
 from bot.telegram.filters import IsCommand, PrivateChat, command
@@ -50,7 +51,8 @@ async def on_help(
     text = t("cmd.help") + t("concern.help") + t("mydata.help")
     if is_coordinator(member):
         text += t("cmd.help_coordinator") + t("ticket.help_coordinator") + t("export.help")
-        text += t("report.help") + t("caucus.help") + t("champions.help")
+        kinds = "|".join((*REPORT_KINDS, "all"))
+        text += t("report.help", kinds=kinds) + t("caucus.help") + t("champions.help")
     responder.send(text)
 
 
