@@ -19,6 +19,7 @@ from bot.services.ballots import Ballots
 from bot.services.sealing import RAISER, Sealer
 from bot.storage import audit, keys, repo
 from bot.storage import ballots as sealed_store
+from bot.storage.commitment_models import Commitment
 from bot.storage.data_rights import MemberRecords, collect_member_records, erase_member
 from bot.storage.models import Member, Ticket
 
@@ -88,7 +89,60 @@ def member_document(records: MemberRecords, *, now: datetime) -> dict[str, Any]:
             {"organisation": s.organisation, "role": s.role, "since": s.appointed_at.isoformat()}
             for s in records.champion_seats
         ],
+        # Proposals naming them as a key person, without who proposed them.
+        "key_person_proposals": [
+            {"organisation": s.organisation, "role": s.role} for s in records.champion_proposals
+        ],
+        "your_steps_on_concerns": [
+            {"concern": handle, "kind": e.kind, "text": e.text, "at": e.created_at.isoformat()}
+            for e, handle in records.steps_taken
+        ],
+        **_commitments(records),
         "your_recorded_actions": [_dump(e, exclude={"actor_member_id"}) for e in records.audit],
+    }
+
+
+def _about(commitment: Commitment) -> dict[str, Any]:
+    """A commitment by its number and what, never by the people around it."""
+    return {"commitment": commitment.id, "what": commitment.what}
+
+
+def _commitments(records: MemberRecords) -> dict[str, list[dict[str, Any]]]:
+    """The member's part in the commitments register: what they own or recorded, what they were
+    asked, their check-ins, proposals and responses (never another member's identity)."""
+    return {
+        "commitments": [
+            _about(c)
+            | {"due_on": c.due_on.isoformat(), "status": c.status}
+            | {"you_own": c.owner_member_id == records.member.id}
+            | {"you_recorded": c.created_by == records.member.id}
+            for c in records.commitments
+        ],
+        # That they were asked (to check in, or to rate): a rating itself is nobody's.
+        "commitment_requests": [
+            _about(c)
+            | {"purpose": p.purpose, "due_on": p.due_on.isoformat()}
+            | {"asked_at": p.asked_at.isoformat()}
+            for p, c in records.commitment_prompts
+        ],  # fmt: skip
+        "commitment_checkins": [
+            _about(c)
+            | {"stage": u.stage, "status": u.status, "note": u.note}
+            | {"at": u.created_at.isoformat()}
+            for u, c in records.commitment_updates
+        ],  # fmt: skip
+        "variations_proposed": [
+            {"variation": v.id}
+            | _about(c)
+            | {"kind": v.kind, "text": v.text, "status": v.status}
+            | {"new_due_on": v.new_due_on.isoformat() if v.new_due_on else None}
+            | {"at": v.created_at.isoformat()}
+            for v, c in records.variations
+        ],
+        "variation_responses": [
+            {"variation": v.id} | _about(c) | {"choice": r.choice, "at": r.created_at.isoformat()}
+            for r, v, c in records.variation_responses
+        ],
     }
 
 
