@@ -23,6 +23,32 @@ from bot.storage.commitment_models import Commitment
 from bot.storage.data_rights import MemberRecords, collect_member_records, erase_member
 from bot.storage.models import Member, Ticket
 
+# Each column that holds a member (or a keyed tag of one), and the section of /mydata that
+# carries its rows. A column left out is listed, with its reason, in the allow-list of
+# tests/e2e/test_data_rights.py::test_every_column_that_holds_a_member_is_in_mydata_or_allowed.
+EXPORTED_COLUMNS = {
+    "member.id": "profile",
+    "flowrun.member_id": "runs",
+    "answer.member_id": "answers",
+    "checkin.member_id": "checkins",
+    "draft.member_id": "drafts",
+    "committeemember.member_id": "committees",
+    "caucus_seat.member_id": "caucus_rounds",
+    "ticket.member_id": "concerns",
+    "ticketroute.raiser_tag": "anonymous_concerns",
+    "ticketevent.actor_member_id": "your_steps_on_concerns",
+    "outboxmessage.member_id": "messages_to_you",
+    "champion.member_id": "key_person_seats",
+    "champion.proposed_member_id": "key_person_proposals",
+    "commitment.owner_member_id": "commitments",
+    "commitment.created_by": "commitments",
+    "commitmentprompt.member_id": "commitment_requests",
+    "commitmentupdate.member_id": "commitment_checkins",
+    "variation.proposed_by": "variations_proposed",
+    "variationresponse.member_id": "variation_responses",
+    "auditentry.actor_member_id": "your_recorded_actions",
+}
+
 
 def _dump(row: SQLModel, *, exclude: Iterable[str] = ()) -> dict[str, Any]:
     data: dict[str, Any] = row.model_dump(mode="json", exclude=set(exclude))
