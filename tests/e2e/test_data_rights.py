@@ -412,7 +412,8 @@ def test_every_column_that_holds_a_member_is_in_mydata_or_allowed() -> None:
     assert not EXPORTED_COLUMNS.keys() & NOT_IN_MYDATA.keys()
     # Every section named is one that /mydata writes.
     now = datetime.now(UTC)
-    member = Member(telegram_user_id=1, chat_id=1, language="en", consent_at=now, joined_at=now)
-    member.updated_at = now
+    member = Member(
+        telegram_user_id=1, chat_id=1, language="en", consent_at=now, joined_at=now, updated_at=now
+    )
     empty = MemberRecords(member, *([()] * 10))
     assert set(EXPORTED_COLUMNS.values()) <= member_document(empty, now=now).keys()
