@@ -19,8 +19,35 @@ from bot.services.ballots import Ballots
 from bot.services.sealing import RAISER, Sealer
 from bot.storage import audit, keys, repo
 from bot.storage import ballots as sealed_store
+from bot.storage.commitment_models import Commitment
 from bot.storage.data_rights import MemberRecords, collect_member_records, erase_member
 from bot.storage.models import Member, Ticket
+
+# Each column that holds a member (or a keyed tag of one), and the section of /mydata that
+# carries its rows. A column left out is listed, with its reason, in the allow-list of
+# tests/e2e/test_data_rights.py::test_every_column_that_holds_a_member_is_in_mydata_or_allowed.
+EXPORTED_COLUMNS = {
+    "member.id": "profile",
+    "flowrun.member_id": "runs",
+    "answer.member_id": "answers",
+    "checkin.member_id": "checkins",
+    "draft.member_id": "drafts",
+    "committeemember.member_id": "committees",
+    "caucus_seat.member_id": "caucus_rounds",
+    "ticket.member_id": "concerns",
+    "ticketroute.raiser_tag": "anonymous_concerns",
+    "ticketevent.actor_member_id": "your_steps_on_concerns",
+    "outboxmessage.member_id": "messages_to_you",
+    "champion.member_id": "key_person_seats",
+    "champion.proposed_member_id": "key_person_proposals",
+    "commitment.owner_member_id": "commitments",
+    "commitment.created_by": "commitments",
+    "commitmentprompt.member_id": "commitment_requests",
+    "commitmentupdate.member_id": "commitment_checkins",
+    "variation.proposed_by": "variations_proposed",
+    "variationresponse.member_id": "variation_responses",
+    "auditentry.actor_member_id": "your_recorded_actions",
+}
 
 
 def _dump(row: SQLModel, *, exclude: Iterable[str] = ()) -> dict[str, Any]:
@@ -88,7 +115,60 @@ def member_document(records: MemberRecords, *, now: datetime) -> dict[str, Any]:
             {"organisation": s.organisation, "role": s.role, "since": s.appointed_at.isoformat()}
             for s in records.champion_seats
         ],
+        # Proposals naming them as a key person, without who proposed them.
+        "key_person_proposals": [
+            {"organisation": s.organisation, "role": s.role} for s in records.champion_proposals
+        ],
+        "your_steps_on_concerns": [
+            {"concern": handle, "kind": e.kind, "text": e.text, "at": e.created_at.isoformat()}
+            for e, handle in records.steps_taken
+        ],
+        **_commitments(records),
         "your_recorded_actions": [_dump(e, exclude={"actor_member_id"}) for e in records.audit],
+    }
+
+
+def _about(commitment: Commitment) -> dict[str, Any]:
+    """A commitment by its number and what, never by the people around it."""
+    return {"commitment": commitment.id, "what": commitment.what}
+
+
+def _commitments(records: MemberRecords) -> dict[str, list[dict[str, Any]]]:
+    """The member's part in the commitments register: what they own or recorded, what they were
+    asked, their check-ins, proposals and responses (never another member's identity)."""
+    return {
+        "commitments": [
+            _about(c)
+            | {"due_on": c.due_on.isoformat(), "status": c.status}
+            | {"you_own": c.owner_member_id == records.member.id}
+            | {"you_recorded": c.created_by == records.member.id}
+            for c in records.commitments
+        ],
+        # That they were asked (to check in, or to rate): a rating itself is nobody's.
+        "commitment_requests": [
+            _about(c)
+            | {"purpose": p.purpose, "due_on": p.due_on.isoformat()}
+            | {"asked_at": p.asked_at.isoformat()}
+            for p, c in records.commitment_prompts
+        ],  # fmt: skip
+        "commitment_checkins": [
+            _about(c)
+            | {"stage": u.stage, "status": u.status, "note": u.note}
+            | {"at": u.created_at.isoformat()}
+            for u, c in records.commitment_updates
+        ],  # fmt: skip
+        "variations_proposed": [
+            {"variation": v.id}
+            | _about(c)
+            | {"kind": v.kind, "text": v.text, "status": v.status}
+            | {"new_due_on": v.new_due_on.isoformat() if v.new_due_on else None}
+            | {"at": v.created_at.isoformat()}
+            for v, c in records.variations
+        ],
+        "variation_responses": [
+            {"variation": v.id} | _about(c) | {"choice": r.choice, "at": r.created_at.isoformat()}
+            for r, v, c in records.variation_responses
+        ],
     }
 
 

@@ -16,6 +16,13 @@ from bot.storage.audit import FORMER_MEMBER_LABEL
 from bot.storage.caucus import invited_rounds
 from bot.storage.caucus_models import CaucusRound, CaucusSeat
 from bot.storage.champion_models import Champion
+from bot.storage.commitment_models import (
+    Commitment,
+    CommitmentPrompt,
+    CommitmentUpdate,
+    Variation,
+    VariationResponse,
+)
 from bot.storage.models import (
     Answer,
     AuditEntry,
@@ -53,8 +60,16 @@ class MemberRecords:
     outbox: Sequence[OutboxMessage]
     audit: Sequence[AuditEntry]
     caucus: Sequence[tuple[CaucusSeat, CaucusRound]] = ()  # the rounds they were invited to
-    # Seats in the champions register (an organisation's lead or deputy).
+    # Seats in the champions register (an organisation's lead or deputy), and proposals of them.
     champion_seats: Sequence[Champion] = ()
+    champion_proposals: Sequence[Champion] = ()
+    # Steps they took as a coordinator on concerns, with each concern's handle.
+    steps_taken: Sequence[tuple[TicketEvent, str]] = ()
+    commitments: Sequence[Commitment] = ()  # those they own or recorded
+    commitment_prompts: Sequence[tuple[CommitmentPrompt, Commitment]] = ()
+    commitment_updates: Sequence[tuple[CommitmentUpdate, Commitment]] = ()
+    variations: Sequence[tuple[Variation, Commitment]] = ()  # those they proposed
+    variation_responses: Sequence[tuple[VariationResponse, Variation, Commitment]] = ()
 
 
 async def _all(session: AsyncSession, query: Any) -> Sequence[Any]:
@@ -124,7 +139,65 @@ async def collect_member_records(
             .order_by(col(AuditEntry.id)),
         ),
         champion_seats=await _all(session, select(Champion).where(Champion.member_id == member_id)),
+        champion_proposals=await _all(
+            session, select(Champion).where(Champion.proposed_member_id == member_id)
+        ),
+        steps_taken=await _all(
+            session,
+            select(TicketEvent, Ticket.handle)
+            .join(Ticket, col(Ticket.id) == col(TicketEvent.ticket_id))
+            .where(TicketEvent.actor_member_id == member_id)
+            .order_by(col(TicketEvent.id)),
+        ),
+        **await _commitment_records(session, member_id=member_id or 0),
     )
+
+
+async def _commitment_records(session: AsyncSession, *, member_id: int) -> dict[str, Any]:
+    """The member's part in the commitments register, each row with its commitment."""
+    on = col(Commitment.id)
+    return {
+        "commitments": await _all(
+            session,
+            select(Commitment)
+            .where(
+                or_(
+                    col(Commitment.owner_member_id) == member_id,
+                    col(Commitment.created_by) == member_id,
+                )
+            )
+            .order_by(on),
+        ),
+        "commitment_prompts": await _all(
+            session,
+            select(CommitmentPrompt, Commitment)
+            .join(Commitment, on == col(CommitmentPrompt.commitment_id))
+            .where(CommitmentPrompt.member_id == member_id)
+            .order_by(col(CommitmentPrompt.asked_at)),
+        ),
+        "commitment_updates": await _all(
+            session,
+            select(CommitmentUpdate, Commitment)
+            .join(Commitment, on == col(CommitmentUpdate.commitment_id))
+            .where(CommitmentUpdate.member_id == member_id)
+            .order_by(col(CommitmentUpdate.id)),
+        ),
+        "variations": await _all(
+            session,
+            select(Variation, Commitment)
+            .join(Commitment, on == col(Variation.commitment_id))
+            .where(Variation.proposed_by == member_id)
+            .order_by(col(Variation.id)),
+        ),
+        "variation_responses": await _all(
+            session,
+            select(VariationResponse, Variation, Commitment)
+            .join(Variation, col(Variation.id) == col(VariationResponse.variation_id))
+            .join(Commitment, on == col(Variation.commitment_id))
+            .where(VariationResponse.member_id == member_id)
+            .order_by(col(VariationResponse.variation_id)),
+        ),
+    }
 
 
 async def erase_member(session: AsyncSession, *, member: Member, raiser_tag: str) -> None:

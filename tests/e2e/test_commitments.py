@@ -5,6 +5,7 @@ variations and their outcome, and `/commitments` for every member."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -380,11 +381,14 @@ async def test_a_partner_proposes_a_change_the_others_respond_and_the_outcome_is
 
 
 NOTE, PROPOSAL = "The pipes are late again", "Please share the plumbing plan first"
+CHANGE = "Move it to March: the pipes"
 
 
-async def test_forget_takes_the_members_notes_and_proposals_away(
+async def take_part(
     emulator: BotAPIEmulator, app: BotApp, clock: ManualClock, db: Database, phone: Phone
-) -> None:
+) -> Phone:
+    """City Hall's `phone` answers a delivery check-in with a note, River Youth's member (returned)
+    raises a dispute, and `phone` disagrees with it."""
     ada = Phone(emulator, app, user_id=ADMIN, first_name="Ada")
     await join(ada, "Steering", "Municipality")
     await join(phone, "City Hall", "Municipality")
@@ -405,6 +409,62 @@ async def test_forget_takes_the_members_notes_and_proposals_away(
     await youth.press("Send to the partners")
     await ada.wait_for(PROPOSAL)
     await phone.press("Disagree")
+    assert phone.toast() == "Your response is recorded."
+    return youth
+
+
+async def test_mydata_holds_the_members_check_in_notes_proposals_and_responses(
+    emulator: BotAPIEmulator, app: BotApp, clock: ManualClock, db: Database, phone: Phone
+) -> None:
+    youth = await take_part(emulator, app, clock, db, phone)
+    await phone.send("/commitments")
+    await phone.press("Propose a change to #1")
+    await phone.press("Propose a change")
+    await phone.send(CHANGE)
+    await phone.send("2026-03-02")
+    await phone.press("Send to the partners")
+    assert "Sent as variation #2" in phone.last.plain_text
+    phone.new()
+
+    await phone.send("/mydata")
+    sent = phone.new()[-1]
+    assert sent.kind == "document"
+    document = json.loads(sent.file_bytes or b"")
+    what = {"commitment": 1, "what": "Repair it"}
+    [checkin] = document["commitment_checkins"]
+    assert checkin == what | {"stage": "before", "status": "blocked", "note": NOTE} | {
+        "at": checkin["at"]
+    }
+    [proposed] = document["variations_proposed"]
+    assert proposed == {"variation": 2} | what | {
+        "kind": "change",
+        "text": CHANGE,
+        "new_due_on": "2026-03-02",
+        "status": "open",
+        "at": proposed["at"],
+    }
+    [response] = document["variation_responses"]
+    assert response == {"variation": 1} | what | {"choice": "disagree", "at": response["at"]}
+    # Asked as a member of the owner organisation; the commitment is City Hall's, not theirs.
+    assert [(r["commitment"], r["purpose"]) for r in document["commitment_requests"]] == [
+        (1, "before")
+    ]
+    assert document["commitments"] == []
+    # Another member's identity and words are in none of these sections.
+    others = await db.member(youth.user_id)
+    assert others is not None
+    sections = json.dumps(
+        [document[k] for k in ("commitments", "commitment_checkins", "variations_proposed")]
+        + [document["variation_responses"], document["commitment_requests"]]
+    )
+    for trace in ("Yusuf", str(youth.user_id), PROPOSAL, "proposed_by", "member_id"):
+        assert trace not in sections, trace
+
+
+async def test_forget_takes_the_members_notes_and_proposals_away(
+    emulator: BotAPIEmulator, app: BotApp, clock: ManualClock, db: Database, phone: Phone
+) -> None:
+    youth = await take_part(emulator, app, clock, db, phone)
     members = {p.user_id: await db.member(p.user_id) for p in (phone, youth)}
 
     for leaver in (phone, youth):

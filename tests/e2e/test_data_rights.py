@@ -14,13 +14,16 @@ from test_export import ANONYMOUS_TEXT, NAMED_TEXT, answer_roles, answer_trust_p
 
 from bot.app import BotApp
 from bot.sandbox.emulator import BotAPIEmulator
+from bot.services.data_rights import EXPORTED_COLUMNS, member_document
 from bot.storage import audit, repo
 from bot.storage.caucus_models import CaucusRound, CaucusSeat
+from bot.storage.data_rights import MemberRecords
 from bot.storage.models import (
     Answer,
     CheckIn,
     Committee,
     CommitteeMember,
+    Member,
     Schedule,
     TicketEvent,
 )
@@ -222,6 +225,12 @@ async def test_mydata_then_forget_leaves_nothing(
     [anonymous] = document["anonymous_concerns"]
     assert anonymous["text"] == ANONYMOUS_CONCERN and anonymous["anonymous"] is True
     assert "Assembly on Friday" in [m["text"] for m in document["messages_to_you"]]
+    [step] = document["your_steps_on_concerns"]  # as a coordinator, on a concern
+    assert (step["concern"], step["kind"], step["text"]) == (
+        "C-ANON",
+        "answer",
+        "Thank you, we act",
+    )
     assert [e["action"] for e in document["your_recorded_actions"]] == [
         "export",
         "proxy.start",
@@ -354,3 +363,57 @@ async def test_forget_drops_the_replies_still_queued_for_the_member(
     assert "/language" not in shown, "a reply queued for a forgotten member was sent"
     assert "Erase everything about you?" not in shown
     assert await db.member(phone.user_id) is None
+
+
+# Columns that hold a member, or a keyed tag of one, and are deliberately not in /mydata.
+# Each reason is in docs/privacy.md too.
+NOT_IN_MYDATA: dict[str, str] = {
+    # Answers recorded for someone without a phone are that person's, not the coordinator's;
+    # the coordinator's proxy sessions are in `your_recorded_actions` (proxy.start, proxy.end).
+    "answer.recorded_by": "the person recorded for",
+    # A coordinator's acts for the partnership: each is audited under their id, so it is in
+    # `your_recorded_actions` (broadcast.confirmed, schedule.created, committee.created,
+    # caucus.opened, champion.proposed, commitment.variation_decided).
+    "broadcast.created_by": "audited",
+    "schedule.created_by": "audited",
+    "committee.created_by": "audited",
+    "caucus_round.opened_by": "audited",
+    "champion.proposed_by": "audited",
+    "variation.decided_by": "audited",
+    # Anonymous by design: a keyed tag per round and person, which only the key turns back into
+    # a member; a copy "in their name" would be the link the tag exists to avoid.
+    "caucus_entry.respondent": "anonymous",
+    # Stored before consent (a keyed hash of a Telegram id, no member yet, gone within a week).
+    "consentprompt.tag": "no member yet",
+    # Written by /forget, once the member is gone: nobody left to send it to.
+    "erasure.member_tag": "no member any more",
+}
+
+
+def member_columns() -> set[str]:
+    """`table.column` of every column that refers to `member.id`, or holds a keyed tag of one
+    (a tag has no foreign key: it is found by its name)."""
+    return {
+        f"{table.name}.{column.name}"
+        for table in SQLModel.metadata.sorted_tables
+        for column in table.columns
+        if any(fk.column.table.name == "member" for fk in column.foreign_keys)
+        or column.name.endswith("tag")
+        or (table.name, column.name) in {("member", "id"), ("caucus_entry", "respondent")}
+    }
+
+
+def test_every_column_that_holds_a_member_is_in_mydata_or_allowed() -> None:
+    columns = member_columns()
+    assert "variationresponse.member_id" in columns and "ticketroute.raiser_tag" in columns
+    missing = columns - EXPORTED_COLUMNS.keys() - NOT_IN_MYDATA.keys()
+    assert missing == set(), f"neither in /mydata nor allowed: {sorted(missing)}"
+    assert set(NOT_IN_MYDATA) <= columns and set(EXPORTED_COLUMNS) <= columns  # none stale
+    assert not EXPORTED_COLUMNS.keys() & NOT_IN_MYDATA.keys()
+    # Every section named is one that /mydata writes.
+    now = datetime.now(UTC)
+    member = Member(
+        telegram_user_id=1, chat_id=1, language="en", consent_at=now, joined_at=now, updated_at=now
+    )
+    empty = MemberRecords(member, *([()] * 10))
+    assert set(EXPORTED_COLUMNS.values()) <= member_document(empty, now=now).keys()
