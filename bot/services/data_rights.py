@@ -46,6 +46,8 @@ EXPORTED_COLUMNS = {
     "commitmentupdate.member_id": "commitment_checkins",
     "variation.proposed_by": "variations_proposed",
     "variationresponse.member_id": "variation_responses",
+    "objective.member_id": "objectives_stated",
+    "objectiverating.member_id": "objective_ratings",
     "auditentry.actor_member_id": "your_recorded_actions",
 }
 
@@ -124,6 +126,14 @@ def member_document(records: MemberRecords, *, now: datetime) -> dict[str, Any]:
             for e, handle in records.steps_taken
         ],
         **_commitments(records),
+        "objectives_stated": [
+            _dump(o, exclude={"member_id", "id"}) | {"objective": o.id} for o in records.objectives
+        ],
+        "objective_ratings": [
+            {"objective": o.id, "statement": o.statement, "rating": r.rating}
+            | {"at": r.created_at.isoformat()}
+            for r, o in records.objective_ratings
+        ],
         "your_recorded_actions": [_dump(e, exclude={"actor_member_id"}) for e in records.audit],
     }
 

@@ -39,6 +39,7 @@ from bot.storage.models import (
     TicketEvent,
     TicketRoute,
 )
+from bot.storage.objective_models import Objective, ObjectiveRating
 
 # What stands in a coordinator's message where an erased member's words were.
 ERASED_WORDS = "—"
@@ -70,6 +71,8 @@ class MemberRecords:
     commitment_updates: Sequence[tuple[CommitmentUpdate, Commitment]] = ()
     variations: Sequence[tuple[Variation, Commitment]] = ()  # those they proposed
     variation_responses: Sequence[tuple[VariationResponse, Variation, Commitment]] = ()
+    objectives: Sequence[Objective] = ()  # those they stated for their organisation
+    objective_ratings: Sequence[tuple[ObjectiveRating, Objective]] = ()
 
 
 async def _all(session: AsyncSession, query: Any) -> Sequence[Any]:
@@ -150,6 +153,17 @@ async def collect_member_records(
             .order_by(col(TicketEvent.id)),
         ),
         **await _commitment_records(session, member_id=member_id or 0),
+        objectives=await _all(
+            session,
+            select(Objective).where(Objective.member_id == member_id).order_by(col(Objective.id)),
+        ),
+        objective_ratings=await _all(
+            session,
+            select(ObjectiveRating, Objective)
+            .join(Objective, col(Objective.id) == col(ObjectiveRating.objective_id))
+            .where(ObjectiveRating.member_id == member_id)
+            .order_by(col(ObjectiveRating.id)),
+        ),
     )
 
 
