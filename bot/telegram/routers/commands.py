@@ -19,6 +19,7 @@ from bot.storage.models import Member, MemberStatus
 from bot.telegram.access import is_coordinator
 from bot.telegram.filters import IsCommand, PrivateChat, command
 from bot.telegram.render import Responder
+from bot.telegram.routers.invites import seat_buttons
 
 
 async def on_start(
@@ -35,12 +36,22 @@ async def on_start(
     through an invitation link (a closed one is said politely, and onboarding goes on)."""
     outcome = await conversations.start_command(session, user=user, member=member)
     token = (command.args or "").strip()
-    if token and invitations is not None:
+    offer = None
+    if token and invitations is not None and member is not None:
+        offer = await invitations.seat_for_member(session, token=token, member=member)
+    if token and invitations is not None and offer is None:
         tag = None if member is not None else conversations.consent_tag(user.telegram_user_id)
         found = await invitations.opened(session, token=token, tag=tag)
         if found is not InviteState.OPEN:
             responder.text(f"invite.closed.{found}", locale=outcome.locale)
     responder.show(outcome)
+    if offer is not None:
+        responder.text(
+            "invite.seat.offer",
+            locale=outcome.locale,
+            markup=seat_buttons(offer, responder.translator(outcome)),
+            committee=offer.committee,
+        )
 
 
 async def on_help(
