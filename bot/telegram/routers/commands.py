@@ -15,6 +15,7 @@ from bot.services import proxy
 from bot.services.champions import Champions
 from bot.services.conversations import Conversations, UserRef
 from bot.services.invites import Invitations
+from bot.services.parent_ties import ParentTies
 from bot.storage.models import Member, MemberStatus
 from bot.telegram.access import is_coordinator
 from bot.telegram.filters import IsCommand, PrivateChat, command
@@ -55,13 +56,20 @@ async def on_start(
 
 
 async def on_help(
-    message: Message, member: Member | None, t: Translator, responder: Responder
+    message: Message,
+    member: Member | None,
+    t: Translator,
+    responder: Responder,
+    parent_ties: ParentTies | None = None,
 ) -> None:
-    """What the bot can do (and, for coordinators, what they can do)."""
+    """What the bot can do (and, for partners' representatives and coordinators, what they
+    can do)."""
     text = t("cmd.help") + t("concern.help") + t("mydata.help")
+    if parent_ties is not None and parent_ties.representative(member):
+        text += t("parent.brief.help")
     if is_coordinator(member):
         text += t("cmd.help_coordinator") + t("ticket.help_coordinator") + t("export.help")
-        text += t("report.help") + t("caucus.help") + t("champions.help")
+        text += t("report.help") + t("caucus.help") + t("champions.help") + t("invite.help")
     responder.send(text)
 
 
