@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -96,6 +96,7 @@ class Case(_Strict):
     name: str
     language: str = "en"
     at: Slug | None = None  # start at this question instead of the flow's start
+    given: dict[str, str] = Field(default_factory=dict)  # answers the code gives (flow `given`)
     start: Expect = Expect()
     turns: tuple[Turn, ...] = ()
 
@@ -176,10 +177,15 @@ def run_case(flow: Flow, case: Case, speech: MemberSpeech) -> list[str]:
         "words": speech.words,
         "decimal_mark": speech.decimal_mark_for(case.language),
     }
+    unknown = sorted(set(case.given) - set(flow.given))
+    if unknown:
+        return [f"given: {', '.join(unknown)} not in the flow's `given`"]
     if case.at is None:
         step = start(flow)
     else:
         step = prompt(flow, RunState(flow.id, flow.version, case.at))
+    # Given answers join the state after the flow's first step, as the bot adds them.
+    step = replace(step, state=replace(step.state, answers={**step.state.answers, **case.given}))
     found = _compare("start", flow, step, case.start)
     for number, turn in enumerate(case.turns, start=1):
         state = RunState.from_json(json.loads(json.dumps(step.state.to_json())))
