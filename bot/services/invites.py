@@ -3,7 +3,8 @@
 A coordinator (in chat or from the shell) makes a link; a person opening it is remembered
 against their consent question only (a keyed hash, see `bot.storage.keys`) until they consent,
 then on the member, and the link counts them. Onboarding is given the link's group, shown first
-for the member to confirm, and its committee, whose seat the member may take.
+for the member to confirm, and its committee, whose seat the member may take; a member who
+opens a committee link later is offered the seat too (`seat_for_member`, `take_seat`).
 """
 
 from __future__ import annotations

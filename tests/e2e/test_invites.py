@@ -223,7 +223,7 @@ async def test_a_member_already_onboarded_is_offered_the_seat(
     [invite] = await db.rows(Invite)
     assert invite.uses == 1 and await db.count(CommitteeMember) == 1
 
-    # Another member says no: not seated, not counted; the link then fills up and is closed.
+    # Another member says no: not seated, not counted; a third finds the link revoked.
     other = Phone(emulator, app, user_id=1030, first_name="Binta")
     await onboard(other)
     await other.send(f"/start {token}")
@@ -232,7 +232,12 @@ async def test_a_member_already_onboarded_is_offered_the_seat(
     assert await db.count(CommitteeMember) == 1
     third = Phone(emulator, app, user_id=1031, first_name="Moussa")
     await onboard(third)
+    await third.send(f"/start {token}")
+    assert "offers you a seat" in third.new_text()
     await admin.send("/invite revoke 1")
+    await third.press("Yes")  # the link was revoked since it was offered
+    assert "no longer admits anyone, so the seat is not yours to take" in third.new_text()
+    assert await db.count(CommitteeMember) == 1
     await third.send(f"/start {token}")
     shown = third.new_text()
     assert "is no longer in use" in shown and "offers you a seat" not in shown
