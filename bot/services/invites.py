@@ -3,7 +3,8 @@
 A coordinator (in chat or from the shell) makes a link; a person opening it is remembered
 against their consent question only (a keyed hash, see `bot.storage.keys`) until they consent,
 then on the member, and the link counts them. Onboarding is given the link's group, shown first
-for the member to confirm, and its committee, whose seat the member may take.
+for the member to confirm, and its committee, whose seat the member may take; a member who
+opens a committee link later is offered the seat too (`seat_for_member`, `take_seat`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from bot.i18n import Translator
 from bot.services.committees import CommitteeError, Committees
 from bot.services.errors import CodedError
 from bot.storage import audit
+from bot.storage import committees as seats
 from bot.storage import invites as store
 from bot.storage.models import Committee, Invite, Member
 
@@ -37,6 +39,14 @@ QR_SCALE = 8  # pixels per module: a phone reads it from a printed A4 poster acr
 
 class InviteError(CodedError):
     """Invalid input; `code` is the last part of the locale key `invite.error.<code>`."""
+
+
+@dataclass(frozen=True)
+class SeatOffer:
+    """A committee seat a link offers to someone who is already a member."""
+
+    invite_id: int
+    committee: str
 
 
 @dataclass(frozen=True)
@@ -258,6 +268,62 @@ class Invitations:
         except CommitteeError:  # archived since the link was made
             return (Reply(key="invite.seat.gone"),)
         return (Reply(key="invite.seat.taken", params={"committee": committee.name}),)
+
+    async def seat_for_member(
+        self, session: AsyncSession, *, token: str, member: Member
+    ) -> SeatOffer | None:
+        """A member opened a link: the committee seat it offers them, if the link admits them
+        and they do not sit there yet (they confirm it with `take_seat`)."""
+        invite = await self._seat_link(session, token=token, member=member)
+        if invite is None or invite.id is None or invite.committee_id is None:
+            return None
+        try:
+            committee = await self.committees.find(session, str(invite.committee_id))
+        except CommitteeError:  # archived since the link was made
+            return None
+        return SeatOffer(invite.id, committee.name)
+
+    async def take_seat(
+        self, session: AsyncSession, *, invite_id: int, member: Member
+    ) -> Reply | None:
+        """The member confirmed the seat a link offered them: seated (audited as on
+        onboarding) and counted on the link, unless it closed meanwhile or they sit there
+        already (None: nothing to say again)."""
+        invite = await store.get_invite(session, invite_id=invite_id)
+        if invite is None or invite.committee_id is None:
+            return None
+        if await self._seat_link(session, token=invite.token, member=member) is None:
+            seated = member.id is not None and await seats.is_seated(
+                session, committee_id=invite.committee_id, member_id=member.id
+            )
+            return None if seated else Reply(key="invite.seat.closed")
+        try:
+            committee, _ = await self.committees.staff(
+                session,
+                ref=str(invite.committee_id),
+                telegram_user_id=member.telegram_user_id,
+                actor=member,
+            )
+        except CommitteeError:
+            return Reply(key="invite.seat.gone")
+        if member.invite_id != invite.id:  # joining through it, they were counted already
+            await store.count_use(session, invite_id=invite_id)
+        return Reply(key="invite.seat.taken", params={"committee": committee.name})
+
+    async def _seat_link(
+        self, session: AsyncSession, *, token: str, member: Member
+    ) -> Invite | None:
+        """The committee link with this token, if it can still seat the member."""
+        invite = await store.find_invite(session, token=token) if rules.is_token(token) else None
+        if invite is None or invite.committee_id is None or member.id is None:
+            return None
+        joined_by_it = member.invite_id == invite.id
+        if _state(invite, self.clock.now()) is not InviteState.OPEN and not joined_by_it:
+            return None
+        seated = await seats.is_seated(
+            session, committee_id=invite.committee_id, member_id=member.id
+        )
+        return None if seated else invite
 
     async def _admitting(self, session: AsyncSession, tag: str) -> Invite | None:
         invite_id = await store.invite_for_consent(session, tag=tag)

@@ -84,6 +84,11 @@ async def seat(
     return row
 
 
+async def is_seated(session: AsyncSession, *, committee_id: int, member_id: int) -> bool:
+    """Whether the member sits on the committee."""
+    return await session.get(CommitteeMember, (committee_id, member_id)) is not None
+
+
 async def unseat(session: AsyncSession, *, committee_id: int, member_id: int) -> bool:
     """Take a member off a committee; False when they were not on it."""
     result = await session.exec(

@@ -96,6 +96,13 @@ class InviteChoice(CallbackData, prefix="iv"):
     ref: str = ""
 
 
+class SeatAnswer(CallbackData, prefix="is"):
+    """A member's answer to the committee seat an invitation link (`invite`) offers them."""
+
+    invite: int
+    take: bool
+
+
 class CaucusAction(CallbackData, prefix="cc"):
     """A caucus round's button for its group: join, agree, disagree or add a point."""
 
@@ -130,6 +137,7 @@ FACTORIES: tuple[type[CallbackData], ...] = (
     TicketAction,
     TicketReply,
     InviteChoice,
+    SeatAnswer,
     CaucusAction,
     VariationPress,
     ObjectiveAction,

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import segno
-from conftest import ADMIN, Database, Phone
+from conftest import ADMIN, Database, Phone, onboard
 from PIL import Image
 
 from bot.app import BotApp
@@ -22,7 +22,7 @@ from bot.cli import main
 from bot.config import Settings
 from bot.domain.clock import ManualClock
 from bot.sandbox.emulator import BotAPIEmulator
-from bot.storage.models import CommitteeMember, ConsentPrompt, Invite, Member
+from bot.storage.models import AuditEntry, CommitteeMember, ConsentPrompt, Invite, Member
 
 LINK = re.compile(r"https://t\.me/(\w+)\?start=([A-Za-z0-9_-]+)")
 
@@ -188,6 +188,59 @@ async def test_a_committee_link_offers_the_seat(admin: Phone, phone: Phone, db: 
     assert member is not None
     [seat] = await db.rows(CommitteeMember)
     assert (seat.member_id, seat.is_chair) == (member.id, False)
+
+
+async def test_a_member_already_onboarded_is_offered_the_seat(
+    admin: Phone, phone: Phone, emulator: BotAPIEmulator, app: BotApp, db: Database
+) -> None:
+    await onboard(phone)
+    await admin.send("/committee new Steering group")
+    admin.new()
+    _, token = await make_link(admin, "committee Steering group 2x")
+
+    await phone.send(f"/start {token}")
+    offer = phone.last
+    assert "offers you a seat on the committee “Steering group”" in offer.plain_text
+    assert [b for b, _ in offer.buttons] == ["Yes", "No"]
+    yes = offer.buttons[0][1]
+    assert await db.count(CommitteeMember) == 0  # nothing until they confirm
+    await phone.press("Yes")
+    assert "You now sit on the committee “Steering group”." in phone.new_text()
+    member = await db.member(phone.user_id)
+    assert member is not None
+    [seat] = await db.rows(CommitteeMember)
+    assert (seat.member_id, seat.is_chair) == (member.id, False)
+    [invite] = await db.rows(Invite)
+    assert invite.uses == 1
+    staffed = [e for e in await db.rows(AuditEntry) if e.action == "committee.staffed"]
+    assert [e.actor_member_id for e in staffed] == [member.id]
+    # Pressing again (the buttons are gone), or opening the link again, seats nobody twice and
+    # counts nobody twice.
+    assert offer.buttons == [] and yes is not None
+    await app.tracker.wait_handled(emulator.press_button(phone.user_id, offer.message_id, yes))
+    await phone.send(f"/start {token}")
+    assert "offers you a seat" not in phone.new_text()
+    [invite] = await db.rows(Invite)
+    assert invite.uses == 1 and await db.count(CommitteeMember) == 1
+
+    # Another member says no: not seated, not counted; a third finds the link revoked.
+    other = Phone(emulator, app, user_id=1030, first_name="Binta")
+    await onboard(other)
+    await other.send(f"/start {token}")
+    await other.press("No")
+    assert "You do not take the seat" in other.new_text()
+    assert await db.count(CommitteeMember) == 1
+    third = Phone(emulator, app, user_id=1031, first_name="Moussa")
+    await onboard(third)
+    await third.send(f"/start {token}")
+    assert "offers you a seat" in third.new_text()
+    await admin.send("/invite revoke 1")
+    await third.press("Yes")  # the link was revoked since it was offered
+    assert "no longer admits anyone, so the seat is not yours to take" in third.new_text()
+    assert await db.count(CommitteeMember) == 1
+    await third.send(f"/start {token}")
+    shown = third.new_text()
+    assert "is no longer in use" in shown and "offers you a seat" not in shown
 
 
 async def test_only_coordinators_make_links(admin: Phone, phone: Phone, db: Database) -> None:

@@ -138,3 +138,29 @@ def test_flows_test_command(
     out = capsys.readouterr()
     assert out.out == "0 of 1 transcript(s) hold\n"
     assert "turn 1 (type 'no'): then expected 'roles', got None" in out.err
+
+
+INVITED = """
+flow: onboarding
+cases:
+  - name: invited
+    given: {invited_group: community}
+    start: {says: [onboarding.welcome], asks: consent}
+    turns:
+      - {press: 'yes', asks: language, saves: {consent: 'yes'}}
+      - {press: en, asks: time_zone, saves: {language: en}, profile: {language: en}}
+      - {press: _skip, says: [onboarding.group_invited], asks: group, saves: {time_zone: null}}
+"""
+
+
+def test_given_answers_reach_the_flow() -> None:
+    """`given:` answers are there from the start, as an invitation link's are in the bot."""
+    assert run("onboarding", case_of(INVITED)) == []
+    assert run("onboarding", case_of(INVITED.replace("given: {invited_group: community}", ""))) == [
+        "turn 3 (press '_skip'): says expected ('onboarding.group_invited',), got ()"
+    ]
+
+
+def test_given_answers_are_the_flows_own() -> None:
+    text = INVITED.replace("given: {invited_group: community}", "given: {invited_team: x}")
+    assert run("onboarding", case_of(text)) == ["given: invited_team not in the flow's `given`"]

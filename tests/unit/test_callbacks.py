@@ -34,6 +34,7 @@ from bot.telegram.callbacks import (
     ObjectiveAction,
     ReportChoice,
     ScheduleStep,
+    SeatAnswer,
     TicketAction,
     TicketReply,
     VariationPress,
@@ -92,6 +93,7 @@ SAMPLES: dict[type[CallbackData], list[CallbackData]] = {
         InviteChoice(kind="c", ref=str(BIG_ID)),
         InviteChoice(kind="l"),
     ],
+    SeatAnswer: [SeatAnswer(invite=BIG_ID, take=True), SeatAnswer(invite=BIG_ID, take=False)],
     CaucusAction: [
         CaucusAction(action=a, round_id=BIG_ID) for a in ("join", caucus.ADD, *caucus.REACTIONS)
     ],

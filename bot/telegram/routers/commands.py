@@ -15,11 +15,13 @@ from bot.services import proxy
 from bot.services.champions import Champions
 from bot.services.conversations import Conversations, UserRef
 from bot.services.invites import Invitations
+from bot.services.parent_ties import ParentTies
 from bot.services.reports import KINDS as REPORT_KINDS
 from bot.storage.models import Member, MemberStatus
 from bot.telegram.access import is_coordinator
 from bot.telegram.filters import IsCommand, PrivateChat, command
 from bot.telegram.render import Responder
+from bot.telegram.routers.invites import seat_buttons
 
 
 async def on_start(
@@ -36,23 +38,41 @@ async def on_start(
     through an invitation link (a closed one is said politely, and onboarding goes on)."""
     outcome = await conversations.start_command(session, user=user, member=member)
     token = (command.args or "").strip()
-    if token and invitations is not None:
+    offer = None
+    if token and invitations is not None and member is not None:
+        offer = await invitations.seat_for_member(session, token=token, member=member)
+    if token and invitations is not None and offer is None:
         tag = None if member is not None else conversations.consent_tag(user.telegram_user_id)
         found = await invitations.opened(session, token=token, tag=tag)
         if found is not InviteState.OPEN:
             responder.text(f"invite.closed.{found}", locale=outcome.locale)
     responder.show(outcome)
+    if offer is not None:
+        responder.text(
+            "invite.seat.offer",
+            locale=outcome.locale,
+            markup=seat_buttons(offer, responder.translator(outcome)),
+            committee=offer.committee,
+        )
 
 
 async def on_help(
-    message: Message, member: Member | None, t: Translator, responder: Responder
+    message: Message,
+    member: Member | None,
+    t: Translator,
+    responder: Responder,
+    parent_ties: ParentTies | None = None,
 ) -> None:
-    """What the bot can do (and, for coordinators, what they can do)."""
+    """What the bot can do (and, for partners' representatives and coordinators, what they
+    can do)."""
     text = t("cmd.help") + t("concern.help") + t("mydata.help")
+    if parent_ties is not None and parent_ties.representative(member):
+        text += t("parent.brief.help")
     if is_coordinator(member):
         text += t("cmd.help_coordinator") + t("ticket.help_coordinator") + t("export.help")
         kinds = "|".join((*REPORT_KINDS, "all"))
         text += t("report.help", kinds=kinds) + t("caucus.help") + t("champions.help")
+        text += t("invite.help")
     responder.send(text)
 
 

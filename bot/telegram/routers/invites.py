@@ -2,7 +2,8 @@
 
 `/invite` offers a button per stakeholder group and committee; `/invite group <group> [30d]
 [200x]`, `/invite committee <committee> [30d] [200x]` (a time and a people limit),
-`/invite list`, `/invite revoke <number>`. The role is checked every time.
+`/invite list`, `/invite revoke <number>`. The role is checked every time. A member who opens
+a committee link is offered its seat with two buttons (`seat_buttons`, `on_seat_answer`).
 """
 
 from __future__ import annotations
@@ -16,10 +17,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import invites as rules
 from bot.i18n import Translator
-from bot.services.invites import Invitations, InviteError, InviteLine, describe, qr_png
+from bot.services.invites import (
+    Invitations,
+    InviteError,
+    InviteLine,
+    SeatOffer,
+    describe,
+    qr_png,
+)
 from bot.storage.models import Member
 from bot.telegram.access import Coordinator, refuse
-from bot.telegram.callbacks import InviteChoice
+from bot.telegram.callbacks import InviteChoice, SeatAnswer
 from bot.telegram.filters import PrivateChat, command
 from bot.telegram.render import Responder
 
@@ -145,6 +153,42 @@ async def on_choice(
     await _send_link(made, bot, t, responder)
 
 
+def seat_buttons(offer: SeatOffer, t: Translator) -> InlineKeyboardMarkup:
+    """Yes and No to the committee seat a link offers a member."""
+    answers = (("common.yes", True), ("common.no", False))
+    row = [
+        InlineKeyboardButton(
+            text=t(key), callback_data=SeatAnswer(invite=offer.invite_id, take=take).pack()
+        )
+        for key, take in answers
+    ]
+    return InlineKeyboardMarkup(inline_keyboard=[row])
+
+
+async def on_seat_answer(
+    callback: CallbackQuery,
+    callback_data: SeatAnswer,
+    session: AsyncSession,
+    member: Member | None,
+    invitations: Invitations,
+    t: Translator,
+    responder: Responder,
+) -> None:
+    """A member took (or declined) the committee seat a link offered them."""
+    responder.answer_callback(callback)
+    if callback.message is not None:
+        responder.remove_buttons(callback.message.message_id)
+    if member is None:
+        return
+    if not callback_data.take:
+        responder.send(t("invite.seat.declined"))
+        return
+    said = await invitations.take_seat(session, invite_id=callback_data.invite, member=member)
+    if said is not None:
+        params = {k: html.escape(str(v)) for k, v in said.params.items()}
+        responder.send(t(said.key, **params))
+
+
 def create_router() -> Router:
     """The invitations router."""
     router = Router(name=__name__)
@@ -153,4 +197,5 @@ def create_router() -> Router:
     router.message.register(refuse("invite.refused"), command("invite"))
     router.callback_query.register(on_choice, InviteChoice.filter(), Coordinator())
     router.callback_query.register(refuse("invite.refused"), InviteChoice.filter())
+    router.callback_query.register(on_seat_answer, SeatAnswer.filter())
     return router
