@@ -144,11 +144,15 @@ def _own_keys() -> set[str]:
     """Literal concern/ticket/committee keys in the code, and those built from parts."""
     keys: set[str] = set()
     for path in (ROOT / "bot").rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        # A mapping's keys name columns ("ticket.member_id" in /mydata's table), not wording.
+        columns = {id(k) for d in ast.walk(tree) if isinstance(d, ast.Dict) for k in d.keys if k}
+        for node in ast.walk(tree):
             # "ticket.id" and "committee.id" are foreign keys, not wording.
             if (
                 isinstance(node, ast.Constant)
                 and isinstance(node.value, str)
+                and id(node) not in columns
                 and OWN_KEY.match(node.value)
                 and not node.value.endswith(".id")
             ):

@@ -55,7 +55,7 @@ async def test_commands_are_published_in_each_language(
     assert set(published) == {"", "fr"}
     assert published[""] == [
         "start", "help", "concern", "roles", "timezone",
-        "concerns", "commitments", "language", "mydata", "forget", "cancel", "stop",
+        "concerns", "commitments", "objectives", "language", "mydata", "forget", "cancel", "stop",
     ]  # fmt: skip
     french = next(cmds for (_, lang), cmds in emulator.commands_by_scope.items() if lang == "fr")
     roles = next(c for c in french if c["command"] == "roles")
