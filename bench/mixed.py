@@ -333,6 +333,9 @@ class Tally:
     """What the members and the coordinator saw."""
 
     latencies: list[float] = field(default_factory=list)
+    # Seconds into the mix at which each step over a second began (where the tail comes from).
+    slow_at: Counter[int] = field(default_factory=Counter)
+    began: float = field(default_factory=time.perf_counter)
     replies: Counter[int] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
     gave_up: set[int] = field(default_factory=set)  # their later messages cannot be judged
@@ -388,6 +391,8 @@ async def member(
             await _post_text(http, base, user_id, typed)
             await _wait(http, base, user_id, seen + 1, args.step_timeout)
             tally.latencies.append(time.perf_counter() - began)
+            if tally.latencies[-1] > 1.0:
+                tally.slow_at[int(began - tally.began)] += 1
             seen += 1
             tally.replies[user_id] += 1
     except (TimeoutError, RuntimeError, aiohttp.ClientError) as exc:
@@ -728,6 +733,7 @@ async def mix(store: Store, args: argparse.Namespace, people: People) -> dict[st
         "duplicates": duplicates,
         "report_s": rounded(tally.report_s),
         "export_s": rounded(tally.export_s),
+        "slow_steps_at_s": dict(sorted(tally.slow_at.items())),
         "cpu_ms_per_step": rounded(None if cpu is None or not steps else 1000 * cpu / steps),
         "rss_mb": rss,
         "steps": steps,
