@@ -1,4 +1,4 @@
-"""What the README and the Makefile promise about the `partnerbot` command holds."""
+"""What the README and the Makefile promise about the `partnerbot` command and settings holds."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import tomllib
 from pathlib import Path
 
 import pytest
+
+from bot.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,3 +48,9 @@ def test_the_license_is_an_spdx_expression_setuptools_reads() -> None:
     assert project["project"]["license"] == "MIT"
     # A string `license` needs setuptools 77 (PEP 639); older ones reject it.
     assert "setuptools>=77" in project["build-system"]["requires"]
+
+
+def test_the_readme_documents_every_setting() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Settings", 1)[1].split("\n## ", 1)[0]
+    assert [n.upper() for n in Settings.model_fields if f"`{n.upper()}`" not in table] == []
