@@ -392,7 +392,7 @@ class BotApp:
             parent_ties=services.parent_ties,
             commitments=services.commitment_checkins,
         )
-        services.concerns.wake_filing = self.scheduler.file_concerns_soon
+        services.concerns.when_sealed(self.scheduler.file_concerns_soon)
         await self.scheduler.start()
         self._background.append(
             asyncio.create_task(ready.monitor.run(self._stopping), name="broadcasts")

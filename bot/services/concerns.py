@@ -104,7 +104,7 @@ class Concerns:
         self.draw = draw
         self.random = shuffle or random.SystemRandom()
         # Told once a raiser's sealed concern is committed (the leader files it).
-        self.wake_filing: Callable[[], None] = lambda: None
+        self._on_sealed: Callable[[], None] = lambda: None
 
     # -- raising ----------------------------------------------------------------------------
 
@@ -141,8 +141,14 @@ class Concerns:
         await sealed_store.add_ballot(session, flow_id=kind, day=day, sealed=sealed)
         after_commit(session, self._file_soon)
 
+    def when_sealed(self, listener: Callable[[], None]) -> None:
+        """Call `listener` each time a sealed concern or reply is committed: the leading
+        instance's scheduler files it at once rather than at its next sweep (a scheduler that
+        starts leading replaces the one before)."""
+        self._on_sealed = listener
+
     def _file_soon(self) -> None:
-        self.wake_filing()
+        self._on_sealed()
 
     async def file_sealed(self, session: AsyncSession) -> int:
         """File every sealed anonymous concern as a ticket, then every sealed reply on its

@@ -64,6 +64,10 @@ class Reports:
     def __init__(self, *, flows: FlowRegistry, min_group: int, clock: Clock | None = None) -> None:
         self.k = min_group
         self.clock = clock or SystemClock()
+        self.use(flows)
+
+    def use(self, flows: FlowRegistry, catalogs: object = None) -> None:
+        """Read the flows (again, after a reload): which flows and groups the reports cover."""
         self.flows = flows
         self.groups = flows.options_for("stakeholder_group")
 

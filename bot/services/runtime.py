@@ -193,7 +193,10 @@ class Services:
                 quiet_after=timedelta(days=settings.champion_quiet_days),
             ),
             invitations=invitations,
-            reports=Reports(flows=content.flows, min_group=settings.report_min_group, clock=clock),
+            reports=_following(
+                content,
+                Reports(flows=content.flows, min_group=settings.report_min_group, clock=clock),
+            ),
             exports=Exports(policy=export_policy(settings), sealer=sealer, offload=Offload()),
             caucus=caucus,
             alerts=TrustAlerts(

@@ -32,5 +32,6 @@ def test_a_swap_reaches_every_service() -> None:
     assert services.conversations.flows is loaded.flows
     assert services.checkins.flows is loaded.flows
     assert services.digests.flows is loaded.flows
+    assert services.reports.flows is loaded.flows
     assert services.broadcasts.groups == loaded.groups
     assert services.conversations.locales == loaded.locales
