@@ -43,6 +43,7 @@ from bot.domain.reports import HIDDEN_MARK, group_label
 from bot.domain.timing import quiet_hours_end, zone
 from bot.i18n import Catalogs, Translator
 from bot.services.brief_page import render_brief
+from bot.services.commitments import open_commitments_of
 from bot.storage import committees as committee_store
 from bot.storage import digests as digest_queries
 from bot.storage import outbox
@@ -162,7 +163,7 @@ class ParentTies:
             taken = await store.organisation_roles(
                 session, organisation=organisation, group=member.stakeholder_group
             )
-            commitments = await organisation_commitments(session, member=member, t=t)
+            commitments = await organisation_commitments(session, organisation, t=t)
         decided = acted_on(tickets, summaries)
         latest = latest_figures(tables, groups=self.groups)
         area = lambda a: t(f"roles.brings.{a}")  # noqa: E731
@@ -224,11 +225,16 @@ class ParentTies:
 
 
 async def organisation_commitments(
-    session: AsyncSession, *, member: Member, t: Translator
+    session: AsyncSession, organisation: str, *, t: Translator
 ) -> list[str]:
-    """COMMITMENTS GO HERE: the lines of what the member's organisation committed to (the
-    commitments register, built apart), each already in words. None until it exists."""
-    return []
+    """What the organisation committed to and has not yet delivered, a line each (the
+    commitments register)."""
+    if not organisation:
+        return []
+    return [
+        t("parent.brief.committed", what=c.what, beneficiary=c.beneficiary, due=c.due_on)
+        for c in await open_commitments_of(session, organisation)
+    ]
 
 
 def _caption(page: BriefPage) -> str:

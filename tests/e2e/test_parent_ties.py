@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from conftest import ADMIN, Database, Phone, add_roles_run, onboard
@@ -24,8 +24,10 @@ from bot.cli import main
 from bot.cli.report import report_lines
 from bot.config import Settings
 from bot.domain.clock import ManualClock
+from bot.domain.commitments import CommitmentSpec
 from bot.sandbox.emulator import BotAPIEmulator
 from bot.storage import repo
+from bot.storage.commitments import add_commitment
 from bot.storage.models import OutboxMessage, Schedule, ScheduleStatus, Ticket
 
 K = 3
@@ -213,6 +215,13 @@ async def test_brief_is_one_page_without_figures_under_k(
                 updated_at=now,
             )
         )
+        await add_commitment(
+            session,
+            spec=CommitmentSpec("somewhere", "Clean the canal", date(2026, 3, 1), "Ward 4"),
+            owner_member_id=None,
+            created_by=None,
+            now=now,
+        )
         await session.commit()
     await period(app, clock, partners, small, marginalised=2)
 
@@ -235,6 +244,7 @@ async def test_brief_is_one_page_without_figures_under_k(
     assert "Somewhere · Private company · 2026-01-12" in said
     assert "Resources (the partnership): Action agreed" in said
     assert "Leads: Technical skills" in said and "Brings: Funding or resources" in said
+    assert "Committed to: Clean the canal, for Ward 4, by 2026-03-01" in said
     assert "Not shown on a briefing" not in said
     # The lone civil-society answers (backing 1, approvals pending) are nowhere on the page.
     assert "1.0" not in said and "100 %" not in said
