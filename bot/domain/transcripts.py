@@ -177,10 +177,9 @@ def run_case(flow: Flow, case: Case, speech: MemberSpeech) -> list[str]:
         "words": speech.words,
         "decimal_mark": speech.decimal_mark_for(case.language),
     }
-    unknown = [f"given: {name} not in the flow's `given`" for name in case.given]
-    unknown = [u for u, name in zip(unknown, case.given, strict=True) if name not in flow.given]
+    unknown = [name for name in case.given if name not in flow.given]
     if unknown:
-        return unknown
+        return [f"given: {name} not in the flow's `given`" for name in unknown]
     if case.at is None:
         step = start(flow, case.given)
     else:

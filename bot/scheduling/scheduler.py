@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -47,6 +47,8 @@ from bot.storage import keys, repo
 from bot.storage.db import SessionFactory
 
 log = logging.getLogger(__name__)
+# A scheduled pass's work over its own session.
+Pass = Callable[[AsyncSession], Awaitable[object]]
 SWEEP_JOB = "checkins:sweep"
 JOB_PREFIX = "schedule:"
 PRUNE_JOB = "updates:prune"
@@ -152,14 +154,20 @@ class CheckinScheduler:
                 await session.commit()
             await self._release_ballots()
             await self.file_concerns()
-            await self._alert()
-            await self._watch_champions()
-            await self._run_commitments(now)
+            await self._apart("alerts", self._alert)
+            if self.champions is not None:
+                await self._apart("watching champions", self.champions.alert_quiet)
+            if (commitments := self.commitments) is not None:
+                await self._apart("commitment check-ins", lambda s: commitments.run_due(s, now))
             async with self.session_factory() as session:
-                if self.digests is not None:
-                    await self._run_digests(session, now, report)
-                if self.parent_ties is not None:
-                    await self._run_parent_ties(session, now)
+                if (digests := self.digests) is not None:
+                    await self._inside(
+                        session, "digests", lambda s: digests.run_due(s, now, report)
+                    )
+                if (ties := self.parent_ties) is not None:
+                    await self._inside(
+                        session, "parent-check alerts", lambda s: ties.run_due(s, now)
+                    )
                 fire = await self.checkins.next_fire_times(session, now)
                 await session.commit()
             self._sync_jobs(fire, now)
@@ -191,52 +199,34 @@ class CheckinScheduler:
             due: datetime = event.scheduled_run_times[-1]
             self.lag_s = max(0.0, (datetime.now(UTC) - due).total_seconds())
 
-    async def _release_ballots(self) -> None:
-        """Anonymous answers due for release, in a transaction of their own (after the
-        occurrences just closed, before their results are computed)."""
-        if self.ballots is None:
-            return
+    async def _apart(self, what: str, work: Pass) -> None:
+        """`work` in a transaction of its own: a failure there holds nothing else back."""
         try:
             async with self.session_factory() as session:
-                await self.ballots.release_due(session, now=self.clock.now())
+                await work(session)
                 await session.commit()
         except Exception:
-            log.exception("releasing ballots failed; the next pass tries again")
+            log.exception("%s failed; the next pass tries again", what)
+
+    async def _release_ballots(self) -> None:
+        """Anonymous answers due for release (after the occurrences just closed, before their
+        results are computed)."""
+        if (ballots := self.ballots) is not None:
+            await self._apart(
+                "releasing ballots", lambda s: ballots.release_due(s, now=self.clock.now())
+            )
 
     async def file_concerns(self) -> None:
         """File the anonymous concerns raisers sealed, in a transaction of their own."""
-        if self.concerns is None:
-            return
-        try:
-            async with self.session_factory() as session:
-                await self.concerns.file_sealed(session)
-                await session.commit()
-        except Exception:
-            log.exception("filing sealed concerns failed; the next pass tries again")
+        if self.concerns is not None:
+            await self._apart("filing sealed concerns", self.concerns.file_sealed)
 
-    async def _alert(self) -> None:
-        """Urgent tickets left unanswered, then trust drops, each told once, in a transaction
-        of their own."""
-        try:
-            async with self.session_factory() as session:
-                if self.concerns is not None and self.escalate_after is not None:
-                    await self.concerns.escalate_overdue(session, after=self.escalate_after)
-                if self.alerts is not None:
-                    await self.alerts.run_due(session)
-                await session.commit()
-        except Exception:
-            log.exception("alerts failed; the next pass tries again")
-
-    async def _watch_champions(self) -> None:
-        """Tell coordinators of key people gone quiet, in a transaction of its own."""
-        if self.champions is None:
-            return
-        try:
-            async with self.session_factory() as session:
-                await self.champions.alert_quiet(session)
-                await session.commit()
-        except Exception:
-            log.exception("watching champions failed; the next pass tries again")
+    async def _alert(self, session: AsyncSession) -> None:
+        """Urgent tickets left unanswered, then trust drops, each told once."""
+        if self.concerns is not None and self.escalate_after is not None:
+            await self.concerns.escalate_overdue(session, after=self.escalate_after)
+        if self.alerts is not None:
+            await self.alerts.run_due(session)
 
     def file_concerns_soon(self) -> None:
         """File sealed concerns now, apart from the update that sealed one (which is not kept
@@ -247,35 +237,14 @@ class CheckinScheduler:
         self._filing.add(task)
         task.add_done_callback(self._filing.discard)
 
-    async def _run_digests(self, session: AsyncSession, now: datetime, report: TickReport) -> None:
-        """Digest schedules and pulse results: a failure there must not hold check-ins back."""
-        assert self.digests is not None
+    async def _inside(self, session: AsyncSession, what: str, work: Pass) -> None:
+        """`work` in a savepoint of `session`: a failure there undoes it alone and holds the
+        rest of the pass (the next fire times) not back."""
         try:
             async with session.begin_nested():
-                await self.digests.run_due(session, now, report)
+                await work(session)
         except Exception:
-            log.exception("digests failed; the next pass tries again")
-
-    async def _run_parent_ties(self, session: AsyncSession, now: datetime) -> None:
-        """Parent checks just closed: their figures looked at, coordinators alerted."""
-        assert self.parent_ties is not None
-        try:
-            async with session.begin_nested():
-                await self.parent_ties.run_due(session, now)
-        except Exception:
-            log.exception("parent-check alerts failed; the next pass tries again")
-
-    async def _run_commitments(self, now: datetime) -> None:
-        """Commitments' delivery check-ins and ratings, in a transaction of their own: a
-        failure there must not hold check-ins back."""
-        if self.commitments is None:
-            return
-        try:
-            async with self.session_factory() as session:
-                await self.commitments.run_due(session, now)
-                await session.commit()
-        except Exception:
-            log.exception("commitment check-ins failed; the next pass tries again")
+            log.exception("%s failed; the next pass tries again", what)
 
     async def _fire(self) -> None:
         try:
