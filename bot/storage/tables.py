@@ -5,8 +5,16 @@ from bot.storage import (
     caucus_models,
     champion_models,
     commitment_models,
+    group_models,
     models,
     objective_models,
 )
 
-MODULES = (models, caucus_models, champion_models, commitment_models, objective_models)
+MODULES = (
+    models,
+    caucus_models,
+    champion_models,
+    commitment_models,
+    group_models,
+    objective_models,
+)

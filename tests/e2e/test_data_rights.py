@@ -380,6 +380,7 @@ NOT_IN_MYDATA: dict[str, str] = {
     "caucus_round.opened_by": "audited",
     "champion.proposed_by": "audited",
     "variation.decided_by": "audited",
+    "committee_group.bound_by": "audited",  # group.bound
     # Anonymous by design: a keyed tag per round and person, which only the key turns back into
     # a member; a copy "in their name" would be the link the tag exists to avoid.
     "caucus_entry.respondent": "anonymous",
