@@ -255,9 +255,10 @@ class Sender:
             await self._wait(self._idle_timeout(loop.time()))
             return
         message = self._ready[0][-1]
-        start = self.pacer.ready_at(message.chat_id)
+        start = self.pacer.ready_at(message.chat_id, loop.time())
         if start > loop.time():
-            await self._wait(start - loop.time())
+            # Not before an answer comes back (inf), or the moment the pacer names.
+            await self._wait(min(start - loop.time(), self.poll_interval))
             return
         if self._slots.locked():
             # Wait for a send to finish, then look again: the heap may change meanwhile.
@@ -376,7 +377,7 @@ class Sender:
                 continue
             self._held[held_id(row)] = row
             lane = 0 if row.source == outbox.REPLY else 1
-            ready_at = self.pacer.chat_ready_at(row.chat_id)
+            ready_at = self.pacer.chat_ready_at(row.chat_id, now_loop)
             heapq.heappush(self._ready, (ready_at, lane, held_id(row), row))
         if self._ready:
             self._idle.clear()
@@ -492,7 +493,12 @@ class Sender:
 
     async def _deliver(self, message: OutboxMessage) -> None:
         try:
-            await self._record(message, await self._send_once(message))
+            chat_id = message.chat_id
+            try:
+                outcome = await self._send_once(message)
+            finally:
+                self.pacer.answered(chat_id, asyncio.get_running_loop().time())
+            await self._record(message, outcome)
         except Exception:
             log.exception(
                 "outbox message %s: outcome not recorded; it is retried when its lease ends",
@@ -504,10 +510,9 @@ class Sender:
             self._composed.pop(held_id(message), None)
             self._slots.release()
             self._finished = True
-            if not self._ready:
-                # The chat's next message may be claimable now; with rows in hand, the
-                # dispatcher is busy anyway.
-                self._signal.set()
+            # An answer frees room in the pacer's windows, and the chat's next message may be
+            # claimable now.
+            self._signal.set()
 
     async def _send(self, message: OutboxMessage) -> Outcome:
         kind, text, markup = message.kind, message.text, message.reply_markup
@@ -548,12 +553,17 @@ class Sender:
             await session.commit()
         message.chat_id = migrated.chat_id
         loop = asyncio.get_running_loop()
-        while (start := max(self.pacer.ready_at(message.chat_id), self._paused_until)) > (
-            now := loop.time()
-        ):
-            await asyncio.sleep(start - now)
+        while (
+            start := max(
+                self.pacer.ready_at(message.chat_id, now := loop.time()), self._paused_until
+            )
+        ) > now:
+            await asyncio.sleep(min(start - now, self.poll_interval))
         self.pacer.take(message.chat_id, loop.time())
-        outcome = await self._send(message)
+        try:
+            outcome = await self._send(message)
+        finally:
+            self.pacer.answered(message.chat_id, loop.time())
         if isinstance(outcome, Migrated):
             return Rejected(f"chat {old} migrated twice (now to {outcome.chat_id})")
         return outcome

@@ -1,56 +1,65 @@
-"""Pacing and back-off maths: evenly spaced slots never overflow Telegram's sliding windows."""
+"""Pacing and back-off maths: however late the server counts each send, its windows never fill."""
 
 from __future__ import annotations
 
+import heapq
 import math
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.delivery.limits import PACING_HEADROOM, Pacer, backoff_delay
+from bot.delivery.limits import Pacer, backoff_delay
 from bot.sandbox.emulator.limits import Window
 
 
-def test_sends_are_spaced_by_the_overall_and_the_chat_interval() -> None:
-    pacer = Pacer(global_per_s=10, chat_per_s=1, group_per_min=20, headroom=1.0)
-    assert pacer.ready_at(1) == -math.inf
+def test_starts_are_spaced_by_the_overall_and_the_chat_interval() -> None:
+    pacer = Pacer(global_per_s=10, chat_per_s=1, group_per_min=20)
+    assert pacer.ready_at(1, 100.0) == -math.inf
     pacer.take(1, 100.0)
-    assert pacer.ready_at(2) == pytest.approx(100.1)
-    assert pacer.ready_at(1) == pytest.approx(101.0)
-    pacer.take(-5, 100.1)
-    assert pacer.chat_ready_at(-5) == pytest.approx(103.1)  # 20 a minute: one every 3 s
-    assert pacer.ready_at(3) == pytest.approx(100.2)
+    assert pacer.ready_at(2, 100.0) == pytest.approx(100.1)
+    assert pacer.ready_at(1, 100.0) == math.inf  # its one send a second is in flight
+    pacer.answered(1, 100.2)
+    assert pacer.ready_at(1, 100.2) == pytest.approx(101.2)  # a second after the answer
+    pacer.take(-5, 100.3)
+    pacer.answered(-5, 100.4)
+    assert pacer.chat_ready_at(-5, 100.4) == pytest.approx(103.3)  # 20 a minute: 3 s apart
 
 
-@pytest.mark.parametrize(
-    ("late_by", "next_global"),
-    [(0.0, 100.1), (0.005, 100.1), (0.009, 100.1), (0.011, 100.111), (0.5, 100.6)],
-)
-def test_a_late_send_keeps_its_slot_only_within_the_catch_up(
-    late_by: float, next_global: float
-) -> None:
-    pacer = Pacer(global_per_s=10, chat_per_s=1, group_per_min=20, headroom=1.0)
-    pacer.take(1, 99.9)
-    pacer.take(2, 100.0 + late_by)
-    assert pacer.ready_at(3) == pytest.approx(next_global)
+def test_a_send_counts_until_a_window_after_its_answer() -> None:
+    pacer = Pacer(global_per_s=3, chat_per_s=100, group_per_min=6000)
+    for chat, (start, answer) in enumerate([(0.0, 0.5), (0.4, 0.6), (0.8, 0.9)], start=1):
+        assert pacer.ready_at(chat, start) <= start
+        pacer.take(chat, start)
+        pacer.answered(chat, answer)
+    # Three counted: the fourth waits until the first answer is a second old.
+    assert pacer.ready_at(9, 1.0) == pytest.approx(1.5)
+    assert pacer.ready_at(9, 1.5) <= 1.5
 
 
-def test_headroom_keeps_pacing_below_the_limit() -> None:
-    pacer = Pacer(global_per_s=30, chat_per_s=1, group_per_min=20)
-    assert pacer.global_interval == pytest.approx(1 / (30 * PACING_HEADROOM))
-    assert pacer.chat_interval(7) == pytest.approx(1 / PACING_HEADROOM)
-    assert pacer.chat_interval(-7) == pytest.approx(3 / PACING_HEADROOM)
+def test_sends_in_flight_fill_the_window_until_answered() -> None:
+    pacer = Pacer(global_per_s=2, chat_per_s=100, group_per_min=6000)
+    pacer.take(1, 0.0)
+    pacer.take(2, 0.5)
+    assert pacer.ready_at(3, 5.0) == math.inf
+    pacer.answered(2, 5.0)
+    assert pacer.ready_at(3, 5.0) == pytest.approx(6.0)  # one in flight, one just answered
 
 
 def test_busy_chats_are_those_not_free_soon_and_idle_ones_are_forgotten() -> None:
-    pacer = Pacer(global_per_s=100, chat_per_s=1, group_per_min=20, headroom=1.0)
-    pacer.take(1, 0.0)  # free at 1.0
-    pacer.take(2, 0.5)  # free at 1.5
-    pacer.take(-3, 0.6)  # free at 3.6
-    assert set(pacer.busy_chats(1.2, 0.25)) == {-3, 2}
-    assert set(pacer.busy_chats(1.4, 0.25)) == {-3}
-    assert pacer.chat_ready_at(1) == -math.inf
+    pacer = Pacer(global_per_s=100, chat_per_s=1, group_per_min=20)
+    for chat, start in ((1, 0.0), (2, 0.5), (-3, 0.6)):
+        pacer.take(chat, start)
+        pacer.answered(chat, start)
+    pacer.take(4, 1.1)  # in flight
+    assert set(pacer.busy_chats(1.2, 0.25)) == {-3, 2, 4}
+    assert pacer.busy_chats(1.4, 0.25) == {-3: pytest.approx(3.6), 4: math.inf}
+    assert pacer.chat_ready_at(1, 1.4) == -math.inf
+
+
+def test_an_answer_needs_a_send() -> None:
+    with pytest.raises(ValueError, match="in flight"):
+        Pacer(global_per_s=1, chat_per_s=1, group_per_min=20).answered(1, 0.0)
 
 
 @pytest.mark.parametrize("rate", [0.0, -1.0])
@@ -59,23 +68,49 @@ def test_rates_must_be_positive(rate: float) -> None:
         Pacer(global_per_s=rate, chat_per_s=1, group_per_min=20)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(
     rate=st.floats(min_value=0.2, max_value=400),
-    lateness=st.lists(st.floats(min_value=0, max_value=0.05), min_size=5, max_size=400),
+    one_chat=st.booleans(),
+    concurrency=st.integers(min_value=1, max_value=16),
+    delays=st.lists(
+        st.tuples(st.floats(min_value=0, max_value=0.5), st.floats(min_value=0, max_value=1)),
+        min_size=5,
+        max_size=300,
+    ),
 )
-def test_paced_sends_never_overflow_a_sliding_window_of_the_same_rate(
-    rate: float, lateness: list[float]
+def test_paced_sends_never_overflow_a_window_whenever_the_server_counts_them(
+    rate: float, one_chat: bool, concurrency: int, delays: list[tuple[float, float]]
 ) -> None:
-    """However late each send starts, a window like Telegram's (the emulator's) never fills."""
-    pacer = Pacer(global_per_s=rate, chat_per_s=rate, group_per_min=rate * 60)
-    window = Window(rate, 1.0)
+    """The server counts each send at some moment between its start and its answer (`delays`:
+    on the way there, then back): a window like Telegram's (the emulator's) never overfills,
+    for the overall limit (many chats) and a chat's own (one chat)."""
+    big = rate * 1000
+    pacer = Pacer(
+        global_per_s=big if one_chat else rate, chat_per_s=rate if one_chat else big,
+        group_per_min=big,
+    )  # fmt: skip
+    answers: list[tuple[float, int]] = []
+    counted: list[float] = []
     now = 0.0
-    for late in lateness:
-        now = max(now, pacer.ready_at(1)) + late
-        assert window.wait(now) == 0, f"a send at {now:.4f}s would be refused"
-        window.stamps.append(now)
-        pacer.take(1, now)
+    for n, (there, back) in enumerate(delays):
+        chat = 1 if one_chat else n + 1
+        while (
+            ready := pacer.ready_at(chat, now) if len(answers) < concurrency else math.inf
+        ) > now:
+            if answers and answers[0][0] <= ready:
+                at, answered = heapq.heappop(answers)
+                now = max(now, at)
+                pacer.answered(answered, now)
+            else:
+                now = ready
+        pacer.take(chat, now)
+        counted.append(now + there)
+        heapq.heappush(answers, (now + there + back, chat))
+    window = Window(rate, 1.0)
+    for moment in sorted(counted):
+        assert window.wait(moment) == 0, f"a send counted at {moment:.4f}s would be refused"
+        window.stamps.append(moment)
 
 
 @pytest.mark.parametrize(

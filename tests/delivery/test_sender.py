@@ -76,6 +76,23 @@ async def test_pacing_stays_within_the_limits_close_to_the_configured_rate(
     assert achieved <= rate, (achieved, stats)
 
 
+async def test_sends_the_server_counts_late_never_overflow_its_window(
+    emulator: BotAPIEmulator, settings: Settings, clock: ManualClock
+) -> None:
+    """Telegram counts a send when it arrives, somewhere between our request and its answer:
+    a few requests held up on the way must not push a window over the limit."""
+    rate = 40.0
+    emulator.inject_fault("sendMessage", status=200, description="slow network", delay=0.3, count=4)
+    async with running_sender(emulator, settings, clock, send_rate_per_s=rate) as delivery:
+        members = [await delivery.member(4500 + n) for n in range(90)]
+        await _enqueue_all(delivery, [(m, "news") for m in members])
+        for member in members:
+            await emulator.wait_for_messages(member.chat_id, 1, 15)
+        await delivery.settle()
+    assert emulator.stats.too_many_requests == 0
+    assert emulator.stats.messages_sent == 90
+
+
 async def test_a_429_pauses_every_send_then_all_are_delivered(
     emulator: BotAPIEmulator, settings: Settings, clock: ManualClock
 ) -> None:
