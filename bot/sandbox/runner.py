@@ -24,6 +24,7 @@ from bot.sandbox.emulator import BotAPIEmulator
 from bot.sandbox.keeper import StateKeeper, read_state, state_path
 from bot.sandbox.terminal import TerminalChat
 from bot.sandbox.web import ContentProblem, SandboxWeb, default_personas
+from bot.sandbox.web.group import seed_committee_group
 from bot.services.sealing import KeyProblem
 from bot.storage.models import OutboxMessage
 from bot.storage.sandbox_queries import highest_handled_update_id, summarise_outbox
@@ -159,6 +160,9 @@ async def _main(*, port: int, db: Path, user_id: int, language: str, terminal: b
         async with app.session_factory() as session:
             # a state file lost beside a database that was used: ids go on from the bot's
             emulator.continue_update_ids(await highest_handled_update_id(session))
+        if page is not None and not page.groups.chat_ids:
+            # after the bot's first calls, so that its joining names it by its own id
+            page.groups.add(seed_committee_group(emulator, page.personas.values()))
         keeper = StateKeeper(saved_at, emulator, collect)
         if page is None:
             print(f"partnerbot sandbox: Bot API emulator on {base_url}, database {db}")

@@ -20,7 +20,9 @@ from bot.config import Settings
 from bot.domain.clock import ManualClock
 from bot.sandbox.emulator import BotAPIEmulator
 from bot.sandbox.web import ContentProblem, Persona, SandboxWeb
-from bot.sandbox.web.render import entities_to_html, with_commands
+from bot.sandbox.web.base import WebError
+from bot.sandbox.web.media import start_text
+from bot.sandbox.web.render import entities_to_html, with_commands, with_links
 
 # -- message HTML ---------------------------------------------------------------------------
 
@@ -315,3 +317,39 @@ async def test_edited_wording_is_used_at_once_and_broken_flows_are_refused(
     ]
     await phone.press("English")  # the previous, valid version keeps running
     assert "Which time zone are you in?" in phone.new_text()
+
+
+# -- links to the bot opened on a phone -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("link", "sent"),
+    [
+        ("https://t.me/partnerbot_sandbox_bot?start=Ab_9-x", "/start Ab_9-x"),
+        ("t.me/Partnerbot_Sandbox_Bot", "/start"),
+        ("tg://resolve?domain=partnerbot_sandbox_bot&start=tok", "/start tok"),
+    ],
+)
+def test_a_link_to_the_bot_sends_start_with_its_parameter(link: str, sent: str) -> None:
+    assert start_text(link, "partnerbot_sandbox_bot") == sent
+
+
+@pytest.mark.parametrize(
+    ("link", "said"),
+    [
+        ("https://t.me/other_bot?start=x", "opens @other_bot"),
+        ("https://example.org/?start=x", "not a Telegram link"),
+        ("https://t.me/partnerbot_sandbox_bot?start=a%20b", "Telegram refuses"),
+    ],
+)
+def test_other_links_are_refused(link: str, said: str) -> None:
+    with pytest.raises(WebError, match=said):
+        start_text(link, "partnerbot_sandbox_bot")
+
+
+def test_addresses_in_plain_text_become_links_as_telegram_marks_them() -> None:
+    text = "Share https://t.me/b?start=x. Or t.me/b, then /start"
+    html = entities_to_html(text, with_commands(text, with_links(text, [])))
+    assert '<a href="https://t.me/b?start=x"' in html and "start=x</a>." in html
+    assert '<a href="https://t.me/b"' in html
+    assert 'data-command="/start"' in html

@@ -41,7 +41,8 @@ Groups and people (people.py), in process and as POST under /_emulator/ (JSON bo
   ``/location`` {latitude, longitude}, each with an optional chat_id; getFile serves their files
 - ``vote(user, poll_id, option_ids)``: ``/polls/{poll_id}/votes`` {user_id, option_ids} ->
   {update_ids}: a ``poll`` update with the totals, and ``poll_answer`` for named polls only
-The sandbox page does not show groups yet.
+- ``group_info(chat)`` (title, forum, topics, members' statuses) and ``remember_user(user,
+  first_name=)`` serve the sandbox page, which shows a committee group beside the phones.
 """
 
 from bot.sandbox.emulator.callbacks import QUERY_TOO_OLD

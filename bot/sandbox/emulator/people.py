@@ -84,6 +84,27 @@ class People(EmulatorState):
             chat.members[user_id] = "member"
         return chat_id
 
+    def group_info(self, chat_id: int) -> dict[str, Any]:
+        """A group as its members' apps show it: title, forum topics, who is in it and how."""
+        chat = self._group(chat_id)
+        return {
+            "chat_id": chat.id,
+            "title": str(chat.info.get("title") or ""),
+            "is_forum": bool(chat.info.get("is_forum")),
+            "bot_status": chat.member_status,
+            "members": {str(user_id): status for user_id, status in chat.members.items()},
+            "topics": [
+                {"thread_id": thread_id, "name": topic["name"], "is_closed": topic["is_closed"]}
+                for thread_id, topic in sorted(chat.topics.items())
+            ],
+        }
+
+    def remember_user(
+        self, user_id: int, *, first_name: str, language_code: str | None = "en"
+    ) -> None:
+        """Know a person by name before (or whatever) they write: a group's members, say."""
+        self._remember_user(user_id, first_name, None, None, language_code)
+
     def set_group_member(
         self, chat_id: int, user_id: int, status: str, *, by: int | None = None
     ) -> list[int]:

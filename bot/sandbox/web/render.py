@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -20,6 +21,11 @@ from bot.sandbox.htmlcheck import utf16_len
 FILE_TOKEN = "0:sandbox"
 _SAFE_SCHEMES = ("http://", "https://", "mailto:", "tg://")
 _COMMAND = re.compile(r"(?<![\w/@])/[A-Za-z0-9_]{1,32}(?![\w/])")
+# What a person's message may carry, in the order it names the message's kind.
+_PERSON_KINDS = ("text", "voice", "photo", "location", "document")
+_POLL_FIELDS = ("id", "question", "total_voter_count", "is_anonymous", "is_closed")
+# Addresses Telegram's servers mark as links in plain text (trailing punctuation left out).
+_URL = re.compile(r"(?<![\w/@.])(?:https?://|t\.me/)[^\s<>\"]*[^\s<>\".,;:!?)\]]")
 _NO_COMMANDS_IN = frozenset({"code", "pre", "text_link", "url", "email"})
 _TAGS = {
     "bold": ("<b>", "</b>"),
@@ -148,6 +154,24 @@ def with_commands(text: str, entities: list[dict[str, Any]]) -> list[dict[str, A
     return [*entities, *found] if found else entities
 
 
+def with_links(text: str, entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add the url entities Telegram's servers detect in a message's text (a link the bot
+    wrote without a tag is tappable in Telegram's apps all the same)."""
+    taken = [
+        (int(e.get("offset", 0)), int(e.get("offset", 0)) + int(e.get("length", 0)))
+        for e in entities
+        if e.get("type") in _NO_COMMANDS_IN
+    ]
+    found: list[dict[str, Any]] = []
+    for match in _URL.finditer(text):
+        start = utf16_len(text[: match.start()])
+        end = start + utf16_len(match.group())
+        if not any(start < stop and begin < end for begin, stop in taken):
+            url = match.group() if "://" in match.group() else "https://" + match.group()
+            found.append({"type": "url", "offset": start, "length": end - start, "url": url})
+    return [*entities, *found] if found else entities
+
+
 def file_url(message: SentMessage) -> str | None:
     """Where the page downloads the message's file from (the emulator's file route)."""
     stored = message.file
@@ -196,7 +220,8 @@ def message_view(message: SentMessage) -> dict[str, Any]:
         "message_id": message.message_id,
         "kind": message.kind,
         "html": entities_to_html(
-            message.plain_text, with_commands(message.plain_text, message.entities)
+            message.plain_text,
+            with_commands(message.plain_text, with_links(message.plain_text, message.entities)),
         ),
         "date": message.date,
         "edited": message.edited,
@@ -205,4 +230,50 @@ def message_view(message: SentMessage) -> dict[str, Any]:
         "file_url": file_url(message),
         "file_name": message.file_name,
         "file_size": None if message.file is None else message.file.file_size,
+        "thread_id": message.thread_id,
+        **_content_view(message.content or {}),
     }
+
+
+def person_view(message: Mapping[str, Any], update_id: int | None) -> dict[str, Any] | None:
+    """A person's message as JSON for the page (None for a service message: someone joined).
+
+    `update_id` is None for a group message the bot does not receive (privacy mode).
+    """
+    kind = next((key for key in _PERSON_KINDS if key in message), None)
+    if kind is None:
+        return None
+    sender = message.get("from") or {}
+    entry: dict[str, Any] = {
+        "from": "user",
+        "update_id": update_id,
+        "message_id": message.get("message_id"),
+        "kind": kind,
+        "text": str(message.get("text") or message.get("caption") or ""),
+        "date": message.get("date"),
+        "sender": str(sender.get("first_name") or ""),
+        "thread_id": message.get("message_thread_id"),
+        **_content_view(message),
+    }
+    if kind == "document":
+        entry["file_name"] = message["document"].get("file_name")
+    return entry
+
+
+def _content_view(content: Mapping[str, Any]) -> dict[str, Any]:
+    """A poll, a voice note or a place, as the page draws them (files stay with the emulator)."""
+    shown: dict[str, Any] = {}
+    poll = content.get("poll")
+    if isinstance(poll, dict):
+        shown["poll"] = {key: poll.get(key) for key in _POLL_FIELDS}
+        shown["poll"]["options"] = [
+            {"text": option["text"], "voter_count": option["voter_count"]}
+            for option in poll["options"]
+        ]
+    voice = content.get("voice")
+    if isinstance(voice, dict):
+        shown["voice"] = {"duration": int(voice.get("duration") or 0)}
+    location = content.get("location")
+    if isinstance(location, dict):
+        shown["location"] = {key: location.get(key) for key in ("latitude", "longitude")}
+    return shown

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +20,20 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from bot.sandbox.emulator import BotAPIEmulator, EmulatorEvent
-from bot.sandbox.web.render import message_view
+from bot.sandbox.web.base import (
+    COORDINATOR_ID,
+    Event,
+    Persona,
+    Route,
+    WebError,
+    dumps,
+    guarded,
+    read_body,
+    whole,
+)
+from bot.sandbox.web.group import GroupPanel
+from bot.sandbox.web.media import PhoneMedia, say
+from bot.sandbox.web.render import message_view, person_view
 from bot.sandbox.web.watch import watch
 
 log = logging.getLogger(__name__)
@@ -30,31 +42,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 PREFIX = "/_sandbox"
 STATUS_INTERVAL_S = 2.0
 KEEP_ALIVE_S = 15.0
-COORDINATOR_ID = 9001
 _LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})?")
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Event = dict[str, Any]
-
-
-@dataclass
-class Persona:
-    """Someone holding a phone: a Telegram user with a first name and an app language."""
-
-    user_id: int
-    first_name: str
-    language_code: str
-    role: str = ""
-    admin: bool = False
-
-
-def default_personas() -> list[Persona]:
-    """The partnership in miniature; the coordinator is one of the bot's admins."""
-    return [
-        Persona(1001, "Fatou", "fr", "Community member, writes French"),
-        Persona(1002, "Marc", "en", "Municipal officer"),
-        Persona(1003, "Priya", "en", "Private-sector partner"),
-        Persona(COORDINATOR_ID, "Ada", "en", "Coordinator", admin=True),
-    ]
 
 
 @dataclass(frozen=True)
@@ -93,14 +81,6 @@ class Host(Protocol):
         ...
 
 
-class WebError(Exception):
-    """A bad request from the page, answered as JSON."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
 class SandboxWeb:
     """Serves the page and its API on the emulator's app; mount before the emulator starts."""
 
@@ -114,6 +94,8 @@ class SandboxWeb:
         self._status: Event | None = None
         self._status_due = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self.groups = GroupPanel(emulator, self.personas, self._show, self._host)
+        self._media = PhoneMedia(emulator, self._persona, self._host)
         # subscribed now, so nothing the bot sends before start() is missed
         self._events = emulator.subscribe()
         self._mount(emulator.app)
@@ -170,6 +152,7 @@ class SandboxWeb:
             "transcripts": {str(k): v for k, v in self._transcripts.items()},
             "content": self.content,
             "status": self._status,
+            "groups": self.groups.infos(),
         }
 
     def saved_state(self) -> Event:
@@ -177,6 +160,7 @@ class SandboxWeb:
         return {
             "personas": [asdict(p) for p in self.personas.values()],
             "transcripts": {str(k): v for k, v in self._transcripts.items()},
+            "groups": self.groups.saved(),
         }
 
     def restore_state(self, saved: Mapping[str, Any]) -> None:
@@ -186,6 +170,7 @@ class SandboxWeb:
             self.personas[persona.user_id] = persona
         for chat_id, entries in saved.get("transcripts", {}).items():
             self._transcripts[int(chat_id)] = list(entries)
+        self.groups.restore(saved.get("groups", {}))
 
     def _host(self) -> Host:
         if self.host is None:
@@ -202,15 +187,25 @@ class SandboxWeb:
             raise WebError(404, f"no persona with user id {user_id}")
         return persona
 
-    def _record(self, event: EmulatorEvent) -> Event | None:
-        """Apply an emulator event to the transcripts; what to tell the page, if anything."""
+    def _record(self, event: EmulatorEvent) -> list[Event]:
+        """Apply an emulator event to the transcripts; what to tell the page."""
+        update = event.update if event.kind == "update" else None
+        if update is not None and isinstance(update.get("poll_answer"), dict):
+            return self._reshow_poll(self.groups.answered(update))
         chat_id = event.chat_id
         if chat_id is None:
-            return None
+            return []
+        # a group's new topic first, then the message posted in it
+        info = self.groups.changed(chat_id)
+        told = [] if info is None else [{"type": "group", "group": info}]
+        shown = self._apply(event, chat_id)
+        return told if shown is None else [*told, shown]
+
+    def _apply(self, event: EmulatorEvent, chat_id: int) -> Event | None:
         transcript = self._transcripts.setdefault(chat_id, [])
         message = event.message
         if event.kind == "message" and message is not None:
-            entry = message_view(message)
+            entry = self.groups.with_voters(message_view(message))
             transcript.append(entry)
             return {"type": "message", "chat_id": chat_id, "entry": entry}
         if event.kind in ("edit", "delete") and message is not None:
@@ -227,7 +222,7 @@ class SandboxWeb:
             if event.kind == "delete":
                 del transcript[at]
                 return {"type": "delete", "chat_id": chat_id, "message_id": message.message_id}
-            transcript[at] = entry = message_view(message)
+            transcript[at] = entry = self.groups.with_voters(message_view(message))
             return {"type": "edit", "chat_id": chat_id, "entry": entry}
         if event.kind == "callback_answer" and event.answer is not None:
             answer = event.answer
@@ -238,17 +233,28 @@ class SandboxWeb:
                 "show_alert": answer.show_alert,
             }
         if event.kind == "update" and event.update is not None:
-            typed = event.update.get("message")
-            if isinstance(typed, dict) and isinstance(typed.get("text"), str):
-                entry = {
-                    "from": "user",
-                    "update_id": event.update["update_id"],
-                    "text": typed["text"],
-                    "date": typed.get("date"),
-                }
-                transcript.append(entry)
-                return {"type": "message", "chat_id": chat_id, "entry": entry}
+            sent = event.update.get("message")
+            said = person_view(sent, event.update["update_id"]) if isinstance(sent, dict) else None
+            if said is not None:
+                transcript.append(said)
+                return {"type": "message", "chat_id": chat_id, "entry": said}
         return None
+
+    def _show(self, chat_id: int, entry: Event) -> None:
+        """Show a person's message that reached no update (a group post the bot cannot read)."""
+        self._transcripts.setdefault(chat_id, []).append(entry)
+        self._broadcast({"type": "message", "chat_id": chat_id, "entry": entry})
+
+    def _reshow_poll(self, poll_id: str) -> list[Event]:
+        """The poll's messages again, with who voted for what (named polls)."""
+        edits = []
+        for chat_id, transcript in self._transcripts.items():
+            for at, entry in enumerate(transcript):
+                poll = entry.get("poll")
+                if entry["from"] == "bot" and poll is not None and poll["id"] == poll_id:
+                    transcript[at] = entry = self.groups.with_voters(dict(entry))
+                    edits.append({"type": "edit", "chat_id": chat_id, "entry": entry})
+        return edits
 
     def _broadcast(self, event: Event) -> None:
         for queue in self._clients:
@@ -261,8 +267,7 @@ class SandboxWeb:
     async def _pump(self) -> None:
         while True:
             event = await self._events.get()
-            shown = self._record(event)
-            if shown is not None:
+            for shown in self._record(event):
                 self._broadcast(shown)
             if event.kind in ("message", "update"):
                 self._status_due.set()  # the outbox has likely moved
@@ -294,7 +299,7 @@ class SandboxWeb:
         router = app.router
         router.add_get("/", self._index)
         router.add_static(PREFIX + "/static/", STATIC, append_version=False)
-        routes: list[tuple[str, str, Handler]] = [
+        routes: list[Route] = [
             ("GET", "/events", self._stream),
             ("GET", "/state", self._state),
             ("POST", "/personas", self._add_persona),
@@ -303,9 +308,11 @@ class SandboxWeb:
             ("POST", "/personas/{user_id}/press", self._press),
             ("POST", "/clock", self._advance),
             ("GET", "/outbox", self._outbox),
+            *self.groups.routes(),
+            *self._media.routes(),
         ]
         for verb, path, handler in routes:
-            router.add_route(verb, PREFIX + path, _guarded(handler))
+            router.add_route(verb, PREFIX + path, guarded(handler))
 
     async def _on_shutdown(self, app: web.Application) -> None:
         self._end_streams()
@@ -314,7 +321,7 @@ class SandboxWeb:
         return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
     async def _state(self, request: web.Request) -> web.StreamResponse:
-        return web.json_response(self.snapshot(), dumps=_dumps)
+        return web.json_response(self.snapshot(), dumps=dumps)
 
     async def _stream(self, request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(
@@ -343,7 +350,7 @@ class SandboxWeb:
         return response
 
     async def _add_persona(self, request: web.Request) -> web.StreamResponse:
-        body = await _body(request)
+        body = await read_body(request)
         first_name = _name(body.get("first_name"))
         language = _language(body.get("language_code", "en"))
         role = str(body.get("role") or "").strip()[:80]
@@ -366,7 +373,7 @@ class SandboxWeb:
 
     async def _change_persona(self, request: web.Request) -> web.StreamResponse:
         persona = self._persona(request)
-        body = await _body(request)
+        body = await read_body(request)
         if "first_name" in body:
             persona.first_name = _name(body["first_name"])
         if "language_code" in body:
@@ -378,35 +385,33 @@ class SandboxWeb:
 
     async def _send_text(self, request: web.Request) -> web.StreamResponse:
         persona = self._persona(request)
-        text = str((await _body(request)).get("text") or "").strip()
+        text = str((await read_body(request)).get("text") or "").strip()
         self._host()
         if not text:
             raise WebError(400, "type something to send")
-        update_id = self.emulator.send_text(
-            persona.user_id,
-            text,
-            first_name=persona.first_name,
-            language_code=persona.language_code,
-        )
-        return web.json_response({"update_id": update_id})
+        return web.json_response({"update_id": say(self.emulator, persona, text)})
 
     async def _press(self, request: web.Request) -> web.StreamResponse:
         persona = self._persona(request)
-        body = await _body(request)
+        body = await read_body(request)
         self._host()
         try:
             message_id, data = int(body["message_id"]), str(body["data"])
         except (KeyError, TypeError, ValueError):
             raise WebError(400, "a press needs message_id and data") from None
+        chat = body.get("chat_id")  # a group's message; else the persona's own chat
+        chat_id = None if chat is None else whole(chat, "chat_id")
         try:
-            update_id = self.emulator.press_button(persona.user_id, message_id, data)
+            update_id = self.emulator.press_button(
+                persona.user_id, message_id, data, chat_id=chat_id
+            )
         except KeyError:
             raise WebError(404, "that message is gone") from None
         return web.json_response({"update_id": update_id})
 
     async def _advance(self, request: web.Request) -> web.StreamResponse:
         host = self._host()
-        by = str((await _body(request)).get("advance") or "")
+        by = str((await read_body(request)).get("advance") or "")
         try:
             await host.advance(by)
         except ValueError as exc:
@@ -415,7 +420,7 @@ class SandboxWeb:
         return web.json_response(_clock(host, minute=False))
 
     async def _outbox(self, request: web.Request) -> web.StreamResponse:
-        return web.json_response(dict(await self._host().outbox()), dumps=_dumps)
+        return web.json_response(dict(await self._host().outbox()), dumps=dumps)
 
 
 def _clock(host: Host, *, minute: bool) -> Event:
@@ -426,25 +431,8 @@ def _clock(host: Host, *, minute: bool) -> Event:
     return {"clock": now.isoformat(), "clock_ahead_s": host.ahead().total_seconds()}
 
 
-def _dumps(payload: Any) -> str:
-    return json.dumps(payload, ensure_ascii=False, default=str)
-
-
 async def _write_event(response: web.StreamResponse, event: Event) -> None:
-    await response.write(f"data: {_dumps(event)}\n\n".encode())
-
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    # A JSON content type makes a cross-site form post impossible without a CORS preflight.
-    if request.content_type != "application/json":
-        raise WebError(415, "send JSON (Content-Type: application/json)")
-    try:
-        body = await request.json()
-    except ValueError:
-        raise WebError(400, "the body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise WebError(400, "expected a JSON object")
-    return body
+    await response.write(f"data: {dumps(event)}\n\n".encode())
 
 
 def _name(value: Any) -> str:
@@ -459,13 +447,3 @@ def _language(value: Any) -> str:
     if _LANGUAGE.fullmatch(code) is None:
         raise WebError(400, f"not a language code: {code!r} (try en or fr)")
     return code
-
-
-def _guarded(handler: Handler) -> Handler:
-    async def wrapper(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except WebError as exc:
-            return web.json_response({"error": str(exc)}, status=exc.status)
-
-    return wrapper

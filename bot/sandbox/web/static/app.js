@@ -96,8 +96,10 @@ function createPhone(persona) {
     persona, el, log: $(".log", el), keyboard: $(".reply-keyboard", el), startBar: $(".start-bar", el),
     toast: $(".toast", el), error: $(".phone-error", el), toastTimer: null,
   };
+  phone.voter = () => phone.persona.user_id;
   phones.set(id, phone);
   $("#phones").append(el);
+  setUpAttachments(phone);
 
   $(".composer", el).addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -156,38 +158,44 @@ async function sendText(phone, text) {
   }
 }
 
-async function press(phone, entry, button, node) {
+// `owner` is a phone, or the group panel pressing as the persona chosen there
+async function press(owner, entry, button, node) {
   node.setAttribute("aria-busy", "true");
   try {
-    await call("POST", `/personas/${phone.persona.user_id}/press`, {
-      message_id: entry.message_id, data: button.data,
+    await call("POST", `/personas/${owner.voter()}/press`, {
+      message_id: entry.message_id, data: button.data, chat_id: owner.chatId,
     });
-    phone.error.textContent = "";
+    owner.error.textContent = "";
   } catch (error) {
     node.removeAttribute("aria-busy");
-    phone.error.textContent = `Not pressed: ${error.message}`;
+    owner.error.textContent = `Not pressed: ${error.message}`;
   }
 }
 
 // ---------------------------------------------------------------- messages
 
 function entryKey(entry) {
-  return entry.from === "bot" ? `b${entry.message_id}` : `u${entry.update_id}`;
+  if (entry.from === "bot") return `b${entry.message_id}`;
+  // a group post the bot cannot read has no update
+  return entry.update_id === null ? `m${entry.message_id}` : `u${entry.update_id}`;
 }
 
-function renderEntry(phone, entry) {
+// `owner` is the phone (or the group panel) showing the entry.
+function renderEntry(owner, entry) {
   const item = element("li", { class: `msg ${entry.from}`, "data-key": entryKey(entry) });
   const bubble = element("div", { class: "bubble" });
   if (entry.from === "user") {
-    bubble.append(element("div", { class: "text", text: entry.text }));
+    bubble.append(...mediaNodes(entry));
+    if (entry.text) bubble.append(element("div", { class: "text", text: entry.text }));
     bubble.append(element("span", { class: "meta", text: timeOf(entry.date) }));
-    item.append(element("span", { class: "visually-hidden", text: "You: " }), bubble);
+    item.append(element("span", { class: "visually-hidden", text: owner.chatId ? `${entry.sender}: ` : "You: " }), bubble);
     return item;
   }
   item.dataset.messageId = String(entry.message_id);
-  if (entry.kind === "photo") {
-    if (entry.file_url) bubble.append(element("img", { src: entry.file_url, alt: "Photo from the bot" }));
-    else bubble.append(element("p", { text: "[photo]" }));
+  bubble.append(...mediaNodes(entry));
+  if (entry.poll) bubble.append(pollNode(owner, entry));
+  if (entry.kind === "photo" && entry.file_url) {
+    bubble.append(element("img", { src: entry.file_url, alt: "Photo from the bot" }));
   } else if (entry.kind === "document") {
     const name = entry.file_name || "document";
     const size = entry.file_size ? ` (${Math.max(1, Math.round(entry.file_size / 1024))} KB)` : "";
@@ -216,7 +224,7 @@ function renderEntry(phone, entry) {
           line.append(element("a", { href: button.url, target: "_blank", rel: "noopener noreferrer", text: `${button.text} ↗` }));
         } else if (button.data !== undefined) {
           const node = element("button", { type: "button", text: button.text });
-          node.addEventListener("click", () => press(phone, entry, button, node));
+          node.addEventListener("click", () => press(owner, entry, button, node));
           line.append(node);
         } else {
           line.append(element("button", { type: "button", text: button.text, disabled: true }));
@@ -241,6 +249,7 @@ function addEntry(chatId, entry) {
   const list = transcripts.get(chatId) || [];
   list.push(entry);
   transcripts.set(chatId, list);
+  if (chatId < 0) return addGroupEntry(chatId, entry);
   const phone = phones.get(chatId);
   if (!phone) return;
   const follow = nearBottom(phone.log) || entry.from === "user";
@@ -253,6 +262,7 @@ function editEntry(chatId, entry) {
   const list = transcripts.get(chatId) || [];
   const at = list.findIndex((e) => e.from === "bot" && e.message_id === entry.message_id);
   if (at >= 0) list[at] = entry;
+  if (chatId < 0) return editGroupEntry(chatId, entry);
   const phone = phones.get(chatId);
   if (!phone) return;
   const old = phone.log.querySelector(`[data-key="b${entry.message_id}"]`);
@@ -262,6 +272,7 @@ function editEntry(chatId, entry) {
 function deleteEntry(chatId, messageId) {
   const list = transcripts.get(chatId) || [];
   transcripts.set(chatId, list.filter((e) => !(e.from === "bot" && e.message_id === messageId)));
+  if (chatId < 0) return deleteGroupEntry(chatId, messageId);
   const phone = phones.get(chatId);
   const old = phone && phone.log.querySelector(`[data-key="b${messageId}"]`);
   if (old) old.remove();
@@ -374,6 +385,8 @@ function applySnapshot(snapshot) {
   for (const [chatId, entries] of Object.entries(snapshot.transcripts)) transcripts.set(Number(chatId), entries);
   for (const persona of snapshot.personas) showPersona(persona);
   for (const phone of phones.values()) renderTranscript(phone);
+  listLinkPhones();
+  renderGroups(snapshot.groups);
   showContent(snapshot.content);
   showStatus(snapshot.status || statusShown);
 }
@@ -389,10 +402,12 @@ function handle(event) {
       const isNew = !phones.has(event.persona.user_id);
       showPersona(event.persona);
       if (isNew) renderTranscript(phones.get(event.persona.user_id));
+      listLinkPhones();
       break;
     }
     case "status": showStatus(event); break;
     case "content": showContent(event.content); break;
+    case "group": showGroup(event.group); break;
     default: break;
   }
 }
@@ -440,6 +455,7 @@ function setUp() {
       $("#add-error").textContent = error.message;
     }
   });
+  setUpLinks();
   connect();
 }
 
