@@ -52,6 +52,8 @@ async def test_a_second_start_on_the_same_database_continues_the_first(tmp_path:
     async with running_sandbox(tmp_path) as first, aiohttp.ClientSession(first.url) as http:
         await _say(http, MARC, "/start")
         *_, question = before = await _bot_messages(http, MARC, 2)  # a welcome, a question
+        async with http.get("/_sandbox/state") as response:
+            [group] = (await response.json())["groups"]  # seeded at the first start
         assert question["buttons"], question
         async with http.post("/_sandbox/clock", json={"advance": "1d"}) as response:
             moved = datetime.fromisoformat((await response.json())["clock"])
@@ -61,7 +63,9 @@ async def test_a_second_start_on_the_same_database_continues_the_first(tmp_path:
         assert datetime.fromisoformat(status["clock"]) >= moved.replace(second=0, microsecond=0)
         assert status["clock_ahead_s"] >= 24 * 3600
         async with http.get("/_sandbox/state") as response:
-            shown = (await response.json())["transcripts"][str(MARC)]
+            state = await response.json()
+        shown = state["transcripts"][str(MARC)]
+        assert state["groups"] == [group]  # the same group, not seeded again
         assert [e["message_id"] for e in shown if e["from"] == "bot"] == [
             m["message_id"] for m in before
         ]

@@ -197,6 +197,45 @@ async def test_photos_and_documents_link_to_the_emulators_file_route(
             assert await download.read() == b"a,b\n1,2\n"
 
 
+async def test_a_group_post_the_bot_cannot_read_is_shown_all_the_same(
+    page_server: SandboxWeb, clock: ManualClock
+) -> None:
+    page_server.start(FakeHost(clock))
+    emulator = page_server.emulator
+    for persona in (Persona(1002, "Marc", "en"), Persona(1003, "Priya", "en")):
+        page_server.personas[persona.user_id] = persona
+    chat_id = emulator.create_group("Trust", creator=1001, supergroup=True, members=[1002])
+    emulator.set_bot_status(chat_id, "member")  # not an admin: privacy mode applies
+    page_server.groups.add(chat_id)
+    posts = f"/_sandbox/groups/{chat_id}/posts"
+    async with (
+        aiohttp.ClientSession(emulator.base_url) as http,
+        http.get("/_sandbox/events") as stream,
+    ):
+        events = _events(stream)
+        [group] = (await anext(events))["groups"]
+        assert (group["title"], group["bot_status"]) == ("Trust", "member")
+        assert [(m["name"], m["status"]) for m in group["members"]] == [
+            ("Fatou", "creator"),
+            ("Marc", "member"),
+        ]
+        async with http.post(posts, json={"user_id": 1002, "text": "Shall we meet?"}) as sent:
+            assert (await sent.json())["update_id"] is None
+        entry = (await _next(events, "message"))["entry"]
+        assert (entry["sender"], entry["text"]) == ("Marc", "Shall we meet?")
+        assert entry["update_id"] is None
+        async with http.post(posts, json={"user_id": 1002, "text": "/help"}) as command:
+            update_id = (await command.json())["update_id"]
+        assert (await _next(events, "message"))["entry"]["update_id"] == update_id is not None
+
+        async with http.post(posts, json={"user_id": 1003, "text": "hello"}) as outsider:
+            assert outsider.status == 400
+            assert "not in group" in (await outsider.json())["error"]
+        vote = {"user_id": 1002, "option_ids": [0]}
+        async with http.post("/_sandbox/polls/404/votes", json=vote) as unknown:
+            assert unknown.status == 400
+
+
 async def test_personas_are_added_and_renamed(page_server: SandboxWeb) -> None:
     async with aiohttp.ClientSession(page_server.emulator.base_url) as http:
         new = {"first_name": "  Kofi ", "language_code": "en", "role": "Partner"}

@@ -82,7 +82,7 @@ def whole(value: Any, what: str) -> int:
 
 
 def guarded(handler: Handler) -> Handler:
-    """Answer a WebError, and the emulator's refusals (ValueError), as JSON."""
+    """Answer a WebError as JSON."""
 
     async def wrapper(request: web.Request) -> web.StreamResponse:
         try:

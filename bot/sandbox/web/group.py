@@ -27,6 +27,7 @@ from bot.sandbox.web.base import (
 from bot.sandbox.web.render import person_view
 
 GROUP_TITLE = "Steering committee"
+_RANK = {"creator": 0, "administrator": 1, "member": 2}
 
 
 def seed_committee_group(emulator: BotAPIEmulator, personas: Iterable[Persona]) -> int:
@@ -139,10 +140,13 @@ class GroupPanel:
             info = self.emulator.group_info(chat_id)
         except ValueError:  # upgraded to a supergroup, or gone with an older state file
             return None
-        info["members"] = [
+        members = [
             {"user_id": int(user_id), "name": self._name(int(user_id)), "status": status}
             for user_id, status in info["members"].items()
         ]
+        # the owner, the admins, then everyone by name, as Telegram lists them
+        members.sort(key=lambda m: (_RANK.get(m["status"], len(_RANK)), m["name"], m["user_id"]))
+        info["members"] = members
         return info
 
     def _name(self, user_id: int) -> str:

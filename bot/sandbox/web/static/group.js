@@ -86,7 +86,8 @@ function topicLog(group, threadId) {
     group.topics.set(key, log);
   }
   const heading = log.parentElement.querySelector("h3");
-  heading.textContent = name + ((topic && topic.is_closed) ? " (closed)" : "");
+  heading.replaceChildren(element("span", { class: "hash", "aria-hidden": "true", text: "# " }),
+    name + ((topic && topic.is_closed) ? " (closed)" : ""));
   log.parentElement.hidden = key === GENERAL && group.info.is_forum && !log.children.length;
   return log;
 }
@@ -97,8 +98,11 @@ function addGroupEntry(chatId, entry) {
   // outside a forum a thread is only a chain of replies: one chat
   const log = topicLog(group, group.info.is_forum ? entry.thread_id : null);
   log.parentElement.hidden = false;
-  log.append(renderGroupEntry(group, entry));
-  log.lastElementChild.scrollIntoView({ block: "nearest" });
+  const item = renderGroupEntry(group, entry);
+  log.append(item);
+  // bring the new message into the panel's view, without moving the page
+  const chat = $(".chat", group.el);
+  chat.scrollTop = Math.max(0, item.offsetTop + item.offsetHeight - chat.clientHeight);
 }
 
 function renderGroupEntry(group, entry) {
