@@ -227,6 +227,7 @@ class BotApp:
                 "parent_ties": services.parent_ties,
                 "commitments": services.commitments,
                 "objectives": services.objectives,
+                "decisions": services.decisions,
             },
         )
         monitor = BroadcastMonitor(
@@ -391,6 +392,7 @@ class BotApp:
             champions=services.champions,
             parent_ties=services.parent_ties,
             commitments=services.commitment_checkins,
+            decisions=services.decisions,
         )
         services.concerns.when_sealed(self.scheduler.file_concerns_soon)
         await self.scheduler.start()

@@ -14,6 +14,7 @@ from bot.cli import (
     champions,
     commitments,
     committees,
+    decisions,
     flows,
     invites,
     keys,
@@ -40,6 +41,7 @@ GROUPS = (
     keys,
     backup,
     caucus,
+    decisions,
 )
 
 

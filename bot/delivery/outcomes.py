@@ -32,7 +32,7 @@ from bot.delivery.transport import (
     Transient,
 )
 from bot.domain.clock import Clock
-from bot.storage import outbox, outbox_figures, repo
+from bot.storage import decisions, outbox, outbox_figures, repo
 from bot.storage.db import SessionFactory
 from bot.storage.models import CHECKIN_KIND, OutboxMessage, OutboxStatus
 
@@ -193,6 +193,13 @@ class OutcomeRecorder:
                 }
                 if asked:
                     await repo.note_prompt_messages(session, sent=asked)
+                polls = [
+                    (m, o.message_id, o.poll_id)
+                    for m, o in group
+                    if isinstance(o, Delivered) and o.poll_id and m.kind == "poll"
+                ]
+                if polls:
+                    await decisions.note_polls(session, sent=polls)
             for message, outcome in group:
                 if not isinstance(outcome, Delivered):
                     await self._apply(session, message, outcome, now, counts)

@@ -46,6 +46,7 @@ from bot.delivery.transport import (
     Rejected,
     Transient,
     Transport,
+    split_options,
 )
 from bot.domain.clock import Clock
 from bot.storage import outbox
@@ -528,6 +529,7 @@ class Sender:
                 return Rejected("the sealed route cannot be opened with this anonymity key")
             chat_id, sealed_text = opened
             text = text if sealed_text is None else sealed_text
+        markup, options = split_options(markup)
         outgoing = Outgoing(
             chat_id=chat_id,
             kind=kind,
@@ -535,6 +537,7 @@ class Sender:
             reply_markup=markup,
             media_file_id=message.media_file_id,
             paid=self.paid,
+            options=options,
         )
         try:
             return await self.transport.send(outgoing)

@@ -6,13 +6,19 @@ plain values, so its scheduling can be read (and tested) apart from the HTTP cli
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+# A row's `reply_markup` may carry, under this key, how the call is made beyond its buttons:
+# `thread_id` (a forum topic), `poll` (options, is_anonymous), `message_id` (a poll to stop).
+SEND_OPTIONS = "send_options"
 
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One Bot API send: a text, or a photo/document with a caption."""
+    """One Bot API send: a text, a photo/document with a caption, a poll (`text` its question)
+    or the stopping of one (`stop_poll`)."""
 
     chat_id: int
     kind: str
@@ -20,6 +26,25 @@ class Outgoing:
     reply_markup: dict[str, Any] | None = None
     media_file_id: str | None = None
     paid: bool = False
+    options: Mapping[str, Any] | None = None  # see SEND_OPTIONS
+
+
+def with_options(reply_markup: Mapping[str, Any] | None, **options: Any) -> dict[str, Any] | None:
+    """A row's `reply_markup` carrying send options (those that are not None)."""
+    kept = {k: v for k, v in options.items() if v is not None}
+    if not kept:
+        return None if reply_markup is None else dict(reply_markup)
+    return {**(reply_markup or {}), SEND_OPTIONS: kept}
+
+
+def split_options(
+    stored: Mapping[str, Any] | None,
+) -> tuple[dict[str, Any] | None, Mapping[str, Any] | None]:
+    """A row's `reply_markup` as (the buttons, the send options)."""
+    if stored is None or SEND_OPTIONS not in stored:
+        return (None if stored is None else dict(stored)), None
+    markup = {k: v for k, v in stored.items() if k != SEND_OPTIONS}
+    return (markup or None), stored[SEND_OPTIONS]
 
 
 @dataclass(frozen=True)
@@ -35,9 +60,10 @@ class Composed:
 
 @dataclass(frozen=True)
 class Delivered:
-    """Telegram accepted the message."""
+    """Telegram accepted the message (a poll's id too, for a poll)."""
 
     message_id: int
+    poll_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from bot.services.checkins import Checkins, TickReport
 from bot.services.commitment_checkins import CommitmentCheckins
 from bot.services.concerns import Concerns
 from bot.services.conversations import CONSENT_SHOWN_FOR
+from bot.services.decisions import Decisions
 from bot.services.digests import Digests
 from bot.services.parent_ties import ParentTies
 from bot.storage import keys, repo
@@ -80,8 +81,10 @@ class CheckinScheduler:
         champions: Champions | None = None,
         parent_ties: ParentTies | None = None,
         commitments: CommitmentCheckins | None = None,
+        decisions: Decisions | None = None,
     ) -> None:
         self.session_factory = session_factory
+        self.decisions = decisions
         self.commitments = commitments
         self.checkins = checkins
         self.digests = digests
@@ -159,6 +162,8 @@ class CheckinScheduler:
                 await self._apart("watching champions", self.champions.alert_quiet)
             if (commitments := self.commitments) is not None:
                 await self._apart("commitment check-ins", lambda s: commitments.run_due(s, now))
+            if (decisions := self.decisions) is not None:
+                await self._apart("decisions", lambda s: decisions.run_due(s, now))
             async with self.session_factory() as session:
                 if (digests := self.digests) is not None:
                     await self._inside(

@@ -21,6 +21,7 @@ from bot.storage import audit, keys, repo
 from bot.storage import ballots as sealed_store
 from bot.storage.commitment_models import Commitment
 from bot.storage.data_rights import MemberRecords, collect_member_records, erase_member
+from bot.storage.decision_models import Decision
 from bot.storage.models import Member, Ticket
 
 # Each column that holds a member (or a keyed tag of one), and the section of /mydata that
@@ -34,6 +35,7 @@ EXPORTED_COLUMNS = {
     "draft.member_id": "drafts",
     "committeemember.member_id": "committees",
     "caucus_seat.member_id": "caucus_rounds",
+    "decision_voter.member_id": "decisions",
     "ticket.member_id": "concerns",
     "ticketroute.raiser_tag": "anonymous_concerns",
     "ticketevent.actor_member_id": "your_steps_on_concerns",
@@ -94,6 +96,13 @@ def member_document(records: MemberRecords, *, now: datetime) -> dict[str, Any]:
             {"round": r.id, "group": r.stakeholder_group, "topic": r.topic}
             | {"answered": seat.answered, "reacted": seat.reacted}
             for seat, r in records.caucus
+        ],
+        # Proposals put to them; their vote only when it was named (an anonymous one is
+        # nobody's, not even in their own copy).
+        "decisions": [
+            {"decision": d.id, "question": d.question, "anonymous": d.anonymous}
+            | {"voted": v.voted, "option": None if d.anonymous else _option(d, v.option)}
+            for v, d in records.decisions
         ],
         "concerns": [_ticket(t, records, anonymous=False) for t in records.tickets],
         "anonymous_concerns": [
@@ -249,3 +258,8 @@ async def forget_again(
         applied += 1
     await keys.add_erasures(session, erased.elements(), now=now)
     return applied
+
+
+def _option(decision: Decision, option: int | None) -> str | None:
+    """A named vote's option as stored (a default option's key, or the option's text)."""
+    return None if option is None else decision.options[option]

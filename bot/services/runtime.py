@@ -28,6 +28,7 @@ from bot.services.commitments import Commitments
 from bot.services.committees import Committees
 from bot.services.concerns import Concerns
 from bot.services.conversations import Conversations
+from bot.services.decisions import Decisions
 from bot.services.digests import Digests
 from bot.services.export import Exports, export_policy
 from bot.services.invites import Invitations
@@ -116,6 +117,7 @@ class Services:
     commitments: Commitments
     commitment_checkins: CommitmentCheckins
     objectives: Objectives
+    decisions: Decisions
 
     def close(self) -> None:
         """End what runs beside the bot (the export worker)."""
@@ -209,4 +211,12 @@ class Services:
             commitments=commitments,
             commitment_checkins=commitment_checkins,
             objectives=objectives,
+            decisions=Decisions(
+                clock=clock,
+                content=content,
+                sealer=sealer,
+                committees=committees,
+                rule=rule,
+                min_group=settings.report_min_group,
+            ),
         )

@@ -15,6 +15,8 @@ from bot.storage import commitments
 from bot.storage.audit import FORMER_MEMBER_LABEL
 from bot.storage.caucus import invited_rounds
 from bot.storage.caucus_models import CaucusRound, CaucusSeat
+from bot.storage.decision_models import Decision, DecisionVoter
+from bot.storage.decisions import named_votes
 from bot.storage.champion_models import Champion
 from bot.storage.commitment_models import (
     Commitment,
@@ -73,6 +75,8 @@ class MemberRecords:
     variation_responses: Sequence[tuple[VariationResponse, Variation, Commitment]] = ()
     objectives: Sequence[Objective] = ()  # those they stated for their organisation
     objective_ratings: Sequence[tuple[ObjectiveRating, Objective]] = ()
+    # Proposals put to them, with their vote when it was named.
+    decisions: Sequence[tuple[DecisionVoter, Decision]] = ()
 
 
 async def _all(session: AsyncSession, query: Any) -> Sequence[Any]:
@@ -121,6 +125,7 @@ async def collect_member_records(
             .order_by(col(Committee.name)),
         ),
         caucus=await invited_rounds(session, member_id=member_id or 0),
+        decisions=await named_votes(session, member_id=member_id or 0),
         tickets=named,
         anonymous_tickets=anonymous,
         ticket_events=events,

@@ -34,15 +34,10 @@ from sqlmodel.sql.expression import SelectOfScalar
 from bot.domain.text import message_parts
 from bot.storage import repo
 from bot.storage.db import note_queued
-from bot.storage.models import (
-    Member,
-    MemberStatus,
-    OutboxMessage,
-    OutboxStatus,
-    UTCDateTime,
-)
+from bot.storage.models import Member, MemberStatus, OutboxMessage, OutboxStatus, UTCDateTime
 
 MEDIA_KINDS = frozenset({"photo", "document"})
+POLL_KINDS = frozenset({"poll", "stop_poll"})  # made as `reply_markup`'s send options say
 DEDUPE_KEY_LENGTH = 128
 PENDING = (OutboxStatus.QUEUED, OutboxStatus.SENDING)
 FINAL = (OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.SKIPPED)
@@ -74,8 +69,10 @@ def _parts(kind: str, text: str, media_file_id: str | None) -> list[tuple[str, s
         if not parts:
             raise ValueError("a text message needs visible text")
         return parts
-    if kind not in MEDIA_KINDS:
+    if kind not in MEDIA_KINDS | POLL_KINDS:
         raise ValueError(f"unknown message kind {kind!r}")
+    if kind in POLL_KINDS:
+        return [(kind, text)]
     if not media_file_id:
         raise ValueError(f"a {kind} message needs media_file_id")
     return message_parts(kind, text)

@@ -5,6 +5,7 @@ from bot.storage import (
     caucus_models,
     champion_models,
     commitment_models,
+    decision_models,
     group_models,
     models,
     objective_models,
@@ -15,6 +16,7 @@ MODULES = (
     caucus_models,
     champion_models,
     commitment_models,
+    decision_models,
     group_models,
     objective_models,
 )

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from aiogram.filters.callback_data import CallbackData
 
-from bot.domain import commitments, payload
+from bot.domain import commitments, decisions, payload
 
 
 class Answer(CallbackData, prefix=payload.PREFIX):
@@ -142,3 +142,11 @@ FACTORIES: tuple[type[CallbackData], ...] = (
     VariationPress,
     ObjectiveAction,
 )
+
+
+class DecisionVote(CallbackData, prefix=decisions.VOTE_PREFIX):
+    """A member's vote on a proposal put to them in private (built as plain JSON by
+    `bot.domain.decisions.vote_button`, as the outbox queues it)."""
+
+    decision_id: int
+    option: int

@@ -131,6 +131,7 @@ def build_dispatcher(
         reports=(services or {}).get("reports"),
         reads=reads,
         commitments=(services or {}).get("commitments"),
+        decisions=(services or {}).get("decisions"),
     )
     dispatcher.update.outer_middleware(tracker)
     dispatcher.update.outer_middleware(ChatOrder())

@@ -25,7 +25,9 @@ from aiogram.exceptions import (
 from aiogram.types import (
     ForceReply,
     InlineKeyboardMarkup,
+    InputPollOption,
     Message,
+    Poll,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
@@ -70,13 +72,30 @@ class BotTransport:
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
 
-    async def _call(self, message: Outgoing) -> Message:
+    async def _call(self, message: Outgoing) -> Message | Poll:
         paid = True if message.paid else None
         markup = _markup(message.reply_markup)
+        options = message.options or {}
+        thread = options.get("thread_id")
         if message.kind == "text":
             return await self.bot.send_message(
-                message.chat_id, message.text, reply_markup=markup, allow_paid_broadcast=paid
+                message.chat_id,
+                message.text,
+                reply_markup=markup,
+                allow_paid_broadcast=paid,
+                message_thread_id=thread,
             )
+        if message.kind == "poll":
+            poll = options["poll"]
+            return await self.bot.send_poll(
+                message.chat_id,
+                message.text,
+                [InputPollOption(text=text) for text in poll["options"]],
+                is_anonymous=bool(poll["is_anonymous"]),
+                message_thread_id=thread,
+            )
+        if message.kind == "stop_poll":
+            return await self.bot.stop_poll(message.chat_id, int(options["message_id"]))
         if message.media_file_id is None:
             raise ValueError(f"a {message.kind} message without media_file_id")
         caption = message.text or None
@@ -123,7 +142,9 @@ class BotTransport:
             return Transient(f"unreadable answer: {exc.message}")
         except ValueError as exc:
             return Rejected(str(exc))
-        return Delivered(sent.message_id)
+        if isinstance(sent, Poll):
+            return Delivered(int((message.options or {})["message_id"]), poll_id=sent.id)
+        return Delivered(sent.message_id, poll_id=sent.poll.id if sent.poll else None)
 
     async def close(self) -> None:
         """Close the Bot's HTTP session."""

@@ -17,6 +17,7 @@ from bot.sandbox.emulator import BotAPIEmulator
 from bot.services.data_rights import EXPORTED_COLUMNS, member_document
 from bot.storage import audit, repo
 from bot.storage.caucus_models import CaucusRound, CaucusSeat
+from bot.storage.decision_models import Decision, DecisionVoter
 from bot.storage.data_rights import MemberRecords
 from bot.storage.models import (
     Answer,
@@ -73,6 +74,25 @@ async def add_records(app: BotApp, telegram_user_id: int) -> None:
         await session.flush()
         assert caucus.id
         session.add(CaucusSeat(round_id=caucus.id, member_id=member.id, answered=True))
+        # A named proposal they voted on, and an anonymous one (their vote is nobody's).
+        for anonymous in (False, True):
+            decision = Decision(
+                question=f"Pave the market road? ({anonymous})",
+                options=["agree", "abstain", "disagree", "block"],
+                anonymous=anonymous,
+                opened_at=now,
+                closes_at=now + timedelta(days=1),
+                remind_at=now,
+            )
+            session.add(decision)
+            await session.flush()
+            assert decision.id
+            option = None if anonymous else 2
+            session.add(
+                DecisionVoter(
+                    decision_id=decision.id, member_id=member.id, voted=True, option=option
+                )
+            )
         session.add_all(
             [
                 TicketEvent(
@@ -215,6 +235,22 @@ async def test_mydata_then_forget_leaves_nothing(
     ]
     assert document["caucus_rounds"] == [
         {"round": 1, "group": "community", "topic": "Roads", "answered": True, "reacted": False}
+    ]
+    assert document["decisions"] == [
+        {
+            "decision": 1,
+            "question": "Pave the market road? (False)",
+            "anonymous": False,
+            "voted": True,
+            "option": "disagree",
+        },
+        {
+            "decision": 2,
+            "question": "Pave the market road? (True)",
+            "anonymous": True,
+            "voted": True,
+            "option": None,
+        },
     ]
     [concern] = document["concerns"]
     assert concern["text"] == NAMED_CONCERN
@@ -381,9 +417,13 @@ NOT_IN_MYDATA: dict[str, str] = {
     "champion.proposed_by": "audited",
     "variation.decided_by": "audited",
     "committee_group.bound_by": "audited",  # group.bound
+    "decision.opened_by": "audited",  # decision.proposed
+    "decision.decided_by": "audited",  # decision.decided
     # Anonymous by design: a keyed tag per round and person, which only the key turns back into
     # a member; a copy "in their name" would be the link the tag exists to avoid.
     "caucus_entry.respondent": "anonymous",
+    # The same for an anonymous vote: its tag lets a changed vote replace the former one.
+    "decision_vote.voter_tag": "anonymous",
     # Stored before consent (a keyed hash of a Telegram id, no member yet, gone within a week).
     "consentprompt.tag": "no member yet",
     # Written by /forget, once the member is gone: nobody left to send it to.

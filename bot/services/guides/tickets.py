@@ -10,6 +10,7 @@ from bot.domain.guided import Data, Effect
 from bot.domain.guides.reply import SEALED
 from bot.i18n import Catalogs
 from bot.services.concerns import Concerns, actions_keyboard
+from bot.services.decisions import Decisions
 from bot.services.guides import host
 from bot.services.sealing import Sealer
 from bot.storage.models import Member, Ticket
@@ -19,8 +20,10 @@ from bot.storage.models import Member, Ticket
 class TicketHost:
     """Answering a ticket: its handle; the answer or the decline, and what became of it."""
 
-    def __init__(self, concerns: Concerns, catalogs: Catalogs) -> None:
-        self.concerns, self.catalogs = concerns, catalogs
+    def __init__(
+        self, concerns: Concerns, catalogs: Catalogs, decisions: Decisions | None = None
+    ) -> None:
+        self.concerns, self.catalogs, self.decisions = concerns, catalogs, decisions
 
     async def facts(self, session: AsyncSession, member: Member, data: Data) -> Data:
         ticket = await self.concerns.get(session, int(data.get("ticket_id", 0)))
@@ -36,6 +39,10 @@ class TicketHost:
         text, handle = str(effect.params["text"]), ticket.handle
         if effect.name == "decline":
             return await self.move(session, member, ticket.id or 0, rules.DECLINED, text)
+        if self.decisions is not None:
+            # An answer naming a decision (#D<id>) tells what was decided, and when.
+            t = self.catalogs.translator(member.language)
+            text = await self.decisions.link(session, text, t)
         if await self.concerns.answer(session, coordinator=member, ticket=ticket, text=text):
             return {"said": "ticket.answer_sent", "params": {"handle": handle}}
         # Nobody will read it: say so, and show the ticket again so that it can be closed.

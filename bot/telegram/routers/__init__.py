@@ -16,6 +16,7 @@ from bot.telegram.routers import (
     concerns,
     conversation,
     data_rights,
+    decisions,
     errors,
     export,
     guided,
@@ -55,6 +56,7 @@ def get_routers() -> list[Router]:
         report.create_router(),
         brief.create_router(),
         objectives.create_router(),
+        decisions.create_router(),
         commands.create_router(),
     )
     # Errors and my_chat_member updates have routers of their own; they go last so that

@@ -72,7 +72,7 @@ async def on_help(
         text += t("cmd.help_coordinator") + t("ticket.help_coordinator") + t("export.help")
         kinds = "|".join((*REPORT_KINDS, "all"))
         text += t("report.help", kinds=kinds) + t("caucus.help") + t("champions.help")
-        text += t("invite.help")
+        text += t("invite.help") + t("decisions.help")
     responder.send(text)
 
 

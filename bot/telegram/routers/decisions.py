@@ -1,0 +1,78 @@
+"""Decisions: a member's vote by button, the votes and totals of native polls in committee
+groups (`poll_answer`, `poll`), and the decision log (`/decisions`). Coordinators propose with
+/propose and write outcomes with /decide (the guided router)."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.types import CallbackQuery, Message, Poll, PollAnswer
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.i18n import Translator
+from bot.services.decisions import Decisions
+from bot.storage.models import Member
+from bot.telegram.callbacks import DecisionVote
+from bot.telegram.filters import PrivateChat, command
+from bot.telegram.render import Responder
+
+
+async def on_vote(
+    callback: CallbackQuery,
+    callback_data: DecisionVote,
+    session: AsyncSession,
+    member: Member | None,
+    decisions: Decisions,
+    t: Translator,
+    responder: Responder,
+) -> None:
+    """Vote, or change one's vote, until the proposal closes."""
+    if member is None:
+        responder.answer_callback(callback, t("chat.closed"))
+        return
+    said = await decisions.vote(session, member, callback_data.decision_id, callback_data.option)
+    if said.startswith("decisions.error"):
+        responder.answer_callback(callback, t(said), alert=True)
+        return
+    decision = await decisions.get(session, callback_data.decision_id)
+    chosen = decisions.option_label(decision, callback_data.option, t)
+    responder.answer_callback(callback, t(said, option=chosen))
+
+
+async def on_poll_answer(
+    poll_answer: PollAnswer, session: AsyncSession, member: Member | None, decisions: Decisions
+) -> None:
+    """A named poll's vote (or its withdrawal), kept for the member who cast it."""
+    await decisions.poll_answer(
+        session, poll_id=poll_answer.poll_id, member=member, options=poll_answer.option_ids
+    )
+
+
+async def on_poll(poll: Poll, session: AsyncSession, decisions: Decisions) -> None:
+    """A poll's totals: all an anonymous poll lets the bot know."""
+    counts = [option.voter_count for option in poll.options]
+    await decisions.poll_totals(session, poll_id=poll.id, counts=counts)
+
+
+async def on_decisions(
+    message: Message,
+    session: AsyncSession,
+    member: Member | None,
+    decisions: Decisions,
+    t: Translator,
+    responder: Responder,
+) -> None:
+    """The decision log, for every member."""
+    if member is None:
+        responder.text("decisions.members_only", locale=t.locale)
+        return
+    responder.send(await decisions.log(session, t))
+
+
+def create_router() -> Router:
+    """The decisions router."""
+    router = Router(name=__name__)
+    router.message.register(on_decisions, PrivateChat(), command("decisions"))
+    router.callback_query.register(on_vote, DecisionVote.filter())
+    router.poll_answer.register(on_poll_answer)
+    router.poll.register(on_poll)
+    return router
