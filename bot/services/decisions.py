@@ -15,7 +15,7 @@ then goes to everyone asked and the group, and into the decision log (`/decision
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -147,18 +147,11 @@ class Decisions:
         await store.save(session, decision)
         counts = self.frozen(decision)
         members = await store.asked_members(session, decision_id=_id(decision))
-        for member in members:
-            t = self.translator(member.language)
-            await outbox.enqueue(
-                session,
-                chat_id=member.chat_id,
-                member_id=member.id,
-                text=outcome_text(decision, counts, t, k=self.k),
-                language=member.language,
-                source=f"{SOURCE}:{decision.id}",
-                dedupe_key=f"decision:{decision.id}:outcome:{member.id}",
-                now=now,
-            )
+
+        def outcome(t: Translator) -> str:
+            return outcome_text(decision, counts, t, k=self.k)
+
+        await self._tell(session, decision, members, outcome, "outcome")
         group = await self._group(session, decision)
         if group is not None:
             t = self.translator(None)
@@ -206,23 +199,13 @@ class Decisions:
             told = await list_coordinators(session)
         else:
             told = [opener]
-        for member in told:
-            t = self.translator(member.language)
-            await outbox.enqueue(
-                session,
-                chat_id=member.chat_id,
-                member_id=member.id,
-                text=t(
-                    "decisions.closed",
-                    id=decision.id,
-                    result=result_text(decision, decision.result or "none", t),
-                    tally=tally_text(decision, counts, t, k=self.k),
-                ),
-                language=member.language,
-                source=f"{SOURCE}:{decision.id}",
-                dedupe_key=f"decision:{decision.id}:closed:{member.id}",
-                now=now,
-            )
+
+        def closed(t: Translator) -> str:
+            result = result_text(decision, decision.result or "none", t)
+            tally = tally_text(decision, counts, t, k=self.k)
+            return t("decisions.closed", id=decision.id, result=result, tally=tally)
+
+        await self._tell(session, decision, told, closed, "closed")
 
     async def get(self, session: AsyncSession, ref: str | int) -> Decision:
         text = str(ref).strip().lstrip("#").lstrip("Dd")
@@ -289,7 +272,10 @@ class Decisions:
         voter.voted = True
         if decision.anonymous:
             tag = self.sealer.tag(f"decision{decision_id}", _id(member))
-            await store.cast_anonymous(session, decision_id=decision_id, voter=tag, option=option)
+            if not await store.cast_anonymous(
+                session, decision_id=decision_id, voter=tag, option=option, changing=changed
+            ):
+                return "decisions.error.kept"
         else:
             voter.option = option
         await store.save(session, voter)
@@ -354,6 +340,27 @@ class Decisions:
         return sent
 
     # -- internals --------------------------------------------------------------------------
+
+    async def _tell(
+        self,
+        session: AsyncSession,
+        decision: Decision,
+        members: Sequence[Member],
+        text: Callable[[Translator], str],
+        what: str,
+    ) -> None:
+        """One message to each member, in their language."""
+        for member in members:
+            await outbox.enqueue(
+                session,
+                chat_id=member.chat_id,
+                member_id=member.id,
+                text=text(self.translator(member.language)),
+                language=member.language,
+                source=f"{SOURCE}:{decision.id}",
+                dedupe_key=f"decision:{decision.id}:{what}:{member.id}",
+                now=self.clock.now(),
+            )
 
     async def _ask(
         self,

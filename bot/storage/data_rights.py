@@ -15,8 +15,6 @@ from bot.storage import commitments
 from bot.storage.audit import FORMER_MEMBER_LABEL
 from bot.storage.caucus import invited_rounds
 from bot.storage.caucus_models import CaucusRound, CaucusSeat
-from bot.storage.decision_models import Decision, DecisionVoter
-from bot.storage.decisions import named_votes
 from bot.storage.champion_models import Champion
 from bot.storage.commitment_models import (
     Commitment,
@@ -25,6 +23,8 @@ from bot.storage.commitment_models import (
     Variation,
     VariationResponse,
 )
+from bot.storage.decision_models import Decision, DecisionVoter
+from bot.storage.decisions import named_votes
 from bot.storage.models import (
     Answer,
     AuditEntry,

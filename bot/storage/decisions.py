@@ -104,18 +104,23 @@ async def mark_reminded(session: AsyncSession, *, decision_id: int, member_id: i
 
 
 async def cast_anonymous(
-    session: AsyncSession, *, decision_id: int, voter: str, option: int
-) -> None:
-    """An anonymous vote: the voter's former vote (same tag) gives way to this one."""
-    await session.exec(
+    session: AsyncSession, *, decision_id: int, voter: str, option: int, changing: bool
+) -> bool:
+    """An anonymous vote: the voter's former vote (same tag) gives way to this one. A change
+    whose former vote is not found (its tag made with an older key) is not kept: False."""
+    replaced = await session.exec(
         delete(DecisionVote).where(
             col(DecisionVote.decision_id) == decision_id, col(DecisionVote.voter_tag) == voter
         )
     )
-    session.add(
-        DecisionVote(id=secrets.token_hex(16), decision_id=decision_id, voter_tag=voter, option=option)
+    if changing and not replaced.rowcount:
+        return False
+    vote = DecisionVote(
+        id=secrets.token_hex(16), decision_id=decision_id, voter_tag=voter, option=option
     )
+    session.add(vote)
     await session.flush()
+    return True
 
 
 async def count_votes(session: AsyncSession, *, decision: Decision) -> dict[int, int]:

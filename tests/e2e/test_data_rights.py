@@ -17,8 +17,8 @@ from bot.sandbox.emulator import BotAPIEmulator
 from bot.services.data_rights import EXPORTED_COLUMNS, member_document
 from bot.storage import audit, repo
 from bot.storage.caucus_models import CaucusRound, CaucusSeat
-from bot.storage.decision_models import Decision, DecisionVoter
 from bot.storage.data_rights import MemberRecords
+from bot.storage.decision_models import Decision, DecisionVoter
 from bot.storage.models import (
     Answer,
     CheckIn,

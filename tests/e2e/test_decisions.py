@@ -18,7 +18,8 @@ from bot.config import Settings
 from bot.domain.clock import ManualClock
 from bot.sandbox.emulator import BotAPIEmulator
 from bot.storage.decision_models import Decision, DecisionVote, DecisionVoter, SentPoll
-from bot.storage.groups import bind_group
+from bot.storage.group_models import GroupPurpose
+from bot.storage.groups import bind_group, set_thread
 from bot.storage.models import AuditEntry, Member, Schedule, ScheduleStatus
 
 K = 3
@@ -75,22 +76,35 @@ async def tick(app: BotApp) -> None:
     await wait_drained(app.session_factory)
 
 
-async def bound_group(emulator: BotAPIEmulator, app: BotApp, *members: int) -> int:
-    """A group with the members and the bot in it, bound to committee #1."""
-    chat = emulator.create_group("Water board", creator=ADMIN, supergroup=True, members=members)
+async def bound_group(
+    emulator: BotAPIEmulator, app: BotApp, *members: int, forum: bool = False
+) -> int:
+    """A group with the members and the bot in it, bound to committee #1; a forum gets a
+    decisions topic, made by the bot."""
+    chat = emulator.create_group(
+        "Water board", creator=ADMIN, supergroup=True, forum=forum, members=members
+    )
     for update_id in emulator.set_bot_status(chat, "administrator"):
         await app.tracker.wait_handled(update_id)
-    assert app.session_factory is not None
+    assert app.session_factory is not None and app.ready is not None
     async with app.session_factory() as session:
-        await bind_group(
+        group = await bind_group(
             session,
             committee_id=1,
             chat_id=chat,
             title="Water board",
-            is_forum=False,
+            is_forum=forum,
             bound_by=None,
             now=app.clock.now(),
         )
+        if forum:
+            topic = await app.ready.bot.create_forum_topic(chat, "Decisions")
+            await set_thread(
+                session,
+                group=group,
+                purpose=GroupPurpose.DECISIONS,
+                thread_id=topic.message_thread_id,
+            )
         await session.commit()
     return chat
 
@@ -117,14 +131,24 @@ async def voters(db: Database) -> dict[int, tuple[bool, int | None]]:
     return {telegram[r.member_id]: (r.voted, r.option) for r in await db.rows(DecisionVoter)}
 
 
+async def water_board(
+    emulator: BotAPIEmulator, app: BotApp, admin: Phone
+) -> tuple[Phone, Phone, Phone]:
+    """Amina, Kofi and Lena on committee #1, check-ins paused."""
+    phones = (
+        await person(emulator, app, AMINA, "Amina"),
+        await person(emulator, app, KOFI, "Kofi"),
+        await person(emulator, app, LENA, "Lena"),
+    )
+    await committee(admin, AMINA, KOFI, LENA)
+    await quiet_checkins(app)
+    return phones
+
+
 async def test_a_named_proposal_in_private_is_voted_reminded_closed_and_decided(
     emulator: BotAPIEmulator, app: BotApp, admin: Phone, db: Database, clock: ManualClock
 ) -> None:
-    amina = await person(emulator, app, AMINA, "Amina")
-    kofi = await person(emulator, app, KOFI, "Kofi")
-    lena = await person(emulator, app, LENA, "Lena")
-    await committee(admin, AMINA, KOFI, LENA)
-    await quiet_checkins(app)
+    amina, kofi, lena = await water_board(emulator, app, admin)
 
     said = await propose(
         admin,
@@ -242,12 +266,8 @@ async def test_a_ticket_answer_names_a_decision(
 async def test_a_named_poll_in_the_group_records_each_members_vote(
     emulator: BotAPIEmulator, app: BotApp, admin: Phone, db: Database, clock: ManualClock
 ) -> None:
-    amina = await person(emulator, app, AMINA, "Amina")
-    kofi = await person(emulator, app, KOFI, "Kofi")
-    lena = await person(emulator, app, LENA, "Lena")
-    await committee(admin, AMINA, KOFI, LENA)
-    chat = await bound_group(emulator, app, AMINA, KOFI, LENA)
-    await quiet_checkins(app)
+    amina, kofi, lena = await water_board(emulator, app, admin)
+    chat = await bound_group(emulator, app, AMINA, KOFI, LENA, forum=True)
     assert app.ready is not None
     assert {"poll", "poll_answer"} <= set(app.ready.dispatcher.resolve_used_update_types())
 
@@ -268,6 +288,7 @@ async def test_a_named_poll_in_the_group_records_each_members_vote(
     assert poll.content is not None
     assert poll.content["poll"]["question"] == f"#1 {QUESTION}"
     assert poll.content["poll"]["is_anonymous"] is False
+    assert poll.thread_id is not None  # the forum's decisions topic
     assert not [m for m in amina.messages if "Proposal #1" in m.plain_text]  # the group only
 
     await vote(emulator, app, AMINA, poll_id, 0)
@@ -295,7 +316,9 @@ async def test_a_named_poll_in_the_group_records_each_members_vote(
     await admin.send("/decide 1")
     await admin.send("After the rains, then.")
     group = Phone(emulator, app, user_id=chat)
-    posted = (await group.wait_for("Decision #1")).plain_text
+    posted_message = await group.wait_for("Decision #1")
+    assert posted_message.thread_id == poll.thread_id
+    posted = posted_message.plain_text
     assert "Result: After the rains" in posted and "After the rains, then." in posted
     for phone in (amina, kofi, lena):
         await phone.wait_for("Decision #1")
@@ -304,11 +327,8 @@ async def test_a_named_poll_in_the_group_records_each_members_vote(
 async def test_an_anonymous_poll_keeps_no_voter(
     emulator: BotAPIEmulator, app: BotApp, admin: Phone, db: Database, clock: ManualClock
 ) -> None:
-    for user_id, name in ((AMINA, "Amina"), (KOFI, "Kofi"), (LENA, "Lena")):
-        await person(emulator, app, user_id, name)
-    await committee(admin, AMINA, KOFI, LENA)
+    await water_board(emulator, app, admin)
     chat = await bound_group(emulator, app, AMINA, KOFI, LENA)
-    await quiet_checkins(app)
     await propose(
         admin,
         "The committee Water board",
