@@ -62,6 +62,12 @@ def vote_button(decision_id: int, option: int) -> str:
     return f"{VOTE_PREFIX}:{decision_id}:{option}"
 
 
+def decide_button(decision_id: int) -> str:
+    """The callback data starting /decide for a decision (bot.telegram.callbacks.GuidedStep,
+    kind `decide`, action `new`), for the message the outbox sends at closing."""
+    return f"g:decide::new:{decision_id}"
+
+
 @dataclass(frozen=True)
 class Tally:
     """Votes per option (by index) and how many were asked."""

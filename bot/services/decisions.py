@@ -205,7 +205,11 @@ class Decisions:
             tally = tally_text(decision, counts, t, k=self.k)
             return t("decisions.closed", id=decision.id, result=result, tally=tally)
 
-        await self._tell(session, decision, told, closed, "closed")
+        def write(t: Translator) -> dict[str, Any]:
+            data = rules.decide_button(_id(decision))
+            return {"inline_keyboard": [[{"text": t("decisions.write"), "callback_data": data}]]}
+
+        await self._tell(session, decision, told, closed, "closed", buttons=write)
 
     async def get(self, session: AsyncSession, ref: str | int) -> Decision:
         text = str(ref).strip().lstrip("#").lstrip("Dd")
@@ -348,14 +352,17 @@ class Decisions:
         members: Sequence[Member],
         text: Callable[[Translator], str],
         what: str,
+        buttons: Callable[[Translator], dict[str, Any]] | None = None,
     ) -> None:
         """One message to each member, in their language."""
         for member in members:
+            t = self.translator(member.language)
             await outbox.enqueue(
                 session,
                 chat_id=member.chat_id,
                 member_id=member.id,
-                text=text(self.translator(member.language)),
+                text=text(t),
+                reply_markup=None if buttons is None else buttons(t),
                 language=member.language,
                 source=f"{SOURCE}:{decision.id}",
                 dedupe_key=f"decision:{decision.id}:{what}:{member.id}",

@@ -208,7 +208,7 @@ async def test_a_named_proposal_in_private_is_voted_reminded_closed_and_decided(
     assert amina.toast() == "Votes on this proposal are closed."
 
     admin.new()
-    await admin.send("/decide 1")
+    await admin.press("Write the outcome")
     assert "Proposal #1: write the outcome statement" in admin.new_text()
     await admin.send("We repave after the rains, with the savings group's help.")
     assert "Decision #1: the outcome went to 3 member(s)" in admin.new_text()
@@ -219,6 +219,8 @@ async def test_a_named_proposal_in_private_is_voted_reminded_closed_and_decided(
     assert not [m for m in outsider.messages if "Decision #1" in m.plain_text]
 
     # The decision log, for every member: date, question, result and statement.
+    await kofi.send("/help")
+    assert "/decisions – the decision log" in kofi.last.plain_text
     await kofi.send("/decisions")
     log = kofi.last.plain_text
     assert "Decision log" in log

@@ -65,7 +65,7 @@ async def on_help(
 ) -> None:
     """What the bot can do (and, for partners' representatives and coordinators, what they
     can do)."""
-    text = t("cmd.help") + t("concern.help") + t("mydata.help")
+    text = t("cmd.help") + t("concern.help") + t("mydata.help") + t("decisions.help_member")
     if parent_ties is not None and parent_ties.representative(member):
         text += t("parent.brief.help")
     if is_coordinator(member):
