@@ -664,3 +664,11 @@ async def partnerbot_run(
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+async def go_on_without_media(phone: Phone) -> None:
+    """Past a concern's media question: Skip it (named), or No to sending any (anonymous)."""
+    last = phone.last
+    data = next(d for _, d in last.buttons if d and d.rsplit(":", 1)[-1] in ("_skip", "no"))
+    update_id = phone.emulator.press_button(phone.user_id, last.message_id, data)
+    await phone.app.tracker.wait_handled(update_id)

@@ -17,8 +17,8 @@ SEND_OPTIONS = "send_options"
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One Bot API send: a text, a photo/document with a caption, a poll (`text` its question)
-    or the stopping of one (`stop_poll`)."""
+    """One Bot API send: a text, a photo/document/voice note with a caption, a place, a poll
+    (`text` its question) or the stopping of one (`stop_poll`)."""
 
     chat_id: int
     kind: str

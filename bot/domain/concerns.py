@@ -12,11 +12,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.domain.media import MediaItem, items_of
+
 CATEGORIES = ("roles", "resources", "communication", "trust", "service_delivery", "other")
 ABOUT = ("municipality", "private_sector", "civil_society", "partnership")
 URGENCIES = ("low", "medium", "high")
 URGENT = "high"  # "Urgent" in the flow: escalates when left unanswered
 IDENTITIES = ("named", "anonymous")
+# The media questions of flows/concerns.yaml: a named raiser's, and an anonymous one's (asked
+# only after the warning about what media give away).
+EVIDENCE = ("evidence", "evidence_anonymous")
 # Answers, replies and decline reasons are bounded like the concern itself (the `text` question
 # of flows/concerns.yaml).
 MAX_TEXT = 2000
@@ -50,6 +55,7 @@ class Concern:
     urgency: str
     text: str
     anonymous: bool
+    media: tuple[MediaItem, ...] = ()
 
     @classmethod
     def from_answers(cls, answers: Mapping[str, Any]) -> Concern:
@@ -61,12 +67,16 @@ class Concern:
             raise ConcernError("incomplete")
         if identity not in IDENTITIES or not text:
             raise ConcernError("incomplete")
+        anonymous = identity == "anonymous"
+        media = tuple(m for key in EVIDENCE for m in items_of(answers.get(key)))
         return cls(
             category=str(category),
             about=str(about),
             urgency=str(urgency),
             text=text,
-            anonymous=identity == "anonymous",
+            anonymous=anonymous,
+            # A document may carry its author's name: never on an anonymous ticket.
+            media=tuple(m for m in media if not (anonymous and m.kind == "document")),
         )
 
 

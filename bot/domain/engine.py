@@ -6,24 +6,25 @@ renders them, stores the answers and keeps the state between turns.
 
 from __future__ import annotations
 
-import operator
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
+from bot.domain.conditions import AnswerValue as AnswerValue
+from bot.domain.conditions import FlowRuntimeError as FlowRuntimeError
+from bot.domain.conditions import choose
+from bot.domain.conditions import holds as holds
 from bot.domain.flows import (
     AskKind,
     AskNode,
-    Branch,
-    Condition,
     EndNode,
     Flow,
-    Next,
     Option,
     SayNode,
 )
+from bot.domain.media import RECEIVED_KEY, MediaItem, accepted_wording
 from bot.domain.payload import SKIP, SUBMIT
 from bot.domain.reading import (
     Choice,
@@ -39,7 +40,6 @@ from bot.domain.reading import (
 )
 from bot.domain.timing import read_zone
 
-AnswerValue = str | int | float | list[str] | None
 Label = Callable[[str], str]
 # Every wording a key accepts when typed: in each shipped language, and the catalogs' other words.
 Words = Callable[[str], tuple[str, ...]]
@@ -119,6 +119,8 @@ class QuestionView:
     min: float | None = None
     max: float | None = None
     max_length: int | None = None
+    accepts: tuple[str, ...] = ()  # a media question's kinds, and the items it holds so far
+    held: int = 0
 
 
 @dataclass(frozen=True)
@@ -167,7 +169,14 @@ class PressInput:
     value: str
 
 
-Input = TextInput | PressInput
+@dataclass(frozen=True)
+class MediaInput:
+    """The member sent something other than text: a voice note, a photo, a sticker..."""
+
+    item: MediaItem
+
+
+Input = TextInput | PressInput | MediaInput
 
 
 @dataclass(frozen=True)
@@ -215,10 +224,6 @@ class Reading:
     hint: Reply | None = None
 
 
-class FlowRuntimeError(RuntimeError):
-    """A flow that passed loading still cannot go on (e.g. a loop of `say` nodes)."""
-
-
 def start(flow: Flow, given: Mapping[str, AnswerValue] | None = None) -> Step:
     """Begin `flow`: the replies up to and including its first question; `given`: answers the
     host gives it first (only those the flow declares in `given`), which branches may test."""
@@ -252,7 +257,8 @@ def resume(
     if node is None or (isinstance(event, PressInput) and event.node_id != node.id):
         return Step(state=state, accepted=False, closed=True)
     speech = Speech(label=label, words=words, decimal_mark=decimal_mark)
-
+    if node.ask == "media":
+        return _media(flow, state, node, event, speech)
     if node.ask == "multi_choice" and isinstance(event, PressInput) and event.value != SKIP:
         if event.value == SUBMIT:
             return _submit(flow, state, node, speech)
@@ -291,6 +297,26 @@ def _submit(flow: Flow, state: RunState, node: AskNode, speech: Speech) -> Step:
     return _reject(node, state)
 
 
+def _media(flow: Flow, state: RunState, node: AskNode, event: Input, speech: Speech) -> Step:
+    """A media question: items gather in its answer until Done, Skip or `max_items`."""
+    held = list(state.answers.get(node.key) or [])  # type: ignore[arg-type]
+    if isinstance(event, MediaInput) and event.item.kind in node.accepts:
+        held.append(event.item.encode())
+        if len(held) >= node.most:
+            return _accept(flow, state, node, Reading(True, held), speech)
+        kept = replace(state, answers={**state.answers, node.key: held}, misses=0)
+        received = replace(_question(node, kept), key=RECEIVED_KEY, params={"count": len(held)})
+        return Step(state=kept, replies=(received,), accepted=False)
+    pressed = isinstance(event, PressInput) and event.value in (SKIP, SUBMIT)
+    typed = isinstance(event, TextInput) and any(
+        _says(event, key, speech) for key in (SKIP_KEY, DONE_KEY)
+    )
+    if pressed or typed:
+        return _accept(flow, state, node, Reading(True, held or None), speech)
+    accepted = accepted_wording(node.accepts, speech.label)
+    return _reject(node, state, Reply(node.hint or "hint.media", {"accepted": accepted}, hint=True))
+
+
 def _says(event: TextInput, key: str, speech: Speech) -> bool:
     typed = normalise(strip_button_marks(clean(event.text)))
     return typed in {normalise(w) for w in speech.every(key)} | {f"/{key.rsplit('.', 1)[-1]}"}
@@ -300,6 +326,8 @@ def read(
     node: AskNode, event: Input, speech: Speech, shown: tuple[Option, ...] | None = None
 ) -> Reading:
     """Read an input as an answer to `node`, whose options were `shown` in that order."""
+    if isinstance(event, MediaInput):  # sent to a question that takes text or buttons
+        return Reading(False, hint=Reply(key="chat.unsupported", hint=True))
     if isinstance(event, PressInput):
         if event.value == SKIP:
             return Reading(node.skippable)
@@ -418,6 +446,8 @@ def answer_wording(node: AskNode, value: AnswerValue, label: Label) -> str:
     """An answer as the member's language words it: option labels, a number, the text."""
     if value is None:
         return label(SKIP_KEY)
+    if node.ask == "media":
+        return label("media.answered").format(count=len(value))  # type: ignore[arg-type]
     labels = {o.value: label(o.label) for o in node.choices}
     if isinstance(value, list):
         return ", ".join(labels.get(v, v) for v in value)
@@ -499,8 +529,14 @@ def _question(node: AskNode, state: RunState) -> Reply:
         low_label=node.low_label,
         high_label=node.high_label,
         min=node.scale_bounds[0] if node.ask == "scale" else node.min,
-        max=node.scale_bounds[1] if node.ask == "scale" else node.max,
+        max=node.scale_bounds[1]
+        if node.ask == "scale"
+        else node.most
+        if node.ask == "media"
+        else node.max,
         max_length=node.max_length if node.ask == "text" else None,
+        accepts=node.accepts,
+        held=len(state.answers.get(node.key) or ()) if node.ask == "media" else 0,  # type: ignore[arg-type]
     )
     return Reply(key=node.text, question=view)
 
@@ -517,7 +553,7 @@ def _accept(flow: Flow, state: RunState, node: AskNode, reading: Reading, speech
     answers = {**state.answers, node.key: value}
     profile: dict[str, str] = {node.sets: str(value)} if node.sets and value is not None else {}
     moved = replace(state, answers=answers, selected=(), misses=0)
-    following = _choose(node.next, answers, node.key)
+    following = choose(node.next, answers, node.key)
     step = _walk(flow, moved, following)
     wording = {"answer": answer_wording(node, value, speech.label)}
     replies = step.replies
@@ -537,7 +573,7 @@ def _walk(flow: Flow, state: RunState, node_id: str) -> Step:
             return Step(state=state, replies=tuple(replies))
         if isinstance(node, SayNode):
             replies.append(Reply(key=node.say))
-            node_id = _choose(node.next, state.answers, None)
+            node_id = choose(node.next, state.answers, None)
             continue
         assert isinstance(node, EndNode)
         if node.text:
@@ -549,50 +585,3 @@ def _walk(flow: Flow, state: RunState, node_id: str) -> Step:
             discard=node.discard,
         )
     raise FlowRuntimeError(f"flow '{flow.id}' passed {MAX_WALK} nodes without a question")
-
-
-def _choose(next_: Next, answers: Mapping[str, AnswerValue], current: str | None) -> str:
-    if isinstance(next_, str):
-        return next_
-    branch: Branch
-    for branch in next_:
-        if branch.when is None or holds(branch.when, answers, current):
-            return branch.goto
-    raise FlowRuntimeError("no branch matched and no default was given")
-
-
-def holds(condition: Condition, answers: Mapping[str, AnswerValue], current: str | None) -> bool:
-    """Whether `condition` holds over the answers given so far."""
-    key = condition.answer or current
-    value = answers.get(key) if key else None
-    if condition.skipped is not None and (value is None) != condition.skipped:
-        return False
-    if condition.equals is not None and not _same(value, condition.equals):
-        return False
-    if condition.in_ is not None and not any(_same(value, c) for c in condition.in_):
-        return False
-    if condition.contains is not None and not (
-        isinstance(value, list) and condition.contains in value
-    ):
-        return False
-    bounds = (
-        (condition.lt, operator.lt),
-        (condition.lte, operator.le),
-        (condition.gt, operator.gt),
-        (condition.gte, operator.ge),
-    )
-    for bound, test in bounds:
-        if bound is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int | float) or not test(value, bound):
-            return False
-    return True
-
-
-def _same(value: AnswerValue, expected: str | int | float | bool) -> bool:
-    # YAML reads a bare `yes`/`no` as a boolean; flows mean the yes/no answer values.
-    if isinstance(expected, bool):
-        expected = "yes" if expected else "no"
-    if isinstance(value, int | float) and isinstance(expected, int | float):
-        return float(value) == float(expected)
-    return value == expected or str(value) == str(expected)

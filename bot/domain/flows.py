@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from bot.domain.flow_problems import FlowError as FlowError
 from bot.domain.flow_problems import FlowProblem as FlowProblem
+from bot.domain.media import DEFAULT_MAX_ITEMS, MediaKind
 from bot.domain.payload import SKIP, SUBMIT, answer_payload_size
 
 SCHEMA_VERSION = 1
@@ -27,7 +28,9 @@ KEY = r"^[a-z0-9][a-z0-9_.-]*$"
 
 Slug = Annotated[str, Field(pattern=SLUG, max_length=40)]
 Key = Annotated[str, Field(pattern=KEY, max_length=120)]
-AskKind = Literal["choice", "multi_choice", "scale", "yes_no", "number", "text", "time_zone"]
+AskKind = Literal[
+    "choice", "multi_choice", "scale", "yes_no", "number", "text", "time_zone", "media"
+]
 ProfileField = Literal["language", "stakeholder_group", "organisation", "role_title", "time_zone"]
 Scalar = str | int | float | bool
 
@@ -120,6 +123,9 @@ class AskNode(_Strict):
     quote_consent: Slug | None = None
     # A choice question shows the option a given answer names first, marked (see `given`).
     suggest: Slug | None = None
+    # A media question: what it takes (bot/domain/media.py) and how many items at most.
+    accepts: tuple[MediaKind, ...] = ()
+    max_items: int | None = Field(default=None, ge=1, le=10)
     next: Next
 
     @model_validator(mode="after")
@@ -150,6 +156,15 @@ class AskNode(_Strict):
             raise ValueError("`quote_consent` belongs on a yes_no question")
         if self.suggest is not None and self.ask != "choice":
             raise ValueError("`suggest` belongs on a choice question")
+        if self.ask == "media":
+            if not self.accepts or len(set(self.accepts)) != len(self.accepts):
+                raise ValueError(
+                    "a media question needs `accepts`: voice, photo, document, location"
+                )
+            if not self.skippable:
+                raise ValueError("a media question must be skippable: Skip is always offered")
+        elif self.accepts or self.max_items is not None:
+            raise ValueError("`accepts` and `max_items` belong on a media question")
         return self
 
     @property
@@ -164,6 +179,11 @@ class AskNode(_Strict):
         )
 
     @property
+    def most(self) -> int:
+        """How many items a media question takes at most."""
+        return self.max_items or DEFAULT_MAX_ITEMS
+
+    @property
     def choices(self) -> tuple[Option, ...]:
         """The options a member picks from, including the implicit ones of yes/no and scales."""
         if self.ask == "yes_no":
@@ -176,7 +196,7 @@ class AskNode(_Strict):
         if self.ask == "scale":
             lo, hi = self.scale_bounds
             values = [str(n) for n in range(lo, hi + 1)]
-        if self.ask == "multi_choice":
+        if self.ask in ("multi_choice", "media"):
             values.append(SUBMIT)
         if self.skippable:
             values.append(SKIP)
@@ -447,7 +467,7 @@ def condition_problems(condition: Condition, asked: AskNode, *, own: bool) -> li
     found: list[str] = []
     tested = [condition.equals] if condition.equals is not None else []
     tested += list(condition.in_ or ())
-    if asked.ask == "multi_choice" and tested:
+    if asked.ask in ("multi_choice", "media") and tested:
         found.append(f"answer {subject} is a list: test it with `contains`, not `equals`/`in`")
     elif asked.choices or asked.ask in ("scale", "number"):
         values = [o.value for o in asked.choices]

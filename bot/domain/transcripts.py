@@ -20,6 +20,7 @@ from bot.domain.engine import (
     AnswerValue,
     Input,
     Label,
+    MediaInput,
     PressInput,
     RunState,
     Step,
@@ -30,6 +31,7 @@ from bot.domain.engine import (
     start,
 )
 from bot.domain.flows import AskNode, Flow, Slug
+from bot.domain.media import RECEIVED_KEY, sent
 
 Scalar = str | int | float | bool
 
@@ -72,21 +74,29 @@ class Expect(_Strict):
 
 
 class Turn(Expect):
-    """What the member sends (`type` some text, or `press` a button's value), and the result."""
+    """What the member sends (`type` some text, `press` a button's value, or `send` media as
+    `kind:file_id:unique_id`, `location:lat,long` or another kind alone, e.g. `sticker`), and the
+    result."""
 
     type: str | None = None
     press: str | None = None
+    send: str | None = None
 
     @model_validator(mode="after")
     def _one_input(self) -> Turn:
-        if (self.type is None) == (self.press is None):
-            raise ValueError("a turn either types text (`type`) or presses a button (`press`)")
+        if [self.type, self.press, self.send].count(None) != 2:
+            raise ValueError(
+                "a turn either types text (`type`), presses a button (`press`) or sends media "
+                "(`send`)"
+            )
         return self
 
     def expected(self) -> Expect:
-        return Expect.model_validate(self.model_dump(exclude={"type", "press"}))
+        return Expect.model_validate(self.model_dump(exclude={"type", "press", "send"}))
 
     def shown(self) -> str:
+        if self.send is not None:
+            return f"send {self.send!r}"
         return f"press {self.press!r}" if self.press is not None else f"type {self.type!r}"
 
 
@@ -142,7 +152,9 @@ def observe(flow: Flow, step: Step) -> tuple[Expect, list[str]]:
     view = question.question if question is not None else None
     if view is not None and question is not None:
         node = flow.nodes.get(view.node_id)
-        if not isinstance(node, AskNode) or node.text != question.key:
+        # A media question is asked again after each item as "received", with its buttons.
+        again = isinstance(node, AskNode) and node.ask == "media" and question.key == RECEIVED_KEY
+        if not isinstance(node, AskNode) or (node.text != question.key and not again):
             problems.append(f"question '{view.node_id}' asked with key '{question.key}'")
     for saved in step.answers:
         node = flow.nodes.get(saved.node_id)
@@ -197,6 +209,8 @@ def run_case(flow: Flow, case: Case, speech: MemberSpeech) -> list[str]:
 def _input(turn: Turn, state: RunState) -> Input:
     if turn.press is not None:
         return PressInput(state.node_id or "", turn.press)
+    if turn.send is not None:
+        return MediaInput(sent(turn.send))
     return TextInput(turn.type or "")
 
 

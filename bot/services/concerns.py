@@ -8,6 +8,12 @@ the raiser in clear, and the leader files it as a ticket in a transaction of its
 (`file_sealed`), at once after that commit or at its next pass. The raiser finds their own
 tickets through a keyed tag. Messages to someone other than the person acting go through the
 outbox, in the same transaction as the change.
+
+Media sent with a concern (voice notes, photos, documents, places) are kept as Telegram file ids
+in `ticket_media`, and reach the coordinators sent again by file id (sendVoice, sendPhoto,
+sendDocument, sendLocation) through the outbox when the ticket is filed. Not `copyMessage`: it
+copies from the raiser's chat by chat and message id, so the ticket would have to keep the
+raiser's chat id, which for an anonymous concern is the very link it must not keep.
 """
 
 from __future__ import annotations
@@ -26,10 +32,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.domain import concerns as rules
 from bot.domain.clock import Clock
 from bot.domain.engine import Reply
+from bot.domain.media import LOCATION, MediaItem, place_text
 from bot.i18n import Catalogs, Translator
 from bot.services.ballots import day_of
 from bot.services.sealing import Sealer
-from bot.storage import audit, outbox, repo
+from bot.storage import audit, outbox, repo, ticket_media
 from bot.storage import ballots as sealed_store
 from bot.storage import committees as committee_store
 from bot.storage import tickets as store
@@ -242,7 +249,10 @@ class Concerns:
         await store.add_event(
             session, ticket_id=ticket.id, kind="status", status=rules.RECEIVED, now=now
         )
-        await self._to_coordinators(session, ticket, "ticket.new", raiser=raiser)
+        await ticket_media.add_media(session, ticket_id=ticket.id, items=concern.media)
+        await self._to_coordinators(
+            session, ticket, "ticket.new", raiser=raiser, media=concern.media
+        )
         return ticket
 
     async def _new_handle(self, session: AsyncSession) -> str:
@@ -402,6 +412,7 @@ class Concerns:
         *,
         raiser: Member | None = None,
         everyone: bool = False,
+        media: tuple[MediaItem, ...] = (),
         **params: str,
     ) -> None:
         now = self.clock.now()
@@ -426,6 +437,38 @@ class Concerns:
                 language=coordinator.language,
                 source="ticket",
                 now=now,
+            )
+            if media:
+                await self._media_to(session, coordinator, ticket, media, t)
+
+    async def _media_to(
+        self,
+        session: AsyncSession,
+        coordinator: Member,
+        ticket: Ticket,
+        media: tuple[MediaItem, ...],
+        t: Translator,
+    ) -> None:
+        """A ticket's media for one coordinator, after a line naming the ticket: each sent
+        again by its file id (a place by its coordinates), captioned with the handle."""
+        heading = t("ticket.media", handle=ticket.handle, count=str(len(media)))
+        sends: list[tuple[str, str, str | None]] = [("text", heading, None)]
+        for item in media:
+            if item.kind == LOCATION:
+                sends.append((item.kind, "", place_text(item.latitude, item.longitude)))
+            else:
+                sends.append((item.kind, ticket.handle, item.file_id))
+        for kind, text, file_id in sends:
+            await outbox.enqueue(
+                session,
+                chat_id=coordinator.chat_id,
+                member_id=coordinator.id,
+                kind=kind,
+                text=text,
+                media_file_id=file_id,
+                language=coordinator.language,
+                source="ticket",
+                now=self.clock.now(),
             )
 
     async def _to_raiser(

@@ -284,7 +284,8 @@ class Conversations:
         if run is None or (run_id is not None and run_id != run.id):
             if isinstance(event, PressInput):
                 return self._outcome(user, member, closed=True)
-            return self._outcome(user, member, messages=(_say("chat.idle"),))
+            idle = "chat.unsupported" if isinstance(event, engine.MediaInput) else "chat.idle"
+            return self._outcome(user, member, messages=(_say(idle),))
         if isinstance(event, engine.TextInput) and await typed_before_shown(
             session, self.shown, message_id, run
         ):
@@ -302,7 +303,7 @@ class Conversations:
             return self._outcome(user, member, closed=True)
         # Typed text is followed by the question again or the next one: the buttons of the
         # message that asked it would answer a question no longer shown there.
-        typed = isinstance(event, engine.TextInput)
+        typed = not isinstance(event, PressInput)
         stale = run.prompt_message_id if typed and run.prompt_buttons else None
         if not step.accepted:
             await self.answers.save(session, run, flow, step, ballot)

@@ -66,6 +66,11 @@ def _ticket(ticket: Ticket, records: MemberRecords, *, anonymous: bool) -> dict[
         for e in records.ticket_events
         if e.ticket_id == ticket.id
     ]
+    data["media"] = [
+        _dump(m, exclude={"id", "ticket_id"})
+        for m in records.ticket_media
+        if m.ticket_id == ticket.id
+    ]
     if anonymous:
         data["anonymous"] = True
     return data

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.domain.engine import QuestionView, Reply
+from bot.domain.media import accepted_wording
 from bot.domain.payload import SKIP, SUBMIT, encode_answer
 from bot.i18n import Translator
 from bot.services.conversations import Message
@@ -82,6 +83,11 @@ def _instructions(q: QuestionView, t: Translator, *, skip: bool = True) -> str:
         line = t("ask.text", max=q.max_length or "")
     elif q.kind == "time_zone":
         line = t("ask.time_zone")
+    elif q.kind == "media":
+        accepted = html.escape(accepted_wording(q.accepts, t))
+        line = t("ask.media.more" if q.held else "ask.media", accepted=accepted, max=_num(q.max))
+        line = f"{line}\n{t('ask.media.done', done=t('common.done'))}" if q.held else line
+        skip = skip and not q.held
     else:
         line = t("ask.choice")
     if q.skippable and skip:
@@ -115,7 +121,8 @@ def render_keyboard(message: Message, t: Translator) -> Keyboard | None:
         for o in q.options:
             mark = CHECKED if o.value in q.selected else UNCHECKED
             rows.append([button(f"{mark} {o.number}. {t(o.label or '')}", o.value)])
+    if q.kind == "multi_choice" or q.held:
         rows.append([button(f"✔ {t('common.done')}", SUBMIT)])
-    if q.skippable:
+    if q.skippable and not q.held:
         rows.append([button(t("common.skip"), SKIP)])
     return {"inline_keyboard": rows} if rows else None

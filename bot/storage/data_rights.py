@@ -11,7 +11,7 @@ from sqlalchemy import delete, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.storage import commitments
+from bot.storage import commitments, ticket_media
 from bot.storage.audit import FORMER_MEMBER_LABEL
 from bot.storage.caucus import invited_rounds
 from bot.storage.caucus_models import CaucusRound, CaucusSeat
@@ -25,6 +25,7 @@ from bot.storage.commitment_models import (
 )
 from bot.storage.decision_models import Decision, DecisionVoter
 from bot.storage.decisions import named_votes
+from bot.storage.media_models import TicketMedia
 from bot.storage.models import (
     Answer,
     AuditEntry,
@@ -77,6 +78,7 @@ class MemberRecords:
     objective_ratings: Sequence[tuple[ObjectiveRating, Objective]] = ()
     # Proposals put to them, with their vote when it was named.
     decisions: Sequence[tuple[DecisionVoter, Decision]] = ()
+    ticket_media: Sequence[TicketMedia] = ()  # sent with their tickets, named and anonymous
 
 
 async def _all(session: AsyncSession, query: Any) -> Sequence[Any]:
@@ -129,6 +131,7 @@ async def collect_member_records(
         tickets=named,
         anonymous_tickets=anonymous,
         ticket_events=events,
+        ticket_media=await ticket_media.list_media(session, ticket_ids=ticket_ids),
         outbox=await _all(
             session,
             select(OutboxMessage)
@@ -263,6 +266,14 @@ async def erase_member(session: AsyncSession, *, member: Member, raiser_tag: str
     await commitments.forget_member(session, member_id=member_id, erased=ERASED_WORDS)
 
     named = select(Ticket.id).where(Ticket.member_id == member_id)
+    # A voice note is its speaker, a photo may show them: their media go with them, from
+    # their anonymous tickets too (found by the tag, before the routes go).
+    raised = select(TicketRoute.ticket_id).where(col(TicketRoute.raiser_tag) == raiser_tag)
+    await session.exec(
+        delete(TicketMedia).where(
+            or_(col(TicketMedia.ticket_id).in_(named), col(TicketMedia.ticket_id).in_(raised))
+        )
+    )
     await session.exec(
         update(TicketEvent)
         .where(col(TicketEvent.ticket_id).in_(named), col(TicketEvent.from_raiser))

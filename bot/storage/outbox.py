@@ -36,7 +36,7 @@ from bot.storage import repo
 from bot.storage.db import note_queued
 from bot.storage.models import Member, MemberStatus, OutboxMessage, OutboxStatus, UTCDateTime
 
-MEDIA_KINDS = frozenset({"photo", "document"})
+MEDIA_KINDS = frozenset({"photo", "document", "voice", "location"})  # a location's "file": lat,long
 POLL_KINDS = frozenset({"poll", "stop_poll"})  # made as `reply_markup`'s send options say
 DEDUPE_KEY_LENGTH = 128
 PENDING = (OutboxStatus.QUEUED, OutboxStatus.SENDING)

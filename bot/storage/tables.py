@@ -7,6 +7,7 @@ from bot.storage import (
     commitment_models,
     decision_models,
     group_models,
+    media_models,
     models,
     objective_models,
 )
@@ -18,5 +19,6 @@ MODULES = (
     commitment_models,
     decision_models,
     group_models,
+    media_models,
     objective_models,
 )

@@ -44,6 +44,7 @@ from bot.delivery.transport import (
     Rejected,
     Transient,
 )
+from bot.domain.media import place_of
 from bot.telegram.factory import build_bot
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,23 @@ class BotTransport:
                 message.chat_id,
                 message.media_file_id,
                 caption=caption,
+                reply_markup=markup,
+                allow_paid_broadcast=paid,
+            )
+        if message.kind == "voice":
+            return await self.bot.send_voice(
+                message.chat_id,
+                message.media_file_id,
+                caption=caption,
+                reply_markup=markup,
+                allow_paid_broadcast=paid,
+            )
+        if message.kind == "location":
+            latitude, longitude = place_of(message.media_file_id)
+            return await self.bot.send_location(
+                message.chat_id,
+                latitude,
+                longitude,
                 reply_markup=markup,
                 allow_paid_broadcast=paid,
             )

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ADMIN, Database, Phone, onboard
+from conftest import ADMIN, Database, Phone, go_on_without_media, onboard
 from sqlmodel import select
 
 from bot.app import BotApp
@@ -86,6 +86,7 @@ async def test_concerns_go_to_the_steering_committees_coordinators(
         await member.press(label)
     await member.send("Decisions are taken before meetings.")
     await member.press("Stay anonymous")
+    await go_on_without_media(member)
     card = await marc.wait_for("New concern")
     assert "From: anonymous" in card.plain_text
     assert app.sender is not None
@@ -104,6 +105,7 @@ async def test_concerns_go_to_the_steering_committees_coordinators(
         await member.press(label)
     await member.send("Too much noise at night.")
     await member.press("Give my name")
+    await go_on_without_media(member)
     await admin.wait_for("Too much noise")
     await marc.wait_for("Too much noise")
     assert [t.committee_id for t in await rows(db, Ticket)] == [committee.id, None]

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import Database, Phone, onboard
+from conftest import Database, Phone, go_on_without_media, onboard
 from sqlmodel import col, select
 
 from bot.app import BotApp
@@ -45,6 +45,7 @@ async def raise_concern(
     await phone.send(text)
     phone.new()
     await phone.press(identity)
+    await go_on_without_media(phone)
     return phone.new_text()
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import Database, Phone, onboard
+from conftest import Database, Phone, go_on_without_media, onboard
 
 from bot.config import Settings
 from bot.storage.models import Answer, FlowRun, Ticket
@@ -39,6 +39,7 @@ async def test_a_flow_handed_to_the_concerns_finisher_becomes_a_ticket(
     await phone.send("Nobody answers the phone at the town hall.")
     phone.new()
     await phone.press("Give my name")
+    await go_on_without_media(phone)
     assert "with your name" in phone.new_text()
     card = (await admin.wait_for("New concern")).plain_text
     assert "From: Amina" in card and "Urgency: Urgent" in card

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Phone, onboard
+from conftest import Phone, go_on_without_media, onboard
 
 from bot.app import BotApp
 from bot.sandbox.emulator import BotAPIEmulator
@@ -14,6 +14,7 @@ async def raise_concern(phone: Phone) -> None:
         await phone.press(f". {label}")
     await phone.send("Nobody answers the phone at the town hall.")
     await phone.press("Give my name")
+    await go_on_without_media(phone)
 
 
 async def test_answering_a_ticket_keeps_an_unfinished_broadcast(

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ADMIN, Database, Phone, onboard
+from conftest import ADMIN, Database, Phone, go_on_without_media, onboard
 
 from bot.app import BotApp
 from bot.cli import main
@@ -58,6 +58,7 @@ async def raise_concern(phone: Phone, labels: tuple[str, str, str], text: str, w
         await phone.press(f". {label}")
     await phone.send(text)
     await phone.press(who)
+    await go_on_without_media(phone)
     phone.new()
 
 

@@ -91,6 +91,18 @@ def option_value(node_id: str, old: str, new: str) -> Edit:
     return edit
 
 
+def identity_value(old: str, new: str) -> Edit:
+    """The concern's identity option renamed, and the branch that tests it (before media)."""
+
+    def edit(flow: dict[str, Any]) -> None:
+        option_value("identity", old, new)(flow)
+        for branch in node(flow, "identity")["next"]:
+            if branch.get("when", {}).get("equals") == old:
+                branch["when"]["equals"] = new
+
+    return edit
+
+
 @dataclass(frozen=True)
 class Case:
     flow: str
@@ -111,7 +123,7 @@ CASES = {
     ),
     "concern identity value renamed": Case(
         "concerns",
-        option_value("identity", "anonymous", "hidden"),
+        identity_value("anonymous", "hidden"),
         "identity",
         "options ['hidden'] are not among ['named', 'anonymous']",
     ),

@@ -248,6 +248,27 @@ BREAKS = {
         "ask_more",
         "no path leads from here to an `end` node",
     ),
+    "media question accepting nothing": Break(
+        _set("ask_more", ask="media", skippable=True),
+        "ask_more",
+        "a media question needs `accepts`",
+    ),
+    "media question accepting an unknown kind": Break(
+        _set("ask_more", ask="media", skippable=True, accepts=["voice", "sticker"]),
+        "ask_more",
+        "accepts.1: Input should be 'voice', 'photo', 'document' or 'location'",
+    ),
+    "media question without Skip": Break(
+        _set("ask_more", ask="media", accepts=["photo"]), "ask_more", "must be skippable"
+    ),
+    "media question taking too many": Break(
+        _set("ask_more", ask="media", accepts=["photo"], skippable=True, max_items=11),
+        "ask_more",
+        "max_items: Input should be less than or equal to 10",
+    ),
+    "accepts on a text question": Break(
+        _set("ask_more", accepts=["photo"]), "ask_more", "`accepts` and `max_items` belong on"
+    ),
     "scale without labels": Break(
         _set("ask_more", ask="scale", min=1, max=5), "ask_more", "a scale needs low_label"
     ),

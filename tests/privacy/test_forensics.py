@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ADMIN, Phone, onboard
+from conftest import ADMIN, Phone, go_on_without_media, onboard
 from forensics import (
     Person,
     Piece,
@@ -87,6 +87,7 @@ async def raise_anonymous_concern(phone: Phone, remark: str, look: Any) -> str:
     await look()
     phone.new()
     await phone.press("Stay anonymous")
+    await go_on_without_media(phone)
     said = phone.new_text()
     return said.split("ticket ")[1].split(" ")[0].rstrip(";")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import Database, Phone, onboard
+from conftest import Database, Phone, go_on_without_media, onboard
 from forensics import (
     Person,
     beside_a_member,
@@ -36,6 +36,7 @@ async def raise_anonymously(phone: Phone, text: str) -> str:
     await phone.send(text)
     phone.new()
     await phone.press("Stay anonymous")
+    await go_on_without_media(phone)
     return phone.new_text().split("ticket ")[1].split(" ")[0].rstrip(";")
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Database, Phone, begin_flow, onboard
+from conftest import Database, Phone, begin_flow, go_on_without_media, onboard
 from sqlmodel import col, select
 
 from bot.app import BotApp
@@ -165,6 +165,7 @@ async def test_relays_to_an_anonymous_raiser_carry_a_sealed_route(
     await onboard(phone)
     await raise_up_to_identity(phone)
     await phone.press("Stay anonymous")
+    await go_on_without_media(phone)
     card = await admin.wait_for("New concern")
     # What is stored while the relay waits: nothing sends it meanwhile.
     assert app.sender is not None
@@ -190,6 +191,7 @@ async def test_a_raiser_who_blocked_the_bot_is_not_named_in_the_logs(
     await onboard(phone)
     await raise_up_to_identity(phone)
     await phone.press("Stay anonymous")
+    await go_on_without_media(phone)
     handle = phone.new_text().split("ticket ")[1].split(" ")[0].rstrip(";")
     card = await admin.wait_for("New concern")
     emulator.block(phone.user_id)

@@ -8,7 +8,8 @@ Where things are:
 - limits.py: flood limits (429) and injected or random faults
 - state.py: the memory every part shares (chats, users, the update queue, subscribers)
 - the Bot API, one family a module, each method marked ``@bot_api("name")``:
-  messages.py (send*, deleteMessage, sendChatAction), polls.py (sendPoll, stopPoll),
+  messages.py (sendMessage, sendPhoto, sendDocument, sendVoice, sendLocation, deleteMessage,
+  sendChatAction), polls.py (sendPoll, stopPoll),
   copies.py (copyMessage), edits.py (editMessage*), callbacks.py (answerCallbackQuery),
   groups.py (getChat, getChatMember, getChatAdministrators, leaveChat, *ForumTopic),
   files.py (getFile, downloads), profile.py (getMe, *MyCommands, close, logOut), updates.py
@@ -36,7 +37,8 @@ Groups and people (people.py), in process and as POST under /_emulator/ (JSON bo
   without a bot's name), replies to its messages, mentions of it and service messages
   (update_id null otherwise)
 - ``send_voice``, ``send_photo`` (several sizes, a file id each), ``send_document``,
-  ``send_location`` (private chat unless chat_id): ``/users/{user}/voice`` {duration},
+  ``send_location``, ``send_sticker`` (in process only) (private chat unless chat_id):
+  ``/users/{user}/voice`` {duration},
   ``/photo`` {sizes, caption}, ``/document`` {data_base64, file_name, mime_type, caption},
   ``/location`` {latitude, longitude}, each with an optional chat_id; getFile serves their files
 - ``vote(user, poll_id, option_ids)``: ``/polls/{poll_id}/votes`` {user_id, option_ids} ->

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 # Calls that random faults may fail.
-SEND_METHODS = frozenset({"sendmessage", "sendphoto", "senddocument"})
+SEND_METHODS = frozenset({"sendmessage", "sendphoto", "senddocument", "sendvoice", "sendlocation"})
 
 
 @dataclass

@@ -1,5 +1,5 @@
-"""Sending: sendMessage, sendPhoto, sendDocument, deleteMessage and sendChatAction (sendPoll
-is in polls.py, copyMessage in copies.py)."""
+"""Sending: sendMessage, sendPhoto, sendDocument, sendVoice, sendLocation, deleteMessage and
+sendChatAction (sendPoll is in polls.py, copyMessage in copies.py)."""
 
 from __future__ import annotations
 
@@ -33,6 +33,23 @@ _CHAT_ACTIONS = frozenset(
 )
 
 
+_BOUNDS = {"latitude": 90.0, "longitude": 180.0}
+
+
+def _coordinate(p: Params, name: str, bound: float) -> float:
+    """A place's latitude or longitude, refused as Telegram refuses it."""
+    value = p.get_str(name)
+    if value is None:
+        raise APIError(400, f"Bad Request: there is no {name} in the request")
+    try:
+        number = float(value)
+    except ValueError:
+        raise APIError(400, f"Bad Request: wrong {name} specified") from None
+    if not -bound <= number <= bound:
+        raise APIError(400, f"Bad Request: wrong {name} specified")
+    return number
+
+
 class Messages(Files):
     """The bot's messages: sent, stored per chat, deleted."""
 
@@ -55,6 +72,24 @@ class Messages(Files):
     @bot_api("sendDocument")
     async def _send_document(self, p: Params) -> Any:
         return self._send_media(p, "document")
+
+    @bot_api("sendVoice")
+    async def _send_voice(self, p: Params) -> Any:
+        return self._send_media(p, "voice")
+
+    @bot_api("sendLocation")
+    async def _send_location(self, p: Params) -> Any:
+        chat = self._target_chat(p)
+        place = {name: _coordinate(p, name, bound) for name, bound in _BOUNDS.items()}
+        markup = reply_markup(p)
+        check_reply(chat, p)
+        thread_id = self._thread_of(chat, p)
+        self._check_rate(chat.id)
+        content = {"location": place}
+        message = self._store_message(
+            chat, p, "location", "", ("", []), markup, content=content, thread_id=thread_id
+        )
+        return message.to_api()
 
     def _send_media(self, p: Params, kind: MessageKind) -> Any:
         chat = self._target_chat(p)

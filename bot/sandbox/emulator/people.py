@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -239,6 +240,23 @@ class People(EmulatorState):
         """A location from a person."""
         location = {"latitude": latitude, "longitude": longitude}
         return self._from_person(user_id, chat_id, {"location": location})
+
+    def send_sticker(
+        self, user_id: int, *, emoji: str = "👍", chat_id: int | None = None
+    ) -> Posted:
+        """A sticker from a person (nothing the bot reads as an answer)."""
+        token = secrets.token_urlsafe(8)
+        sticker = {
+            "file_id": f"CAACAg{token}",
+            "file_unique_id": f"AgAD{token[:6]}",
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+            "emoji": emoji,
+        }
+        return self._from_person(user_id, chat_id, {"sticker": sticker})
 
     def vote(self, user_id: int, poll_id: str, option_ids: list[int]) -> list[int]:
         """A person votes in the bot's poll ([] takes the vote back): a `poll` update with the

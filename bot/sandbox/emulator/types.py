@@ -233,6 +233,16 @@ class SentMessage:
                         }
                     )
                 ]
+            elif stored is not None and self.kind == "voice":
+                message["voice"] = drop_none(
+                    {
+                        "file_id": stored.file_id,
+                        "file_unique_id": stored.file_unique_id,
+                        "mime_type": stored.mime_type,
+                        "file_size": stored.file_size,
+                        "duration": 3,
+                    }
+                )
             elif stored is not None:
                 message["document"] = drop_none(
                     {

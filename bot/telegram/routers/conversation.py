@@ -6,7 +6,8 @@ from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain.engine import PressInput, TextInput
+from bot.domain.engine import MediaInput, PressInput, TextInput
+from bot.domain.media import MediaItem
 from bot.i18n import Translator
 from bot.services.conversations import Conversations, UserRef
 from bot.storage.models import Member
@@ -59,6 +60,21 @@ async def on_text(
     responder.show(outcome)
 
 
+def media_item(message: Message) -> MediaItem:
+    """What a message carries besides text, as Telegram's file ids (nothing is downloaded)."""
+    if message.voice is not None:
+        return MediaItem("voice", message.voice.file_id, message.voice.file_unique_id)
+    if message.photo:
+        largest = message.photo[-1]  # Telegram lists a photo's sizes smallest first
+        return MediaItem("photo", largest.file_id, largest.file_unique_id)
+    if message.document is not None:
+        return MediaItem("document", message.document.file_id, message.document.file_unique_id)
+    if message.location is not None:
+        place = message.location
+        return MediaItem("location", latitude=place.latitude, longitude=place.longitude)
+    return MediaItem(str(message.content_type))
+
+
 async def on_other_content(
     message: Message,
     session: AsyncSession,
@@ -68,10 +84,18 @@ async def on_other_content(
     locale: str,
     responder: Responder,
 ) -> None:
-    """Stickers, photos, voice notes: say what we can read and ask again."""
-    responder.text("chat.unsupported", locale=locale)
-    if member is not None:
-        responder.show(await conversations.reprompt(session, user=user, member=member))
+    """Voice notes, photos, places answer a media question; anything a question does not take
+    (a sticker, say) is refused politely and the question asked again."""
+    if member is None:
+        responder.text("chat.unsupported", locale=locale)
+        return
+    event = MediaInput(item=media_item(message))
+    outcome = await conversations.answer(
+        session, user=user, member=member, event=event, message_id=message.message_id
+    )
+    if outcome.stale_buttons is not None:
+        responder.remove_buttons(outcome.stale_buttons)
+    responder.show(outcome)
 
 
 async def on_unknown_press(callback: CallbackQuery, t: Translator, responder: Responder) -> None:
