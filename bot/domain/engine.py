@@ -24,7 +24,7 @@ from bot.domain.flows import (
     Option,
     SayNode,
 )
-from bot.domain.media import RECEIVED_KEY, MediaItem, accepted_wording
+from bot.domain.media import RECEIVED_KEY, MediaItem, accepted_wording, most
 from bot.domain.payload import SKIP, SUBMIT
 from bot.domain.reading import (
     Choice,
@@ -302,7 +302,7 @@ def _media(flow: Flow, state: RunState, node: AskNode, event: Input, speech: Spe
     held = list(state.answers.get(node.key) or [])  # type: ignore[arg-type]
     if isinstance(event, MediaInput) and event.item.kind in node.accepts:
         held.append(event.item.encode())
-        if len(held) >= node.most:
+        if len(held) >= most(node.max_items):
             return _accept(flow, state, node, Reading(True, held), speech)
         kept = replace(state, answers={**state.answers, node.key: held}, misses=0)
         received = replace(_question(node, kept), key=RECEIVED_KEY, params={"count": len(held)})
@@ -531,7 +531,7 @@ def _question(node: AskNode, state: RunState) -> Reply:
         min=node.scale_bounds[0] if node.ask == "scale" else node.min,
         max=node.scale_bounds[1]
         if node.ask == "scale"
-        else node.most
+        else most(node.max_items)
         if node.ask == "media"
         else node.max,
         max_length=node.max_length if node.ask == "text" else None,

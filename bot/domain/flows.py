@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from bot.domain.flow_problems import FlowError as FlowError
 from bot.domain.flow_problems import FlowProblem as FlowProblem
-from bot.domain.media import DEFAULT_MAX_ITEMS, MediaKind
+from bot.domain.media import MediaKind, media_problem
 from bot.domain.payload import SKIP, SUBMIT, answer_payload_size
 
 SCHEMA_VERSION = 1
@@ -156,15 +156,8 @@ class AskNode(_Strict):
             raise ValueError("`quote_consent` belongs on a yes_no question")
         if self.suggest is not None and self.ask != "choice":
             raise ValueError("`suggest` belongs on a choice question")
-        if self.ask == "media":
-            if not self.accepts or len(set(self.accepts)) != len(self.accepts):
-                raise ValueError(
-                    "a media question needs `accepts`: voice, photo, document, location"
-                )
-            if not self.skippable:
-                raise ValueError("a media question must be skippable: Skip is always offered")
-        elif self.accepts or self.max_items is not None:
-            raise ValueError("`accepts` and `max_items` belong on a media question")
+        if problem := media_problem(self.ask, self.accepts, self.max_items, self.skippable):
+            raise ValueError(problem)
         return self
 
     @property
@@ -177,11 +170,6 @@ class AskNode(_Strict):
         return int(self.min if self.min is not None else 1), int(
             self.max if self.max is not None else 5
         )
-
-    @property
-    def most(self) -> int:
-        """How many items a media question takes at most."""
-        return self.max_items or DEFAULT_MAX_ITEMS
 
     @property
     def choices(self) -> tuple[Option, ...]:

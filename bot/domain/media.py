@@ -50,6 +50,26 @@ class MediaItem:
         return cls(kind, file_id=file_id, file_unique_id=unique)
 
 
+def most(max_items: int | None) -> int:
+    """How many items a media question takes at most."""
+    return max_items or DEFAULT_MAX_ITEMS
+
+
+def media_problem(
+    ask: str, accepts: tuple[str, ...], max_items: int | None, skippable: bool
+) -> str | None:
+    """What is wrong with a question's media fields, if anything (`flows check`)."""
+    if ask != "media":
+        if accepts or max_items is not None:
+            return "`accepts` and `max_items` belong on a media question"
+        return None
+    if not accepts or len(set(accepts)) != len(accepts):
+        return "a media question needs `accepts`: voice, photo, document, location"
+    if not skippable:
+        return "a media question must be skippable: Skip is always offered"
+    return None
+
+
 def place_text(latitude: float | None, longitude: float | None) -> str:
     """A place as the outbox keeps it where a file id would be."""
     return f"{latitude},{longitude}"

@@ -77,6 +77,8 @@ async def test_an_anonymous_concern_is_answered_moved_to_done_and_replied_to(
         await type_in(fatou, "Fatou", "Les réunions changent d’heure sans prévenir.")
         await sees(fatou, "Les coordinateurs doivent-ils savoir que c’est vous ?")
         await tap_latest(fatou, "Rester anonyme")
+        await sees(fatou, "Vous avez choisi de rester anonyme")
+        await tap_latest(fatou, "Non")
         received = said(fatou, "sans votre nom")
         await expect(received).to_have_count(1, timeout=WAIT_MS)
         found = re.search(r"C-[0-9A-Z]+", await received.inner_text())

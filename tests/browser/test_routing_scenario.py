@@ -60,6 +60,8 @@ async def test_an_urgent_concern_goes_to_the_committee_owning_its_category(
         await sees(fatou, "Décrivez votre préoccupation")
         await type_in(fatou, "Fatou", "Le marché ferme sans prévenir.")
         await tap(fatou, "Rester anonyme", latest=True)
+        await sees(fatou, "Vous avez choisi de rester anonyme")
+        await tap(fatou, "Non", latest=True)
         await sees(fatou, "sans votre nom")
 
         card = said(marc, "New concern")

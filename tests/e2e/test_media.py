@@ -255,3 +255,25 @@ async def test_a_media_question_of_any_flow_is_exported_by_kind_and_file_id(
 async def answers_of(db: Database) -> list[str]:
     value = (await db.answers(ADMIN, "evidence"))["photos"]
     return value if isinstance(value, list) else [value]
+
+
+async def test_forget_takes_a_raisers_media_from_their_named_and_anonymous_tickets(
+    admin: Phone, raiser: Phone, emulator: BotAPIEmulator, db: Database
+) -> None:
+    await up_to_identity(raiser, "The clinic is closed on market days.")
+    await raiser.press("Give my name")
+    await sent(raiser, emulator.send_voice(RAISER))
+    await raiser.press("Done")
+    await up_to_identity(raiser, "The clerk sells the permits.")
+    await raiser.press("Stay anonymous")
+    await raiser.press("Yes")
+    await sent(raiser, emulator.send_voice(RAISER))
+    await raiser.press("Done")
+    await admin.wait_for("The clerk sells the permits.")  # filed by the leader
+    assert await db.count(TicketMedia) == 2
+
+    await raiser.send("/forget")
+    await raiser.send("Yes")
+    assert "everything about you is erased" in raiser.new_text()
+    assert await db.count(TicketMedia) == 0
+    assert await db.count(Ticket) == 2  # the tickets stay, without them

@@ -52,6 +52,18 @@ async def on_text(
 ) -> None:
     """Typed text answers the open question."""
     event = TextInput(text=message.text or "")
+    await _sent(message, event, session, user, member, conversations, responder)
+
+
+async def _sent(
+    message: Message,
+    event: TextInput | MediaInput,
+    session: AsyncSession,
+    user: UserRef,
+    member: Member | None,
+    conversations: Conversations,
+    responder: Responder,
+) -> None:
     outcome = await conversations.answer(
         session, user=user, member=member, event=event, message_id=message.message_id
     )
@@ -90,12 +102,7 @@ async def on_other_content(
         responder.text("chat.unsupported", locale=locale)
         return
     event = MediaInput(item=media_item(message))
-    outcome = await conversations.answer(
-        session, user=user, member=member, event=event, message_id=message.message_id
-    )
-    if outcome.stale_buttons is not None:
-        responder.remove_buttons(outcome.stale_buttons)
-    responder.show(outcome)
+    await _sent(message, event, session, user, member, conversations, responder)
 
 
 async def on_unknown_press(callback: CallbackQuery, t: Translator, responder: Responder) -> None:
