@@ -338,7 +338,7 @@ async def test_bidirectional_overrides_are_removed(
     assert member is not None
     assert (member.display_name, member.organisation) == ("Anna", "Acme Water")
 
-    await send_all(phone, "/concern", "1", "4", "1", "The \u202emeeting\u202c moved", "1")
+    await send_all(phone, "/concern", "1", "4", "1", "The \u202emeeting\u202c moved", "1", "skip")
     new = await admin.wait_for("New concern")
     assert "The meeting moved" in new.plain_text and "Anna" in new.plain_text
     await admin.press("Answer", message=new)
