@@ -529,11 +529,7 @@ def _question(node: AskNode, state: RunState) -> Reply:
         low_label=node.low_label,
         high_label=node.high_label,
         min=node.scale_bounds[0] if node.ask == "scale" else node.min,
-        max=node.scale_bounds[1]
-        if node.ask == "scale"
-        else most(node.max_items)
-        if node.ask == "media"
-        else node.max,
+        max={"scale": node.scale_bounds[1], "media": most(node.max_items)}.get(node.ask, node.max),
         max_length=node.max_length if node.ask == "text" else None,
         accepts=node.accepts,
         held=len(state.answers.get(node.key) or ()) if node.ask == "media" else 0,  # type: ignore[arg-type]
