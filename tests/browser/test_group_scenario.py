@@ -35,7 +35,7 @@ pytestmark = [needs_chromium, pytest.mark.slow]
 LANDED = {
     "18.2 committee groups (/bind, posts in topics)": False,
     "18.3 decisions (/propose, polls, outcomes)": False,
-    "18.4 media in concerns (ask: media)": False,
+    "18.4 media in concerns (ask: media)": True,
 }
 
 
@@ -110,11 +110,14 @@ async def test_invitation_concern_with_voice_note_proposal_and_outcome(tmp_path:
         await tap(fatou, "Pas urgent", latest=True)
         await sees(fatou, "Décrivez votre préoccupation")
         await type_in(fatou, "Fatou", "Le marché est inondé à chaque pluie.")
+        # The identity choice comes first: an anonymous raiser is warned before any media.
+        await tap(fatou, "Donner mon nom", latest=True)
         await sees(fatou, "message vocal")
         await fatou.get_by_label("Voice note length in seconds").fill("9")
         await fatou.get_by_role("button", name="Voice note").click()
-        await tap(fatou, "Me nommer", latest=True)
-        received = said(fatou, "a bien été transmise")
+        await sees(fatou, "Reçu : 1.")
+        await tap(fatou, "Terminé", latest=True)
+        received = said(fatou, "a été transmise")
         await expect(received).to_have_count(1, timeout=WAIT_MS)
         found = re.search(r"C-[0-9A-Z]+", await received.inner_text())
         assert found, await received.inner_text()
