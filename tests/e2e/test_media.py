@@ -111,6 +111,7 @@ async def test_a_voice_note_a_photo_and_a_place_reach_the_committee_with_a_named
     assert [m.kind for m in shown] == ["voice", "photo", "location"]
     assert shown[0].file_id == voice["file_id"] and shown[1].file_id == photo["file_id"]
     assert shown[0].plain_text == handle == shown[1].plain_text
+    assert shown[0].to_api()["voice"]["duration"] == voice["duration"]
     assert shown[2].content == {"location": {"latitude": PLACE[0], "longitude": PLACE[1]}}
 
     [ticket] = await db.rows(Ticket)

@@ -863,6 +863,24 @@ async def test_photo_upload(emu: BotAPIEmulator, bot: Bot) -> None:
         await bot.edit_message_text("x", chat_id=USER, message_id=sent.message_id)
 
 
+async def test_a_voice_note_and_a_place_sent_again_by_the_bot(
+    emu: BotAPIEmulator, bot: Bot
+) -> None:
+    voice = emu.send_voice(USER, duration=9).message["voice"]
+    sent = await bot.send_voice(USER, voice["file_id"], caption="C-7KQ3XM")
+    assert sent.voice is not None and sent.voice.file_id == voice["file_id"]
+    assert (sent.voice.duration, sent.caption) == (9, "C-7KQ3XM")
+    place = await bot.send_location(USER, 12.6392, -8.0029)
+    assert place.location is not None and place.location.latitude == 12.6392
+    assert [m.kind for m in emu.messages(USER)] == ["voice", "location"]
+    with pytest.raises(TelegramBadRequest, match="wrong file identifier/HTTP URL specified"):
+        await bot.send_voice(USER, "AwACnever-sent")
+    with pytest.raises(TelegramBadRequest, match="wrong latitude specified"):
+        await bot.send_location(USER, 91.0, 0.0)
+    with pytest.raises(TelegramBadRequest, match="chat not found"):
+        await bot.send_location(424242, 1.0, 1.0)
+
+
 # --------------------------------------------------------------------------- commands
 
 

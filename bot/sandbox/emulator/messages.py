@@ -100,8 +100,10 @@ class Messages(Files):
         check_reply(chat, p)
         thread_id = self._thread_of(chat, p)
         self._check_rate(chat.id)
+        # The page draws a voice note from its content, as it does a copied one.
+        content = {"voice": {"duration": stored.duration}} if kind == "voice" else None
         message = self._store_message(
-            chat, p, kind, caption, rendered, markup, stored, thread_id=thread_id
+            chat, p, kind, caption, rendered, markup, stored, content=content, thread_id=thread_id
         )
         return message.to_api()
 

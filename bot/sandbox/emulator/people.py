@@ -179,6 +179,7 @@ class People(EmulatorState):
     ) -> Posted:
         """A voice note from a person (private chat unless chat_id)."""
         stored = self._files.add("voice", None, "audio/ogg", data)
+        stored.duration = duration
         voice = {
             "file_id": stored.file_id,
             "file_unique_id": stored.file_unique_id,

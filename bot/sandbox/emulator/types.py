@@ -54,6 +54,7 @@ class StoredFile:
     data: bytes | None
     width: int = 0
     height: int = 0
+    duration: int = 0  # a voice note's seconds, kept for the bot's re-sends by file id
 
     @property
     def file_size(self) -> int | None:
@@ -240,7 +241,7 @@ class SentMessage:
                         "file_unique_id": stored.file_unique_id,
                         "mime_type": stored.mime_type,
                         "file_size": stored.file_size,
-                        "duration": 3,
+                        "duration": stored.duration,
                     }
                 )
             elif stored is not None:
