@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import ADMIN, Database, Phone, begin_flow, onboard, wait_drained
+from conftest import ADMIN, Database, Phone, begin_flow, go_on_without_media, onboard, wait_drained
 from sqlalchemy import update
 
 from bot.app import BotApp
@@ -258,6 +258,7 @@ async def test_a_ticket_answer_names_a_decision(
         await amina.press(f". {label}")
     await amina.send("The market road floods every week.")
     await amina.press("Give my name")
+    await go_on_without_media(amina)
     new = await admin.wait_for("New concern")
     await admin.press("Answer", message=new)
     await admin.send("See #D1.")
