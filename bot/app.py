@@ -387,6 +387,7 @@ class BotApp:
             digests=services.digests,
             ballots=services.ballots,
             concerns=services.concerns,
+            filing=services.filing,
             escalate_after=timedelta(hours=self.settings.urgent_escalation_h),
             alerts=services.alerts,
             champions=services.champions,
@@ -394,7 +395,7 @@ class BotApp:
             commitments=services.commitment_checkins,
             decisions=services.decisions,
         )
-        services.concerns.when_sealed(self.scheduler.file_concerns_soon)
+        services.filing.when_sealed(self.scheduler.file_sealed_soon)
         await self.scheduler.start()
         self._background.append(
             asyncio.create_task(ready.monitor.run(self._stopping), name="broadcasts")

@@ -8,7 +8,8 @@ the one reminder is due, what a tally may show under the k rule, the result, and
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -22,6 +23,7 @@ REMIND_BEFORE = timedelta(days=1)
 _REF = re.compile(r"#D(\d+)\b", re.IGNORECASE)
 
 Shown = Literal["totals", "hidden", "outcome_only"]
+Cast = tuple[int, int]  # an anonymous vote: (revision, option index)
 
 
 class DecisionError(ValueError):
@@ -104,6 +106,21 @@ def result(options: Sequence[str], tally: Tally, *, custom: bool) -> str:
     most = max(tally.counts.values())
     leaders = [i for i, n in tally.counts.items() if n == most]
     return str(leaders[0]) if len(leaders) == 1 else "tie"
+
+
+def latest_votes(filed: Mapping[str, Cast], waiting: Iterable[tuple[str, Cast]]) -> dict[str, Cast]:
+    """Each anonymous voter's vote (by tag): of the one filed and those waiting to be filed,
+    the latest (highest revision), whatever order they came in."""
+    votes = dict(filed)
+    for voter, cast in waiting:
+        if voter not in votes or cast[0] > votes[voter][0]:
+            votes[voter] = cast
+    return votes
+
+
+def counts_of(votes: Mapping[str, Cast]) -> dict[int, int]:
+    """Votes per option index."""
+    return dict(Counter(option for _, option in votes.values()))
 
 
 def referenced(text: str) -> list[int]:

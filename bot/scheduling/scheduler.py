@@ -7,8 +7,8 @@ them, so schedules added or paused from the CLI are picked up too. A periodic sw
 (`checkins:sweep`) handles reminders, window closing, members who finished a conversation and
 relative events. Each job runs `tick`, which asks `Checkins.run_due` what is due at the
 injected clock's `now` and commits it, releases the anonymous answers now due
-(`Ballots.release_due`) and files the anonymous concerns their raisers sealed
-(`Concerns.file_sealed`), escalates urgent tickets left unanswered and tells coordinators of
+(`Ballots.release_due`) and files the anonymous concerns, replies and votes members sealed
+(`SealedFiling.file_sealed`), escalates urgent tickets left unanswered and tells coordinators of
 trust drops (`TrustAlerts`), each in a transaction of its own, then lets `Digests.run_due` send the
 results of pulses whose window closed and the digests of other schedules (`voice_digest`,
 `you_said_we_did`) and `ParentTies.run_due` alert coordinators after a parent check closed,
@@ -43,6 +43,7 @@ from bot.services.concerns import Concerns
 from bot.services.conversations import CONSENT_SHOWN_FOR
 from bot.services.decisions import Decisions
 from bot.services.digests import Digests
+from bot.services.filing import SealedFiling
 from bot.services.parent_ties import ParentTies
 from bot.storage import keys, repo
 from bot.storage.db import SessionFactory
@@ -76,6 +77,7 @@ class CheckinScheduler:
         digests: Digests | None = None,
         ballots: Ballots | None = None,
         concerns: Concerns | None = None,
+        filing: SealedFiling | None = None,
         escalate_after: timedelta | None = None,
         alerts: TrustAlerts | None = None,
         champions: Champions | None = None,
@@ -90,6 +92,7 @@ class CheckinScheduler:
         self.digests = digests
         self.ballots = ballots
         self.concerns = concerns
+        self.filing = filing
         self.escalate_after = escalate_after
         self.alerts = alerts
         self.champions = champions
@@ -156,7 +159,7 @@ class CheckinScheduler:
                 report = await self.checkins.run_due(session, now, checkpoint=session.commit)
                 await session.commit()
             await self._release_ballots()
-            await self.file_concerns()
+            await self.file_sealed()
             await self._apart("alerts", self._alert)
             if self.champions is not None:
                 await self._apart("watching champions", self.champions.alert_quiet)
@@ -221,10 +224,11 @@ class CheckinScheduler:
                 "releasing ballots", lambda s: ballots.release_due(s, now=self.clock.now())
             )
 
-    async def file_concerns(self) -> None:
-        """File the anonymous concerns raisers sealed, in a transaction of their own."""
-        if self.concerns is not None:
-            await self._apart("filing sealed concerns", self.concerns.file_sealed)
+    async def file_sealed(self) -> None:
+        """File the anonymous concerns, replies and votes members sealed, in a transaction of
+        their own."""
+        if self.filing is not None:
+            await self._apart("filing sealed concerns and votes", self.filing.file_sealed)
 
     async def _alert(self, session: AsyncSession) -> None:
         """Urgent tickets left unanswered, then trust drops, each told once."""
@@ -233,12 +237,12 @@ class CheckinScheduler:
         if self.alerts is not None:
             await self.alerts.run_due(session)
 
-    def file_concerns_soon(self) -> None:
-        """File sealed concerns now, apart from the update that sealed one (which is not kept
+    def file_sealed_soon(self) -> None:
+        """File what was sealed now, apart from the update that sealed it (which is not kept
         waiting); the sweep catches up on any this misses."""
         if self._scheduler is None:
             return
-        task = asyncio.get_running_loop().create_task(self.file_concerns())
+        task = asyncio.get_running_loop().create_task(self.file_sealed())
         self._filing.add(task)
         task.add_done_callback(self._filing.discard)
 

@@ -5,9 +5,9 @@ follow: the ticket has no member, and the way back is a route sealed with the an
 opened only here to relay an answer or a step. Nor can a reader of the database pair it with
 its raiser by transaction: the raiser's transaction stores the concern sealed, with nothing of
 the raiser in clear, and the leader files it as a ticket in a transaction of its own
-(`file_sealed`), at once after that commit or at its next pass. The raiser finds their own
-tickets through a keyed tag. Messages to someone other than the person acting go through the
-outbox, in the same transaction as the change.
+(`bot.services.filing`), at once after that commit or at its next pass. The raiser finds
+their own tickets through a keyed tag. Messages to someone other than the person acting go
+through the outbox, in the same transaction as the change.
 
 Media sent with a concern (voice notes, photos, documents, places) are kept as Telegram file ids
 in `ticket_media`, and reach the coordinators sent again by file id (sendVoice, sendPhoto,
@@ -21,7 +21,6 @@ from __future__ import annotations
 import hmac
 import html
 import logging
-import random
 import secrets
 from collections.abc import Callable, Mapping
 from datetime import timedelta
@@ -34,13 +33,12 @@ from bot.domain.clock import Clock
 from bot.domain.engine import Reply
 from bot.domain.media import LOCATION, MediaItem, place_text
 from bot.i18n import Catalogs, Translator
-from bot.services.ballots import day_of
+from bot.services.filing import SealedFiling
 from bot.services.sealing import Sealer
 from bot.storage import audit, outbox, repo, ticket_media
 from bot.storage import ballots as sealed_store
 from bot.storage import committees as committee_store
 from bot.storage import tickets as store
-from bot.storage.db import after_commit
 from bot.storage.models import Member, MemberStatus, Ticket
 
 log = logging.getLogger(__name__)
@@ -102,16 +100,16 @@ class Concerns:
         clock: Clock,
         catalogs: Catalogs,
         sealer: Sealer,
+        filing: SealedFiling | None = None,
         draw: Callable[[], int] = lambda: secrets.randbits(rules.HANDLE_BITS),
-        shuffle: random.Random | None = None,
     ) -> None:
         self.clock = clock
         self.catalogs = catalogs
         self.sealer = sealer
         self.draw = draw
-        self.random = shuffle or random.SystemRandom()
-        # Told once a raiser's sealed concern is committed (the leader files it).
-        self._on_sealed: Callable[[], None] = lambda: None
+        self.filing = filing or SealedFiling(clock=clock, sealer=sealer)
+        self.filing.files(sealed_store.SEALED_CONCERNS, self._file_sealed_concern)
+        self.filing.files(sealed_store.SEALED_REPLIES, self._file_sealed_reply)
 
     # -- raising ----------------------------------------------------------------------------
 
@@ -136,50 +134,8 @@ class Concerns:
         the handle its ticket will have."""
         handle = await self._new_handle(session)
         value = {"answers": dict(answers), "raiser": _id(member), "handle": handle}
-        await self._seal_for_filing(session, sealed_store.SEALED_CONCERNS, value)
+        await self.filing.seal(session, sealed_store.SEALED_CONCERNS, value)
         return handle
-
-    async def _seal_for_filing(
-        self, session: AsyncSession, kind: str, value: Mapping[str, Any]
-    ) -> None:
-        """Store `value` sealed, for the leader to file once this transaction is committed."""
-        sealed = self.sealer.seal_json(dict(value))
-        day = day_of(self.clock.now())
-        await sealed_store.add_ballot(session, flow_id=kind, day=day, sealed=sealed)
-        after_commit(session, self._file_soon)
-
-    def when_sealed(self, listener: Callable[[], None]) -> None:
-        """Call `listener` each time a sealed concern or reply is committed: the leading
-        instance's scheduler files it at once rather than at its next sweep (a scheduler that
-        starts leading replaces the one before)."""
-        self._on_sealed = listener
-
-    def _file_soon(self) -> None:
-        self._on_sealed()
-
-    async def file_sealed(self, session: AsyncSession) -> int:
-        """File every sealed anonymous concern as a ticket, then every sealed reply on its
-        ticket, in no particular order; how many. Run it in a transaction of its own (the
-        leader's), and commit it."""
-        filed = 0
-        for kind in sealed_store.SEALED_TICKETS:
-            waiting = await sealed_store.list_ballots(session, flow_id=kind)
-            # Stored in the order they were sent: filed so, their ids would follow the raisers.
-            self.random.shuffle(waiting)
-            for ballot in waiting:
-                try:
-                    sealed = self.sealer.unseal_json(ballot.sealed)
-                except ValueError:
-                    log.error("a sealed %s cannot be opened with this anonymity key; kept", kind)
-                    continue
-                if not await sealed_store.take_ballot(session, ballot_id=ballot.id):
-                    continue  # another instance filed it
-                if kind == sealed_store.SEALED_CONCERNS:
-                    await self._file_sealed_concern(session, sealed)
-                else:
-                    await self._file_sealed_reply(session, sealed)
-                filed += 1
-        return filed
 
     async def _file_sealed_concern(self, session: AsyncSession, sealed: Mapping[str, Any]) -> None:
         handle = str(sealed["handle"])
@@ -201,7 +157,7 @@ class Concerns:
         self, session: AsyncSession, *, member: Member, concern: rules.Concern
     ) -> Ticket:
         """Record a concern and send it to the responsible committee's coordinators (an
-        anonymous one goes through `seal_concern` and `file_sealed` instead)."""
+        anonymous one goes through `seal_concern` and `SealedFiling` instead)."""
         return await self._file(
             session,
             concern=concern,
@@ -380,12 +336,12 @@ class Concerns:
     ) -> None:
         """The raiser's reply, relayed to the coordinators without who wrote it. An anonymous
         raiser's is stored sealed, and the leader writes it on the ticket in a transaction of
-        its own (`file_sealed`), as it files their concern."""
+        its own (`SealedFiling.file_sealed`), as it files their concern."""
         if not ticket.anonymous:
             await self._relay_reply(session, ticket, text)
             return
         value = {"ticket": _id(ticket), "text": text}
-        await self._seal_for_filing(session, sealed_store.SEALED_REPLIES, value)
+        await self.filing.seal(session, sealed_store.SEALED_REPLIES, value)
 
     async def _relay_reply(self, session: AsyncSession, ticket: Ticket, text: str) -> None:
         assert ticket.id is not None

@@ -4,8 +4,11 @@ A proposal goes to a committee or an audience of members. A committee bound to a
 (`bot.storage.groups`) gets a native poll in its decisions topic: named proposals as polls
 whose votes arrive as `poll_answer` (kept per member), anonymous ones as anonymous polls whose
 only data is the totals of `poll` updates. Everyone else is asked in private, with a button
-per option, and may change their vote until it closes; an anonymous vote is kept apart from
-the member (`bot.storage.decision_models`).
+per option, and may change their vote until it closes. An anonymous vote is kept apart from
+the member (`bot.storage.decision_models`): the voter's transaction marks only that they voted
+and seals a ballot (the decision, their keyed tag, the option and a revision), which the leader
+files in a transaction of its own (`bot.services.filing`), the latest revision winning; closing
+files those still waiting first, and totals shown while open count them (read, not written).
 
 Each scheduler pass (`run_due`) reminds, once, those who have not voted (never in their quiet
 hours nor over a conversation they are in: the next pass tries again), and closes what is
@@ -41,10 +44,12 @@ from bot.services.decision_wording import (
     tally_of,
     tally_text,
 )
+from bot.services.filing import Sealed, SealedFiling
 from bot.services.sealing import Sealer
 from bot.storage import audit, outbox, repo
 from bot.storage import decisions as store
 from bot.storage.audiences import list_audience
+from bot.storage.ballots import SEALED_VOTES
 from bot.storage.committees import list_coordinators
 from bot.storage.decision_models import Decision, DecisionStatus
 from bot.storage.group_models import CommitteeGroup, GroupPurpose
@@ -67,9 +72,12 @@ class Decisions:
         committees: Committees,
         rule: DueRule,
         min_group: int,
+        filing: SealedFiling | None = None,
     ) -> None:
         self.clock, self.content, self.sealer = clock, content, sealer
         self.committees, self.rule, self.k = committees, rule, min_group
+        self.filing = filing or SealedFiling(clock=clock, sealer=sealer)
+        self.filing.files(SEALED_VOTES, self._file_vote)
 
     def translator(self, language: str | None) -> Translator:
         return self.content.catalogs.translator(language)
@@ -174,6 +182,8 @@ class Decisions:
         if decision.status != DecisionStatus.OPEN:
             raise DecisionError("not_open")
         now = self.clock.now()
+        if decision.anonymous and decision.poll_outbox_id is None:
+            await self.filing.file_sealed(session, kinds=(SEALED_VOTES,))
         counts = await self.counts(session, decision)
         decision.totals = {str(i): n for i, n in counts.items()}
         decision.result = rules.result(
@@ -219,10 +229,17 @@ class Decisions:
         return found
 
     async def counts(self, session: AsyncSession, decision: Decision) -> dict[int, int]:
-        """Votes per option now: Telegram's totals for an anonymous poll, else ours."""
+        """Votes per option now: Telegram's totals for an anonymous poll, else ours (while
+        open, anonymous ones still waiting to be filed included)."""
         if decision.anonymous and decision.poll_outbox_id is not None:
             return {int(i): n for i, n in (decision.poll_totals or {}).items()}
-        return await store.count_votes(session, decision=decision)
+        if not decision.anonymous:
+            return await store.count_votes(session, decision=decision)
+        # Waiting ballots read first: one the leader files meanwhile is then found filed.
+        open_ = decision.status == DecisionStatus.OPEN
+        waiting = await self._waiting(session, _id(decision)) if open_ else []
+        filed = await store.anonymous_votes(session, decision_id=_id(decision))
+        return rules.counts_of(rules.latest_votes(filed, waiting))
 
     @staticmethod
     def frozen(decision: Decision) -> dict[int, int]:
@@ -276,14 +293,51 @@ class Decisions:
         voter.voted = True
         if decision.anonymous:
             tag = self.sealer.tag(f"decision{decision_id}", _id(member))
-            if not await store.cast_anonymous(
-                session, decision_id=decision_id, voter=tag, option=option, changing=changed
-            ):
-                return "decisions.error.kept"
+            latest = await self._latest_revision(session, decision_id, tag)
+            if changed and latest is None:
+                return "decisions.error.kept"  # its tag predates a key rotation
+            value = {"decision": decision_id, "voter": tag, "option": option}
+            value["revision"] = (latest or 0) + 1
+            await self.filing.seal(session, SEALED_VOTES, value)
         else:
             voter.option = option
         await store.save(session, voter)
         return "decisions.vote_changed" if changed else "decisions.voted"
+
+    async def _waiting(
+        self, session: AsyncSession, decision_id: int
+    ) -> list[tuple[str, rules.Cast]]:
+        """The decision's sealed votes waiting to be filed: (voter tag, (revision, option))."""
+        return [
+            (str(v["voter"]), (int(v["revision"]), int(v["option"])))
+            for _, v in await self.filing.waiting(session, SEALED_VOTES)
+            if v["decision"] == decision_id
+        ]
+
+    async def _latest_revision(
+        self, session: AsyncSession, decision_id: int, tag: str
+    ) -> int | None:
+        """The voter's latest anonymous vote's revision, waiting or filed (the waiting ones
+        read first: one filed meanwhile is then found filed)."""
+        revisions = [
+            r for voter, (r, _) in await self._waiting(session, decision_id) if voter == tag
+        ]
+        filed = await store.vote_revision(session, decision_id=decision_id, voter=tag)
+        return max([*revisions, *([] if filed is None else [filed])], default=None)
+
+    async def _file_vote(self, session: AsyncSession, sealed: Sealed) -> None:
+        """The leader files a sealed anonymous vote (dropped once the decision is closed: its
+        totals are frozen, and closing filed what was waiting)."""
+        decision = await store.get_decision(session, decision_id=int(sealed["decision"]))
+        if decision is None or decision.status != DecisionStatus.OPEN:
+            return
+        await store.file_vote(
+            session,
+            decision_id=_id(decision),
+            voter=str(sealed["voter"]),
+            option=int(sealed["option"]),
+            revision=int(sealed["revision"]),
+        )
 
     def option_label(self, decision: Decision, option: int, t: Translator) -> str:
         return option_labels(decision, t)[option]

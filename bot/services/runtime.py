@@ -31,6 +31,7 @@ from bot.services.conversations import Conversations
 from bot.services.decisions import Decisions
 from bot.services.digests import Digests
 from bot.services.export import Exports, export_policy
+from bot.services.filing import SealedFiling
 from bot.services.invites import Invitations
 from bot.services.objectives import Objectives
 from bot.services.offload import Offload
@@ -118,6 +119,7 @@ class Services:
     commitment_checkins: CommitmentCheckins
     objectives: Objectives
     decisions: Decisions
+    filing: SealedFiling
 
     def close(self) -> None:
         """End what runs beside the bot (the export worker)."""
@@ -136,7 +138,8 @@ class Services:
         outbox sender once committed: `bot.storage.db.create_session_factory`)."""
         ballots = Ballots(sealer=sealer, min_group=settings.report_min_group)
         shown = ShownMessages()
-        concerns = Concerns(clock=clock, catalogs=content.catalogs, sealer=sealer)
+        filing = SealedFiling(clock=clock, sealer=sealer)
+        concerns = Concerns(clock=clock, catalogs=content.catalogs, sealer=sealer, filing=filing)
         committees = Committees(clock=clock)
         caucus = Caucus(
             clock=clock,
@@ -218,5 +221,7 @@ class Services:
                 committees=committees,
                 rule=rule,
                 min_group=settings.report_min_group,
+                filing=filing,
             ),
+            filing=filing,
         )

@@ -25,12 +25,13 @@ from bot.storage.models import (
     ScheduleOccurrence,
 )
 
-# The "flows" of sealed anonymous concerns, and of anonymous raisers' replies, waiting to be
-# filed (never flow ids): they share the ballots' table, and their move by the leader, but are
-# never released as answers.
+# The "flows" of sealed anonymous concerns, of anonymous raisers' replies and of anonymous
+# votes by button, waiting to be filed (never flow ids; bot.services.filing): they share the
+# ballots' table, and their move by the leader, but are never released as answers.
 SEALED_CONCERNS = "~concerns"
 SEALED_REPLIES = "~replies"
-SEALED_TICKETS = (SEALED_CONCERNS, SEALED_REPLIES)
+SEALED_VOTES = "~votes"
+SEALED_KINDS = (SEALED_CONCERNS, SEALED_REPLIES, SEALED_VOTES)
 
 
 async def add_ballot(session: AsyncSession, *, flow_id: str, day: datetime, sealed: str) -> None:
@@ -40,10 +41,11 @@ async def add_ballot(session: AsyncSession, *, flow_id: str, day: datetime, seal
 
 
 async def pending_by_flow(session: AsyncSession) -> dict[str, int]:
-    """How many ballots wait, by flow (sealed concerns and replies are not ballots of answers)."""
+    """How many ballots wait, by flow (sealed concerns, replies and votes are not ballots of
+    answers)."""
     query = (
         select(Ballot.flow_id, func.count())
-        .where(col(Ballot.flow_id).not_in(SEALED_TICKETS))
+        .where(col(Ballot.flow_id).not_in(SEALED_KINDS))
         .group_by(col(Ballot.flow_id))
     )
     return {str(flow): int(n) for flow, n in (await session.exec(query)).all()}

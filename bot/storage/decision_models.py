@@ -3,8 +3,9 @@
 Beside `models.py` (kept under the size limit); the migrations' env imports it too.
 A named vote is kept on its voter's row (`decision_voter.option`). An anonymous vote is a row
 of its own with a random key and a keyed tag per decision and person (unreadable without the
-anonymity key, so that a changed vote replaces the former one), no member and no time; the
-voter's row says only that they voted, for the one reminder to skip them.
+anonymity key, so that a changed vote replaces the former one), no member and no time, written
+by the leader apart from the voter's transaction (`bot.services.filing`); the voter's row says
+only that they voted, for the one reminder to skip them.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger
+from sqlalchemy import JSON, BigInteger, Index
 from sqlmodel import Field, SQLModel
 
 from bot.storage.models import Id, UTCDateTime
@@ -81,6 +82,7 @@ class DecisionVote(SQLModel, table=True):
     """An anonymous vote, in no member's name."""
 
     __tablename__ = "decision_vote"
+    __table_args__ = (Index("ux_decision_vote_voter", "decision_id", "voter_tag", unique=True),)
 
     id: str = Field(primary_key=True, max_length=32)
     decision_id: int = Field(
@@ -88,6 +90,8 @@ class DecisionVote(SQLModel, table=True):
     )
     voter_tag: str = Field(max_length=64)  # a keyed tag of (decision, member)
     option: int
+    # The voter's how-manieth vote: a ballot filed after a later one does not undo it.
+    revision: int = 0
 
 
 class SentPoll(SQLModel, table=True):

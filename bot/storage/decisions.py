@@ -1,5 +1,5 @@
 """Decisions' queries: proposals, who was asked, votes (named on the voter's row, anonymous
-apart with a keyed tag), the polls the bot sent and the decision log."""
+apart with a keyed tag, filed by the leader), the polls the bot sent and the decision log."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, update
+from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -103,32 +103,43 @@ async def mark_reminded(session: AsyncSession, *, decision_id: int, member_id: i
     )
 
 
-async def cast_anonymous(
-    session: AsyncSession, *, decision_id: int, voter: str, option: int, changing: bool
-) -> bool:
-    """An anonymous vote: the voter's former vote (same tag) gives way to this one. A change
-    whose former vote is not found (its tag made with an older key) is not kept: False."""
-    replaced = await session.exec(
-        delete(DecisionVote).where(
-            col(DecisionVote.decision_id) == decision_id, col(DecisionVote.voter_tag) == voter
+async def anonymous_votes(session: AsyncSession, *, decision_id: int) -> dict[str, tuple[int, int]]:
+    """A decision's filed anonymous votes: voter tag -> (revision, option)."""
+    query = select(DecisionVote).where(col(DecisionVote.decision_id) == decision_id)
+    return {v.voter_tag: (v.revision, v.option) for v in (await session.exec(query)).all()}
+
+
+async def vote_revision(session: AsyncSession, *, decision_id: int, voter: str) -> int | None:
+    """The revision of the voter's filed anonymous vote, if one is filed."""
+    query = select(DecisionVote.revision).where(
+        col(DecisionVote.decision_id) == decision_id, col(DecisionVote.voter_tag) == voter
+    )
+    return (await session.exec(query)).first()
+
+
+async def file_vote(
+    session: AsyncSession, *, decision_id: int, voter: str, option: int, revision: int
+) -> None:
+    """An anonymous vote, filed by the leader: it replaces the voter's filed vote (same tag)
+    only when it is a later one."""
+    query = select(DecisionVote).where(
+        col(DecisionVote.decision_id) == decision_id, col(DecisionVote.voter_tag) == voter
+    )
+    vote = (await session.exec(query)).first()
+    if vote is None:
+        vote = DecisionVote(
+            id=secrets.token_hex(16), decision_id=decision_id, voter_tag=voter, option=option
         )
-    )
-    if changing and not replaced.rowcount:
-        return False
-    vote = DecisionVote(
-        id=secrets.token_hex(16), decision_id=decision_id, voter_tag=voter, option=option
-    )
+    elif vote.revision >= revision:
+        return
+    vote.option, vote.revision = option, revision
     session.add(vote)
     await session.flush()
-    return True
 
 
 async def count_votes(session: AsyncSession, *, decision: Decision) -> dict[int, int]:
-    """Votes per option index, from the voter rows (named) or the anonymous votes."""
+    """A named decision's votes per option index, from the voter rows."""
     assert decision.id is not None
-    if decision.anonymous:
-        query = select(DecisionVote.option).where(col(DecisionVote.decision_id) == decision.id)
-        return dict(Counter((await session.exec(query)).all()))
     named = (
         select(DecisionVoter.option)
         .where(col(DecisionVoter.decision_id) == decision.id)

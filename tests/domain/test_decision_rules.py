@@ -10,7 +10,9 @@ from bot.domain.decisions import (
     DEFAULT_OPTIONS,
     DecisionError,
     Tally,
+    counts_of,
     custom_options,
+    latest_votes,
     referenced,
     remind_at,
     result,
@@ -74,3 +76,11 @@ def test_results() -> None:
 def test_references_and_buttons() -> None:
     assert referenced("See #D3 and #d12, and #D3 again; not #Dx or D4") == [3, 12]
     assert len(vote_button(2**40, 9).encode()) <= 64
+
+
+def test_the_latest_revision_of_an_anonymous_vote_counts_whatever_order_it_came_in() -> None:
+    filed = {"a": (2, 0), "b": (1, 3)}
+    waiting = [("a", (1, 2)), ("b", (3, 1)), ("b", (2, 2)), ("c", (1, 0))]
+    votes = latest_votes(filed, waiting)
+    assert votes == {"a": (2, 0), "b": (3, 1), "c": (1, 0)}
+    assert counts_of(votes) == {0: 2, 1: 1}

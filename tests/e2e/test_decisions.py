@@ -20,7 +20,7 @@ from bot.sandbox.emulator import BotAPIEmulator
 from bot.storage.decision_models import Decision, DecisionVote, DecisionVoter, SentPoll
 from bot.storage.group_models import GroupPurpose
 from bot.storage.groups import bind_group, set_thread
-from bot.storage.models import AuditEntry, Member, Schedule, ScheduleStatus
+from bot.storage.models import AuditEntry, Ballot, Member, Schedule, ScheduleStatus
 
 K = 3
 AMINA, KOFI, LENA, MARC = 1001, 1004, 1005, 1003
@@ -395,6 +395,10 @@ async def test_anonymous_button_votes_are_nobodys_and_small_tallies_stay_hidden(
         await phone.wait_for("Proposal #1")
         await phone.press(choice)
     await phones[0].press("Abstain")  # changed: still one vote
+    # The voters' transactions sealed their votes; the leader files them in its own.
+    assert app.scheduler is not None
+    await app.scheduler.file_sealed()
+    assert await db.count(Ballot) == 0
     assert await db.count(DecisionVote) == 2
     # The voters' rows say who voted, never what; the votes say what, never who.
     rows = await db.rows(DecisionVoter)

@@ -239,7 +239,7 @@ def transactions_pairing(transactions: list[list[Piece]], marker: str, person: P
 
 # -- the database as a whole (through the bot's engine) ------------------------------------------
 
-MEMBER_TABLES = ("member", "flowrun", "checkin", "draft")
+MEMBER_TABLES = ("member", "flowrun", "checkin", "draft", "decision_voter")
 
 
 async def move_member_ids(app: BotApp, start: int) -> None:

@@ -55,7 +55,7 @@ async def test_concerns_filed_together_are_not_numbered_in_their_raisers_order(
     await app.scheduler.stop()  # no filing at once: the concerns wait for the next pass
     handles = [await raise_anonymously(p, f"concern number {n}") for n, p in enumerate(phones)]
     assert await db.count(Ticket) == 0
-    await app.scheduler.file_concerns()
+    await app.scheduler.file_sealed()
     filed = [t.handle for t in sorted(await db.rows(Ticket), key=lambda t: t.id or 0)]
     assert sorted(filed) == sorted(handles)
     # By chance alone, shuffled tickets keep the raisers' order once in 8! = 40,320.
@@ -78,7 +78,7 @@ async def test_forget_reaches_a_concern_not_yet_filed(
     await phone.send("Yes")
     assert "everything about you is erased" in phone.new_text()
     assert await db.rows(Ballot) == []
-    await app.scheduler.file_concerns()
+    await app.scheduler.file_sealed()
     assert WORDS not in [t.text for t in await db.rows(Ticket)]
 
 
