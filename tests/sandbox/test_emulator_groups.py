@@ -426,3 +426,29 @@ async def test_the_control_api_over_http(emu: BotAPIEmulator, bot: Bot) -> None:
         "message",
     ]
     assert int(str(moved["chat_id"])) < -1_000_000_000_000
+
+
+async def test_a_deleted_topic_takes_no_more_messages(emu: BotAPIEmulator, bot: Bot) -> None:
+    forum = await committee(emu, bot, supergroup=True, forum=True)
+    emu.set_bot_status(forum, "administrator", by=ADA)
+    topic = await bot.create_forum_topic(forum, "Tickets")
+    thread = topic.message_thread_id
+    emu.set_topic(forum, thread, deleted=True)
+    assert emu.topics(forum) == []
+    with pytest.raises(TelegramBadRequest) as exc:
+        await bot.send_message(forum, "lost", message_thread_id=thread)
+    assert exc.value.message == "Bad Request: message thread not found"
+    with pytest.raises(TelegramBadRequest) as exc:
+        await bot.delete_forum_topic(forum, thread)
+    assert exc.value.message == "Bad Request: TOPIC_ID_INVALID"
+    again = await bot.create_forum_topic(forum, "Tickets")
+    assert await bot.delete_forum_topic(forum, again.message_thread_id) is True
+    assert emu.topics(forum) == []
+    # a person closes a topic; once the bot is no admin it cannot write there
+    third = await bot.create_forum_topic(forum, "Digests")
+    emu.set_topic(forum, third.message_thread_id, closed=True)
+    assert emu.topics(forum)[0]["is_closed"] is True
+    emu.set_bot_status(forum, "member", by=ADA)
+    with pytest.raises(TelegramBadRequest) as exc:
+        await bot.send_message(forum, "late", message_thread_id=third.message_thread_id)
+    assert exc.value.message == "Bad Request: TOPIC_CLOSED"

@@ -11,7 +11,8 @@ Where things are:
   messages.py (sendMessage, sendPhoto, sendDocument, sendVoice, sendLocation, deleteMessage,
   sendChatAction), polls.py (sendPoll, stopPoll),
   copies.py (copyMessage), edits.py (editMessage*), callbacks.py (answerCallbackQuery),
-  groups.py (getChat, getChatMember, getChatAdministrators, leaveChat, *ForumTopic),
+  groups.py (getChat, getChatMember, getChatAdministrators, leaveChat, create/close/reopen/
+  deleteForumTopic),
   files.py (getFile, downloads), profile.py (getMe, *MyCommands, close, logOut), updates.py
   (getUpdates, *Webhook*; ``allowed_updates`` drops the kinds the bot did not ask for, as
   Telegram does)
@@ -36,6 +37,9 @@ Groups and people (people.py), in process and as POST under /_emulator/ (JSON bo
   privacy mode: unless it is an admin, the bot receives only commands (``/bind@<bot> x``, or
   without a bot's name), replies to its messages, mentions of it and service messages
   (update_id null otherwise)
+- ``set_topic(chat, thread_id, closed=, deleted=)``: ``/chats/{chat}/topics/{thread_id}``
+  {closed, deleted} -> {topics}: an admin closes, reopens or deletes a forum topic; ``topics(chat)``
+  lists them
 - ``send_voice``, ``send_photo`` (several sizes, a file id each), ``send_document``,
   ``send_location``, ``send_sticker`` (in process only) (private chat unless chat_id):
   ``/users/{user}/voice`` {duration},

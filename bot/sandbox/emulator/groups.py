@@ -1,5 +1,6 @@
 """Groups, supergroups and forum topics as the bot sees them: getChat, getChatMember,
-getChatAdministrators, leaveChat, createForumTopic, closeForumTopic and reopenForumTopic.
+getChatAdministrators, leaveChat, createForumTopic, closeForumTopic, reopenForumTopic and
+deleteForumTopic.
 
 Who is in a group, and the groups themselves, come from the control API (group_control.py).
 """
@@ -117,6 +118,17 @@ class Groups(EmulatorState):
         if topic["is_closed"] == closed:
             raise APIError(400, "Bad Request: TOPIC_NOT_MODIFIED")
         topic["is_closed"] = closed
+        return True
+
+    @bot_api("deleteForumTopic")
+    async def _delete_forum_topic(self, p: Params) -> Any:
+        chat = self._forum(p)
+        thread_id = p.get_int("message_thread_id") or 0
+        if thread_id not in chat.topics:
+            raise APIError(400, "Bad Request: TOPIC_ID_INVALID")
+        if chat.member_status not in ADMINS:
+            raise APIError(400, "Bad Request: CHAT_ADMIN_REQUIRED")
+        del chat.topics[thread_id]
         return True
 
     def _forum(self, p: Params) -> Chat:

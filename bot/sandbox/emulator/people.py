@@ -172,6 +172,25 @@ class People(EmulatorState):
             self._member(chat, user_id), chat, text_content(text), reply_to, thread_id
         )
 
+    def set_topic(
+        self, chat_id: int, thread_id: int, *, closed: bool = False, deleted: bool = False
+    ) -> None:
+        """An admin of a forum closes, reopens or deletes one of its topics (the bot's own
+        too); sending to a deleted topic then fails with "message thread not found", to a
+        closed one (unless the bot is an admin) with "TOPIC_CLOSED"."""
+        chat = self._group(chat_id)
+        topic = chat.topics.get(thread_id)
+        if topic is None:
+            raise ValueError(f"no topic {thread_id} in chat {chat_id}")
+        if deleted:
+            del chat.topics[thread_id]
+        else:
+            topic["is_closed"] = closed
+
+    def topics(self, chat_id: int) -> list[dict[str, Any]]:
+        """A forum's topics, in the order they were opened."""
+        return [dict(topic) for topic in self._group(chat_id).topics.values()]
+
     # ----------------------------------------------------------------- media and votes
 
     def send_voice(
@@ -367,6 +386,7 @@ class People(EmulatorState):
             ("/chats/{chat_id}/members/{user_id}", self._c_member),
             ("/chats/{chat_id}/migrate", self._c_migrate),
             ("/chats/{chat_id}/posts", self._c_post),
+            ("/chats/{chat_id}/topics/{thread_id}", self._c_topic),
             ("/users/{user_id}/voice", self._c_voice),
             ("/users/{user_id}/photo", self._c_photo),
             ("/users/{user_id}/document", self._c_document),
@@ -416,6 +436,20 @@ class People(EmulatorState):
             thread_id=None if thread_id is None else int(thread_id),
         )
         return json_response(posted.to_dict())
+
+    async def _c_topic(self, request: web.Request) -> web.StreamResponse:
+        body = await request_body(request)
+        chat_id, thread_id = (
+            int(request.match_info["chat_id"]),
+            int(request.match_info["thread_id"]),
+        )
+        self.set_topic(
+            chat_id,
+            thread_id,
+            closed=bool(body.get("closed", False)),
+            deleted=bool(body.get("deleted", False)),
+        )
+        return json_response({"topics": self.topics(chat_id)})
 
     async def _c_voice(self, request: web.Request) -> web.StreamResponse:
         body, user_id, chat_id = await _person_call(request)
