@@ -538,6 +538,7 @@ class Sender:
             media_file_id=message.media_file_id,
             paid=self.paid,
             options=options,
+            source=message.source,
         )
         try:
             return await self.transport.send(outgoing)

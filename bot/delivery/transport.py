@@ -27,6 +27,7 @@ class Outgoing:
     media_file_id: str | None = None
     paid: bool = False
     options: Mapping[str, Any] | None = None  # see SEND_OPTIONS
+    source: str = ""  # the outbox row's (a committee group's post names its purpose)
 
 
 def with_options(reply_markup: Mapping[str, Any] | None, **options: Any) -> dict[str, Any] | None:
@@ -102,13 +103,22 @@ class Migrated:
 
 
 @dataclass(frozen=True)
+class ThreadGone:
+    """The forum topic was deleted, or closed to the bot: post again in a new one."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class Rejected:
     """Any other refusal (a 400 on the message itself): retrying would not help."""
 
     reason: str
 
 
-Outcome = Delivered | RateLimited | Transient | Blocked | ChatNotFound | Migrated | Rejected
+Outcome = (
+    Delivered | RateLimited | Transient | Blocked | ChatNotFound | Migrated | ThreadGone | Rejected
+)
 
 
 class Transport(Protocol):

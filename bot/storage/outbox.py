@@ -32,7 +32,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.domain.text import message_parts
-from bot.storage import repo
+from bot.storage import groups, repo
 from bot.storage.db import note_queued
 from bot.storage.models import Member, MemberStatus, OutboxMessage, OutboxStatus, UTCDateTime
 
@@ -509,7 +509,8 @@ async def block_chat(
 async def move_chat(
     session: AsyncSession, *, old_chat_id: int, new_chat_id: int, now: datetime
 ) -> int:
-    """A group became a supergroup: point its members and unsent messages at the new id."""
+    """A group became a supergroup: its members, binding and unsent messages follow its id."""
+    await groups.migrate_chat(session, old_chat_id=old_chat_id, new_chat_id=new_chat_id)
     members = await session.exec(select(Member).where(col(Member.chat_id) == old_chat_id))
     for member in members.all():
         await repo.update_member(session, member=member, changes={"chat_id": new_chat_id}, now=now)

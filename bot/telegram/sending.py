@@ -42,6 +42,7 @@ from bot.delivery.transport import (
     Outgoing,
     RateLimited,
     Rejected,
+    ThreadGone,
     Transient,
 )
 from bot.domain.media import place_of
@@ -51,6 +52,8 @@ log = logging.getLogger(__name__)
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply
 # What Telegram says when the chat is gone or was never open to the bot.
 CHAT_GONE = ("chat not found", "peer_id_invalid", "user not found")
+# ... and when a forum topic was deleted, or closed to the bot.
+THREAD_GONE = ("message thread not found", "topic_closed", "topic_deleted", "topic_id_invalid")
 
 
 def _markup(data: dict[str, Any] | None) -> Markup | None:
@@ -104,6 +107,7 @@ class BotTransport:
             return await self.bot.send_photo(
                 message.chat_id,
                 message.media_file_id,
+                message_thread_id=thread,
                 caption=caption,
                 reply_markup=markup,
                 allow_paid_broadcast=paid,
@@ -112,6 +116,7 @@ class BotTransport:
             return await self.bot.send_document(
                 message.chat_id,
                 message.media_file_id,
+                message_thread_id=thread,
                 caption=caption,
                 reply_markup=markup,
                 allow_paid_broadcast=paid,
@@ -148,6 +153,10 @@ class BotTransport:
         except TelegramBadRequest as exc:
             if any(marker in exc.message.lower() for marker in CHAT_GONE):
                 return ChatNotFound(exc.message)
+            if (message.options or {}).get("thread_id") is not None and any(
+                marker in exc.message.lower() for marker in THREAD_GONE
+            ):
+                return ThreadGone(exc.message)
             return Rejected(exc.message)
         except (TelegramEntityTooLarge, TelegramNotFound) as exc:
             return Rejected(exc.message)
