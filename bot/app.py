@@ -53,6 +53,7 @@ from bot.telegram.middlewares import UpdateTracker
 from bot.telegram.progress import BroadcastMonitor
 from bot.telegram.retry import RetryInBackground
 from bot.telegram.sending import build_transport
+from bot.telegram.topics import ForumTopics, TopicTransport
 from bot.telegram.webhook import WebhookReceiver
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ class Runtime:
     bot: Bot
     dispatcher: Dispatcher
     monitor: BroadcastMonitor
+    topics: ForumTopics
 
 
 @dataclass
@@ -200,6 +202,7 @@ class BotApp:
         self.lease_owner = leases.lease_owner(self.settings)
         bot = build_bot(self.settings, on_rate_limited=self.metrics.observe_reply_rate_limited)
         reads = create_session_factory(reader)
+        topics = ForumTopics(bot=bot, catalogs=content.catalogs, sessions=sessions)
         dispatcher = build_dispatcher(
             sealer=sealer,
             broadcasts=services.broadcasts,
@@ -228,6 +231,8 @@ class BotApp:
                 "commitments": services.commitments,
                 "objectives": services.objectives,
                 "decisions": services.decisions,
+                "committee_groups": services.committee_groups,
+                "topics": topics,
             },
         )
         monitor = BroadcastMonitor(
@@ -248,6 +253,7 @@ class BotApp:
             bot=bot,
             dispatcher=dispatcher,
             monitor=monitor,
+            topics=topics,
         )
 
     async def _open_database(self, engine: AsyncEngine, sessions: SessionFactory) -> Sealer:
@@ -320,7 +326,7 @@ class BotApp:
         self.sender = Sender(
             settings=self.settings,
             session_factory=self.ready.sessions,
-            transport=build_transport(self.settings),
+            transport=TopicTransport(build_transport(self.settings), self.ready.topics),
             clock=self.clock,
             open_route=services.sealer.open_message,
             composer=services.checkins,

@@ -33,12 +33,14 @@ from bot.domain.clock import Clock
 from bot.domain.engine import Reply
 from bot.domain.media import LOCATION, MediaItem, place_text
 from bot.i18n import Catalogs, Translator
+from bot.services.committee_groups import GroupPosts
 from bot.services.filing import SealedFiling
 from bot.services.sealing import Sealer
 from bot.storage import audit, outbox, repo, ticket_media
 from bot.storage import ballots as sealed_store
 from bot.storage import committees as committee_store
 from bot.storage import tickets as store
+from bot.storage.group_models import GroupPurpose
 from bot.storage.models import Member, MemberStatus, Ticket
 
 log = logging.getLogger(__name__)
@@ -102,8 +104,11 @@ class Concerns:
         sealer: Sealer,
         filing: SealedFiling | None = None,
         draw: Callable[[], int] = lambda: secrets.randbits(rules.HANDLE_BITS),
+        posts: GroupPosts | None = None,
     ) -> None:
         self.clock = clock
+        # The committee's group gets each new ticket's card, without who raised it.
+        self.posts = posts
         self.catalogs = catalogs
         self.sealer = sealer
         self.draw = draw
@@ -209,6 +214,15 @@ class Concerns:
         await self._to_coordinators(
             session, ticket, "ticket.new", raiser=raiser, media=concern.media
         )
+        if self.posts is not None and ticket.committee_id is not None:
+            # Named or anonymous, the group's card is the same: it never names the raiser.
+            await self.posts.post(
+                session,
+                purpose=GroupPurpose.TICKETS,
+                text_for=lambda t: t("group.ticket.card", **describe(ticket, t)),
+                committee_id=ticket.committee_id,
+                now=now,
+            )
         return ticket
 
     async def _new_handle(self, session: AsyncSession) -> str:

@@ -39,12 +39,15 @@ from bot.domain.timing import quiet_hours_end, zone
 from bot.i18n import Catalogs, Translator
 from bot.services.ballots import day_of as day_start
 from bot.services.checkins import TickReport, spec_of
+from bot.services.committee_groups import GroupPosts
 from bot.services.conversations import ONBOARDING
 from bot.services.digest_wording import DigestWording
 from bot.storage import committees as committee_store
 from bot.storage import digests as queries
 from bot.storage import outbox
 from bot.storage import schedules as store
+from bot.storage.group_models import GroupPurpose
+from bot.storage.groups import group_of_committee
 from bot.storage.models import (
     Committee,
     OccurrenceStatus,
@@ -96,7 +99,10 @@ class Digests:
         quiet_end: time,
         min_group: int,
         min_commenters: int = 10,
+        posts: GroupPosts | None = None,
     ) -> None:
+        # Committees' groups get each digest too (their members keep their private copies).
+        self.posts = posts
         self.partnership_timezone = partnership_timezone
         self.tz = zone(None, partnership_timezone)
         self.quiet_start = quiet_start
@@ -290,14 +296,16 @@ class Digests:
                     until=occurrence.last_close_at,
                 )
                 day = date.fromisoformat(occurrence.occurrence)
+                text_for = partial(self.wording.render_results, results, schedule.flow_id, day)
                 sent += await self._queue(
                     session,
                     readers,
-                    partial(self.wording.render_results, results, schedule.flow_id, day),
+                    text_for,
                     source=f"results:{schedule.id}",
                     dedupe=f"results:{occurrence.id}",
                     now=now,
                 )
+                sent += await self._post(session, text_for, f"results:{occurrence.id}", now)
             await queries.mark_results_sent(session, occurrence=occurrence, now=now)
         return sent
 
@@ -371,7 +379,7 @@ class Digests:
             log.warning("digest schedule #%s: its committee is gone; nothing sent", schedule.id)
             return 0
         readers = await queries.recipients(session, Audience(committees=(_id(committee),)))
-        if not readers:
+        if not readers and await group_of_committee(session, committee_id=_id(committee)) is None:
             return 0
         # Whole weeks, like every release: the digest says from which Monday.
         since = round_since(committee.last_digest_at or now - FIRST_DIGEST_SPAN)
@@ -389,6 +397,13 @@ class Digests:
             source=f"digest:{schedule.id}",
             dedupe=f"digest:{schedule.id}:{occurrence.occurrence}",
             now=now,
+        )
+        sent += await self._post(
+            session,
+            text_for,
+            f"digest:{schedule.id}:{occurrence.occurrence}",
+            now,
+            committee_id=_id(committee),
         )
         await queries.mark_committee_digest(session, committee=committee, now=now)
         return sent
@@ -419,6 +434,9 @@ class Digests:
             source=f"digest:{schedule.id}",
             dedupe=f"digest:{schedule.id}:{occurrence.occurrence}",
             now=now,
+        )
+        sent += await self._post(
+            session, text_for, f"digest:{schedule.id}:{occurrence.occurrence}", now
         )
         await queries.mark_reported(session, ticket_ids=[t.ticket_id for t in tickets], now=now)
         return sent
@@ -456,6 +474,27 @@ class Digests:
             )
             queued += bool(rows)
         return queued
+
+    async def _post(
+        self,
+        session: AsyncSession,
+        text_for: Callable[[Translator], str],
+        dedupe: str,
+        now: datetime,
+        *,
+        committee_id: int | None = None,
+    ) -> int:
+        """The same in committees' groups: one committee's, or every bound one."""
+        if self.posts is None:
+            return 0
+        return await self.posts.post(
+            session,
+            purpose=GroupPurpose.DIGESTS,
+            text_for=text_for,
+            committee_id=committee_id,
+            dedupe=dedupe,
+            now=now,
+        )
 
 
 def _id(row: Schedule | Committee) -> int:

@@ -25,6 +25,7 @@ from bot.services.champions import Champions
 from bot.services.checkins import Checkins
 from bot.services.commitment_checkins import CommitmentCheckins
 from bot.services.commitments import Commitments
+from bot.services.committee_groups import CommitteeGroups, GroupPosts
 from bot.services.committees import Committees
 from bot.services.concerns import Concerns
 from bot.services.conversations import Conversations
@@ -79,12 +80,24 @@ def checkins_for(settings: Settings, content: Content) -> Checkins:
     return _following(content, Checkins(**_calendar(settings, content)))
 
 
+def group_posts_for(settings: Settings, content: Content) -> GroupPosts:
+    """Posts in committees' groups, on the partnership's clock."""
+    return GroupPosts(
+        content=content,
+        partnership_timezone=settings.partnership_timezone,
+        quiet_start=settings.quiet_hours_start,
+        quiet_end=settings.quiet_hours_end,
+    )
+
+
 def digests_for(settings: Settings, content: Content) -> Digests:
-    """Committees' voice digests and 'you said, we did', following the content's reloads."""
+    """Committees' voice digests and 'you said, we did' (to their groups too), following the
+    content's reloads."""
     digests = Digests(
         **_calendar(settings, content),
         min_group=settings.report_min_group,
         min_commenters=settings.report_min_commenters,
+        posts=group_posts_for(settings, content),
     )
     return _following(content, digests)
 
@@ -108,6 +121,7 @@ class Services:
     checkins: Checkins
     digests: Digests
     committees: Committees
+    committee_groups: CommitteeGroups
     champions: Champions
     invitations: Invitations
     reports: Reports
@@ -139,7 +153,13 @@ class Services:
         ballots = Ballots(sealer=sealer, min_group=settings.report_min_group)
         shown = ShownMessages()
         filing = SealedFiling(clock=clock, sealer=sealer)
-        concerns = Concerns(clock=clock, catalogs=content.catalogs, sealer=sealer, filing=filing)
+        concerns = Concerns(
+            clock=clock,
+            catalogs=content.catalogs,
+            sealer=sealer,
+            filing=filing,
+            posts=group_posts_for(settings, content),
+        )
         committees = Committees(clock=clock)
         caucus = Caucus(
             clock=clock,
@@ -192,6 +212,7 @@ class Services:
             checkins=checkins_for(settings, content),
             digests=digests_for(settings, content),
             committees=committees,
+            committee_groups=CommitteeGroups(clock=clock, committees=committees, content=content),
             champions=Champions(
                 clock=clock,
                 content=content,

@@ -9,9 +9,10 @@ keeps sync filters and handlers out.
 from __future__ import annotations
 
 from aiogram.filters import Command, Filter
-from aiogram.types import Message
+from aiogram.types import ChatMemberUpdated, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.services.conversations import UserRef
 from bot.storage import repo
 from bot.storage.models import Member
 
@@ -26,10 +27,20 @@ def _is_command(message: Message) -> bool:
 
 
 class PrivateChat(Filter):
-    """The message was written in a private chat with the bot."""
+    """The message was written in a private chat with the bot, or is a command from a group
+    carried on in the private chat (`bot.telegram.group_chats`: `user` points there)."""
 
-    async def __call__(self, message: Message) -> bool:
+    async def __call__(self, message: Message, user: UserRef | None = None) -> bool:
+        if user is not None:
+            return user.chat_id == user.telegram_user_id
         return message.chat.type == "private"
+
+
+class GroupChat(Filter):
+    """The message (or membership change) is in a group or supergroup."""
+
+    async def __call__(self, event: Message | ChatMemberUpdated) -> bool:
+        return event.chat.type in ("group", "supergroup")
 
 
 class HasText(Filter):

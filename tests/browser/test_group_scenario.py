@@ -33,7 +33,7 @@ pytestmark = [needs_chromium, pytest.mark.slow]
 
 # The features the later steps need, and whether they are on this branch.
 LANDED = {
-    "18.2 committee groups (/bind, posts in topics)": False,
+    "18.2 committee groups (/bind, posts in topics)": True,
     "18.3 decisions (/propose, polls, outcomes)": False,
     "18.4 media in concerns (ask: media)": True,
 }
@@ -98,8 +98,8 @@ async def test_invitation_concern_with_voice_note_proposal_and_outcome(tmp_path:
         await expect(posted).to_have_count(1, timeout=WAIT_MS)
         await save_screenshot(page, "group-scenario-invited")
         pending("18.2 committee groups (/bind, posts in topics)")
-        for purpose in ("digests", "tickets", "decisions"):
-            await expect(topic(page, purpose)).to_be_visible(timeout=WAIT_MS)
+        for name in ("Digests and results", "Concerns", "Decisions"):  # one per purpose
+            await expect(topic(page, name)).to_be_visible(timeout=WAIT_MS)
 
         # 3. Fatou raises a concern and adds a voice note; the committee's tickets topic gets
         # the card, without her name, and the voice note copied.
@@ -122,7 +122,7 @@ async def test_invitation_concern_with_voice_note_proposal_and_outcome(tmp_path:
         found = re.search(r"C-[0-9A-Z]+", await received.inner_text())
         assert found, await received.inner_text()
         handle = found.group(0)
-        tickets = topic(page, "tickets")
+        tickets = topic(page, "Concerns")
         await expect(tickets).to_contain_text(handle, timeout=WAIT_MS)
         await expect(tickets).to_contain_text("Voice note 0:09", timeout=WAIT_MS)
         await expect(tickets).not_to_contain_text("Fatou")
@@ -130,7 +130,7 @@ async def test_invitation_concern_with_voice_note_proposal_and_outcome(tmp_path:
         # 4. Ada proposes a decision on it in the group; Marc and Ada vote from the panel.
         pending("18.3 decisions (/propose, polls, outcomes)")
         await post_in_group(page, "Ada", f"/propose Drain the market square ({handle})")
-        proposal = topic(page, "decisions").get_by_role("group", name=re.compile("Poll: Drain"))
+        proposal = topic(page, "Decisions").get_by_role("group", name=re.compile("Poll: Drain"))
         await expect(proposal).to_be_visible(timeout=WAIT_MS)
         for voter in ("Marc", "Ada"):
             group = page.get_by_role("article", name=GROUP)
@@ -142,6 +142,6 @@ async def test_invitation_concern_with_voice_note_proposal_and_outcome(tmp_path:
 
         # 5. The proposal closes; its outcome is posted in the group and reaches Fatou.
         await page.get_by_role("button", name="+1 week").click()
-        await expect(topic(page, "decisions")).to_contain_text("Agreed", timeout=WAIT_MS)
+        await expect(topic(page, "Decisions")).to_contain_text("Agreed", timeout=WAIT_MS)
         await expect(said(fatou, handle)).to_contain_text("Drain the market square")
         await save_screenshot(page, "group-scenario")

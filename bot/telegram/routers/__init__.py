@@ -19,6 +19,7 @@ from bot.telegram.routers import (
     decisions,
     errors,
     export,
+    groups,
     guided,
     invites,
     language,
@@ -67,6 +68,9 @@ def get_routers() -> list[Router]:
         # A questionnaire answered for someone else, before the member's own conversation.
         proxy.create_router(),
         conversation.create_router(),
+        # Committee groups: /bind, /unbind, upgrades and the bot leaving (bot.telegram.group_chats
+        # already dropped all else said in groups).
+        groups.create_router(),
         membership.create_router(),
         errors.create_router(),
     ]

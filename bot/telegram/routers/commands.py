@@ -20,6 +20,7 @@ from bot.services.reports import KINDS as REPORT_KINDS
 from bot.storage.models import Member, MemberStatus
 from bot.telegram.access import is_coordinator
 from bot.telegram.filters import IsCommand, PrivateChat, command
+from bot.telegram.group_chats import FROM_GROUP
 from bot.telegram.render import Responder
 from bot.telegram.routers.invites import seat_buttons
 
@@ -38,6 +39,8 @@ async def on_start(
     through an invitation link (a closed one is said politely, and onboarding goes on)."""
     outcome = await conversations.start_command(session, user=user, member=member)
     token = (command.args or "").strip()
+    if token == FROM_GROUP:
+        token = ""  # the link a group gave to start the bot privately: no invitation
     offer = None
     if token and invitations is not None and member is not None:
         offer = await invitations.seat_for_member(session, token=token, member=member)
@@ -72,7 +75,7 @@ async def on_help(
         text += t("cmd.help_coordinator") + t("ticket.help_coordinator") + t("export.help")
         kinds = "|".join((*REPORT_KINDS, "all"))
         text += t("report.help", kinds=kinds) + t("caucus.help") + t("champions.help")
-        text += t("invite.help") + t("decisions.help")
+        text += t("invite.help") + t("decisions.help") + t("group.help")
     responder.send(text)
 
 
