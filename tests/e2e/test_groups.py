@@ -13,7 +13,7 @@ import json
 from datetime import time, timedelta
 
 import pytest
-from conftest import ADMIN, Phone, onboard, wait_drained
+from conftest import ADMIN, Phone, go_on_without_media, onboard, wait_drained
 from sqlalchemy import select as sa_select
 from sqlmodel import SQLModel, col, select
 
@@ -214,12 +214,19 @@ async def test_forum_topics_are_created_once_and_reused(
 # --------------------------------------------------------------------------- what is posted
 
 
-async def raise_concern(phone: Phone, identity: str) -> None:
+async def raise_concern(phone: Phone, identity: str, *, voice: bool = False) -> None:
     await phone.send("/concern")
     for label in ("Resources", "The municipality", "Not urgent"):
         await phone.press(f". {label}")
     await phone.send(TEXT)
     await phone.press(identity)
+    if not voice:
+        await go_on_without_media(phone)
+        return
+    update_id = phone.emulator.send_voice(phone.user_id).update_id
+    assert update_id is not None
+    await phone.app.tracker.wait_handled(update_id)
+    await phone.press("Done")
 
 
 async def test_ticket_cards_in_the_group_name_no_raiser(
@@ -231,7 +238,7 @@ async def test_ticket_cards_in_the_group_name_no_raiser(
     assert row is not None
     tickets = row.thread_for(GroupPurpose.TICKETS)
 
-    await raise_concern(phone, "Give my name")
+    await raise_concern(phone, "Give my name", voice=True)
     named = await admin.wait_for("From: Amina")  # coordinators still see the name
     await raise_concern(phone, "Stay anonymous")
     await admin.wait_for("From: anonymous")
@@ -243,6 +250,9 @@ async def test_ticket_cards_in_the_group_name_no_raiser(
         assert "Amina" not in card.text and "From" not in card.text
         assert "anonymous" not in card.text
         assert card.plain_text.endswith(TEXT)
+    # A voice names its speaker: it reaches coordinators privately (tests/e2e/test_media.py),
+    # never the group, where it would come before the second card.
+    assert [m.kind for m in group.messages if m.kind != "text"] == []
     # Named and anonymous cards read alike, but for their handles.
     assert cards[0].plain_text.replace(handle, "") == cards[1].plain_text.replace(
         cards[1].plain_text.split()[3], ""
