@@ -16,8 +16,9 @@ from bot.domain.audiences import Audience
 from bot.domain.broadcasts import Draft
 from bot.domain.clock import Clock
 from bot.domain.timing import quiet_hours_end, zone
-from bot.storage import audiences, audit, outbox, outbox_figures, repo
+from bot.storage import audiences, audit, outbox_figures, repo
 from bot.storage.models import Broadcast, BroadcastStatus, Member, OutboxStatus
+from bot.storage.outbox_rows import Queued, enqueue_many
 
 PENDING = (OutboxStatus.QUEUED, OutboxStatus.SENDING)
 
@@ -136,25 +137,27 @@ class Broadcasts:
         audience = Audience.from_json(broadcast.audience)
         draft = Draft(texts=broadcast.texts)
         members = await audiences.list_audience(session, audience)
+        queued = []
         for member in members:
             not_before = None
             if not broadcast.urgent:
                 tz = zone(member.time_zone, self.partnership_timezone)
                 not_before = quiet_hours_end(now, tz, self.quiet_start, self.quiet_end)
-            await outbox.enqueue(
-                session,
-                chat_id=member.chat_id,
-                member_id=member.id,
-                text=draft.text_for(member.language),
-                kind=broadcast.media_kind or "text",
-                media_file_id=broadcast.media_file_id,
-                language=member.language,
-                source=f"broadcast:{broadcast.id}",
-                broadcast_id=broadcast.id,
-                dedupe_key=f"broadcast:{broadcast.id}:member:{member.id}",
-                not_before=not_before,
-                now=now,
+            queued.append(
+                Queued(
+                    chat_id=member.chat_id,
+                    member_id=member.id,
+                    text=draft.text_for(member.language),
+                    kind=broadcast.media_kind or "text",
+                    media_file_id=broadcast.media_file_id,
+                    language=member.language,
+                    source=f"broadcast:{broadcast.id}",
+                    broadcast_id=broadcast.id,
+                    dedupe_key=f"broadcast:{broadcast.id}:member:{member.id}",
+                    not_before=not_before,
+                )
             )
+        await enqueue_many(session, queued, now=now)
         broadcast.total = len(members)
         broadcast.status = BroadcastStatus.SENDING if members else BroadcastStatus.DONE
         if not members:

@@ -37,6 +37,7 @@ from bot.storage import caucus as store
 from bot.storage.audiences import list_audience
 from bot.storage.caucus_models import CaucusRound, CaucusStatus
 from bot.storage.models import Committee, Member
+from bot.storage.outbox_rows import Queued, enqueue_many
 
 PREFIX = "cc"  # cc:<action>:<round id>, the group's buttons (bot.telegram.callbacks.CaucusAction)
 FLOW = "caucus"
@@ -106,21 +107,23 @@ class Caucus:
             opened_by=actor.id if actor else None,
             now=now,
         )
+        invited = []
         for member in members:
             t = self.translator(member.language)
-            await outbox.enqueue(
-                session,
-                chat_id=member.chat_id,
-                member_id=member.id,
-                text=t("caucus.invite", **self._params(found, forum, t)),
-                reply_markup={
-                    "inline_keyboard": [[button(t("caucus.button.join"), "join", _id(found))]]
-                },
-                language=member.language,
-                source="caucus",
-                dedupe_key=f"caucus:{found.id}:invite:{member.id}",
-                now=now,
+            invited.append(
+                Queued(
+                    chat_id=member.chat_id,
+                    member_id=member.id,
+                    text=t("caucus.invite", **self._params(found, forum, t)),
+                    reply_markup={
+                        "inline_keyboard": [[button(t("caucus.button.join"), "join", _id(found))]]
+                    },
+                    language=member.language,
+                    source="caucus",
+                    dedupe_key=f"caucus:{found.id}:invite:{member.id}",
+                )
             )
+        await enqueue_many(session, invited, now=now)
         await self._audit(session, "caucus.opened", found, actor, actor_label, invited=len(members))
         return found, len(members)
 
@@ -140,6 +143,7 @@ class Caucus:
         now = self.clock.now()
         await store.set_status(session, round_=found, status=CaucusStatus.SHARED, now=now)
         members = await store.seated_members(session, round_id=_id(found))
+        shown = []
         for member in members:
             t = self.translator(member.language)
             keyboard = {
@@ -152,17 +156,18 @@ class Caucus:
                 ]
             }
             text = results_text(summary, t, self._params(found, forum, t))
-            await outbox.enqueue(
-                session,
-                chat_id=member.chat_id,
-                member_id=member.id,
-                text=text,
-                reply_markup=keyboard,
-                language=member.language,
-                source="caucus",
-                dedupe_key=f"caucus:{found.id}:results:{member.id}",
-                now=now,
+            shown.append(
+                Queued(
+                    chat_id=member.chat_id,
+                    member_id=member.id,
+                    text=text,
+                    reply_markup=keyboard,
+                    language=member.language,
+                    source="caucus",
+                    dedupe_key=f"caucus:{found.id}:results:{member.id}",
+                )
             )
+        await enqueue_many(session, shown, now=now)
         await self._audit(session, "caucus.shared", found, actor, actor_label, shown=len(members))
         return found, len(members)
 

@@ -55,6 +55,7 @@ from bot.storage.decision_models import Decision, DecisionStatus
 from bot.storage.group_models import CommitteeGroup, GroupPurpose
 from bot.storage.groups import group_of_committee
 from bot.storage.models import Committee, Member, MemberStatus
+from bot.storage.outbox_rows import Queued, enqueue_many
 
 MOMENT = "%Y-%m-%d %H:%M"
 SOURCE = "decision"
@@ -124,8 +125,8 @@ class Decisions:
         if group is not None:
             await self._poll(session, decision, group)
         else:
-            for member in members:
-                await self._ask(session, decision, member, "decisions.ask", now)
+            asking = [self._ask(decision, m, "decisions.ask") for m in members]
+            await enqueue_many(session, asking, now=now)
         await self._audit(session, "decision.proposed", decision, actor, actor_label)
         return decision, group is not None
 
@@ -392,7 +393,9 @@ class Decisions:
             if await repo.get_running_run(session, member_id=_id(member)) is not None:
                 continue
             key = "decisions.reminder_group" if in_group else "decisions.reminder"
-            await self._ask(session, decision, member, key, now, buttons=not in_group)
+            await enqueue_many(
+                session, [self._ask(decision, member, key, buttons=not in_group)], now=now
+            )
             await store.mark_reminded(session, decision_id=_id(decision), member_id=_id(member))
             sent += 1
         return sent
@@ -409,30 +412,24 @@ class Decisions:
         buttons: Callable[[Translator], dict[str, Any]] | None = None,
     ) -> None:
         """One message to each member, in their language."""
+        told = []
         for member in members:
             t = self.translator(member.language)
-            await outbox.enqueue(
-                session,
-                chat_id=member.chat_id,
-                member_id=member.id,
-                text=text(t),
-                reply_markup=None if buttons is None else buttons(t),
-                language=member.language,
-                source=f"{SOURCE}:{decision.id}",
-                dedupe_key=f"decision:{decision.id}:{what}:{member.id}",
-                now=self.clock.now(),
+            told.append(
+                Queued(
+                    chat_id=member.chat_id,
+                    member_id=member.id,
+                    text=text(t),
+                    reply_markup=None if buttons is None else buttons(t),
+                    language=member.language,
+                    source=f"{SOURCE}:{decision.id}",
+                    dedupe_key=f"decision:{decision.id}:{what}:{member.id}",
+                )
             )
+        await enqueue_many(session, told, now=self.clock.now())
 
-    async def _ask(
-        self,
-        session: AsyncSession,
-        decision: Decision,
-        member: Member,
-        key: str,
-        now: datetime,
-        *,
-        buttons: bool = True,
-    ) -> None:
+    def _ask(self, decision: Decision, member: Member, key: str, *, buttons: bool = True) -> Queued:
+        """The proposal (or its reminder) for one member, in their language and time zone."""
         t = self.translator(member.language)
         local = decision.closes_at.astimezone(
             zone(member.time_zone, self.rule.partnership_timezone)
@@ -448,8 +445,7 @@ class Decisions:
                     for i, label in enumerate(option_labels(decision, t))
                 ]
             }
-        await outbox.enqueue(
-            session,
+        return Queued(
             chat_id=member.chat_id,
             member_id=member.id,
             text=text,
@@ -457,7 +453,6 @@ class Decisions:
             language=member.language,
             source=f"{SOURCE}:{decision.id}",
             dedupe_key=f"decision:{decision.id}:{key.rsplit('.', 1)[-1]}:{member.id}",
-            now=now,
         )
 
     async def _poll(self, session: AsyncSession, decision: Decision, group: CommitteeGroup) -> None:

@@ -44,7 +44,6 @@ from bot.services.conversations import ONBOARDING
 from bot.services.digest_wording import DigestWording
 from bot.storage import committees as committee_store
 from bot.storage import digests as queries
-from bot.storage import outbox
 from bot.storage import schedules as store
 from bot.storage.group_models import GroupPurpose
 from bot.storage.groups import group_of_committee
@@ -56,6 +55,7 @@ from bot.storage.models import (
     ScheduleOccurrence,
     ScheduleStatus,
 )
+from bot.storage.outbox_rows import Queued, enqueue_many
 from bot.storage.reports import list_answer_rows, list_pulse_windows
 
 log = logging.getLogger(__name__)
@@ -455,25 +455,24 @@ class Digests:
     ) -> int:
         """One message per reader, worded once per language, held until their quiet hours end."""
         texts: dict[str, str] = {}
-        queued = 0
+        queued = []
         for reader in readers:
             t = self.catalogs.translator(reader.language)
             if t.locale not in texts:
                 texts[t.locale] = text_for(t)
             tz = zone(reader.time_zone, self.partnership_timezone)
-            rows = await outbox.enqueue(
-                session,
-                chat_id=reader.chat_id,
-                member_id=reader.member_id,
-                text=texts[t.locale],
-                language=t.locale,
-                source=source,
-                dedupe_key=f"{dedupe}:{reader.member_id}",
-                not_before=quiet_hours_end(now, tz, self.quiet_start, self.quiet_end),
-                now=now,
+            queued.append(
+                Queued(
+                    chat_id=reader.chat_id,
+                    member_id=reader.member_id,
+                    text=texts[t.locale],
+                    language=t.locale,
+                    source=source,
+                    dedupe_key=f"{dedupe}:{reader.member_id}",
+                    not_before=quiet_hours_end(now, tz, self.quiet_start, self.quiet_end),
+                )
             )
-            queued += bool(rows)
-        return queued
+        return await enqueue_many(session, queued, now=now)
 
     async def _post(
         self,

@@ -31,14 +31,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from bot.domain.text import message_parts
 from bot.storage import groups, repo
 from bot.storage.db import note_queued
 from bot.storage.models import Member, MemberStatus, OutboxMessage, OutboxStatus, UTCDateTime
+from bot.storage.outbox_rows import Queued, queued_keys
 
-MEDIA_KINDS = frozenset({"photo", "document", "voice", "location"})  # a location's "file": lat,long
-POLL_KINDS = frozenset({"poll", "stop_poll"})  # made as `reply_markup`'s send options say
-DEDUPE_KEY_LENGTH = 128
 PENDING = (OutboxStatus.QUEUED, OutboxStatus.SENDING)
 FINAL = (OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.SKIPPED)
 # Messages to the raiser of an anonymous concern: their chat id is sealed in `route` (opened by
@@ -62,22 +59,6 @@ SKIP_REASONS: dict[str, str] = {
 }
 
 
-def _parts(kind: str, text: str, media_file_id: str | None) -> list[tuple[str, str]]:
-    """(kind, text) of each row one logical message becomes, in delivery order."""
-    if kind == "text":
-        parts = message_parts(kind, text)
-        if not parts:
-            raise ValueError("a text message needs visible text")
-        return parts
-    if kind not in MEDIA_KINDS | POLL_KINDS:
-        raise ValueError(f"unknown message kind {kind!r}")
-    if kind in POLL_KINDS:
-        return [(kind, text)]
-    if not media_file_id:
-        raise ValueError(f"a {kind} message needs media_file_id")
-    return message_parts(kind, text)
-
-
 def relay_lane(ticket_id: int) -> int:
     """The `chat_id` of relays about a ticket: their order, and nothing of the raiser."""
     return -(RELAY_LANES + ticket_id)
@@ -86,15 +67,6 @@ def relay_lane(ticket_id: int) -> int:
 def sealed_lane() -> int:
     """A `chat_id` for a sealed reply: nothing of its chat, no order with other rows."""
     return -(SEALED_LANES + secrets.randbelow(RELAY_LANES))
-
-
-def _dedupe_keys(dedupe_key: str | None, count: int) -> list[str | None]:
-    if dedupe_key is None:
-        return [None] * count
-    keys = [dedupe_key] if count == 1 else [f"{dedupe_key}:part{n}" for n in range(1, count + 1)]
-    if any(len(key) > DEDUPE_KEY_LENGTH for key in keys):
-        raise ValueError(f"dedupe_key is too long: {dedupe_key!r}")
-    return list(keys)
 
 
 async def enqueue(
@@ -126,36 +98,15 @@ async def enqueue(
     (`lease_owner`), who sends them at once; should it die, they return to the queue when the
     lease ends, or as soon as it starts again (`take_back`).
     """
-    parts = _parts(kind, text, media_file_id)
-    keys = _dedupe_keys(dedupe_key, len(parts))
-    if dedupe_key is not None:
-        query = select(OutboxMessage.id).where(
-            col(OutboxMessage.dedupe_key).in_([dedupe_key, f"{dedupe_key}:part1"])
-        )
-        if (await session.exec(query)).first() is not None:
-            return []
-    values: list[dict[str, Any]] = [
-        {
-            "chat_id": chat_id,
-            "route": route,
-            "member_id": member_id,
-            "broadcast_id": broadcast_id,
-            "source": source,
-            "dedupe_key": key,
-            "kind": part_kind,
-            "language": language,
-            "text": part_text,
-            "reply_markup": dict(reply_markup) if reply_markup and n == len(parts) - 1 else None,
-            "media_file_id": media_file_id if part_kind in MEDIA_KINDS else None,
-            "run_id": asks_run if n == len(parts) - 1 else None,
-            "status": OutboxStatus.QUEUED if lease_until is None else OutboxStatus.SENDING,
-            "lease_until": lease_until,
-            "lease_owner": None if lease_until is None else lease_owner,
-            "next_attempt_at": not_before or now,
-            "created_at": now,
-        }
-        for n, ((part_kind, part_text), key) in enumerate(zip(parts, keys, strict=True))
-    ]
+    queued = Queued(
+        chat_id=chat_id, member_id=member_id, text=text, kind=kind, reply_markup=reply_markup,
+        media_file_id=media_file_id, language=language, source=source, broadcast_id=broadcast_id,
+        dedupe_key=dedupe_key, not_before=not_before, route=route, asks_run=asks_run,
+        lease_until=lease_until, lease_owner=lease_owner,
+    )  # fmt: skip
+    values = queued.rows(now)
+    if dedupe_key is not None and await queued_keys(session, [dedupe_key]):
+        return []
     rows = [OutboxMessage(**row) for row in values]
     if lease_until is None:
         note_queued(session)

@@ -6,10 +6,12 @@ import asyncio
 from datetime import timedelta
 
 from conftest import ADMIN, Database, Phone, onboard
+from sqlalchemy import event
 
 from bot.app import BotApp
 from bot.domain.clock import ManualClock
 from bot.sandbox.emulator import BotAPIEmulator
+from bot.storage import repo
 from bot.storage.models import BroadcastStatus, MemberStatus, OutboxMessage
 
 
@@ -281,3 +283,35 @@ async def test_an_update_waiting_for_a_member_who_erases_their_data_still_finish
     assert "everything about you is erased" in night.new_text()
     report = (await admin.wait_for("Delivery report")).plain_text
     assert "Reached: 1 of 2 members" in report
+
+
+async def test_a_broadcast_to_many_is_queued_in_a_few_statements(
+    admin: Phone, app: BotApp, clock: ManualClock, db: Database
+) -> None:
+    """Releasing a broadcast holds the database (on SQLite, its one writer, which every
+    member's reply waits for) for a few statements, not a few per recipient."""
+    async with db.session_factory() as session:
+        for n in range(300):
+            await repo.create_member(
+                session, telegram_user_id=50_000 + n, chat_id=50_000 + n,
+                display_name=f"M{n}", language="fr" if n % 3 else "en", now=clock.now(),
+            )  # fmt: skip
+        await session.commit()
+    await schedule(admin, "2026-01-05 11:00")
+    await admin.press("Send")
+    clock.advance(timedelta(hours=2))
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(app.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        assert app.monitor is not None
+        await app.monitor.tick()
+    finally:
+        event.remove(app.engine.sync_engine, "before_cursor_execute", count)
+    queued = await db.rows(OutboxMessage)
+    assert len(queued) == 301  # the 300 and the coordinator
+    assert len({r.dedupe_key for r in queued}) == 301
+    assert len(statements) < 30, statements[:40]
