@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import functools
 import multiprocessing
+import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import ParamSpec, TypeVar
 
+WORKER_NICENESS = 10
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -47,10 +49,13 @@ class Offload:
         # spawn, not fork: a forked child copies the parent's threads' locks (aiosqlite's,
         # the lag probe's) in whatever state they were. One task per process: a large build's
         # memory goes back to the system when it ends.
+        # At a lower priority: on a machine with few cores, the bot's replies get the CPU first.
         self._pool = ProcessPoolExecutor(
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
             max_tasks_per_child=1,
+            initializer=os.nice,
+            initargs=(WORKER_NICENESS,),
         )
         return self._pool
 

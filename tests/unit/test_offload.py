@@ -7,11 +7,15 @@ from concurrent.futures.process import BrokenProcessPool
 
 import pytest
 
-from bot.services.offload import Offload
+from bot.services.offload import WORKER_NICENESS, Offload
 
 
 def where(value: int) -> tuple[int, int]:
     return os.getpid(), value * 2
+
+
+def niceness() -> int:
+    return os.nice(0)
 
 
 def die() -> None:
@@ -27,6 +31,14 @@ async def test_work_runs_in_another_process_and_a_dead_worker_is_replaced() -> N
             await offload.run(die)
         again, _ = await offload.run(where, 1)
         assert again not in (os.getpid(), pid)
+    finally:
+        offload.close()
+
+
+async def test_the_worker_yields_the_cpu_to_the_bot() -> None:
+    offload = Offload()
+    try:
+        assert await offload.run(niceness) == os.nice(0) + WORKER_NICENESS
     finally:
         offload.close()
 
