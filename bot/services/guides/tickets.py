@@ -37,12 +37,13 @@ class TicketHost:
         if ticket is None:
             return {"said": "ticket.cancelled"}
         text, handle = str(effect.params["text"]), ticket.handle
-        if effect.name == "decline":
-            return await self.move(session, member, ticket.id or 0, rules.DECLINED, text)
         if self.decisions is not None:
-            # An answer naming a decision (#D<id>) tells what was decided, and when.
+            # An answer or a reason for declining naming a decision (#D<id>) tells what was
+            # decided, and when: the raiser reads it, and "you said, we did" quotes a reason.
             t = self.catalogs.translator(member.language)
             text = await self.decisions.link(session, text, t)
+        if effect.name == "decline":
+            return await self.move(session, member, ticket.id or 0, rules.DECLINED, text)
         if await self.concerns.answer(session, coordinator=member, ticket=ticket, text=text):
             return {"said": "ticket.answer_sent", "params": {"handle": handle}}
         # Nobody will read it: say so, and show the ticket again so that it can be closed.
