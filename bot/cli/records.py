@@ -14,7 +14,7 @@ from bot.config import Settings
 
 async def _export(settings: Settings, args: argparse.Namespace) -> tuple[bytes, str, int]:
     from bot.content import load_content
-    from bot.services.export import Exports, export_policy
+    from bot.services.export import Exports, Source, export_policy
     from bot.services.offload import Offload
     from bot.services.sealing import KeyProblem, unlock
     from bot.storage import audit
@@ -31,10 +31,12 @@ async def _export(settings: Settings, args: argparse.Namespace) -> tuple[bytes, 
                 raise SystemExit(f"partnerbot: {exc}") from None
             await session.commit()
         exports = Exports(
-            policy=export_policy(settings), sealer=sealer, offload=Offload(in_process=True)
+            policy=export_policy(settings),
+            sealer=sealer,
+            offload=Offload(in_process=True),
+            source=Source.of(settings),
         )
         export = await exports.build(
-            reads=db.reads,
             writes=db.sessions,
             file_format=args.format,
             flow_id=args.flow,

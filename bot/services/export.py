@@ -12,6 +12,7 @@ keeps its group.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
@@ -31,7 +32,7 @@ from bot.services.conversations import ONBOARDING
 from bot.services.offload import Offload
 from bot.services.sealing import Sealer, Tagger
 from bot.storage import audit
-from bot.storage.db import SessionFactory
+from bot.storage.db import SessionFactory, create_engine, create_reader, create_session_factory
 from bot.storage.export import AnswerRecord, stream_answers_for_export
 from bot.storage.models import Member
 
@@ -218,17 +219,29 @@ def to_xlsx(rows: Sequence[ExportRow]) -> bytes:
 
 
 @dataclass(frozen=True)
+class Source:
+    """Where a worker process reads the answers itself: the database's address and schema."""
+
+    url: str
+    schema: str | None
+
+    @classmethod
+    def of(cls, settings: Settings) -> Source:
+        return cls(settings.database_url, settings.database_schema)
+
+
+@dataclass(frozen=True)
 class Exports:
-    """Builds exports: the answers read in batches, the file made in a worker process."""
+    """Builds exports in a worker process that reads the answers and makes the file."""
 
     policy: ExportPolicy
     sealer: Sealer
     offload: Offload
+    source: Source
 
     async def build(
         self,
         *,
-        reads: SessionFactory,
         writes: SessionFactory,
         file_format: str,
         flow_id: str | None,
@@ -241,21 +254,25 @@ class Exports:
         """Build the export from the start of the week of `since`, and record in the audit log
         who took it (and whether with longitudinal pseudonyms).
 
-        The answers are read in batches through `reads` (no write lock held), the file is made
-        off the event loop and its interpreter, and the audit entry is a short transaction of
-        `writes` of its own.
+        The worker reads the answers in batches (no write lock held) and makes the file: the
+        answers never pass through the bot's process, whose interpreter answers members. The
+        audit entry is a short transaction of `writes` of its own.
         """
         if file_format not in FORMATS:
             raise ValueError(f"unknown export format {file_format!r}")
         since = None if since is None else round_since(since)
-        answers: list[AnswerRecord] = []
-        async with reads() as session:
-            async for batch in stream_answers_for_export(session, flow_id=flow_id, since=since):
-                answers.extend(batch)
         salt = None if longitudinal else secrets.token_hex(16)
         # The worker gets the tagger only: it can make pseudonyms, never open a sealed route.
         data, rows = await self.offload.run(
-            build_file, answers, self.sealer.tagger, file_format, self.policy, salt=salt, now=now
+            build_file_from,
+            self.source,
+            flow_id,
+            since,
+            self.sealer.tagger,
+            file_format,
+            self.policy,
+            salt=salt,
+            now=now,
         )
         async with writes() as session:
             await audit.record(
@@ -279,6 +296,40 @@ class Exports:
             data=data,
             rows=rows,
         )
+
+
+def build_file_from(
+    source: Source,
+    flow_id: str | None,
+    since: datetime | None,
+    tagger: Tagger,
+    file_format: str,
+    policy: ExportPolicy,
+    *,
+    salt: str | None,
+    now: datetime,
+) -> tuple[bytes, int]:
+    """Read the answers from `source` and make the file (in a worker process, on a loop of
+    its own)."""
+    answers = asyncio.run(read_answers(source, flow_id=flow_id, since=since))
+    return build_file(answers, tagger, file_format, policy, salt=salt, now=now)
+
+
+async def read_answers(
+    source: Source, *, flow_id: str | None, since: datetime | None
+) -> list[AnswerRecord]:
+    """Every answer to export, read in batches in one snapshot."""
+    engine = create_engine(source.url, schema=source.schema)
+    reader = create_reader(engine)
+    answers: list[AnswerRecord] = []
+    try:
+        async with create_session_factory(reader)() as session:
+            async for batch in stream_answers_for_export(session, flow_id=flow_id, since=since):
+                answers.extend(batch)
+    finally:
+        await reader.dispose()
+        await engine.dispose()
+    return answers
 
 
 def build_file(

@@ -31,7 +31,7 @@ from bot.services.concerns import Concerns
 from bot.services.conversations import Conversations
 from bot.services.decisions import Decisions
 from bot.services.digests import Digests
-from bot.services.export import Exports, export_policy
+from bot.services.export import Exports, Source, export_policy
 from bot.services.filing import SealedFiling
 from bot.services.invites import Invitations
 from bot.services.objectives import Objectives
@@ -223,7 +223,12 @@ class Services:
                 content,
                 Reports(flows=content.flows, min_group=settings.report_min_group, clock=clock),
             ),
-            exports=Exports(policy=export_policy(settings), sealer=sealer, offload=Offload()),
+            exports=Exports(
+                policy=export_policy(settings),
+                sealer=sealer,
+                offload=Offload(),
+                source=Source.of(settings),
+            ),
             caucus=caucus,
             alerts=TrustAlerts(
                 content=content,

@@ -31,7 +31,6 @@ LONGITUDINAL = "longitudinal"
 async def on_export(
     message: Message,
     command: CommandObject,
-    reads: SessionFactory,
     writes: SessionFactory,
     member: Member,
     conversations: Conversations,
@@ -74,7 +73,6 @@ async def on_export(
                 responder.text("export.usage", locale=locale, value=arg)
                 return
     _send_export(
-        reads,
         writes,
         member,
         clock,
@@ -91,7 +89,6 @@ async def on_export(
 async def on_export_press(
     callback: CallbackQuery,
     callback_data: ExportChoice,
-    reads: SessionFactory,
     writes: SessionFactory,
     member: Member,
     clock: Clock,
@@ -106,11 +103,10 @@ async def on_export_press(
         return
     if isinstance(callback.message, Message):
         responder.remove_buttons(callback.message.message_id)
-    _send_export(reads, writes, member, clock, t, responder, exports, file_format, None, None)
+    _send_export(writes, member, clock, t, responder, exports, file_format, None, None)
 
 
 def _send_export(
-    reads: SessionFactory,
     writes: SessionFactory,
     member: Member,
     clock: Clock,
@@ -127,7 +123,6 @@ def _send_export(
 
     async def build_and_send() -> None:
         export = await exports.build(
-            reads=reads,
             writes=writes,
             file_format=file_format,
             flow_id=flow_id,
