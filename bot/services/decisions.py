@@ -281,22 +281,22 @@ class Decisions:
         self, session: AsyncSession, member: Member, decision_id: int, option: int
     ) -> str:
         """A button vote (changed as often as the member likes until it closes); the key to
-        answer with."""
+        answer with. Raises DecisionError when the vote cannot count."""
         decision = await store.get_decision(session, decision_id=decision_id)
         voter = await store.get_voter(session, decision_id=decision_id, member_id=_id(member))
         if decision is None or voter is None:
-            return "decisions.error.not_asked"
+            raise DecisionError("not_asked")
         if decision.status != DecisionStatus.OPEN:
-            return "decisions.error.closed"
+            raise DecisionError("closed")
         if not 0 <= option < len(decision.options):
-            return "decisions.error.not_asked"
+            raise DecisionError("not_asked")
         changed = voter.voted
         voter.voted = True
         if decision.anonymous:
             tag = self.sealer.tag(f"decision{decision_id}", _id(member))
             latest = await self._latest_revision(session, decision_id, tag)
             if changed and latest is None:
-                return "decisions.error.kept"  # its tag predates a key rotation
+                raise DecisionError("kept")  # its tag predates a key rotation
             value = {"decision": decision_id, "voter": tag, "option": option}
             value["revision"] = (latest or 0) + 1
             await self.filing.seal(session, SEALED_VOTES, value)
