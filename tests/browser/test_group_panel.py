@@ -145,10 +145,9 @@ async def test_the_group_shows_the_bots_posts_by_topic_and_votes_reach_it(
         await expect(posted).to_contain_text("Ada", timeout=WAIT_MS)
         await bot_confirmed(sandbox, await update_of(posted))
         await page.set_viewport_size({"width": 2300, "height": 1000})  # the panel and the phones
-        await save_screenshot(page, "group-panel")  # docs/img/group-panel.png
+        await save_screenshot(page, "group-panel")
 
 
-@pytest.mark.skip(reason="needs 18.3/18.4: the bot asks for poll_answer once it handles them")
 async def test_a_named_vote_reaches_the_bot_as_poll_answer(tmp_path: Path) -> None:
     # aiogram polls for the update kinds its routers handle: until decisions handle
     # poll_answer, Telegram (and the emulator) keep named votes from this bot.
