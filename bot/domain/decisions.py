@@ -27,7 +27,7 @@ Cast = tuple[int, int]  # an anonymous vote: (revision, option index)
 
 
 class DecisionError(ValueError):
-    """A proposal that cannot be made or closed as asked (`code` names why)."""
+    """A proposal that cannot be made, voted on or closed as asked (`code` names why)."""
 
     def __init__(self, code: str) -> None:
         super().__init__(code)

@@ -1,7 +1,8 @@
 """Decisions: a coordinator's proposal, its votes, one reminder, closing and the outcome.
 
 A proposal goes to a committee or an audience of members. A committee bound to a group
-(`bot.storage.groups`) gets a native poll in its decisions topic: named proposals as polls
+(`bot.storage.groups`) gets a native poll in its decisions topic (found, or replaced when
+deleted or closed, by the sender, as for every group post): named proposals as polls
 whose votes arrive as `poll_answer` (kept per member), anonymous ones as anonymous polls whose
 only data is the totals of `poll` updates. Everyone else is asked in private, with a button
 per option, and may change their vote until it closes. An anonymous vote is kept apart from
@@ -18,7 +19,7 @@ then goes to everyone asked and the group, and into the decision log (`/decision
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -53,12 +54,14 @@ from bot.storage.ballots import SEALED_VOTES
 from bot.storage.committees import list_coordinators
 from bot.storage.decision_models import Decision, DecisionStatus
 from bot.storage.group_models import CommitteeGroup, GroupPurpose
-from bot.storage.groups import group_of_committee
+from bot.storage.groups import group_of_committee, group_source
 from bot.storage.models import Committee, Member, MemberStatus
 from bot.storage.outbox_rows import Queued, enqueue_many
 
 MOMENT = "%Y-%m-%d %H:%M"
 SOURCE = "decision"
+# Group posts name their purpose: the sender finds (or replaces) the decisions topic.
+GROUP_POST = group_source(GroupPurpose.DECISIONS)
 
 
 class Decisions:
@@ -169,8 +172,7 @@ class Decisions:
                 chat_id=group.chat_id,
                 member_id=None,
                 text=outcome_text(decision, counts, t, k=self.k),
-                reply_markup=outbox_options(group),
-                source=f"{SOURCE}:{decision.id}",
+                source=GROUP_POST,
                 dedupe_key=f"decision:{decision.id}:outcome:group",
                 now=now,
             )
@@ -281,22 +283,22 @@ class Decisions:
         self, session: AsyncSession, member: Member, decision_id: int, option: int
     ) -> str:
         """A button vote (changed as often as the member likes until it closes); the key to
-        answer with."""
+        answer with. Raises DecisionError when the vote cannot count."""
         decision = await store.get_decision(session, decision_id=decision_id)
         voter = await store.get_voter(session, decision_id=decision_id, member_id=_id(member))
         if decision is None or voter is None:
-            return "decisions.error.not_asked"
+            raise DecisionError("not_asked")
         if decision.status != DecisionStatus.OPEN:
-            return "decisions.error.closed"
+            raise DecisionError("closed")
         if not 0 <= option < len(decision.options):
-            return "decisions.error.not_asked"
+            raise DecisionError("not_asked")
         changed = voter.voted
         voter.voted = True
         if decision.anonymous:
             tag = self.sealer.tag(f"decision{decision_id}", _id(member))
             latest = await self._latest_revision(session, decision_id, tag)
             if changed and latest is None:
-                return "decisions.error.kept"  # its tag predates a key rotation
+                raise DecisionError("kept")  # its tag predates a key rotation
             value = {"decision": decision_id, "voter": tag, "option": option}
             value["revision"] = (latest or 0) + 1
             await self.filing.seal(session, SEALED_VOTES, value)
@@ -467,9 +469,8 @@ class Decisions:
             reply_markup=with_options(
                 None,
                 poll={"options": option_labels(decision, t), "is_anonymous": decision.anonymous},
-                thread_id=_thread(group),
             ),
-            source=f"{SOURCE}:{decision.id}",
+            source=GROUP_POST,
             dedupe_key=f"decision:{decision.id}:poll",
             now=self.clock.now(),
         )
@@ -508,15 +509,6 @@ class Decisions:
             },
             now=self.clock.now(),
         )
-
-
-def _thread(group: CommitteeGroup) -> int | None:
-    return group.thread_for(GroupPurpose.DECISIONS)
-
-
-def outbox_options(group: CommitteeGroup) -> Mapping[str, Any] | None:
-    """Where a text to the group goes: its decisions topic, in a forum."""
-    return with_options(None, thread_id=_thread(group))
 
 
 def _id(row: Decision | Member) -> int:

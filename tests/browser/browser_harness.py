@@ -144,7 +144,9 @@ async def tap(phone: Locator, label: str, *, latest: bool = False) -> None:
     The label may carry a number ("2. Français") or a symbol ("➜ Continue") in front. With
     `latest`, the newest of several buttons with that label (earlier cards may offer it too).
     """
-    name = re.compile(rf"^(?:\d+\. |[^\w\s]+ )?{re.escape(label)}$")
+    # A "/" in the label is escaped too: Playwright passes the pattern on as a /regex/ literal.
+    escaped = re.escape(label).replace("/", r"\/")
+    name = re.compile(rf"^(?:\d+\. |[^\w\s]+ )?{escaped}$")
     buttons = phone.get_by_role("log").get_by_role("button", name=name)
     await (buttons.last if latest else buttons).click()
 

@@ -3,8 +3,8 @@ seeded forum shows what the bot posts in each topic and its polls, a persona vot
 panel (named: a poll_answer the bot receives; anonymous: totals only) and types a command
 there; a phone sends a voice note, a photo and a place; an invitation link opens on a phone.
 
-The bot of this branch does not post in groups yet (committee groups and decisions come with
-their own features), so the test speaks for it through the emulator's Bot API, as any bot may.
+The test speaks for the bot through the emulator's Bot API, as any bot may, so that the panel
+is checked apart from what the bot's own features post (tests/browser/test_group_scenario.py).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ GROUP = "Steering committee"
 
 @asynccontextmanager
 async def as_the_bot(sandbox: Sandbox) -> AsyncIterator[Bot]:
-    """The sandbox bot's own token, for what the bot of this branch does not send yet."""
+    """The sandbox bot's own token, to post what the panel is checked with."""
     server = TelegramAPIServer.from_base(sandbox.url.rstrip("/"))
     bot = Bot(
         SANDBOX_TOKEN,
@@ -124,12 +124,13 @@ async def test_the_group_shows_the_bots_posts_by_topic_and_votes_reach_it(
         named = topic(page, "decisions").get_by_role("group", name="Poll: Adopt the market plan?")
         await expect(named).to_contain_text("Poll, votes named · 0 votes", timeout=WAIT_MS)
 
-        # Marc votes from the panel; members of a named poll see his choice.
+        # Marc votes from the panel; members of a named poll see his choice, and so does the
+        # bot, which asks for poll_answer updates (its decisions keep named votes).
         await group.get_by_label("As").select_option(label="Marc")
         await named.get_by_role("button", name="Agree", exact=True).click()
         await expect(named).to_contain_text("1 vote", timeout=WAIT_MS)
         voter = named.get_by_role("list", name="Who voted").get_by_role("listitem")
-        await expect(voter).to_have_text("Marc: Agree", timeout=WAIT_MS)
+        await expect(voter).to_have_text("Marc: Agree (poll_answer)", timeout=WAIT_MS)
 
         # Of an anonymous poll, the panel (like the bot) learns the totals only.
         await bot.send_poll(chat_id, "Meet on Thursdays?", ["Yes", "No"], message_thread_id=thread)
@@ -145,13 +146,12 @@ async def test_the_group_shows_the_bots_posts_by_topic_and_votes_reach_it(
         await expect(posted).to_contain_text("Ada", timeout=WAIT_MS)
         await bot_confirmed(sandbox, await update_of(posted))
         await page.set_viewport_size({"width": 2300, "height": 1000})  # the panel and the phones
-        await save_screenshot(page, "group-panel")  # docs/img/group-panel.png
+        await save_screenshot(page, "group-panel")
 
 
-@pytest.mark.skip(reason="needs 18.3/18.4: the bot asks for poll_answer once it handles them")
 async def test_a_named_vote_reaches_the_bot_as_poll_answer(tmp_path: Path) -> None:
-    # aiogram polls for the update kinds its routers handle: until decisions handle
-    # poll_answer, Telegram (and the emulator) keep named votes from this bot.
+    # aiogram polls for the update kinds its routers handle: the decisions router handles
+    # poll_answer, so Telegram (and the emulator) pass named votes on to this bot.
     async with (
         running_sandbox(tmp_path) as sandbox,
         browser_page(tmp_path, "poll-answer") as page,

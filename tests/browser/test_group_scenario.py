@@ -1,10 +1,10 @@
 """Issue 18's sandbox scenario, clicked through in a real browser: Fatou joins through an
 invitation link opened on her phone, Ada binds the seeded committee group, Fatou raises a
-concern with a voice note, Ada puts a proposal to the committee in its group, Marc votes from
-the group panel, and the outcome reaches Fatou.
-
-The steps run in order; a step whose feature has not landed on this branch yet skips the rest
-(`pending`), naming what it waits for, so that the scenario runs as far as the bot goes today.
+concern with a voice note (the card goes to the group's tickets topic, the voice note only to
+the coordinators), Ada types /propose in the group and puts the proposal to the committee from
+her private chat, Marc and Ada vote on its poll from the group panel, and a week later Ada's
+outcome statement goes to the decisions topic and, through her answer to Fatou's ticket
+(`#D1`), reaches Fatou.
 """
 
 from __future__ import annotations
@@ -30,19 +30,6 @@ from test_concern_scenario import said
 from test_group_panel import GROUP, post_in_group, topic
 
 pytestmark = [needs_chromium, pytest.mark.slow]
-
-# The features the later steps need, and whether they are on this branch.
-LANDED = {
-    "18.2 committee groups (/bind, posts in topics)": True,
-    "18.3 decisions (/propose, polls, outcomes)": False,
-    "18.4 media in concerns (ask: media)": True,
-}
-
-
-def pending(feature: str) -> None:
-    """Skip the rest of the scenario while `feature` has not landed."""
-    if not LANDED[feature]:
-        pytest.skip(f"needs {feature}")
 
 
 async def tap_ending(phone: Locator, label: str) -> None:
@@ -97,14 +84,12 @@ async def test_invitation_concern_with_voice_note_proposal_and_outcome(tmp_path:
         posted = topic(page, "General").get_by_role("listitem").filter(has_text="/bind Steering")
         await expect(posted).to_have_count(1, timeout=WAIT_MS)
         await save_screenshot(page, "group-scenario-invited")
-        pending("18.2 committee groups (/bind, posts in topics)")
         for name in ("Digests and results", "Concerns", "Decisions"):  # one per purpose
             await expect(topic(page, name)).to_be_visible(timeout=WAIT_MS)
 
         # 3. Fatou raises a concern and adds a voice note; the committee's tickets topic gets
         # the card, without her name. Her voice would name her: it goes to the coordinators
         # privately, never to the group (nothing personal is posted there).
-        pending("18.4 media in concerns (ask: media)")
         await type_in(fatou, "Fatou", "/concern")
         await tap(fatou, "Confiance", latest=True)
         await tap(fatou, "La municipalité", latest=True)
@@ -128,21 +113,54 @@ async def test_invitation_concern_with_voice_note_proposal_and_outcome(tmp_path:
         await expect(tickets).not_to_contain_text("Fatou")
         await expect(tickets).not_to_contain_text("Voice note")
 
-        # 4. Ada proposes a decision on it in the group; Marc and Ada vote from the panel.
-        pending("18.3 decisions (/propose, polls, outcomes)")
-        await post_in_group(page, "Ada", f"/propose Drain the market square ({handle})")
-        proposal = topic(page, "Decisions").get_by_role("group", name=re.compile("Poll: Drain"))
-        await expect(proposal).to_be_visible(timeout=WAIT_MS)
+        # 4. Ada types /propose in the group: it continues in her private chat, where she puts
+        # a proposal to the committee; it comes back to the group as a named poll in the
+        # decisions topic, and Marc and Ada vote from the panel (poll_answer, to the bot).
+        await post_in_group(page, "Ada", "/propose")
+        await expect(topic(page, "General")).to_contain_text(
+            "I have written to you privately.", timeout=WAIT_MS
+        )
+        await sees(ada, "Who is the proposal put to?")
+        await tap(ada, "The committee Steering", latest=True)
+        await sees(ada, "What is proposed?")
+        await type_in(ada, "Ada", f"Drain the market square ({handle})")
+        await tap(ada, "Agree / abstain / disagree / block", latest=True)
+        await tap(ada, "In 3 day(s)", latest=True)
+        await tap(ada, "Named: I see who voted what", latest=True)
+        await tap(ada, "Put the proposal", latest=True)
+        await sees(ada, "Proposal #1 put as a poll in the committee's group (2 member(s))")
+        decisions = topic(page, "Decisions")
+        proposal = decisions.get_by_role("group", name=re.compile("Poll: #1 Drain"))
+        await expect(proposal).to_contain_text("Poll, votes named", timeout=WAIT_MS)
+        group = page.get_by_role("article", name=GROUP)
         for voter in ("Marc", "Ada"):
-            group = page.get_by_role("article", name=GROUP)
             await group.get_by_label("As").select_option(label=voter)
             await proposal.get_by_role("button", name="Agree", exact=True).click()
         voters = proposal.get_by_role("list", name="Who voted")
         await expect(voters).to_contain_text("Marc: Agree (poll_answer)", timeout=WAIT_MS)
         await expect(voters).to_contain_text("Ada: Agree (poll_answer)", timeout=WAIT_MS)
 
-        # 5. The proposal closes; its outcome is posted in the group and reaches Fatou.
+        # 5. A week on, the votes are closed; Ada writes the outcome statement, which goes to
+        # the decisions topic (and the committee); her answer to Fatou's ticket names the
+        # decision (#D1), so the outcome reaches Fatou, who was not asked.
         await page.get_by_role("button", name="+1 week").click()
-        await expect(topic(page, "Decisions")).to_contain_text("Agreed", timeout=WAIT_MS)
-        await expect(said(fatou, handle)).to_contain_text("Drain the market square")
-        await save_screenshot(page, "group-scenario")
+        await sees(ada, "Proposal #1: votes are closed. Result: passed.")
+        await tap(ada, "Write the outcome", latest=True)
+        await sees(ada, "Proposal #1: write the outcome statement")
+        await type_in(ada, "Ada", "The drains are cleared before the rains.")
+        await sees(ada, "Decision #1: the outcome went to 2 member(s)")
+        outcome = decisions.get_by_role("listitem").filter(has_text="Decision #1")
+        await expect(outcome).to_contain_text("Result: passed.", timeout=WAIT_MS)
+        await expect(outcome).to_contain_text("The drains are cleared before the rains.")
+        await tap(ada, "Answer", latest=True)
+        await sees(ada, f"Write your answer to {handle}")
+        await type_in(ada, "Ada", "See #D1.")
+        await sees(ada, f"Your answer to {handle} was passed on.")
+        answered = said(fatou, f"Réponse à votre préoccupation {handle}")
+        await expect(answered).to_contain_text("See #D1.", timeout=WAIT_MS)
+        await expect(answered).to_contain_text(
+            f"Drain the market square ({handle}): passed. The drains are cleared before the rains."
+        )
+        # The group scrolled to its tickets topic: the card, then the poll with its votes.
+        await tickets.evaluate("topic => topic.scrollIntoView({block: 'start'})")
+        await save_screenshot(page, "group-scenario")  # docs/img/group-panel.png

@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.domain.clock import ManualClock
 from bot.sandbox.emulator import BotAPIEmulator
 from bot.storage.decision_models import Decision, DecisionVote, DecisionVoter, SentPoll
-from bot.storage.group_models import GroupPurpose
+from bot.storage.group_models import CommitteeGroup, GroupPurpose
 from bot.storage.groups import bind_group, set_thread
 from bot.storage.models import AuditEntry, Ballot, Member, Schedule, ScheduleStatus
 
@@ -356,6 +356,33 @@ async def test_a_named_poll_in_the_group_records_each_members_vote(
     assert "Result: After the rains" in posted and "After the rains, then." in posted
     for phone in (amina, kofi, lena):
         await phone.wait_for("Decision #1")
+
+
+async def test_a_poll_for_a_deleted_decisions_topic_opens_a_new_one(
+    emulator: BotAPIEmulator, app: BotApp, admin: Phone, db: Database
+) -> None:
+    await water_board(emulator, app, admin)
+    chat = await bound_group(emulator, app, AMINA, KOFI, LENA, forum=True)
+    [group] = await db.rows(CommitteeGroup)
+    gone = group.thread_for(GroupPurpose.DECISIONS)
+    assert gone is not None
+    emulator.set_topic(chat, gone, deleted=True)  # someone deletes the decisions topic
+
+    await propose(
+        admin,
+        "The committee Water board",
+        f">{QUESTION}",
+        "Agree / abstain",
+        "In 3 day(s)",
+        "Named",
+    )
+    await admin.press("Put the proposal")
+    await poll_in(emulator, app, chat)
+    [poll] = [m for m in emulator.messages(chat) if m.kind == "poll"]
+    [group] = await db.rows(CommitteeGroup)
+    fresh = group.thread_for(GroupPurpose.DECISIONS)
+    assert fresh is not None and fresh != gone and poll.thread_id == fresh
+    assert [t["name"] for t in emulator.topics(chat)] == ["Decisions"]
 
 
 async def test_an_anonymous_poll_keeps_no_voter(

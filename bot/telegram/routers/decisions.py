@@ -8,6 +8,7 @@ from aiogram import Router
 from aiogram.types import CallbackQuery, Message, Poll, PollAnswer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain.decisions import DecisionError
 from bot.i18n import Translator
 from bot.services.decisions import Decisions
 from bot.storage.models import Member
@@ -29,9 +30,12 @@ async def on_vote(
     if member is None:
         responder.answer_callback(callback, t("chat.closed"))
         return
-    said = await decisions.vote(session, member, callback_data.decision_id, callback_data.option)
-    if said.startswith("decisions.error"):
-        responder.answer_callback(callback, t(said), alert=True)
+    try:
+        said = await decisions.vote(
+            session, member, callback_data.decision_id, callback_data.option
+        )
+    except DecisionError as exc:
+        responder.answer_callback(callback, t(f"decisions.error.{exc.code}"), alert=True)
         return
     decision = await decisions.get(session, callback_data.decision_id)
     chosen = decisions.option_label(decision, callback_data.option, t)
