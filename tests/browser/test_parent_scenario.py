@@ -39,6 +39,11 @@ async def test_a_parent_check_and_a_briefing_pack(tmp_path: Path) -> None:
         await onboard_in_english(priya, "Priya", "Private company", "Lakeside Water Ltd")
 
         # Ada: the parent check every day at midnight, for a day, to partners' representatives.
+        # She pauses the weekly trust pulse (#1) first: on a Sunday, "+1 day" below would make it
+        # due too, and Priya, in that conversation, would get the check only after it.
+        await type_in(ada, "Ada", "/schedules")
+        await tap(ada, "Pause #1", latest=True)
+        await sees(ada, "Schedule #1 is paused")
         await type_in(ada, "Ada", "/schedules")
         await tap(ada, "New schedule", latest=True)
         await tap(ada, "Ties to your organisation", latest=True)
