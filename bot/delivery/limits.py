@@ -13,7 +13,6 @@ one burst.
 from __future__ import annotations
 
 import math
-from collections import Counter
 from dataclasses import dataclass, field
 
 BACKOFF_BASE_S = 2.0
@@ -79,7 +78,6 @@ class Pacer:
     group_per_min: float
     _global: Window = field(init=False)
     _chats: dict[int, Window] = field(default_factory=dict, init=False)
-    _taken: Counter[int] = field(default_factory=Counter, init=False)
 
     def __post_init__(self) -> None:
         if min(self.global_per_s, self.chat_per_s, self.group_per_min) <= 0:
@@ -109,17 +107,14 @@ class Pacer:
         """A send to `chat_id` starts at `now` (at or after `ready_at`)."""
         self._global.start(now)
         self._chat(chat_id).start(now)
-        self._taken[chat_id] += 1
 
     def answered(self, chat_id: int, now: float) -> None:
         """The send to `chat_id` taken earlier was answered (or failed) at `now`."""
-        if self._taken[chat_id] <= 0:
+        window = self._chats.get(chat_id)
+        if window is None or window.in_flight <= 0:
             raise ValueError(f"no send to chat {chat_id} in flight")
-        self._taken[chat_id] -= 1
-        if not self._taken[chat_id]:
-            del self._taken[chat_id]
         self._global.answered(now)
-        self._chat(chat_id).answered(now)
+        window.answered(now)
 
     def busy_chats(self, now: float, horizon: float) -> dict[int, float]:
         """Chats not free before `now + horizon`, with when they will be; forgets idle chats."""

@@ -387,20 +387,18 @@ class Decisions:
         return reminded
 
     async def _remind(self, session: AsyncSession, decision: Decision, now: datetime) -> int:
-        sent = 0
         in_group = decision.poll_outbox_id is not None
+        key = "decisions.reminder_group" if in_group else "decisions.reminder"
+        reminders = []
         for member in await store.to_remind(session, decision_id=_id(decision)):
             if self.rule.quiet(now, member.time_zone):
                 continue
             if await repo.get_running_run(session, member_id=_id(member)) is not None:
                 continue
-            key = "decisions.reminder_group" if in_group else "decisions.reminder"
-            await enqueue_many(
-                session, [self._ask(decision, member, key, buttons=not in_group)], now=now
-            )
+            reminders.append(self._ask(decision, member, key, buttons=not in_group))
             await store.mark_reminded(session, decision_id=_id(decision), member_id=_id(member))
-            sent += 1
-        return sent
+        await enqueue_many(session, reminders, now=now)
+        return len(reminders)
 
     # -- internals --------------------------------------------------------------------------
 

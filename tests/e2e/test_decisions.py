@@ -231,8 +231,21 @@ async def test_a_named_proposal_in_private_is_voted_reminded_closed_and_decided(
     assert actions == ["decision.proposed", "decision.decided"]
 
 
-async def test_a_ticket_answer_names_a_decision(
-    emulator: BotAPIEmulator, app: BotApp, admin: Phone, clock: ManualClock
+@pytest.mark.parametrize(
+    ("press", "typed", "told"),
+    [
+        ("Answer", "See #D1.", "See #D1."),
+        ("Decline", "The committee chose March, see #D1.", "was declined"),
+    ],
+)
+async def test_a_ticket_answer_or_decline_names_a_decision(
+    emulator: BotAPIEmulator,
+    app: BotApp,
+    admin: Phone,
+    clock: ManualClock,
+    press: str,
+    typed: str,
+    told: str,
 ) -> None:
     amina = await person(emulator, app, AMINA, "Amina")
     await committee(admin, AMINA)
@@ -260,41 +273,10 @@ async def test_a_ticket_answer_names_a_decision(
     await amina.press("Give my name")
     await go_on_without_media(amina)
     new = await admin.wait_for("New concern")
-    await admin.press("Answer", message=new)
-    await admin.send("See #D1.")
-    answer = (await amina.wait_for("See #D1.")).plain_text
-    assert f"(Decided on 2026-01-06: {QUESTION}: passed. Repaving starts in March.)" in answer
-
-
-async def test_a_ticket_declined_because_of_a_decision_names_it(
-    emulator: BotAPIEmulator, app: BotApp, admin: Phone, clock: ManualClock
-) -> None:
-    amina = await person(emulator, app, AMINA, "Amina")
-    await committee(admin, AMINA)
-    await quiet_checkins(app)
-    await propose(
-        admin, "The committee Water board", f">{QUESTION}", "Agree / abstain", "In 1 day(s)",
-        "Named",
-    )  # fmt: skip
-    await admin.press("Put the proposal")
-    await amina.wait_for("Proposal #1")
-    await amina.press("Agree")
-    clock.advance(timedelta(days=1, minutes=1))
-    await tick(app)
-    await admin.send("/decide 1")
-    await admin.send("Repaving starts in March.")
-
-    await amina.send("/concern")
-    for label in ("Trust", "The municipality", "Urgent"):
-        await amina.press(f". {label}")
-    await amina.send("Pave the market road this month.")
-    await amina.press("Give my name")
-    await go_on_without_media(amina)
-    new = await admin.wait_for("New concern")
-    await admin.press("Decline", message=new)
-    await admin.send("The committee chose March, see #D1.")
-    declined = (await amina.wait_for("was declined")).plain_text
-    assert f"(Decided on 2026-01-06: {QUESTION}: passed. Repaving starts in March.)" in declined
+    await admin.press(press, message=new)
+    await admin.send(typed)
+    said = (await amina.wait_for(told)).plain_text
+    assert f"(Decided on 2026-01-06: {QUESTION}: passed. Repaving starts in March.)" in said
 
 
 async def test_a_named_poll_in_the_group_records_each_members_vote(
