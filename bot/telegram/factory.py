@@ -23,6 +23,7 @@ from bot.services.guides import build_guides
 from bot.services.sealing import Sealer
 from bot.storage.db import SessionFactory
 from bot.telegram.attempts import UpdateAttempts
+from bot.telegram.context import UpdateContext
 from bot.telegram.group_chats import GroupChats
 from bot.telegram.middlewares import (
     ChatOrder,
@@ -151,6 +152,7 @@ def build_dispatcher(
     dispatcher.update.outer_middleware(MemberContext(conversations, catalogs))
     dispatcher.update.outer_middleware(MemberLocale(conversations, catalogs))
     dispatcher.update.outer_middleware(GroupChats())
+    dispatcher.update.outer_middleware(UpdateContext())
     dispatcher.include_routers(*get_routers())
     return dispatcher
 

@@ -4,31 +4,23 @@ from __future__ import annotations
 
 from aiogram import Router
 from aiogram.types import CallbackQuery, Message
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.engine import MediaInput, PressInput, TextInput
 from bot.domain.media import MediaItem
-from bot.i18n import Translator
-from bot.services.conversations import Conversations, UserRef
-from bot.storage.models import Member
+from bot.services.conversations import Conversations
 from bot.telegram.callbacks import Answer
+from bot.telegram.context import Context
 from bot.telegram.filters import HasText, PrivateChat
-from bot.telegram.render import Responder
 
 
 async def on_press(
-    callback: CallbackQuery,
-    callback_data: Answer,
-    session: AsyncSession,
-    user: UserRef,
-    member: Member | None,
-    conversations: Conversations,
-    responder: Responder,
+    callback: CallbackQuery, callback_data: Answer, ctx: Context, conversations: Conversations
 ) -> None:
     """A button of a question was pressed."""
+    responder = ctx.responder
     event = PressInput(node_id=callback_data.node_id, value=callback_data.value)
     outcome = await conversations.answer(
-        session, user=user, member=member, event=event, run_id=callback_data.run_id
+        ctx.session, user=ctx.user, member=ctx.member, event=event, run_id=callback_data.run_id
     )
     if outcome.closed:
         responder.answer_callback(callback, responder.translator(outcome)("chat.closed"))
@@ -42,34 +34,20 @@ async def on_press(
     responder.show(outcome, edit_message_id=None if message is None else message.message_id)
 
 
-async def on_text(
-    message: Message,
-    session: AsyncSession,
-    user: UserRef,
-    member: Member | None,
-    conversations: Conversations,
-    responder: Responder,
-) -> None:
+async def on_text(message: Message, ctx: Context, conversations: Conversations) -> None:
     """Typed text answers the open question."""
-    event = TextInput(text=message.text or "")
-    await _sent(message, event, session, user, member, conversations, responder)
+    await _sent(message, TextInput(text=message.text or ""), ctx, conversations)
 
 
 async def _sent(
-    message: Message,
-    event: TextInput | MediaInput,
-    session: AsyncSession,
-    user: UserRef,
-    member: Member | None,
-    conversations: Conversations,
-    responder: Responder,
+    message: Message, event: TextInput | MediaInput, ctx: Context, conversations: Conversations
 ) -> None:
     outcome = await conversations.answer(
-        session, user=user, member=member, event=event, message_id=message.message_id
+        ctx.session, user=ctx.user, member=ctx.member, event=event, message_id=message.message_id
     )
     if outcome.stale_buttons is not None:
-        responder.remove_buttons(outcome.stale_buttons)
-    responder.show(outcome)
+        ctx.responder.remove_buttons(outcome.stale_buttons)
+    ctx.responder.show(outcome)
 
 
 def media_item(message: Message) -> MediaItem:
@@ -87,33 +65,24 @@ def media_item(message: Message) -> MediaItem:
     return MediaItem(str(message.content_type))
 
 
-async def on_other_content(
-    message: Message,
-    session: AsyncSession,
-    user: UserRef,
-    member: Member | None,
-    conversations: Conversations,
-    locale: str,
-    responder: Responder,
-) -> None:
+async def on_other_content(message: Message, ctx: Context, conversations: Conversations) -> None:
     """Voice notes, photos, places answer a media question; anything a question does not take
     (a sticker, say) is refused politely and the question asked again."""
-    if member is None:
-        responder.text("chat.unsupported", locale=locale)
+    if ctx.member is None:
+        ctx.responder.text("chat.unsupported", locale=ctx.locale)
         return
-    event = MediaInput(item=media_item(message))
-    await _sent(message, event, session, user, member, conversations, responder)
+    await _sent(message, MediaInput(item=media_item(message)), ctx, conversations)
 
 
-async def on_unknown_press(callback: CallbackQuery, t: Translator, responder: Responder) -> None:
+async def on_unknown_press(callback: CallbackQuery, ctx: Context) -> None:
     """A button no handler knows (an old keyboard, forged data): answered, so that the phone
     stops waiting."""
-    responder.answer_callback(callback, t("chat.unknown_button"))
+    ctx.responder.answer_callback(callback, ctx.t("chat.unknown_button"))
 
 
-async def on_edit(message: Message, locale: str, responder: Responder) -> None:
+async def on_edit(message: Message, ctx: Context) -> None:
     """An edited message: what was sent is what counts, so say how to change an answer."""
-    responder.text("chat.edit_not_read", locale=locale)
+    ctx.responder.text("chat.edit_not_read", locale=ctx.locale)
 
 
 def create_router() -> Router:

@@ -17,10 +17,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.guides.proxy import NO_LANGUAGE, Proxy
 from bot.services import proxy
-from bot.services.conversations import Conversations, UserRef
+from bot.services.conversations import Conversations
 from bot.storage.models import FlowRun, Member, RunStatus
 from bot.telegram.access import is_coordinator
 from bot.telegram.callbacks import Answer, GuidedStep
+from bot.telegram.context import Context
 from bot.telegram.filters import PlainText, PrivateChat
 from bot.telegram.render import Responder
 from bot.telegram.routers import conversation
@@ -54,33 +55,27 @@ class HasProxyRun(Filter):
 
 async def on_answer_text(
     message: Message,
-    session: AsyncSession,
-    user: UserRef,
+    ctx: Context,
     member: Member,
     conversations: Conversations,
-    responder: Responder,
     proxy_run: FlowRun,
 ) -> None:
     """A typed answer for the person; once the questionnaire is done, offer the next one."""
-    await conversation.on_text(message, session, user, member, conversations, responder)
-    await _answered(session, member, conversations, responder, proxy_run)
+    await conversation.on_text(message, ctx, conversations)
+    await _answered(ctx.session, member, conversations, ctx.responder, proxy_run)
 
 
 async def on_answer_press(
     callback: CallbackQuery,
     callback_data: Answer,
-    session: AsyncSession,
-    user: UserRef,
+    ctx: Context,
     member: Member,
     conversations: Conversations,
-    responder: Responder,
     proxy_run: FlowRun,
 ) -> None:
     """A pressed answer for the person; once the questionnaire is done, offer the next one."""
-    await conversation.on_press(
-        callback, callback_data, session, user, member, conversations, responder
-    )
-    await _answered(session, member, conversations, responder, proxy_run)
+    await conversation.on_press(callback, callback_data, ctx, conversations)
+    await _answered(ctx.session, member, conversations, ctx.responder, proxy_run)
 
 
 async def _answered(
