@@ -25,7 +25,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import SelectOfScalar
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from bot.storage.models import (
     Answer,
@@ -317,19 +317,25 @@ def _note_prompt() -> Update:
     )
 
 
+@functools.cache
+def _question_query() -> Select[int | None, str]:
+    """`question_in_outbox`'s query, built once; `run_id` is bound when it runs."""
+    pending = (OutboxStatus.QUEUED, OutboxStatus.SENDING)
+    return (
+        select(col(OutboxMessage.id), col(OutboxMessage.status))
+        .where(col(OutboxMessage.run_id) == bindparam("run_id"))
+        .where(col(OutboxMessage.status).in_(pending))
+        .order_by(col(OutboxMessage.id).desc())
+        .limit(1)
+    )
+
+
 async def question_in_outbox(
     session: AsyncSession, *, run_id: int
 ) -> tuple[int, OutboxStatus] | None:
     """The id and status of a message asking the run's open question that is still in the
     outbox (queued or being sent), or None when none is."""
-    pending = (OutboxStatus.QUEUED, OutboxStatus.SENDING)
-    query = (
-        select(col(OutboxMessage.id), col(OutboxMessage.status))
-        .where(col(OutboxMessage.run_id) == run_id, col(OutboxMessage.status).in_(pending))
-        .order_by(col(OutboxMessage.id).desc())
-        .limit(1)
-    )
-    found = (await session.exec(query)).first()
+    found = (await session.exec(_question_query(), params={"run_id": run_id})).first()
     if found is None or found[0] is None:
         return None
     return found[0], OutboxStatus(found[1])
