@@ -9,24 +9,17 @@ from aiogram.enums import ChatAction
 from aiogram.types import Message
 
 from bot.domain.clock import Clock
-from bot.i18n import Translator
 from bot.services.parent_ties import ParentTies
 from bot.storage.db import SessionFactory
-from bot.storage.models import Member
+from bot.telegram.context import Context
 from bot.telegram.filters import PrivateChat, command
-from bot.telegram.render import Responder
 
 
 async def on_brief(
-    message: Message,
-    member: Member | None,
-    reads: SessionFactory,
-    parent_ties: ParentTies,
-    clock: Clock,
-    t: Translator,
-    responder: Responder,
+    message: Message, ctx: Context, reads: SessionFactory, parent_ties: ParentTies, clock: Clock
 ) -> None:
     """Send the member's briefing pack as a photo, with its figures as the caption."""
+    member, t, responder = ctx.member, ctx.t, ctx.responder
     if member is None or not parent_ties.representative(member):
         responder.text("parent.brief.not_representative", locale=t.locale)
         return

@@ -13,7 +13,6 @@ import re
 
 from aiogram import F, Router
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.broadcasts import DEFAULT
 from bot.i18n import Translator
@@ -21,8 +20,8 @@ from bot.services.broadcasts import Broadcasts, Progress
 from bot.storage.models import BroadcastStatus, Member
 from bot.telegram.access import Coordinator, refuse
 from bot.telegram.callbacks import BroadcastStep
+from bot.telegram.context import Context
 from bot.telegram.filters import PrivateChat, command
-from bot.telegram.render import Responder
 
 log = logging.getLogger(__name__)
 CHECKED, UNCHECKED = "☑", "☐"
@@ -56,18 +55,12 @@ def _strip_tags(text: str) -> str:
     return re.sub(r"<[^>]+>", "", text)
 
 
-async def on_list(
-    message: Message,
-    session: AsyncSession,
-    broadcasts: Broadcasts,
-    t: Translator,
-    responder: Responder,
-) -> None:
+async def on_list(message: Message, ctx: Context, broadcasts: Broadcasts) -> None:
     """Recent broadcasts with their figures; scheduled ones can be cancelled."""
-    locale = t.locale
-    recent = await broadcasts.recent(session)
+    t = ctx.t
+    recent = await broadcasts.recent(ctx.session)
     if not recent:
-        responder.text("broadcast.none_yet", locale=locale)
+        ctx.responder.text("broadcast.none_yet", locale=ctx.locale)
         return
     lines = [describe(p, t) for p in recent]
     rows = [
@@ -80,26 +73,24 @@ async def on_list(
         for p in recent
         if p.broadcast.status == BroadcastStatus.SCHEDULED
     ]
-    responder.send("\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows) if rows else None)
+    markup = InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+    ctx.responder.send("\n".join(lines), markup)
 
 
 async def on_cancel_scheduled(
     callback: CallbackQuery,
     callback_data: BroadcastStep,
-    session: AsyncSession,
+    ctx: Context,
     member: Member,
     broadcasts: Broadcasts,
-    t: Translator,
-    responder: Responder,
 ) -> None:
     """Cancel a scheduled broadcast from /broadcasts."""
-    locale = t.locale
     broadcast_id = int(callback_data.arg) if callback_data.arg.isdigit() else 0
-    cancelled = await broadcasts.cancel(session, broadcast_id=broadcast_id, actor=member)
+    cancelled = await broadcasts.cancel(ctx.session, broadcast_id=broadcast_id, actor=member)
     key = "broadcast.cancelled_scheduled" if cancelled else "broadcast.too_late"
-    responder.answer_callback(callback, t(key, id=broadcast_id))
+    ctx.responder.answer_callback(callback, ctx.t(key, id=broadcast_id))
     if cancelled:
-        responder.text("broadcast.cancelled_scheduled", locale=locale, id=broadcast_id)
+        ctx.responder.text("broadcast.cancelled_scheduled", locale=ctx.locale, id=broadcast_id)
 
 
 def create_router() -> Router:

@@ -11,20 +11,19 @@ import html
 
 from aiogram import F, Router
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import concerns as rules
 from bot.domain.guided import Effect
 from bot.domain.guides.reply import ReplyToTicket
 from bot.domain.guides.ticket import AnswerTicket
-from bot.i18n import Translator
 from bot.services.concerns import Concerns, actions_keyboard, coordinator_button, describe
 from bot.services.guided import Guides
 from bot.storage.models import Member, Ticket
 from bot.telegram.access import Coordinator, refuse
 from bot.telegram.callbacks import TicketAction, TicketReply
+from bot.telegram.context import Context
 from bot.telegram.filters import PrivateChat, command
-from bot.telegram.render import Responder, markup
+from bot.telegram.render import markup
 from bot.telegram.routers import guided
 
 STATUS_OF_ACTION = {"discussed": rules.DISCUSSED, "agreed": rules.AGREED, "done": rules.DONE}
@@ -37,28 +36,20 @@ def _preview(text: str) -> str:
     return html.escape(flat if len(flat) <= PREVIEW else flat[: PREVIEW - 1] + "…")
 
 
-async def _show_card(
-    responder: Responder, session: AsyncSession, concerns: Concerns, ticket: Ticket, t: Translator
-) -> None:
-    text = await concerns.card(session, ticket, t)
-    responder.send(text, markup(actions_keyboard(ticket, t)))
+async def _show_card(ctx: Context, concerns: Concerns, ticket: Ticket) -> None:
+    text = await concerns.card(ctx.session, ticket, ctx.t)
+    ctx.responder.send(text, markup(actions_keyboard(ticket, ctx.t)))
 
 
 # -- coordinators ---------------------------------------------------------------------------
 
 
-async def on_tickets(
-    message: Message,
-    session: AsyncSession,
-    concerns: Concerns,
-    t: Translator,
-    responder: Responder,
-) -> None:
+async def on_tickets(message: Message, ctx: Context, concerns: Concerns) -> None:
     """/tickets: the open tickets, each with a button to open it."""
-    locale = t.locale
-    tickets = await concerns.open_tickets(session)
+    t = ctx.t
+    tickets = await concerns.open_tickets(ctx.session)
     if not tickets:
-        responder.text("ticket.none_open", locale=locale)
+        ctx.responder.text("ticket.none_open", locale=ctx.locale)
         return
     shown = tickets[:LIST_LIMIT]
     lines = [t("ticket.list_header", count=len(tickets))]
@@ -73,21 +64,20 @@ async def on_tickets(
         ]
         for ticket in shown
     ]
-    responder.send("\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows))
+    ctx.responder.send("\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows))
 
 
 async def on_ticket_press(
     callback: CallbackQuery,
     callback_data: TicketAction,
-    session: AsyncSession,
+    ctx: Context,
     member: Member,
     concerns: Concerns,
     guides: Guides,
-    t: Translator,
-    responder: Responder,
 ) -> None:
     """A coordinator's button on a ticket: show, a step, or answer and decline (the guided
     `AnswerTicket`: the coordinator's next message)."""
+    session, t, responder = ctx.session, ctx.t, ctx.responder
     locale, action = t.locale, callback_data.action
     ticket = await concerns.get(session, callback_data.ticket_id)
     if ticket is None:
@@ -95,7 +85,7 @@ async def on_ticket_press(
         return
     responder.answer_callback(callback)
     if action == "show":
-        await _show_card(responder, session, concerns, ticket, t)
+        await _show_card(ctx, concerns, ticket)
     elif action in ("answer", "decline"):
         if action == "decline" and not rules.can_move(ticket.status, rules.DECLINED):
             responder.text("ticket.error.closed", locale=locale, handle=ticket.handle)
@@ -113,22 +103,12 @@ async def on_ticket_press(
 # -- raisers --------------------------------------------------------------------------------
 
 
-async def on_my_concerns(
-    message: Message,
-    session: AsyncSession,
-    member: Member | None,
-    concerns: Concerns,
-    locale: str,
-    responder: Responder,
-) -> None:
+async def on_my_concerns(message: Message, ctx: Context, concerns: Concerns) -> None:
     """/concerns: the member's own tickets by handle, with where each stands."""
-    if member is None:
-        responder.text("concern.none_yet", locale=locale)
-        return
-    t = responder.catalogs.translator(locale)
-    tickets = await concerns.raised_by(session, member=member)
+    t, responder = ctx.t, ctx.responder
+    tickets = [] if ctx.member is None else await concerns.raised_by(ctx.session, member=ctx.member)
     if not tickets:
-        responder.text("concern.none_yet", locale=locale)
+        responder.text("concern.none_yet", locale=ctx.locale)
         return
     lines = [t("concern.mine_header")]
     for ticket in tickets:
@@ -152,19 +132,17 @@ async def on_my_concerns(
 async def on_reply_press(
     callback: CallbackQuery,
     callback_data: TicketReply,
-    session: AsyncSession,
-    member: Member | None,
+    ctx: Context,
     guides: Guides,
-    t: Translator,
-    responder: Responder,
 ) -> None:
     """The raiser's Reply button: their next message goes to the coordinators (the guided
     `ReplyToTicket`, which keeps the ticket sealed and checks it is theirs)."""
-    if member is None:
-        responder.answer_callback(callback, t("chat.closed"))
+    if ctx.member is None:
+        ctx.responder.answer_callback(callback, ctx.t("chat.closed"))
         return
-    shown = await guides.begin(session, member, ReplyToTicket.kind, str(callback_data.ticket_id))
-    guided.render(responder, guides, shown, t, callback, keep_pressed=True)
+    ticket_id = str(callback_data.ticket_id)
+    shown = await guides.begin(ctx.session, ctx.member, ReplyToTicket.kind, ticket_id)
+    guided.render(ctx.responder, guides, shown, ctx.t, callback, keep_pressed=True)
 
 
 def create_router() -> Router:

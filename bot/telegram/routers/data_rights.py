@@ -5,34 +5,23 @@ from __future__ import annotations
 
 from aiogram import Router
 from aiogram.types import Message
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.clock import Clock
 from bot.services import data_rights
 from bot.services.sealing import Sealer
-from bot.storage.models import Member
+from bot.telegram.context import Context
 from bot.telegram.filters import PrivateChat, command
-from bot.telegram.render import Responder
 
 
-async def on_mydata(
-    message: Message,
-    session: AsyncSession,
-    member: Member | None,
-    sealer: Sealer,
-    clock: Clock,
-    locale: str,
-    responder: Responder,
-) -> None:
+async def on_mydata(message: Message, ctx: Context, sealer: Sealer, clock: Clock) -> None:
     """Send the member a JSON file of all that is stored about them."""
-    if member is None:
-        responder.text("mydata.nothing", locale=locale)
+    if ctx.member is None:
+        ctx.responder.text("mydata.nothing", locale=ctx.locale)
         return
     data = await data_rights.export_member_data(
-        session, member=member, sealer=sealer, now=clock.now()
+        ctx.session, member=ctx.member, sealer=sealer, now=clock.now()
     )
-    t = responder.catalogs.translator(locale)
-    responder.document(data, "partnerbot-my-data.json", caption=t("mydata.caption"))
+    ctx.responder.document(data, "partnerbot-my-data.json", caption=ctx.t("mydata.caption"))
 
 
 def create_router() -> Router:

@@ -4,29 +4,22 @@ from __future__ import annotations
 
 from aiogram import Router
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.i18n import Catalogs
-from bot.services.conversations import Conversations, UserRef
-from bot.storage.models import Member
+from bot.services.conversations import Conversations
 from bot.telegram.callbacks import LanguageChoice
+from bot.telegram.context import Context
 from bot.telegram.filters import command
-from bot.telegram.render import Responder
 
 
 async def on_language(
-    message: Message,
-    session: AsyncSession,
-    user: UserRef,
-    member: Member | None,
-    conversations: Conversations,
-    catalogs: Catalogs,
-    locale: str,
-    responder: Responder,
+    message: Message, ctx: Context, conversations: Conversations, catalogs: Catalogs
 ) -> None:
     """Offer every shipped language, each named in itself."""
-    if member is None:
-        responder.show(await conversations.start_command(session, user=user, member=None))
+    if ctx.member is None:
+        ctx.responder.show(
+            await conversations.start_command(ctx.session, user=ctx.user, member=None)
+        )
         return
     buttons = [
         [
@@ -38,24 +31,23 @@ async def on_language(
         for code in catalogs.locales
     ]
     markup = InlineKeyboardMarkup(inline_keyboard=buttons)
-    responder.text("cmd.language.choose", locale=locale, markup=markup)
+    ctx.responder.text("cmd.language.choose", locale=ctx.locale, markup=markup)
 
 
 async def on_language_chosen(
     callback: CallbackQuery,
     callback_data: LanguageChoice,
-    session: AsyncSession,
-    user: UserRef,
-    member: Member | None,
+    ctx: Context,
     conversations: Conversations,
-    responder: Responder,
 ) -> None:
     """Switch the language and ask the open question again in it."""
-    code = callback_data.code
+    code, member, responder = callback_data.code, ctx.member, ctx.responder
     if member is None or code not in conversations.locales:
         responder.answer_callback(callback)
         return
-    outcome = await conversations.set_language(session, user=user, member=member, locale=code)
+    outcome = await conversations.set_language(
+        ctx.session, user=ctx.user, member=member, locale=code
+    )
     responder.answer_callback(callback)
     responder.show(outcome)
 

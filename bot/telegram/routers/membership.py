@@ -6,26 +6,23 @@ import logging
 
 from aiogram import Router
 from aiogram.types import ChatMemberUpdated
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.champions import LEFT
 from bot.domain.clock import Clock
 from bot.services.champions import Champions
 from bot.storage import repo
-from bot.storage.models import Member, MemberStatus
+from bot.storage.models import MemberStatus
+from bot.telegram.context import Context
 
 log = logging.getLogger(__name__)
 GONE = {"kicked", "left"}
 
 
 async def on_my_chat_member(
-    event: ChatMemberUpdated,
-    session: AsyncSession,
-    member: Member | None,
-    clock: Clock,
-    champions: Champions | None = None,
+    event: ChatMemberUpdated, ctx: Context, clock: Clock, champions: Champions | None = None
 ) -> None:
     """Follow the member's block / unblock of the bot in their private chat."""
+    session, member = ctx.session, ctx.member
     if member is None or event.chat.type != "private":
         return
     new = event.new_chat_member.status

@@ -20,8 +20,8 @@ from bot.services.reports import KINDS, Reports, parse_since
 from bot.storage.db import SessionFactory
 from bot.telegram.access import Coordinator, refuse
 from bot.telegram.callbacks import ReportChoice
+from bot.telegram.context import Context
 from bot.telegram.filters import PrivateChat, command
-from bot.telegram.render import Responder
 
 EVERY = "all"
 CAPTION_LIMIT = 1024  # Telegram's, for a photo's caption
@@ -42,16 +42,15 @@ def _choices(t: Translator) -> InlineKeyboardMarkup:
 async def on_report(
     message: Message,
     command: CommandObject,
+    ctx: Context,
     reads: SessionFactory,
     reports: Reports,
-    t: Translator,
-    responder: Responder,
 ) -> None:
     """Offer the reports, or send the one (or all) the command names."""
-    locale = t.locale
+    locale = ctx.locale
     args = (command.args or "").split()
     if not args:
-        responder.text("report.choose", locale=locale, markup=_choices(t))
+        ctx.responder.text("report.choose", locale=locale, markup=_choices(ctx.t))
         return
     kinds: tuple[str, ...] = KINDS
     since = None
@@ -64,39 +63,38 @@ async def on_report(
             try:
                 since = parse_since(arg)
             except ValueError:
-                responder.text("report.usage", locale=locale, value=arg)
+                ctx.responder.text("report.usage", locale=locale, value=arg)
                 return
-    _send(reads, reports, t, responder, kinds, since)
+    _send(ctx, reads, reports, kinds, since)
 
 
 async def on_report_press(
     callback: CallbackQuery,
     callback_data: ReportChoice,
+    ctx: Context,
     reads: SessionFactory,
     reports: Reports,
-    t: Translator,
-    responder: Responder,
 ) -> None:
     """A report button of /report."""
     choice = callback_data.kind
-    responder.answer_callback(callback)
+    ctx.responder.answer_callback(callback)
     if choice not in (*KINDS, EVERY):
         return
     if isinstance(callback.message, Message):
-        responder.remove_buttons(callback.message.message_id)
-    _send(reads, reports, t, responder, KINDS if choice == EVERY else (choice,), None)
+        ctx.responder.remove_buttons(callback.message.message_id)
+    _send(ctx, reads, reports, KINDS if choice == EVERY else (choice,), None)
 
 
 def _send(
+    ctx: Context,
     reads: SessionFactory,
     reports: Reports,
-    t: Translator,
-    responder: Responder,
     kinds: tuple[str, ...],
     since: datetime | None,
 ) -> None:
     """Build and send the reports once the update committed: members' answers never wait for
     a report's reading and drawing."""
+    t, responder = ctx.t, ctx.responder
 
     async def build_and_send() -> None:
         for part in await reports.build(reads, kinds=kinds, since=since, words=t):

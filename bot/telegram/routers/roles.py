@@ -5,18 +5,16 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.filters import CommandObject
 from aiogram.types import Message
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.champions import DEMOTED
 from bot.domain.clock import Clock
 from bot.domain.ids import parse_telegram_id
-from bot.i18n import Translator
 from bot.services.champions import Champions
 from bot.storage import audit, repo
 from bot.storage.models import Member, MemberRole
 from bot.telegram.access import Admin, refuse
+from bot.telegram.context import Context
 from bot.telegram.filters import command
-from bot.telegram.render import Responder
 
 GRANTABLE = {MemberRole.COORDINATOR.value, MemberRole.ADMIN.value}
 # How much of a mistyped id is repeated back.
@@ -26,15 +24,14 @@ ID_SHOWN = 40
 async def on_change_role(
     message: Message,
     command: CommandObject,
-    session: AsyncSession,
+    ctx: Context,
     member: Member,
     clock: Clock,
-    t: Translator,
-    responder: Responder,
     champions: Champions | None = None,
 ) -> None:
     """`/promote <telegram id> [coordinator|admin]`, or `/demote <telegram id>`: back to a
     plain member (coordinators hear of a key person's)."""
+    session, t, responder = ctx.session, ctx.t, ctx.responder
     promote = command.command.lower() == "promote"
     locale = t.locale
     args = (command.args or "").split()

@@ -7,20 +7,17 @@ grants nothing.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from aiogram import F, Router
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.clock import Clock
 from bot.domain.guides.schedule import Schedule
-from bot.i18n import Translator
 from bot.services.checkins import Checkins
 from bot.storage import audit
 from bot.storage.models import Member, ScheduleStatus
 from bot.telegram.access import Coordinator, refuse
 from bot.telegram.callbacks import GuidedStep, ScheduleStep
+from bot.telegram.context import Context
 from bot.telegram.filters import PrivateChat, command
 from bot.telegram.render import Responder
 from bot.telegram.routers.guided import START
@@ -47,22 +44,9 @@ def _markup(rows: Rows) -> InlineKeyboardMarkup:
 # -- the list ---------------------------------------------------------------------------------
 
 
-async def on_schedules(
-    message: Message,
-    session: AsyncSession,
-    checkins: Checkins,
-    clock: Clock,
-    locale: str,
-    responder: Responder,
-) -> None:
+async def on_schedules(message: Message, ctx: Context, checkins: Checkins, clock: Clock) -> None:
     """The schedules, with buttons to create, pause, resume and delete."""
-    await _show_list(responder, session, checkins, clock.now(), locale)
-
-
-async def _show_list(
-    responder: Responder, session: AsyncSession, checkins: Checkins, now: datetime, locale: str
-) -> None:
-    t = responder.catalogs.translator(locale)
+    session, t, now = ctx.session, ctx.t, clock.now()
     schedules = await checkins.all(session)
     lines = [t("schedules.list_header")]
     new = GuidedStep(kind=Schedule.kind, step="", action=START)
@@ -76,20 +60,19 @@ async def _show_list(
         )
     if not schedules:
         lines.append(t("schedules.none_yet"))
-    responder.send("\n\n".join(lines), _markup(rows))
+    ctx.responder.send("\n\n".join(lines), _markup(rows))
 
 
 async def on_list_press(
     callback: CallbackQuery,
     callback_data: ScheduleStep,
-    session: AsyncSession,
+    ctx: Context,
     member: Member,
     checkins: Checkins,
     clock: Clock,
-    t: Translator,
-    responder: Responder,
 ) -> None:
     """New, pause, resume, delete (with a confirmation) from the list."""
+    session, t, responder = ctx.session, ctx.t, ctx.responder
     action, arg = callback_data.action, callback_data.arg
     locale = t.locale
     now = clock.now()
