@@ -5,13 +5,17 @@ the facts the host looked up, and returns a `Turn`: the next draft (or None: clo
 show as message keys and button specs (never wording), and at most one `Effect` for the host
 to carry out (the I/O), whose outcome the machine then words with `settle`.
 
-A machine registers itself with `@guided(host=...)`, naming the host that does its I/O (in
-`bot.services.guides`). `bot.services.guided` stores one draft per (member, kind), so several
-can be open at once; the router (`bot.telegram.routers.guided`) renders turns and packs buttons.
+A machine is a `Guide` (the scaffolding every one shares: the step kept under "step", the
+defaults, the confirm and cancel endings) and registers itself with `@guided(host=...)`,
+naming the host that does its I/O (in `bot.services.guides`). Machines import this module as
+`g` (`from bot.domain import guided as g`), one short vocabulary: `g.say`, `g.Button`, `g.Turn`.
+`bot.services.guided` stores one draft per (member, kind), so several can be open at once; the
+router (`bot.telegram.routers.guided`) renders turns and packs buttons.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -77,6 +81,11 @@ def column(*buttons: Button) -> tuple[Row, ...]:
     return tuple((b,) for b in buttons)
 
 
+def ask(key: str, *choices: Button, **params: Any) -> Say:
+    """A question with its choices, one button per row."""
+    return Say(key, params, column(*choices))
+
+
 @dataclass(frozen=True)
 class Input:
     """What came in: typed text (its HTML too), media, or a pressed button (action, arg)."""
@@ -131,14 +140,21 @@ def refuse(data: Data, toast: Label) -> Turn:
 class Machine(Protocol):
     """A guided command. `kind` keys its drafts and buttons; `command` starts it (none: a
     button elsewhere starts it through the host); `title` names it in the list of open ones;
-    `cancelled` is said on /cancel; `refusal` to whom may not hold it."""
+    `cancelled` is said on /cancel; `refusal` to whom may not hold it. They are read only, so
+    that a machine may give them as plain class attributes (see `Guide`)."""
 
-    kind: str
-    command: str | None
-    role: Role
-    title: str
-    cancelled: str
-    refusal: str
+    @property
+    def kind(self) -> str: ...
+    @property
+    def command(self) -> str | None: ...
+    @property
+    def role(self) -> Role: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def cancelled(self) -> str: ...
+    @property
+    def refusal(self) -> str: ...
 
     def start(self, args: str, facts: Data) -> Turn:
         """A new draft from the command's arguments."""
@@ -159,6 +175,74 @@ class Machine(Protocol):
     def settle(self, data: Data, effect: Effect, outcome: Data) -> Turn:
         """Word what the host's effect did."""
         ...
+
+
+class Guide(ABC):
+    """A `Machine` without the scaffolding: the draft keeps its step under "step" (`first` when
+    missing), a new draft starts at `first`, a coordinator's command by default (`command`
+    None: started by a button elsewhere), `title` is `guided.title.<kind>`, and the host words
+    its own outcome (`said`). A machine names `kind`, `cancelled`, `refusal` and `first`, and
+    writes `show` and `step`."""
+
+    kind: str
+    command: str | None = None
+    role: Role = "coordinator"
+    title: str
+    cancelled: str
+    refusal: str
+    first: str
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "kind" in cls.__dict__ and "title" not in cls.__dict__:
+            cls.title = f"guided.title.{cls.kind}"
+
+    def begin(self, **data: Any) -> Turn:
+        """A new draft at the first step, holding `data`."""
+        return Turn({"step": self.first, **data})
+
+    def start(self, args: str, facts: Data) -> Turn:
+        return self.begin()
+
+    def step_of(self, data: Data) -> str:
+        return str(data.get("step", self.first))
+
+    @abstractmethod
+    def show(self, data: Data, facts: Data) -> tuple[Say, ...]: ...
+
+    @abstractmethod
+    def step(self, data: Data, got: Input, facts: Data) -> Turn: ...
+
+    def settle(self, data: Data, effect: Effect, outcome: Data) -> Turn:
+        """The host's outcome: what it `said` (see `said`); the draft closes."""
+        return closed(said(outcome))
+
+    def cancel(self) -> Turn:
+        """Close the draft, saying what /cancel says."""
+        return closed(say(self.cancelled))
+
+    def turn_away(self) -> Turn:
+        """Close the draft, saying the refusal (the member may not hold it)."""
+        return closed(say(self.refusal))
+
+    def confirmed(self, yes: bool, effect: Effect) -> Turn:
+        """The answer to a summary: yes carries out `effect`, no cancels; either closes it."""
+        return carry_out(effect) if yes else self.cancel()
+
+
+def carry_out(effect: Effect) -> Turn:
+    """Close the draft and have the host carry out `effect` (`settle` words its outcome)."""
+    return Turn(None, effect=effect, show=False)
+
+
+def said(outcome: Data) -> Say:
+    """What a host said: a key (`said`) with its parameters (`params`)."""
+    return say(str(outcome["said"]), **outcome.get("params", {}))
+
+
+def confirm_or_cancel(confirm: str, cancel: str, action: str = "send") -> tuple[Row, ...]:
+    """A summary's two buttons, one a row: ✔ `confirm` (pressed: `action`), then `cancel`."""
+    return column(Button(label(confirm, "✔"), action), Button(label(cancel), "cancel"))
 
 
 @dataclass(frozen=True)

@@ -12,23 +12,8 @@ register as a coordinator reads it), `seats` and `proposals` ((seat id, label) p
 
 from __future__ import annotations
 
+from bot.domain import guided as g
 from bot.domain.champions import ROLES
-from bot.domain.guided import (
-    Button,
-    Data,
-    Effect,
-    Input,
-    Role,
-    Say,
-    Turn,
-    closed,
-    column,
-    guided,
-    label,
-    say,
-    stay,
-    typed,
-)
 
 HOME, ROLE, SEAT, WHO, PICK, CONFIRM = "home", "role", "seat", "who", "pick", "confirm"
 PROPOSE_ROLE, PROPOSE_WHO = "propose_role", "propose_who"
@@ -36,119 +21,113 @@ SET, HANDOVER, REMOVE = "set", "handover", "remove"
 COORDINATING = (HOME, ROLE, SEAT, WHO, PICK, CONFIRM)
 
 
-def _home() -> Turn:
-    return Turn({"step": HOME})
-
-
-@guided(host="champions")
-class ChampionsGuide:
-    kind = "champions"
-    command: str | None = "champions"
+@g.guided(host="champions")
+class ChampionsGuide(g.Guide):
+    kind = command = "champions"
     # Leads who are not coordinators may propose: who may do what is checked at every step.
-    role: Role = "member"
-    title = "guided.title.champions"
+    role = "member"
     cancelled = "champions.closed"
     refusal = "champions.coordinators_only"
+    first = HOME
 
-    def start(self, args: str, facts: Data) -> Turn:
+    def start(self, args: str, facts: g.Data) -> g.Turn:
         if facts.get("coordinator"):
-            return _home()
+            return self.begin()
         if facts.get("lead_of"):
-            return Turn({"step": PROPOSE_ROLE})
-        return closed(say(self.refusal))
+            return g.Turn({"step": PROPOSE_ROLE})
+        return self.turn_away()
 
-    def step_of(self, data: Data) -> str:
-        return str(data["step"])
-
-    def show(self, data: Data, facts: Data) -> tuple[Say, ...]:
+    def show(self, data: g.Data, facts: g.Data) -> tuple[g.Say, ...]:
         step = data["step"]
         if step == HOME:
             rows = [
                 (
-                    Button(label("champions.button_set"), SET),
-                    Button(label("champions.button_handover"), HANDOVER),
+                    g.Button(g.label("champions.button_set"), SET),
+                    g.Button(g.label("champions.button_handover"), HANDOVER),
                 ),
                 (
-                    Button(label("champions.button_remove"), REMOVE),
-                    Button(label("champions.button_done"), "done"),
+                    g.Button(g.label("champions.button_remove"), REMOVE),
+                    g.Button(g.label("champions.button_done"), "done"),
                 ),
             ]
             for seat, text in facts.get("proposals", ()):
                 rows.append(
                     (
-                        Button(label("champions.button_accept", what=text), "accept", str(seat)),
-                        Button(label("champions.button_decline"), "decline", str(seat)),
+                        g.Button(
+                            g.label("champions.button_accept", what=text), "accept", str(seat)
+                        ),
+                        g.Button(g.label("champions.button_decline"), "decline", str(seat)),
                     )
                 )
-            return (Say(exact=str(facts.get("register", "")), rows=tuple(rows)),)
+            return (g.Say(exact=str(facts.get("register", "")), rows=tuple(rows)),)
         if step in (ROLE, PROPOSE_ROLE):
-            roles = (Button(label(f"champions.role.{r}"), "role", r) for r in ROLES)
-            return (say("champions.choose_role", *column(*roles)),)
+            roles = (g.Button(g.label(f"champions.role.{r}"), "role", r) for r in ROLES)
+            return (g.ask("champions.choose_role", *roles),)
         if step == SEAT:
-            seats = (Button(text, "seat", str(seat)) for seat, text in facts.get("seats", ()))
-            return (say("champions.choose_seat", *column(*seats)),)
+            seats = (g.Button(text, "seat", str(seat)) for seat, text in facts.get("seats", ()))
+            return (g.ask("champions.choose_seat", *seats),)
         if step == WHO:
-            return (say("champions.who"),)
+            return (g.say("champions.who"),)
         if step == PICK:
-            found = [Button(text, "pick", str(m)) for m, text in facts.get("matches", ())]
+            found = [g.Button(text, "pick", str(m)) for m, text in facts.get("matches", ())]
             if not found:
-                return (say("champions.no_match", text=data.get("query", "")),)
-            return (say("champions.choose_member", *column(*found)),)
+                return (g.say("champions.no_match", text=data.get("query", "")),)
+            return (g.ask("champions.choose_member", *found),)
         if step == CONFIRM:
             buttons = (
-                Button(label("champions.button_confirm"), "confirm"),
-                Button(label("champions.button_back"), "back"),
+                g.Button(g.label("champions.button_confirm"), "confirm"),
+                g.Button(g.label("champions.button_back"), "back"),
             )
-            return (Say(exact=str(facts.get("summary", "")), rows=(buttons,)),)
-        return (say("champions.propose_who", role=label(f"champions.role.{data['role']}")),)
+            return (g.Say(exact=str(facts.get("summary", "")), rows=(buttons,)),)
+        return (g.say("champions.propose_who", role=g.label(f"champions.role.{data['role']}")),)
 
-    def step(self, data: Data, got: Input, facts: Data) -> Turn:
+    def step(self, data: g.Data, got: g.Input, facts: g.Data) -> g.Turn:
         step = data["step"]
         if step in COORDINATING and not facts.get("coordinator"):
-            return closed(say(self.refusal))
+            return self.turn_away()
         if step in (PROPOSE_ROLE, PROPOSE_WHO) and not facts.get("lead_of"):
-            return closed(say(self.refusal))
+            return self.turn_away()
         if step == HOME:
             return self._home_step(data, got)
         if step == ROLE and got.action == "role" and got.arg in ROLES:
-            return Turn({**data, "step": WHO, "role": got.arg})
+            return g.Turn({**data, "step": WHO, "role": got.arg})
         if step == PROPOSE_ROLE and got.action == "role" and got.arg in ROLES:
-            return Turn({"step": PROPOSE_WHO, "role": got.arg})
-        if step == PROPOSE_WHO and typed(got):
-            return Turn(None, effect=Effect("propose", {"role": data["role"], "text": typed(got)}))
+            return g.Turn({"step": PROPOSE_WHO, "role": got.arg})
+        if step == PROPOSE_WHO and g.typed(got):
+            return g.carry_out(g.Effect("propose", {"role": data["role"], "text": g.typed(got)}))
         if step == SEAT and got.action == "seat" and got.arg.isdigit():
             if data["purpose"] == REMOVE:
-                return Turn(_home().data, effect=Effect(REMOVE, {"seat": int(got.arg)}))
-            return Turn({**data, "step": WHO, "seat": int(got.arg)})
-        if step in (WHO, PICK) and not got.pressed and typed(got):
-            return Turn({**data, "step": PICK, "query": typed(got)[:100]})
+                return g.Turn({"step": HOME}, effect=g.Effect(REMOVE, {"seat": int(got.arg)}))
+            return g.Turn({**data, "step": WHO, "seat": int(got.arg)})
+        if step in (WHO, PICK) and not got.pressed and g.typed(got):
+            return g.Turn({**data, "step": PICK, "query": g.typed(got)[:100]})
         if step == PICK and got.action == "pick" and got.arg.isdigit():
             if data["purpose"] == SET:
                 params = {"member": int(got.arg), "role": data["role"]}
-                return Turn(_home().data, effect=Effect(SET, params))
-            return Turn({**data, "step": CONFIRM, "successor": int(got.arg)})
+                return g.Turn({"step": HOME}, effect=g.Effect(SET, params))
+            return g.Turn({**data, "step": CONFIRM, "successor": int(got.arg)})
         if step == CONFIRM and got.action == "confirm":
             params = {"seat": data["seat"], "successor": data["successor"]}
-            return Turn(_home().data, effect=Effect(HANDOVER, params))
+            return g.Turn({"step": HOME}, effect=g.Effect(HANDOVER, params))
         if step == CONFIRM and got.action == "back":
-            return Turn({**data, "step": WHO})
-        return stay(data, say("champions.usage"))
+            return g.Turn({**data, "step": WHO})
+        return g.stay(data, g.say("champions.usage"))
 
-    def _home_step(self, data: Data, got: Input) -> Turn:
+    def _home_step(self, data: g.Data, got: g.Input) -> g.Turn:
         if got.action == SET:
-            return Turn({"step": ROLE, "purpose": SET})
+            return g.Turn({"step": ROLE, "purpose": SET})
         if got.action in (HANDOVER, REMOVE):
-            return Turn({"step": SEAT, "purpose": got.action})
+            return g.Turn({"step": SEAT, "purpose": got.action})
         if got.action in ("accept", "decline") and got.arg.isdigit():
-            return Turn(data, effect=Effect(got.action, {"seat": int(got.arg)}))
+            return g.Turn(data, effect=g.Effect(got.action, {"seat": int(got.arg)}))
         if got.action == "done":
-            return closed(say("champions.closed"))
-        return stay(data, say("champions.usage"))
+            return self.cancel()
+        return g.stay(data, g.say("champions.usage"))
 
-    def settle(self, data: Data, effect: Effect, outcome: Data) -> Turn:
-        """The host's outcome: what to say (`said`, `params`); back to the register, or closed
-        after a lead's proposal."""
-        said = say(str(outcome["said"]), **dict(outcome.get("params", {})))
+    def settle(self, data: g.Data, effect: g.Effect, outcome: g.Data) -> g.Turn:
+        """The host's outcome: what it `said`; back to the register, or closed after a lead's
+        proposal."""
+        said = g.said(outcome)
         if effect.name == "propose":
-            return closed(said)
-        return Turn(_home().data, (said,))
+            return g.closed(said)
+        return g.Turn({"step": HOME}, (said,))

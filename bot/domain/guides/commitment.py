@@ -9,126 +9,118 @@ organisation), `today` (a date).
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
+from bot.domain import guided as g
 from bot.domain.commitments import MAX_PARTY, MAX_SOURCE, MAX_WHAT, CommitmentError, parse_due
-from bot.domain.guided import (
-    Button,
-    Data,
-    Effect,
-    Input,
-    Role,
-    Say,
-    Turn,
-    closed,
-    column,
-    guided,
-    label,
-    say,
-    stay,
-    typed,
-)
 
-WHOLE = "0"
+WHOLE, DROP = "0", "drop"
 
 
-@guided(host="new_commitment")
-class NewCommitment:
+@g.guided(host="new_commitment")
+class NewCommitment(g.Guide):
     kind = "commitment"
-    command: str | None = "new_commitment"
-    role: Role = "coordinator"
-    title = "guided.title.commitment"
+    command = "new_commitment"
     cancelled = "commitments.new.dropped"
     refusal = "commitments.coordinators_only"
+    first = "owner"
 
-    def start(self, args: str, facts: Data) -> Turn:
-        return Turn({"step": "owner"})
-
-    def step_of(self, data: Data) -> str:
-        return str(data["step"])
-
-    def show(self, data: Data, facts: Data) -> tuple[Say, ...]:
+    def show(self, data: g.Data, facts: g.Data) -> tuple[g.Say, ...]:
         step = data["step"]
         if step in ("owner", "beneficiary"):
-            picks = (Button(name, "pick", str(n)) for n, name in enumerate(facts["organisations"]))
-            return (say(f"commitments.new.ask.{step}", *column(*picks)),)
+            picks = (
+                g.Button(name, "pick", str(n)) for n, name in enumerate(facts["organisations"])
+            )
+            return (g.ask(f"commitments.new.ask.{step}", *picks),)
         if step == "person":
-            people = [Button(name, "pick", str(i)) for i, name in facts["people"]]
-            people.append(Button(label("commitments.new.whole"), "pick", WHOLE))
-            return (say("commitments.new.ask.person", *column(*people), owner=data["owner"]),)
+            people = [g.Button(name, "pick", str(i)) for i, name in facts["people"]]
+            people.append(g.Button(g.label("commitments.new.whole"), "pick", WHOLE))
+            return (g.ask("commitments.new.ask.person", *people, owner=data["owner"]),)
         if step == "source":
             return (
-                say(
+                g.say(
                     "commitments.new.ask.source",
-                    (Button(label("commitments.new.no_source"), "none"),),
+                    (g.Button(g.label("commitments.new.no_source"), "none"),),
                 ),
             )
         if step == "confirm":
-            buttons = (
-                Button(label("commitments.new.save"), "save"),
-                Button(label("commitments.new.drop"), "drop"),
-            )
             return (
-                say(
+                summary(
                     "commitments.new.summary",
-                    buttons,
+                    g.Button(g.label("commitments.new.save"), "save"),
                     owner=data["owner"],
-                    person=data.get("person_name") or label("commitments.new.whole"),
+                    person=data.get("person_name") or g.label("commitments.new.whole"),
                     what=data["what"],
                     due=data["due"],
                     beneficiary=data["beneficiary"],
                     source=data.get("source") or "–",
                 ),
             )
-        return (say(f"commitments.new.ask.{step}"),)
+        return (g.say(f"commitments.new.ask.{step}"),)
 
-    def step(self, data: Data, got: Input, facts: Data) -> Turn:
-        step, text = data["step"], typed(got)
+    def step(self, data: g.Data, got: g.Input, facts: g.Data) -> g.Turn:
+        step, text = data["step"], g.typed(got)
         if step in ("owner", "beneficiary"):
             name = _picked(got, facts["organisations"]) or text
             if not name or len(name) > MAX_PARTY:
-                return stay(data, say("commitments.new.bad_name", limit=MAX_PARTY))
+                return g.stay(data, g.say("commitments.new.bad_name", limit=MAX_PARTY))
             after = "person" if step == "owner" else "source"
-            return Turn({**data, step: name, "step": after})
+            return g.Turn({**data, step: name, "step": after})
         if step == "person":
             people = {str(i): name for i, name in facts["people"]}
             if got.action != "pick" or (got.arg != WHOLE and got.arg not in people):
-                return stay(data, say("commitments.new.pick_person"))
+                return g.stay(data, g.say("commitments.new.pick_person"))
             person = None if got.arg == WHOLE else int(got.arg)
-            return Turn(
+            return g.Turn(
                 {**data, "person": person, "person_name": people.get(got.arg), "step": "what"}
             )
         if step == "what":
             if not text or len(text) > MAX_WHAT:
-                return stay(data, say("commitments.new.bad_what", limit=MAX_WHAT))
-            return Turn({**data, "what": text, "step": "due"})
+                return g.stay(data, g.say("commitments.new.bad_what", limit=MAX_WHAT))
+            return g.Turn({**data, "what": text, "step": "due"})
         if step == "due":
-            today = facts["today"]
-            assert isinstance(today, date)
-            try:
-                due = parse_due(text, today=today)
-            except CommitmentError as exc:
-                return stay(data, say(exc.key, **exc.params))
-            return Turn({**data, "due": due.isoformat(), "step": "beneficiary"})
+            return with_due(data, text, facts, then="beneficiary")
         if step == "source":
             if got.action == "none":
-                return Turn({**data, "source": "", "step": "confirm"})
+                return g.Turn({**data, "source": "", "step": "confirm"})
             if not text or len(text) > MAX_SOURCE:
-                return stay(data, say("commitments.new.bad_source", limit=MAX_SOURCE))
-            return Turn({**data, "source": text, "step": "confirm"})
-        if got.action == "save":
-            return Turn(None, effect=Effect("create", dict(data)), show=False)
-        if got.action == "drop":
-            return closed(say("commitments.new.dropped"))
-        return stay(data, say("commitments.new.save_or_drop"))
+                return g.stay(data, g.say("commitments.new.bad_source", limit=MAX_SOURCE))
+            return g.Turn({**data, "source": text, "step": "confirm"})
+        return saved_or_dropped(self, data, got, "save", g.Effect("create", dict(data)))
 
-    def settle(self, data: Data, effect: Effect, outcome: Data) -> Turn:
+    def settle(self, data: g.Data, effect: g.Effect, outcome: g.Data) -> g.Turn:
         if "error" in outcome:
             key, params = outcome["error"]
-            return closed(say(key, **params))
-        return closed(say("commitments.new.saved", id=outcome["id"]))
+            return g.closed(g.say(key, **params))
+        return g.closed(g.say("commitments.new.saved", id=outcome["id"]))
 
 
-def _picked(got: Input, names: tuple[str, ...] | list[str]) -> str | None:
+def with_due(data: g.Data, text: str, facts: g.Data, *, then: str) -> g.Turn:
+    """The typed due date kept, going on to the step `then`; or why it does not fit."""
+    today = facts["today"]
+    assert isinstance(today, date)
+    try:
+        due = parse_due(text, today=today)
+    except CommitmentError as exc:
+        return g.stay(data, g.say(exc.key, **exc.params))
+    return g.Turn({**data, "due": due.isoformat(), "step": then})
+
+
+def summary(key: str, save: g.Button, **params: Any) -> g.Say:
+    """A draft summed up, with its buttons in a row: `save` (or send) and drop."""
+    return g.say(key, (save, g.Button(g.label("commitments.new.drop"), DROP)), **params)
+
+
+def saved_or_dropped(
+    guide: g.Guide, data: g.Data, got: g.Input, save: str, effect: g.Effect
+) -> g.Turn:
+    """The answer to a `summary`: `save` carries out `effect`, drop cancels; else it waits."""
+    if got.action in (save, DROP):
+        return guide.confirmed(got.action == save, effect)
+    return g.stay(data, g.say("commitments.new.save_or_drop"))
+
+
+def _picked(got: g.Input, names: tuple[str, ...] | list[str]) -> str | None:
     if got.action != "pick" or not got.arg.isdigit() or int(got.arg) >= len(names):
         return None
     return names[int(got.arg)]

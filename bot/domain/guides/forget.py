@@ -5,62 +5,39 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.domain.guided import (
-    Button,
-    Data,
-    Effect,
-    Input,
-    Role,
-    Say,
-    Turn,
-    closed,
-    guided,
-    label,
-    say,
-    stay,
-)
+from bot.domain import guided as g
 from bot.domain.reading import normalise
 
-CONFIRM = "confirm"
 # An unanswered confirmation lapses: a "yes" typed much later is no confirmation.
 CONFIRM_WITHIN = timedelta(minutes=15)
 
 
-@guided(host="forget", lapse=CONFIRM_WITHIN)
-class Forget:
-    kind = "forget"
-    command: str | None = "forget"
-    role: Role = "member"
-    title = "guided.title.forget"
+@g.guided(host="forget", lapse=CONFIRM_WITHIN)
+class Forget(g.Guide):
+    kind = command = "forget"
+    role = "member"
     cancelled = "forget.kept"
     refusal = "forget.nothing"
+    first = "confirm"
 
-    def start(self, args: str, facts: Data) -> Turn:
-        return Turn({"step": CONFIRM})
-
-    def step_of(self, data: Data) -> str:
-        return CONFIRM
-
-    def show(self, data: Data, facts: Data) -> tuple[Say, ...]:
+    def show(self, data: g.Data, facts: g.Data) -> tuple[g.Say, ...]:
         buttons = (
-            Button(label("forget.button_yes"), "yes"),
-            Button(label("forget.button_no"), "no"),
+            g.Button(g.label("forget.button_yes"), "yes"),
+            g.Button(g.label("forget.button_no"), "no"),
         )
-        return (say("forget.confirm", buttons),)
+        return (g.say("forget.confirm", buttons),)
 
-    def step(self, data: Data, got: Input, facts: Data) -> Turn:
+    def step(self, data: g.Data, got: g.Input, facts: g.Data) -> g.Turn:
         answer = got.action if got.pressed else _yes_or_no(got.text or "", facts)
-        if answer == "yes":
-            return Turn(None, effect=Effect("forget"), show=False)
-        if answer == "no":
-            return closed(say("forget.kept"))
-        return stay(data, say("forget.yes_or_no"))
+        if answer in ("yes", "no"):
+            return self.confirmed(answer == "yes", g.Effect("forget"))
+        return g.stay(data, g.say("forget.yes_or_no"))
 
-    def settle(self, data: Data, effect: Effect, outcome: Data) -> Turn:
-        return closed(say("forget.done"))
+    def settle(self, data: g.Data, effect: g.Effect, outcome: g.Data) -> g.Turn:
+        return g.closed(g.say("forget.done"))
 
 
-def _yes_or_no(text: str, facts: Data) -> str | None:
+def _yes_or_no(text: str, facts: g.Data) -> str | None:
     said = normalise(text)
     if said in {normalise(facts.get("yes", "")), "yes", "y"}:
         return "yes"

@@ -9,63 +9,47 @@ replying. Facts: the ticket's `handle` (None: gone, or not theirs) and whether i
 
 from __future__ import annotations
 
-from bot.domain.guided import (
-    Data,
-    Effect,
-    Input,
-    Role,
-    Say,
-    Turn,
-    closed,
-    guided,
-    label,
-    say,
-)
+from bot.domain import guided as g
 from bot.domain.guides.ticket import written
 
 WRITE = "write"
 SEALED = "ticket"  # the draft's key for the sealed ticket id (re-sealed by a key rotation)
 
 
-@guided(host="ticket_reply")
-class ReplyToTicket:
+@g.guided(host="ticket_reply")
+class ReplyToTicket(g.Guide):
     kind = "ticket_reply"
-    command: str | None = None
-    role: Role = "member"
-    title = "guided.title.ticket_reply"
+    role = "member"
     cancelled = "ticket.cancelled"
     refusal = "chat.closed"
+    first = WRITE
 
-    def start(self, args: str, facts: Data) -> Turn:
+    def start(self, args: str, facts: g.Data) -> g.Turn:
         if not args.isdigit():
-            return closed(say("ticket.cancelled"))
-        return Turn(None, effect=Effect("open", {"ticket_id": int(args)}), show=False)
+            return self.cancel()
+        return g.carry_out(g.Effect("open", {"ticket_id": int(args)}))
 
-    def step_of(self, data: Data) -> str:
-        return WRITE
-
-    def show(self, data: Data, facts: Data) -> tuple[Say, ...]:
+    def show(self, data: g.Data, facts: g.Data) -> tuple[g.Say, ...]:
         if facts.get("anonymous"):
-            return (say("concern.ask_reply_anonymous"),)
-        return (say("concern.ask_reply", handle=facts.get("handle") or ""),)
+            return (g.say("concern.ask_reply_anonymous"),)
+        return (g.say("concern.ask_reply", handle=facts.get("handle") or ""),)
 
-    def step(self, data: Data, got: Input, facts: Data) -> Turn:
+    def step(self, data: g.Data, got: g.Input, facts: g.Data) -> g.Turn:
         text = written(data, got, facts)
-        if isinstance(text, Turn):
+        if isinstance(text, g.Turn):
             return text
-        params = {SEALED: data[SEALED], "text": text}
-        return Turn(None, effect=Effect("reply", params), show=False)
+        return g.carry_out(g.Effect("reply", {SEALED: data[SEALED], "text": text}))
 
-    def settle(self, data: Data, effect: Effect, outcome: Data) -> Turn:
+    def settle(self, data: g.Data, effect: g.Effect, outcome: g.Data) -> g.Turn:
         """The host's outcome. `open`: the ticket `sealed` (none: not the member's ticket, the
         press does nothing). `reply`: whether it went (`sent`), and the `handle` unless the
         ticket is anonymous."""
         if effect.name == "open":
             if not outcome.get("sealed"):
-                return Turn(None, show=False, toast=label("chat.closed"))
-            return Turn({"step": WRITE, SEALED: outcome["sealed"]})
+                return g.Turn(None, show=False, toast=g.label("chat.closed"))
+            return g.Turn({"step": WRITE, SEALED: outcome["sealed"]})
         if not outcome.get("sent"):
-            return closed(say("ticket.cancelled"))
+            return self.cancel()
         if outcome.get("handle") is None:
-            return closed(say("concern.reply_sent_anonymous"))
-        return closed(say("concern.reply_sent", handle=outcome["handle"]))
+            return g.closed(g.say("concern.reply_sent_anonymous"))
+        return g.closed(g.say("concern.reply_sent", handle=outcome["handle"]))

@@ -8,99 +8,69 @@ Facts: `commitment` (its line, or None when it is gone), `today`.
 
 from __future__ import annotations
 
-from datetime import date
-
-from bot.domain.commitments import MAX_NOTE, VARIATION_KINDS, CommitmentError, parse_due
-from bot.domain.guided import (
-    Button,
-    Data,
-    Effect,
-    Input,
-    Role,
-    Say,
-    Turn,
-    closed,
-    guided,
-    label,
-    say,
-    stay,
-    typed,
-)
+from bot.domain import guided as g
+from bot.domain.commitments import MAX_NOTE, VARIATION_KINDS
+from bot.domain.guides.commitment import saved_or_dropped, summary, with_due
 
 
-@guided(host="commitment_variation")
-class ProposeVariation:
+@g.guided(host="commitment_variation")
+class ProposeVariation(g.Guide):
     kind = "variation"
-    command: str | None = None
-    role: Role = "member"
-    title = "guided.title.variation"
+    role = "member"
     cancelled = "commitments.variation.dropped"
     refusal = "commitments.variation.not_party"
+    first = "kind"
 
-    def start(self, args: str, facts: Data) -> Turn:
+    def start(self, args: str, facts: g.Data) -> g.Turn:
         if not args.strip().isdigit():
-            return closed(say("commitments.gone"))
-        return Turn({"step": "kind", "commitment": int(args.strip())})
+            return g.closed(g.say("commitments.gone"))
+        return self.begin(commitment=int(args.strip()))
 
-    def step_of(self, data: Data) -> str:
-        return str(data["step"])
-
-    def show(self, data: Data, facts: Data) -> tuple[Say, ...]:
+    def show(self, data: g.Data, facts: g.Data) -> tuple[g.Say, ...]:
         step = data["step"]
         if step == "kind":
             kinds = tuple(
-                Button(label(f"commitments.variation.kind.{k}"), "kind", k) for k in VARIATION_KINDS
+                g.Button(g.label(f"commitments.variation.kind.{k}"), "kind", k)
+                for k in VARIATION_KINDS
             )
             return (
-                say("commitments.variation.ask_kind", kinds, commitment=facts["commitment"] or "–"),
+                g.say(
+                    "commitments.variation.ask_kind", kinds, commitment=facts["commitment"] or "–"
+                ),
             )
         if step == "due":
-            keep = (Button(label("commitments.variation.keep_due"), "keep"),)
-            return (say("commitments.variation.ask_due", keep),)
+            keep = (g.Button(g.label("commitments.variation.keep_due"), "keep"),)
+            return (g.say("commitments.variation.ask_due", keep),)
         if step == "confirm":
-            buttons = (
-                Button(label("commitments.variation.send"), "send"),
-                Button(label("commitments.new.drop"), "drop"),
-            )
             return (
-                say(
+                summary(
                     "commitments.variation.summary",
-                    buttons,
-                    kind=label(f"commitments.variation.kind.{data['kind']}"),
+                    g.Button(g.label("commitments.variation.send"), "send"),
+                    kind=g.label(f"commitments.variation.kind.{data['kind']}"),
                     text=data["text"],
                     due=data.get("due") or "–",
                 ),
             )
-        return (say(f"commitments.variation.ask_text.{data['kind']}"),)
+        return (g.say(f"commitments.variation.ask_text.{data['kind']}"),)
 
-    def step(self, data: Data, got: Input, facts: Data) -> Turn:
-        step, text = data["step"], typed(got)
+    def step(self, data: g.Data, got: g.Input, facts: g.Data) -> g.Turn:
+        step, text = data["step"], g.typed(got)
         if step == "kind":
             if got.action != "kind" or got.arg not in VARIATION_KINDS:
-                return stay(data, say("commitments.variation.pick_kind"))
-            return Turn({**data, "kind": got.arg, "step": "text"})
+                return g.stay(data, g.say("commitments.variation.pick_kind"))
+            return g.Turn({**data, "kind": got.arg, "step": "text"})
         if step == "text":
             if not text or len(text) > MAX_NOTE:
-                return stay(data, say("commitments.new.bad_what", limit=MAX_NOTE))
+                return g.stay(data, g.say("commitments.new.bad_what", limit=MAX_NOTE))
             after = "due" if data["kind"] == "change" else "confirm"
-            return Turn({**data, "text": text, "step": after})
+            return g.Turn({**data, "text": text, "step": after})
         if step == "due":
             if got.action == "keep":
-                return Turn({**data, "due": None, "step": "confirm"})
-            today = facts["today"]
-            assert isinstance(today, date)
-            try:
-                due = parse_due(text, today=today)
-            except CommitmentError as exc:
-                return stay(data, say(exc.key, **exc.params))
-            return Turn({**data, "due": due.isoformat(), "step": "confirm"})
-        if got.action == "send":
-            return Turn(None, effect=Effect("propose", dict(data)), show=False)
-        if got.action == "drop":
-            return closed(say("commitments.variation.dropped"))
-        return stay(data, say("commitments.new.save_or_drop"))
+                return g.Turn({**data, "due": None, "step": "confirm"})
+            return with_due(data, text, facts, then="confirm")
+        return saved_or_dropped(self, data, got, "send", g.Effect("propose", dict(data)))
 
-    def settle(self, data: Data, effect: Effect, outcome: Data) -> Turn:
+    def settle(self, data: g.Data, effect: g.Effect, outcome: g.Data) -> g.Turn:
         if not outcome.get("id"):
-            return closed(say("commitments.variation.not_party"))
-        return closed(say("commitments.variation.sent", id=outcome["id"]))
+            return self.turn_away()
+        return g.closed(g.say("commitments.variation.sent", id=outcome["id"]))
