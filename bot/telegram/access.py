@@ -12,9 +12,8 @@ from collections.abc import Awaitable, Callable
 from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
-from bot.i18n import Translator
 from bot.storage.models import Member, MemberRole
-from bot.telegram.render import Responder
+from bot.telegram.context import Context
 
 
 def is_admin(member: Member | None) -> bool:
@@ -40,17 +39,17 @@ class Admin(Filter):
         return is_admin(member)
 
 
-Refusal = Callable[[TelegramObject, Translator, Responder], Awaitable[None]]
+Refusal = Callable[[TelegramObject, Context], Awaitable[None]]
 
 
 def refuse(key: str) -> Refusal:
     """A handler telling someone without the role why nothing happened: a reply to a command,
     an alert over a pressed button."""
 
-    async def refusal(event: TelegramObject, t: Translator, responder: Responder) -> None:
+    async def refusal(event: TelegramObject, ctx: Context) -> None:
         if isinstance(event, CallbackQuery):
-            responder.answer_callback(event, t(key), alert=True)
+            ctx.responder.answer_callback(event, ctx.t(key), alert=True)
         elif isinstance(event, Message):
-            responder.text(key, locale=t.locale)
+            ctx.responder.text(key, locale=ctx.locale)
 
     return refusal

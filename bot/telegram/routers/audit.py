@@ -9,64 +9,54 @@ import html
 
 from aiogram import Router
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.i18n import Translator
 from bot.storage import audit
 from bot.telegram.access import Admin, refuse
 from bot.telegram.callbacks import AuditPage
+from bot.telegram.context import Context
 from bot.telegram.filters import PrivateChat, command
-from bot.telegram.render import Responder
 
 PAGE = 20
 
 
-async def _page(
-    session: AsyncSession, t: Translator, offset: int
-) -> tuple[str, InlineKeyboardMarkup | None]:
-    total = await audit.count_entries(session)
+async def _page(ctx: Context, offset: int) -> tuple[str, InlineKeyboardMarkup | None]:
+    total = await audit.count_entries(ctx.session)
     if total == 0:
-        return t("audit.none"), None
+        return ctx.t("audit.none"), None
     offset = max(0, min(offset, (total - 1) // PAGE * PAGE))
-    entries = await audit.list_entries(session, limit=PAGE, offset=offset)
-    header = t("audit.header", first=offset + 1, last=offset + len(entries), total=total)
+    entries = await audit.list_entries(ctx.session, limit=PAGE, offset=offset)
+    header = ctx.t("audit.header", first=offset + 1, last=offset + len(entries), total=total)
     # Twenty lines must fit in one message (4096 characters).
     lines = [html.escape(audit.describe(e)[:180]) for e in entries]
     buttons = []
     if offset > 0:
         buttons.append(
             InlineKeyboardButton(
-                text=f"‹ {t('audit.newer')}",
+                text=f"‹ {ctx.t('audit.newer')}",
                 callback_data=AuditPage(offset=max(0, offset - PAGE)).pack(),
             )
         )
     if offset + PAGE < total:
         buttons.append(
             InlineKeyboardButton(
-                text=f"{t('audit.older')} ›", callback_data=AuditPage(offset=offset + PAGE).pack()
+                text=f"{ctx.t('audit.older')} ›",
+                callback_data=AuditPage(offset=offset + PAGE).pack(),
             )
         )
     markup = InlineKeyboardMarkup(inline_keyboard=[buttons]) if buttons else None
     return "\n".join([header, *lines]), markup
 
 
-async def on_audit(
-    message: Message, session: AsyncSession, t: Translator, responder: Responder
-) -> None:
+async def on_audit(message: Message, ctx: Context) -> None:
     """The latest entries."""
-    text, markup = await _page(session, t, 0)
-    responder.send(text, markup)
+    text, markup = await _page(ctx, 0)
+    ctx.responder.send(text, markup)
 
 
-async def on_page(
-    callback: CallbackQuery,
-    callback_data: AuditPage,
-    session: AsyncSession,
-    t: Translator,
-    responder: Responder,
-) -> None:
+async def on_page(callback: CallbackQuery, callback_data: AuditPage, ctx: Context) -> None:
     """Older or newer entries, in place."""
-    text, markup = await _page(session, t, callback_data.offset)
+    responder = ctx.responder
+    text, markup = await _page(ctx, callback_data.offset)
     responder.answer_callback(callback)
     if isinstance(callback.message, Message):
         message_id = callback.message.message_id

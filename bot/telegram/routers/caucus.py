@@ -6,49 +6,43 @@ from __future__ import annotations
 
 from aiogram import Router
 from aiogram.types import CallbackQuery
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import caucus as rules
-from bot.i18n import Translator
 from bot.services.caucus import FLOW, Caucus
-from bot.services.conversations import Conversations, UserRef
-from bot.storage.models import Member
+from bot.services.conversations import Conversations
 from bot.telegram.callbacks import CaucusAction
-from bot.telegram.render import Responder
+from bot.telegram.context import Context
 
 
 async def on_press(
     callback: CallbackQuery,
     callback_data: CaucusAction,
-    session: AsyncSession,
-    user: UserRef,
-    member: Member | None,
+    ctx: Context,
     caucus: Caucus,
     conversations: Conversations,
-    t: Translator,
-    responder: Responder,
 ) -> None:
     """Join the round (or add a point to it), or react to its results."""
     action, round_id = callback_data.action, callback_data.round_id
+    member, responder = ctx.member, ctx.responder
     if member is None:
-        responder.answer_callback(callback, t("chat.closed"))
+        responder.answer_callback(callback, ctx.t("chat.closed"))
         return
     if action in rules.REACTIONS:
-        said = await caucus.react(session, member, round_id, action)
+        said = await caucus.react(ctx.session, member, round_id, action)
         if said != "caucus.reacted":
-            responder.answer_callback(callback, t(said), alert=True)
+            responder.answer_callback(callback, ctx.t(said), alert=True)
             return
         responder.answer_callback(callback)
-        responder.text(said, locale=t.locale)
+        responder.text(said, locale=ctx.locale)
         return
-    refusal = await caucus.may_take_part(session, member, round_id)
+    refusal = await caucus.may_take_part(ctx.session, member, round_id)
     if refusal:
-        responder.answer_callback(callback, t(refusal), alert=True)
+        responder.answer_callback(callback, ctx.t(refusal), alert=True)
         return
     responder.answer_callback(callback)
     given = {rules.ROUND: str(round_id)}
     outcome = await conversations.begin(
-        session, user=user, member=member, flow_id=FLOW, given=given
+        ctx.session, user=ctx.user, member=member, flow_id=FLOW, given=given
     )
     responder.show(outcome)
 

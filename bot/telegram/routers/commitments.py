@@ -9,7 +9,6 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.filters import CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.commitments import OUTCOMES, RESPONSES
 from bot.i18n import Translator
@@ -17,8 +16,8 @@ from bot.services import commitment_report
 from bot.services.commitments import Commitments, is_coordinator
 from bot.storage.models import Member
 from bot.telegram.callbacks import GuidedStep, VariationPress
+from bot.telegram.context import Context
 from bot.telegram.filters import PrivateChat, command
-from bot.telegram.render import Responder
 
 START = "new"  # the guided router's action that starts a draft
 MOST_BUTTONS = 20
@@ -46,52 +45,48 @@ def _keyboard(t: Translator, member: Member, proposable: list[int]) -> InlineKey
 async def on_commitments(
     message: Message,
     command: CommandObject,
-    session: AsyncSession,
-    member: Member | None,
+    ctx: Context,
     commitments: Commitments,
-    t: Translator,
-    responder: Responder,
 ) -> None:
     """The board (everyone), or the report (`/commitments report`, coordinators)."""
+    member, responder = ctx.member, ctx.responder
     if member is None:
-        responder.text("commitments.members_only", locale=t.locale)
+        responder.text("commitments.members_only", locale=ctx.locale)
         return
     if (command.args or "").strip().casefold() == "report":
         if not is_coordinator(member):
-            responder.text("commitments.coordinators_only", locale=t.locale)
+            responder.text("commitments.coordinators_only", locale=ctx.locale)
             return
-        responder.send(await commitment_report.build(session, t, k=commitments.min_group))
+        responder.send(await commitment_report.build(ctx.session, ctx.t, k=commitments.min_group))
         return
-    proposable = [c.id for c in await commitments.concerning(session, member) if c.id]
-    text = await commitments.board(session, t)
-    responder.send(text, _keyboard(t, member, proposable))
+    proposable = [c.id for c in await commitments.concerning(ctx.session, member) if c.id]
+    text = await commitments.board(ctx.session, ctx.t)
+    responder.send(text, _keyboard(ctx.t, member, proposable))
 
 
 async def on_variation(
     callback: CallbackQuery,
     callback_data: VariationPress,
-    session: AsyncSession,
-    member: Member | None,
+    ctx: Context,
     commitments: Commitments,
-    t: Translator,
-    responder: Responder,
 ) -> None:
     """A partner responds to a variation, or a coordinator decides it."""
     choice, variation_id = callback_data.choice, callback_data.variation_id
+    member, responder = ctx.member, ctx.responder
     if member is None:
-        responder.answer_callback(callback, t("chat.closed"))
+        responder.answer_callback(callback, ctx.t("chat.closed"))
         return
     if choice in OUTCOMES and is_coordinator(member):
         key = await commitments.decide(
-            session, coordinator=member, variation_id=variation_id, outcome=choice
+            ctx.session, coordinator=member, variation_id=variation_id, outcome=choice
         )
     elif choice in RESPONSES:
         key = await commitments.respond(
-            session, member=member, variation_id=variation_id, choice=choice
+            ctx.session, member=member, variation_id=variation_id, choice=choice
         )
     else:
         key = "commitments.coordinators_only"
-    responder.answer_callback(callback, t(key))
+    responder.answer_callback(callback, ctx.t(key))
     if key in DECIDED and isinstance(callback.message, Message):
         responder.remove_buttons(callback.message.message_id)
 

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from aiogram import Router
 from aiogram.filters import CommandObject
 from aiogram.types import Message
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.concerns import CATEGORIES
 from bot.domain.ids import parse_telegram_id
@@ -28,8 +27,8 @@ from bot.services.committees import (
 )
 from bot.storage.models import Member
 from bot.telegram.access import Coordinator, refuse
+from bot.telegram.context import Context
 from bot.telegram.filters import PrivateChat, command
-from bot.telegram.render import Responder
 from bot.telegram.routers.roles import ID_SHOWN
 
 NO_CATEGORY = "none"  # `/committee categories <committee> none`: it handles none any more
@@ -69,40 +68,31 @@ def split_categories(words: Sequence[str]) -> tuple[str, list[str]]:
     return " ".join(words[:at]), categories
 
 
-async def on_committees(
-    message: Message,
-    session: AsyncSession,
-    committees: Committees,
-    t: Translator,
-    responder: Responder,
-) -> None:
+async def on_committees(message: Message, ctx: Context, committees: Committees) -> None:
     """/committees: every committee with its members."""
-    locale = t.locale
-    found = await committees.overview(session)
+    found = await committees.overview(ctx.session)
     if not found:
-        responder.text("committee.none_yet", locale=locale)
+        ctx.responder.text("committee.none_yet", locale=ctx.locale)
         return
-    lines = [t("committee.list_header")] + [describe(o, t) for o in found]
-    responder.send("\n".join(lines))
+    lines = [ctx.t("committee.list_header")] + [describe(o, ctx.t) for o in found]
+    ctx.responder.send("\n".join(lines))
 
 
 async def on_committee(
     message: Message,
     command: CommandObject,
-    session: AsyncSession,
+    ctx: Context,
     member: Member,
     committees: Committees,
-    t: Translator,
-    responder: Responder,
 ) -> None:
     """/committee new|staff|unstaff|archive …"""
-    locale = t.locale
+    responder = ctx.responder
     verb, _, rest = (command.args or "").strip().partition(" ")
     rest = rest.strip()
     try:
         if verb == "new" and rest:
-            created = await committees.create(session, name=rest, actor=member)
-            responder.text("committee.created", locale=locale, id=created.id, name=created.name)
+            created = await committees.create(ctx.session, name=rest, actor=member)
+            responder.text("committee.created", locale=ctx.locale, id=created.id, name=created.name)
         elif verb in ("staff", "unstaff") and rest:
             words = rest.split()
             chair = verb == "staff" and words[-1].lower() in ("chair", "président", "presidente")
@@ -116,29 +106,31 @@ async def on_committee(
             ref = " ".join(words[:-1])
             if verb == "staff":
                 committee, seated = await committees.staff(
-                    session, ref=ref, telegram_user_id=telegram_id, chair=chair, actor=member
+                    ctx.session, ref=ref, telegram_user_id=telegram_id, chair=chair, actor=member
                 )
                 key = "committee.staffed_chair" if chair else "committee.staffed"
             else:
                 committee, seated = await committees.unstaff(
-                    session, ref=ref, telegram_user_id=telegram_id, actor=member
+                    ctx.session, ref=ref, telegram_user_id=telegram_id, actor=member
                 )
                 key = "committee.unstaffed"
-            responder.text(key, locale=locale, name=seated.display_name, committee=committee.name)
+            responder.text(
+                key, locale=ctx.locale, name=seated.display_name, committee=committee.name
+            )
         elif verb == "categories":
             ref, categories = split_categories(rest.split())
             committee, handled, moved = await committees.handle(
-                session, ref=ref, categories=categories, actor=member
+                ctx.session, ref=ref, categories=categories, actor=member
             )
-            responder.send("\n".join(categories_said(committee, handled, moved, t)))
+            responder.send("\n".join(categories_said(committee, handled, moved, ctx.t)))
         elif verb == "archive" and rest:
-            archived = await committees.archive(session, ref=rest, actor=member)
-            responder.text("committee.archived", locale=locale, name=archived.name)
+            archived = await committees.archive(ctx.session, ref=rest, actor=member)
+            responder.text("committee.archived", locale=ctx.locale, name=archived.name)
         else:
             raise CommitteeError("usage")
     except CommitteeError as exc:
         params = {k: html.escape(str(v)) for k, v in exc.params.items()}
-        responder.send(t(f"committee.error.{exc.code}", **params))
+        responder.send(ctx.t(f"committee.error.{exc.code}", **params))
 
 
 def create_router() -> Router:

@@ -9,45 +9,39 @@ from aiogram.types import CallbackQuery, Message, Poll, PollAnswer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.decisions import DecisionError
-from bot.i18n import Translator
 from bot.services.decisions import Decisions
-from bot.storage.models import Member
 from bot.telegram.callbacks import DecisionVote
+from bot.telegram.context import Context
 from bot.telegram.filters import PrivateChat, command
-from bot.telegram.render import Responder
 
 
 async def on_vote(
     callback: CallbackQuery,
     callback_data: DecisionVote,
-    session: AsyncSession,
-    member: Member | None,
+    ctx: Context,
     decisions: Decisions,
-    t: Translator,
-    responder: Responder,
 ) -> None:
     """Vote, or change one's vote, until the proposal closes."""
+    member, responder = ctx.member, ctx.responder
     if member is None:
-        responder.answer_callback(callback, t("chat.closed"))
+        responder.answer_callback(callback, ctx.t("chat.closed"))
         return
     try:
         said = await decisions.vote(
-            session, member, callback_data.decision_id, callback_data.option
+            ctx.session, member, callback_data.decision_id, callback_data.option
         )
     except DecisionError as exc:
-        responder.answer_callback(callback, t(f"decisions.error.{exc.code}"), alert=True)
+        responder.answer_callback(callback, ctx.t(f"decisions.error.{exc.code}"), alert=True)
         return
-    decision = await decisions.get(session, callback_data.decision_id)
-    chosen = decisions.option_label(decision, callback_data.option, t)
-    responder.answer_callback(callback, t(said, option=chosen))
+    decision = await decisions.get(ctx.session, callback_data.decision_id)
+    chosen = decisions.option_label(decision, callback_data.option, ctx.t)
+    responder.answer_callback(callback, ctx.t(said, option=chosen))
 
 
-async def on_poll_answer(
-    poll_answer: PollAnswer, session: AsyncSession, member: Member | None, decisions: Decisions
-) -> None:
+async def on_poll_answer(poll_answer: PollAnswer, ctx: Context, decisions: Decisions) -> None:
     """A named poll's vote (or its withdrawal), kept for the member who cast it."""
     await decisions.poll_answer(
-        session, poll_id=poll_answer.poll_id, member=member, options=poll_answer.option_ids
+        ctx.session, poll_id=poll_answer.poll_id, member=ctx.member, options=poll_answer.option_ids
     )
 
 
@@ -57,19 +51,12 @@ async def on_poll(poll: Poll, session: AsyncSession, decisions: Decisions) -> No
     await decisions.poll_totals(session, poll_id=poll.id, counts=counts)
 
 
-async def on_decisions(
-    message: Message,
-    session: AsyncSession,
-    member: Member | None,
-    decisions: Decisions,
-    t: Translator,
-    responder: Responder,
-) -> None:
+async def on_decisions(message: Message, ctx: Context, decisions: Decisions) -> None:
     """The decision log, for every member."""
-    if member is None:
-        responder.text("decisions.members_only", locale=t.locale)
+    if ctx.member is None:
+        ctx.responder.text("decisions.members_only", locale=ctx.locale)
         return
-    responder.send(await decisions.log(session, t))
+    ctx.responder.send(await decisions.log(ctx.session, ctx.t))
 
 
 def create_router() -> Router:

@@ -15,15 +15,14 @@ from aiogram.filters import CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.domain.clock import Clock
-from bot.i18n import Translator
 from bot.services.conversations import Conversations
 from bot.services.export import FORMATS, Exports, parse_since
 from bot.storage.db import SessionFactory
 from bot.storage.models import Member
 from bot.telegram.access import Coordinator, is_admin, refuse
 from bot.telegram.callbacks import ExportChoice
+from bot.telegram.context import Context
 from bot.telegram.filters import PrivateChat, command
-from bot.telegram.render import Responder
 
 LONGITUDINAL = "longitudinal"
 
@@ -31,28 +30,28 @@ LONGITUDINAL = "longitudinal"
 async def on_export(
     message: Message,
     command: CommandObject,
-    writes: SessionFactory,
+    ctx: Context,
     member: Member,
+    writes: SessionFactory,
     conversations: Conversations,
     clock: Clock,
-    t: Translator,
-    responder: Responder,
     exports: Exports,
 ) -> None:
     """Offer the formats, or export at once when the command names what to export."""
-    locale = t.locale
+    responder = ctx.responder
     args = (command.args or "").split()
     if not args:
         rows = [
             [
                 InlineKeyboardButton(
-                    text=t(f"export.format.{f}"), callback_data=ExportChoice(file_format=f).pack()
+                    text=ctx.t(f"export.format.{f}"),
+                    callback_data=ExportChoice(file_format=f).pack(),
                 )
                 for f in FORMATS
             ]
         ]
         responder.text(
-            "export.choose", locale=locale, markup=InlineKeyboardMarkup(inline_keyboard=rows)
+            "export.choose", locale=ctx.locale, markup=InlineKeyboardMarkup(inline_keyboard=rows)
         )
         return
     file_format, flow_id, since, longitudinal = "csv", None, None, False
@@ -61,7 +60,7 @@ async def on_export(
             file_format = arg.lower()
         elif arg.lower() == LONGITUDINAL:
             if not is_admin(member):
-                responder.text("export.longitudinal_admins", locale=locale)
+                responder.text("export.longitudinal_admins", locale=ctx.locale)
                 return
             longitudinal = True
         elif arg in conversations.flows:
@@ -70,48 +69,37 @@ async def on_export(
             try:
                 since = parse_since(arg)
             except ValueError:
-                responder.text("export.usage", locale=locale, value=arg)
+                responder.text("export.usage", locale=ctx.locale, value=arg)
                 return
     _send_export(
-        writes,
-        member,
-        clock,
-        t,
-        responder,
-        exports,
-        file_format,
-        flow_id,
-        since,
-        longitudinal=longitudinal,
+        ctx, member, writes, clock, exports, file_format, flow_id, since, longitudinal=longitudinal
     )
 
 
 async def on_export_press(
     callback: CallbackQuery,
     callback_data: ExportChoice,
-    writes: SessionFactory,
+    ctx: Context,
     member: Member,
+    writes: SessionFactory,
     clock: Clock,
-    t: Translator,
-    responder: Responder,
     exports: Exports,
 ) -> None:
     """A format button of /export."""
     file_format = callback_data.file_format
-    responder.answer_callback(callback)
+    ctx.responder.answer_callback(callback)
     if file_format not in FORMATS:
         return
     if isinstance(callback.message, Message):
-        responder.remove_buttons(callback.message.message_id)
-    _send_export(writes, member, clock, t, responder, exports, file_format, None, None)
+        ctx.responder.remove_buttons(callback.message.message_id)
+    _send_export(ctx, member, writes, clock, exports, file_format, None, None)
 
 
 def _send_export(
-    writes: SessionFactory,
+    ctx: Context,
     member: Member,
+    writes: SessionFactory,
     clock: Clock,
-    t: Translator,
-    responder: Responder,
     exports: Exports,
     file_format: str,
     flow_id: str | None,
@@ -131,10 +119,10 @@ def _send_export(
             now=clock.now(),
             longitudinal=longitudinal,
         )
-        caption = t("export.caption", rows=export.rows)
-        responder.document(export.data, export.filename, caption=caption)
+        caption = ctx.t("export.caption", rows=export.rows)
+        ctx.responder.document(export.data, export.filename, caption=caption)
 
-    responder.after_commit(ChatAction.UPLOAD_DOCUMENT, build_and_send)
+    ctx.responder.after_commit(ChatAction.UPLOAD_DOCUMENT, build_and_send)
 
 
 def create_router() -> Router:

@@ -32,9 +32,9 @@ from bot.storage.db import SessionFactory
 from bot.storage.group_models import GroupPurpose
 from bot.storage.models import Member
 from bot.telegram.access import Coordinator, refuse
+from bot.telegram.context import Context
 from bot.telegram.filters import GroupChat, command
 from bot.telegram.group_chats import is_migration
-from bot.telegram.render import Responder
 from bot.telegram.topics import ForumTopics
 
 log = logging.getLogger(__name__)
@@ -167,38 +167,35 @@ class Binder:
 async def on_binding(
     message: Message,
     command: CommandObject,
+    ctx: Context,
     member: Member,
     bot: Bot,
     writes: SessionFactory,
     committee_groups: CommitteeGroups,
     topics: ForumTopics,
-    t: Translator,
-    responder: Responder,
 ) -> None:
     """`/bind <committee>` or `/unbind` in a group."""
     binder = Binder(
-        bot=bot, writes=writes, groups=committee_groups, topics=topics, t=t, message=message
+        bot=bot, writes=writes, groups=committee_groups, topics=topics, t=ctx.t, message=message
     )
     if command.command.lower() == "unbind":
-        responder.later(lambda: binder.unbind(member))
+        ctx.responder.later(lambda: binder.unbind(member))
         return
     ref = (command.args or "").strip()
     if not ref:
-        responder.text("group.bind.usage", locale=t.locale)
+        ctx.responder.text("group.bind.usage", locale=ctx.locale)
         return
-    responder.later(lambda: binder.bind(ref, member))
+    ctx.responder.later(lambda: binder.bind(ref, member))
 
 
-async def on_migration(
-    message: Message, session: AsyncSession, committee_groups: CommitteeGroups
-) -> None:
+async def on_migration(message: Message, ctx: Context, committee_groups: CommitteeGroups) -> None:
     """The group became a supergroup: its binding (and its unsent posts) follow the new id."""
     if message.migrate_to_chat_id is not None:
         old, new = message.chat.id, message.migrate_to_chat_id
     else:
         assert message.migrate_from_chat_id is not None
         old, new = message.migrate_from_chat_id, message.chat.id
-    if await committee_groups.migrated(session, old_chat_id=old, new_chat_id=new):
+    if await committee_groups.migrated(ctx.session, old_chat_id=old, new_chat_id=new):
         log.info("committee group %s is now supergroup %s", old, new)
 
 

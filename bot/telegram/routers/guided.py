@@ -22,6 +22,7 @@ from bot.i18n import Translator
 from bot.services.guided import Guides, Shown, may_use
 from bot.storage.models import Member
 from bot.telegram.callbacks import GuidedStep
+from bot.telegram.context import Context
 from bot.telegram.filters import NotCommand, PrivateChat, command
 from bot.telegram.render import Responder, markup
 
@@ -166,68 +167,56 @@ async def on_command(
     message: Message,
     kind: str,
     args: str,
-    session: AsyncSession,
-    member: Member | None,
+    ctx: Context,
     guides: Guides,
-    t: Translator,
-    responder: Responder,
 ) -> None:
     """A guided command: a new draft of its kind; the others stay open."""
-    machine = guides.machine(kind)
+    machine, member = guides.machine(kind), ctx.member
     if machine is None or member is None or not may_use(machine, member):
-        responder.text(machine.refusal if machine else "chat.closed", locale=t.locale)
+        ctx.responder.text(machine.refusal if machine else "chat.closed", locale=ctx.locale)
         return
-    shown = await guides.begin(session, member, kind, args)
-    render(responder, guides, shown, t)
+    shown = await guides.begin(ctx.session, member, kind, args)
+    render(ctx.responder, guides, shown, ctx.t)
 
 
-async def on_message(
-    message: Message,
-    session: AsyncSession,
-    member: Member,
-    guides: Guides,
-    t: Translator,
-    responder: Responder,
-) -> None:
+async def on_message(message: Message, ctx: Context, member: Member, guides: Guides) -> None:
     """Text or media for the most recently touched draft; /cancel drops that draft only."""
     if (message.text or "").casefold().startswith("/cancel"):
-        shown = await guides.cancel(session, member)
+        shown = await guides.cancel(ctx.session, member)
     else:
-        shown = await guides.typed(session, member, _input(message))
+        shown = await guides.typed(ctx.session, member, _input(message))
     if shown is not None:
-        render(responder, guides, shown, t)
+        render(ctx.responder, guides, shown, ctx.t)
 
 
 async def on_press(
     callback: CallbackQuery,
     callback_data: GuidedStep,
-    session: AsyncSession,
-    member: Member | None,
+    ctx: Context,
     guides: Guides,
-    t: Translator,
-    responder: Responder,
 ) -> None:
     """A guided command's button; a stale one (its draft gone or moved on) does nothing."""
     kind, action = callback_data.kind, callback_data.action
+    member, responder = ctx.member, ctx.responder
     machine = guides.machine(kind)
     if machine is None or member is None:
-        responder.answer_callback(callback, t("chat.closed"))
+        responder.answer_callback(callback, ctx.t("chat.closed"))
         return
     if not may_use(machine, member):
-        responder.answer_callback(callback, t("guided.not_allowed"))
+        responder.answer_callback(callback, ctx.t("guided.not_allowed"))
         return
     if action == START:
-        shown: Shown | None = await guides.begin(session, member, kind, callback_data.arg)
+        shown: Shown | None = await guides.begin(ctx.session, member, kind, callback_data.arg)
     elif action == RESUME:
-        shown = await guides.resume(session, member, kind)
+        shown = await guides.resume(ctx.session, member, kind)
     else:
         got = Input(action=action, arg=callback_data.arg)
-        shown = await guides.press(session, member, kind, callback_data.step, got)
+        shown = await guides.press(ctx.session, member, kind, callback_data.step, got)
     if shown is None:
-        responder.answer_callback(callback, t("chat.closed"))
+        responder.answer_callback(callback, ctx.t("chat.closed"))
         return
     keep = action in (START, RESUME)
-    render(responder, guides, shown, t, callback, keep_pressed=keep)
+    render(responder, guides, shown, ctx.t, callback, keep_pressed=keep)
 
 
 def create_router() -> Router:

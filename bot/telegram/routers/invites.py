@@ -13,7 +13,6 @@ import html
 from aiogram import Bot, Router
 from aiogram.filters import CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import invites as rules
 from bot.i18n import Translator
@@ -28,22 +27,23 @@ from bot.services.invites import (
 from bot.storage.models import Member
 from bot.telegram.access import Coordinator, refuse
 from bot.telegram.callbacks import InviteChoice, SeatAnswer
+from bot.telegram.context import Context
 from bot.telegram.filters import PrivateChat, command
-from bot.telegram.render import Responder
 
 
 async def _username(bot: Bot) -> str:
     return (await bot.me()).username or ""
 
 
-async def _send_link(line: InviteLine, bot: Bot, t: Translator, responder: Responder) -> None:
+async def _send_link(line: InviteLine, bot: Bot, ctx: Context) -> None:
     url = rules.link(await _username(bot), line.invite.token)
-    caption = t("invite.created", link=html.escape(url), **describe(line, t))
-    responder.photo(qr_png(url), f"invite-{line.invite.id}.png", caption)
+    caption = ctx.t("invite.created", link=html.escape(url), **describe(line, ctx.t))
+    ctx.responder.photo(qr_png(url), f"invite-{line.invite.id}.png", caption)
 
 
-async def _list(session: AsyncSession, invitations: Invitations, bot: Bot, t: Translator) -> str:
-    lines = await invitations.overview(session)
+async def _list(ctx: Context, invitations: Invitations, bot: Bot) -> str:
+    t = ctx.t
+    lines = await invitations.overview(ctx.session)
     if not lines:
         return t("invite.none_yet")
     name = await _username(bot)
@@ -65,26 +65,25 @@ async def _list(session: AsyncSession, invitations: Invitations, bot: Bot, t: Tr
 async def on_invite(
     message: Message,
     command: CommandObject,
-    session: AsyncSession,
+    ctx: Context,
     member: Member,
     invitations: Invitations,
     bot: Bot,
-    t: Translator,
-    responder: Responder,
 ) -> None:
     """/invite [group|committee|list|revoke …]"""
+    responder = ctx.responder
     verb, _, rest = (command.args or "").strip().partition(" ")
     words = rest.split()
     try:
         if not verb:
-            responder.send(t("invite.choose"), keyboard=await _choices(session, invitations, t))
+            responder.send(ctx.t("invite.choose"), keyboard=await _choices(ctx, invitations))
         elif verb == "list":
-            responder.send(await _list(session, invitations, bot, t))
+            responder.send(await _list(ctx, invitations, bot))
         elif verb == "revoke" and len(words) == 1 and words[0].lstrip("#").isdigit():
             revoked = await invitations.revoke(
-                session, invite_id=int(words[0].lstrip("#")), actor=member
+                ctx.session, invite_id=int(words[0].lstrip("#")), actor=member
             )
-            responder.send(t("invite.revoked", id=revoked.id))
+            responder.send(ctx.t("invite.revoked", id=revoked.id))
         elif verb in ("group", "committee") and words:
             # Limits come last: a group is one word, a committee's name may have several.
             count = 1 if verb == "group" else len(words)
@@ -95,34 +94,34 @@ async def on_invite(
                 raise InviteError("usage")
             ref = " ".join(words[:count])
             made = await invitations.create(
-                session,
+                ctx.session,
                 group=ref if verb == "group" else None,
                 committee=ref if verb == "committee" else None,
                 limits=limits,
                 actor=member,
             )
-            await _send_link(made, bot, t, responder)
+            await _send_link(made, bot, ctx)
         else:
             raise InviteError("usage")
     except InviteError as exc:
-        _error(exc, t, responder)
+        _error(exc, ctx)
 
 
-def _error(exc: InviteError, t: Translator, responder: Responder) -> None:
+def _error(exc: InviteError, ctx: Context) -> None:
     key = "invite.usage" if exc.code == "usage" else f"invite.error.{exc.code}"
-    responder.send(t(key, **{k: html.escape(str(v)) for k, v in exc.params.items()}))
+    ctx.responder.send(ctx.t(key, **{k: html.escape(str(v)) for k, v in exc.params.items()}))
 
 
-async def _choices(
-    session: AsyncSession, invitations: Invitations, t: Translator
-) -> InlineKeyboardMarkup:
+async def _choices(ctx: Context, invitations: Invitations) -> InlineKeyboardMarkup:
+    t = ctx.t
+
     def button(text: str, data: InviteChoice) -> list[InlineKeyboardButton]:
         return [InlineKeyboardButton(text=text, callback_data=data.pack())]
 
     rows = [button(t(f"group.{g}"), InviteChoice(kind="g", ref=g)) for g in invitations.groups]
     rows += [
         button(f"{c.name}", InviteChoice(kind="c", ref=str(c.id)))
-        for c in await invitations.committees.active(session)
+        for c in await invitations.committees.active(ctx.session)
     ]
     rows.append(button(t("invite.list_button"), InviteChoice(kind="l")))
     return InlineKeyboardMarkup(inline_keyboard=rows)
@@ -131,26 +130,24 @@ async def _choices(
 async def on_choice(
     callback: CallbackQuery,
     callback_data: InviteChoice,
-    session: AsyncSession,
+    ctx: Context,
     member: Member,
     invitations: Invitations,
     bot: Bot,
-    t: Translator,
-    responder: Responder,
 ) -> None:
     """A button of /invite: a link without limits for that group or committee, or the list."""
-    responder.answer_callback(callback)
+    ctx.responder.answer_callback(callback)
     if callback_data.kind == "l":
-        responder.send(await _list(session, invitations, bot, t))
+        ctx.responder.send(await _list(ctx, invitations, bot))
         return
     group = callback_data.ref if callback_data.kind == "g" else None
     ref = callback_data.ref if callback_data.kind == "c" else None
     try:
-        made = await invitations.create(session, group=group, committee=ref, actor=member)
+        made = await invitations.create(ctx.session, group=group, committee=ref, actor=member)
     except InviteError as exc:
-        _error(exc, t, responder)
+        _error(exc, ctx)
         return
-    await _send_link(made, bot, t, responder)
+    await _send_link(made, bot, ctx)
 
 
 def seat_buttons(offer: SeatOffer, t: Translator) -> InlineKeyboardMarkup:
@@ -168,25 +165,23 @@ def seat_buttons(offer: SeatOffer, t: Translator) -> InlineKeyboardMarkup:
 async def on_seat_answer(
     callback: CallbackQuery,
     callback_data: SeatAnswer,
-    session: AsyncSession,
-    member: Member | None,
+    ctx: Context,
     invitations: Invitations,
-    t: Translator,
-    responder: Responder,
 ) -> None:
     """A member took (or declined) the committee seat a link offered them."""
+    responder, member = ctx.responder, ctx.member
     responder.answer_callback(callback)
     if callback.message is not None:
         responder.remove_buttons(callback.message.message_id)
     if member is None:
         return
     if not callback_data.take:
-        responder.send(t("invite.seat.declined"))
+        responder.send(ctx.t("invite.seat.declined"))
         return
-    said = await invitations.take_seat(session, invite_id=callback_data.invite, member=member)
+    said = await invitations.take_seat(ctx.session, invite_id=callback_data.invite, member=member)
     if said is not None:
         params = {k: html.escape(str(v)) for k, v in said.params.items()}
-        responder.send(t(said.key, **params))
+        responder.send(ctx.t(said.key, **params))
 
 
 def create_router() -> Router:

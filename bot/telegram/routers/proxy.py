@@ -62,7 +62,7 @@ async def on_answer_text(
 ) -> None:
     """A typed answer for the person; once the questionnaire is done, offer the next one."""
     await conversation.on_text(message, ctx, conversations)
-    await _answered(ctx.session, member, conversations, ctx.responder, proxy_run)
+    await _answered(ctx, member, conversations, proxy_run)
 
 
 async def on_answer_press(
@@ -75,23 +75,19 @@ async def on_answer_press(
 ) -> None:
     """A pressed answer for the person; once the questionnaire is done, offer the next one."""
     await conversation.on_press(callback, callback_data, ctx, conversations)
-    await _answered(ctx.session, member, conversations, ctx.responder, proxy_run)
+    await _answered(ctx, member, conversations, proxy_run)
 
 
 async def _answered(
-    session: AsyncSession,
-    member: Member,
-    conversations: Conversations,
-    responder: Responder,
-    run: FlowRun,
+    ctx: Context, member: Member, conversations: Conversations, run: FlowRun
 ) -> None:
     """Once the questionnaire is done (or discarded), audit the session's end; once done, offer
     the next one."""
     if run.status != RunStatus.RUNNING:
         event = "done" if run.status == RunStatus.DONE else "abandoned"
         now = conversations.clock.now()
-        await proxy.record_session(session, member=member, run=run, event=event, now=now)
-    _offer_next(responder, member, run)
+        await proxy.record_session(ctx.session, member=member, run=run, event=event, now=now)
+    _offer_next(ctx.responder, member, run)
 
 
 def _offer_next(responder: Responder, member: Member, run: FlowRun) -> None:
