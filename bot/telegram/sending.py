@@ -6,6 +6,7 @@ The Bot used here has no retrying middleware: the sender schedules its own retri
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import Bot
@@ -102,30 +103,18 @@ class BotTransport:
             return await self.bot.stop_poll(message.chat_id, int(options["message_id"]))
         if message.media_file_id is None:
             raise ValueError(f"a {message.kind} message without media_file_id")
-        caption = message.text or None
-        if message.kind == "photo":
-            return await self.bot.send_photo(
+        files: dict[str, Callable[..., Awaitable[Message]]] = {
+            "photo": self.bot.send_photo,
+            "document": self.bot.send_document,
+            "voice": self.bot.send_voice,
+        }
+        send_file = files.get(message.kind)
+        if send_file is not None:
+            return await send_file(
                 message.chat_id,
                 message.media_file_id,
                 message_thread_id=thread,
-                caption=caption,
-                reply_markup=markup,
-                allow_paid_broadcast=paid,
-            )
-        if message.kind == "document":
-            return await self.bot.send_document(
-                message.chat_id,
-                message.media_file_id,
-                message_thread_id=thread,
-                caption=caption,
-                reply_markup=markup,
-                allow_paid_broadcast=paid,
-            )
-        if message.kind == "voice":
-            return await self.bot.send_voice(
-                message.chat_id,
-                message.media_file_id,
-                caption=caption,
+                caption=message.text or None,
                 reply_markup=markup,
                 allow_paid_broadcast=paid,
             )
