@@ -17,14 +17,14 @@ import csv
 import io
 import re
 import secrets
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time
+from itertools import chain
 from operator import attrgetter
-from typing import Any
 
-from openpyxl import Workbook  # type: ignore[import-untyped]
-from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
+import xlsxwriter  # type: ignore[import-untyped]
 
 from bot.config import Settings
 from bot.domain.releases import Periods, releasable, round_since, week_start
@@ -39,8 +39,16 @@ from bot.storage.models import Member
 FORMATS = ("csv", "xlsx")
 # A spreadsheet runs text starting with these as a formula, even after leading whitespace.
 _FORMULA_START = ("=", "+", "-", "@")
-# Control characters an XLSX file cannot hold (openpyxl refuses them).
+# Control characters an XLSX file cannot hold (XlsxWriter would write them as "_x0007_").
 _NOT_IN_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# Cells go in through `write_string`, which never reads text as anything else; these make
+# `write` and `write_row` just as safe, should a later change use them.
+_XLSX_OPTIONS = {
+    "constant_memory": True,
+    "strings_to_formulas": False,
+    "strings_to_numbers": False,
+    "strings_to_urls": False,
+}
 # Flows about the member themself: their answers are never beside a pseudonym.
 PROFILE_FLOWS = frozenset({ONBOARDING})
 
@@ -194,27 +202,37 @@ def to_csv(rows: Sequence[ExportRow]) -> bytes:
     return buffer.getvalue().encode("utf-8-sig")
 
 
-def _xlsx_text(sheet: Any, value: str) -> str | WriteOnlyCell:
-    """A value as an XLSX cell that is always text: openpyxl makes a formula of text starting
-    with "=" and an error of some starting with "#", so those get a cell typed as text (a cell
-    object for every value costs about a third of the export's time)."""
-    value = _NOT_IN_XLSX.sub("", value)
-    if not value.startswith(("=", "#")):
-        return value
-    cell = WriteOnlyCell(sheet, value=value)
-    cell.data_type = "s"
-    return cell
+def _is_rich_string_markup(value: str) -> bool:
+    """Whether XlsxWriter would copy `value` into the sheet as rich-string XML, unescaped: it
+    takes text starting with "<r>" and ending with "</r>" for the markup `write_rich_string`
+    makes, so a member's answer shaped like it could add cells, formulas among them."""
+    return value.startswith("<r>") and value.endswith("</r>")
 
 
 def to_xlsx(rows: Sequence[ExportRow]) -> bytes:
     """One sheet, `answers`, every cell a plain string."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("answers")
-    sheet.append(list(HEADER))
-    for row in rows:
-        sheet.append([_xlsx_text(sheet, value) for value in values_of(row)])
     buffer = io.BytesIO()
-    workbook.save(buffer)
+    # constant_memory writes each row out as it comes, to a file in `tmpdir` (`in_memory`
+    # turns it off and holds every cell until the end); a directory of our own is removed
+    # with whatever is in it even when the export fails half-way.
+    with (
+        tempfile.TemporaryDirectory(prefix="partnerbot-xlsx-") as tmpdir,
+        xlsxwriter.Workbook(buffer, {**_XLSX_OPTIONS, "tmpdir": tmpdir}) as workbook,
+    ):
+        sheet = workbook.add_worksheet("answers")
+        # Markup-shaped text goes in as a rich string of two unstyled runs: escaped, and read
+        # back as the same text.
+        unstyled = workbook.add_format()
+        write = sheet.write_string
+        for r, values in enumerate(chain([HEADER], map(values_of, rows))):
+            # One search a row, not a substitution a cell: control characters are rare.
+            if _NOT_IN_XLSX.search("".join(values)):
+                values = tuple(_NOT_IN_XLSX.sub("", v) for v in values)
+            for c, text in enumerate(values):
+                if text.startswith("<") and _is_rich_string_markup(text):
+                    sheet.write_rich_string(r, c, text[:1], unstyled, text[1:])
+                else:
+                    write(r, c, text)
     return buffer.getvalue()
 
 

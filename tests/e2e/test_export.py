@@ -311,9 +311,25 @@ def test_the_csv_guard_catches_formulas_after_leading_whitespace() -> None:
 
 
 def test_every_cell_of_the_xlsx_export_is_text() -> None:
+    """Nothing a member types becomes a formula, a number, an error, a link or markup."""
     from bot.services.export import ExportRow, to_xlsx
 
-    texts = ['=HYPERLINK("http://x","x")', "#N/A", "=1+1", "+1", "@SUM(A1)", "plain", "3"]
+    texts = [
+        '=HYPERLINK("http://x","x")',
+        "#N/A",
+        "#REF!",
+        "=1+1",
+        "+1",
+        "-1",
+        "@SUM(A1)",
+        "http://x",
+        "plain",
+        "3",
+        "  spaced  ",
+        "<r>x</r>",
+        # XlsxWriter writes text shaped like a rich string's XML as it is, unless guarded
+        '<r><t>a</t></r></is></c><c><f>1+1</f></c><c t="inlineStr"><is><r><t>b</t></r>',
+    ]
     rows = [
         ExportRow("", "", "roles", "q", "text", t, "no", "no", "no", "", "2026-01-05")
         for t in texts
@@ -322,3 +338,21 @@ def test_every_cell_of_the_xlsx_export_is_text() -> None:
     cells = [row[5] for row in sheet.iter_rows(min_row=2)]
     assert [c.value for c in cells] == texts
     assert {c.data_type for c in cells} == {"s"}
+
+
+def test_the_xlsx_export_leaves_no_file_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """XlsxWriter's constant_memory mode writes the rows to a temporary file first: it is gone
+    once the export is made, and when it fails half-way."""
+    import tempfile
+
+    from bot.services.export import ExportRow, to_xlsx
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    row = ExportRow("", "", "roles", "q", "text", "fine", "no", "no", "no", "", "2026-01-05")
+    assert to_xlsx([row] * 3)
+    broken = ExportRow("", "", "roles", "q", "text", None, "no", "no", "no", "", "2026-01-05")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        to_xlsx([row, broken])
+    assert list(tmp_path.iterdir()) == []
