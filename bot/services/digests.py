@@ -297,7 +297,7 @@ class Digests:
                 )
                 day = date.fromisoformat(occurrence.occurrence)
                 text_for = partial(self.wording.render_results, results, schedule.flow_id, day)
-                sent += await self._queue(
+                sent += await self._share(
                     session,
                     readers,
                     text_for,
@@ -305,7 +305,6 @@ class Digests:
                     dedupe=f"results:{occurrence.id}",
                     now=now,
                 )
-                sent += await self._post(session, text_for, f"results:{occurrence.id}", now)
             await queries.mark_results_sent(session, occurrence=occurrence, now=now)
         return sent
 
@@ -390,19 +389,13 @@ class Digests:
         def text_for(t: Translator) -> str:
             return self.wording.render_voice_digest(digest, committee, schedule.flow_id, since, t)
 
-        sent = await self._queue(
+        sent = await self._share(
             session,
             readers,
             text_for,
             source=f"digest:{schedule.id}",
             dedupe=f"digest:{schedule.id}:{occurrence.occurrence}",
             now=now,
-        )
-        sent += await self._post(
-            session,
-            text_for,
-            f"digest:{schedule.id}:{occurrence.occurrence}",
-            now,
             committee_id=_id(committee),
         )
         await queries.mark_committee_digest(session, committee=committee, now=now)
@@ -427,16 +420,13 @@ class Digests:
         def text_for(t: Translator) -> str:
             return self.wording.render_you_said_we_did(lines, t)
 
-        sent = await self._queue(
+        sent = await self._share(
             session,
             readers,
             text_for,
             source=f"digest:{schedule.id}",
             dedupe=f"digest:{schedule.id}:{occurrence.occurrence}",
             now=now,
-        )
-        sent += await self._post(
-            session, text_for, f"digest:{schedule.id}:{occurrence.occurrence}", now
         )
         await queries.mark_reported(session, ticket_ids=[t.ticket_id for t in tickets], now=now)
         return sent
@@ -474,19 +464,23 @@ class Digests:
             )
         return await enqueue_many(session, queued, now=now)
 
-    async def _post(
+    async def _share(
         self,
         session: AsyncSession,
+        readers: Sequence[queries.Recipient],
         text_for: Callable[[Translator], str],
+        *,
+        source: str,
         dedupe: str,
         now: datetime,
-        *,
         committee_id: int | None = None,
     ) -> int:
-        """The same in committees' groups: one committee's, or every bound one."""
+        """To every reader (`_queue`), and the same in committees' groups: one committee's, or
+        every bound one."""
+        sent = await self._queue(session, readers, text_for, source=source, dedupe=dedupe, now=now)
         if self.posts is None:
-            return 0
-        return await self.posts.post(
+            return sent
+        return sent + await self.posts.post(
             session,
             purpose=GroupPurpose.DIGESTS,
             text_for=text_for,
