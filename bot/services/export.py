@@ -229,7 +229,7 @@ def to_xlsx(rows: Sequence[ExportRow]) -> bytes:
             if _NOT_IN_XLSX.search("".join(values)):
                 values = tuple(_NOT_IN_XLSX.sub("", v) for v in values)
             for c, text in enumerate(values):
-                if text.startswith("<") and _is_rich_string_markup(text):
+                if _is_rich_string_markup(text):
                     sheet.write_rich_string(r, c, text[:1], unstyled, text[1:])
                 else:
                     write(r, c, text)

@@ -14,13 +14,11 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Insert,
     Update,
     and_,
     bindparam,
     delete,
     func,
-    insert,
     literal,
     or_,
     tuple_,
@@ -70,11 +68,6 @@ def sealed_lane() -> int:
     return -(SEALED_LANES + secrets.randbelow(RELAY_LANES))
 
 
-@functools.cache
-def _insert_row() -> Insert:
-    return insert(OutboxMessage).returning(col(OutboxMessage.id))
-
-
 async def enqueue(
     session: AsyncSession,
     *,
@@ -118,10 +111,11 @@ async def enqueue(
         note_queued(session)
     if dedupe_key is None:
         # One prebuilt statement per row, without the ORM's unit of work: every reply comes
-        # this way, and building the insert for each cost more than running it.
+        # this way.
         connection = await session.connection()
+        statement = repo.insert_returning_id(OutboxMessage.__table__)  # type: ignore[attr-defined]
         for row, row_values in zip(rows, values, strict=True):
-            row.id = (await connection.execute(_insert_row(), row_values)).scalar_one()
+            row.id = (await connection.execute(statement, row_values)).scalar_one()
         return rows
     try:
         # Another transaction may queue the same key between our check and our insert.

@@ -153,7 +153,9 @@ async def update_member(
 
 
 @functools.cache
-def _insert_returning_id(table: Table) -> Insert:
+def insert_returning_id(table: Table) -> Insert:
+    """A table's insert returning the new id, built once: on the hot path building the
+    statement costs more than running it."""
     return insert(table).returning(table.c.id)
 
 
@@ -162,7 +164,7 @@ async def _insert(session: AsyncSession, row: SQLModel) -> None:
     id included: on the hot path the ORM's unit of work costs more than the insert."""
     table: Table = row.__table__  # type: ignore[attr-defined]
     values = {c.name: getattr(row, c.name) for c in table.columns if c.name != "id"}
-    row.id = (await session.exec(_insert_returning_id(table), params=values)).scalar_one()
+    row.id = (await session.exec(insert_returning_id(table), params=values)).scalar_one()
     make_transient_to_detached(row)
     session.add(row)
 
