@@ -6,10 +6,16 @@ only the bot's own work, with little noise: the real dispatcher and database (``
 in a temporary directory) in this process, the Bot API emulator in another. Members' updates
 (the same eight answers as flow_steps, a step's updates fed concurrently, as polling does) go
 straight to ``Dispatcher.feed_update``; the replies go to the emulator over loopback. The CPU
-time of this process per step is the result, side by side with a one-handler echo dispatcher
-on the same bot, fed the same updates. Parsing an update is included; polling is not.
+time of this process per step is the result, side by side with two floors fed the same updates
+on the same bot: a one-handler echo dispatcher (no database), and the durable floor, the echo
+with the fewest statements an answer that survives a crash and a reply that cannot be lost need
+(the update id claimed, the member read, the answer and the reply's outbox row written, a
+commit; the send; the row deleted in a second commit) through the bot's own engine. Parsing an
+update is included; polling is not. Last, the CPU of one hand-off to a worker thread and back
+(aiosqlite makes a few per statement), which moves the SQLite figures from machine to machine.
 
-Rounds alternate echo and partnerbot with new members each time; the medians are reported.
+Rounds alternate echo, the durable floor and partnerbot with new members each time; the
+medians are reported.
 
     .venv/bin/python bench/step_cpu.py [--members 400] [--rounds 3]
     .venv/bin/python bench/step_cpu.py --db postgres   # BENCH_DATABASE_URL or the local test db
@@ -26,6 +32,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,17 +49,22 @@ from _common import (
     stop_child,
 )
 from aiogram import Bot, Dispatcher, Router
-from aiogram.types import Update
+from aiogram.types import Message, Update
 from echo_bot import echo
 from flow_steps import ANSWERS, _postgres_url, _schema
+from sqlalchemy import Table, bindparam, delete
 
 from bot.app import BotApp
 from bot.cli import tune_collector
 from bot.config import Settings
+from bot.storage import repo
+from bot.storage.db import SessionFactory
+from bot.storage.models import OutboxMessage, OutboxStatus
 
 TOKEN = "123456:" + "B" * 35
 REPLIES_PER_MEMBER = 9  # welcome + consent, then one question or closing text per answer
 WARM_UP_MEMBERS = 50
+DISPATCHERS = 3  # echo, the durable floor, partnerbot
 
 
 def echo_dispatcher() -> Dispatcher:
@@ -60,6 +72,50 @@ def echo_dispatcher() -> Dispatcher:
     session as partnerbot's."""
     router = Router(name="echo")
     router.message.register(echo)
+    dispatcher = Dispatcher()
+    dispatcher.include_router(router)
+    return dispatcher
+
+
+def durable_floor_dispatcher(sessions: SessionFactory) -> Dispatcher:
+    """The least a durable step costs on this stack: the echo handler, with the statements an
+    answer that survives a crash and a reply that cannot be lost need at the very least,
+    through the bot's own engine (SQLAlchemy's async session, stock aiosqlite or asyncpg),
+    built once: the update id claimed, the member looked up, the answer and the reply's
+    outbox row written, one commit; then the send, and the row deleted in a second commit.
+    No flow, no rendering, no middleware; partnerbot's step does all of these and more."""
+    outbox: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    reply_row = repo.insert_returning_id(outbox)
+    sent = delete(outbox).where(outbox.c.id == bindparam("id"))
+
+    async def durable_echo(message: Message) -> None:
+        assert message.from_user is not None
+        text = message.text or ""
+        now = datetime.now(UTC)
+        async with sessions() as session:
+            await repo.claim_update(session, update_id=message.message_id, now=now)
+            await repo.get_member_by_telegram_id(session, telegram_user_id=message.from_user.id)
+            await repo.add_answer(
+                session, run_id=None, member_id=None, flow_id="floor", question_key="echo",
+                kind="text", value=text, anonymous=False, stakeholder_group=None, now=now,
+            )  # fmt: skip
+            row = OutboxMessage(
+                chat_id=message.chat.id, source="floor", text=text,
+                status=OutboxStatus.SENDING, next_attempt_at=now,
+                lease_until=now + timedelta(days=1), lease_owner="floor", created_at=now,
+            )  # fmt: skip
+            values = {c.name: getattr(row, c.name) for c in outbox.columns if c.name != "id"}
+            row_id = (await session.exec(reply_row, params=values)).scalar_one()
+            await session.commit()
+        await message.answer(text)
+        if text.startswith("/start"):
+            await message.answer(text)  # as echo does, so that both send the same messages
+        async with sessions() as session:
+            await session.exec(sent, params={"id": row_id})
+            await session.commit()
+
+    router = Router(name="durable_floor")
+    router.message.register(durable_echo)
     dispatcher = Dispatcher()
     dispatcher.include_router(router)
     return dispatcher
@@ -103,6 +159,17 @@ async def sent_messages(http: aiohttp.ClientSession, base: str) -> int:
     return int(stats.get("calls", {}).get("sendMessage", 0))
 
 
+async def handoff_us(count: int = 2000) -> float:
+    """CPU µs of one hand-off to a worker thread and back, as aiosqlite makes for every cursor
+    call (a few per statement): what a statement on SQLite costs beyond SQLite's own work
+    depends on it, and it varies with the machine (a virtual CPU's wake-ups)."""
+    loop = asyncio.get_running_loop()
+    started = time.process_time()
+    for _ in range(count):
+        await loop.run_in_executor(None, int)
+    return 1e6 * (time.process_time() - started) / count
+
+
 async def measured(run: Awaitable[None]) -> float:
     """CPU seconds this process spends until `run` is done."""
     started = time.process_time()
@@ -113,7 +180,7 @@ async def measured(run: Awaitable[None]) -> float:
 async def amain(args: argparse.Namespace) -> int:
     members, rounds = args.members, args.rounds
     first_user = 200_000
-    total_users = WARM_UP_MEMBERS * 2 + members * rounds * 2
+    total_users = (WARM_UP_MEMBERS + members * rounds) * DISPATCHERS
     with tempfile.TemporaryDirectory(prefix="step_cpu-") as workdir:
         emulator = await spawn(
             "emulator",
@@ -151,7 +218,11 @@ async def amain(args: argparse.Namespace) -> int:
                 app.start_sender()  # sends the replies the updates write to the outbox
                 assert app.bot is not None and app.dispatcher is not None
                 bot = app.bot
-                dispatchers = {"echo": echo_dispatcher(), "partnerbot": app.dispatcher}
+                dispatchers = {
+                    "echo": echo_dispatcher(),
+                    "durable_floor": durable_floor_dispatcher(app.session_factory),
+                    "partnerbot": app.dispatcher,
+                }
                 updates = Updates()
                 fresh = first_user
 
@@ -186,6 +257,8 @@ async def amain(args: argparse.Namespace) -> int:
             if schema is not None:
                 await _schema(database_url, schema, create=False)
     echo_us = statistics.median(per_step["echo"])
+    thread_handoff_us = await handoff_us()
+    floor_us = statistics.median(per_step["durable_floor"])
     partnerbot_us = statistics.median(per_step["partnerbot"])
     emit(
         {
@@ -196,9 +269,13 @@ async def amain(args: argparse.Namespace) -> int:
             "db": args.db,
             "echo_us_per_step": rounded(echo_us, 0),
             "partnerbot_us_per_step": rounded(partnerbot_us, 0),
+            "durable_floor_us_per_step": rounded(floor_us, 0),
             "echo_rounds": [rounded(v, 0) for v in per_step["echo"]],
+            "durable_floor_rounds": [rounded(v, 0) for v in per_step["durable_floor"]],
             "partnerbot_rounds": [rounded(v, 0) for v in per_step["partnerbot"]],
             "partnerbot_over_echo": rounded(partnerbot_us / echo_us),
+            "partnerbot_over_durable_floor": rounded(partnerbot_us / floor_us),
+            "thread_handoff_us": rounded(thread_handoff_us, 0),
         }
     )
     return 0

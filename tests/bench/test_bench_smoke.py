@@ -50,6 +50,9 @@ def test_step_cpu_smoke() -> None:
     assert result["echo_us_per_step"] > 0
     assert result["partnerbot_us_per_step"] > 0
     assert result["partnerbot_over_echo"] > 0
+    assert result["durable_floor_us_per_step"] > 0
+    assert result["partnerbot_over_durable_floor"] > 0
+    assert result["thread_handoff_us"] > 0
 
 
 MIXED_KEYS = {
