@@ -42,13 +42,13 @@ class RetryRequests(BaseRequestMiddleware):
 
     async def __call__(
         self,
-        make_request: NextRequestMiddlewareType[TelegramType],
+        call_next: NextRequestMiddlewareType[TelegramType],
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
         if method.__api_method__ == GetUpdates.__api_method__:
             # Polling has its own back-off in aiogram.
-            return await make_request(bot, method)
+            return await call_next(bot, method)
         loop = asyncio.get_running_loop()
         attempt = 0
         while True:
@@ -56,7 +56,7 @@ class RetryRequests(BaseRequestMiddleware):
             if pause > 0:
                 await asyncio.sleep(pause)
             try:
-                return await make_request(bot, method)
+                return await call_next(bot, method)
             except TelegramRetryAfter as exc:
                 if self.on_rate_limited is not None:
                     self.on_rate_limited()

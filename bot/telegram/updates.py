@@ -39,14 +39,14 @@ class SkipUnreadableUpdates(BaseRequestMiddleware):
 
     async def __call__(
         self,
-        make_request: NextRequestMiddlewareType[TelegramType],
+        call_next: NextRequestMiddlewareType[TelegramType],
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
         if method.__api_method__ != GetUpdates.__api_method__:
-            return await make_request(bot, method)
+            return await call_next(bot, method)
         try:
-            return await make_request(bot, method)
+            return await call_next(bot, method)
         except ClientDecodeError as exc:
             updates = _read_one_by_one(exc.data, bot)
             if updates is None:
