@@ -138,8 +138,16 @@ async def spawn(
     log_dir: Path,
     cwd: Path | None = None,
     stdout_pipe: bool = False,
+    cpus: frozenset[int] | None = None,
 ) -> Child:
-    """Start `args` (stdout piped if asked, else discarded; stderr to log_dir/<name>.log)."""
+    """Start `args` (stdout piped if asked, else discarded; stderr to log_dir/<name>.log), on
+    `cpus` only if given."""
+
+    def before_exec() -> None:  # pragma: no cover - runs in the child between fork and exec
+        _die_with_parent()
+        if cpus:
+            os.sched_setaffinity(0, cpus)
+
     log_path = log_dir / f"{name}.log"
     with log_path.open("wb") as log_file:
         process = await asyncio.create_subprocess_exec(
@@ -150,7 +158,7 @@ async def spawn(
             env=dict(env),
             cwd=cwd,
             start_new_session=True,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            preexec_fn=before_exec if sys.platform == "linux" else None,
         )
     info(f"started {name} (pid {process.pid})")
     return Child(name, process, log_path)

@@ -54,7 +54,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
@@ -595,6 +595,7 @@ class Store:
             env=self.bot_env(args),
             log_dir=self.workdir,
             cwd=self.workdir,
+            cpus=args.bot_cpus,
         )
         loop = asyncio.get_running_loop()
         deadline = loop.time() + args.startup_timeout
@@ -849,12 +850,42 @@ def postgres_url(args: argparse.Namespace) -> str:
     return url
 
 
+def place_bot(args: argparse.Namespace) -> None:
+    """With --bot-core, the bot runs on a CPU of its own (the last this process may use) and
+    this process, with the emulator it starts, on the others: the phones and Telegram are not
+    on the bot's machine. PostgreSQL's server, a service of its own, is not placed."""
+    args.bot_cpus = None
+    if not args.bot_core:
+        return
+    allowed = sorted(os.sched_getaffinity(0))
+    if len(allowed) < 2:
+        raise SystemExit("mixed: --bot-core needs at least two CPUs")
+    args.bot_cpus = frozenset(allowed[-1:])
+    os.sched_setaffinity(0, allowed[:-1])
+
+
+@contextlib.contextmanager
+def all_cpus(args: argparse.Namespace) -> Iterator[None]:
+    """The benchmarks after the mix run on every CPU, as without --bot-core."""
+    if args.bot_cpus is None:
+        yield
+        return
+    placed = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, placed | args.bot_cpus)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, placed)
+
+
 async def amain(args: argparse.Namespace) -> int:
     people = People.of(args)
+    place_bot(args)
     summary: dict[str, Any] = {
         "bench": "mixed",
         "stores": {},
         "cpus": os.cpu_count(),
+        "bot_cpus": sorted(args.bot_cpus) if args.bot_cpus else None,
         "think_s": args.think,
         "rate_per_s": RATE_PER_S,
         "per_chat_per_s": PER_CHAT_PER_S,
@@ -877,7 +908,8 @@ async def amain(args: argparse.Namespace) -> int:
                     result = await mix(store, args, people)
                 finally:
                     await store.close()
-                result.update(await extras(name, url, args, run_dir))
+                with all_cpus(args):
+                    result.update(await extras(name, url, args, run_dir))
             except (RuntimeError, OSError, aiohttp.ClientError, TimeoutError) as exc:
                 info(f"could not run on {name}: {exc}")
                 emit({**summary, "error": f"{name}: {exc}"})
@@ -920,6 +952,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--step-cpu-members", type=int, default=400, help="step_cpu (0: skip)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument(
+        "--bot-core", action="store_true", help="the bot on a CPU of its own, the rest elsewhere"
+    )
     parser.add_argument("--keep", type=Path, default=None, help="keep logs and databases here")
     return parser
 
