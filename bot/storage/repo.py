@@ -25,7 +25,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import Select, SelectOfScalar
+from sqlmodel.sql.expression import Select
 
 from bot.storage.models import (
     Answer,
@@ -43,9 +43,12 @@ from bot.storage.models import (
 
 # What `load_member` learnt about a member, kept for the rest of the session (one update):
 # their open run (or None) and whether they have no draft, so the handlers' many lookups of
-# both cost no further queries.
+# both cost no further queries; and whether no message asking the run's open question is
+# still in the outbox (almost always), which spares a typed answer its `question_in_outbox`.
 _OPEN_RUNS = "partnerbot.open_runs"
 _NO_DRAFT = "partnerbot.no_draft"
+_QUESTION_SHOWN = "partnerbot.question_shown"
+_PENDING = (OutboxStatus.QUEUED, OutboxStatus.SENDING)
 
 PROFILE_FIELDS = frozenset(
     {"language", "stakeholder_group", "organisation", "role_title", "time_zone", "display_name"}
@@ -85,10 +88,16 @@ async def get_member_by_telegram_id(
 
 
 @functools.cache
-def _member_query() -> SelectOfScalar[tuple[Member, FlowRun | None, Draft | None]]:
+def _member_query() -> Select[Member, FlowRun | None, Draft | None, int | None]:
     """`load_member`'s query, built once (building it costs more than running it)."""
+    question_pending = (
+        select(col(OutboxMessage.id))
+        .where(col(OutboxMessage.run_id) == FlowRun.id, col(OutboxMessage.status).in_(_PENDING))
+        .limit(1)
+        .scalar_subquery()
+    )
     return (
-        select(Member, FlowRun, Draft)  # type: ignore[return-value]
+        select(Member, FlowRun, Draft, question_pending)
         .outerjoin(
             FlowRun,
             and_(col(FlowRun.member_id) == Member.id, col(FlowRun.status) == RunStatus.RUNNING),
@@ -102,13 +111,16 @@ def _member_query() -> SelectOfScalar[tuple[Member, FlowRun | None, Draft | None
 
 async def load_member(session: AsyncSession, *, telegram_user_id: int) -> Member | None:
     """Like `get_member_by_telegram_id`, also loading their open run and draft in the same
-    query, which later `get_running_run` and `get_draft` calls of this session then reuse."""
+    query, which later `get_running_run` and `get_draft` calls of this session then reuse, and
+    whether the run's question is still in the outbox (`question_in_outbox`)."""
     row = (await session.exec(_member_query(), params={"user_id": telegram_user_id})).first()
     if row is None:
         return None
-    member, run, draft = row
+    member, run, draft, question_pending = row
     assert member.id is not None
     session.info.setdefault(_OPEN_RUNS, {})[member.id] = run
+    if run is not None and question_pending is None:
+        session.info.setdefault(_QUESTION_SHOWN, set()).add(run.id)
     if draft is None:
         session.info.setdefault(_NO_DRAFT, set()).add(member.id)
     return member
@@ -322,11 +334,10 @@ def _note_prompt() -> Update:
 @functools.cache
 def _question_query() -> Select[int | None, str]:
     """`question_in_outbox`'s query, built once; `run_id` is bound when it runs."""
-    pending = (OutboxStatus.QUEUED, OutboxStatus.SENDING)
     return (
         select(col(OutboxMessage.id), col(OutboxMessage.status))
         .where(col(OutboxMessage.run_id) == bindparam("run_id"))
-        .where(col(OutboxMessage.status).in_(pending))
+        .where(col(OutboxMessage.status).in_(_PENDING))
         .order_by(col(OutboxMessage.id).desc())
         .limit(1)
     )
@@ -337,6 +348,10 @@ async def question_in_outbox(
 ) -> tuple[int, OutboxStatus] | None:
     """The id and status of a message asking the run's open question that is still in the
     outbox (queued or being sent), or None when none is."""
+    shown: set[int] = session.info.get(_QUESTION_SHOWN, set())
+    if run_id in shown:
+        shown.discard(run_id)  # once: the update may queue the run's next question
+        return None
     found = (await session.exec(_question_query(), params={"run_id": run_id})).first()
     if found is None or found[0] is None:
         return None

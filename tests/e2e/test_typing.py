@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, Database, Phone, onboard
+from sqlalchemy import event
 from sqlmodel import select
 
 from bot.app import BotApp
@@ -418,3 +419,29 @@ async def test_an_answer_typed_after_the_question_is_taken(phone: Phone) -> None
     shown = phone.new_text()
     assert "written before" not in shown
     assert "roles and responsibilities" in shown
+
+
+async def test_whether_the_question_was_shown_comes_with_the_members_own_query(
+    phone: Phone, app: BotApp
+) -> None:
+    """A typed answer learns that its question left the outbox from the query that loads the
+    member and their run, not from a statement of its own: every statement is a few thread
+    hand-offs on SQLite, and members' steps are made of them (docs/benchmarks.md)."""
+    await send_all(phone, "/start", "Yes", "1. English", "Skip", "2. Private company")
+    phone.new()
+    statements: list[str] = []
+
+    def record(*args: object) -> None:
+        statements.append(" ".join(str(args[2]).split()))
+
+    event.listen(app.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        await phone.send("Acme Water Ltd")
+    finally:
+        event.remove(app.engine.sync_engine, "before_cursor_execute", record)
+    assert "What is your role" in phone.new_text()
+    question_reads = [
+        s for s in statements if s.startswith("SELECT outboxmessage.id, outboxmessage.status ")
+    ]
+    assert question_reads == []
+    assert any("FROM member" in s and "outboxmessage.run_id = flowrun.id" in s for s in statements)
