@@ -36,6 +36,8 @@ not (or, with ``--strict``, if a target was missed), 2 if the benchmark could no
                                                         # BENCH_DATABASE_URL or TEST_DATABASE_URL
     .venv/bin/python bench/mixed.py --members 5 --broadcast 20 --answers 500 --checkin 50 \\
         --think 0.2 --saturation-members 0 --step-cpu-members 0   # a tiny mix: seconds
+    .venv/bin/python bench/mixed.py --bot-core          # the bot on a CPU of its own (its export
+                                                        # worker too), the rest on the others
 """
 
 from __future__ import annotations
