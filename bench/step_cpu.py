@@ -10,7 +10,8 @@ time of this process per step is the result, side by side with two floors fed th
 on the same bot: a one-handler echo dispatcher (no database), and the durable floor, the echo
 with the fewest statements an answer that survives a crash and a reply that cannot be lost need
 (the update id claimed, the member read, the answer and the reply's outbox row written, a
-commit; the send; the row deleted in a second commit) through the bot's own engine. Parsing an
+commit; the send; the reply recorded as sent in a second commit) through the bot's own storage
+calls and engine. Parsing an
 update is included; polling is not. Last, the CPU of one hand-off to a worker thread and back
 (aiosqlite makes a few per statement), which moves the SQLite figures from machine to machine.
 
@@ -52,14 +53,12 @@ from aiogram import Bot, Dispatcher, Router
 from aiogram.types import Message, Update
 from echo_bot import echo
 from flow_steps import ANSWERS, _postgres_url, _schema
-from sqlalchemy import Table, bindparam, delete
 
 from bot.app import BotApp
 from bot.cli import tune_collector
 from bot.config import Settings
-from bot.storage import repo
+from bot.storage import outbox, repo
 from bot.storage.db import SessionFactory
-from bot.storage.models import OutboxMessage, OutboxStatus
 
 TOKEN = "123456:" + "B" * 35
 REPLIES_PER_MEMBER = 9  # welcome + consent, then one question or closing text per answer
@@ -78,15 +77,12 @@ def echo_dispatcher() -> Dispatcher:
 
 
 def durable_floor_dispatcher(sessions: SessionFactory) -> Dispatcher:
-    """The least a durable step costs on this stack: the echo handler, with the statements an
-    answer that survives a crash and a reply that cannot be lost need at the very least,
-    through the bot's own engine (SQLAlchemy's async session, stock aiosqlite or asyncpg),
-    built once: the update id claimed, the member looked up, the answer and the reply's
-    outbox row written, one commit; then the send, and the row deleted in a second commit.
-    No flow, no rendering, no middleware; partnerbot's step does all of these and more."""
-    outbox: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
-    reply_row = repo.insert_returning_id(outbox)
-    sent = delete(outbox).where(outbox.c.id == bindparam("id"))
+    """The least a durable step costs on this stack: the echo handler with the bot's own
+    storage calls that an answer surviving a crash and a reply that cannot be lost need at the
+    very least: the update id claimed, the member looked up, the answer and the reply's outbox
+    row written (leased, as a reply is), one commit; then the send, and the reply recorded as
+    sent (and deleted) in a second commit. No flow, no rendering, no middleware; partnerbot's
+    step does all of these and more."""
 
     async def durable_echo(message: Message) -> None:
         assert message.from_user is not None
@@ -99,19 +95,18 @@ def durable_floor_dispatcher(sessions: SessionFactory) -> Dispatcher:
                 session, run_id=None, member_id=None, flow_id="floor", question_key="echo",
                 kind="text", value=text, anonymous=False, stakeholder_group=None, now=now,
             )  # fmt: skip
-            row = OutboxMessage(
-                chat_id=message.chat.id, source="floor", text=text,
-                status=OutboxStatus.SENDING, next_attempt_at=now,
-                lease_until=now + timedelta(days=1), lease_owner="floor", created_at=now,
+            rows = await outbox.enqueue(
+                session, chat_id=message.chat.id, member_id=None, text=text,
+                source=outbox.REPLY, lease_until=now + timedelta(days=1), lease_owner="floor",
+                now=now,
             )  # fmt: skip
-            values = {c.name: getattr(row, c.name) for c in outbox.columns if c.name != "id"}
-            row_id = (await session.exec(reply_row, params=values)).scalar_one()
             await session.commit()
-        await message.answer(text)
+        sent = await message.answer(text)
         if text.startswith("/start"):
             await message.answer(text)  # as echo does, so that both send the same messages
         async with sessions() as session:
-            await session.exec(sent, params={"id": row_id})
+            pairs = [(row, sent.message_id) for row in rows]
+            await outbox.record_sent_many(session, sent=pairs, now=datetime.now(UTC))
             await session.commit()
 
     router = Router(name="durable_floor")
